@@ -1,0 +1,55 @@
+# Thin wrapper over CMake/CTest. `make test` and `make demo` install what they need first.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+BUILD_PKGS := build-essential cmake pkg-config libdnnl-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
+DATA_PKGS := dataset-fashion-mnist
+TEST_PKGS := python3-pil
+BENCH_PKGS := python3-torch python3-torchvision
+
+# Install the Debian packages in $(1) that are missing (apt-get update only when needed).
+define apt_install
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+endef
+
+.PHONY: all deps deps-test deps-bench build test test-unit test-parity demo bench clean
+
+all: build
+
+deps:
+	$(call apt_install,$(BUILD_PKGS) $(DATA_PKGS))
+
+deps-test: deps
+	$(call apt_install,$(TEST_PKGS))
+
+deps-bench: deps
+	$(call apt_install,$(BENCH_PKGS))
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: deps-test build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit -j $(JOBS)
+
+test-parity: build
+	cd $(BUILD) && ctest --output-on-failure -L parity -j $(JOBS)
+
+bench: deps-bench build
+	bash bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,118 @@
+#include "test_util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "wsss/rng.h"
+#include "wsss/safetensors.h"
+
+int g_test_passed, g_test_failed;
+
+static void multi_index(const wsss_tensor *t, int64_t flat, char *buf, size_t n) {
+    int64_t idx[WSSS_MAX_DIMS];
+    for (int i = t->ndim - 1; i >= 0; i--) {
+        idx[i] = flat % t->shape[i];
+        flat /= t->shape[i];
+    }
+    size_t off = (size_t)snprintf(buf, n, "(");
+    for (int i = 0; i < t->ndim && off < n; i++)
+        off += (size_t)snprintf(buf + off, n - off, i ? ",%lld" : "%lld", (long long)idx[i]);
+    if (off < n) snprintf(buf + off, n - off, ")");
+}
+
+double check_close(const char *what, const wsss_tensor *got, const wsss_tensor *want, double atol,
+                   double rtol) {
+    char s1[64], s2[64];
+    if (!wsss_tensor_same_shape(got, want)) {
+        g_test_failed++;
+        fprintf(stderr, "FAIL %s: shape %s, expected %s\n", what, wsss_shape_str(got, s1, sizeof s1),
+                wsss_shape_str(want, s2, sizeof s2));
+        return INFINITY;
+    }
+    int64_t n = wsss_tensor_numel(got), bad = 0;
+    double maxerr = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double g = wsss_tensor_get(got, i), w = wsss_tensor_get(want, i);
+        double e = fabs(g - w);
+        if (isnan(g) != isnan(w)) e = INFINITY;
+        if (e > maxerr) maxerr = e;
+        if (!(e <= atol + rtol * fabs(w))) {
+            if (bad < 5) {
+                char idx[96];
+                multi_index(got, i, idx, sizeof idx);
+                fprintf(stderr, "  %s differs at %s: got %.9g, expected %.9g (abs err %.3g)\n", what,
+                        idx, g, w, e);
+            }
+            bad++;
+        }
+    }
+    if (bad) {
+        g_test_failed++;
+        fprintf(stderr, "FAIL %s: %lld of %lld values outside atol %.3g rtol %.3g (max abs err %.3g)\n",
+                what, (long long)bad, (long long)n, atol, rtol, maxerr);
+    } else {
+        g_test_passed++;
+    }
+    return maxerr;
+}
+
+double max_rel_error(const wsss_tensor *got, const wsss_tensor *want) {
+    int64_t n = wsss_tensor_numel(want);
+    double maxerr = 0, maxw = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double w = wsss_tensor_get(want, i), g = wsss_tensor_get(got, i);
+        if (fabs(g - w) > maxerr) maxerr = fabs(g - w);
+        if (fabs(w) > maxw) maxw = fabs(w);
+    }
+    return maxerr / (maxw > 1e-30 ? maxw : 1e-30);
+}
+
+wsss_tensor *fixture_load(const char *file, const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", WSSS_FIXTURE_DIR, file);
+    wsss_safetensors *st;
+    if (wsss_st_open(path, &st) != WSSS_OK) {
+        fprintf(stderr, "FATAL: cannot open fixture: %s\n", wsss_error_msg());
+        exit(1);
+    }
+    wsss_tensor *t = wsss_st_load(st, name);
+    if (!t) {
+        fprintf(stderr, "FATAL: fixture %s: %s\n", path, wsss_error_msg());
+        exit(1);
+    }
+    wsss_st_close(st);
+    return t;
+}
+
+const char *test_tmp_dir(const char *test_name) {
+    static char path[1024];
+    const char *base = getenv("WSSS_TEST_TMP");
+    if (!base) base = WSSS_TEST_TMP;
+    mkdir(base, 0755);
+    snprintf(path, sizeof path, "%s/%s", base, test_name);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0) fprintf(stderr, "warning: could not clean %s\n", path);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "FATAL: cannot create %s\n", path);
+        exit(1);
+    }
+    return path;
+}
+
+wsss_tensor *rand_tensor(wsss_dtype dt, int ndim, const int64_t *shape, double lo, double hi,
+                         unsigned long long seed) {
+    wsss_tensor *t = wsss_tensor_new(dt, ndim, shape);
+    wsss_rng r;
+    wsss_rng_seed(&r, seed);
+    int64_t n = wsss_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++) wsss_tensor_set(t, i, wsss_rng_range(&r, lo, hi));
+    return t;
+}
+
+int test_summary(const char *name) {
+    printf("%s: %d passed, %d failed\n", name, g_test_passed, g_test_failed);
+    return g_test_failed ? 1 : 0;
+}

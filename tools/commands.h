@@ -1,0 +1,13 @@
+/* Every subcommand is a function in its own tools/cmd_*.c file, listed once here. */
+#ifndef WSSS_COMMANDS_H
+#define WSSS_COMMANDS_H
+
+#include "cli.h"
+
+int cmd_version(int argc, char **argv);
+
+/* name, function, one-line summary; keep alphabetical within a stage */
+#define WSSS_COMMAND_TABLE \
+    X("version", cmd_version, "print version, oneDNN version, CPU ISA and threads")
+
+#endif
