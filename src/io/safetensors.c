@@ -1,0 +1,578 @@
+/* safetensors reader (strict, bounds-checked) and atomic writer.
+ *
+ * Format: u64 little-endian header length N, N bytes of JSON header, then the data section.
+ * Header: {"__metadata__": {str: str}, "<name>": {"dtype": "F32", "shape": [..],
+ * "data_offsets": [begin, end]}, ...}; offsets are relative to the data section. As in the
+ * reference implementation, the data section must be covered exactly by the tensors (no holes,
+ * no overlaps, nothing after the last tensor), which also rules out polyglot files. */
+#include "wsss/safetensors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wsss/error.h"
+#include "wsss/json.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "safetensors I/O assumes a little-endian host"
+#endif
+
+#define ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000) /* same limit as the reference reader */
+
+/* ======================================================================== reading */
+
+static int parse_dtype(const char *s, wsss_dtype *out) {
+    static const char *const names[WSSS_DTYPE_COUNT] = {"F32", "F64", "U8", "I32", "I64"};
+    for (int i = 0; i < WSSS_DTYPE_COUNT; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (wsss_dtype)i;
+            return 1;
+        }
+    return 0;
+}
+
+/* dtypes the format defines but wsss does not handle (distinguished for a clearer message) */
+static int known_other_dtype(const char *s) {
+    static const char *const others[] = {"F16", "BF16", "BOOL", "I8", "I16", "U16", "U32", "U64",
+                                         "F8_E4M3", "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2",
+                                         "F4", "C64", "C128"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        if (strcmp(s, others[i]) == 0) return 1;
+    return 0;
+}
+
+typedef struct {
+    int idx;
+    uint64_t begin, end;
+} range;
+
+static int cmp_range(const void *a, const void *b) {
+    const range *x = a, *y = b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return 0;
+}
+
+/* Non-negative integer literal member of an array, or error. */
+static int get_u64(const wsss_json *v, uint64_t *out) {
+    if (!v || v->type != WSSS_JSON_NUMBER || !v->is_int || v->ival < 0) return 0;
+    *out = (uint64_t)v->ival;
+    return 1;
+}
+
+static int parse_entry(wsss_safetensors *st, const char *name, const wsss_json *e, wsss_st_entry *out,
+                       uint64_t *begin, uint64_t *end) {
+    const char *path = st->path;
+    if (e->type != WSSS_JSON_OBJECT)
+        return wsss_error_set("%s: tensor \"%s\": header entry is a JSON %s (expected an object with "
+                              "dtype, shape, data_offsets)",
+                              path, name, wsss_json_type_name(e->type));
+    for (int i = 0; i < e->n; i++) {
+        const char *k = e->keys[i];
+        if (strcmp(k, "dtype") != 0 && strcmp(k, "shape") != 0 && strcmp(k, "data_offsets") != 0)
+            return wsss_error_set("%s: tensor \"%s\": unexpected member \"%s\" (expected only dtype, "
+                                  "shape, data_offsets)",
+                                  path, name, k);
+    }
+    const wsss_json *dt = wsss_json_get(e, "dtype"), *sh = wsss_json_get(e, "shape"),
+                    *off = wsss_json_get(e, "data_offsets");
+    if (!dt || !sh || !off)
+        return wsss_error_set("%s: tensor \"%s\": missing member \"%s\" (expected dtype, shape, "
+                              "data_offsets)",
+                              path, name, !dt ? "dtype" : !sh ? "shape" : "data_offsets");
+    if (dt->type != WSSS_JSON_STRING)
+        return wsss_error_set("%s: tensor \"%s\": dtype is a JSON %s (expected a string such as \"F32\")",
+                              path, name, wsss_json_type_name(dt->type));
+    if (!parse_dtype(dt->str, &out->dtype)) {
+        if (known_other_dtype(dt->str))
+            return wsss_error_set("%s: tensor \"%s\": unsupported dtype %s (expected F32, F64, U8, I32 or "
+                                  "I64)",
+                                  path, name, dt->str);
+        return wsss_error_set("%s: tensor \"%s\": unknown dtype \"%s\" (expected F32, F64, U8, I32 or I64)",
+                              path, name, dt->str);
+    }
+    if (sh->type != WSSS_JSON_ARRAY)
+        return wsss_error_set("%s: tensor \"%s\": shape is a JSON %s (expected an array of non-negative "
+                              "integers)",
+                              path, name, wsss_json_type_name(sh->type));
+    if (sh->n > WSSS_MAX_DIMS)
+        return wsss_error_set("%s: tensor \"%s\": shape has %d dimensions (expected at most %d)", path, name,
+                              sh->n, WSSS_MAX_DIMS);
+    out->ndim = sh->n;
+    uint64_t numel = 1;
+    int overflow = 0;
+    for (int i = 0; i < sh->n; i++) {
+        uint64_t d;
+        if (!get_u64(sh->items[i], &d) || d > (uint64_t)INT64_MAX)
+            return wsss_error_set("%s: tensor \"%s\": shape[%d] is not a non-negative integer (expected "
+                                  "an array of non-negative integers)",
+                                  path, name, i);
+        out->shape[i] = (int64_t)d;
+        if (d != 0 && numel > (uint64_t)INT64_MAX / d) overflow = 1;
+        else numel *= d;
+    }
+    /* a zero dimension makes the product 0 even if other factors overflow */
+    for (int i = 0; i < sh->n; i++)
+        if (out->shape[i] == 0) overflow = 0, numel = 0;
+    size_t esz = wsss_dtype_size(out->dtype);
+    if (overflow || numel > (uint64_t)INT64_MAX / esz)
+        return wsss_error_set("%s: tensor \"%s\": shape product overflows (expected a tensor that fits in "
+                              "memory)",
+                              path, name);
+    uint64_t want = numel * esz;
+    if (off->type != WSSS_JSON_ARRAY || off->n != 2 || !get_u64(off->items[0], begin) ||
+        !get_u64(off->items[1], end))
+        return wsss_error_set("%s: tensor \"%s\": data_offsets is not [begin, end] (expected two "
+                              "non-negative integers)",
+                              path, name);
+    if (*begin > *end)
+        return wsss_error_set("%s: tensor \"%s\": data_offsets [%llu, %llu] has begin > end", path, name,
+                              (unsigned long long)*begin, (unsigned long long)*end);
+    if (*end > st->data_len)
+        return wsss_error_set("%s: tensor \"%s\": data_offsets end %llu is past the data section of %zu "
+                              "bytes (file truncated?)",
+                              path, name, (unsigned long long)*end, st->data_len);
+    if (*end - *begin != want)
+        return wsss_error_set("%s: tensor \"%s\": data_offsets span %llu bytes but dtype %s x shape "
+                              "needs %llu bytes",
+                              path, name, (unsigned long long)(*end - *begin), dt->str,
+                              (unsigned long long)want);
+    out->offset = (size_t)*begin;
+    out->nbytes = (size_t)want;
+    return WSSS_OK;
+}
+
+static int parse_metadata(wsss_safetensors *st, const wsss_json *m) {
+    if (m->type != WSSS_JSON_OBJECT)
+        return wsss_error_set("%s: __metadata__ is a JSON %s (expected an object of string to string)",
+                              st->path, wsss_json_type_name(m->type));
+    st->meta_keys = wsss_xcalloc((size_t)m->n + 1, sizeof(char *));
+    st->meta_values = wsss_xcalloc((size_t)m->n + 1, sizeof(char *));
+    for (int i = 0; i < m->n; i++) {
+        if (m->items[i]->type != WSSS_JSON_STRING)
+            return wsss_error_set("%s: __metadata__ \"%s\" is a JSON %s (expected a string)", st->path,
+                                  m->keys[i], wsss_json_type_name(m->items[i]->type));
+        st->meta_keys[i] = wsss_xstrdup(m->keys[i]);
+        st->meta_values[i] = wsss_xstrdup(m->items[i]->str);
+        st->n_meta = i + 1;
+    }
+    return WSSS_OK;
+}
+
+static int parse_header(wsss_safetensors *st, const char *text, size_t len) {
+    wsss_json *root = wsss_json_parse(text, len);
+    if (!root) return wsss_error_prefix("%s: invalid header", st->path);
+    int rc = WSSS_ERR;
+    range *ranges = NULL;
+    if (root->type != WSSS_JSON_OBJECT) {
+        wsss_error_set("%s: header is a JSON %s (expected an object)", st->path,
+                       wsss_json_type_name(root->type));
+        goto done;
+    }
+    st->entries = wsss_xcalloc((size_t)root->n + 1, sizeof(wsss_st_entry));
+    ranges = wsss_xcalloc((size_t)root->n + 1, sizeof(range));
+    int n = 0;
+    for (int i = 0; i < root->n; i++) {
+        const char *name = root->keys[i];
+        if (strcmp(name, "__metadata__") == 0) {
+            if (parse_metadata(st, root->items[i])) goto done;
+            continue;
+        }
+        if (strlen(name) != root->key_lens[i]) {
+            wsss_error_set("%s: tensor name contains a NUL character (\"%s...\")", st->path, name);
+            goto done;
+        }
+        wsss_st_entry *e = &st->entries[n];
+        if (parse_entry(st, name, root->items[i], e, &ranges[n].begin, &ranges[n].end)) goto done;
+        e->name = wsss_xstrdup(name);
+        ranges[n].idx = n;
+        st->n_entries = ++n;
+    }
+    /* byte ranges must tile the data section exactly */
+    qsort(ranges, (size_t)n, sizeof(range), cmp_range);
+    uint64_t pos = 0;
+    for (int k = 0; k < n; k++) {
+        const char *nm = st->entries[ranges[k].idx].name;
+        if (ranges[k].begin < pos) {
+            wsss_error_set("%s: tensor \"%s\": data_offsets [%llu, %llu] overlap tensor \"%s\" (expected "
+                           "disjoint byte ranges)",
+                           st->path, nm, (unsigned long long)ranges[k].begin,
+                           (unsigned long long)ranges[k].end, st->entries[ranges[k - 1].idx].name);
+            goto done;
+        }
+        if (ranges[k].begin > pos) {
+            wsss_error_set("%s: tensor \"%s\": data_offsets begin %llu leaves a gap after byte %llu of the "
+                           "data section (expected tensors to cover it without holes)",
+                           st->path, nm, (unsigned long long)ranges[k].begin, (unsigned long long)pos);
+            goto done;
+        }
+        pos = ranges[k].end;
+    }
+    if (pos != st->data_len) {
+        wsss_error_set("%s: data section has %zu bytes but the tensors cover %llu (expected them to match)",
+                       st->path, st->data_len, (unsigned long long)pos);
+        goto done;
+    }
+    rc = WSSS_OK;
+done:
+    free(ranges);
+    wsss_json_free(root);
+    return rc;
+}
+
+static int read_whole(const char *path, int fd, size_t size, void **buf) {
+    *buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (*buf != MAP_FAILED) return 1; /* mapped */
+    *buf = wsss_xmalloc(size);
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = read(fd, (char *)*buf + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            free(*buf);
+            *buf = NULL;
+            return wsss_error_set("%s: read failed: %s", path, r < 0 ? strerror(errno) : "unexpected EOF"),
+                   -1;
+        }
+        got += (size_t)r;
+    }
+    return 0; /* malloc'd */
+}
+
+/* the public struct plus how its bytes were obtained (mmap or malloc) */
+typedef struct {
+    wsss_safetensors pub;
+    int mapped;
+} st_impl;
+
+int wsss_st_open(const char *path, wsss_safetensors **out) {
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return wsss_error_set("%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return wsss_error_set("%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return wsss_error_set("%s: not a regular file (expected a safetensors file)", path);
+    }
+    uint64_t fsize = (uint64_t)sb.st_size;
+    if (fsize < 8) {
+        close(fd);
+        return wsss_error_set("%s: file is %llu bytes (expected at least 8: a safetensors header length)",
+                              path, (unsigned long long)fsize);
+    }
+    if (fsize > SIZE_MAX) {
+        close(fd);
+        return wsss_error_set("%s: file too large", path);
+    }
+    st_impl *impl = wsss_xcalloc(1, sizeof *impl);
+    wsss_safetensors *st = &impl->pub;
+    st->path = wsss_xstrdup(path);
+    void *buf;
+    int how = read_whole(path, fd, (size_t)fsize, &buf);
+    close(fd);
+    if (how < 0) {
+        free(st->path);
+        free(impl);
+        return WSSS_ERR;
+    }
+    impl->mapped = how;
+    st->map = buf;
+    st->map_len = (size_t)fsize;
+    const uint8_t *b = buf;
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | b[i];
+    if (hlen == 0 || hlen > fsize - 8 || hlen > ST_MAX_HEADER) {
+        wsss_error_set("%s: header length %llu is invalid (expected 1..%llu for a file of %llu bytes, "
+                       "at most 100 MB)",
+                       path, (unsigned long long)hlen,
+                       (unsigned long long)(fsize - 8 < ST_MAX_HEADER ? fsize - 8 : ST_MAX_HEADER),
+                       (unsigned long long)fsize);
+        wsss_st_close(st);
+        return WSSS_ERR;
+    }
+    st->data = b + 8 + hlen;
+    st->data_len = (size_t)(fsize - 8 - hlen);
+    if (b[8] != '{') {
+        wsss_error_set("%s: header does not start with '{' (expected a JSON object)", path);
+        wsss_st_close(st);
+        return WSSS_ERR;
+    }
+    if (parse_header(st, (const char *)b + 8, (size_t)hlen)) {
+        wsss_st_close(st);
+        return WSSS_ERR;
+    }
+    *out = st;
+    return WSSS_OK;
+}
+
+void wsss_st_close(wsss_safetensors *st) {
+    if (!st) return;
+    st_impl *impl = (st_impl *)st;
+    for (int i = 0; i < st->n_entries; i++) free(st->entries[i].name);
+    free(st->entries);
+    for (int i = 0; i < st->n_meta; i++) {
+        free(st->meta_keys[i]);
+        free(st->meta_values[i]);
+    }
+    free(st->meta_keys);
+    free(st->meta_values);
+    if (st->map) {
+        if (impl->mapped) munmap(st->map, st->map_len);
+        else free(st->map);
+    }
+    free(st->path);
+    free(impl);
+}
+
+const wsss_st_entry *wsss_st_find(const wsss_safetensors *st, const char *name) {
+    for (int i = 0; i < st->n_entries; i++)
+        if (strcmp(st->entries[i].name, name) == 0) return &st->entries[i];
+    return NULL;
+}
+
+const char *wsss_st_meta(const wsss_safetensors *st, const char *key) {
+    for (int i = 0; i < st->n_meta; i++)
+        if (strcmp(st->meta_keys[i], key) == 0) return st->meta_values[i];
+    return NULL;
+}
+
+wsss_tensor *wsss_st_load(const wsss_safetensors *st, const char *name) {
+    const wsss_st_entry *e = wsss_st_find(st, name);
+    if (!e) {
+        wsss_error_set("%s: no tensor named \"%s\"", st->path, name);
+        return NULL;
+    }
+    wsss_tensor *t = wsss_tensor_new(e->dtype, e->ndim, e->shape);
+    if (e->nbytes) memcpy(t->data, st->data + e->offset, e->nbytes);
+    return t;
+}
+
+static void shape_str(int ndim, const int64_t *shape, char *buf, size_t n) {
+    size_t off = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < ndim && off < n; i++)
+        off += (size_t)snprintf(buf + off, n - off, i ? ", %lld" : "%lld", (long long)shape[i]);
+    if (off < n) snprintf(buf + off, n - off, "]");
+}
+
+static int same_shape(const wsss_st_entry *e, const wsss_tensor *t) {
+    if (e->ndim != t->ndim) return 0;
+    for (int i = 0; i < e->ndim; i++)
+        if (e->shape[i] != t->shape[i]) return 0;
+    return 1;
+}
+
+/* Copy entry bytes (dtype e->dtype) into dst (any strides, maybe another dtype). */
+static void copy_entry(const wsss_safetensors *st, const wsss_st_entry *e, wsss_tensor *dst) {
+    if (e->dtype == dst->dtype && wsss_tensor_is_contiguous(dst)) {
+        if (e->nbytes) memcpy(dst->data, st->data + e->offset, e->nbytes);
+        return;
+    }
+    wsss_tensor *tmp = wsss_tensor_new(e->dtype, e->ndim, e->shape);
+    if (e->nbytes) memcpy(tmp->data, st->data + e->offset, e->nbytes);
+    wsss_tensor_copy_into(dst, tmp);
+    wsss_tensor_free(tmp);
+}
+
+int wsss_st_load_into(const wsss_safetensors *st, const char *name, wsss_tensor *dst) {
+    const wsss_st_entry *e = wsss_st_find(st, name);
+    if (!e) return wsss_error_set("%s: no tensor named \"%s\"", st->path, name);
+    char s1[96], s2[96];
+    if (!same_shape(e, dst) || e->dtype != dst->dtype) {
+        shape_str(e->ndim, e->shape, s1, sizeof s1);
+        shape_str(dst->ndim, dst->shape, s2, sizeof s2);
+        return wsss_error_set("%s: tensor \"%s\" is %s %s (expected %s %s)", st->path, name,
+                              wsss_dtype_name(e->dtype), s1, wsss_dtype_name(dst->dtype), s2);
+    }
+    copy_entry(st, e, dst);
+    return WSSS_OK;
+}
+
+/* ======================================================================== writing */
+
+typedef struct {
+    char *name;
+    const wsss_tensor *t;
+} w_item;
+
+struct wsss_st_writer {
+    int n, cap;
+    w_item *items;
+    int n_meta, cap_meta;
+    char **mk, **mv;
+};
+
+wsss_st_writer *wsss_st_writer_new(void) { return wsss_xcalloc(1, sizeof(wsss_st_writer)); }
+
+void wsss_st_writer_add(wsss_st_writer *w, const char *name, const wsss_tensor *t) {
+    WSSS_ASSERT(t && name, "null tensor or name");
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 16;
+        w->items = wsss_xrealloc(w->items, sizeof(w_item) * (size_t)w->cap);
+    }
+    w->items[w->n].name = wsss_xstrdup(name);
+    w->items[w->n].t = t;
+    w->n++;
+}
+
+void wsss_st_writer_meta(wsss_st_writer *w, const char *key, const char *value) {
+    for (int i = 0; i < w->n_meta; i++)
+        if (strcmp(w->mk[i], key) == 0) { /* later value wins */
+            free(w->mv[i]);
+            w->mv[i] = wsss_xstrdup(value);
+            return;
+        }
+    if (w->n_meta == w->cap_meta) {
+        w->cap_meta = w->cap_meta ? w->cap_meta * 2 : 8;
+        w->mk = wsss_xrealloc(w->mk, sizeof(char *) * (size_t)w->cap_meta);
+        w->mv = wsss_xrealloc(w->mv, sizeof(char *) * (size_t)w->cap_meta);
+    }
+    w->mk[w->n_meta] = wsss_xstrdup(key);
+    w->mv[w->n_meta] = wsss_xstrdup(value);
+    w->n_meta++;
+}
+
+void wsss_st_writer_free(wsss_st_writer *w) {
+    if (!w) return;
+    for (int i = 0; i < w->n; i++) free(w->items[i].name);
+    free(w->items);
+    for (int i = 0; i < w->n_meta; i++) {
+        free(w->mk[i]);
+        free(w->mv[i]);
+    }
+    free(w->mk);
+    free(w->mv);
+    free(w);
+}
+
+static int cmp_item(const void *a, const void *b) {
+    return strcmp(((const w_item *)a)->name, ((const w_item *)b)->name);
+}
+
+static int write_all(int fd, const void *p, size_t n) {
+    const char *c = p;
+    while (n) {
+        ssize_t r = write(fd, c, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            if (r == 0) errno = EIO;
+            return -1;
+        }
+        c += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+int wsss_st_writer_save(wsss_st_writer *w, const char *path) {
+    /* sorted by name, like the reference writers; duplicates are a caller error worth reporting */
+    w_item *items = wsss_xmalloc(sizeof(w_item) * (size_t)(w->n ? w->n : 1));
+    if (w->n) memcpy(items, w->items, sizeof(w_item) * (size_t)w->n);
+    qsort(items, (size_t)w->n, sizeof(w_item), cmp_item);
+    for (int i = 0; i < w->n; i++) {
+        if ((i > 0 && strcmp(items[i].name, items[i - 1].name) == 0) ||
+            strcmp(items[i].name, "__metadata__") == 0) {
+            wsss_error_set("%s: cannot write: %s tensor name \"%s\"", path,
+                           strcmp(items[i].name, "__metadata__") == 0 ? "reserved" : "duplicate",
+                           items[i].name);
+            free(items);
+            return WSSS_ERR;
+        }
+    }
+    /* header */
+    wsss_jw jw;
+    wsss_jw_init(&jw, 0);
+    wsss_jw_obj_begin(&jw);
+    if (w->n_meta) {
+        wsss_jw_key(&jw, "__metadata__");
+        wsss_jw_obj_begin(&jw);
+        for (int i = 0; i < w->n_meta; i++) wsss_jw_kv_string(&jw, w->mk[i], w->mv[i]);
+        wsss_jw_obj_end(&jw);
+    }
+    uint64_t off = 0;
+    for (int i = 0; i < w->n; i++) {
+        const wsss_tensor *t = items[i].t;
+        wsss_jw_key(&jw, items[i].name);
+        wsss_jw_obj_begin(&jw);
+        wsss_jw_kv_string(&jw, "dtype", wsss_dtype_name(t->dtype));
+        wsss_jw_key(&jw, "shape");
+        wsss_jw_arr_begin(&jw);
+        for (int d = 0; d < t->ndim; d++) wsss_jw_int(&jw, t->shape[d]);
+        wsss_jw_arr_end(&jw);
+        uint64_t nb = (uint64_t)wsss_tensor_numel(t) * wsss_dtype_size(t->dtype);
+        wsss_jw_key(&jw, "data_offsets");
+        wsss_jw_arr_begin(&jw);
+        wsss_jw_int(&jw, (int64_t)off);
+        wsss_jw_int(&jw, (int64_t)(off + nb));
+        wsss_jw_arr_end(&jw);
+        wsss_jw_obj_end(&jw);
+        off += nb;
+    }
+    wsss_jw_obj_end(&jw);
+    while (jw.len % 8) wsss_jw_append(&jw, " ", 1); /* keeps the data section 8-byte aligned */
+
+    /* temporary file in the same directory, so rename() is atomic */
+    size_t plen = strlen(path);
+    char *tmp = wsss_xmalloc(plen + 16);
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        wsss_error_set("%s: cannot create temporary file: %s", path, strerror(errno));
+        free(tmp);
+        free(items);
+        wsss_jw_free(&jw);
+        return WSSS_ERR;
+    }
+    int ok = 1, err = 0;
+    const char *what = "write";
+    uint8_t lenb[8];
+    uint64_t hl = jw.len;
+    for (int i = 0; i < 8; i++) lenb[i] = (uint8_t)(hl >> (8 * i));
+    if (write_all(fd, lenb, 8) || write_all(fd, jw.buf, jw.len)) ok = 0, err = errno;
+    for (int i = 0; ok && i < w->n; i++) {
+        const wsss_tensor *t = items[i].t;
+        size_t nb = (size_t)wsss_tensor_numel(t) * wsss_dtype_size(t->dtype);
+        if (!nb) continue;
+        if (wsss_tensor_is_contiguous(t)) {
+            if (write_all(fd, t->data, nb)) ok = 0, err = errno;
+        } else { /* a view: write its logical (row-major) contents */
+            wsss_tensor *c = wsss_tensor_clone(t);
+            if (write_all(fd, c->data, nb)) ok = 0, err = errno;
+            wsss_tensor_free(c);
+        }
+    }
+    if (ok && fchmod(fd, 0644) != 0) { /* mkstemp creates 0600 */
+        ok = 0, err = errno, what = "chmod";
+    }
+    if (ok && fsync(fd) != 0) ok = 0, err = errno, what = "fsync";
+    if (close(fd) != 0 && ok) ok = 0, err = errno, what = "close";
+    if (ok && rename(tmp, path) != 0) ok = 0, err = errno, what = "rename";
+    if (!ok) {
+        unlink(tmp);
+        wsss_error_set("%s: %s failed: %s", path, what, strerror(err));
+    } else {
+        /* make the rename itself durable (best effort) */
+        char *dcopy = wsss_xstrdup(path);
+        int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+        free(dcopy);
+    }
+    free(tmp);
+    free(items);
+    wsss_jw_free(&jw);
+    return ok ? WSSS_OK : WSSS_ERR;
+}
