@@ -309,6 +309,12 @@ void wsss_dnnl_cache_stats(size_t *entries, uint64_t *hits, uint64_t *misses) {
     pthread_mutex_unlock(&g_cache_mu);
 }
 
+const dnnl_memory_desc_t *wsss_dnnl_arg_md(const wsss_dnnl_prim *p, int arg) {
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(p->pd, dnnl_query_exec_arg_md, arg);
+    WSSS_ASSERT(md != NULL, "oneDNN memory descriptor query failed");
+    return md;
+}
+
 const dnnl_memory_desc_t *wsss_dnnl_pd_md(const wsss_dnnl_prim *p, dnnl_query_t what) {
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(p->pd, what, 0);
     WSSS_ASSERT(md != NULL, "oneDNN memory descriptor query failed");
@@ -343,7 +349,8 @@ void wsss_dnnl_execute(const wsss_dnnl_prim *p, const wsss_dnnl_args *args) {
             WSSS_ASSERT(g_scratch != NULL, "out of memory for the oneDNN scratchpad");
             g_scratch_bytes = sz;
         }
-        scratch = wsss_dnnl_mem_wrap(wsss_dnnl_pd_md(p, dnnl_query_scratchpad_md), g_scratch);
+        scratch = wsss_dnnl_mem_wrap(
+            dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0), g_scratch);
         a[n].arg = DNNL_ARG_SCRATCHPAD;
         a[n].memory = scratch;
         n++;

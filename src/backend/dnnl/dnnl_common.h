@@ -22,8 +22,8 @@
  *   //    plain tensor into it when needed, io_output gives a destination and reorders back.
  *   dnnl_memory_desc_t xmd;  wsss_dnnl_md_from_tensor(&xmd, x);
  *   wsss_dnnl_io in, out;
- *   wsss_dnnl_io_input(&in, wsss_dnnl_pd_md(p, dnnl_query_src_md), &xmd, x->data);
- *   wsss_dnnl_io_output(&out, wsss_dnnl_pd_md(p, dnnl_query_dst_md), &ymd, y->data);
+ *   wsss_dnnl_io_input(&in, wsss_dnnl_arg_md(p, DNNL_ARG_SRC), &xmd, x->data);
+ *   wsss_dnnl_io_output(&out, wsss_dnnl_arg_md(p, DNNL_ARG_DST), &ymd, y->data);
  *   // 4. execute (adds the shared scratchpad, waits for completion)
  *   wsss_dnnl_args a = {0};
  *   wsss_dnnl_args_add(&a, DNNL_ARG_SRC, in.mem);
@@ -153,8 +153,10 @@ void wsss_dnnl_cache_clear(void);
 /* Number of entries, and lifetime hit/miss counts (for tests and verbose logs). */
 void wsss_dnnl_cache_stats(size_t *entries, uint64_t *hits, uint64_t *misses);
 
-/* Memory descriptor a primitive expects for a query (dnnl_query_src_md, dnnl_query_weights_md,
- * dnnl_query_diff_dst_md, ...); index 0. Returns a zero md if the argument is unused. */
+/* Memory descriptor a primitive expects for an execute argument (DNNL_ARG_SRC, DNNL_ARG_WEIGHTS,
+ * DNNL_ARG_BIAS, DNNL_ARG_DIFF_DST, ...). Returns a zero md if the argument is unused. */
+const dnnl_memory_desc_t *wsss_dnnl_arg_md(const wsss_dnnl_prim *p, int arg);
+/* Same by query kind (dnnl_query_src_md, dnnl_query_workspace_md, ...), index 0. */
 const dnnl_memory_desc_t *wsss_dnnl_pd_md(const wsss_dnnl_prim *p, dnnl_query_t what);
 
 /* ---- execution ---- */
