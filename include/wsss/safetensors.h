@@ -41,6 +41,14 @@ const char *wsss_st_meta(const wsss_safetensors *st, const char *key); /* NULL i
 wsss_tensor *wsss_st_load(const wsss_safetensors *st, const char *name);
 /* Load into an existing tensor, checking dtype and shape (error names file, tensor, both shapes). */
 int wsss_st_load_into(const wsss_safetensors *st, const char *name, wsss_tensor *dst);
+/* Like wsss_st_load_into but converts the file's dtype to dst's when the conversion keeps the kind of
+ * value: float->float, integer->integer (every value must fit, else an error naming the value),
+ * integer->float. float->integer is an error. Shapes must match. dst may be a strided view. */
+int wsss_st_load_convert(const wsss_safetensors *st, const char *name, wsss_tensor *dst);
+/* Nonzero if wsss_st_load_convert accepts file dtype `from` for a destination of dtype `to`. */
+int wsss_st_dtype_convertible(wsss_dtype from, wsss_dtype to);
+/* "[2, 3]" for an entry's shape into buf; returns buf. */
+char *wsss_st_shape_str(const wsss_st_entry *e, char *buf, size_t n);
 
 /* Writer: collects (name, tensor) pairs (tensors are referenced, not copied, until save). */
 typedef struct wsss_st_writer wsss_st_writer;

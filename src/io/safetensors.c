@@ -359,11 +359,12 @@ wsss_tensor *wsss_st_load(const wsss_safetensors *st, const char *name) {
     return t;
 }
 
-static void shape_str(int ndim, const int64_t *shape, char *buf, size_t n) {
+char *wsss_st_shape_str(const wsss_st_entry *e, char *buf, size_t n) {
     size_t off = (size_t)snprintf(buf, n, "[");
-    for (int i = 0; i < ndim && off < n; i++)
-        off += (size_t)snprintf(buf + off, n - off, i ? ", %lld" : "%lld", (long long)shape[i]);
+    for (int i = 0; i < e->ndim && off < n; i++)
+        off += (size_t)snprintf(buf + off, n - off, i ? ", %lld" : "%lld", (long long)e->shape[i]);
     if (off < n) snprintf(buf + off, n - off, "]");
+    return buf;
 }
 
 static int same_shape(const wsss_st_entry *e, const wsss_tensor *t) {
@@ -373,29 +374,148 @@ static int same_shape(const wsss_st_entry *e, const wsss_tensor *t) {
     return 1;
 }
 
-/* Copy entry bytes (dtype e->dtype) into dst (any strides, maybe another dtype). */
-static void copy_entry(const wsss_safetensors *st, const wsss_st_entry *e, wsss_tensor *dst) {
-    if (e->dtype == dst->dtype && wsss_tensor_is_contiguous(dst)) {
-        if (e->nbytes) memcpy(dst->data, st->data + e->offset, e->nbytes);
+/* Visit the elements of t in row-major logical order, calling fn with each element's address.
+ * Byte-exact for every dtype (no round trip through double). */
+static void for_each_elem(const wsss_tensor *t, void (*fn)(void *elem, int64_t i, void *arg), void *arg) {
+    int64_t n = wsss_tensor_numel(t);
+    if (n == 0) return;
+    size_t esz = wsss_dtype_size(t->dtype);
+    int64_t idx[WSSS_MAX_DIMS] = {0};
+    char *p = t->data;
+    for (int64_t i = 0; i < n; i++) {
+        fn(p, i, arg);
+        for (int d = t->ndim - 1; d >= 0; d--) { /* odometer increment */
+            p += t->stride[d] * (int64_t)esz;
+            if (++idx[d] < t->shape[d]) break;
+            p -= t->stride[d] * t->shape[d] * (int64_t)esz;
+            idx[d] = 0;
+        }
+    }
+}
+
+typedef struct {
+    char *buf;
+    size_t esz;
+} gather_arg;
+
+static void gather_fn(void *elem, int64_t i, void *arg) {
+    gather_arg *g = arg;
+    memcpy(g->buf + (size_t)i * g->esz, elem, g->esz);
+}
+
+static void scatter_fn(void *elem, int64_t i, void *arg) {
+    gather_arg *g = arg;
+    memcpy(elem, g->buf + (size_t)i * g->esz, g->esz);
+}
+
+/* Contiguous bytes of t's logical contents into out (numel * esz bytes). */
+static void gather_bytes(const wsss_tensor *t, void *out) {
+    gather_arg g = {out, wsss_dtype_size(t->dtype)};
+    for_each_elem(t, gather_fn, &g);
+}
+
+/* Contiguous bytes (t's dtype, row-major) into t (any strides). */
+static void scatter_bytes(wsss_tensor *t, const void *src) {
+    if (wsss_tensor_is_contiguous(t)) {
+        if (wsss_tensor_nbytes(t)) memcpy(t->data, src, wsss_tensor_nbytes(t));
         return;
     }
-    wsss_tensor *tmp = wsss_tensor_new(e->dtype, e->ndim, e->shape);
-    if (e->nbytes) memcpy(tmp->data, st->data + e->offset, e->nbytes);
-    wsss_tensor_copy_into(dst, tmp);
-    wsss_tensor_free(tmp);
+    gather_arg g = {(char *)src, wsss_dtype_size(t->dtype)};
+    for_each_elem(t, scatter_fn, &g);
 }
 
 int wsss_st_load_into(const wsss_safetensors *st, const char *name, wsss_tensor *dst) {
     const wsss_st_entry *e = wsss_st_find(st, name);
     if (!e) return wsss_error_set("%s: no tensor named \"%s\"", st->path, name);
     char s1[96], s2[96];
-    if (!same_shape(e, dst) || e->dtype != dst->dtype) {
-        shape_str(e->ndim, e->shape, s1, sizeof s1);
-        shape_str(dst->ndim, dst->shape, s2, sizeof s2);
+    if (!same_shape(e, dst) || e->dtype != dst->dtype)
         return wsss_error_set("%s: tensor \"%s\" is %s %s (expected %s %s)", st->path, name,
-                              wsss_dtype_name(e->dtype), s1, wsss_dtype_name(dst->dtype), s2);
+                              wsss_dtype_name(e->dtype), wsss_st_shape_str(e, s1, sizeof s1),
+                              wsss_dtype_name(dst->dtype), wsss_shape_str(dst, s2, sizeof s2));
+    scatter_bytes(dst, st->data + e->offset);
+    return WSSS_OK;
+}
+
+static int is_float(wsss_dtype d) { return d == WSSS_F32 || d == WSSS_F64; }
+
+int wsss_st_dtype_convertible(wsss_dtype from, wsss_dtype to) {
+    return from == to || is_float(to) || (!is_float(from) && !is_float(to));
+}
+
+/* unaligned little-endian element reads from the file */
+static int64_t read_int(wsss_dtype dt, const uint8_t *p) {
+    switch (dt) {
+    case WSSS_U8: return p[0];
+    case WSSS_I32: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        return v;
     }
-    copy_entry(st, e, dst);
+    default: {
+        int64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    }
+}
+
+static double read_real(wsss_dtype dt, const uint8_t *p) {
+    if (dt == WSSS_F32) {
+        float f;
+        memcpy(&f, p, 4);
+        return f;
+    }
+    if (dt == WSSS_F64) {
+        double d;
+        memcpy(&d, p, 8);
+        return d;
+    }
+    return (double)read_int(dt, p);
+}
+
+int wsss_st_load_convert(const wsss_safetensors *st, const char *name, wsss_tensor *dst) {
+    const wsss_st_entry *e = wsss_st_find(st, name);
+    if (!e) return wsss_error_set("%s: no tensor named \"%s\"", st->path, name);
+    if (e->dtype == dst->dtype) return wsss_st_load_into(st, name, dst);
+    char s1[96], s2[96];
+    if (!same_shape(e, dst))
+        return wsss_error_set("%s: tensor \"%s\" has shape %s (expected %s)", st->path, name,
+                              wsss_st_shape_str(e, s1, sizeof s1), wsss_shape_str(dst, s2, sizeof s2));
+    if (!wsss_st_dtype_convertible(e->dtype, dst->dtype))
+        return wsss_error_set("%s: tensor \"%s\" is %s (expected %s; float to integer is not converted)",
+                              st->path, name, wsss_dtype_name(e->dtype), wsss_dtype_name(dst->dtype));
+    int64_t n = wsss_tensor_numel(dst);
+    size_t fes = wsss_dtype_size(e->dtype), tes = wsss_dtype_size(dst->dtype);
+    uint8_t *tmp = wsss_xmalloc((size_t)n * tes);
+    const uint8_t *src = st->data + e->offset;
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *p = src + (size_t)i * fes;
+        uint8_t *q = tmp + (size_t)i * tes;
+        if (dst->dtype == WSSS_F32) {
+            float f = (float)read_real(e->dtype, p);
+            memcpy(q, &f, 4);
+        } else if (dst->dtype == WSSS_F64) {
+            double d = read_real(e->dtype, p);
+            memcpy(q, &d, 8);
+        } else {
+            int64_t v = read_int(e->dtype, p);
+            int64_t lo = dst->dtype == WSSS_U8 ? 0 : dst->dtype == WSSS_I32 ? INT32_MIN : INT64_MIN;
+            int64_t hi = dst->dtype == WSSS_U8 ? 255 : dst->dtype == WSSS_I32 ? INT32_MAX : INT64_MAX;
+            if (v < lo || v > hi) {
+                free(tmp);
+                return wsss_error_set("%s: tensor \"%s\": value %lld at index %lld does not fit in %s",
+                                      st->path, name, (long long)v, (long long)i,
+                                      wsss_dtype_name(dst->dtype));
+            }
+            if (dst->dtype == WSSS_U8) q[0] = (uint8_t)v;
+            else if (dst->dtype == WSSS_I32) {
+                int32_t w = (int32_t)v;
+                memcpy(q, &w, 4);
+            } else memcpy(q, &v, 8);
+        }
+    }
+    scatter_bytes(dst, tmp);
+    free(tmp);
     return WSSS_OK;
 }
 
@@ -547,9 +667,10 @@ int wsss_st_writer_save(wsss_st_writer *w, const char *path) {
         if (wsss_tensor_is_contiguous(t)) {
             if (write_all(fd, t->data, nb)) ok = 0, err = errno;
         } else { /* a view: write its logical (row-major) contents */
-            wsss_tensor *c = wsss_tensor_clone(t);
-            if (write_all(fd, c->data, nb)) ok = 0, err = errno;
-            wsss_tensor_free(c);
+            void *c = wsss_xmalloc(nb);
+            gather_bytes(t, c);
+            if (write_all(fd, c, nb)) ok = 0, err = errno;
+            free(c);
         }
     }
     if (ok && fchmod(fd, 0644) != 0) { /* mkstemp creates 0600 */
