@@ -213,7 +213,7 @@ int wsss_optim_state_load(wsss_optim *o, const wsss_safetensors *st) {
     int64_t *steps = wsss_xcalloc((size_t)(n ? n : 1), sizeof *steps);
     wsss_tensor **bufs = wsss_xcalloc((size_t)(n ? n : 1) * 3, sizeof *bufs);
     int rc = WSSS_OK;
-    char key[512], name[600], shp[64];
+    char key[512], name[600];
     for (int i = 0; i < n && rc == WSSS_OK; i++) {
         const wsss_optim_slot *s = &o->slots[i];
         slot_key(o, i, key, sizeof key);
@@ -255,11 +255,9 @@ int wsss_optim_state_load(wsss_optim *o, const wsss_safetensors *st) {
                 break;
             }
             bufs[3 * i + b] = wsss_tensor_new(WSSS_F32, s->param->ndim, s->param->shape);
+            /* names the file, the tensor and both shapes */
             if (wsss_st_load_into(st, name, bufs[3 * i + b]) != WSSS_OK) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "%s", wsss_error_msg()); /* the message buffer is reused */
-                rc = wsss_error_set("%s (the state of parameter '%s' must have its shape %s)", msg, key,
-                                    wsss_shape_str(s->param, shp, sizeof shp));
+                rc = WSSS_ERR;
                 break;
             }
         }
