@@ -1,0 +1,104 @@
+/* oneDNN eltwise forward/backward for the activations. Each activation maps to one algorithm,
+ * the *_use_dst_for_bwd variant where the backward is expressed in the output, so forward and
+ * backward agree on what is saved (see wsss_act_bwd_uses_dst). */
+#include "backend/dnnl/eltwise.h"
+
+#include "backend/dnnl/dnnl_common.h"
+#include "wsss/error.h"
+
+typedef struct elt_arg {
+    dnnl_alg_kind_t alg;
+    float alpha;
+    int64_t n;
+} elt_arg;
+
+static dnnl_alg_kind_t act_alg(wsss_act_kind k, double alpha) {
+    int dst = wsss_act_bwd_uses_dst(k, alpha);
+    switch (k) {
+    case WSSS_ACT_RELU: return dnnl_eltwise_relu_use_dst_for_bwd; /* alpha 0 */
+    case WSSS_ACT_LEAKY_RELU: return dnnl_eltwise_relu;           /* alpha = slope */
+    case WSSS_ACT_ELU: return dst ? dnnl_eltwise_elu_use_dst_for_bwd : dnnl_eltwise_elu;
+    case WSSS_ACT_SIGMOID: return dnnl_eltwise_logistic_use_dst_for_bwd;
+    case WSSS_ACT_TANH: return dnnl_eltwise_tanh_use_dst_for_bwd;
+    }
+    WSSS_ASSERT(0, "unknown activation");
+    return dnnl_alg_kind_undef;
+}
+
+static void elt_key(wsss_dnnl_key *k, const char *op, const elt_arg *a) {
+    wsss_dnnl_key_init(k, op);
+    wsss_dnnl_key_i64(k, a->alg);
+    wsss_dnnl_key_f64(k, a->alpha);
+    wsss_dnnl_key_i64(k, a->n);
+}
+
+static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    const elt_arg *a = arg;
+    dnnl_memory_desc_t md;
+    wsss_dnnl_md_tag(&md, 1, &a->n, dnnl_a);
+    dnnl_eltwise_desc_t d;
+    dnnl_status_t st = dnnl_eltwise_forward_desc_init(&d, dnnl_forward_training, a->alg, &md,
+                                                      a->alpha, 0.f);
+    if (st != dnnl_success) return st;
+    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), NULL);
+}
+
+static const wsss_dnnl_prim *get_fwd(const elt_arg *a) {
+    wsss_dnnl_key k;
+    elt_key(&k, "eltwise_fwd", a);
+    return wsss_dnnl_cache_get(&k, make_fwd_pd, a, NULL);
+}
+
+static dnnl_status_t make_bwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    const elt_arg *a = arg;
+    const wsss_dnnl_prim *fwd = get_fwd(a);
+    if (!fwd) return dnnl_unimplemented;
+    dnnl_memory_desc_t md;
+    wsss_dnnl_md_tag(&md, 1, &a->n, dnnl_a);
+    dnnl_eltwise_desc_t d;
+    dnnl_status_t st = dnnl_eltwise_backward_desc_init(&d, a->alg, &md, &md, a->alpha, 0.f);
+    if (st != dnnl_success) return st;
+    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), fwd->pd);
+}
+
+int wsss_dnnl_act_forward(wsss_act_kind k, double alpha, const float *x, float *y, int64_t n) {
+    if (n == 0) return 0;
+    elt_arg a = {act_alg(k, alpha), (float)alpha, n};
+    if (k == WSSS_ACT_RELU || k == WSSS_ACT_SIGMOID || k == WSSS_ACT_TANH) a.alpha = 0.f;
+    const wsss_dnnl_prim *p = get_fwd(&a);
+    if (!p) return -1;
+    dnnl_memory_desc_t md;
+    wsss_dnnl_md_tag(&md, 1, &n, dnnl_a);
+    dnnl_memory_t ms = wsss_dnnl_mem_wrap(&md, x), md_ = wsss_dnnl_mem_wrap(&md, y);
+    wsss_dnnl_args args = {0};
+    wsss_dnnl_args_add(&args, DNNL_ARG_SRC, ms);
+    wsss_dnnl_args_add(&args, DNNL_ARG_DST, md_);
+    wsss_dnnl_execute(p, &args);
+    wsss_dnnl_mem_free(ms);
+    wsss_dnnl_mem_free(md_);
+    return 0;
+}
+
+int wsss_dnnl_act_backward(wsss_act_kind k, double alpha, const float *s, const float *dy, float *dx,
+                           int64_t n) {
+    if (n == 0) return 0;
+    elt_arg a = {act_alg(k, alpha), (float)alpha, n};
+    if (k == WSSS_ACT_RELU || k == WSSS_ACT_SIGMOID || k == WSSS_ACT_TANH) a.alpha = 0.f;
+    wsss_dnnl_key key;
+    elt_key(&key, "eltwise_bwd", &a);
+    const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&key, make_bwd_pd, &a, NULL);
+    if (!p) return -1;
+    dnnl_memory_desc_t md;
+    wsss_dnnl_md_tag(&md, 1, &n, dnnl_a);
+    dnnl_memory_t ms = wsss_dnnl_mem_wrap(&md, s), mdy = wsss_dnnl_mem_wrap(&md, dy),
+                  mdx = wsss_dnnl_mem_wrap(&md, dx);
+    wsss_dnnl_args args = {0};
+    wsss_dnnl_args_add(&args, wsss_act_bwd_uses_dst(k, alpha) ? DNNL_ARG_DST : DNNL_ARG_SRC, ms);
+    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_DST, mdy);
+    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_SRC, mdx);
+    wsss_dnnl_execute(p, &args);
+    wsss_dnnl_mem_free(ms);
+    wsss_dnnl_mem_free(mdy);
+    wsss_dnnl_mem_free(mdx);
+    return 0;
+}
