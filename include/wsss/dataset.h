@@ -63,6 +63,7 @@ typedef struct wsss_dataset {
     int64_t *class_count;       /* [num_classes] number of samples with class c (class_count[0] = 0) */
     int64_t **class_samples;    /* [num_classes] ascending sample indices with class c */
     int64_t n_skipped;          /* samples dropped by skip_bad */
+    int64_t *id_order;          /* internal: sample indices sorted by id, for wsss_dataset_find */
 } wsss_dataset;
 
 /* Open ROOT with options (NULL = defaults). On error returns WSSS_ERR (message names the file and the

@@ -1,0 +1,659 @@
+/* VOC-format dataset: list file, file paths, image-level labels, per-class index, sample loading. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data/image_internal.h"
+#include "wsss/dataset.h"
+#include "wsss/error.h"
+
+const char *const wsss_voc_class_names[21] = {
+    "background", "aeroplane", "bicycle", "bird",  "boat",        "bottle", "bus",
+    "car",        "cat",       "chair",   "cow",   "diningtable", "dog",    "horse",
+    "motorbike",  "person",    "pottedplant", "sheep", "sofa",    "train",  "tvmonitor"};
+
+void wsss_dataset_opts_default(wsss_dataset_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->split = "train";
+    o->masks = WSSS_MASKS_AUTO;
+}
+
+/* ---- small file-system and string helpers ---- */
+
+static char *path_join(const char *dir, const char *rel) {
+    if (rel[0] == '/') return wsss_xstrdup(rel);
+    size_t a = strlen(dir), b = strlen(rel);
+    char *p = wsss_xmalloc(a + b + 2);
+    memcpy(p, dir, a);
+    size_t k = a;
+    if (k > 0 && p[k - 1] != '/') p[k++] = '/';
+    memcpy(p + k, rel, b + 1);
+    return p;
+}
+
+static char *path_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *path_fmt(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = wsss_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+static int is_file(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A text file split into lines (trailing \r removed). Lines point into one buffer. */
+typedef struct text_lines {
+    char *buf;
+    char **line;
+    int64_t n;
+} text_lines;
+
+static int read_lines(const char *path, text_lines *t) {
+    memset(t, 0, sizeof t[0]);
+    uint8_t *data;
+    size_t n;
+    if (wsss_file_read_all(path, &data, &n) != WSSS_OK) return WSSS_ERR;
+    if (memchr(data, 0, n)) {
+        free(data);
+        return wsss_error_set("%s: contains NUL bytes (expected a text file)", path);
+    }
+    data[n] = 0; /* wsss_file_read_all leaves room for it */
+    t->buf = (char *)data;
+    int64_t cap = 16;
+    t->line = wsss_xmalloc(sizeof(char *) * (size_t)cap);
+    char *p = t->buf;
+    while (*p) {
+        char *e = strchr(p, '\n');
+        if (e) *e = 0;
+        size_t len = strlen(p);
+        if (len > 0 && p[len - 1] == '\r') p[len - 1] = 0;
+        if (t->n == cap) {
+            cap *= 2;
+            t->line = wsss_xrealloc(t->line, sizeof(char *) * (size_t)cap);
+        }
+        t->line[t->n++] = p;
+        if (!e) break;
+        p = e + 1;
+    }
+    return WSSS_OK;
+}
+
+static void free_lines(text_lines *t) {
+    free(t->buf);
+    free(t->line);
+    memset(t, 0, sizeof *t);
+}
+
+static char *trim(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = 0;
+    return s;
+}
+
+/* ---- open ---- */
+
+/* One entry of cls_labels.txt. */
+typedef struct cls_entry {
+    const char *id;
+    int line;
+    int n;
+    int *classes;
+    char *problem; /* non-NULL: this line is unusable, and why */
+} cls_entry;
+
+typedef struct open_ctx {
+    const wsss_dataset_opts *o;
+    wsss_dataset *ds;
+    char *list_path, *cls_path;
+    uint8_t *drop; /* [n] */
+    text_lines list, cls_text;
+    cls_entry *cls;
+    int64_t n_cls;
+} open_ctx;
+
+/* A problem with sample i (or with the dataset when i < 0, which is always fatal). */
+static int problem(open_ctx *c, int64_t i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int problem(open_ctx *c, int64_t i, const char *fmt, ...) {
+    char msg[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (i < 0 || !c->o->skip_bad) return wsss_error_set("%s", msg);
+    if (!c->drop[i]) {
+        c->drop[i] = 1;
+        c->ds->n_skipped++;
+    }
+    if (c->o->warn) c->o->warn(c->o->warn_user, msg);
+    else fprintf(stderr, "wsss: warning: %s\n", msg);
+    return WSSS_OK;
+}
+
+static int read_classes(open_ctx *c) {
+    wsss_dataset *ds = c->ds;
+    char *path = path_join(ds->root, "classes.txt");
+    if (!is_file(path)) {
+        free(path);
+        ds->num_classes = 21;
+        ds->class_names = wsss_xcalloc(21, sizeof(char *));
+        for (int k = 0; k < 21; k++) ds->class_names[k] = wsss_xstrdup(wsss_voc_class_names[k]);
+        return WSSS_OK;
+    }
+    text_lines t;
+    if (read_lines(path, &t) != WSSS_OK) {
+        free(path);
+        return WSSS_ERR;
+    }
+    int64_t n = t.n;
+    while (n > 0 && trim(t.line[n - 1])[0] == 0) n--; /* trailing blank lines */
+    int rc = WSSS_OK;
+    if (n < 2)
+        rc = wsss_error_set("%s: %lld class name%s; expected background plus at least one class, one a line", path,
+                            (long long)n, n == 1 ? "" : "s");
+    else if (n > WSSS_MAX_CLASSES)
+        rc = wsss_error_set("%s: %lld classes; at most %d fit in 8-bit masks (255 means ignore)", path, (long long)n,
+                            WSSS_MAX_CLASSES);
+    for (int64_t k = 0; rc == WSSS_OK && k < n; k++)
+        if (trim(t.line[k])[0] == 0) rc = wsss_error_set("%s:%lld: empty class name", path, (long long)k + 1);
+    if (rc == WSSS_OK) {
+        ds->num_classes = (int)n;
+        ds->class_names = wsss_xcalloc((size_t)n, sizeof(char *));
+        for (int64_t k = 0; k < n; k++) ds->class_names[k] = wsss_xstrdup(trim(t.line[k]));
+    }
+    free_lines(&t);
+    free(path);
+    return rc;
+}
+
+/* The id on a list line: its first token; "JPEGImages/x.jpg ..." style lines give "x". */
+static char *line_id(char *line) {
+    char *s = trim(line);
+    char *e = s;
+    while (*e && !isspace((unsigned char)*e)) e++;
+    *e = 0;
+    char *slash = strrchr(s, '/');
+    if (slash) {
+        s = slash + 1;
+        char *dot = strrchr(s, '.');
+        if (dot && dot != s) *dot = 0;
+    }
+    return s;
+}
+
+static int read_list(open_ctx *c) {
+    wsss_dataset *ds = c->ds;
+    const char *split = c->o->split ? c->o->split : "train";
+    if (split[0] == 0) return wsss_error_set("dataset %s: empty split name", ds->root);
+    char *rel = path_fmt("ImageSets/Segmentation/%s.txt", split);
+    c->list_path = path_join(ds->root, rel);
+    free(rel);
+    if (!is_file(c->list_path) && (strchr(split, '/') || strstr(split, ".txt")) && is_file(split)) {
+        free(c->list_path);
+        c->list_path = wsss_xstrdup(split);
+    }
+    if (!is_file(c->list_path))
+        return wsss_error_set("%s: split list not found (expected ImageSets/Segmentation/<split>.txt under %s)",
+                              c->list_path, ds->root);
+    if (read_lines(c->list_path, &c->list) != WSSS_OK) return WSSS_ERR;
+    ds->ids = wsss_xcalloc((size_t)c->list.n + 1, sizeof(char *));
+    for (int64_t k = 0; k < c->list.n; k++) {
+        char *id = line_id(c->list.line[k]);
+        if (id[0]) ds->ids[ds->n++] = wsss_xstrdup(id);
+    }
+    if (ds->n == 0) return wsss_error_set("%s: no ids (empty list file)", c->list_path);
+    ds->list_path = wsss_xstrdup(c->list_path);
+    return WSSS_OK;
+}
+
+static int find_paths(open_ctx *c) {
+    wsss_dataset *ds = c->ds;
+    const wsss_dataset_opts *o = c->o;
+    int64_t n = ds->n;
+    char *img_dir = path_join(ds->root, "JPEGImages");
+    if (!is_dir(img_dir)) {
+        int rc = wsss_error_set("%s: image folder not found", img_dir);
+        free(img_dir);
+        return rc;
+    }
+    char *mask_dir = NULL;
+    if (o->masks != WSSS_MASKS_NONE) {
+        if (o->mask_dir) {
+            mask_dir = path_join(ds->root, o->mask_dir);
+        } else {
+            mask_dir = path_join(ds->root, "SegmentationClassAug");
+            if (!is_dir(mask_dir)) {
+                free(mask_dir);
+                mask_dir = path_join(ds->root, "SegmentationClass");
+            }
+        }
+        if (!is_dir(mask_dir)) {
+            if (o->masks == WSSS_MASKS_REQUIRED || o->mask_dir) {
+                int rc = wsss_error_set("%s: mask folder not found", mask_dir);
+                free(mask_dir);
+                free(img_dir);
+                return rc;
+            }
+            free(mask_dir);
+            mask_dir = NULL;
+        }
+    }
+    char *sal_dir = NULL;
+    if (o->saliency_dir) {
+        sal_dir = path_join(ds->root, o->saliency_dir);
+        if (!is_dir(sal_dir)) {
+            int rc = wsss_error_set("%s: saliency folder not found", sal_dir);
+            free(sal_dir);
+            free(mask_dir);
+            free(img_dir);
+            return rc;
+        }
+    }
+    ds->image_paths = wsss_xcalloc((size_t)n, sizeof(char *));
+    if (mask_dir) ds->mask_paths = wsss_xcalloc((size_t)n, sizeof(char *));
+    if (sal_dir) ds->saliency_paths = wsss_xcalloc((size_t)n, sizeof(char *));
+    static const char *const exts[] = {".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG"};
+    int rc = WSSS_OK;
+    for (int64_t i = 0; i < n && rc == WSSS_OK; i++) {
+        const char *id = ds->ids[i];
+        for (size_t k = 0; k < sizeof exts / sizeof exts[0] && !ds->image_paths[i]; k++) {
+            char *p = path_fmt("%s/%s%s", img_dir, id, exts[k]);
+            if (is_file(p)) ds->image_paths[i] = p;
+            else free(p);
+        }
+        if (!ds->image_paths[i]) {
+            ds->image_paths[i] = path_fmt("%s/%s.jpg", img_dir, id); /* the name reported and tried later */
+            rc = problem(c, i, "%s: image of id '%s' (listed in %s) not found", ds->image_paths[i], id, c->list_path);
+        }
+        if (rc == WSSS_OK && mask_dir) {
+            char *p = path_fmt("%s/%s.png", mask_dir, id);
+            if (is_file(p)) {
+                ds->mask_paths[i] = p;
+            } else {
+                if (o->masks != WSSS_MASKS_OPTIONAL)
+                    rc = problem(c, i, "%s: mask of id '%s' (listed in %s) not found", p, id, c->list_path);
+                free(p);
+            }
+        }
+        if (rc == WSSS_OK && sal_dir) {
+            char *p = path_fmt("%s/%s.png", sal_dir, id);
+            if (is_file(p)) {
+                ds->saliency_paths[i] = p;
+            } else {
+                rc = problem(c, i, "%s: saliency map of id '%s' (listed in %s) not found", p, id, c->list_path);
+                free(p);
+            }
+        }
+    }
+    free(img_dir);
+    free(mask_dir);
+    free(sal_dir);
+    return rc;
+}
+
+static int cmp_cls(const void *a, const void *b) {
+    const cls_entry *x = a, *y = b;
+    int r = strcmp(x->id, y->id);
+    return r ? r : (x->line > y->line) - (x->line < y->line);
+}
+
+/* cls_labels.txt: "<id> <c> <c> ...". Bad lines are remembered, and reported only if their id is in
+ * the split being opened. */
+static int read_cls_labels(open_ctx *c) {
+    wsss_dataset *ds = c->ds;
+    if (read_lines(c->cls_path, &c->cls_text) != WSSS_OK) return WSSS_ERR;
+    c->cls = wsss_xcalloc((size_t)c->cls_text.n + 1, sizeof(cls_entry));
+    for (int64_t k = 0; k < c->cls_text.n; k++) {
+        char *s = trim(c->cls_text.line[k]);
+        if (!s[0]) continue;
+        cls_entry *e = &c->cls[c->n_cls++];
+        e->line = (int)k + 1;
+        char *save = NULL;
+        e->id = strtok_r(s, " \t,", &save);
+        if (!e->id) { /* only separators on the line */
+            c->n_cls--;
+            continue;
+        }
+        e->classes = wsss_xmalloc(sizeof(int) * (size_t)(strlen(save ? save : "") / 2 + 2));
+        for (char *tok; (tok = strtok_r(NULL, " \t,", &save)) != NULL;) {
+            char *end;
+            errno = 0;
+            long v = strtol(tok, &end, 10);
+            if (*end || errno || end == tok) {
+                if (!e->problem)
+                    e->problem = path_fmt("%s:%d: '%s' is not a class id (expected integers 1..%d)", c->cls_path,
+                                          e->line, tok, ds->num_classes - 1);
+                continue;
+            }
+            if (v < 1 || v >= ds->num_classes) {
+                if (!e->problem)
+                    e->problem = path_fmt("%s:%d: class id %ld out of range (expected 1..%d: foreground classes, "
+                                          "background is 0 and never listed)",
+                                          c->cls_path, e->line, v, ds->num_classes - 1);
+                continue;
+            }
+            e->classes[e->n++] = (int)v;
+        }
+    }
+    qsort(c->cls, (size_t)c->n_cls, sizeof(cls_entry), cmp_cls);
+    for (int64_t k = 1; k < c->n_cls; k++)
+        if (strcmp(c->cls[k].id, c->cls[k - 1].id) == 0 && !c->cls[k].problem)
+            c->cls[k].problem = path_fmt("%s:%d: id '%s' listed again (first on line %d)", c->cls_path, c->cls[k].line,
+                                         c->cls[k].id, c->cls[k - 1].line);
+    return WSSS_OK;
+}
+
+static const cls_entry *find_cls(const open_ctx *c, const char *id) {
+    int64_t lo = 0, hi = c->n_cls - 1, hit = -1;
+    while (lo <= hi) { /* first entry with this id; duplicates follow it */
+        int64_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(c->cls[mid].id, id);
+        if (r < 0) lo = mid + 1;
+        else {
+            if (r == 0) hit = mid;
+            hi = mid - 1;
+        }
+    }
+    if (hit < 0) return NULL;
+    /* a later duplicate carries the problem; report it */
+    if (hit + 1 < c->n_cls && strcmp(c->cls[hit + 1].id, id) == 0) return &c->cls[hit + 1];
+    return &c->cls[hit];
+}
+
+static int labels_from_file(open_ctx *c, uint8_t *need_mask_labels) {
+    wsss_dataset *ds = c->ds;
+    int rc = WSSS_OK;
+    for (int64_t i = 0; i < ds->n && rc == WSSS_OK; i++) {
+        if (c->drop[i]) continue;
+        const cls_entry *e = find_cls(c, ds->ids[i]);
+        if (!e) {
+            if (ds->mask_paths && ds->mask_paths[i]) need_mask_labels[i] = 1; /* fall back to the mask */
+            else rc = problem(c, i, "%s: no line for id '%s' (listed in %s), and no mask to derive labels from",
+                              c->cls_path, ds->ids[i], c->list_path);
+            continue;
+        }
+        if (e->problem) {
+            rc = problem(c, i, "%s", e->problem);
+            continue;
+        }
+        for (int k = 0; k < e->n; k++) ds->labels[i * ds->num_classes + e->classes[k]] = 1;
+    }
+    return rc;
+}
+
+/* Decode the masks that labels must come from (in parallel: this is most of the open time). */
+static int labels_from_masks(open_ctx *c, const uint8_t *need) {
+    wsss_dataset *ds = c->ds;
+    int64_t n = ds->n;
+    int nc = ds->num_classes;
+    char **err = wsss_xcalloc((size_t)n, sizeof(char *));
+#pragma omp parallel for schedule(dynamic, 8)
+    for (int64_t i = 0; i < n; i++) {
+        if (!need[i]) continue;
+        wsss_image m;
+        uint8_t present[WSSS_MAX_CLASSES + 1];
+        if (wsss_image_read_mask(ds->mask_paths[i], &m) != WSSS_OK ||
+            wsss_mask_classes(&m, nc, ds->mask_paths[i], present) != WSSS_OK) {
+            err[i] = wsss_xstrdup(wsss_error_msg());
+        } else {
+            for (int k = 1; k < nc; k++) ds->labels[i * nc + k] = present[k];
+        }
+        wsss_image_free(&m);
+    }
+    int rc = WSSS_OK;
+    for (int64_t i = 0; i < n; i++) {
+        if (err[i] && rc == WSSS_OK) rc = problem(c, i, "%s", err[i]);
+        free(err[i]);
+    }
+    free(err);
+    return rc;
+}
+
+static int read_labels(open_ctx *c) {
+    wsss_dataset *ds = c->ds;
+    int64_t n = ds->n;
+    ds->labels = wsss_xcalloc((size_t)n, (size_t)ds->num_classes);
+    uint8_t *need = wsss_xcalloc((size_t)n, 1);
+    c->cls_path = path_join(ds->root, "cls_labels.txt");
+    int rc = WSSS_OK;
+    ds->has_labels = 1;
+    if (is_file(c->cls_path)) {
+        ds->label_source = WSSS_LABELS_FROM_FILE;
+        rc = read_cls_labels(c);
+        if (rc == WSSS_OK) rc = labels_from_file(c, need);
+    } else {
+        ds->label_source = WSSS_LABELS_FROM_MASKS;
+        for (int64_t i = 0; i < n; i++) {
+            if (c->drop[i]) continue;
+            if (ds->mask_paths && ds->mask_paths[i]) need[i] = 1;
+            else ds->has_labels = 0; /* no labels anywhere for this sample (e.g. a test split) */
+        }
+    }
+    if (rc == WSSS_OK) rc = labels_from_masks(c, need);
+    free(need);
+    return rc;
+}
+
+/* Drop the samples marked bad, keeping order. */
+static void compact(open_ctx *c) {
+    wsss_dataset *ds = c->ds;
+    int nc = ds->num_classes;
+    int64_t k = 0;
+    for (int64_t i = 0; i < ds->n; i++) {
+        if (c->drop[i]) {
+            free(ds->ids[i]);
+            free(ds->image_paths[i]);
+            if (ds->mask_paths) free(ds->mask_paths[i]);
+            if (ds->saliency_paths) free(ds->saliency_paths[i]);
+            continue;
+        }
+        ds->ids[k] = ds->ids[i];
+        ds->image_paths[k] = ds->image_paths[i];
+        if (ds->mask_paths) ds->mask_paths[k] = ds->mask_paths[i];
+        if (ds->saliency_paths) ds->saliency_paths[k] = ds->saliency_paths[i];
+        memmove(ds->labels + k * nc, ds->labels + i * nc, (size_t)nc);
+        k++;
+    }
+    ds->n = k;
+}
+
+static void build_class_index(wsss_dataset *ds) {
+    int nc = ds->num_classes;
+    ds->class_count = wsss_xcalloc((size_t)nc, sizeof(int64_t));
+    ds->class_samples = wsss_xcalloc((size_t)nc, sizeof(int64_t *));
+    for (int64_t i = 0; i < ds->n; i++)
+        for (int k = 1; k < nc; k++) ds->class_count[k] += ds->labels[i * nc + k];
+    for (int k = 0; k < nc; k++) {
+        ds->class_samples[k] = wsss_xmalloc(sizeof(int64_t) * (size_t)(ds->class_count[k] + 1));
+        int64_t m = 0;
+        for (int64_t i = 0; i < ds->n && k > 0; i++)
+            if (ds->labels[i * nc + k]) ds->class_samples[k][m++] = i;
+    }
+}
+
+static int cmp_order(const void *a, const void *b, void *ids) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return strcmp(((char **)ids)[x], ((char **)ids)[y]);
+}
+
+int wsss_dataset_open(const char *root, const wsss_dataset_opts *opts, wsss_dataset **out) {
+    *out = NULL;
+    wsss_dataset_opts defaults;
+    wsss_dataset_opts_default(&defaults);
+    if (!opts) opts = &defaults;
+    if (!root || !root[0]) return wsss_error_set("dataset: empty root path");
+    if (!is_dir(root)) return wsss_error_set("%s: dataset root not found (expected a directory)", root);
+    wsss_dataset *ds = wsss_xcalloc(1, sizeof *ds);
+    ds->root = wsss_xstrdup(root);
+    open_ctx c;
+    memset(&c, 0, sizeof c);
+    c.o = opts;
+    c.ds = ds;
+    int rc = read_classes(&c);
+    if (rc == WSSS_OK) rc = read_list(&c);
+    if (rc == WSSS_OK) {
+        c.drop = wsss_xcalloc((size_t)ds->n, 1);
+        rc = find_paths(&c);
+    }
+    if (rc == WSSS_OK) rc = read_labels(&c);
+    if (rc == WSSS_OK) {
+        compact(&c);
+        if (ds->n == 0) rc = wsss_error_set("%s: no usable samples (all %lld listed ids had problems)", c.list_path,
+                                            (long long)ds->n_skipped);
+    }
+    if (rc == WSSS_OK) {
+        build_class_index(ds);
+        ds->id_order = wsss_xmalloc(sizeof(int64_t) * (size_t)ds->n);
+        for (int64_t i = 0; i < ds->n; i++) ds->id_order[i] = i;
+        qsort_r(ds->id_order, (size_t)ds->n, sizeof(int64_t), cmp_order, ds->ids);
+    }
+    free_lines(&c.list);
+    free_lines(&c.cls_text);
+    for (int64_t k = 0; k < c.n_cls; k++) {
+        free(c.cls[k].classes);
+        free(c.cls[k].problem);
+    }
+    free(c.cls);
+    free(c.drop);
+    free(c.list_path);
+    free(c.cls_path);
+    if (rc != WSSS_OK) {
+        wsss_dataset_free(ds);
+        return WSSS_ERR;
+    }
+    *out = ds;
+    return WSSS_OK;
+}
+
+void wsss_dataset_free(wsss_dataset *ds) {
+    if (!ds) return;
+    for (int64_t i = 0; i < ds->n; i++) {
+        if (ds->ids) free(ds->ids[i]);
+        if (ds->image_paths) free(ds->image_paths[i]);
+        if (ds->mask_paths) free(ds->mask_paths[i]);
+        if (ds->saliency_paths) free(ds->saliency_paths[i]);
+    }
+    free(ds->ids);
+    free(ds->image_paths);
+    free(ds->mask_paths);
+    free(ds->saliency_paths);
+    for (int k = 0; k < ds->num_classes; k++) {
+        if (ds->class_names) free(ds->class_names[k]);
+        if (ds->class_samples) free(ds->class_samples[k]);
+    }
+    free(ds->class_names);
+    free(ds->class_samples);
+    free(ds->class_count);
+    free(ds->labels);
+    free(ds->id_order);
+    free(ds->root);
+    free(ds->list_path);
+    free(ds);
+}
+
+/* ---- queries ---- */
+
+int wsss_dataset_label_ids(const wsss_dataset *ds, int64_t i, int *ids) {
+    WSSS_ASSERT(i >= 0 && i < ds->n, "sample index out of range");
+    int m = 0;
+    for (int k = 1; k < ds->num_classes; k++)
+        if (ds->labels[i * ds->num_classes + k]) ids[m++] = k;
+    return m;
+}
+
+void wsss_dataset_label_vector(const wsss_dataset *ds, int64_t i, float *out) {
+    WSSS_ASSERT(i >= 0 && i < ds->n, "sample index out of range");
+    for (int k = 1; k < ds->num_classes; k++) out[k - 1] = ds->labels[i * ds->num_classes + k] ? 1.0f : 0.0f;
+}
+
+const int64_t *wsss_dataset_class_samples(const wsss_dataset *ds, int c, int64_t *count) {
+    WSSS_ASSERT(c >= 0 && c < ds->num_classes, "class index out of range");
+    *count = ds->class_count[c];
+    return ds->class_samples[c];
+}
+
+int64_t wsss_dataset_find(const wsss_dataset *ds, const char *id) {
+    int64_t lo = 0, hi = ds->n - 1;
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(ds->ids[ds->id_order[mid]], id);
+        if (r == 0) return ds->id_order[mid];
+        if (r < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+/* ---- samples ---- */
+
+int wsss_mask_classes(const wsss_image *mask, int num_classes, const char *path, uint8_t *present) {
+    WSSS_ASSERT(mask->channels == 1, "mask must have one channel");
+    memset(present, 0, (size_t)num_classes);
+    size_t n = (size_t)mask->width * mask->height;
+    for (size_t p = 0; p < n; p++) {
+        int v = mask->data[p];
+        if (v < num_classes) present[v] = 1;
+        else if (v != WSSS_IGNORE_INDEX)
+            return wsss_error_set("%s: mask value %d at pixel (x=%zu, y=%zu) is not a class id (expected 0..%d or 255)",
+                                  path ? path : "mask", v, p % (size_t)mask->width, p / (size_t)mask->width,
+                                  num_classes - 1);
+    }
+    return WSSS_OK;
+}
+
+static int check_size(const char *what_path, const wsss_image *m, int w, int h, const char *image_path) {
+    if (m->width == w && m->height == h) return WSSS_OK;
+    return wsss_error_set("%s: size %dx%d differs from its image %s (%dx%d)", what_path, m->width, m->height,
+                          image_path, w, h);
+}
+
+int wsss_dataset_load(const wsss_dataset *ds, int64_t i, int what, wsss_sample *out) {
+    WSSS_ASSERT(i >= 0 && i < ds->n, "sample index out of range");
+    memset(out, 0, sizeof *out);
+    const char *mpath = (what & WSSS_LOAD_MASK) && ds->mask_paths ? ds->mask_paths[i] : NULL;
+    const char *spath = (what & WSSS_LOAD_SALIENCY) && ds->saliency_paths ? ds->saliency_paths[i] : NULL;
+    int w = 0, h = 0, rc = WSSS_OK;
+    if (what & WSSS_LOAD_IMAGE) {
+        rc = wsss_image_read_rgb(ds->image_paths[i], &out->image);
+        w = out->image.width;
+        h = out->image.height;
+    } else if (mpath || spath) {
+        rc = wsss_image_read_size(ds->image_paths[i], &w, &h);
+    }
+    if (rc == WSSS_OK && mpath) {
+        uint8_t present[WSSS_MAX_CLASSES + 1];
+        rc = wsss_image_read_mask(mpath, &out->mask);
+        if (rc == WSSS_OK) rc = check_size(mpath, &out->mask, w, h, ds->image_paths[i]);
+        if (rc == WSSS_OK) rc = wsss_mask_classes(&out->mask, ds->num_classes, mpath, present);
+    }
+    if (rc == WSSS_OK && spath) {
+        rc = wsss_image_read_mask(spath, &out->saliency); /* grey values 0..255 */
+        if (rc == WSSS_OK) rc = check_size(spath, &out->saliency, w, h, ds->image_paths[i]);
+    }
+    if (rc != WSSS_OK) wsss_sample_free(out);
+    return rc;
+}
+
+void wsss_sample_free(wsss_sample *s) {
+    if (!s) return;
+    wsss_image_free(&s->image);
+    wsss_image_free(&s->mask);
+    wsss_image_free(&s->saliency);
+}
