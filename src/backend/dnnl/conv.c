@@ -1,0 +1,203 @@
+/* oneDNN convolution: forward, backward data, backward weights (+bias), oneDNN 2.x op
+ * descriptors. Correctness first: every call reorders plain tensors to the primitive's chosen
+ * layouts and back (a later step keeps activations blocked and caches reordered weights). */
+#include "backend/dnnl/conv.h"
+
+#include "backend/dnnl/dnnl_common.h"
+#include "wsss/error.h"
+
+typedef struct conv_shapes {
+    int64_t src[4], wei[5], bias[1], dst[4];
+    int wei_ndims;
+    dnnl_dims_t strides, dilates, pad_l, pad_r;
+} conv_shapes;
+
+static void conv_shapes_init(conv_shapes *s, const wsss_conv_geom *g) {
+    const int64_t G = g->groups;
+    int64_t src[4] = {g->n, g->cin, g->h, g->w}, dst[4] = {g->n, g->cout, g->oh, g->ow};
+    for (int i = 0; i < 4; i++) {
+        s->src[i] = src[i];
+        s->dst[i] = dst[i];
+    }
+    if (G > 1) {
+        int64_t wei[5] = {G, g->cout / G, g->cin / G, g->kh, g->kw};
+        for (int i = 0; i < 5; i++) s->wei[i] = wei[i];
+        s->wei_ndims = 5;
+    } else {
+        int64_t wei[4] = {g->cout, g->cin, g->kh, g->kw};
+        for (int i = 0; i < 4; i++) s->wei[i] = wei[i];
+        s->wei_ndims = 4;
+    }
+    s->bias[0] = g->cout;
+    for (int i = 0; i < DNNL_MAX_NDIMS; i++)
+        s->strides[i] = s->dilates[i] = s->pad_l[i] = s->pad_r[i] = 0;
+    s->strides[0] = g->sh;
+    s->strides[1] = g->sw;
+    /* oneDNN counts dilation as the gap between taps: PyTorch's dilation - 1 */
+    s->dilates[0] = g->dh - 1;
+    s->dilates[1] = g->dw - 1;
+    /* oneDNN checks (in - ext + pl + pr) / s + 1 == out with integer division, exactly
+     * PyTorch's floor formula when pr == pl */
+    s->pad_l[0] = s->pad_r[0] = g->ph;
+    s->pad_l[1] = s->pad_r[1] = g->pw;
+}
+
+/* The plain (PyTorch) layouts of the four tensors. */
+static void plain_mds(const conv_shapes *s, dnnl_memory_desc_t *src, dnnl_memory_desc_t *wei,
+                      dnnl_memory_desc_t *bias, dnnl_memory_desc_t *dst) {
+    if (src) wsss_dnnl_md_tag(src, 4, s->src, dnnl_nchw);
+    if (wei) wsss_dnnl_md_tag(wei, s->wei_ndims, s->wei, s->wei_ndims == 5 ? dnnl_goihw : dnnl_oihw);
+    if (bias) wsss_dnnl_md_tag(bias, 1, s->bias, dnnl_a);
+    if (dst) wsss_dnnl_md_tag(dst, 4, s->dst, dnnl_nchw);
+}
+
+static void conv_key(wsss_dnnl_key *k, const char *op, const wsss_conv_geom *g) {
+    wsss_dnnl_key_init(k, op);
+    const int64_t v[] = {g->n, g->cin, g->h, g->w, g->cout, g->kh, g->kw, g->oh, g->ow,
+                         g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->groups, g->has_bias};
+    wsss_dnnl_key_i64s(k, (int)(sizeof v / sizeof v[0]), v);
+}
+
+static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    const wsss_conv_geom *g = arg;
+    conv_shapes s;
+    conv_shapes_init(&s, g);
+    dnnl_memory_desc_t src, wei, bias, dst;
+    wsss_dnnl_md_any(&src, 4, s.src);
+    wsss_dnnl_md_any(&wei, s.wei_ndims, s.wei);
+    wsss_dnnl_md_any(&bias, 1, s.bias);
+    wsss_dnnl_md_any(&dst, 4, s.dst);
+    dnnl_convolution_desc_t d;
+    /* direct, never Winograd: keeps the arithmetic comparable with PyTorch and the reference */
+    dnnl_status_t st = dnnl_dilated_convolution_forward_desc_init(
+        &d, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, g->has_bias ? &bias : NULL,
+        &dst, s.strides, s.dilates, s.pad_l, s.pad_r);
+    if (st != dnnl_success) return st;
+    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), NULL);
+}
+
+static const wsss_dnnl_prim *fwd_prim(const wsss_conv_geom *g) {
+    wsss_dnnl_key k;
+    conv_key(&k, "conv2d_fwd", g);
+    dnnl_status_t st;
+    const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&k, make_fwd_pd, g, &st);
+    if (!p) wsss_dnnl_fail("convolution forward primitive descriptor", st, __FILE__, __LINE__);
+    return p;
+}
+
+static dnnl_status_t make_bwd_data_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    const wsss_conv_geom *g = arg;
+    /* The forward primitive descriptor is the hint; it stays alive in the cache (it was just
+     * used, so it is the most recent entry) until the backward primitive has been created. */
+    const wsss_dnnl_prim *hint = fwd_prim(g);
+    conv_shapes s;
+    conv_shapes_init(&s, g);
+    dnnl_memory_desc_t dsrc, wei, ddst;
+    wsss_dnnl_md_any(&dsrc, 4, s.src);
+    wsss_dnnl_md_any(&wei, s.wei_ndims, s.wei);
+    wsss_dnnl_md_any(&ddst, 4, s.dst);
+    dnnl_convolution_desc_t d;
+    dnnl_status_t st = dnnl_dilated_convolution_backward_data_desc_init(
+        &d, dnnl_convolution_direct, &dsrc, &wei, &ddst, s.strides, s.dilates, s.pad_l, s.pad_r);
+    if (st != dnnl_success) return st;
+    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), hint->pd);
+}
+
+static dnnl_status_t make_bwd_weights_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    const wsss_conv_geom *g = arg;
+    const wsss_dnnl_prim *hint = fwd_prim(g);
+    conv_shapes s;
+    conv_shapes_init(&s, g);
+    dnnl_memory_desc_t src, dwei, dbias, ddst;
+    wsss_dnnl_md_any(&src, 4, s.src);
+    wsss_dnnl_md_any(&dwei, s.wei_ndims, s.wei);
+    wsss_dnnl_md_any(&dbias, 1, s.bias);
+    wsss_dnnl_md_any(&ddst, 4, s.dst);
+    dnnl_convolution_desc_t d;
+    dnnl_status_t st = dnnl_dilated_convolution_backward_weights_desc_init(
+        &d, dnnl_convolution_direct, &src, &dwei, g->has_bias ? &dbias : NULL, &ddst, s.strides,
+        s.dilates, s.pad_l, s.pad_r);
+    if (st != dnnl_success) return st;
+    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), hint->pd);
+}
+
+static const wsss_dnnl_prim *cached(const char *op, const wsss_conv_geom *g,
+                                    wsss_dnnl_make_pd_fn make) {
+    wsss_dnnl_key k;
+    conv_key(&k, op, g);
+    dnnl_status_t st;
+    const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&k, make, g, &st);
+    if (!p) wsss_dnnl_fail(op, st, __FILE__, __LINE__);
+    return p;
+}
+
+void wsss_dnnl_conv2d_fwd(const wsss_conv_geom *g, const float *x, const float *w, const float *b,
+                          float *y) {
+    WSSS_ASSERT(!g->has_bias || b != NULL, "conv2d: has_bias without a bias buffer");
+    const wsss_dnnl_prim *p = fwd_prim(g);
+    conv_shapes s;
+    conv_shapes_init(&s, g);
+    dnnl_memory_desc_t src, wei, bias, dst;
+    plain_mds(&s, &src, &wei, &bias, &dst);
+    wsss_dnnl_io io_x, io_w, io_b = {0}, io_y;
+    wsss_dnnl_io_input(&io_x, wsss_dnnl_arg_md(p, DNNL_ARG_SRC), &src, x);
+    wsss_dnnl_io_input(&io_w, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS), &wei, w);
+    if (g->has_bias) wsss_dnnl_io_input(&io_b, wsss_dnnl_arg_md(p, DNNL_ARG_BIAS), &bias, b);
+    wsss_dnnl_io_output(&io_y, wsss_dnnl_arg_md(p, DNNL_ARG_DST), &dst, y);
+    wsss_dnnl_args a = {0};
+    wsss_dnnl_args_add(&a, DNNL_ARG_SRC, io_x.mem);
+    wsss_dnnl_args_add(&a, DNNL_ARG_WEIGHTS, io_w.mem);
+    if (g->has_bias) wsss_dnnl_args_add(&a, DNNL_ARG_BIAS, io_b.mem);
+    wsss_dnnl_args_add(&a, DNNL_ARG_DST, io_y.mem);
+    wsss_dnnl_execute(p, &a);
+    wsss_dnnl_io_finish(&io_y);
+    wsss_dnnl_io_finish(&io_x);
+    wsss_dnnl_io_finish(&io_w);
+    if (g->has_bias) wsss_dnnl_io_finish(&io_b);
+}
+
+void wsss_dnnl_conv2d_bwd_data(const wsss_conv_geom *g, const float *dy, const float *w, float *dx) {
+    const wsss_dnnl_prim *p = cached("conv2d_bwd_data", g, make_bwd_data_pd);
+    conv_shapes s;
+    conv_shapes_init(&s, g);
+    dnnl_memory_desc_t src, wei, dst;
+    plain_mds(&s, &src, &wei, NULL, &dst);
+    wsss_dnnl_io io_dy, io_w, io_dx;
+    wsss_dnnl_io_input(&io_dy, wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST), &dst, dy);
+    wsss_dnnl_io_input(&io_w, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS), &wei, w);
+    wsss_dnnl_io_output(&io_dx, wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_SRC), &src, dx);
+    wsss_dnnl_args a = {0};
+    wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_DST, io_dy.mem);
+    wsss_dnnl_args_add(&a, DNNL_ARG_WEIGHTS, io_w.mem);
+    wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_SRC, io_dx.mem);
+    wsss_dnnl_execute(p, &a);
+    wsss_dnnl_io_finish(&io_dx);
+    wsss_dnnl_io_finish(&io_dy);
+    wsss_dnnl_io_finish(&io_w);
+}
+
+void wsss_dnnl_conv2d_bwd_weights(const wsss_conv_geom *g, const float *x, const float *dy,
+                                  float *dw, float *db) {
+    WSSS_ASSERT(!g->has_bias || db != NULL, "conv2d: has_bias without a bias gradient buffer");
+    const wsss_dnnl_prim *p = cached("conv2d_bwd_weights", g, make_bwd_weights_pd);
+    conv_shapes s;
+    conv_shapes_init(&s, g);
+    dnnl_memory_desc_t src, wei, bias, dst;
+    plain_mds(&s, &src, &wei, &bias, &dst);
+    wsss_dnnl_io io_x, io_dy, io_dw, io_db = {0};
+    wsss_dnnl_io_input(&io_x, wsss_dnnl_arg_md(p, DNNL_ARG_SRC), &src, x);
+    wsss_dnnl_io_input(&io_dy, wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST), &dst, dy);
+    wsss_dnnl_io_output(&io_dw, wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_WEIGHTS), &wei, dw);
+    if (g->has_bias)
+        wsss_dnnl_io_output(&io_db, wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_BIAS), &bias, db);
+    wsss_dnnl_args a = {0};
+    wsss_dnnl_args_add(&a, DNNL_ARG_SRC, io_x.mem);
+    wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_DST, io_dy.mem);
+    wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_WEIGHTS, io_dw.mem);
+    if (g->has_bias) wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_BIAS, io_db.mem);
+    wsss_dnnl_execute(p, &a);
+    wsss_dnnl_io_finish(&io_dw);
+    if (g->has_bias) wsss_dnnl_io_finish(&io_db);
+    wsss_dnnl_io_finish(&io_x);
+    wsss_dnnl_io_finish(&io_dy);
+}
