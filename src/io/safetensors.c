@@ -293,6 +293,11 @@ int wsss_st_open(const char *path, wsss_safetensors **out) {
     const uint8_t *b = buf;
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | b[i];
+    if (fsize == 8) {
+        wsss_error_set("%s: file is only the 8-byte header length (expected a JSON header after it)", path);
+        wsss_st_close(st);
+        return WSSS_ERR;
+    }
     if (hlen == 0 || hlen > fsize - 8 || hlen > ST_MAX_HEADER) {
         wsss_error_set("%s: header length %llu is invalid (expected 1..%llu for a file of %llu bytes, "
                        "at most 100 MB)",
