@@ -1,0 +1,181 @@
+/* oneDNN pooling forward/backward on plain NCHW memory (see pool.h for the semantics mapping). */
+#include "backend/dnnl/pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/dnnl/dnnl_common.h"
+#include "wsss/error.h"
+
+typedef struct pool_arg {
+    const wsss_pool_geom *g;
+    dnnl_alg_kind_t alg;
+    dnnl_prop_kind_t prop; /* forward kinds; backward pds use the forward_training one as hint */
+    dnnl_dims_t pad_r; /* [0] bottom, [1] right; full dnnl_dims_t as the API reads */
+} pool_arg;
+
+/* Right/bottom padding that makes oneDNN's floor rule give PyTorch's output size. Returns 0 if
+ * no padding does (then oneDNN is not used). */
+static int right_pad(const wsss_pool_geom *g, dnnl_dim_t *pr) {
+    const int64_t in[2] = {g->h, g->w}, out[2] = {g->oh, g->ow};
+    const int k[2] = {g->kh, g->kw}, s[2] = {g->sh, g->sw}, p[2] = {g->ph, g->pw};
+    for (int i = 0; i < 2; i++) {
+        int64_t need = (out[i] - 1) * s[i] + k[i] - in[i] - p[i];
+        pr[i] = need > p[i] ? need : p[i];
+        if ((in[i] + p[i] + pr[i] - k[i]) / s[i] + 1 != out[i] || pr[i] >= k[i]) return 0;
+    }
+    return 1;
+}
+
+static dnnl_alg_kind_t alg_of(const wsss_pool_geom *g, int is_max) {
+    if (is_max) return dnnl_pooling_max;
+    return g->count_include_pad ? dnnl_pooling_avg_include_padding : dnnl_pooling_avg_exclude_padding;
+}
+
+static void mds(const wsss_pool_geom *g, dnnl_memory_desc_t *src, dnnl_memory_desc_t *dst) {
+    int64_t sd[4] = {g->n, g->c, g->h, g->w}, dd[4] = {g->n, g->c, g->oh, g->ow};
+    wsss_dnnl_md_tag(src, 4, sd, dnnl_nchw);
+    wsss_dnnl_md_tag(dst, 4, dd, dnnl_nchw);
+}
+
+static void pool_key(wsss_dnnl_key *k, const char *op, const pool_arg *a) {
+    const wsss_pool_geom *g = a->g;
+    wsss_dnnl_key_init(k, op);
+    int64_t v[16] = {a->alg, a->prop, g->n, g->c, g->h, g->w, g->oh, g->ow, g->kh, g->kw,
+                     g->sh, g->sw, g->ph, g->pw, a->pad_r[0], a->pad_r[1]};
+    wsss_dnnl_key_i64s(k, 16, v);
+}
+
+static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    const pool_arg *a = arg;
+    const wsss_pool_geom *g = a->g;
+    dnnl_memory_desc_t src, dst;
+    mds(g, &src, &dst);
+    dnnl_dims_t st = {g->sh, g->sw}, ker = {g->kh, g->kw}, pl = {g->ph, g->pw};
+    dnnl_pooling_desc_t d;
+    dnnl_status_t s = dnnl_pooling_forward_desc_init(&d, a->prop, a->alg, &src, &dst, st, ker, pl,
+                                                     a->pad_r);
+    if (s != dnnl_success) return s;
+    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), NULL);
+}
+
+static const wsss_dnnl_prim *get_fwd(const pool_arg *a) {
+    wsss_dnnl_key k;
+    pool_key(&k, "pool_fwd", a);
+    return wsss_dnnl_cache_get(&k, make_fwd_pd, a, NULL);
+}
+
+static dnnl_status_t make_bwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    const pool_arg *a = arg;
+    const wsss_pool_geom *g = a->g;
+    const wsss_dnnl_prim *hint = get_fwd(a);
+    if (!hint) return dnnl_unimplemented;
+    dnnl_memory_desc_t src, dst;
+    mds(g, &src, &dst);
+    dnnl_dims_t st = {g->sh, g->sw}, ker = {g->kh, g->kw}, pl = {g->ph, g->pw};
+    dnnl_pooling_desc_t d;
+    dnnl_status_t s = dnnl_pooling_backward_desc_init(&d, a->alg, &src, &dst, st, ker, pl, a->pad_r);
+    if (s != dnnl_success) return s;
+    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), hint->pd);
+}
+
+static int setup(pool_arg *a, const wsss_pool_geom *g, int is_max, dnnl_prop_kind_t prop) {
+    memset(a, 0, sizeof *a);
+    a->g = g;
+    a->alg = alg_of(g, is_max);
+    a->prop = prop;
+    return right_pad(g, a->pad_r);
+}
+
+/* Factor PyTorch's divisor differs from oneDNN's kh*kw by, per output position (NULL if it is 1
+ * everywhere). Only count_include_pad windows clipped by ceil_mode differ. */
+static float *avg_rescale(const wsss_pool_geom *g, int is_max) {
+    if (is_max || !g->count_include_pad) return NULL;
+    if ((g->oh - 1) * g->sh - g->ph + g->kh <= g->h + g->ph &&
+        (g->ow - 1) * g->sw - g->pw + g->kw <= g->w + g->pw)
+        return NULL;
+    float *f = wsss_xmalloc((size_t)(g->oh * g->ow) * sizeof *f);
+    for (int64_t oh = 0; oh < g->oh; oh++)
+        for (int64_t ow = 0; ow < g->ow; ow++)
+            f[oh * g->ow + ow] = (float)((double)(g->kh * g->kw) / (double)wsss_pool_avg_divisor(g, oh, ow));
+    return f;
+}
+
+static void apply_rescale(const wsss_pool_geom *g, const float *f, float *y) {
+    const int64_t planes = g->n * g->c, ohw = g->oh * g->ow;
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t i = 0; i < ohw; i++) y[p * ohw + i] *= f[i];
+}
+
+size_t wsss_dnnl_maxpool_ws_bytes(const wsss_pool_geom *g) {
+    pool_arg a;
+    if (!setup(&a, g, 1, dnnl_forward_training)) return 0;
+    const wsss_dnnl_prim *p = get_fwd(&a);
+    if (!p) return 0;
+    const dnnl_memory_desc_t *ws = wsss_dnnl_pd_md(p, dnnl_query_workspace_md);
+    return wsss_dnnl_md_is_zero(ws) ? 0 : wsss_dnnl_md_bytes(ws);
+}
+
+int wsss_dnnl_pool_fwd(const wsss_pool_geom *g, int is_max, const float *x, float *y, void *ws) {
+    pool_arg a;
+    if (!setup(&a, g, is_max, ws ? dnnl_forward_training : dnnl_forward_inference)) return -1;
+    const wsss_dnnl_prim *p = get_fwd(&a);
+    if (!p) return -1;
+    dnnl_memory_desc_t src, dst;
+    mds(g, &src, &dst);
+    dnnl_memory_t ms = wsss_dnnl_mem_wrap(&src, x), md = wsss_dnnl_mem_wrap(&dst, y), mw = NULL;
+    wsss_dnnl_args args = {0};
+    wsss_dnnl_args_add(&args, DNNL_ARG_SRC, ms);
+    wsss_dnnl_args_add(&args, DNNL_ARG_DST, md);
+    if (ws) {
+        const dnnl_memory_desc_t *wmd = wsss_dnnl_pd_md(p, dnnl_query_workspace_md);
+        WSSS_ASSERT(!wsss_dnnl_md_is_zero(wmd), "max pooling forward without a workspace");
+        mw = wsss_dnnl_mem_wrap(wmd, ws);
+        wsss_dnnl_args_add(&args, DNNL_ARG_WORKSPACE, mw);
+    }
+    wsss_dnnl_execute(p, &args);
+    wsss_dnnl_mem_free(ms);
+    wsss_dnnl_mem_free(md);
+    wsss_dnnl_mem_free(mw);
+    float *f = avg_rescale(g, is_max);
+    if (f) {
+        apply_rescale(g, f, y);
+        free(f);
+    }
+    return 0;
+}
+
+int wsss_dnnl_pool_bwd(const wsss_pool_geom *g, int is_max, const float *dy, const void *ws, float *dx) {
+    pool_arg a;
+    if (!setup(&a, g, is_max, dnnl_forward_training)) return -1;
+    wsss_dnnl_key k;
+    pool_key(&k, "pool_bwd", &a);
+    const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&k, make_bwd_pd, &a, NULL);
+    if (!p) return -1;
+    float *f = avg_rescale(g, is_max), *dys = NULL;
+    if (f) { /* d(y*f)/dy: scale the incoming gradient the same way */
+        size_t n = (size_t)(g->n * g->c * g->oh * g->ow);
+        dys = wsss_xmalloc(n * sizeof *dys);
+        memcpy(dys, dy, n * sizeof *dys);
+        apply_rescale(g, f, dys);
+        dy = dys;
+    }
+    dnnl_memory_desc_t src, dst;
+    mds(g, &src, &dst);
+    dnnl_memory_t mdx = wsss_dnnl_mem_wrap(&src, dx), mdy = wsss_dnnl_mem_wrap(&dst, dy), mw = NULL;
+    wsss_dnnl_args args = {0};
+    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_DST, mdy);
+    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_SRC, mdx);
+    if (is_max) {
+        WSSS_ASSERT(ws != NULL, "max pooling backward needs the forward workspace");
+        mw = wsss_dnnl_mem_wrap(wsss_dnnl_pd_md(p, dnnl_query_workspace_md), ws);
+        wsss_dnnl_args_add(&args, DNNL_ARG_WORKSPACE, mw);
+    }
+    wsss_dnnl_execute(p, &args);
+    wsss_dnnl_mem_free(mdx);
+    wsss_dnnl_mem_free(mdy);
+    wsss_dnnl_mem_free(mw);
+    free(dys);
+    free(f);
+    return 0;
+}

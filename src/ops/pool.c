@@ -1,0 +1,180 @@
+/* Pooling ops: max, average (PyTorch's ceil_mode and divisor rules) and global average.
+ * Max pooling saves where each output's maximum came from: oneDNN's workspace when the forward
+ * ran on oneDNN (its backward needs exactly that), else the reference kernel's arg-max indices. */
+#include "backend/dnnl/pool.h"
+#include "backend/ref/pool.h"
+#include "wsss/error.h"
+#include "wsss/ops.h"
+#include "wsss/runtime.h"
+
+typedef struct pool_attrs {
+    wsss_pool_geom g;
+    int used_dnnl; /* forward ran on oneDNN; the backward must too (max: workspace format) */
+} pool_attrs;
+
+static int use_dnnl(const wsss_tensor *x) {
+    return x->dtype == WSSS_F32 && wsss_get_backend() == WSSS_BACKEND_DNNL;
+}
+
+static void pool_geom(const char *op, const wsss_tensor *x, wsss_pool2d_params p, wsss_pool_geom *g) {
+    WSSS_ASSERT(x->ndim == 4, "pooling input must be N,C,H,W");
+    WSSS_ASSERT(x->dtype == WSSS_F32 || x->dtype == WSSS_F64, "pooling input must be F32 or F64");
+    WSSS_ASSERT(p.kernel[0] >= 1 && p.kernel[1] >= 1, "pooling kernel must be positive");
+    WSSS_ASSERT(p.stride[0] >= 0 && p.stride[1] >= 0, "pooling stride must be >= 0 (0 = kernel)");
+    /* PyTorch: padding at most half the kernel, so no window lies entirely in padding */
+    WSSS_ASSERT(p.padding[0] >= 0 && p.padding[1] >= 0 && 2 * p.padding[0] <= p.kernel[0] &&
+                    2 * p.padding[1] <= p.kernel[1],
+                "pooling padding must be in [0, kernel/2]");
+    g->n = x->shape[0];
+    g->c = x->shape[1];
+    g->h = x->shape[2];
+    g->w = x->shape[3];
+    g->kh = p.kernel[0];
+    g->kw = p.kernel[1];
+    g->sh = p.stride[0] ? p.stride[0] : p.kernel[0];
+    g->sw = p.stride[1] ? p.stride[1] : p.kernel[1];
+    g->ph = p.padding[0];
+    g->pw = p.padding[1];
+    g->ceil_mode = p.ceil_mode != 0;
+    g->count_include_pad = p.count_include_pad != 0;
+    g->oh = wsss_pool_out_size(g->h, g->kh, g->sh, g->ph, g->ceil_mode);
+    g->ow = wsss_pool_out_size(g->w, g->kw, g->sw, g->pw, g->ceil_mode);
+    if (g->oh < 1 || g->ow < 1) {
+        char s[64];
+        fprintf(stderr, "%s: input %s is too small for kernel %dx%d, padding %d,%d\n", op,
+                wsss_shape_str(x, s, sizeof s), g->kh, g->kw, g->ph, g->pw);
+        WSSS_ASSERT(0, "pooling output would be empty");
+    }
+}
+
+static wsss_tensor *pool_out(wsss_ctx *ctx, const wsss_tensor *x, const wsss_pool_geom *g) {
+    int64_t s[4] = {g->n, g->c, g->oh, g->ow};
+    return wsss_ctx_tensor(ctx, x->dtype, 4, s);
+}
+
+/* ---------------- max ---------------- */
+
+static void maxpool_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) {
+    if (!wsss_node_input_needs_grad(node, 0)) return;
+    const pool_attrs *a = node->attrs;
+    wsss_tensor *x = node->inputs[0];
+    wsss_tensor *dx = wsss_ctx_tensor(ctx, x->dtype, 4, x->shape);
+    const wsss_tensor *aux = node->saved[0];
+    if (a->used_dnnl) {
+        int rc = wsss_dnnl_pool_bwd(&a->g, 1, wsss_f32(gy), aux->data, wsss_f32(dx));
+        WSSS_ASSERT(rc == 0, "oneDNN max pooling backward unavailable after its forward ran");
+    } else if (x->dtype == WSSS_F64) {
+        wsss_ref_maxpool_bwd_f64(&a->g, aux->data, wsss_f64(gy), wsss_f64(dx));
+    } else {
+        wsss_ref_maxpool_bwd_f32(&a->g, aux->data, wsss_f32(gy), wsss_f32(dx));
+    }
+    wsss_grad_accumulate(ctx, x, dx);
+    wsss_ctx_release(ctx, dx);
+}
+
+wsss_tensor *wsss_maxpool2d(wsss_ctx *ctx, wsss_tensor *x, wsss_pool2d_params p) {
+    WSSS_ASSERT(ctx != NULL, "maxpool2d needs a context");
+    wsss_pool_geom g;
+    pool_geom("maxpool2d", x, p, &g);
+    const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
+    wsss_tensor *y = pool_out(ctx, x, &g), *aux = NULL;
+    int need = wsss_needs_grad(ctx, 1, &x), dnnl = 0;
+    if (use_dnnl(x)) {
+        if (!need) {
+            dnnl = wsss_dnnl_pool_fwd(&g, 1, wsss_f32(xc), wsss_f32(y), NULL) == 0;
+        } else {
+            size_t wsb = wsss_dnnl_maxpool_ws_bytes(&g);
+            if (wsb) {
+                int64_t s = (int64_t)wsb;
+                aux = wsss_ctx_tensor(ctx, WSSS_U8, 1, &s);
+                dnnl = wsss_dnnl_pool_fwd(&g, 1, wsss_f32(xc), wsss_f32(y), aux->data) == 0;
+                if (!dnnl) {
+                    wsss_ctx_release(ctx, aux);
+                    aux = NULL;
+                }
+            }
+        }
+    }
+    if (!dnnl) {
+        int64_t *idx = NULL;
+        if (need) {
+            aux = wsss_ctx_tensor(ctx, WSSS_I64, 4, y->shape);
+            idx = aux->data;
+        }
+        if (x->dtype == WSSS_F64) wsss_ref_maxpool_fwd_f64(&g, wsss_f64(xc), wsss_f64(y), idx);
+        else wsss_ref_maxpool_fwd_f32(&g, wsss_f32(xc), wsss_f32(y), idx);
+    }
+    wsss_node *n = wsss_record(ctx, "maxpool2d", maxpool_backward, y, 1, &x, sizeof(pool_attrs));
+    if (n) {
+        pool_attrs *a = n->attrs;
+        a->g = g;
+        a->used_dnnl = dnnl;
+        wsss_node_save(n, aux);
+    }
+    return y;
+}
+
+/* ---------------- average ---------------- */
+
+static void avgpool_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) {
+    if (!wsss_node_input_needs_grad(node, 0)) return;
+    const pool_attrs *a = node->attrs;
+    wsss_tensor *x = node->inputs[0];
+    wsss_tensor *dx = wsss_ctx_tensor(ctx, x->dtype, 4, x->shape);
+    if (x->dtype == WSSS_F64) {
+        wsss_ref_avgpool_bwd_f64(&a->g, wsss_f64(gy), wsss_f64(dx));
+    } else if (!a->used_dnnl || wsss_dnnl_pool_bwd(&a->g, 0, wsss_f32(gy), NULL, wsss_f32(dx)) != 0) {
+        wsss_ref_avgpool_bwd_f32(&a->g, wsss_f32(gy), wsss_f32(dx));
+    }
+    wsss_grad_accumulate(ctx, x, dx);
+    wsss_ctx_release(ctx, dx);
+}
+
+wsss_tensor *wsss_avgpool2d(wsss_ctx *ctx, wsss_tensor *x, wsss_pool2d_params p) {
+    WSSS_ASSERT(ctx != NULL, "avgpool2d needs a context");
+    wsss_pool_geom g;
+    pool_geom("avgpool2d", x, p, &g);
+    const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
+    wsss_tensor *y = pool_out(ctx, x, &g);
+    int dnnl = use_dnnl(x) && wsss_dnnl_pool_fwd(&g, 0, wsss_f32(xc), wsss_f32(y), NULL) == 0;
+    if (!dnnl) {
+        if (x->dtype == WSSS_F64) wsss_ref_avgpool_fwd_f64(&g, wsss_f64(xc), wsss_f64(y));
+        else wsss_ref_avgpool_fwd_f32(&g, wsss_f32(xc), wsss_f32(y));
+    }
+    wsss_node *n = wsss_record(ctx, "avgpool2d", avgpool_backward, y, 1, &x, sizeof(pool_attrs));
+    if (n) {
+        pool_attrs *a = n->attrs;
+        a->g = g;
+        a->used_dnnl = dnnl;
+    }
+    return y;
+}
+
+/* ---------------- global average ---------------- */
+
+static void global_avgpool_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) {
+    if (!wsss_node_input_needs_grad(node, 0)) return;
+    wsss_tensor *x = node->inputs[0];
+    int64_t planes = x->shape[0] * x->shape[1], hw = x->shape[2] * x->shape[3];
+    wsss_tensor *dx = wsss_ctx_tensor(ctx, x->dtype, 4, x->shape);
+    if (x->dtype == WSSS_F64) wsss_ref_global_avgpool_bwd_f64(planes, hw, wsss_f64(gy), wsss_f64(dx));
+    else wsss_ref_global_avgpool_bwd_f32(planes, hw, wsss_f32(gy), wsss_f32(dx));
+    wsss_grad_accumulate(ctx, x, dx);
+    wsss_ctx_release(ctx, dx);
+}
+
+/* A plain reduction over each plane: memory-bound, so the reference loop is as fast as oneDNN. */
+wsss_tensor *wsss_global_avgpool(wsss_ctx *ctx, wsss_tensor *x) {
+    WSSS_ASSERT(ctx != NULL, "global_avgpool needs a context");
+    WSSS_ASSERT(x->ndim == 4, "global_avgpool input must be N,C,H,W");
+    WSSS_ASSERT(x->dtype == WSSS_F32 || x->dtype == WSSS_F64, "global_avgpool input must be F32 or F64");
+    WSSS_ASSERT(x->shape[2] * x->shape[3] > 0, "global_avgpool of an empty plane");
+    const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
+    int64_t s[4] = {x->shape[0], x->shape[1], 1, 1};
+    wsss_tensor *y = wsss_ctx_tensor(ctx, x->dtype, 4, s);
+    int64_t planes = s[0] * s[1], hw = x->shape[2] * x->shape[3];
+    if (x->dtype == WSSS_F64) wsss_ref_global_avgpool_fwd_f64(planes, hw, wsss_f64(xc), wsss_f64(y));
+    else wsss_ref_global_avgpool_fwd_f32(planes, hw, wsss_f32(xc), wsss_f32(y));
+    wsss_record(ctx, "global_avgpool", global_avgpool_backward, y, 1, &x, 0);
+    return y;
+}
