@@ -40,6 +40,7 @@ struct wsss_json {
     wsss_json **items; /* ARRAY items / OBJECT member values, in document order */
     char **keys;       /* OBJECT member names (NUL-terminated UTF-8), in document order */
     size_t *key_lens;  /* OBJECT member name lengths in bytes */
+    size_t *key_offsets; /* OBJECT byte offsets of the member names (for error messages) */
 };
 
 /* Parse exactly one JSON value (surrounded by optional whitespace) from text[0..len).

@@ -315,7 +315,7 @@ static int check_duplicates(parser *p, const wsss_json *obj) {
             memcmp(obj->keys[i], obj->keys[j], obj->key_lens[i]) == 0) {
             int later = i > j ? i : j;
             free(idx);
-            return perr(p, obj->items[later]->offset, "duplicate key \"%s\" in object", obj->keys[later]);
+            return perr(p, obj->key_offsets[later], "duplicate key \"%s\" in object", obj->keys[later]);
         }
     }
     free(idx);
@@ -340,16 +340,18 @@ static int parse_object(parser *p, wsss_json **out, int depth) {
             goto fail;
         }
         char *key;
-        size_t klen;
+        size_t klen, kpos = p->pos;
         if (parse_string(p, &key, &klen)) goto fail;
         if (v->n == cap) {
             cap = cap ? cap * 2 : 8;
             v->keys = wsss_xrealloc(v->keys, sizeof(char *) * (size_t)cap);
             v->key_lens = wsss_xrealloc(v->key_lens, sizeof(size_t) * (size_t)cap);
+            v->key_offsets = wsss_xrealloc(v->key_offsets, sizeof(size_t) * (size_t)cap);
             v->items = wsss_xrealloc(v->items, sizeof(wsss_json *) * (size_t)cap);
         }
         v->keys[v->n] = key;
         v->key_lens[v->n] = klen;
+        v->key_offsets[v->n] = kpos;
         v->items[v->n] = NULL;
         v->n++;
         skip_ws(p);
@@ -490,6 +492,7 @@ void wsss_json_free(wsss_json *v) {
     free(v->items);
     free(v->keys);
     free(v->key_lens);
+    free(v->key_offsets);
     free(v->str);
     free(v);
 }
