@@ -1,0 +1,417 @@
+/* Checkpoint directories: bit-exact round trip of model, buffers, optimizer state and training
+ * state; clear errors for missing/corrupted pieces; an existing checkpoint survives a failed save
+ * and an interrupted swap. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test_util.h"
+#include "wsss/checkpoint.h"
+
+static char g_dir[1024];
+
+static void build_model(wsss_params *ps, int variant) {
+    wsss_params_init(ps);
+    wsss_params_add_param(ps, "conv.weight", WSSS_F32, 4, (int64_t[]){4, 3, 3, 3}, 0);
+    wsss_params_add_param(ps, "conv.bias", WSSS_F32, 1, (int64_t[]){4}, 1);
+    wsss_params_add_buffer(ps, "bn.running_mean", WSSS_F32, 1, (int64_t[]){4});
+    wsss_params_add_buffer(ps, "bn.num_batches_tracked", WSSS_I64, 0, NULL);
+    wsss_params_add_param(ps, "fc.weight", WSSS_F32, 2, (int64_t[]){5, variant == 1 ? 3 : 4}, 2);
+    wsss_params_add_param(ps, "fc.bias", WSSS_F32, 1, (int64_t[]){5}, 3);
+    if (variant == 2) wsss_params_add_param(ps, "extra.weight", WSSS_F32, 1, (int64_t[]){2}, 0);
+}
+
+static wsss_optim *build_optim(wsss_params *ps) {
+    const wsss_optim_group g[4] = {{1, 5e-4}, {2, 0}, {10, 5e-4}, {20, 0}};
+    wsss_optim_config c = wsss_optim_sgd_config(0.9, 0, 1);
+    wsss_optim *o = wsss_optim_new(&c, 4, g);
+    wsss_optim_add_params(o, ps);
+    return o;
+}
+
+/* Random values in every tensor, then 3 SGD steps with random gradients. */
+static void train_a_bit(wsss_params *ps, wsss_optim *o) {
+    for (int i = 0; i < wsss_params_count(ps); i++) {
+        wsss_tensor *t = wsss_params_at(ps, i)->t;
+        wsss_tensor *r = rand_tensor(WSSS_F32, t->ndim, t->shape, -1, 1, 40 + i);
+        if (t->dtype == WSSS_I64)
+            ((int64_t *)t->data)[0] = 12345;
+        else
+            wsss_tensor_copy_into(t, r);
+        wsss_tensor_free(r);
+    }
+    for (int s = 0; s < 3; s++) {
+        for (int i = 0; i < wsss_params_count(ps); i++) {
+            const wsss_param *p = wsss_params_at(ps, i);
+            if (p->kind != WSSS_KIND_PARAM) continue;
+            wsss_tensor_free(p->t->grad);
+            p->t->grad = rand_tensor(WSSS_F32, p->t->ndim, p->t->shape, -1, 1, 100 * s + i);
+        }
+        wsss_optim_step(o, 0.01);
+    }
+}
+
+static int same_bits(const wsss_tensor *x, const wsss_tensor *y) {
+    if (!x || !y) return x == y;
+    return x->dtype == y->dtype && wsss_tensor_same_shape(x, y) &&
+           memcmp(x->data, y->data, wsss_tensor_nbytes(x)) == 0;
+}
+
+static int models_equal(const wsss_params *a, const wsss_params *b) {
+    if (wsss_params_count(a) != wsss_params_count(b)) return 0;
+    for (int i = 0; i < wsss_params_count(a); i++)
+        if (!same_bits(wsss_params_at(a, i)->t, wsss_params_at(b, i)->t)) return 0;
+    return 1;
+}
+
+static int optims_equal(const wsss_optim *a, const wsss_optim *b) {
+    if (a->n_slots != b->n_slots) return 0;
+    for (int i = 0; i < a->n_slots; i++) {
+        if (a->slots[i].step != b->slots[i].step) return 0;
+        for (int k = 0; k < 3; k++)
+            if (!same_bits(a->slots[i].buf[k], b->slots[i].buf[k])) return 0;
+    }
+    return 1;
+}
+
+static void make_state(wsss_ckpt_state *st) {
+    wsss_ckpt_state_init(st);
+    st->step = 3;
+    st->epoch = 1;
+    st->sched = wsss_lr_step(0.01, 0.1, 2, (int64_t[]){5, 10});
+    st->lr = 0.01 / 3.0; /* not a short decimal */
+    wsss_rng_seed(&st->rng, 77);
+    for (int i = 0; i < 5; i++) wsss_rng_u64(&st->rng);
+    wsss_rng_normal(&st->rng); /* leaves a Box-Muller spare */
+    st->n_data_pos = 3;
+    st->data_pos[0] = 7;
+    st->data_pos[1] = -3;
+    st->data_pos[2] = INT64_MAX;
+    wsss_ckpt_state_set_config(st, "model: \"resnet38\"\nlr: 0.01\t# caf\xc3\xa9 \xe2\x9c\x93\n");
+}
+
+static int states_equal(const wsss_ckpt_state *a, const wsss_ckpt_state *b) {
+    int ok = a->step == b->step && a->epoch == b->epoch && memcmp(&a->lr, &b->lr, sizeof a->lr) == 0;
+    ok &= a->sched.kind == b->sched.kind && a->sched.base_lr == b->sched.base_lr && a->sched.gamma == b->sched.gamma &&
+          a->sched.n_milestones == b->sched.n_milestones && a->sched.power == b->sched.power &&
+          a->sched.max_iter == b->sched.max_iter;
+    for (int i = 0; i < a->sched.n_milestones; i++) ok &= a->sched.milestones[i] == b->sched.milestones[i];
+    ok &= memcmp(a->rng.s, b->rng.s, sizeof a->rng.s) == 0 && memcmp(&a->rng.spare, &b->rng.spare, sizeof(double)) == 0 &&
+          a->rng.has_spare == b->rng.has_spare;
+    ok &= a->n_data_pos == b->n_data_pos && memcmp(a->data_pos, b->data_pos, sizeof a->data_pos) == 0;
+    ok &= (a->config == NULL) == (b->config == NULL) && (!a->config || strcmp(a->config, b->config) == 0);
+    return ok;
+}
+
+static char *read_all(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = wsss_xmalloc((size_t)n + 1);
+    size_t r = fread(b, 1, (size_t)n, f);
+    b[r] = 0;
+    fclose(f);
+    return b;
+}
+
+static void write_all(const char *path, const char *s, size_t n) {
+    FILE *f = fopen(path, "wb");
+    fwrite(s, 1, n, f);
+    fclose(f);
+}
+
+static void sub_path(char *out, size_t n, const char *dir, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
+
+/* Replace the first occurrence of `from` by `to` in dir/state.json. */
+static void edit_state(const char *dir, const char *from, const char *to) {
+    char p[1200];
+    sub_path(p, sizeof p, dir, "state.json");
+    char *s = read_all(p);
+    char *at = strstr(s, from);
+    if (!at) {
+        fprintf(stderr, "test bug: '%s' not in state.json\n", from);
+        exit(1);
+    }
+    size_t n = strlen(s), fl = strlen(from), tl = strlen(to);
+    char *o = wsss_xmalloc(n - fl + tl + 1);
+    memcpy(o, s, (size_t)(at - s));
+    memcpy(o + (at - s), to, tl);
+    strcpy(o + (at - s) + tl, at + fl);
+    write_all(p, o, strlen(o));
+    free(o);
+    free(s);
+}
+
+static void copy_file(const char *from, const char *to) {
+    FILE *f = fopen(from, "rb");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = wsss_xmalloc((size_t)n);
+    size_t r = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    write_all(to, b, r);
+    free(b);
+}
+
+/* Copy the reference checkpoint dir/ref to dir/bad (3 files). */
+static const char *fresh_copy(const char *ref) {
+    static char bad[1100];
+    char a[1200], b[1200];
+    snprintf(bad, sizeof bad, "%s/bad", g_dir);
+    mkdir(bad, 0755);
+    const char *files[] = {"model.safetensors", "optim.safetensors", "state.json"};
+    for (int i = 0; i < 3; i++) {
+        sub_path(a, sizeof a, ref, files[i]);
+        sub_path(b, sizeof b, bad, files[i]);
+        copy_file(a, b);
+    }
+    return bad;
+}
+
+/* Load `dir` into a fresh model/optim; expect failure with every `needle` in the message. */
+static void expect_load_error(const char *what, const char *dir, int variant, int with_opt, const char *n1,
+                              const char *n2) {
+    wsss_params ps;
+    build_model(&ps, variant);
+    wsss_optim *o = with_opt ? build_optim(&ps) : NULL;
+    wsss_ckpt_state st;
+    wsss_ckpt_state_init(&st);
+    int rc = wsss_ckpt_load(dir, &ps, o, &st);
+    const char *m = wsss_error_msg();
+    CHECK(rc == WSSS_ERR && strstr(m, n1) && (!n2 || strstr(m, n2)), "%s: message '%s' should contain '%s'%s%s",
+          what, m, n1, n2 ? " and " : "", n2 ? n2 : "");
+    printf("  %-22s -> %s\n", what, m);
+    wsss_ckpt_state_clear(&st);
+    wsss_optim_free(o);
+    wsss_params_free(&ps);
+}
+
+int main(void) {
+    snprintf(g_dir, sizeof g_dir, "%s", test_tmp_dir("test_checkpoint"));
+    char ck[1100], p[1200];
+    snprintf(ck, sizeof ck, "%s/ck", g_dir);
+
+    wsss_params m1;
+    build_model(&m1, 0);
+    wsss_optim *o1 = build_optim(&m1);
+    train_a_bit(&m1, o1);
+    wsss_ckpt_state s1;
+    make_state(&s1);
+
+    /* ---- round trip ---- */
+    CHECK(wsss_ckpt_save(ck, &m1, o1, &s1) == WSSS_OK, "save: %s", wsss_error_msg());
+    snprintf(p, sizeof p, "%s.tmp-%ld", ck, (long)getpid());
+    CHECK(access(p, F_OK) != 0, "temporary directory removed after save");
+    {
+        wsss_params m2;
+        build_model(&m2, 0);
+        wsss_optim *o2 = build_optim(&m2);
+        wsss_ckpt_state s2;
+        wsss_ckpt_state_init(&s2);
+        CHECK(wsss_ckpt_load(ck, &m2, o2, &s2) == WSSS_OK, "load: %s", wsss_error_msg());
+        CHECK(models_equal(&m1, &m2), "parameters and buffers round-trip bit-exactly");
+        CHECK(optims_equal(o1, o2), "optimizer state round-trips bit-exactly");
+        CHECK(states_equal(&s1, &s2), "training state (step, epoch, lr, schedule, rng, data position, config)");
+        CHECK(strlen(s2.timestamp) == 20 && s2.timestamp[19] == 'Z', "timestamp '%s'", s2.timestamp);
+        /* the resumed RNG continues the same stream, including the spare normal */
+        wsss_rng r1 = s1.rng, r2 = s2.rng;
+        CHECK(wsss_rng_normal(&r1) == wsss_rng_normal(&r2) && wsss_rng_u64(&r1) == wsss_rng_u64(&r2),
+              "rng continues identically");
+        /* state-only load */
+        wsss_ckpt_state s3;
+        wsss_ckpt_state_init(&s3);
+        CHECK(wsss_ckpt_load_state(ck, &s3) == WSSS_OK && states_equal(&s1, &s3), "load_state: %s", wsss_error_msg());
+        wsss_ckpt_state_clear(&s3);
+        wsss_ckpt_state_clear(&s2);
+        wsss_optim_free(o2);
+        wsss_params_free(&m2);
+    }
+
+    /* ---- overwrite: the new checkpoint replaces the old one, nothing left behind ---- */
+    s1.step = 4;
+    wsss_ckpt_state_set_config(&s1, NULL);
+    CHECK(wsss_ckpt_save(ck, &m1, o1, &s1) == WSSS_OK, "second save: %s", wsss_error_msg());
+    {
+        wsss_ckpt_state s2;
+        wsss_ckpt_state_init(&s2);
+        CHECK(wsss_ckpt_load_state(ck, &s2) == WSSS_OK && s2.step == 4 && s2.config == NULL, "second save loads");
+        wsss_ckpt_state_clear(&s2);
+        snprintf(p, sizeof p, "%s.old-%ld", ck, (long)getpid());
+        CHECK(access(p, F_OK) != 0, "previous checkpoint removed after the swap");
+    }
+    /* trailing slash */
+    snprintf(p, sizeof p, "%s/", ck);
+    CHECK(wsss_ckpt_save(p, &m1, o1, &s1) == WSSS_OK, "save with trailing slash: %s", wsss_error_msg());
+    {
+        char inner[1300];
+        snprintf(inner, sizeof inner, "%s/.tmp-%ld", ck, (long)getpid());
+        CHECK(access(inner, F_OK) != 0, "no temporary directory inside the checkpoint");
+    }
+    s1.step = 3;
+    wsss_ckpt_state_set_config(&s1, "cfg");
+    CHECK(wsss_ckpt_save(ck, &m1, o1, &s1) == WSSS_OK, "third save: %s", wsss_error_msg());
+
+    /* ---- a failed save leaves the existing checkpoint intact ---- */
+    {
+        sub_path(p, sizeof p, ck, "state.json");
+        char *before = read_all(p);
+        wsss_params bad;
+        wsss_params_init(&bad);
+        /* a tensor name the safetensors writer must refuse: the model file cannot be written */
+        wsss_params_add_param(&bad, "__metadata__", WSSS_F32, 1, (int64_t[]){2}, 0);
+        CHECK(wsss_ckpt_save(ck, &bad, NULL, &s1) == WSSS_ERR, "saving an unwritable model fails");
+        printf("  %-22s -> %s\n", "failed save", wsss_error_msg());
+        char *after = read_all(p);
+        CHECK(before && after && strcmp(before, after) == 0, "existing state.json unchanged by a failed save");
+        free(before);
+        free(after);
+        wsss_params_free(&bad);
+        snprintf(p, sizeof p, "%s.tmp-%ld", ck, (long)getpid());
+        CHECK(access(p, F_OK) != 0, "failed save cleans up its temporary directory");
+        wsss_params m2;
+        build_model(&m2, 0);
+        wsss_optim *o2 = build_optim(&m2);
+        wsss_ckpt_state s2;
+        wsss_ckpt_state_init(&s2);
+        CHECK(wsss_ckpt_load(ck, &m2, o2, &s2) == WSSS_OK && models_equal(&m1, &m2) && optims_equal(o1, o2),
+              "checkpoint still loads after a failed save: %s", wsss_error_msg());
+        wsss_ckpt_state_clear(&s2);
+        wsss_optim_free(o2);
+        wsss_params_free(&m2);
+    }
+    /* a stale temporary directory of ours (e.g. from a crash) does not block saving */
+    snprintf(p, sizeof p, "%s.tmp-%ld", ck, (long)getpid());
+    mkdir(p, 0755);
+    {
+        char f[1300];
+        sub_path(f, sizeof f, p, "model.safetensors");
+        write_all(f, "junk", 4);
+    }
+    CHECK(wsss_ckpt_save(ck, &m1, o1, &s1) == WSSS_OK && access(p, F_OK) != 0, "save over a stale temp dir: %s",
+          wsss_error_msg());
+    /* an existing non-checkpoint directory is never replaced */
+    {
+        char other[1100], f[1200];
+        snprintf(other, sizeof other, "%s/not_a_ckpt", g_dir);
+        mkdir(other, 0755);
+        sub_path(f, sizeof f, other, "precious.txt");
+        write_all(f, "keep", 4);
+        CHECK(wsss_ckpt_save(other, &m1, o1, &s1) == WSSS_ERR && strstr(wsss_error_msg(), "not a wsss checkpoint"),
+              "refuses to replace a foreign directory: %s", wsss_error_msg());
+        CHECK(access(f, F_OK) == 0, "foreign file kept");
+    }
+    /* interrupted swap: only DIR.old-<pid> exists; load says where the checkpoint is */
+    {
+        char moved[1200], crash[1100];
+        snprintf(crash, sizeof crash, "%s/crash", g_dir);
+        CHECK(wsss_ckpt_save(crash, &m1, o1, &s1) == WSSS_OK, "save: %s", wsss_error_msg());
+        snprintf(moved, sizeof moved, "%s.old-4242", crash);
+        CHECK(rename(crash, moved) == 0, "rename: %s", strerror(errno));
+        expect_load_error("interrupted swap", crash, 0, 1, "not found", ".old-4242");
+        wsss_params m2;
+        build_model(&m2, 0);
+        wsss_optim *o2 = build_optim(&m2);
+        wsss_ckpt_state s2;
+        wsss_ckpt_state_init(&s2);
+        CHECK(wsss_ckpt_load(moved, &m2, o2, &s2) == WSSS_OK && models_equal(&m1, &m2), "the .old copy loads: %s",
+              wsss_error_msg());
+        wsss_ckpt_state_clear(&s2);
+        wsss_optim_free(o2);
+        wsss_params_free(&m2);
+    }
+
+    /* ---- validation errors name the file and the field ---- */
+    const char *bad;
+    snprintf(p, sizeof p, "%s/nothing_here", g_dir);
+    expect_load_error("missing directory", p, 0, 1, "nothing_here", "not found");
+    bad = fresh_copy(ck);
+    sub_path(p, sizeof p, bad, "state.json");
+    unlink(p);
+    expect_load_error("missing state.json", bad, 0, 1, "state.json", "cannot open");
+    bad = fresh_copy(ck);
+    sub_path(p, sizeof p, bad, "state.json");
+    {
+        char *s = read_all(p);
+        write_all(p, s, strlen(s) / 2); /* truncated JSON */
+        free(s);
+    }
+    expect_load_error("truncated state.json", bad, 0, 1, "state.json", "byte");
+    bad = fresh_copy(ck);
+    edit_state(bad, "\"version\": 1", "\"version\": 2");
+    expect_load_error("wrong version", bad, 0, 1, "state.json", "field 'version' is 2");
+    bad = fresh_copy(ck);
+    edit_state(bad, "\"epoch\"", "\"epoch_\"");
+    expect_load_error("missing field", bad, 0, 1, "state.json", "field 'epoch' missing");
+    bad = fresh_copy(ck);
+    edit_state(bad, "\"step\": 3", "\"step\": \"3\"");
+    expect_load_error("mistyped field", bad, 0, 1, "state.json", "field 'step' is a string");
+    bad = fresh_copy(ck);
+    edit_state(bad, "\"0x", "\"0y");
+    expect_load_error("bad rng word", bad, 0, 1, "state.json", "rng.s[0]");
+    bad = fresh_copy(ck);
+    edit_state(bad, "\"kind\": \"step\"", "\"kind\": \"cosine\"");
+    expect_load_error("bad schedule kind", bad, 0, 1, "state.json", "lr_schedule.kind");
+    bad = fresh_copy(ck);
+    sub_path(p, sizeof p, bad, "model.safetensors");
+    unlink(p);
+    expect_load_error("missing model file", bad, 0, 1, "model.safetensors", NULL);
+    bad = fresh_copy(ck);
+    sub_path(p, sizeof p, bad, "optim.safetensors");
+    unlink(p);
+    expect_load_error("missing optim file", bad, 0, 1, "optim.safetensors", NULL);
+    /* ... but the model alone still loads (e.g. for evaluation) */
+    {
+        wsss_params m2;
+        build_model(&m2, 0);
+        wsss_ckpt_state s2;
+        wsss_ckpt_state_init(&s2);
+        CHECK(wsss_ckpt_load(bad, &m2, NULL, &s2) == WSSS_OK && models_equal(&m1, &m2), "model-only load: %s",
+              wsss_error_msg());
+        wsss_ckpt_state_clear(&s2);
+        wsss_params_free(&m2);
+    }
+    bad = fresh_copy(ck);
+    sub_path(p, sizeof p, bad, "model.safetensors");
+    {
+        char *s = read_all(p);
+        write_all(p, s, 100); /* truncated: header claims more than is there */
+        free(s);
+    }
+    expect_load_error("truncated model file", bad, 0, 1, "model.safetensors", NULL);
+    expect_load_error("shape mismatch", ck, 1, 1, "model.safetensors", "fc.weight");
+    expect_load_error("tensor missing", ck, 2, 1, "model.safetensors", "extra.weight");
+    expect_load_error("tensor missing, no opt", ck, 2, 0, "model.safetensors", "extra.weight");
+    {
+        char noopt[1100];
+        snprintf(noopt, sizeof noopt, "%s/noopt", g_dir);
+        CHECK(wsss_ckpt_save(noopt, &m1, NULL, &s1) == WSSS_OK, "save without optimizer: %s", wsss_error_msg());
+        expect_load_error("no optimizer state", noopt, 0, 1, "has_optimizer", NULL);
+    }
+    /* an optimizer of another kind */
+    {
+        wsss_params m2;
+        build_model(&m2, 0);
+        wsss_optim_config c = wsss_optim_adamw_config();
+        const wsss_optim_group g[4] = {{1, 0}, {1, 0}, {1, 0}, {1, 0}};
+        wsss_optim *o2 = wsss_optim_new(&c, 4, g);
+        wsss_optim_add_params(o2, &m2);
+        wsss_ckpt_state s2;
+        wsss_ckpt_state_init(&s2);
+        CHECK(wsss_ckpt_load(ck, &m2, o2, &s2) == WSSS_ERR && strstr(wsss_error_msg(), "optim.safetensors") &&
+                  strstr(wsss_error_msg(), "'optimizer'"),
+              "optimizer kind mismatch: %s", wsss_error_msg());
+        wsss_ckpt_state_clear(&s2);
+        wsss_optim_free(o2);
+        wsss_params_free(&m2);
+    }
+
+    wsss_ckpt_state_clear(&s1);
+    wsss_optim_free(o1);
+    wsss_params_free(&m1);
+    return test_summary("test_checkpoint");
+}
