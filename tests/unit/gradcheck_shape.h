@@ -12,14 +12,14 @@
 
 typedef wsss_tensor *(*gc_fn)(wsss_ctx *ctx, wsss_tensor **xs, const void *arg);
 
-static double gc_loss(const wsss_tensor *y, const wsss_tensor *w) {
+static inline double gc_loss(const wsss_tensor *y, const wsss_tensor *w) {
     double s = 0;
     const int64_t n = wsss_tensor_numel(y);
     for (int64_t i = 0; i < n; i++) s += wsss_tensor_get(y, i) * wsss_tensor_get(w, i);
     return s;
 }
 
-static double gc_eval(gc_fn f, const void *arg, wsss_tensor **xs, const wsss_tensor *w) {
+static inline double gc_eval(gc_fn f, const void *arg, wsss_tensor **xs, const wsss_tensor *w) {
     wsss_ctx *ctx = wsss_ctx_new();
     wsss_ctx_set_grad_enabled(ctx, 0);
     double l = gc_loss(f(ctx, xs, arg), w);
@@ -29,7 +29,7 @@ static double gc_eval(gc_fn f, const void *arg, wsss_tensor **xs, const wsss_ten
 
 /* xs: persistent F64 tensors; those with requires_grad are checked. Returns the max abs error
  * between analytic and numeric gradients (and counts one CHECK per input). */
-static double gradcheck(const char *what, gc_fn f, const void *arg, int n, wsss_tensor **xs,
+static inline double gradcheck(const char *what, gc_fn f, const void *arg, int n, wsss_tensor **xs,
                         unsigned long long seed) {
     wsss_ctx *ctx = wsss_ctx_new();
     wsss_tensor *y = f(ctx, xs, arg);
@@ -69,20 +69,20 @@ static double gradcheck(const char *what, gc_fn f, const void *arg, int n, wsss_
 }
 
 /* Row-major flat index of a multi-index into shape. */
-static int64_t gc_flat(int ndim, const int64_t *shape, const int64_t *idx) {
+static inline int64_t gc_flat(int ndim, const int64_t *shape, const int64_t *idx) {
     int64_t f = 0;
     for (int d = 0; d < ndim; d++) f = f * shape[d] + idx[d];
     return f;
 }
 
-static void gc_unflat(int ndim, const int64_t *shape, int64_t flat, int64_t *idx) {
+static inline void gc_unflat(int ndim, const int64_t *shape, int64_t flat, int64_t *idx) {
     for (int d = ndim - 1; d >= 0; d--) {
         idx[d] = flat % shape[d];
         flat /= shape[d];
     }
 }
 
-static wsss_tensor *gc_input(int ndim, const int64_t *shape, unsigned long long seed) {
+static inline wsss_tensor *gc_input(int ndim, const int64_t *shape, unsigned long long seed) {
     wsss_tensor *t = rand_tensor(WSSS_F64, ndim, shape, -2, 2, seed);
     t->requires_grad = 1;
     return t;
