@@ -1,0 +1,73 @@
+/* Reference reductions: geometry set-up plus the float/double bodies from reduce_impl.h. */
+#include "backend/ref/reduce.h"
+
+#include <stdlib.h>
+
+#include "wsss/error.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Loops over fewer elements stay on one thread; long reductions are cut into blocks this long. */
+#define WSSS_RED_PAR_MIN 32768
+#define WSSS_RED_BLOCK 8192
+
+static int64_t wsss_reduce_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Offset of output o's first element: o decomposed row-major over the kept dims. */
+static inline int64_t wsss_reduce_base(const wsss_reduce_geo *g, int64_t o) {
+    int64_t off = 0;
+    for (int d = g->nk - 1; d >= 0; d--) {
+        off += (o % g->kshape[d]) * g->kstride[d];
+        o /= g->kshape[d];
+    }
+    return off;
+}
+
+/* Append dim (size, stride) to a list, merging it into the previous entry when stepping through
+ * both is one constant stride (keeps row-major order of the list). */
+static void push_dim(int64_t *shape, int64_t *stride, int *n, int64_t size, int64_t st) {
+    if (size == 1) return;
+    if (*n > 0 && size > 0 && shape[*n - 1] > 0 && stride[*n - 1] == st * size) {
+        shape[*n - 1] *= size;
+        stride[*n - 1] = st;
+        return;
+    }
+    shape[*n] = size;
+    stride[*n] = st;
+    (*n)++;
+}
+
+void wsss_reduce_geo_init(wsss_reduce_geo *g, int ndim, const int64_t *shape, const int64_t *stride,
+                          unsigned dims) {
+    g->nk = g->nr = 0;
+    g->nout = g->nred = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (dims & (1u << d)) {
+            push_dim(g->rshape, g->rstride, &g->nr, shape[d], stride[d]);
+            g->nred *= shape[d];
+        } else {
+            push_dim(g->kshape, g->kstride, &g->nk, shape[d], stride[d]);
+            g->nout *= shape[d];
+        }
+    }
+}
+
+#define REAL float
+#define SFX(name) name##_f32
+#include "backend/ref/reduce_impl.h"
+#undef REAL
+#undef SFX
+
+#define REAL double
+#define SFX(name) name##_f64
+#include "backend/ref/reduce_impl.h"
+#undef REAL
+#undef SFX

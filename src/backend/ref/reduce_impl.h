@@ -1,0 +1,193 @@
+/* Reduction kernel bodies, included twice by reduce.c (REAL = float / double, SFX suffix). */
+
+/* Sum of reduced elements [r0, r1) (flat, row-major over the reduced dims) from base. */
+static double SFX(sum_range)(const wsss_reduce_geo *g, const REAL *x, int64_t r0, int64_t r1) {
+    if (r0 >= r1) return 0;
+    if (g->nr == 0) return x[0];
+    const int L = g->nr - 1;
+    int64_t idx[WSSS_MAX_DIMS], off = 0, rem = r0;
+    for (int d = L; d >= 0; d--) {
+        idx[d] = rem % g->rshape[d];
+        rem /= g->rshape[d];
+        off += idx[d] * g->rstride[d];
+    }
+    double acc = 0;
+    int64_t left = r1 - r0;
+    const int64_t sl = g->rstride[L];
+    while (left > 0) {
+        int64_t run = g->rshape[L] - idx[L];
+        if (run > left) run = left;
+        const REAL *p = x + off;
+        if (sl == 1) {
+            for (int64_t i = 0; i < run; i++) acc += p[i];
+        } else {
+            for (int64_t i = 0; i < run; i++) acc += p[i * sl];
+        }
+        left -= run;
+        if (left <= 0) break;
+        /* advance the odometer past the run */
+        off += (run - 1) * sl;
+        idx[L] += run - 1;
+        int d = L;
+        while (d >= 0) {
+            if (++idx[d] < g->rshape[d]) {
+                off += g->rstride[d];
+                break;
+            }
+            off -= (g->rshape[d] - 1) * g->rstride[d];
+            idx[d] = 0;
+            d--;
+        }
+    }
+    return acc;
+}
+
+void SFX(wsss_ref_sum)(const wsss_reduce_geo *g, const REAL *x, REAL *out, double scale) {
+    if (g->nout >= wsss_reduce_threads() || g->nout * g->nred < WSSS_RED_PAR_MIN) {
+#pragma omp parallel for schedule(static) if (g->nout * g->nred >= WSSS_RED_PAR_MIN)
+        for (int64_t o = 0; o < g->nout; o++)
+            out[o] = (REAL)(scale * SFX(sum_range)(g, x + wsss_reduce_base(g, o), 0, g->nred));
+        return;
+    }
+    /* few outputs, long reductions: fixed blocks summed in parallel, combined in order */
+    const int64_t B = WSSS_RED_BLOCK, nb = (g->nred + B - 1) / B;
+    double *part = wsss_xmalloc((size_t)nb * sizeof *part);
+    for (int64_t o = 0; o < g->nout; o++) {
+        const REAL *base = x + wsss_reduce_base(g, o);
+#pragma omp parallel for schedule(static)
+        for (int64_t b = 0; b < nb; b++) {
+            int64_t r1 = (b + 1) * B < g->nred ? (b + 1) * B : g->nred;
+            part[b] = SFX(sum_range)(g, base, b * B, r1);
+        }
+        double acc = 0;
+        for (int64_t b = 0; b < nb; b++) acc += part[b];
+        out[o] = (REAL)(scale * acc);
+    }
+    free(part);
+}
+
+/* Writes v at every reduced position of one output (the inverse walk of sum_range). */
+static void SFX(fill_reduced)(const wsss_reduce_geo *g, REAL *p, REAL v) {
+    if (g->nred == 0) return;
+    if (g->nr == 0) {
+        p[0] = v;
+        return;
+    }
+    const int L = g->nr - 1;
+    int64_t idx[WSSS_MAX_DIMS] = {0}, off = 0;
+    const int64_t sl = g->rstride[L], nl = g->rshape[L];
+    for (;;) {
+        REAL *q = p + off;
+        if (sl == 1) {
+            for (int64_t i = 0; i < nl; i++) q[i] = v;
+        } else {
+            for (int64_t i = 0; i < nl; i++) q[i * sl] = v;
+        }
+        int d = L - 1;
+        while (d >= 0) {
+            if (++idx[d] < g->rshape[d]) {
+                off += g->rstride[d];
+                break;
+            }
+            off -= (g->rshape[d] - 1) * g->rstride[d];
+            idx[d] = 0;
+            d--;
+        }
+        if (d < 0) break;
+    }
+}
+
+void SFX(wsss_ref_sum_backward)(const wsss_reduce_geo *g, const REAL *gout, REAL *gx, double scale) {
+#pragma omp parallel for schedule(static) if (g->nout * g->nred >= WSSS_RED_PAR_MIN)
+    for (int64_t o = 0; o < g->nout; o++)
+        SFX(fill_reduced)(g, gx + wsss_reduce_base(g, o), (REAL)(scale * gout[o]));
+}
+
+/* v beats best: NaN wins and then stays (first NaN), otherwise strictly better. */
+static inline int SFX(better)(REAL v, REAL best, int is_min) {
+    if (best != best) return 0;
+    if (v != v) return 1;
+    return is_min ? v < best : v > best;
+}
+
+/* Extreme over reduced elements [r0, r1) (flat). */
+static void SFX(extreme_range)(const wsss_reduce_geo *g, const REAL *x, int64_t r0, int64_t r1,
+                               int is_min, REAL *bv, int64_t *bi) {
+    REAL best = 0;
+    int64_t besti = -1;
+    int64_t idx[WSSS_MAX_DIMS] = {0}, off = 0, rem = r0;
+    for (int d = g->nr - 1; d >= 0; d--) {
+        idx[d] = rem % g->rshape[d];
+        rem /= g->rshape[d];
+        off += idx[d] * g->rstride[d];
+    }
+    for (int64_t r = r0; r < r1; r++) {
+        REAL v = x[off];
+        if (besti < 0 || SFX(better)(v, best, is_min)) {
+            best = v;
+            besti = r;
+        }
+        for (int d = g->nr - 1; d >= 0; d--) {
+            if (++idx[d] < g->rshape[d]) {
+                off += g->rstride[d];
+                break;
+            }
+            off -= (g->rshape[d] - 1) * g->rstride[d];
+            idx[d] = 0;
+        }
+    }
+    *bv = best;
+    *bi = besti;
+}
+
+void SFX(wsss_ref_argmax)(const wsss_reduce_geo *g, const REAL *x, REAL *out, int64_t *idx, int is_min) {
+    WSSS_ASSERT(g->nred > 0, "max/min over an empty dim");
+    if (g->nout >= wsss_reduce_threads() || g->nout * g->nred < WSSS_RED_PAR_MIN) {
+#pragma omp parallel for schedule(static) if (g->nout * g->nred >= WSSS_RED_PAR_MIN)
+        for (int64_t o = 0; o < g->nout; o++) {
+            REAL v;
+            int64_t i;
+            SFX(extreme_range)(g, x + wsss_reduce_base(g, o), 0, g->nred, is_min, &v, &i);
+            out[o] = v;
+            if (idx) idx[o] = i;
+        }
+        return;
+    }
+    const int64_t B = WSSS_RED_BLOCK, nb = (g->nred + B - 1) / B;
+    REAL *pv = wsss_xmalloc((size_t)nb * sizeof *pv);
+    int64_t *pi = wsss_xmalloc((size_t)nb * sizeof *pi);
+    for (int64_t o = 0; o < g->nout; o++) {
+        const REAL *base = x + wsss_reduce_base(g, o);
+#pragma omp parallel for schedule(static)
+        for (int64_t b = 0; b < nb; b++) {
+            int64_t r1 = (b + 1) * B < g->nred ? (b + 1) * B : g->nred;
+            SFX(extreme_range)(g, base, b * B, r1, is_min, &pv[b], &pi[b]);
+        }
+        REAL best = pv[0];
+        int64_t besti = pi[0];
+        for (int64_t b = 1; b < nb; b++) /* earlier blocks win ties: first occurrence */
+            if (SFX(better)(pv[b], best, is_min)) {
+                best = pv[b];
+                besti = pi[b];
+            }
+        out[o] = best;
+        if (idx) idx[o] = besti;
+    }
+    free(pv);
+    free(pi);
+}
+
+void SFX(wsss_ref_argmax_backward)(const wsss_reduce_geo *g, const REAL *gout, const int64_t *idx,
+                                   REAL *gx) {
+    int64_t rs = g->nr ? g->rstride[0] : 0;
+    WSSS_ASSERT(g->nr <= 1, "argmax backward: one reduced dim");
+    for (int64_t o = 0; o < g->nout; o++) gx[wsss_reduce_base(g, o) + idx[o] * rs] += gout[o];
+}
+
+void SFX(wsss_ref_extreme_all_backward)(int64_t n, const REAL *x, REAL v, REAL gout, REAL *gx) {
+    int isnan_v = v != v;
+    int64_t cnt = 0;
+    for (int64_t i = 0; i < n; i++) cnt += isnan_v ? x[i] != x[i] : x[i] == v;
+    REAL share = gout / (REAL)cnt;
+    for (int64_t i = 0; i < n; i++) gx[i] = (isnan_v ? x[i] != x[i] : x[i] == v) ? share : (REAL)0;
+}
