@@ -14,7 +14,8 @@
 
 typedef enum { WSSS_DECODE_RGB, WSSS_DECODE_MASK } wsss_decode_mode;
 
-/* Whole file into a malloc'd buffer (free with free()). */
+/* Whole file into a malloc'd buffer (free with free()); one byte more is allocated past *size, so
+ * text readers may NUL-terminate. */
 int wsss_file_read_all(const char *path, uint8_t **data, size_t *size);
 /* Write to a temporary file next to path, then rename over path. */
 int wsss_file_write_atomic(const char *path, const void *data, size_t size);
