@@ -46,6 +46,9 @@ struct wsss_json {
 /* Parse exactly one JSON value (surrounded by optional whitespace) from text[0..len).
  * Returns NULL + error message (with byte offset) on any error. Free with wsss_json_free. */
 wsss_json *wsss_json_parse(const char *text, size_t len);
+/* Same, failing once the document holds more than max_values values (a memory bound for
+ * untrusted input: each value costs about 100 bytes of DOM). */
+wsss_json *wsss_json_parse_limited(const char *text, size_t len, size_t max_values);
 void wsss_json_free(wsss_json *v);
 const char *wsss_json_type_name(wsss_json_type t); /* "object", "array", ... */
 

@@ -16,6 +16,7 @@ typedef struct {
     const unsigned char *s;
     size_t len, pos;
     int failed;
+    size_t n_values, max_values; /* resource limit: a DOM node costs ~100 bytes */
 } parser;
 
 static int perr(parser *p, size_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -435,6 +436,8 @@ static int parse_value(parser *p, wsss_json **out, int depth) {
     if (depth > WSSS_JSON_MAX_DEPTH)
         return perr(p, p->pos, "nesting deeper than %d levels", WSSS_JSON_MAX_DEPTH);
     if (p->pos >= p->len) return perr(p, p->pos, "expected a value, got end of input");
+    if (++p->n_values > p->max_values)
+        return perr(p, p->pos, "more than %zu JSON values (limit)", p->max_values);
     size_t at = p->pos;
     switch (p->s[p->pos]) {
     case '{': return parse_object(p, out, depth);
@@ -469,7 +472,11 @@ static int parse_value(parser *p, wsss_json **out, int depth) {
 }
 
 wsss_json *wsss_json_parse(const char *text, size_t len) {
-    parser p = {(const unsigned char *)text, len, 0, 0};
+    return wsss_json_parse_limited(text, len, SIZE_MAX);
+}
+
+wsss_json *wsss_json_parse_limited(const char *text, size_t len, size_t max_values) {
+    parser p = {(const unsigned char *)text, len, 0, 0, 0, max_values};
     wsss_json *v = NULL;
     skip_ws(&p);
     if (parse_value(&p, &v, 1)) return NULL;

@@ -25,6 +25,9 @@
 #endif
 
 #define ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000) /* same limit as the reference reader */
+/* A tensor entry is ~12 JSON values; 1M values (~120 MB of DOM at worst) allows ~80k tensors per
+ * file while keeping a hostile 100 MB header of "0,0,0,..." from costing gigabytes. */
+#define ST_MAX_JSON_VALUES ((size_t)1000 * 1000)
 
 /* ======================================================================== reading */
 
@@ -167,7 +170,7 @@ static int parse_metadata(wsss_safetensors *st, const wsss_json *m) {
 }
 
 static int parse_header(wsss_safetensors *st, const char *text, size_t len) {
-    wsss_json *root = wsss_json_parse(text, len);
+    wsss_json *root = wsss_json_parse_limited(text, len, ST_MAX_JSON_VALUES);
     if (!root) return wsss_error_prefix("%s: invalid header", st->path);
     int rc = WSSS_ERR;
     range *ranges = NULL;
@@ -276,6 +279,31 @@ int wsss_st_open(const char *path, wsss_safetensors **out) {
         close(fd);
         return wsss_error_set("%s: file too large", path);
     }
+    /* validate the header length before mapping or allocating anything */
+    uint8_t lenb[8];
+    ssize_t r;
+    do r = pread(fd, lenb, 8, 0);
+    while (r < 0 && errno == EINTR);
+    if (r != 8) {
+        int e = errno;
+        close(fd);
+        return wsss_error_set("%s: cannot read the header length: %s", path, r < 0 ? strerror(e) : "short read");
+    }
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | lenb[i];
+    if (fsize == 8) {
+        close(fd);
+        return wsss_error_set("%s: file is only the 8-byte header length (expected a JSON header after it)",
+                              path);
+    }
+    if (hlen == 0 || hlen > fsize - 8 || hlen > ST_MAX_HEADER) {
+        close(fd);
+        return wsss_error_set("%s: header length %llu is invalid (expected 1..%llu for a file of %llu bytes, "
+                              "at most 100 MB)",
+                              path, (unsigned long long)hlen,
+                              (unsigned long long)(fsize - 8 < ST_MAX_HEADER ? fsize - 8 : ST_MAX_HEADER),
+                              (unsigned long long)fsize);
+    }
     st_impl *impl = wsss_xcalloc(1, sizeof *impl);
     wsss_safetensors *st = &impl->pub;
     st->path = wsss_xstrdup(path);
@@ -291,22 +319,6 @@ int wsss_st_open(const char *path, wsss_safetensors **out) {
     st->map = buf;
     st->map_len = (size_t)fsize;
     const uint8_t *b = buf;
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | b[i];
-    if (fsize == 8) {
-        wsss_error_set("%s: file is only the 8-byte header length (expected a JSON header after it)", path);
-        wsss_st_close(st);
-        return WSSS_ERR;
-    }
-    if (hlen == 0 || hlen > fsize - 8 || hlen > ST_MAX_HEADER) {
-        wsss_error_set("%s: header length %llu is invalid (expected 1..%llu for a file of %llu bytes, "
-                       "at most 100 MB)",
-                       path, (unsigned long long)hlen,
-                       (unsigned long long)(fsize - 8 < ST_MAX_HEADER ? fsize - 8 : ST_MAX_HEADER),
-                       (unsigned long long)fsize);
-        wsss_st_close(st);
-        return WSSS_ERR;
-    }
     st->data = b + 8 + hlen;
     st->data_len = (size_t)(fsize - 8 - hlen);
     if (b[8] != '{') {

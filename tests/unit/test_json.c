@@ -185,6 +185,11 @@ static void test_structure(void) {
     expect_err("{\"k\":{\"x\":1,\"y\":2,\"x\":3}}", "byte 18: duplicate key \"x\"");
     expect_err("{\"\\u0061\":1,\"a\":2}", "duplicate key"); /* same key after unescaping */
     expect_err("[1] // comment", "trailing characters");
+    wsss_json *lim = wsss_json_parse_limited("[1,2,3]", 7, 4);
+    CHECK(lim != NULL && wsss_json_len(lim) == 3, "4 values within a limit of 4");
+    wsss_json_free(lim);
+    CHECK(wsss_json_parse_limited("[1,2,3,4]", 9, 4) == NULL && strstr(wsss_error_msg(), "byte 7: more than 4"),
+          "limit exceeded: %s", wsss_error_msg());
     expect_err("\xef\xbb\xbf{}", "byte 0"); /* a BOM is not JSON */
     /* explicit length: bytes after len are not looked at, a NUL inside is an error */
     wsss_json *v2 = wsss_json_parse("[1]garbage", 3);

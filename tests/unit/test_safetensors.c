@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "test_util.h"
 #include "wsss/json.h"
@@ -325,6 +326,18 @@ static void test_malformed(void) {
     expect_bad("header length 0", p, "header length 0");
     write_bytes(p, "\0\0\0\0\0\0\0\0", 8);
     expect_bad("8 zero bytes", p, "only the 8-byte header length");
+    {
+        /* a (sparse) file big enough for a 100 MB + 1 header: refused by the size limit, before any
+         * of it is read */
+        uint64_t hl = 100000001;
+        uint8_t lb[8];
+        for (int i = 0; i < 8; i++) lb[i] = (uint8_t)(hl >> (8 * i));
+        FILE *f = fopen(p, "wb");
+        fwrite(lb, 1, 8, f);
+        fclose(f);
+        CHECK(truncate(p, (off_t)(8 + hl + 16)) == 0, "truncate");
+        expect_bad("header over 100 MB", p, "header length 100000001 is invalid");
+    }
     expect_bad("missing file", tmp_path("does_not_exist.safetensors"), "cannot open");
     expect_bad("directory", g_dir, "not a regular file");
 
