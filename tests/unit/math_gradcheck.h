@@ -16,7 +16,7 @@
 /* An op under test: builds its output from the inputs (arg carries op parameters). */
 typedef wsss_tensor *(*gc_fn)(wsss_ctx *ctx, wsss_tensor **in, const void *arg);
 
-static void gc_clear_grads(int n, wsss_tensor **in) {
+static inline void gc_clear_grads(int n, wsss_tensor **in) {
     for (int i = 0; i < n; i++)
         if (in[i]->grad) {
             wsss_tensor_free(in[i]->grad);
@@ -25,7 +25,7 @@ static void gc_clear_grads(int n, wsss_tensor **in) {
 }
 
 /* sum(out * w) of one forward pass without recording. */
-static double gc_weighted_out(gc_fn f, wsss_tensor **in, const void *arg, const wsss_tensor *w) {
+static inline double gc_weighted_out(gc_fn f, wsss_tensor **in, const void *arg, const wsss_tensor *w) {
     wsss_ctx *ctx = wsss_ctx_new();
     wsss_ctx_set_grad_enabled(ctx, 0);
     wsss_tensor *out = f(ctx, in, arg);
@@ -39,7 +39,7 @@ static double gc_weighted_out(gc_fn f, wsss_tensor **in, const void *arg, const 
 /* Analytic gradients (backward with a random upstream gradient w) of every input that requires
  * grad, compared with central differences of sum(out * w). Inputs are F64 persistent tensors or
  * views. |analytic - numeric| <= atol + rtol * |numeric| per element. Returns the max abs error. */
-static double gradcheck(const char *what, gc_fn f, int n, wsss_tensor **in, const void *arg,
+static inline double gradcheck(const char *what, gc_fn f, int n, wsss_tensor **in, const void *arg,
                         double atol, double rtol) {
     wsss_ctx *ctx = wsss_ctx_new();
     wsss_tensor *out = f(ctx, in, arg);
@@ -82,7 +82,7 @@ static double gradcheck(const char *what, gc_fn f, int n, wsss_tensor **in, cons
 
 /* The same op in F32 and in F64 (inputs converted, same upstream gradient): outputs and input
  * gradients agree within atol + rtol * |F64 value|. Inputs are F64. */
-static void f32_vs_f64(const char *what, gc_fn f, int n, wsss_tensor **in64, const void *arg,
+static inline void f32_vs_f64(const char *what, gc_fn f, int n, wsss_tensor **in64, const void *arg,
                        double atol, double rtol) {
     wsss_tensor *in32[GC_MAX_IN];
     for (int i = 0; i < n; i++) {
@@ -117,7 +117,7 @@ static void f32_vs_f64(const char *what, gc_fn f, int n, wsss_tensor **in64, con
 /* A non-contiguous persistent view holding t's values. kind 0: the last two dims stored
  * transposed (ndim >= 2); kind 1: every other element of a twice-as-long last dim; kind 2: the
  * last dim stored reversed (negative stride). Frees with wsss_tensor_free. */
-static wsss_tensor *noncontig_copy(const wsss_tensor *t, int kind) {
+static inline wsss_tensor *noncontig_copy(const wsss_tensor *t, int kind) {
     int nd = t->ndim;
     int64_t bs[WSSS_MAX_DIMS];
     memcpy(bs, t->shape, sizeof bs);
@@ -144,7 +144,7 @@ static wsss_tensor *noncontig_copy(const wsss_tensor *t, int kind) {
     return v;
 }
 
-static wsss_tensor *rand_leaf(int ndim, const int64_t *shape, double lo, double hi, unsigned long long seed) {
+static inline wsss_tensor *rand_leaf(int ndim, const int64_t *shape, double lo, double hi, unsigned long long seed) {
     wsss_tensor *t = rand_tensor(WSSS_F64, ndim, shape, lo, hi, seed);
     t->requires_grad = 1;
     return t;
