@@ -13,13 +13,17 @@ typedef struct wsss_image {
 int wsss_image_alloc(wsss_image *img, int width, int height, int channels); /* zeroed */
 void wsss_image_free(wsss_image *img);
 
-/* Decode a JPEG or PNG (detected from the file's bytes) to RGB (channels = 3). Grey and palette
- * PNGs are expanded to RGB, alpha is dropped, CMYK JPEGs are converted. */
+/* Decode a JPEG or PNG (detected from the file's bytes) to RGB (channels = 3), with the same bytes
+ * PIL's Image.open(path).convert("RGB") gives (libjpeg defaults: ISLOW DCT, fancy upsampling).
+ * Grey is replicated; palette PNGs show their colours; alpha and tRNS are dropped; 16-bit PNG
+ * samples keep their high byte; CMYK and YCCK JPEGs are converted as PIL does (Adobe inverted
+ * values, RGB = (255-C)(255-K)/255). Corrupt or truncated files are errors naming the file. */
 int wsss_image_read_rgb(const char *path, wsss_image *out);
 /* Decode a label mask PNG to one channel of class ids: a palette PNG yields its palette *indices*
- * (VOC masks), a grey PNG its values. An RGB mask is an error. */
+ * (VOC masks), a grey PNG its values (1/2/4-bit unscaled; 16-bit values must be < 256; alpha is
+ * dropped). An RGB(A) PNG or a JPEG mask is an error. */
 int wsss_image_read_mask(const char *path, wsss_image *out);
-/* Read only the size of a JPEG/PNG. */
+/* Read only the size of a JPEG/PNG (header only; the pixel data is not checked). */
 int wsss_image_read_size(const char *path, int *width, int *height);
 
 /* Encoders; all write atomically (temporary file + rename). */

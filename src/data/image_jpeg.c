@@ -118,17 +118,16 @@ static int decode_impl(jdec *d, const char *path, const uint8_t *buf, size_t n, 
             /* grey -> RGB in place, from the right so the source is read before it is overwritten */
             for (int x = w - 1; x >= 0; x--) dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = dst[x];
         } else if (cmyk) {
-            /* Adobe CMYK JPEGs store inverted values (Photoshop convention). RGB = 255 - ink - black,
-             * clipped: the same naive conversion PIL's convert("RGB") applies. */
-            int inv = c->saw_Adobe_marker;
+            /* CMYK JPEGs are in practice written by Adobe software with inverted values; like PIL
+             * we assume that convention (with or without the Adobe marker). RGB = (255 - ink) *
+             * (255 - black) / 255 with PIL's rounding (Pillow's cmyk2rgb), so the result equals
+             * PIL's Image.convert("RGB"). Stored values s are 255 - ink, hence RGB = s_c * s_k / 255. */
             for (int x = 0; x < w; x++) {
-                int k = d->row[4 * x + 3];
-                if (inv) k = 255 - k;
+                int nk = d->row[4 * x + 3];
                 for (int ch = 0; ch < 3; ch++) {
-                    int ink = d->row[4 * x + ch];
-                    if (inv) ink = 255 - ink;
-                    int v = 255 - ink - k;
-                    dst[3 * x + ch] = (uint8_t)(v < 0 ? 0 : v);
+                    int ink = 255 - d->row[4 * x + ch];
+                    int t = ink * nk + 128;
+                    dst[3 * x + ch] = (uint8_t)(nk - (((t >> 8) + t) >> 8));
                 }
             }
         }

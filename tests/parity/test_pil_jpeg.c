@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jpeglib.h>
+
 #include "data/image_internal.h"
 #include "test_util.h"
 #include "wsss/image.h"
@@ -21,7 +23,50 @@ static const char *in_dir(const char *name) {
     return p[k];
 }
 
+/* CMYK JPEGs PIL cannot write: CMYK samples that libjpeg stores as YCCK with an Adobe marker, or as
+ * CMYK without one. */
+static void write_cmyk(const char *path, int ycck) {
+    const int w = 35, h = 22;
+    uint8_t *px = malloc((size_t)w * h * 4);
+    for (int i = 0; i < w * h; i++) {
+        px[4 * i] = (uint8_t)(i * 7);
+        px[4 * i + 1] = (uint8_t)(255 - i * 3);
+        px[4 * i + 2] = (uint8_t)((i / w) * 11);
+        px[4 * i + 3] = (uint8_t)(200 - (i % w) * 5);
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        CHECK(0, "cannot write %s", path);
+        free(px);
+        return;
+    }
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    jpeg_stdio_dest(&c, f);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = 4;
+    c.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&c);
+    jpeg_set_colorspace(&c, ycck ? JCS_YCCK : JCS_CMYK);
+    if (!ycck) c.write_Adobe_marker = FALSE;
+    jpeg_set_quality(&c, 90, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = px + (size_t)c.next_scanline * w * 4;
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    fclose(f);
+    free(px);
+}
+
 static void write_wsss_files(void) {
+    write_cmyk(in_dir("lib_ycck.jpg"), 1);
+    write_cmyk(in_dir("lib_cmyk_noadobe.jpg"), 0);
     wsss_image a;
     wsss_image_alloc(&a, 75, 50, 3);
     uint32_t s = 7;
@@ -98,6 +143,6 @@ int main(void) {
         jpegs += strstr(name, ".jpg") != NULL;
     }
     if (f) fclose(f);
-    CHECK(count >= 30 && jpegs >= 20, "only %d reference files (%d JPEG)", count, jpegs);
+    CHECK(count >= 32 && jpegs >= 22, "only %d reference files (%d JPEG)", count, jpegs);
     return test_summary("test_pil_jpeg");
 }
