@@ -20,19 +20,15 @@ int64_t wsss_resize_nearest_src(int64_t dst, int64_t in, int64_t out) {
 
 #define REAL float
 #define FN(name) name##_f32
-#define FLOOR floorf
 #include "backend/ref/resize_impl.h"
 #undef REAL
 #undef FN
-#undef FLOOR
 
 #define REAL double
 #define FN(name) name##_f64
-#define FLOOR floor
 #include "backend/ref/resize_impl.h"
 #undef REAL
 #undef FN
-#undef FLOOR
 
 /* ---- table-driven float kernels ---- */
 

@@ -1,19 +1,22 @@
-/* Body of the plain resize kernels (resize.c includes it once per REAL type; expects REAL, FN and
- * FLOOR). The index helpers follow PyTorch's upsample code step by step, in REAL arithmetic as
- * PyTorch computes them in the data's own type (float for float tensors):
- *   scale: align_corners ? (in-1)/(out-1) (0 if out == 1) : in/out
- *   source coordinate: align_corners ? scale*dst : scale*(dst+0.5)-0.5, clamped at 0 for linear
- *   (not for cubic). */
+/* Body of the plain resize kernels (resize.c includes it once per REAL type; expects REAL, FN).
+ * The index helpers follow PyTorch's upsample code:
+ *   scale (in the data's type, float for float tensors): align_corners ? (in-1)/(out-1)
+ *     (0 if out == 1) : in/out;
+ *   source coordinate, in double: align_corners ? scale*dst : scale*(dst+0.5)-0.5, clamped at 0
+ *     for linear (not for cubic);
+ *   weights from coordinate - floor, rounded to REAL.
+ * With these, bilinear weights equal PyTorch 1.13's bit for bit (checked on impulse inputs for
+ * many sizes; rounding the coordinate to float first differs by up to ~1e-6). */
 
 static REAL FN(resize_scale)(int64_t in, int64_t out, int align_corners) {
     if (align_corners) return out > 1 ? (REAL)(in - 1) / (REAL)(out - 1) : (REAL)0;
     return (REAL)in / (REAL)out;
 }
 
-static REAL FN(resize_src_coord)(REAL scale, int64_t dst, int align_corners, int cubic) {
-    if (align_corners) return scale * (REAL)dst;
-    REAL s = scale * ((REAL)dst + (REAL)0.5) - (REAL)0.5;
-    return (!cubic && s < 0) ? (REAL)0 : s;
+static double FN(resize_src_coord)(REAL scale, int64_t dst, int align_corners, int cubic) {
+    if (align_corners) return (double)scale * (double)dst;
+    const double s = (double)scale * ((double)dst + 0.5) - 0.5;
+    return (!cubic && s < 0) ? 0.0 : s;
 }
 
 /* Two taps i0 <= i1 (i1 = i0 at the last input index) with weights l0 + l1 = 1. */
@@ -25,10 +28,10 @@ static void FN(resize_linear_taps)(int64_t dst, int64_t in, int64_t out, int ali
         *l1 = 0;
         return;
     }
-    const REAL r = FN(resize_src_coord)(FN(resize_scale)(in, out, align_corners), dst,
-                                        align_corners, 0);
+    const double r = FN(resize_src_coord)(FN(resize_scale)(in, out, align_corners), dst,
+                                          align_corners, 0);
     const int64_t a = (int64_t)r; /* r >= 0, so truncation is floor */
-    REAL l = r - (REAL)a;
+    REAL l = (REAL)(r - (double)a);
     if (l < 0) l = 0;
     if (l > 1) l = 1;
     *i0 = a;
@@ -40,10 +43,10 @@ static void FN(resize_linear_taps)(int64_t dst, int64_t in, int64_t out, int ali
 /* Keys' cubic convolution weights with a = -0.75 for the taps floor(r)-1 .. floor(r)+2. */
 static void FN(resize_cubic_taps)(int64_t dst, int64_t in, int64_t out, int align_corners,
                                   int64_t idx[4], REAL w[4]) {
-    const REAL r = FN(resize_src_coord)(FN(resize_scale)(in, out, align_corners), dst,
-                                        align_corners, 1);
-    const int64_t f = (int64_t)FLOOR(r);
-    const REAL t = r - (REAL)f, A = (REAL)-0.75;
+    const double r = FN(resize_src_coord)(FN(resize_scale)(in, out, align_corners), dst,
+                                          align_corners, 1);
+    const int64_t f = (int64_t)floor(r);
+    const REAL t = (REAL)(r - (double)f), A = (REAL)-0.75;
     const REAL x1 = t + 1, x2 = 1 - t, x3 = x2 + 1;
     w[0] = ((A * x1 - 5 * A) * x1 + 8 * A) * x1 - 4 * A;
     w[1] = ((A + 2) * t - (A + 3)) * t * t + 1;
