@@ -2,7 +2,7 @@
  *
  * Image and mask go through the same geometric transforms (image bilinear, mask nearest), so they
  * stay aligned. Resampling and colour jitter follow torchvision 0.14 on PIL images (Pillow 9.4):
- *  - wsss_resize_bilinear with antialias = 1 is PIL's Image.resize(BILINEAR): a triangle filter
+ *  - wsss_image_resize_bilinear with antialias = 1 is PIL's Image.resize(BILINEAR): a triangle filter
  *    whose support widens when downscaling, 22-bit fixed-point weights, horizontal pass then
  *    vertical pass with 8-bit rounding in between (bit-exact with Pillow on the fixtures);
  *  - masks use PIL's NEAREST rule: source pixel floor((x + 0.5) * in / out);
@@ -24,14 +24,15 @@
 /* Resize the box (x0, y0, w, h) of in to out_w x out_h. antialias = 1: PIL BILINEAR (widened
  * filter when downscaling); antialias = 0: plain 2x2 bilinear with half-pixel centres (OpenCV
  * INTER_LINEAR / align_corners=False). Works for 1 or 3 channels. */
-void wsss_resize_bilinear(const wsss_image *in, int x0, int y0, int w, int h, int out_w, int out_h,
-                          int antialias, wsss_image *out);
+void wsss_image_resize_bilinear(const wsss_image *in, int x0, int y0, int w, int h, int out_w, int out_h,
+                                int antialias, wsss_image *out);
 /* Nearest-neighbour resize of a box (for masks): source floor(x0 + (x + 0.5) * w / out_w). */
-void wsss_resize_nearest(const wsss_image *in, int x0, int y0, int w, int h, int out_w, int out_h,
-                         wsss_image *out);
+void wsss_image_resize_nearest(const wsss_image *in, int x0, int y0, int w, int h, int out_w, int out_h,
+                               wsss_image *out);
 /* Crop the box (x0, y0, w, h), which may extend past the image: outside pixels get fill[c]. */
-void wsss_crop_pad(const wsss_image *in, int x0, int y0, int w, int h, const uint8_t *fill, wsss_image *out);
-void wsss_hflip(wsss_image *img); /* in place */
+void wsss_image_crop_pad(const wsss_image *in, int x0, int y0, int w, int h, const uint8_t *fill,
+                         wsss_image *out);
+void wsss_image_hflip(wsss_image *img); /* in place */
 
 /* torchvision RandomResizedCrop.get_params: up to 10 draws of an area fraction in scale[] and a
  * log-uniform aspect ratio in ratio[], else the centre-crop fallback. Box returned in x,y,w,h. */

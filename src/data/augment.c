@@ -61,8 +61,8 @@ static inline uint8_t clip8(int32_t v) {
     return (uint8_t)(v >> PREC_BITS);
 }
 
-void wsss_resize_bilinear(const wsss_image *in, int x0, int y0, int w, int h, int out_w, int out_h,
-                          int antialias, wsss_image *out) {
+void wsss_image_resize_bilinear(const wsss_image *in, int x0, int y0, int w, int h, int out_w, int out_h,
+                                int antialias, wsss_image *out) {
     WSSS_ASSERT(x0 >= 0 && y0 >= 0 && w > 0 && h > 0 && x0 + w <= in->width && y0 + h <= in->height,
                 "resize box outside the image");
     WSSS_ASSERT(out_w > 0 && out_h > 0, "resize to an empty size");
@@ -105,8 +105,8 @@ void wsss_resize_bilinear(const wsss_image *in, int x0, int y0, int w, int h, in
     free(cv.kk);
 }
 
-void wsss_resize_nearest(const wsss_image *in, int x0, int y0, int w, int h, int out_w, int out_h,
-                         wsss_image *out) {
+void wsss_image_resize_nearest(const wsss_image *in, int x0, int y0, int w, int h, int out_w, int out_h,
+                               wsss_image *out) {
     WSSS_ASSERT(x0 >= 0 && y0 >= 0 && w > 0 && h > 0 && x0 + w <= in->width && y0 + h <= in->height,
                 "resize box outside the image");
     const int C = in->channels;
@@ -126,7 +126,8 @@ void wsss_resize_nearest(const wsss_image *in, int x0, int y0, int w, int h, int
     free(xs);
 }
 
-void wsss_crop_pad(const wsss_image *in, int x0, int y0, int w, int h, const uint8_t *fill, wsss_image *out) {
+void wsss_image_crop_pad(const wsss_image *in, int x0, int y0, int w, int h, const uint8_t *fill,
+                         wsss_image *out) {
     const int C = in->channels;
     wsss_image_alloc(out, w, h, C);
     for (int y = 0; y < h; y++) {
@@ -142,7 +143,7 @@ void wsss_crop_pad(const wsss_image *in, int x0, int y0, int w, int h, const uin
     }
 }
 
-void wsss_hflip(wsss_image *img) {
+void wsss_image_hflip(wsss_image *img) {
     const int C = img->channels;
     for (int y = 0; y < img->height; y++) {
         uint8_t *row = img->data + (size_t)y * img->width * C;
@@ -280,10 +281,10 @@ void wsss_aug_apply(const wsss_aug_config *c, wsss_rng *r, wsss_image *img, wsss
         if (nw < 1) nw = 1;
         if (nh < 1) nh = 1;
         if (nw != img->width || nh != img->height) {
-            wsss_resize_bilinear(img, 0, 0, img->width, img->height, nw, nh, 0, &t);
+            wsss_image_resize_bilinear(img, 0, 0, img->width, img->height, nw, nh, 0, &t);
             replace(img, &t);
             if (has_mask) {
-                wsss_resize_nearest(mask, 0, 0, mask->width, mask->height, nw, nh, &t);
+                wsss_image_resize_nearest(mask, 0, 0, mask->width, mask->height, nw, nh, &t);
                 replace(mask, &t);
             }
         }
@@ -304,10 +305,10 @@ void wsss_aug_apply(const wsss_aug_config *c, wsss_rng *r, wsss_image *img, wsss
             fill[k] = (uint8_t)(v <= 0 ? 0 : v >= 255 ? 255 : (int)lrintf(v));
         }
         int W = img->width, H = img->height;
-        wsss_crop_pad(img, rr.crop_x, rr.crop_y, c->crop_w, c->crop_h, fill, &t);
+        wsss_image_crop_pad(img, rr.crop_x, rr.crop_y, c->crop_w, c->crop_h, fill, &t);
         replace(img, &t);
         if (has_mask) {
-            wsss_crop_pad(mask, rr.crop_x, rr.crop_y, c->crop_w, c->crop_h, &ign, &t);
+            wsss_image_crop_pad(mask, rr.crop_x, rr.crop_y, c->crop_w, c->crop_h, &ign, &t);
             replace(mask, &t);
         }
         rr.valid[0] = 0;
@@ -320,10 +321,10 @@ void wsss_aug_apply(const wsss_aug_config *c, wsss_rng *r, wsss_image *img, wsss
     if (c->rrc_h > 0 && c->rrc_w > 0) {
         wsss_rrc_params(img->width, img->height, c->rrc_scale, c->rrc_ratio, r, &rr.rrc_x, &rr.rrc_y, &rr.rrc_w,
                         &rr.rrc_h);
-        wsss_resize_bilinear(img, rr.rrc_x, rr.rrc_y, rr.rrc_w, rr.rrc_h, c->rrc_w, c->rrc_h, 1, &t);
+        wsss_image_resize_bilinear(img, rr.rrc_x, rr.rrc_y, rr.rrc_w, rr.rrc_h, c->rrc_w, c->rrc_h, 1, &t);
         replace(img, &t);
         if (has_mask) {
-            wsss_resize_nearest(mask, rr.rrc_x, rr.rrc_y, rr.rrc_w, rr.rrc_h, c->rrc_w, c->rrc_h, &t);
+            wsss_image_resize_nearest(mask, rr.rrc_x, rr.rrc_y, rr.rrc_w, rr.rrc_h, c->rrc_w, c->rrc_h, &t);
             replace(mask, &t);
         }
         /* resampling mixes padded pixels in: from here on every pixel counts as real */
@@ -334,10 +335,10 @@ void wsss_aug_apply(const wsss_aug_config *c, wsss_rng *r, wsss_image *img, wsss
 
     /* 4. resize */
     if (c->resize_h > 0 && c->resize_w > 0 && (img->width != c->resize_w || img->height != c->resize_h)) {
-        wsss_resize_bilinear(img, 0, 0, img->width, img->height, c->resize_w, c->resize_h, 1, &t);
+        wsss_image_resize_bilinear(img, 0, 0, img->width, img->height, c->resize_w, c->resize_h, 1, &t);
         replace(img, &t);
         if (has_mask) {
-            wsss_resize_nearest(mask, 0, 0, mask->width, mask->height, c->resize_w, c->resize_h, &t);
+            wsss_image_resize_nearest(mask, 0, 0, mask->width, mask->height, c->resize_w, c->resize_h, &t);
             replace(mask, &t);
         }
         rr.valid[0] = rr.valid[1] = 0;
@@ -348,8 +349,8 @@ void wsss_aug_apply(const wsss_aug_config *c, wsss_rng *r, wsss_image *img, wsss
     /* 5. horizontal flip */
     if (c->hflip_p > 0 && wsss_rng_uniform(r) < c->hflip_p) {
         rr.flipped = 1;
-        wsss_hflip(img);
-        if (has_mask) wsss_hflip(mask);
+        wsss_image_hflip(img);
+        if (has_mask) wsss_image_hflip(mask);
         int x0 = rr.valid[0], x1 = rr.valid[2];
         rr.valid[0] = img->width - x1;
         rr.valid[2] = img->width - x0;

@@ -117,7 +117,7 @@ static void test_resize(void) {
         wsss_image im = image_of(in);
         for (int s = 0; s < 4; s++) {
             wsss_image out = {0};
-            wsss_resize_bilinear(&im, 0, 0, im.width, im.height, sizes[s][1], sizes[s][0], 1, &out);
+            wsss_image_resize_bilinear(&im, 0, 0, im.width, im.height, sizes[s][1], sizes[s][0], 1, &out);
             snprintf(name, sizeof name, "resize_%d_%dx%d", k, sizes[s][0], sizes[s][1]);
             snprintf(what, sizeof what, "resize image %d to %dx%d", k, sizes[s][0], sizes[s][1]);
             same_bytes(what, &out, name);
@@ -127,7 +127,7 @@ static void test_resize(void) {
         wsss_tensor *box = fixture_load(FIX, name);
         const int64_t *b = box->data; /* top, left, height, width, size */
         wsss_image out = {0};
-        wsss_resize_bilinear(&im, (int)b[1], (int)b[0], (int)b[3], (int)b[2], (int)b[4], (int)b[4], 1, &out);
+        wsss_image_resize_bilinear(&im, (int)b[1], (int)b[0], (int)b[3], (int)b[2], (int)b[4], (int)b[4], 1, &out);
         snprintf(name, sizeof name, "rrc_%d", k);
         snprintf(what, sizeof what, "resized_crop image %d", k);
         same_bytes(what, &out, name);
@@ -142,7 +142,7 @@ static void test_resize(void) {
         snprintf(name, sizeof name, "nearest_%d", k);
         wsss_tensor *want = fixture_load(FIX, name);
         wsss_image im = image_of(m), out = {0};
-        wsss_resize_nearest(&im, 0, 0, im.width, im.height, (int)want->shape[1], (int)want->shape[0], &out);
+        wsss_image_resize_nearest(&im, 0, 0, im.width, im.height, (int)want->shape[1], (int)want->shape[0], &out);
         snprintf(what, sizeof what, "nearest resize of mask %d", k);
         same_bytes(what, &out, name);
         wsss_image_free(&out);

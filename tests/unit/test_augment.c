@@ -188,17 +188,17 @@ static void test_flip_and_crop(void) {
     wsss_image a;
     wsss_image_alloc(&a, 3, 2, 1);
     for (int i = 0; i < 6; i++) a.data[i] = (uint8_t)i; /* rows 0 1 2 / 3 4 5 */
-    wsss_hflip(&a);
+    wsss_image_hflip(&a);
     const uint8_t want[6] = {2, 1, 0, 5, 4, 3};
     CHECK(memcmp(a.data, want, 6) == 0, "hflip");
     wsss_image b;
     uint8_t fill = 9;
-    wsss_crop_pad(&a, 1, -1, 3, 3, &fill, &b); /* one row above, one column right are outside */
+    wsss_image_crop_pad(&a, 1, -1, 3, 3, &fill, &b); /* one row above, one column right are outside */
     const uint8_t wb[9] = {9, 9, 9, 1, 0, 9, 4, 3, 9};
     CHECK(memcmp(b.data, wb, 9) == 0, "crop_pad");
     wsss_image_free(&b);
     /* nearest upscale by 2 repeats each pixel twice (PIL rule floor((x + 0.5) / 2)) */
-    wsss_resize_nearest(&a, 0, 0, 3, 2, 6, 4, &b);
+    wsss_image_resize_nearest(&a, 0, 0, 3, 2, 6, 4, &b);
     const uint8_t wn[6] = {2, 2, 1, 1, 0, 0};
     CHECK(memcmp(b.data, wn, 6) == 0 && memcmp(b.data + 6, wn, 6) == 0 && b.data[18] == 5, "nearest x2");
     wsss_image_free(&b);
@@ -207,7 +207,7 @@ static void test_flip_and_crop(void) {
     wsss_image_alloc(&c, 37, 23, 3);
     memset(c.data, 77, 37 * 23 * 3);
     for (int aa = 0; aa < 2; aa++) {
-        wsss_resize_bilinear(&c, 3, 2, 30, 19, 11, 41, aa, &d);
+        wsss_image_resize_bilinear(&c, 3, 2, 30, 19, 11, 41, aa, &d);
         int ok = 1;
         for (int i = 0; i < 11 * 41 * 3; i++) ok &= d.data[i] == 77;
         CHECK(ok, "constant image stays constant (antialias %d)", aa);
@@ -220,7 +220,7 @@ static void test_flip_and_crop(void) {
     wsss_image_alloc(&e, 4, 2, 1);
     const uint8_t ev[8] = {0, 10, 100, 200, 20, 30, 50, 51};
     memcpy(e.data, ev, 8);
-    wsss_resize_bilinear(&e, 0, 0, 4, 2, 2, 1, 0, &d);
+    wsss_image_resize_bilinear(&e, 0, 0, 4, 2, 2, 1, 0, &d);
     CHECK(d.data[0] == 15 && d.data[1] == 101, "2x2 means: %d %d (expected 15, 101)", d.data[0], d.data[1]);
     wsss_image_free(&d);
     wsss_image_free(&e);
