@@ -1,5 +1,5 @@
 /* Losses: finite differences (inputs and soft targets), F32 vs F64, views, hand-computed values
- * including BCE's -100 clamp and PyTorch's 1e-12 gradient floor at p = 0 / 1 (numbers from
+ * including BCE's -100 clamp and PyTorch's 1e-12f gradient floor at p = 0 / 1 (numbers from
  * torch 1.13), cross entropy with ignored pixels, every target dtype, and no valid pixel. */
 #include <math.h>
 #include <string.h>

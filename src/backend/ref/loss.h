@@ -24,7 +24,8 @@ void wsss_ref_logits_loss_backward_f64(int64_t n, const double *x, const double 
 /* sum of (y - 1) * max(log(1 - p), -100) - y * max(log(p), -100) (BCE on probabilities) */
 double wsss_ref_bce_f32(int64_t n, const float *p, const float *y);
 double wsss_ref_bce_f64(int64_t n, const double *p, const double *y);
-/* As PyTorch: gp = scale * (p - y) / max((1 - p) * p, 1e-12); gy = scale * (log(1 - p) - log(p))
+/* As PyTorch: gp = scale * (p - y) / max((1 - p) * p, 1e-12f) (the float constant, also for
+ * double); gy = scale * (log(1 - p) - log(p))
  * (unclamped: infinite at p = 0 or 1). gp / gy may be NULL. */
 void wsss_ref_bce_backward_f32(int64_t n, const float *p, const float *y, double scale, float *gp,
                                float *gy);

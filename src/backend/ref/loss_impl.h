@@ -53,7 +53,7 @@ double SFX(wsss_ref_bce)(int64_t n, const REAL *p, const REAL *y) {
 }
 
 void SFX(wsss_ref_bce_backward)(int64_t n, const REAL *p, const REAL *y, double scale, REAL *gp, REAL *gy) {
-    const REAL s = (REAL)scale, eps = (REAL)1e-12;
+    const REAL s = (REAL)scale, eps = (REAL)1e-12f; /* torch's EPSILON is a float */
 #pragma omp parallel for schedule(static) if (n >= LS_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         if (gp) {
