@@ -83,7 +83,8 @@ wsss_tensor *wsss_abs(wsss_ctx *ctx, wsss_tensor *x);
 wsss_tensor *wsss_clamp(wsss_ctx *ctx, wsss_tensor *x, double lo, double hi);
 
 /* ---------------- reductions (src/ops/reduce.c) ---------------- */
-/* dims: bitmask of dims to reduce (bit i = dim i); keepdim as in PyTorch. */
+/* dims: bitmask of dims to reduce (bit i = dim i); keepdim as in PyTorch. dims == 0 reduces
+ * nothing (a copy), unlike torch.sum(x, dim=[]); use sum_all/mean_all for everything. */
 wsss_tensor *wsss_sum(wsss_ctx *ctx, wsss_tensor *x, unsigned dims, int keepdim);
 wsss_tensor *wsss_mean(wsss_ctx *ctx, wsss_tensor *x, unsigned dims, int keepdim);
 wsss_tensor *wsss_sum_all(wsss_ctx *ctx, wsss_tensor *x);  /* 0-dim scalar */
@@ -92,7 +93,8 @@ wsss_tensor *wsss_mean_all(wsss_ctx *ctx, wsss_tensor *x); /* 0-dim scalar */
  * CPU kernel). If indices != NULL it receives a ctx-owned I64 tensor of arg indices. */
 wsss_tensor *wsss_max(wsss_ctx *ctx, wsss_tensor *x, int dim, int keepdim, wsss_tensor **indices);
 wsss_tensor *wsss_min(wsss_ctx *ctx, wsss_tensor *x, int dim, int keepdim, wsss_tensor **indices);
-/* Max/min over all elements (0-dim), gradient to the first arg index. */
+/* Max/min over all elements (0-dim). Ties share the gradient equally, as torch.max(x) (its
+ * evenly_distribute_backward); use wsss_max on a reshaped view for first-index semantics. */
 wsss_tensor *wsss_max_all(wsss_ctx *ctx, wsss_tensor *x);
 wsss_tensor *wsss_min_all(wsss_ctx *ctx, wsss_tensor *x);
 
