@@ -86,5 +86,8 @@ void wsss_loader_epoch_order(const wsss_loader *l, int64_t epoch, int64_t *order
 int64_t wsss_loader_partner(const wsss_loader *l, int64_t epoch, int64_t position, int64_t sample, int *cls);
 /* The largest worker count the machine allows: max(1, cores - 1). */
 int wsss_loader_max_workers(void);
+/* Tests only: raise the worker cap to n (0 = back to the machine's cap), so that out-of-order
+ * completion by several workers can be exercised on a small machine. */
+void wsss_loader_test_override_max_workers(int n);
 
 #endif

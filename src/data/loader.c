@@ -77,7 +77,12 @@ void wsss_loader_opts_default(wsss_loader_opts *o) {
     wsss_aug_config_default(&o->aug);
 }
 
+static int g_test_max_workers;
+
+void wsss_loader_test_override_max_workers(int n) { g_test_max_workers = n > 0 ? n : 0; }
+
 int wsss_loader_max_workers(void) {
+    if (g_test_max_workers) return g_test_max_workers;
     int cores = wsss_physical_cores();
     return cores > 1 ? cores - 1 : 1;
 }
