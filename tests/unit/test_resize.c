@@ -219,7 +219,7 @@ static void run_backend(wsss_backend be, wsss_tensor *x, const resize_arg *a, ws
 static void test_tables_vs_plain(void) {
     const size_case cases[] = {{3, 4, 7, 9},   {5, 7, 3, 2},    {1, 1, 3, 5},  {13, 11, 64, 33},
                                {64, 33, 13, 11}, {56, 60, 112, 97}, {40, 40, 40, 40}};
-    double worst = 0;
+    double worst_fwd = 0, worst_bwd = 0;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const size_case *s = &cases[c];
         wsss_tensor *x = rand_tensor(WSSS_F32, 4, (const int64_t[]){2, 3, s->ih, s->iw}, -1, 1, 700 + c);
@@ -233,11 +233,12 @@ static void test_tables_vs_plain(void) {
                 char name[96];
                 snprintf(name, sizeof name, "mode %d ac %d %lldx%lld->%lldx%lld tables vs plain", mode,
                          ac, (long long)s->ih, (long long)s->iw, (long long)s->oh, (long long)s->ow);
+                /* forward: same arithmetic in the same order; backward: another summation order */
                 double e = check_close(name, yt, yr, 0, 0);
-                if (e > worst) worst = e;
+                if (e > worst_fwd) worst_fwd = e;
                 if (gt) {
-                    e = check_close(name, gt, gr, 0, 0);
-                    if (e > worst) worst = e;
+                    e = check_close(name, gt, gr, 1e-5, 1e-5);
+                    if (e > worst_bwd) worst_bwd = e;
                 }
                 /* the float kernels also agree with the double oracle */
                 wsss_ctx *ctx = wsss_ctx_new();
@@ -254,7 +255,8 @@ static void test_tables_vs_plain(void) {
         wsss_tensor_free(x64);
         wsss_tensor_free(x);
     }
-    printf("tables vs plain kernels: max abs difference %.3g\n", worst);
+    printf("tables vs plain kernels: max abs difference forward %.3g, backward %.3g\n", worst_fwd,
+           worst_bwd);
 }
 
 /* Planes are independent, and a non-contiguous input is read correctly. */
