@@ -1,0 +1,218 @@
+/* The shared epoch/step training loop: resume, per-epoch atomic checkpoints, signal-safe stop,
+ * per-step logging (see trainer.h). */
+#include "wsss/trainer.h"
+
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wsss/checkpoint.h"
+#include "wsss/error.h"
+#include "wsss/run_layout.h"
+
+/* ---- signals ---- */
+
+static volatile sig_atomic_t g_stop;
+static int g_installed;
+static struct sigaction g_old_int, g_old_term;
+
+static void on_signal(int sig) {
+    (void)sig;
+    if (!g_stop) {
+        static const char msg[] = "\nwsss: interrupted: saving a checkpoint at the next step boundary\n";
+        ssize_t r = write(2, msg, sizeof msg - 1);
+        (void)r;
+    }
+    g_stop = 1;
+}
+
+void wsss_trainer_signals_install(void) {
+    if (g_installed) return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, &g_old_int);
+    sigaction(SIGTERM, &sa, &g_old_term);
+    g_installed = 1;
+}
+
+void wsss_trainer_signals_restore(void) {
+    if (!g_installed) return;
+    sigaction(SIGINT, &g_old_int, NULL);
+    sigaction(SIGTERM, &g_old_term, NULL);
+    g_installed = 0;
+}
+
+int wsss_trainer_interrupted(void) { return g_stop != 0; }
+
+/* ---- setup ---- */
+
+void wsss_trainer_opts_default(wsss_trainer_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->stage = "train";
+    o->epochs = 1;
+    o->progress = 1;
+    o->log_every = 1;
+    o->handle_signals = 1;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_params *model, wsss_optim *opt,
+                      const wsss_lr_schedule *sched, wsss_loader *loader, uint64_t seed) {
+    memset(t, 0, sizeof *t);
+    if (opts) t->opts = *opts;
+    else wsss_trainer_opts_default(&t->opts);
+    if (t->opts.log_every <= 0) t->opts.log_every = 1;
+    if (t->opts.epochs < 0) return wsss_error_set("%s: epochs must not be negative", t->opts.stage);
+    t->model = model;
+    t->opt = opt;
+    t->loader = loader;
+    t->sched = *sched;
+    t->steps_per_epoch = wsss_loader_batches_per_epoch(loader);
+    if (t->steps_per_epoch <= 0)
+        return wsss_error_set("%s: the dataset gives no batch per epoch (too few images for the batch size "
+                              "with drop-last?)",
+                              t->opts.stage);
+    wsss_rng_seed(&t->rng, seed);
+    if (!t->opts.resume_dir) return WSSS_OK;
+
+    wsss_ckpt_state st;
+    wsss_ckpt_state_init(&st);
+    if (wsss_ckpt_load(t->opts.resume_dir, model, opt, &st) != WSSS_OK) {
+        wsss_ckpt_state_clear(&st);
+        return WSSS_ERR;
+    }
+    int rc = WSSS_OK;
+    if (st.n_data_pos != 2 || st.step < 0 || st.epoch < 0 || st.data_pos[0] < 0 || st.data_pos[1] < 0) {
+        rc = wsss_error_set("%s/state.json: data_pos: expected [loader epoch, loader index] (not a trainer "
+                            "checkpoint?)",
+                            t->opts.resume_dir);
+    } else if (wsss_loader_seek(loader, st.data_pos[0], st.data_pos[1]) != WSSS_OK) {
+        wsss_error_prefix("%s/state.json: data_pos", t->opts.resume_dir);
+        rc = WSSS_ERR;
+    } else {
+        t->step = st.step;
+        t->epoch = st.epoch;
+        t->sched = st.sched;
+        t->rng = st.rng;
+        t->last_lr = st.lr;
+        t->resumed = 1;
+    }
+    wsss_ckpt_state_clear(&st);
+    return rc;
+}
+
+void wsss_trainer_free(wsss_trainer *t) { memset(t, 0, sizeof *t); }
+
+char *wsss_trainer_ckpt_config(const char *dir) {
+    wsss_ckpt_state st;
+    wsss_ckpt_state_init(&st);
+    if (wsss_ckpt_load_state(dir, &st) != WSSS_OK) {
+        wsss_ckpt_state_clear(&st);
+        return NULL;
+    }
+    char *c = st.config;
+    st.config = NULL;
+    wsss_ckpt_state_clear(&st);
+    if (!c) wsss_error_set("%s/state.json: the checkpoint holds no run configuration", dir);
+    return c;
+}
+
+int wsss_trainer_save(const wsss_trainer *t, const char *dir) {
+    if (wsss_mkdirs_parent(dir) != WSSS_OK) return WSSS_ERR;
+    wsss_ckpt_state st;
+    wsss_ckpt_state_init(&st);
+    st.step = t->step;
+    st.epoch = t->epoch;
+    st.sched = t->sched;
+    st.lr = t->last_lr;
+    st.rng = t->rng;
+    st.n_data_pos = 2;
+    wsss_loader_position(t->loader, &st.data_pos[0], &st.data_pos[1]);
+    wsss_ckpt_state_set_config(&st, t->opts.config);
+    int rc = wsss_ckpt_save(dir, t->model, t->opt, &st);
+    wsss_ckpt_state_clear(&st);
+    return rc;
+}
+
+/* ---- the loop ---- */
+
+int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
+    const wsss_trainer_opts *o = &t->opts;
+    if (t->epoch >= o->epochs) return WSSS_OK;
+    if (o->handle_signals) {
+        g_stop = 0;
+        wsss_trainer_signals_install();
+    }
+    int rc = WSSS_OK;
+    int64_t steps_here = 0;
+    int saved_at_step = -1;
+    double t_start = now_s();
+    while (t->epoch < o->epochs) {
+        double t0 = now_s(), w0 = wsss_loader_wait_seconds(t->loader);
+        const wsss_batch *b = NULL;
+        if (wsss_loader_next(t->loader, &b) != WSSS_OK) {
+            rc = WSSS_ERR;
+            break;
+        }
+        double lr = wsss_lr_at(&t->sched, t->step);
+        wsss_params_zero_grad(t->model, 0);
+        wsss_trainer_stats stats;
+        memset(&stats, 0, sizeof stats);
+        if (fn(user, t, b, lr, &stats) != WSSS_OK) {
+            rc = WSSS_ERR;
+            break;
+        }
+        if (!isfinite(stats.loss)) {
+            rc = wsss_error_set("%s: the loss is not finite at step %lld (epoch %lld); lower the learning rate "
+                                "(nothing saved for this step)",
+                                o->stage, (long long)t->step, (long long)t->epoch);
+            break;
+        }
+        wsss_optim_step(t->opt, lr);
+        t->step++;
+        steps_here++;
+        t->last_loss = stats.loss;
+        t->last_lr = lr;
+        t->epoch_loss_sum += stats.loss;
+        t->epoch_steps++;
+        t->images += b->n;
+        double dt = now_s() - t0, wait = wsss_loader_wait_seconds(t->loader) - w0;
+        (void)dt;
+        (void)wait;
+        int end_of_epoch = b->last_in_epoch;
+        if (end_of_epoch) {
+            t->epoch++;
+            t->epoch_loss_sum = 0;
+            t->epoch_steps = 0;
+            if (o->ckpt_dir) {
+                if (wsss_trainer_save(t, o->ckpt_dir) != WSSS_OK) {
+                    rc = WSSS_ERR;
+                    break;
+                }
+                saved_at_step = (int)t->step;
+            }
+        }
+        int stop = (o->handle_signals && g_stop) || (o->stop_after > 0 && steps_here >= o->stop_after);
+        if (stop && t->epoch < o->epochs) {
+            if (o->ckpt_dir && saved_at_step != (int)t->step && wsss_trainer_save(t, o->ckpt_dir) != WSSS_OK) {
+                rc = WSSS_ERR;
+                break;
+            }
+            rc = WSSS_TRAINER_INTERRUPTED;
+            break;
+        }
+    }
+    t->seconds += now_s() - t_start;
+    if (o->handle_signals) wsss_trainer_signals_restore();
+    return rc;
+}
