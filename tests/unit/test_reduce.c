@@ -7,6 +7,7 @@
 
 #include "math_gradcheck.h"
 #include "wsss/ops.h"
+#include "wsss/runtime.h"
 
 typedef struct { int kind; unsigned dims; int keepdim; int dim; } red_arg;
 
@@ -338,7 +339,31 @@ static void test_extreme_large(void) {
     wsss_tensor_free(x);
 }
 
+/* Results do not depend on the thread count (fixed summation order). */
+static void test_thread_independence(void) {
+    const int64_t s[2] = {3, 70001};
+    wsss_tensor *x = rand_tensor(WSSS_F32, 2, s, -1, 1, 7);
+    float r[2][4];
+    int64_t ix[2];
+    for (int k = 0; k < 2; k++) {
+        wsss_set_threads(k + 1);
+        wsss_ctx *ctx = wsss_ctx_new();
+        r[k][0] = wsss_f32(wsss_sum_all(ctx, x))[0];
+        r[k][1] = wsss_f32(wsss_mean(ctx, x, 2, 0))[2];
+        r[k][2] = wsss_f32(wsss_mean(ctx, x, 1, 0))[7];
+        wsss_tensor *ind;
+        r[k][3] = wsss_f32(wsss_max(ctx, x, 1, 0, &ind))[1];
+        ix[k] = ((int64_t *)ind->data)[1];
+        wsss_ctx_free(ctx);
+    }
+    CHECK(memcmp(r[0], r[1], sizeof r[0]) == 0 && ix[0] == ix[1], "1 vs 2 threads: %.9g %.9g / %.9g %.9g",
+          r[0][0], r[1][0], r[0][1], r[1][1]);
+    wsss_set_threads(wsss_physical_cores());
+    wsss_tensor_free(x);
+}
+
 int main(void) {
+    test_thread_independence();
     test_sum_mean();
     test_sum_large();
     test_max_min();

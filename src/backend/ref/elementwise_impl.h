@@ -33,16 +33,26 @@
     } while (0)
 
 /* Gradient row: `EXPR` uses REAL gv (output gradient), x (a) and y (b); dst stride 0 means the
- * row is summed into one element. */
+ * row is summed into one element (8 partial sums in a fixed order: no latency chain, and the
+ * result does not depend on threading). */
 #define WSSS_EW_GRAD_ROW(EXPR)                                                  \
     do {                                                                        \
         if (sd == 0) {                                                          \
-            REAL acc = 0;                                                       \
-            for (int64_t i = 0; i < n; i++) {                                   \
+            REAL acc8[8] = {0}, acc = 0;                                        \
+            int64_t i = 0;                                                      \
+            for (; i + 8 <= n; i += 8)                                          \
+                for (int j = 0; j < 8; j++) {                                   \
+                    int64_t k = i + j;                                          \
+                    REAL gv = gp[k * sg], x = a[k * sa], y = b[k * sb];         \
+                    (void)x, (void)y;                                           \
+                    acc8[j] += (EXPR);                                          \
+                }                                                               \
+            for (; i < n; i++) {                                                \
                 REAL gv = gp[i * sg], x = a[i * sa], y = b[i * sb];             \
                 (void)x, (void)y;                                               \
                 acc += (EXPR);                                                  \
             }                                                                   \
+            for (int j = 0; j < 8; j++) acc += acc8[j];                         \
             d[0] += acc;                                                        \
         } else {                                                                \
             for (int64_t i = 0; i < n; i++) {                                   \

@@ -12,6 +12,8 @@
 /* Loops over fewer elements stay on one thread; long reductions are cut into blocks this long. */
 #define WSSS_RED_PAR_MIN 32768
 #define WSSS_RED_BLOCK 8192
+/* Below this many outputs, long sums are split into blocks (so sum_all uses every thread). */
+#define WSSS_RED_FEW_OUT 16
 
 static int64_t wsss_reduce_threads(void) {
 #ifdef _OPENMP
