@@ -24,10 +24,18 @@ static inline uint8_t blend8(int d, int x, float alpha) {
     return (uint8_t)v;
 }
 
+/* Blend of every channel value with one constant degenerate value, through a 256-entry table
+ * computed with the same float32 formula (exact, and cheaper than per-pixel float math). */
+static void blend_const(wsss_image *img, int d, float f) {
+    uint8_t lut[256];
+    for (int v = 0; v < 256; v++) lut[v] = blend8(d, v, f);
+    size_t n = (size_t)img->width * img->height * 3;
+    for (size_t i = 0; i < n; i++) img->data[i] = lut[img->data[i]];
+}
+
 void wsss_adjust_brightness(wsss_image *img, float f) {
     WSSS_ASSERT(img->channels == 3, "brightness needs an RGB image");
-    size_t n = (size_t)img->width * img->height * 3;
-    for (size_t i = 0; i < n; i++) img->data[i] = blend8(0, img->data[i], f);
+    blend_const(img, 0, f);
 }
 
 void wsss_adjust_contrast(wsss_image *img, float f) {
@@ -37,8 +45,7 @@ void wsss_adjust_contrast(wsss_image *img, float f) {
     uint64_t sum = 0;
     for (size_t p = 0; p < np; p++) sum += grey_l(img->data + p * 3);
     double mean = np ? (double)sum / (double)np : 0.0;
-    int m = (int)(mean + 0.5);
-    for (size_t i = 0; i < np * 3; i++) img->data[i] = blend8(m, img->data[i], f);
+    blend_const(img, (int)(mean + 0.5), f);
 }
 
 void wsss_adjust_saturation(wsss_image *img, float f) {
@@ -53,6 +60,12 @@ void wsss_adjust_saturation(wsss_image *img, float f) {
 
 static inline uint8_t clip8i(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
 
+/* C's round() (half away from zero) for x >= 0 without the library call: x - floor(x) is exact. */
+static inline int round_pos(double x) {
+    double f = floor(x);
+    return (int)(x - f >= 0.5 ? f + 1.0 : f);
+}
+
 /* PIL's RGB -> HSV (all channels 0..255), following Python's colorsys with float32 intermediates. */
 static void rgb_to_hsv8(const uint8_t *in, uint8_t *out) {
     int r = in[0], g = in[1], b = in[2];
@@ -66,12 +79,14 @@ static void rgb_to_hsv8(const uint8_t *in, uint8_t *out) {
     }
     float cr = (float)(maxc - minc);
     float s = cr / (float)maxc;
-    float rc = (float)(maxc - r) / cr, gc = (float)(maxc - g) / cr, bc = (float)(maxc - b) / cr;
+    /* only the two ratios the branch needs (same float values as computing all three) */
     float h;
-    if (r == maxc) h = bc - gc;
-    else if (g == maxc) h = (float)(2.0 + rc - bc);
-    else h = (float)(4.0 + gc - rc);
-    h = (float)fmod(h / 6.0 + 1.0, 1.0);
+    if (r == maxc) h = (float)(maxc - b) / cr - (float)(maxc - g) / cr;
+    else if (g == maxc) h = (float)(2.0 + (float)(maxc - r) / cr - (float)(maxc - b) / cr);
+    else h = (float)(4.0 + (float)(maxc - g) / cr - (float)(maxc - r) / cr);
+    /* fmod(x, 1.0) for x = h / 6 + 1 in [5/6, 11/6): x - 1 is exact there (Sterbenz) */
+    double x = h / 6.0 + 1.0;
+    h = (float)(x >= 1.0 ? x - 1.0 : x);
     out[0] = clip8i((int)(h * 255.0));
     out[1] = clip8i((int)(s * 255.0));
 }
@@ -86,9 +101,12 @@ static void hsv8_to_rgb(const uint8_t *in, uint8_t *out) {
     int i = (int)floor((float)h * 6.0 / 255.0);
     float f = (float)((float)h * 6.0 / 255.0 - (float)i);
     float fs = f * (float)s;
-    uint8_t p = clip8i((int)round((float)v * (1.0 - (float)s / 255.0)));
-    uint8_t q = clip8i((int)round((float)v * (1.0 - fs / 255.0)));
-    uint8_t t = clip8i((int)round((float)v * (1.0 - ((float)s - fs) / 255.0)));
+    /* arguments are >= 0 up to rounding; a tiny negative rounds to 0 either way */
+    double ap = (float)v * (1.0 - (float)s / 255.0), aq = (float)v * (1.0 - fs / 255.0),
+           at = (float)v * (1.0 - ((float)s - fs) / 255.0);
+    uint8_t p = clip8i(ap < 0 ? (int)round(ap) : round_pos(ap));
+    uint8_t q = clip8i(aq < 0 ? (int)round(aq) : round_pos(aq));
+    uint8_t t = clip8i(at < 0 ? (int)round(at) : round_pos(at));
     uint8_t V = (uint8_t)v;
     switch (i % 6) {
     case 0: out[0] = V; out[1] = t; out[2] = p; break;

@@ -1,0 +1,171 @@
+/* Loader throughput: images per second delivered to a trainer that does no work (so this is the
+ * data pipeline's ceiling), with the default worker count (cores - 1).
+ *   Fashion-Scenes 128x128 (generated into a temp dir; needs dataset-fashion-mnist)
+ *   VOC-size 500x375 JPEGs (random textured images written into a temp dir)
+ * for the augmentation pipelines the methods use. Output: `loader_images_per_s <name> <value>`.
+ * Usage: bench_loader [TMPDIR] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wsss/error.h"
+#include "wsss/fashion_scenes.h"
+#include "wsss/image.h"
+#include "wsss/loader.h"
+#include "wsss/rng.h"
+#include "wsss/runtime.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void die(const char *what) {
+    fprintf(stderr, "bench_loader: %s: %s\n", what, wsss_error_msg());
+    exit(1);
+}
+
+/* VOC-like folder: n textured 500x375 JPEGs (quality 90) with 2-class masks. */
+static void make_voc(const char *root, int n) {
+    char p[2048];
+    const char *dirs[] = {"", "/JPEGImages", "/SegmentationClass", "/ImageSets", "/ImageSets/Segmentation"};
+    for (int d = 0; d < 5; d++) {
+        snprintf(p, sizeof p, "%s%s", root, dirs[d]);
+        mkdir(p, 0755);
+    }
+    const int W = 500, H = 375;
+    snprintf(p, sizeof p, "%s/ImageSets/Segmentation/train.txt", root);
+    FILE *list = fopen(p, "w");
+    if (!list) die("list file");
+    for (int i = 0; i < n; i++) {
+        wsss_rng r;
+        wsss_rng_seed3(&r, 1, 0, (uint64_t)i);
+        wsss_image im, m;
+        wsss_image_alloc(&im, W, H, 3);
+        wsss_image_alloc(&m, W, H, 1);
+        double f[3], ph[3];
+        for (int k = 0; k < 3; k++) {
+            f[k] = wsss_rng_range(&r, 0.01, 0.08);
+            ph[k] = wsss_rng_range(&r, 0, 6.28);
+        }
+        int cls = 1 + (int)wsss_rng_below(&r, 20);
+        double cx = wsss_rng_range(&r, 100, 400), cy = wsss_rng_range(&r, 80, 300), rad = wsss_rng_range(&r, 40, 150);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                uint8_t *px = im.data + ((size_t)y * W + x) * 3;
+                for (int k = 0; k < 3; k++) {
+                    double v = 128 + 90 * sin(f[k] * (x + 2 * y * (k + 1)) + ph[k]) + 20 * wsss_rng_normal(&r);
+                    px[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+                }
+                m.data[(size_t)y * W + x] = (x - cx) * (x - cx) + (y - cy) * (y - cy) < rad * rad ? (uint8_t)cls : 0;
+            }
+        char id[32];
+        snprintf(id, sizeof id, "img_%05d", i);
+        snprintf(p, sizeof p, "%s/JPEGImages/%s.jpg", root, id);
+        if (wsss_image_write_jpeg(p, &im, 90) != WSSS_OK) die("jpeg");
+        snprintf(p, sizeof p, "%s/SegmentationClass/%s.png", root, id);
+        if (wsss_image_write_mask_png(p, &m) != WSSS_OK) die("mask");
+        fprintf(list, "%s\n", id);
+        wsss_image_free(&im);
+        wsss_image_free(&m);
+    }
+    fclose(list);
+}
+
+/* Pull batches for at least `min_images` images and `min_s` seconds; print images/s. */
+static void run(const char *name, const wsss_dataset *ds, const wsss_loader_opts *o, int64_t min_images, double min_s) {
+    wsss_loader *l;
+    if (wsss_loader_new(ds, o, &l) != WSSS_OK) die(name);
+    const wsss_batch *b;
+    if (wsss_loader_next(l, &b) != WSSS_OK) die(name); /* warm-up: first batch, thread start */
+    double t0 = now_s(), w0 = wsss_loader_wait_seconds(l);
+    int64_t images = 0;
+    while (images < min_images || now_s() - t0 < min_s) {
+        if (wsss_loader_next(l, &b) != WSSS_OK) die(name);
+        images += b->n * (b->images2 ? 2 : 1);
+    }
+    double dt = now_s() - t0, waited = wsss_loader_wait_seconds(l) - w0;
+    printf("loader_images_per_s %s %.1f\n", name, images / dt);
+    printf("# %s: %lld images in %.2f s, %d worker(s), trainer waited %.0f%% of the time\n", name,
+           (long long)images, dt, wsss_loader_workers(l), 100.0 * waited / dt);
+    fflush(stdout);
+    wsss_loader_free(l);
+}
+
+int main(int argc, char **argv) {
+    wsss_runtime_init();
+    char tmp[1024];
+    if (argc > 1) snprintf(tmp, sizeof tmp, "%s", argv[1]);
+    else snprintf(tmp, sizeof tmp, "/tmp/wsss_bench_loader_%d", (int)getpid());
+    mkdir(tmp, 0755);
+    printf("# loader benchmark: %d physical cores, loader workers %d\n", wsss_physical_cores(),
+           wsss_loader_max_workers());
+
+    wsss_dataset_opts dopts;
+    wsss_dataset_opts_default(&dopts);
+    wsss_loader_opts o;
+
+    /* Fashion-Scenes 128x128 */
+    char fs[1200];
+    snprintf(fs, sizeof fs, "%s/fashion", tmp);
+    wsss_fashion_opts fo;
+    wsss_fashion_opts_default(&fo);
+    fo.out_dir = fs;
+    fo.n_train = 512;
+    fo.n_val = 0;
+    fo.progress = 0;
+    if (wsss_fashion_generate(&fo, NULL) != WSSS_OK) {
+        printf("# Fashion-Scenes skipped: %s\n", wsss_error_msg());
+    } else {
+        wsss_dataset *ds;
+        if (wsss_dataset_open(fs, &dopts, &ds) != WSSS_OK) die("open fashion");
+        wsss_loader_opts_default(&o);
+        o.batch_size = 16;
+        run("fashion128_plain", ds, &o, 2048, 2.0);
+        wsss_loader_opts_default(&o);
+        o.batch_size = 16;
+        wsss_aug_config_eader(&o.aug, 128);
+        run("fashion128_eader_rrc_flip", ds, &o, 2048, 2.0);
+        wsss_loader_opts_default(&o);
+        o.batch_size = 5;
+        o.pair_mode = 1;
+        wsss_aug_config_mcis(&o.aug, 128);
+        run("fashion128_mcis_pairs_jitter", ds, &o, 2048, 2.0);
+        wsss_dataset_free(ds);
+    }
+
+    /* VOC-size JPEGs */
+    char voc[1200];
+    snprintf(voc, sizeof voc, "%s/voc", tmp);
+    make_voc(voc, 160);
+    wsss_dataset *ds;
+    if (wsss_dataset_open(voc, &dopts, &ds) != WSSS_OK) die("open voc");
+    wsss_loader_opts_default(&o);
+    o.batch_size = 16;
+    o.load_masks = 0;
+    wsss_aug_config_eader(&o.aug, 448);
+    run("voc500_eader_rrc448_flip", ds, &o, 320, 3.0);
+    wsss_loader_opts_default(&o);
+    o.batch_size = 5;
+    o.pair_mode = 1;
+    o.load_masks = 0;
+    wsss_aug_config_mcis(&o.aug, 256);
+    run("voc500_mcis_resize256_jitter_pairs", ds, &o, 320, 3.0);
+    wsss_loader_opts_default(&o);
+    o.batch_size = 10;
+    wsss_aug_config_deeplab(&o.aug, 321);
+    run("voc500_deeplab_scale_crop321_masks", ds, &o, 320, 3.0);
+    wsss_dataset_free(ds);
+
+    if (argc <= 1) {
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+        if (system(cmd) != 0) fprintf(stderr, "bench_loader: could not remove %s\n", tmp);
+    }
+    return 0;
+}
