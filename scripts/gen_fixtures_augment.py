@@ -13,6 +13,8 @@ Contents (images as U8 H,W,3; factors as F32 so the C side uses the exact same f
   rrc_<k>, rrc_box_<k>         F.resized_crop(in_k, top, left, height, width, [size, size])
   nearest_<k>, mask_<k>        a label image resized with PIL NEAREST (mask_k is the input)
   norm_<k>                     F.normalize(F.to_tensor(in_k), ImageNet mean, std) as F32 3,H,W
+Also writes tests/fixtures/augment_pil_hue.safetensors: a 128x128 image of random colours (wide
+coverage of PIL's 8-bit HSV round trip) with adjust_hue at two factors and adjust_saturation at one.
 """
 import os
 import sys
@@ -112,8 +114,17 @@ for k, (h, w, oh, ow) in enumerate([(17, 23, 40, 9), (31, 40, 13, 29)]):
 for k, a in enumerate(inputs):
     out[f"norm_{k}"] = F.normalize(F.to_tensor(pil(a)), [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
-path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
-                    "augment_pil.safetensors")
+many = rng.integers(0, 256, size=(128, 128, 3), dtype=np.uint8)
+many[:8] = many[:8] // 64 * 64 + rng.integers(0, 2, size=(8, 128, 3), dtype=np.uint8)  # near-greys, ties
+big = {"in": torch.from_numpy(many.copy()), "f": f32([0.1, -0.2345, 1.37])}
+big["hue_0"] = u8(F.adjust_hue(pil(many), float(big["f"][0])))
+big["hue_1"] = u8(F.adjust_hue(pil(many), float(big["f"][1])))
+big["sat_2"] = u8(F.adjust_saturation(pil(many), float(big["f"][2])))
+fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
+st_io.save(os.path.join(fixtures, "augment_pil_hue.safetensors"), big,
+           metadata={"generator": "scripts/gen_fixtures_augment.py"})
+
+path = os.path.join(fixtures, "augment_pil.safetensors")
 st_io.save(path, out, metadata={"generator": "scripts/gen_fixtures_augment.py",
                                 "torchvision": __import__("torchvision").__version__,
                                 "PIL": Image.__version__})

@@ -152,6 +152,26 @@ static void test_resize(void) {
     }
 }
 
+/* 16k random colours through PIL's HSV round trip (and one saturation blend). */
+static void test_many_colours(void) {
+    const char *fix = "augment_pil_hue.safetensors";
+    wsss_tensor *in = fixture_load(fix, "in"), *f = fixture_load(fix, "f");
+    const char *names[3] = {"hue_0", "hue_1", "sat_2"};
+    for (int j = 0; j < 3; j++) {
+        wsss_image im = image_of(in);
+        if (j < 2) wsss_adjust_hue(&im, wsss_f32(f)[j]);
+        else wsss_adjust_saturation(&im, wsss_f32(f)[j]);
+        wsss_tensor *want = fixture_load(fix, names[j]);
+        int64_t n = wsss_tensor_numel(want), bad = 0;
+        for (int64_t i = 0; i < n; i++) bad += im.data[i] != ((uint8_t *)want->data)[i];
+        CHECK(bad == 0, "%s on 128x128 random colours: %lld bytes differ", names[j], (long long)bad);
+        wsss_tensor_free(want);
+        wsss_image_free(&im);
+    }
+    wsss_tensor_free(in);
+    wsss_tensor_free(f);
+}
+
 static void test_normalize(void) {
     wsss_aug_config c;
     wsss_aug_config_default(&c);
@@ -185,6 +205,7 @@ int main(void) {
     test_adjustments();
     test_jitter();
     test_resize();
+    test_many_colours();
     test_normalize();
     printf("  largest byte difference vs torchvision/PIL: %d\n", g_worst);
     return test_summary("test_color_jitter_parity");
