@@ -1,0 +1,258 @@
+/* Dense CRF, mean-field inference (spec a.1-a.3, a.5). Internally Q and the messages are pixel-major
+ * (N x L) so that the lattice filters all labels of a point with one contiguous row; the public
+ * arrays are channel-major and are transposed on the way in and out. */
+#include "wsss/crf.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wsss/error.h"
+#include "wsss/lattice.h"
+
+#define PAR_MIN_WORK 65536
+#define MAX_ITERATIONS 10000
+
+typedef struct {
+    wsss_lattice *lat;
+    float compat;
+    float *norm; /* D^-1/2 per pixel */
+} crf_kernel;
+
+struct wsss_crf {
+    int h, w;
+    int64_t n;
+    int n_kernels, cap_kernels;
+    crf_kernel *k;
+};
+
+wsss_crf_params wsss_crf_params_psa(void) {
+    wsss_crf_params p = {3.0, 3.0, 80.0, 13.0, 10.0, 10};
+    return p;
+}
+
+wsss_crf_params wsss_crf_params_mcis(void) {
+    wsss_crf_params p = {3.0, 1.0, 80.0, 4.0, 3.0, 1};
+    return p;
+}
+
+static int check_positive(const char *what, double v) {
+    if (!(isfinite(v) && v > 0)) return wsss_error_set("crf: %s is %g (expected a finite value > 0)", what, v);
+    return WSSS_OK;
+}
+
+static int check_compat(const char *what, double v) {
+    if (!(isfinite(v) && v >= 0)) return wsss_error_set("crf: %s is %g (expected a finite value >= 0)", what, v);
+    return WSSS_OK;
+}
+
+static int check_iterations(int t) {
+    if (t < 0 || t > MAX_ITERATIONS)
+        return wsss_error_set("crf: iterations is %d (expected 0..%d)", t, MAX_ITERATIONS);
+    return WSSS_OK;
+}
+
+int wsss_crf_params_check(const wsss_crf_params *p) {
+    if (!p) return wsss_error_set("crf: no parameters given");
+    if (check_positive("gaussian sxy", p->gauss_sxy) || check_compat("gaussian compat", p->gauss_compat) ||
+        check_positive("bilateral sxy", p->bilat_sxy) || check_positive("bilateral srgb", p->bilat_srgb) ||
+        check_compat("bilateral compat", p->bilat_compat) || check_iterations(p->iterations))
+        return WSSS_ERR;
+    return WSSS_OK;
+}
+
+wsss_crf *wsss_crf_new(int h, int w) {
+    if (h < 1 || w < 1) {
+        wsss_error_set("crf: image size %dx%d (expected height and width >= 1)", h, w);
+        return NULL;
+    }
+    wsss_crf *crf = wsss_xcalloc(1, sizeof *crf);
+    crf->h = h;
+    crf->w = w;
+    crf->n = (int64_t)h * w;
+    return crf;
+}
+
+void wsss_crf_free(wsss_crf *crf) {
+    if (!crf) return;
+    for (int i = 0; i < crf->n_kernels; i++) {
+        wsss_lattice_free(crf->k[i].lat);
+        free(crf->k[i].norm);
+    }
+    free(crf->k);
+    free(crf);
+}
+
+int wsss_crf_add_kernel(wsss_crf *crf, const float *features, int d, double compat) {
+    WSSS_ASSERT(crf && features, "crf kernel arguments");
+    if (d < 1 || d > WSSS_LATTICE_MAX_D)
+        return wsss_error_set("crf: kernel feature dimension %d (expected 1..%d)", d, WSSS_LATTICE_MAX_D);
+    if (check_compat("kernel compat", compat)) return WSSS_ERR;
+    wsss_lattice *lat = wsss_lattice_build(features, crf->n, d);
+    if (!lat) return wsss_error_prefix("crf");
+    /* symmetric normalisation: D = K 1, including the self term */
+    float *ones = wsss_xmalloc((size_t)crf->n * sizeof *ones), *norm = wsss_xmalloc((size_t)crf->n * sizeof *norm);
+    for (int64_t i = 0; i < crf->n; i++) ones[i] = 1.0f;
+    wsss_lattice_filter(lat, ones, 1, NULL, norm, 1, NULL, 1, 1.0f, 0);
+    for (int64_t i = 0; i < crf->n; i++) norm[i] = (float)(1.0 / sqrt((double)norm[i] + 1e-20));
+    free(ones);
+    if (crf->n_kernels == crf->cap_kernels) {
+        crf->cap_kernels = crf->cap_kernels ? 2 * crf->cap_kernels : 2;
+        crf->k = wsss_xrealloc(crf->k, (size_t)crf->cap_kernels * sizeof *crf->k);
+    }
+    crf->k[crf->n_kernels++] = (crf_kernel){lat, (float)compat, norm};
+    return WSSS_OK;
+}
+
+int wsss_crf_add_gaussian(wsss_crf *crf, double sxy, double compat) {
+    WSSS_ASSERT(crf, "crf");
+    if (check_positive("gaussian sxy", sxy) || check_compat("gaussian compat", compat)) return WSSS_ERR;
+    float *f = wsss_xmalloc((size_t)crf->n * 2 * sizeof *f);
+    for (int y = 0; y < crf->h; y++)
+        for (int x = 0; x < crf->w; x++) {
+            float *p = f + ((int64_t)y * crf->w + x) * 2;
+            p[0] = (float)(x / sxy);
+            p[1] = (float)(y / sxy);
+        }
+    int rc = wsss_crf_add_kernel(crf, f, 2, compat);
+    free(f);
+    return rc;
+}
+
+int wsss_crf_add_bilateral(wsss_crf *crf, const uint8_t *rgb, double sxy, double srgb, double compat) {
+    WSSS_ASSERT(crf, "crf");
+    if (!rgb) return wsss_error_set("crf: bilateral kernel needs an RGB image");
+    if (check_positive("bilateral sxy", sxy) || check_positive("bilateral srgb", srgb) ||
+        check_compat("bilateral compat", compat))
+        return WSSS_ERR;
+    float *f = wsss_xmalloc((size_t)crf->n * 5 * sizeof *f);
+    for (int y = 0; y < crf->h; y++)
+        for (int x = 0; x < crf->w; x++) {
+            int64_t i = (int64_t)y * crf->w + x;
+            float *p = f + i * 5;
+            p[0] = (float)(x / sxy);
+            p[1] = (float)(y / sxy);
+            for (int c = 0; c < 3; c++) p[2 + c] = (float)(rgb[i * 3 + c] / srgb);
+        }
+    int rc = wsss_crf_add_kernel(crf, f, 5, compat);
+    free(f);
+    return rc;
+}
+
+/* q_i = softmax(p_i) over each row of L, max subtracted first */
+static void softmax_rows(const float *p, float *q, int64_t n, int L) {
+#pragma omp parallel for schedule(static) if (n * L > PAR_MIN_WORK)
+    for (int64_t i = 0; i < n; i++) {
+        const float *a = p + i * L;
+        float *b = q + i * L;
+        float mx = a[0], s = 0;
+        for (int l = 1; l < L; l++) mx = a[l] > mx ? a[l] : mx;
+        for (int l = 0; l < L; l++) {
+            b[l] = expf(a[l] - mx);
+            s += b[l];
+        }
+        const float inv = 1.0f / s;
+        for (int l = 0; l < L; l++) b[l] *= inv;
+    }
+}
+
+int wsss_crf_inference(wsss_crf *crf, const float *unary, int L, int iterations, float *q) {
+    WSSS_ASSERT(crf && unary && q, "crf inference arguments");
+    if (L < 1) return wsss_error_set("crf: %d labels (expected >= 1)", L);
+    if (check_iterations(iterations)) return WSSS_ERR;
+    const int64_t n = crf->n;
+    for (int64_t i = 0; i < n * L; i++)
+        if (!isfinite(unary[i]))
+            return wsss_error_set("crf: unary of label %lld at pixel %lld is %g (expected finite)",
+                                  (long long)(i / n), (long long)(i % n), unary[i]);
+
+    float *neg_u = wsss_xmalloc((size_t)(n * L) * sizeof *neg_u);
+    float *cur = wsss_xmalloc((size_t)(n * L) * sizeof *cur);
+    float *msg = wsss_xmalloc((size_t)(n * L) * sizeof *msg);
+#pragma omp parallel for schedule(static) if (n * L > PAR_MIN_WORK)
+    for (int64_t i = 0; i < n; i++)
+        for (int l = 0; l < L; l++) neg_u[i * L + l] = -unary[(int64_t)l * n + i];
+    softmax_rows(neg_u, cur, n, L);
+    for (int t = 0; t < iterations; t++) {
+        memcpy(msg, neg_u, (size_t)(n * L) * sizeof *msg);
+        for (int m = 0; m < crf->n_kernels; m++) {
+            const crf_kernel *k = &crf->k[m];
+            if (k->compat == 0) continue;
+            /* msg += compat * D^-1/2 K (D^-1/2 Q) */
+            wsss_lattice_filter(k->lat, cur, L, k->norm, msg, L, k->norm, L, k->compat, 1);
+        }
+        softmax_rows(msg, cur, n, L);
+    }
+#pragma omp parallel for schedule(static) if (n * L > PAR_MIN_WORK)
+    for (int l = 0; l < L; l++)
+        for (int64_t i = 0; i < n; i++) q[(int64_t)l * n + i] = cur[i * L + l];
+    free(neg_u);
+    free(cur);
+    free(msg);
+    return WSSS_OK;
+}
+
+int wsss_crf_run(const uint8_t *rgb, int h, int w, const float *unary, int L, const wsss_crf_params *p,
+                 float *q) {
+    if (wsss_crf_params_check(p)) return WSSS_ERR;
+    wsss_crf *crf = wsss_crf_new(h, w);
+    if (!crf) return WSSS_ERR;
+    int rc = WSSS_OK;
+    if (p->gauss_compat > 0) rc = wsss_crf_add_gaussian(crf, p->gauss_sxy, p->gauss_compat);
+    if (rc == WSSS_OK && p->bilat_compat > 0)
+        rc = wsss_crf_add_bilateral(crf, rgb, p->bilat_sxy, p->bilat_srgb, p->bilat_compat);
+    if (rc == WSSS_OK) rc = wsss_crf_inference(crf, unary, L, p->iterations, q);
+    wsss_crf_free(crf);
+    return rc;
+}
+
+int wsss_crf_unary_psa(const float *p, int L, int64_t n, float *u) {
+    WSSS_ASSERT(p && u, "crf unary arguments");
+    if (L < 1 || n < 1) return wsss_error_set("crf: unary of %d labels x %lld pixels (expected >= 1 each)", L, (long long)n);
+    for (int64_t i = 0; i < n * L; i++)
+        if (isnan(p[i]))
+            return wsss_error_set("crf: probability of label %lld at pixel %lld is NaN", (long long)(i / n),
+                                  (long long)(i % n));
+    for (int64_t i = 0; i < n * L; i++) {
+        float v = p[i] < 1e-5f ? 1e-5f : p[i] > 1.0f ? 1.0f : p[i];
+        u[i] = -logf(v);
+    }
+    return WSSS_OK;
+}
+
+int wsss_crf_unary_mcis(const float *p, int L, int64_t n, float *u) {
+    WSSS_ASSERT(p && u, "crf unary arguments");
+    if (L < 1 || n < 1) return wsss_error_set("crf: unary of %d labels x %lld pixels (expected >= 1 each)", L, (long long)n);
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0;
+        for (int l = 0; l < L; l++) {
+            float v = p[(int64_t)l * n + i];
+            if (!(isfinite(v) && v >= 0))
+                return wsss_error_set("crf: probability of label %d at pixel %lld is %g (expected finite, >= 0)", l,
+                                      (long long)i, v);
+            s += v;
+        }
+        if (!(s > 0)) return wsss_error_set("crf: probabilities at pixel %lld sum to 0 (expected a positive sum)", (long long)i);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0;
+        for (int l = 0; l < L; l++) s += p[(int64_t)l * n + i];
+        for (int l = 0; l < L; l++) {
+            double v = p[(int64_t)l * n + i] / s;
+            u[(int64_t)l * n + i] = (float)-log(v < 1e-4 ? 1e-4 : v);
+        }
+    }
+    return WSSS_OK;
+}
+
+int wsss_crf_argmax(const float *q, int L, int64_t n, uint8_t *labels) {
+    WSSS_ASSERT(q && labels, "crf argmax arguments");
+    if (L < 1 || L > 256) return wsss_error_set("crf: %d labels (expected 1..256 for 8-bit label maps)", L);
+    for (int64_t i = 0; i < n; i++) {
+        int best = 0;
+        for (int l = 1; l < L; l++)
+            if (q[(int64_t)l * n + i] > q[(int64_t)best * n + i]) best = l;
+        labels[i] = (uint8_t)best;
+    }
+    return WSSS_OK;
+}

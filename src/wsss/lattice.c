@@ -1,0 +1,314 @@
+/* Permutohedral lattice: elevation, nearest remainder-0 point, ranks, barycentric weights and simplex
+ * vertices per point (spec a.4 steps 1-7), a hash map from exact int32 keys to lattice indices,
+ * precomputed blur neighbours (step 8), and splat / double-buffered blur / slice (steps 9-11). */
+#include "wsss/lattice.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wsss/error.h"
+
+/* Above this many floats touched per pass, loops run with OpenMP. */
+#define PAR_MIN_WORK 65536
+
+struct wsss_lattice {
+    int d;
+    int64_t n, m;      /* input points, lattice points */
+    int32_t *idx;      /* n x (d+1): lattice index of each simplex vertex */
+    float *bary;       /* n x (d+1): barycentric weight of each vertex */
+    int32_t *keys;     /* m x d: first d coordinates of each lattice point */
+    int32_t *nb;       /* (d+1) x m x 2: neighbours -u_j / +u_j along each axis; m = the zero row */
+    int32_t *csr_off;  /* m+1: splat as a gather, entries of lattice point k in [off[k], off[k+1]) */
+    int32_t *csr_src;  /* n x (d+1): input point of each entry, in increasing point order */
+    float *csr_w;      /* its barycentric weight */
+    float *buf[2];     /* blur buffers, (m+1) x stride floats each */
+    size_t buf_cap;    /* floats allocated per buffer */
+};
+
+/* ---- hash map: open addressing, linear probing, keys stored in lat->keys ---- */
+
+typedef struct {
+    int32_t *slot; /* lattice index or -1 */
+    uint64_t mask;
+    int64_t cap_keys;
+} hmap;
+
+static uint64_t hash_key(const int32_t *k, int d) {
+    uint64_t h = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < d; i++) {
+        h ^= (uint32_t)k[i];
+        h *= 0xFF51AFD7ED558CCDull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+static int32_t hmap_find(const hmap *t, const int32_t *keys, int d, const int32_t *key) {
+    for (uint64_t s = hash_key(key, d) & t->mask;; s = (s + 1) & t->mask) {
+        int32_t e = t->slot[s];
+        if (e < 0) return -1;
+        if (memcmp(keys + (int64_t)e * d, key, (size_t)d * sizeof *key) == 0) return e;
+    }
+}
+
+static void hmap_rehash(hmap *t, const int32_t *keys, int d, int64_t m, uint64_t new_size) {
+    free(t->slot);
+    t->slot = wsss_xmalloc(new_size * sizeof *t->slot);
+    memset(t->slot, 0xff, new_size * sizeof *t->slot);
+    t->mask = new_size - 1;
+    for (int64_t e = 0; e < m; e++) {
+        uint64_t s = hash_key(keys + e * d, d) & t->mask;
+        while (t->slot[s] >= 0) s = (s + 1) & t->mask;
+        t->slot[s] = (int32_t)e;
+    }
+}
+
+/* Index of key, inserting it (as lattice point lat->m) if new. */
+static int32_t hmap_insert(hmap *t, wsss_lattice *lat, const int32_t *key) {
+    int d = lat->d;
+    uint64_t s = hash_key(key, d) & t->mask;
+    for (;; s = (s + 1) & t->mask) {
+        int32_t e = t->slot[s];
+        if (e < 0) break;
+        if (memcmp(lat->keys + (int64_t)e * d, key, (size_t)d * sizeof *key) == 0) return e;
+    }
+    if (lat->m == t->cap_keys) {
+        t->cap_keys *= 2;
+        lat->keys = wsss_xrealloc(lat->keys, (size_t)t->cap_keys * d * sizeof *lat->keys);
+    }
+    int32_t e = (int32_t)lat->m++;
+    memcpy(lat->keys + (int64_t)e * d, key, (size_t)d * sizeof *key);
+    t->slot[s] = e;
+    if ((uint64_t)lat->m * 2 > t->mask + 1) hmap_rehash(t, lat->keys, d, lat->m, (t->mask + 1) * 2);
+    return e;
+}
+
+/* ---- build ---- */
+
+/* Steps 1-6 for one point: remainder-0 point r, ranks rho and barycentric weights b[0..d].
+ * Float arithmetic, in the order of densecrf v2's lattice: with integer pixel coordinates many points
+ * lie exactly on simplex boundaries, and which (zero-weight) vertices they create depends on the
+ * rounding there; vertices that exist change the blur of their neighbours (absent ones count 0), so
+ * matching the reference's arithmetic keeps results equal to pydensecrf's to float precision. */
+static void embed_point(const float *f, int d, const float *scale, int32_t *r, int *rho, float *b) {
+    float e[WSSS_LATTICE_MAX_D + 1], delta[WSSS_LATTICE_MAX_D + 1];
+    const int d1 = d + 1;
+    const float inv_d1 = 1.0f / (float)d1;
+    /* elevation: e_j = sum_{k>j} c_k - j c_j (j >= 1), e_0 = sum_k c_k */
+    float sum = 0;
+    for (int j = d; j >= 1; j--) {
+        float c = f[j - 1] * scale[j];
+        e[j] = sum - (float)j * c;
+        sum += c;
+    }
+    e[0] = sum;
+    int total = 0;
+    for (int i = 0; i < d1; i++) {
+        float k = nearbyintf(e[i] * inv_d1);
+        r[i] = (int32_t)k * d1;
+        total += (int)k;
+        rho[i] = 0;
+    }
+    for (int i = 0; i < d1; i++) delta[i] = e[i] - (float)r[i];
+    for (int i = 0; i < d1; i++)
+        for (int j = i + 1; j < d1; j++) {
+            if (delta[i] < delta[j]) rho[i]++;
+            else rho[j]++;
+        }
+    for (int i = 0; i < d1; i++) {
+        rho[i] += total;
+        if (rho[i] < 0) {
+            rho[i] += d1;
+            r[i] += d1;
+        } else if (rho[i] > d) {
+            rho[i] -= d1;
+            r[i] -= d1;
+        }
+    }
+    for (int i = 0; i <= d1; i++) b[i] = 0;
+    for (int i = 0; i < d1; i++) {
+        float t = (e[i] - (float)r[i]) * inv_d1;
+        b[d - rho[i]] += t;
+        b[d - rho[i] + 1] -= t;
+    }
+    b[0] += 1.0f + b[d1];
+}
+
+/* Largest |elevated coordinate| accepted: lattice keys stay far inside int32, and float elevation
+ * keeps a resolution of 1/16 lattice unit or better. */
+#define MAX_ELEVATED 1e6
+
+wsss_lattice *wsss_lattice_build(const float *features, int64_t n, int d) {
+    WSSS_ASSERT(d >= 1 && d <= WSSS_LATTICE_MAX_D, "lattice feature dimension");
+    WSSS_ASSERT(n >= 1, "lattice needs at least one point");
+    const int d1 = d + 1;
+    if (n > INT32_MAX / d1) {
+        wsss_error_set("lattice: %lld points with %d features exceed the int32 index range (expected "
+                       "n*(d+1) < 2^31)",
+                       (long long)n, d);
+        return NULL;
+    }
+    /* step 1, s_k = sqrt(2/3) (d+1) / sqrt(k (k+1)) */
+    const float inv_std = (float)(sqrt(2.0 / 3.0) * d1);
+    float scale[WSSS_LATTICE_MAX_D + 1];
+    for (int k = 1; k <= d; k++) scale[k] = (float)(1.0 / sqrt((double)k * (k + 1)) * inv_std);
+    for (int64_t i = 0; i < n * d; i++) {
+        double v = features[i];
+        if (!isfinite(v) || fabs(v) * scale[1] * 2 * d > MAX_ELEVATED) {
+            wsss_error_set("lattice: feature %lld of point %lld is %g (expected finite, |f| < %g)",
+                           (long long)(i % d), (long long)(i / d), v, MAX_ELEVATED / (scale[1] * 2.0 * d));
+            return NULL;
+        }
+    }
+
+    wsss_lattice *lat = wsss_xcalloc(1, sizeof *lat);
+    lat->d = d;
+    lat->n = n;
+    lat->idx = wsss_xmalloc((size_t)(n * d1) * sizeof *lat->idx);
+    lat->bary = wsss_xmalloc((size_t)(n * d1) * sizeof *lat->bary);
+
+    hmap t = {0};
+    t.cap_keys = 1024;
+    lat->keys = wsss_xmalloc((size_t)t.cap_keys * d * sizeof *lat->keys);
+    hmap_rehash(&t, lat->keys, d, 0, 4096);
+
+    for (int64_t p = 0; p < n; p++) {
+        int32_t r[WSSS_LATTICE_MAX_D + 1], key[WSSS_LATTICE_MAX_D];
+        int rho[WSSS_LATTICE_MAX_D + 1];
+        float b[WSSS_LATTICE_MAX_D + 2];
+        embed_point(features + p * d, d, scale, r, rho, b);
+        /* step 7: vertex k is r + k, wrapped by d+1 where the rank exceeds d-k */
+        for (int k = 0; k < d1; k++) {
+            for (int i = 0; i < d; i++) key[i] = rho[i] <= d - k ? r[i] + k : r[i] + k - d1;
+            lat->idx[p * d1 + k] = hmap_insert(&t, lat, key);
+            lat->bary[p * d1 + k] = b[k];
+        }
+    }
+    const int64_t m = lat->m;
+
+    /* step 8: neighbours q +- u_j; absent ones point at the zero row m */
+    lat->nb = wsss_xmalloc((size_t)(d1 * m * 2) * sizeof *lat->nb);
+    for (int64_t q = 0; q < m; q++) {
+        const int32_t *k0 = lat->keys + q * d;
+        int32_t up[WSSS_LATTICE_MAX_D], dn[WSSS_LATTICE_MAX_D];
+        for (int j = 0; j < d1; j++) {
+            for (int i = 0; i < d; i++) {
+                up[i] = k0[i] - 1; /* q + u_j */
+                dn[i] = k0[i] + 1; /* q - u_j */
+            }
+            if (j < d) {
+                up[j] = k0[j] + d;
+                dn[j] = k0[j] - d;
+            }
+            int32_t a = hmap_find(&t, lat->keys, d, dn), c = hmap_find(&t, lat->keys, d, up);
+            lat->nb[(j * m + q) * 2 + 0] = a < 0 ? (int32_t)m : a;
+            lat->nb[(j * m + q) * 2 + 1] = c < 0 ? (int32_t)m : c;
+        }
+    }
+    free(t.slot);
+
+    /* splat as a gather: entries grouped by lattice point, in increasing input order */
+    lat->csr_off = wsss_xcalloc((size_t)m + 1, sizeof *lat->csr_off);
+    lat->csr_src = wsss_xmalloc((size_t)(n * d1) * sizeof *lat->csr_src);
+    lat->csr_w = wsss_xmalloc((size_t)(n * d1) * sizeof *lat->csr_w);
+    for (int64_t e = 0; e < n * d1; e++) lat->csr_off[lat->idx[e] + 1]++;
+    for (int64_t q = 0; q < m; q++) lat->csr_off[q + 1] += lat->csr_off[q];
+    int32_t *fill = wsss_xmalloc((size_t)m * sizeof *fill);
+    memcpy(fill, lat->csr_off, (size_t)m * sizeof *fill);
+    for (int64_t e = 0; e < n * d1; e++) {
+        int32_t pos = fill[lat->idx[e]]++;
+        lat->csr_src[pos] = (int32_t)(e / d1);
+        lat->csr_w[pos] = lat->bary[e];
+    }
+    free(fill);
+    return lat;
+}
+
+void wsss_lattice_free(wsss_lattice *lat) {
+    if (!lat) return;
+    free(lat->idx);
+    free(lat->bary);
+    free(lat->keys);
+    free(lat->nb);
+    free(lat->csr_off);
+    free(lat->csr_src);
+    free(lat->csr_w);
+    free(lat->buf[0]);
+    free(lat->buf[1]);
+    free(lat);
+}
+
+int64_t wsss_lattice_n_points(const wsss_lattice *lat) { return lat->m; }
+int wsss_lattice_dim(const wsss_lattice *lat) { return lat->d; }
+
+/* ---- filtering ---- */
+
+void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, const float *in_scale,
+                         float *out, int64_t out_stride, const float *out_scale, int v, float gain,
+                         int accumulate) {
+    WSSS_ASSERT(v >= 1 && in_stride >= v && out_stride >= v, "lattice filter strides");
+    const int d = lat->d, d1 = d + 1;
+    const int64_t n = lat->n, m = lat->m;
+    /* lattice rows padded to 8 floats so the label loops vectorise without a scalar tail */
+    const int64_t vs = ((int64_t)v + 7) & ~(int64_t)7;
+    const size_t need = (size_t)((m + 1) * vs);
+    if (need > lat->buf_cap) {
+        for (int b = 0; b < 2; b++) {
+            free(lat->buf[b]);
+            lat->buf[b] = wsss_xmalloc(need * sizeof(float));
+        }
+        lat->buf_cap = need;
+    }
+    float *A = lat->buf[0], *B = lat->buf[1];
+    /* row m stands for every absent neighbour: zero in both buffers */
+    memset(A + m * vs, 0, (size_t)vs * sizeof *A);
+    memset(B + m * vs, 0, (size_t)vs * sizeof *B);
+    const int par_lat = m * vs > PAR_MIN_WORK, par_pts = n * vs > PAR_MIN_WORK;
+
+    /* step 9, splat */
+#pragma omp parallel for schedule(static) if (par_lat)
+    for (int64_t q = 0; q < m; q++) {
+        float *dst = A + q * vs;
+        for (int64_t l = 0; l < vs; l++) dst[l] = 0;
+        for (int32_t e = lat->csr_off[q]; e < lat->csr_off[q + 1]; e++) {
+            const int32_t p = lat->csr_src[e];
+            const float w = lat->csr_w[e] * (in_scale ? in_scale[p] : 1.0f);
+            const float *src = in + (int64_t)p * in_stride;
+#pragma omp simd
+            for (int l = 0; l < v; l++) dst[l] += w * src[l];
+        }
+    }
+
+    /* step 10, blur along axes 0..d, [1 2 1]/2, old values only */
+    for (int j = 0; j < d1; j++) {
+        const int32_t *nb = lat->nb + (int64_t)j * m * 2;
+#pragma omp parallel for schedule(static) if (par_lat)
+        for (int64_t q = 0; q < m; q++) {
+            const float *c = A + q * vs, *lo = A + (int64_t)nb[2 * q] * vs,
+                        *hi = A + (int64_t)nb[2 * q + 1] * vs;
+            float *o = B + q * vs;
+#pragma omp simd
+            for (int64_t l = 0; l < vs; l++) o[l] = c[l] + 0.5f * (lo[l] + hi[l]);
+        }
+        float *tmp = A;
+        A = B;
+        B = tmp;
+    }
+
+    /* step 11, slice, alpha = 1 / (1 + 2^-d) */
+    const float alpha = (float)(1.0 / (1.0 + ldexp(1.0, -d)));
+#pragma omp parallel for schedule(static) if (par_pts)
+    for (int64_t p = 0; p < n; p++) {
+        float *o = out + p * out_stride;
+        const float s = gain * alpha * (out_scale ? out_scale[p] : 1.0f);
+        if (!accumulate)
+            for (int l = 0; l < v; l++) o[l] = 0;
+        for (int k = 0; k < d1; k++) {
+            const float w = s * lat->bary[p * d1 + k];
+            const float *src = A + (int64_t)lat->idx[p * d1 + k] * vs;
+#pragma omp simd
+            for (int l = 0; l < v; l++) o[l] += w * src[l];
+        }
+    }
+}
