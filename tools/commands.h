@@ -8,10 +8,14 @@ int cmd_version(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_data_check(int argc, char **argv);          /* tools/cmd_data_check.c */
 int cmd_data_fashion_scenes(int argc, char **argv); /* tools/cmd_data_fashion.c */
+int cmd_eval_masks(int argc, char **argv);          /* tools/cmd_eval.c */
+int cmd_report(int argc, char **argv);              /* tools/cmd_report.c */
 
 /* name, function, one-line summary; keep alphabetical within a stage */
 #define WSSS_COMMAND_TABLE \
     X("data", cmd_data, "dataset tools: check, fashion-scenes")                        \
+    X("eval-masks", cmd_eval_masks, "mIoU of predicted masks against ground-truth masks") \
+    X("report", cmd_report, "self-contained HTML report of a run directory")          \
     X("version", cmd_version, "print version, oneDNN version, CPU ISA and threads")
 
 #endif

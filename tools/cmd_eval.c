@@ -1,0 +1,231 @@
+/* `wsss eval-masks`: mIoU of a folder of predicted masks against a folder of ground-truth masks
+ * (refinement.md §d.1; predictions of 255 count in the "ignored" column, §d.3). */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "data/image_internal.h"
+#include "wsss/dataset.h"
+#include "wsss/error.h"
+#include "wsss/metrics.h"
+#include "wsss/run_layout.h"
+#include "wsss/runlog.h"
+
+typedef struct strlist {
+    char **v;
+    int n, cap;
+} strlist;
+
+static void sl_add(strlist *l, const char *s, size_t n) {
+    if (l->n == l->cap) l->v = wsss_xrealloc(l->v, sizeof(char *) * (size_t)(l->cap = l->cap ? 2 * l->cap : 64));
+    char *c = wsss_xmalloc(n + 1);
+    memcpy(c, s, n);
+    c[n] = 0;
+    l->v[l->n++] = c;
+}
+
+static void sl_free(strlist *l) {
+    for (int i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+}
+
+/* Lines of a text file; first_token: keep only the first whitespace-separated token and skip blank
+ * and '#' lines (list files); else keep each line with trailing whitespace removed (class names). */
+static int read_lines(const char *path, int first_token, strlist *out) {
+    uint8_t *buf;
+    size_t n;
+    if (wsss_file_read_all(path, &buf, &n) != WSSS_OK) return WSSS_ERR;
+    const char *s = (const char *)buf, *end = s + n;
+    while (s < end) {
+        const char *e = memchr(s, '\n', (size_t)(end - s));
+        if (!e) e = end;
+        const char *a = s, *b = e;
+        if (first_token) {
+            while (a < b && (*a == ' ' || *a == '\t' || *a == '\r')) a++;
+            const char *t = a;
+            while (t < b && *t != ' ' && *t != '\t' && *t != '\r') t++;
+            if (t > a && *a != '#') sl_add(out, a, (size_t)(t - a));
+        } else {
+            while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r')) b--;
+            sl_add(out, a, (size_t)(b - a));
+        }
+        s = e + 1;
+    }
+    if (!first_token) /* trailing blank lines are not classes */
+        while (out->n && out->v[out->n - 1][0] == 0) free(out->v[--out->n]);
+    free(buf);
+    return WSSS_OK;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int list_pngs(const char *dir, strlist *out) {
+    DIR *d = opendir(dir);
+    if (!d) return wsss_error_set("%s: cannot open the folder", dir);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] != '.' && l > 4 && strcmp(e->d_name + l - 4, ".png") == 0) sl_add(out, e->d_name, l - 4);
+    }
+    closedir(d);
+    if (out->n) qsort(out->v, (size_t)out->n, sizeof(char *), cmp_str);
+    return WSSS_OK;
+}
+
+static int file_exists(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+int cmd_eval_masks(int argc, char **argv) {
+    const char *gt = NULL, *pred = NULL, *list = NULL, *classes = NULL, *json = NULL, *stage = "eval", *split = NULL;
+    int num_classes = 0, brief = 0;
+    const cli_opt opts[] = {
+        {"gt", CLI_STRING, &gt, "DIR", "ground-truth masks <id>.png (palette indices or grey values, 255 = ignore)", 1},
+        {"pred", CLI_STRING, &pred, "DIR", "predicted masks <id>.png (0..K-1; 255 = ignored, counted as wrong)", 1},
+        {"list", CLI_STRING, &list, "FILE", "ids to evaluate, one a line (default: every .png in --gt)", 0},
+        {"num-classes", CLI_INT, &num_classes, "K", "classes incl. background (default: from the class names, else 21)", 0},
+        {"classes", CLI_STRING, &classes, "FILE", "class names, one a line (default: GT_DIR/../classes.txt if it exists)", 0},
+        {"json", CLI_STRING, &json, "OUT", "write the metrics JSON (metrics.h format; e.g. RUN/metrics/<stage>.json)", 0},
+        {"stage", CLI_STRING, &stage, "NAME", "stage name written into the JSON", 0},
+        {"split", CLI_STRING, &split, "NAME", "split name written into the JSON (default: the list file's name)", 0},
+        {"brief", CLI_FLAG, &brief, NULL, "print only the mIoU line", 0},
+    };
+    const cli_spec spec = {"eval-masks", NULL,
+                           "mIoU of predicted masks against ground-truth masks from one dataset-level confusion matrix "
+                           "(GT 255 skipped; nan-mean over classes present in GT or prediction).",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
+    char **pos;
+    int np;
+    int rc = cli_parse(&spec, argc, argv, &pos, &np);
+    if (rc) return rc > 0 ? 0 : 2;
+    free(pos);
+    if (num_classes < 0 || num_classes > 255) {
+        fprintf(stderr, "wsss eval-masks: --num-classes must be 1..255 (background included), got %d\n", num_classes);
+        return 2;
+    }
+
+    /* class names */
+    strlist names = {0};
+    char *auto_classes = NULL;
+    if (!classes) {
+        size_t n = strlen(gt) + 32;
+        auto_classes = wsss_xmalloc(n);
+        snprintf(auto_classes, n, "%s/../classes.txt", gt);
+        if (file_exists(auto_classes)) classes = auto_classes;
+    }
+    if (classes && read_lines(classes, 0, &names) != WSSS_OK) {
+        fprintf(stderr, "wsss eval-masks: %s\n", wsss_error_msg());
+        free(auto_classes);
+        return 1;
+    }
+    if (classes && (names.n < 1 || names.n > 255)) {
+        fprintf(stderr, "wsss eval-masks: %s: %d class names (expected 1..255, background first)\n", classes, names.n);
+        sl_free(&names);
+        free(auto_classes);
+        return 1;
+    }
+    if (num_classes == 0) num_classes = classes ? names.n : 21;
+    if (classes && names.n != num_classes) {
+        fprintf(stderr, "wsss eval-masks: %s has %d class names but --num-classes is %d\n", classes, names.n, num_classes);
+        sl_free(&names);
+        free(auto_classes);
+        return 2;
+    }
+    const char *const *cn = classes ? (const char *const *)names.v : num_classes == 21 ? wsss_voc_class_names : NULL;
+
+    /* ids */
+    strlist ids = {0};
+    if (list ? read_lines(list, 1, &ids) : list_pngs(gt, &ids)) {
+        fprintf(stderr, "wsss eval-masks: %s\n", wsss_error_msg());
+        sl_free(&names);
+        free(auto_classes);
+        return 1;
+    }
+    if (ids.n == 0) {
+        fprintf(stderr, "wsss eval-masks: no images to evaluate (%s is empty)\n", list ? list : gt);
+        sl_free(&names);
+        sl_free(&ids);
+        free(auto_classes);
+        return 1;
+    }
+
+    wsss_confusion total;
+    wsss_confusion_init(&total, num_classes);
+    char **err = wsss_xcalloc((size_t)ids.n, sizeof(char *));
+    wsss_progress prog;
+    wsss_progress_start(&prog, "eval-masks", ids.n);
+#pragma omp parallel
+    {
+        wsss_confusion mine;
+        wsss_confusion_init(&mine, num_classes);
+#pragma omp for schedule(dynamic, 4)
+        for (int i = 0; i < ids.n; i++) {
+            char *g = wsss_run_file(gt, ids.v[i], ".png"), *p = wsss_run_file(pred, ids.v[i], ".png");
+            if (!file_exists(p)) {
+                size_t n = strlen(p) + 64;
+                err[i] = wsss_xmalloc(n);
+                snprintf(err[i], n, "%s: missing prediction", p);
+            } else if (wsss_confusion_add_files(&mine, g, p) != WSSS_OK) {
+                err[i] = wsss_xstrdup(wsss_error_msg());
+            }
+            free(g);
+            free(p);
+            wsss_progress_add(&prog, 1);
+        }
+#pragma omp critical(eval_masks_merge)
+        wsss_confusion_merge(&total, &mine);
+        wsss_confusion_free(&mine);
+    }
+    wsss_progress_finish(&prog);
+    int n_err = 0;
+    for (int i = 0; i < ids.n; i++)
+        if (err[i]) {
+            if (n_err < 20) fprintf(stderr, "wsss eval-masks: error: %s\n", err[i]);
+            n_err++;
+            free(err[i]);
+        }
+    free(err);
+    rc = 0;
+    if (n_err) {
+        fprintf(stderr, "wsss eval-masks: %d of %d images could not be evaluated; no score reported\n", n_err, ids.n);
+        rc = 1;
+    } else {
+        wsss_seg_scores s;
+        wsss_confusion_scores(&total, &s);
+        if (brief) {
+            printf("mIoU %.1f (%d images, %d classes with pixels)\n", 100 * s.miou, ids.n, s.n_valid_classes);
+        } else {
+            printf("images %d (ground truth %s, predictions %s)\n", ids.n, gt, pred);
+            wsss_seg_scores_print(stdout, &s, cn);
+            wsss_confusion_print(stdout, &total, cn);
+            printf("mIoU %.1f\n", 100 * s.miou);
+        }
+        if (json) {
+            char *sp = NULL;
+            if (!split && list) { /* list file name without directory and extension */
+                const char *b = strrchr(list, '/');
+                sp = wsss_xstrdup(b ? b + 1 : list);
+                char *dot = strrchr(sp, '.');
+                if (dot && dot != sp) *dot = 0;
+            }
+            wsss_jw w;
+            wsss_jw_init(&w, 2);
+            wsss_metrics_json_segmentation(&w, &total, cn, stage, split ? split : sp);
+            if (wsss_mkdirs_parent(json) != WSSS_OK || wsss_metrics_write_file(json, w.buf) != WSSS_OK) {
+                fprintf(stderr, "wsss eval-masks: %s\n", wsss_error_msg());
+                rc = 1;
+            }
+            wsss_jw_free(&w);
+            free(sp);
+        }
+    }
+    wsss_confusion_free(&total);
+    sl_free(&names);
+    sl_free(&ids);
+    free(auto_classes);
+    return rc;
+}
