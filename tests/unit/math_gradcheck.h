@@ -13,6 +13,22 @@
 
 #define GC_MAX_IN 4
 
+/* Largest errors seen, printed by gc_report: finite differences (abs error relative to
+ * max(1, |numeric|)) and F32 vs F64 (abs error relative to max(1, |F64 value|)). */
+static double g_gc_fd_err, g_gc_f32_err;
+
+static inline void gc_track(double *m, const wsss_tensor *got, const wsss_tensor *want) {
+    if (!wsss_tensor_same_shape(got, want)) return;
+    for (int64_t i = 0; i < wsss_tensor_numel(want); i++) {
+        double w = wsss_tensor_get(want, i), e = fabs(wsss_tensor_get(got, i) - w) / fmax(1.0, fabs(w));
+        if (e > *m) *m = e;
+    }
+}
+
+static inline void gc_report(const char *name) {
+    printf("%s: max finite-difference error %.2e, max F32-vs-F64 error %.2e\n", name, g_gc_fd_err, g_gc_f32_err);
+}
+
 /* An op under test: builds its output from the inputs (arg carries op parameters). */
 typedef wsss_tensor *(*gc_fn)(wsss_ctx *ctx, wsss_tensor **in, const void *arg);
 
@@ -72,6 +88,7 @@ static inline double gradcheck(const char *what, gc_fn f, int n, wsss_tensor **i
         char name[160];
         snprintf(name, sizeof name, "%s: d/d input %d", what, i);
         double e = check_close(name, ana[i], num, atol, rtol);
+        gc_track(&g_gc_fd_err, ana[i], num);
         if (e > maxerr) maxerr = e;
         wsss_tensor_free(num);
         wsss_tensor_free(ana[i]);
@@ -98,13 +115,18 @@ static inline void f32_vs_f64(const char *what, gc_fn f, int n, wsss_tensor **in
     char name[160];
     snprintf(name, sizeof name, "%s: F32 vs F64 output", what);
     check_close(name, o32, o64, atol, rtol);
+    gc_track(&g_gc_f32_err, o32, o64);
     CHECK(wsss_backward_with(c64, o64, w64) == WSSS_OK, "%s: backward f64", what);
     CHECK(wsss_backward_with(c32, o32, w32) == WSSS_OK, "%s: backward f32", what);
     for (int i = 0; i < n; i++) {
         if (!in64[i]->requires_grad) continue;
         snprintf(name, sizeof name, "%s: F32 vs F64 grad %d", what, i);
-        if (in64[i]->grad && in32[i]->grad) check_close(name, in32[i]->grad, in64[i]->grad, atol, rtol);
-        else CHECK(0, "%s: missing gradient", name);
+        if (in64[i]->grad && in32[i]->grad) {
+            check_close(name, in32[i]->grad, in64[i]->grad, atol, rtol);
+            gc_track(&g_gc_f32_err, in32[i]->grad, in64[i]->grad);
+        } else {
+            CHECK(0, "%s: missing gradient", name);
+        }
     }
     wsss_ctx_free(c64);
     wsss_ctx_free(c32);

@@ -235,5 +235,6 @@ int main(void) {
     test_frozen();
     test_steps();
     test_branches();
+    gc_report("test_autograd_graph");
     return test_summary("test_autograd_graph");
 }

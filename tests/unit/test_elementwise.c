@@ -346,5 +346,6 @@ int main(void) {
     test_unary_fd();
     test_kinks();
     test_grad_flags();
+    gc_report("test_elementwise");
     return test_summary("test_elementwise");
 }

@@ -280,5 +280,6 @@ int main(void) {
     test_ce();
     test_ce_large();
     test_no_grad_memory();
+    gc_report("test_loss");
     return test_summary("test_loss");
 }

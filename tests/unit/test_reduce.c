@@ -369,5 +369,6 @@ int main(void) {
     test_max_min();
     test_extreme_all_ties();
     test_extreme_large();
+    gc_report("test_reduce");
     return test_summary("test_reduce");
 }

@@ -115,5 +115,6 @@ int main(void) {
     test_fd();
     test_large();
     test_values();
+    gc_report("test_softmax");
     return test_summary("test_softmax");
 }
