@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BUILD_PKGS := build-essential cmake pkg-config libdnnl-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
 DATA_PKGS := dataset-fashion-mnist
-TEST_PKGS := python3-pil
+TEST_PKGS := python3-pil chromium
 BENCH_PKGS := python3-torch python3-torchvision
 
 # Install the Debian packages in $(1) that are missing (apt-get update only when needed).
