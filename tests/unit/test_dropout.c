@@ -3,6 +3,7 @@
 #include "gradcheck_shape.h"
 #include "wsss/ops.h"
 #include "wsss/rng.h"
+#include "wsss/runtime.h"
 
 static void test_statistics(void) {
     const double ps[3] = {0.1, 0.3, 0.5};
@@ -53,6 +54,21 @@ static void test_determinism(void) {
         wsss_ctx_free(ctx);
     }
     check_close("same seed, same mask", y[0], y[1], 0, 0);
+    /* a tensor of several random-stream chunks: the mask must not depend on the thread count */
+    wsss_tensor *big = rand_tensor(WSSS_F32, 1, (const int64_t[]){300001}, 0.5, 1.5, 6);
+    wsss_tensor *yb[2];
+    for (int t = 0; t < 2; t++) {
+        wsss_set_threads(t ? 2 : 1);
+        wsss_rng rng;
+        wsss_rng_seed(&rng, 5);
+        wsss_ctx *ctx = wsss_ctx_new();
+        yb[t] = wsss_tensor_clone(wsss_dropout(ctx, big, 0.5, 1, &rng));
+        wsss_ctx_free(ctx);
+    }
+    check_close("1 thread vs 2 threads", yb[0], yb[1], 0, 0);
+    wsss_tensor_free(yb[0]);
+    wsss_tensor_free(yb[1]);
+    wsss_tensor_free(big);
     int differ = 0;
     for (int64_t i = 0; i < 120; i++) differ += wsss_tensor_get(y[0], i) != wsss_tensor_get(y[2], i);
     CHECK(differ > 0, "another seed should give another mask");
