@@ -11,6 +11,8 @@
 #include "wsss/checkpoint.h"
 #include "wsss/error.h"
 #include "wsss/run_layout.h"
+#include "wsss/runlog.h"
+#include "wsss/runtime.h"
 
 /* ---- signals ---- */
 
@@ -153,9 +155,30 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         g_stop = 0;
         wsss_trainer_signals_install();
     }
+    wsss_runlog *log = NULL;
+    if (o->log_path && wsss_runlog_open(o->log_path, o->stage, &log) != WSSS_OK) {
+        if (o->handle_signals) wsss_trainer_signals_restore();
+        return WSSS_ERR;
+    }
+    if (log) {
+        wsss_runlog_begin(log);
+        wsss_runlog_kv_string(log, "event", t->resumed ? "resume" : "start");
+        wsss_runlog_kv_int(log, "step", t->step);
+        wsss_runlog_kv_int(log, "epoch", t->epoch);
+        wsss_runlog_kv_int(log, "epochs", o->epochs);
+        wsss_runlog_kv_int(log, "steps_per_epoch", t->steps_per_epoch);
+        wsss_runlog_kv_int(log, "threads", wsss_get_threads());
+        wsss_runlog_kv_int(log, "loader_workers", wsss_loader_workers(t->loader));
+        wsss_runlog_end(log);
+    }
+    wsss_progress prog;
+    const int64_t total = o->epochs * t->steps_per_epoch;
+    char label[48];
+    snprintf(label, sizeof label, "%s", o->stage);
+    if (o->progress) wsss_progress_start(&prog, label, total - t->step);
     int rc = WSSS_OK;
     int64_t steps_here = 0;
-    int saved_at_step = -1;
+    int64_t saved_at_step = -1;
     double t_start = now_s();
     while (t->epoch < o->epochs) {
         double t0 = now_s(), w0 = wsss_loader_wait_seconds(t->loader);
@@ -187,10 +210,32 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         t->epoch_steps++;
         t->images += b->n;
         double dt = now_s() - t0, wait = wsss_loader_wait_seconds(t->loader) - w0;
-        (void)dt;
-        (void)wait;
+        if (o->progress) wsss_progress_add(&prog, 1);
+        if (log && (t->step % o->log_every == 0 || b->last_in_epoch)) {
+            wsss_runlog_begin(log);
+            wsss_runlog_kv_int(log, "step", t->step);
+            wsss_runlog_kv_int(log, "epoch", t->epoch);
+            wsss_runlog_kv_double(log, "loss", stats.loss);
+            for (int k = 0; k < stats.n_aux && k < WSSS_TRAINER_MAX_AUX; k++)
+                wsss_runlog_kv_double(log, stats.aux_name[k], stats.aux[k]);
+            wsss_runlog_kv_double(log, "lr", lr);
+            wsss_runlog_kv_double(log, "images_per_s", dt > 0 ? (double)b->n / dt : NAN);
+            wsss_runlog_kv_double(log, "data_wait_s", wait);
+            if (wsss_runlog_end(log) != WSSS_OK) {
+                rc = WSSS_ERR;
+                break;
+            }
+        }
         int end_of_epoch = b->last_in_epoch;
         if (end_of_epoch) {
+            if (log) {
+                wsss_runlog_begin(log);
+                wsss_runlog_kv_string(log, "event", "epoch");
+                wsss_runlog_kv_int(log, "step", t->step);
+                wsss_runlog_kv_int(log, "epoch", t->epoch + 1);
+                wsss_runlog_kv_double(log, "epoch_loss", t->epoch_loss_sum / (double)t->epoch_steps);
+                wsss_runlog_end(log);
+            }
             t->epoch++;
             t->epoch_loss_sum = 0;
             t->epoch_steps = 0;
@@ -199,12 +244,12 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
                     rc = WSSS_ERR;
                     break;
                 }
-                saved_at_step = (int)t->step;
+                saved_at_step = t->step;
             }
         }
         int stop = (o->handle_signals && g_stop) || (o->stop_after > 0 && steps_here >= o->stop_after);
         if (stop && t->epoch < o->epochs) {
-            if (o->ckpt_dir && saved_at_step != (int)t->step && wsss_trainer_save(t, o->ckpt_dir) != WSSS_OK) {
+            if (o->ckpt_dir && saved_at_step != t->step && wsss_trainer_save(t, o->ckpt_dir) != WSSS_OK) {
                 rc = WSSS_ERR;
                 break;
             }
@@ -213,6 +258,18 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         }
     }
     t->seconds += now_s() - t_start;
+    if (o->progress) wsss_progress_finish(&prog);
+    if (log) {
+        wsss_runlog_begin(log);
+        wsss_runlog_kv_string(log, "event", rc == WSSS_OK ? "end" : rc == WSSS_TRAINER_INTERRUPTED ? "interrupted" : "error");
+        wsss_runlog_kv_int(log, "step", t->step);
+        wsss_runlog_kv_int(log, "epoch", t->epoch);
+        wsss_runlog_kv_double(log, "seconds", t->seconds);
+        wsss_runlog_kv_double(log, "images_per_s", t->seconds > 0 ? (double)t->images / t->seconds : NAN);
+        if (rc == WSSS_ERR) wsss_runlog_kv_string(log, "error", wsss_error_msg());
+        wsss_runlog_end(log);
+        wsss_runlog_close(log);
+    }
     if (o->handle_signals) wsss_trainer_signals_restore();
     return rc;
 }

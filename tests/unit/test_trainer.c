@@ -10,6 +10,7 @@
 #include "voc_fixture.h"
 #include "wsss/checkpoint.h"
 #include "wsss/ops.h"
+#include "wsss/runlog.h"
 #include "wsss/runtime.h"
 #include "wsss/trainer.h"
 
@@ -110,6 +111,8 @@ typedef struct run {
 static const wsss_lr_schedule k_sched_dummy;
 
 /* Set up a run (fresh or resumed) and train; returns run's rc. */
+static const char *g_log_path;
+
 static int do_run(run *r, uint64_t init_seed, const char *ckpt, const char *resume, int64_t stop_after,
                   int64_t raise_at, int nan_at) {
     model_init(&r->m, init_seed);
@@ -125,6 +128,7 @@ static int do_run(run *r, uint64_t init_seed, const char *ckpt, const char *resu
     to.progress = 0;
     to.config = "{\"test\": 1}";
     to.stop_after = stop_after;
+    to.log_path = g_log_path;
     if (wsss_trainer_init(&r->t, &to, &r->m.ps, r->o, &sched, r->l, 77) != WSSS_OK) return WSSS_ERR;
     step_ctx sc = {&r->m, raise_at, nan_at};
     return wsss_trainer_run(&r->t, step_fn, &sc);
@@ -189,7 +193,25 @@ int main(void) {
 
     /* A: uninterrupted, 3 epochs of 4 steps; a checkpoint after every epoch. */
     run a;
+    char logp[1200];
+    snprintf(logp, sizeof logp, "%s/a/logs/test.jsonl", tmp);
+    remove(logp);
+    g_log_path = logp;
     CHECK(do_run(&a, 1, ck_a, NULL, 0, -1, -1) == WSSS_OK, "run A: %s", wsss_error_msg());
+    g_log_path = NULL;
+    /* JSONL: start, 12 steps, 3 epoch records, end */
+    wsss_runlog_data ld;
+    CHECK(wsss_runlog_read(logp, &ld) == WSSS_OK, "log: %s", wsss_error_msg());
+    CHECK(ld.n_records == 1 + EPOCHS * 4 + EPOCHS + 1 && ld.n_bad_lines == 0, "log records %lld",
+          (long long)ld.n_records);
+    int f_loss = wsss_runlog_field(&ld, "loss"), f_lr = wsss_runlog_field(&ld, "lr"),
+        f_ips = wsss_runlog_field(&ld, "images_per_s"), f_batch = wsss_runlog_field(&ld, "batch");
+    CHECK(f_loss >= 0 && f_lr >= 0 && f_ips >= 0 && f_batch >= 0, "log fields loss/lr/images_per_s/batch");
+    if (f_loss >= 0 && f_lr >= 0 && ld.n_records > 2) {
+        CHECK(isfinite(wsss_runlog_value(&ld, 1, f_loss)) && fabs(wsss_runlog_value(&ld, 1, f_lr) - 0.05) < 1e-12,
+              "first step record: loss %g lr %g", wsss_runlog_value(&ld, 1, f_loss), wsss_runlog_value(&ld, 1, f_lr));
+    }
+    wsss_runlog_data_free(&ld);
     CHECK(a.t.step == EPOCHS * 4 && a.t.epoch == EPOCHS, "run A: step %lld epoch %lld", (long long)a.t.step,
           (long long)a.t.epoch);
     wsss_ckpt_state st;
