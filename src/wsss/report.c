@@ -297,11 +297,15 @@ static void svg_plot(buf *h, const char *title, const char *xlabel, const char *
     wsss_jw_printf(h, "<text x=\"%d\" y=\"18\" class=\"pt\">", L);
     esc(h, title);
     put(h, "</text>");
-    if (!(x0 <= x1)) {
-        wsss_jw_printf(h, "<text x=\"%d\" y=\"%d\" class=\"nr\">no data</text></svg>", W / 2 - 30, H / 2);
+    if (!(x0 <= x1) || !isfinite(x1 - x0) || !isfinite(y1 - y0)) {
+        wsss_jw_printf(h, "<text x=\"%d\" y=\"%d\" class=\"nr\">%s</text></svg>", W / 2 - 60, H / 2,
+                       x0 <= x1 ? "values out of plotting range" : "no data");
         return;
     }
-    if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
+    if (x1 - x0 < 1e-12 * fmax(1, fabs(x0))) {
+        double d = fabs(x0) > 0 ? 0.1 * fabs(x0) : 0.5;
+        x0 -= d, x1 += d;
+    }
     if (y1 - y0 < 1e-12 * fmax(1, fabs(y0))) {
         double d = fabs(y0) > 0 ? 0.1 * fabs(y0) : 0.5;
         y0 -= d, y1 += d;
@@ -313,12 +317,17 @@ static void svg_plot(buf *h, const char *title, const char *xlabel, const char *
 #define PY(v) (T + ph - ((v) - y0) / (y1 - y0) * ph)
     char b[64];
     /* grid and ticks */
-    for (double v = ceil(y0 / ys) * ys; v <= y1 + ys * 1e-9; v += ys) {
+    /* ticks by index, bounded: a step below the values' resolution cannot loop forever */
+    for (int i = 0; i < 40; i++) {
+        double v = ceil(y0 / ys) * ys + i * ys;
+        if (!(v <= y1 + ys * 1e-9)) break;
         fmt_tick(b, sizeof b, v, ys);
         wsss_jw_printf(h, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>", L, PY(v), W - R, PY(v));
         wsss_jw_printf(h, "<text x=\"%d\" y=\"%.1f\" class=\"yt\">%s</text>", L - 5, PY(v) + 4, b);
     }
-    for (double v = ceil(x0 / xs) * xs; v <= x1 + xs * 1e-9; v += xs) {
+    for (int i = 0; i < 40; i++) {
+        double v = ceil(x0 / xs) * xs + i * xs;
+        if (!(v <= x1 + xs * 1e-9)) break;
         fmt_tick(b, sizeof b, v, xs);
         wsss_jw_printf(h, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"tick\"/>", PX(v), T + (int)ph, PX(v),
                        T + (int)ph + 5);

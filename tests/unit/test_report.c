@@ -544,6 +544,30 @@ static void test_report_empty(const char *tmp) {
           "file as run dir: %s", wsss_error_msg());
 }
 
+/* Pathological logs must not hang the tick loops or write NaN coordinates. */
+static void test_report_odd_logs(const char *tmp) {
+    char run[512], path[700], why[200];
+    snprintf(run, sizeof run, "%s/odd", tmp);
+    snprintf(path, sizeof path, "%s/logs", run);
+    wsss_mkdirs(path);
+    snprintf(path, sizeof path, "%s/logs/train-cls.jsonl", run);
+    /* steps 1e20 apart by less than a tick step's resolution; one NaN-free point; huge range */
+    write_text(path, "{\"step\":1e20,\"loss\":1}\n{\"step\":1.0000000000000016e20,\"loss\":2}\n"
+                     "{\"step\":1.0000000000000033e20,\"loss\":null}\n");
+    snprintf(path, sizeof path, "%s/logs/train-seg.jsonl", run);
+    write_text(path, "{\"step\":3,\"loss\":0.5,\"lr\":0.1}\n");
+    snprintf(path, sizeof path, "%s/logs/cam.jsonl", run);
+    write_text(path, "{\"step\":-1e308,\"loss\":1e308}\n{\"step\":1e308,\"loss\":-1e308}\n");
+    CHECK(wsss_report_write(run, NULL, NULL) == WSSS_OK, "odd logs: %s", wsss_error_msg());
+    snprintf(path, sizeof path, "%s/report.html", run);
+    char *html = slurp(path, NULL);
+    CHECK(html && tags_balanced(html, why, sizeof why), "balanced: %s", html ? why : "no file");
+    CHECK(html && !strstr(html, "nan") && !strstr(html, "inf\""), "no NaN/inf coordinates");
+    CHECK(html && strstr(html, "<circle"), "a single point is drawn as a dot");
+    CHECK(html && strstr(html, "values out of plotting range"), "overflowing range reported");
+    free(html);
+}
+
 int main(void) {
     const char *tmp = test_tmp_dir("test_report");
     test_base64();
@@ -552,5 +576,6 @@ int main(void) {
     test_overlay();
     test_report_full(tmp);
     test_report_empty(tmp);
+    test_report_odd_logs(tmp);
     return test_summary("test_report");
 }
