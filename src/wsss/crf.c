@@ -139,20 +139,60 @@ int wsss_crf_add_bilateral(wsss_crf *crf, const uint8_t *rgb, double sxy, double
     return rc;
 }
 
-/* q_i = softmax(p_i) over each row of L, max subtracted first */
-static void softmax_rows(const float *p, float *q, int64_t n, int L) {
-#pragma omp parallel for schedule(static) if (n * L > PAR_MIN_WORK)
+/* e^x for x <= 0 on 8 lanes (GCC vector extensions: AVX, SSE pairs or scalar code, whatever the
+ * target has): Cephes expf, i.e. Cody-Waite reduction by ln 2 and a degree-5 polynomial, ~1 ulp.
+ * x below -87 is clamped (e^-87 ~ 1.6e-38) so that 2^z stays a normal float; z = round(x log2 e)
+ * by the 1.5*2^23 trick (ISO C mode, so the compiler does not reassociate it away). */
+typedef float f8 __attribute__((vector_size(32)));
+typedef int32_t i8 __attribute__((vector_size(32)));
+
+static inline f8 exp_nonpos8(f8 x) {
+    const f8 lo = x - x - 87.0f;
+    const i8 small = x < lo; /* all-ones lanes where x < -87 */
+    x = (f8)(((i8)lo & small) | ((i8)x & ~small));
+    const f8 z = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    x = x - z * 0.693359375f - z * -2.12194440e-4f;
+    f8 p = x - x + 1.9875691500e-4f;
+    p = p * x + 1.3981999507e-3f;
+    p = p * x + 8.3334519073e-3f;
+    p = p * x + 4.1665795894e-2f;
+    p = p * x + 1.6666665459e-1f;
+    p = p * x + 5.0000001201e-1f;
+    p = p * x * x + x + 1.0f;
+    const i8 bits = (__builtin_convertvector(z, i8) + 127) << 23;
+    return p * (f8)bits;
+}
+
+/* the same arithmetic for one value (row tails), so every label is treated identically */
+static inline float exp_nonpos(float x) {
+    const f8 v = {x, x, x, x, x, x, x, x};
+    return exp_nonpos8(v)[0];
+}
+
+/* q_i = softmax(a_i + b_i) over the first L entries of each row (stride ld; b may be NULL),
+ * max subtracted first. The padding of q is left alone. */
+static void softmax_rows(const float *a, const float *b, float *q, int64_t n, int L, int ld) {
+#pragma omp parallel for schedule(static) if (n * ld > PAR_MIN_WORK)
     for (int64_t i = 0; i < n; i++) {
-        const float *a = p + i * L;
-        float *b = q + i * L;
-        float mx = a[0], s = 0;
-        for (int l = 1; l < L; l++) mx = a[l] > mx ? a[l] : mx;
+        const float *ai = a + i * ld, *bi = b ? b + i * ld : a + i * ld;
+        const float bw = b ? 1.0f : 0.0f;
+        float *qi = q + i * ld;
+        float mx = -INFINITY, s = 0;
         for (int l = 0; l < L; l++) {
-            b[l] = expf(a[l] - mx);
-            s += b[l];
+            qi[l] = ai[l] + bw * bi[l];
+            mx = qi[l] > mx ? qi[l] : mx;
         }
+        int l = 0;
+        for (; l + 8 <= L; l += 8) {
+            f8 x;
+            memcpy(&x, qi + l, sizeof x);
+            x = exp_nonpos8(x - mx);
+            memcpy(qi + l, &x, sizeof x);
+        }
+        for (; l < L; l++) qi[l] = exp_nonpos(qi[l] - mx);
+        for (int l = 0; l < L; l++) s += qi[l];
         const float inv = 1.0f / s;
-        for (int l = 0; l < L; l++) b[l] *= inv;
+        for (int l = 0; l < L; l++) qi[l] *= inv;
     }
 }
 
@@ -166,26 +206,31 @@ int wsss_crf_inference(wsss_crf *crf, const float *unary, int L, int iterations,
             return wsss_error_set("crf: unary of label %lld at pixel %lld is %g (expected finite)",
                                   (long long)(i / n), (long long)(i % n), unary[i]);
 
-    float *neg_u = wsss_xmalloc((size_t)(n * L) * sizeof *neg_u);
-    float *cur = wsss_xmalloc((size_t)(n * L) * sizeof *cur);
-    float *msg = wsss_xmalloc((size_t)(n * L) * sizeof *msg);
-#pragma omp parallel for schedule(static) if (n * L > PAR_MIN_WORK)
+    /* pixel-major rows padded to a multiple of 8 labels with zeros, which the lattice filters
+     * like any label (zeros stay zeros) so its loops need no tail */
+    const int ld = (L + 7) & ~7;
+    const size_t bytes = (size_t)(n * ld) * sizeof(float);
+    float *neg_u = wsss_xcalloc(1, bytes), *cur = wsss_xcalloc(1, bytes), *msg = wsss_xcalloc(1, bytes);
+#pragma omp parallel for schedule(static) if (n * ld > PAR_MIN_WORK)
     for (int64_t i = 0; i < n; i++)
-        for (int l = 0; l < L; l++) neg_u[i * L + l] = -unary[(int64_t)l * n + i];
-    softmax_rows(neg_u, cur, n, L);
-    for (int t = 0; t < iterations; t++) {
-        memcpy(msg, neg_u, (size_t)(n * L) * sizeof *msg);
+        for (int l = 0; l < L; l++) neg_u[i * ld + l] = -unary[(int64_t)l * n + i];
+    softmax_rows(neg_u, NULL, cur, n, L, ld);
+    int active = 0;
+    for (int m = 0; m < crf->n_kernels; m++) active += crf->k[m].compat != 0;
+    for (int t = 0; t < iterations && active; t++) {
+        /* msg = sum_m compat_m * D_m^-1/2 K_m (D_m^-1/2 Q), then Q = softmax(-U + msg) */
+        int first = 1;
         for (int m = 0; m < crf->n_kernels; m++) {
             const crf_kernel *k = &crf->k[m];
             if (k->compat == 0) continue;
-            /* msg += compat * D^-1/2 K (D^-1/2 Q) */
-            wsss_lattice_filter(k->lat, cur, L, k->norm, msg, L, k->norm, L, k->compat, 1);
+            wsss_lattice_filter(k->lat, cur, ld, k->norm, msg, ld, k->norm, ld, k->compat, !first);
+            first = 0;
         }
-        softmax_rows(msg, cur, n, L);
+        softmax_rows(neg_u, msg, cur, n, L, ld);
     }
-#pragma omp parallel for schedule(static) if (n * L > PAR_MIN_WORK)
+#pragma omp parallel for schedule(static) if (n * ld > PAR_MIN_WORK)
     for (int l = 0; l < L; l++)
-        for (int64_t i = 0; i < n; i++) q[(int64_t)l * n + i] = cur[i * L + l];
+        for (int64_t i = 0; i < n; i++) q[(int64_t)l * n + i] = cur[i * ld + l];
     free(neg_u);
     free(cur);
     free(msg);

@@ -34,6 +34,12 @@ typedef struct {
     int64_t cap_keys;
 } hmap;
 
+static inline int key_equal(const int32_t *a, const int32_t *b, int d) {
+    for (int i = 0; i < d; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
 static uint64_t hash_key(const int32_t *k, int d) {
     uint64_t h = 0x9E3779B97F4A7C15ull;
     for (int i = 0; i < d; i++) {
@@ -48,7 +54,7 @@ static int32_t hmap_find(const hmap *t, const int32_t *keys, int d, const int32_
     for (uint64_t s = hash_key(key, d) & t->mask;; s = (s + 1) & t->mask) {
         int32_t e = t->slot[s];
         if (e < 0) return -1;
-        if (memcmp(keys + (int64_t)e * d, key, (size_t)d * sizeof *key) == 0) return e;
+        if (key_equal(keys + (int64_t)e * d, key, d)) return e;
     }
 }
 
@@ -71,7 +77,7 @@ static int32_t hmap_insert(hmap *t, wsss_lattice *lat, const int32_t *key) {
     for (;; s = (s + 1) & t->mask) {
         int32_t e = t->slot[s];
         if (e < 0) break;
-        if (memcmp(lat->keys + (int64_t)e * d, key, (size_t)d * sizeof *key) == 0) return e;
+        if (key_equal(lat->keys + (int64_t)e * d, key, d)) return e;
     }
     if (lat->m == t->cap_keys) {
         t->cap_keys *= 2;
@@ -244,6 +250,17 @@ int wsss_lattice_dim(const wsss_lattice *lat) { return lat->d; }
 
 /* ---- filtering ---- */
 
+/* dst[0..v) += w * src[0..v). When v is a multiple of 8 (callers pad their rows), fixed blocks of 8
+ * let the compiler emit whole vector operations with no scalar tail. */
+static inline void axpy(float *restrict dst, float w, const float *restrict src, int v) {
+    if ((v & 7) == 0) {
+        for (int l = 0; l < v; l += 8)
+            for (int k = 0; k < 8; k++) dst[l + k] += w * src[l + k];
+    } else {
+        for (int l = 0; l < v; l++) dst[l] += w * src[l];
+    }
+}
+
 void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, const float *in_scale,
                          float *out, int64_t out_stride, const float *out_scale, int v, float gain,
                          int accumulate) {
@@ -251,7 +268,7 @@ void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, 
     const int d = lat->d, d1 = d + 1;
     const int64_t n = lat->n, m = lat->m;
     /* lattice rows padded to 8 floats so the label loops vectorise without a scalar tail */
-    const int64_t vs = ((int64_t)v + 7) & ~(int64_t)7;
+    const int vs = (v + 7) & ~7;
     const size_t need = (size_t)((m + 1) * vs);
     if (need > lat->buf_cap) {
         for (int b = 0; b < 2; b++) {
@@ -266,30 +283,28 @@ void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, 
     memset(B + m * vs, 0, (size_t)vs * sizeof *B);
     const int par_lat = m * vs > PAR_MIN_WORK, par_pts = n * vs > PAR_MIN_WORK;
 
-    /* step 9, splat */
+    /* step 9, splat, as a gather per lattice point (entries in increasing input order) */
 #pragma omp parallel for schedule(static) if (par_lat)
     for (int64_t q = 0; q < m; q++) {
         float *dst = A + q * vs;
-        for (int64_t l = 0; l < vs; l++) dst[l] = 0;
+        for (int l = 0; l < vs; l++) dst[l] = 0;
         for (int32_t e = lat->csr_off[q]; e < lat->csr_off[q + 1]; e++) {
             const int32_t p = lat->csr_src[e];
             const float w = lat->csr_w[e] * (in_scale ? in_scale[p] : 1.0f);
-            const float *src = in + (int64_t)p * in_stride;
-#pragma omp simd
-            for (int l = 0; l < v; l++) dst[l] += w * src[l];
+            axpy(dst, w, in + (int64_t)p * in_stride, v);
         }
     }
 
-    /* step 10, blur along axes 0..d, [1 2 1]/2, old values only */
+    /* step 10, blur along axes 0..d, [1 2 1]/2, from the old values only */
     for (int j = 0; j < d1; j++) {
         const int32_t *nb = lat->nb + (int64_t)j * m * 2;
 #pragma omp parallel for schedule(static) if (par_lat)
         for (int64_t q = 0; q < m; q++) {
-            const float *c = A + q * vs, *lo = A + (int64_t)nb[2 * q] * vs,
-                        *hi = A + (int64_t)nb[2 * q + 1] * vs;
-            float *o = B + q * vs;
-#pragma omp simd
-            for (int64_t l = 0; l < vs; l++) o[l] = c[l] + 0.5f * (lo[l] + hi[l]);
+            const float *restrict c = A + q * vs, *restrict lo = A + (int64_t)nb[2 * q] * vs,
+                                  *restrict hi = A + (int64_t)nb[2 * q + 1] * vs;
+            float *restrict o = B + q * vs;
+            for (int l = 0; l < vs; l += 8)
+                for (int k = 0; k < 8; k++) o[l + k] = c[l + k] + 0.5f * (lo[l + k] + hi[l + k]);
         }
         float *tmp = A;
         A = B;
@@ -304,11 +319,7 @@ void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, 
         const float s = gain * alpha * (out_scale ? out_scale[p] : 1.0f);
         if (!accumulate)
             for (int l = 0; l < v; l++) o[l] = 0;
-        for (int k = 0; k < d1; k++) {
-            const float w = s * lat->bary[p * d1 + k];
-            const float *src = A + (int64_t)lat->idx[p * d1 + k] * vs;
-#pragma omp simd
-            for (int l = 0; l < v; l++) o[l] += w * src[l];
-        }
+        for (int k = 0; k < d1; k++)
+            axpy(o, s * lat->bary[p * d1 + k], A + (int64_t)lat->idx[p * d1 + k] * vs, v);
     }
 }
