@@ -16,7 +16,8 @@
 typedef struct {
     wsss_lattice *lat;
     float compat;
-    float *norm; /* D^-1/2 per pixel */
+    float *norm;          /* D^-1/2 per pixel */
+    const float *blurred; /* this iteration's blurred lattice values (owned by lat) */
 } crf_kernel;
 
 struct wsss_crf {
@@ -100,7 +101,7 @@ int wsss_crf_add_kernel(wsss_crf *crf, const float *features, int d, double comp
         crf->cap_kernels = crf->cap_kernels ? 2 * crf->cap_kernels : 2;
         crf->k = wsss_xrealloc(crf->k, (size_t)crf->cap_kernels * sizeof *crf->k);
     }
-    crf->k[crf->n_kernels++] = (crf_kernel){lat, (float)compat, norm};
+    crf->k[crf->n_kernels++] = (crf_kernel){lat, (float)compat, norm, NULL};
     return WSSS_OK;
 }
 
@@ -163,36 +164,45 @@ static inline f8 exp_nonpos8(f8 x) {
     return p * (f8)bits;
 }
 
-/* the same arithmetic for one value (row tails), so every label is treated identically */
-static inline float exp_nonpos(float x) {
-    const f8 v = {x, x, x, x, x, x, x, x};
-    return exp_nonpos8(v)[0];
+
+static inline f8 select8(i8 mask, f8 a, f8 b) { return (f8)(((i8)a & mask) | ((i8)b & ~mask)); }
+
+/* q = softmax(q) over its first L entries, in place, max subtracted first. The row is ld floats
+ * (a multiple of 8) and its padding [L, ld) holds zeros, which it keeps: whole blocks of 8 are
+ * processed with the lanes past L masked out. */
+static inline void softmax_row(float *q, int L, int ld) {
+    const i8 iota = {0, 1, 2, 3, 4, 5, 6, 7};
+    const f8 ninf = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    const f8 zero = {0};
+    f8 vmax = ninf, vsum = zero, x;
+    for (int l = 0; l < ld; l += 8) {
+        memcpy(&x, q + l, sizeof x);
+        x = select8(iota + l < L, x, ninf);
+        vmax = select8(x > vmax, x, vmax);
+    }
+    float mx = vmax[0], s = 0;
+    for (int c = 1; c < 8; c++) mx = vmax[c] > mx ? vmax[c] : mx;
+    for (int l = 0; l < ld; l += 8) {
+        memcpy(&x, q + l, sizeof x);
+        x = select8(iota + l < L, exp_nonpos8(x - mx), zero);
+        vsum += x;
+        memcpy(q + l, &x, sizeof x);
+    }
+    for (int c = 0; c < 8; c++) s += vsum[c];
+    const float inv = 1.0f / s;
+    for (int l = 0; l < ld; l += 8) {
+        memcpy(&x, q + l, sizeof x);
+        x *= inv;
+        memcpy(q + l, &x, sizeof x);
+    }
 }
 
-/* q_i = softmax(a_i + b_i) over the first L entries of each row (stride ld; b may be NULL),
- * max subtracted first. The padding of q is left alone. */
-static void softmax_rows(const float *a, const float *b, float *q, int64_t n, int L, int ld) {
+/* rows of q (stride ld, zero padding) = softmax of the rows of a (same layout) */
+static void softmax_rows(const float *a, float *q, int64_t n, int L, int ld) {
 #pragma omp parallel for schedule(static) if (n * ld > PAR_MIN_WORK)
     for (int64_t i = 0; i < n; i++) {
-        const float *ai = a + i * ld, *bi = b ? b + i * ld : a + i * ld;
-        const float bw = b ? 1.0f : 0.0f;
-        float *qi = q + i * ld;
-        float mx = -INFINITY, s = 0;
-        for (int l = 0; l < L; l++) {
-            qi[l] = ai[l] + bw * bi[l];
-            mx = qi[l] > mx ? qi[l] : mx;
-        }
-        int l = 0;
-        for (; l + 8 <= L; l += 8) {
-            f8 x;
-            memcpy(&x, qi + l, sizeof x);
-            x = exp_nonpos8(x - mx);
-            memcpy(qi + l, &x, sizeof x);
-        }
-        for (; l < L; l++) qi[l] = exp_nonpos(qi[l] - mx);
-        for (int l = 0; l < L; l++) s += qi[l];
-        const float inv = 1.0f / s;
-        for (int l = 0; l < L; l++) qi[l] *= inv;
+        memcpy(q + i * ld, a + i * ld, (size_t)ld * sizeof *q);
+        softmax_row(q + i * ld, L, ld);
     }
 }
 
@@ -210,30 +220,37 @@ int wsss_crf_inference(wsss_crf *crf, const float *unary, int L, int iterations,
      * like any label (zeros stay zeros) so its loops need no tail */
     const int ld = (L + 7) & ~7;
     const size_t bytes = (size_t)(n * ld) * sizeof(float);
-    float *neg_u = wsss_xcalloc(1, bytes), *cur = wsss_xcalloc(1, bytes), *msg = wsss_xcalloc(1, bytes);
+    float *neg_u = wsss_xcalloc(1, bytes), *cur = wsss_xcalloc(1, bytes);
 #pragma omp parallel for schedule(static) if (n * ld > PAR_MIN_WORK)
     for (int64_t i = 0; i < n; i++)
         for (int l = 0; l < L; l++) neg_u[i * ld + l] = -unary[(int64_t)l * n + i];
-    softmax_rows(neg_u, NULL, cur, n, L, ld);
+    softmax_rows(neg_u, cur, n, L, ld);
     int active = 0;
     for (int m = 0; m < crf->n_kernels; m++) active += crf->k[m].compat != 0;
     for (int t = 0; t < iterations && active; t++) {
-        /* msg = sum_m compat_m * D_m^-1/2 K_m (D_m^-1/2 Q), then Q = softmax(-U + msg) */
-        int first = 1;
+        /* splat D^-1/2 Q into every kernel's lattice and blur; then, per pixel, while its row is
+         * in cache: P = -U + sum_m compat_m D_m^-1/2 slice_m, Q = softmax(P), into Q's own row
+         * (the splat has consumed it) */
         for (int m = 0; m < crf->n_kernels; m++) {
-            const crf_kernel *k = &crf->k[m];
-            if (k->compat == 0) continue;
-            wsss_lattice_filter(k->lat, cur, ld, k->norm, msg, ld, k->norm, ld, k->compat, !first);
-            first = 0;
+            crf_kernel *k = &crf->k[m];
+            if (k->compat != 0) k->blurred = wsss_lattice_splat_blur(k->lat, cur, ld, k->norm, ld);
         }
-        softmax_rows(neg_u, msg, cur, n, L, ld);
+#pragma omp parallel for schedule(static) if (n * ld > PAR_MIN_WORK)
+        for (int64_t i = 0; i < n; i++) {
+            float *row = cur + i * ld;
+            memcpy(row, neg_u + i * ld, (size_t)ld * sizeof *row);
+            for (int m = 0; m < crf->n_kernels; m++) {
+                const crf_kernel *k = &crf->k[m];
+                if (k->compat != 0) wsss_lattice_slice_add(k->lat, k->blurred, i, ld, k->compat * k->norm[i], row);
+            }
+            softmax_row(row, L, ld);
+        }
     }
 #pragma omp parallel for schedule(static) if (n * ld > PAR_MIN_WORK)
     for (int l = 0; l < L; l++)
         for (int64_t i = 0; i < n; i++) q[(int64_t)l * n + i] = cur[i * ld + l];
     free(neg_u);
     free(cur);
-    free(msg);
     return WSSS_OK;
 }
 

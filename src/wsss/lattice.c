@@ -9,6 +9,10 @@
 
 #include "wsss/error.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 /* Above this many floats touched per pass, loops run with OpenMP. */
 #define PAR_MIN_WORK 65536
 
@@ -23,6 +27,7 @@ struct wsss_lattice {
     int32_t *csr_src;  /* n x (d+1): input point of each entry, in increasing point order */
     float *csr_w;      /* its barycentric weight */
     float *buf[2];     /* blur buffers, (m+1) x stride floats each */
+    float alpha;       /* slice constant 1 / (1 + 2^-d) */
     size_t buf_cap;    /* floats allocated per buffer */
 };
 
@@ -171,6 +176,7 @@ wsss_lattice *wsss_lattice_build(const float *features, int64_t n, int d) {
     wsss_lattice *lat = wsss_xcalloc(1, sizeof *lat);
     lat->d = d;
     lat->n = n;
+    lat->alpha = (float)(1.0 / (1.0 + ldexp(1.0, -d)));
     lat->idx = wsss_xmalloc((size_t)(n * d1) * sizeof *lat->idx);
     lat->bary = wsss_xmalloc((size_t)(n * d1) * sizeof *lat->bary);
 
@@ -261,12 +267,11 @@ static inline void axpy(float *restrict dst, float w, const float *restrict src,
     }
 }
 
-void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, const float *in_scale,
-                         float *out, int64_t out_stride, const float *out_scale, int v, float gain,
-                         int accumulate) {
-    WSSS_ASSERT(v >= 1 && in_stride >= v && out_stride >= v, "lattice filter strides");
-    const int d = lat->d, d1 = d + 1;
-    const int64_t n = lat->n, m = lat->m;
+const float *wsss_lattice_splat_blur(wsss_lattice *lat, const float *in, int64_t in_stride,
+                                     const float *in_scale, int v) {
+    WSSS_ASSERT(v >= 1 && in_stride >= v, "lattice splat strides");
+    const int d1 = lat->d + 1;
+    const int64_t m = lat->m;
     /* lattice rows padded to 8 floats so the label loops vectorise without a scalar tail */
     const int vs = (v + 7) & ~7;
     const size_t need = (size_t)((m + 1) * vs);
@@ -281,24 +286,40 @@ void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, 
     /* row m stands for every absent neighbour: zero in both buffers */
     memset(A + m * vs, 0, (size_t)vs * sizeof *A);
     memset(B + m * vs, 0, (size_t)vs * sizeof *B);
-    const int par_lat = m * vs > PAR_MIN_WORK, par_pts = n * vs > PAR_MIN_WORK;
+    const int par = m * vs > PAR_MIN_WORK;
 
-    /* step 9, splat, as a gather per lattice point (entries in increasing input order) */
-#pragma omp parallel for schedule(static) if (par_lat)
-    for (int64_t q = 0; q < m; q++) {
-        float *dst = A + q * vs;
-        for (int l = 0; l < vs; l++) dst[l] = 0;
-        for (int32_t e = lat->csr_off[q]; e < lat->csr_off[q + 1]; e++) {
-            const int32_t p = lat->csr_src[e];
-            const float w = lat->csr_w[e] * (in_scale ? in_scale[p] : 1.0f);
-            axpy(dst, w, in + (int64_t)p * in_stride, v);
+    /* step 9, splat. Each lattice row sums its entries in increasing (point, vertex) order either
+     * way, so both forms give identical bits: serially a scatter in point order (streams the input,
+     * writes a lattice that mostly stays in cache), with threads a gather per lattice row. */
+    int serial = !par;
+#ifdef _OPENMP
+    serial |= omp_get_max_threads() == 1 || omp_in_parallel();
+#endif
+    if (serial) {
+        memset(A, 0, (size_t)(m * vs) * sizeof *A);
+        for (int64_t p = 0; p < lat->n; p++) {
+            const float sc = in_scale ? in_scale[p] : 1.0f;
+            const float *src = in + p * in_stride;
+            for (int k = 0; k < d1; k++)
+                axpy(A + (int64_t)lat->idx[p * d1 + k] * vs, lat->bary[p * d1 + k] * sc, src, v);
+        }
+    } else {
+#pragma omp parallel for schedule(static)
+        for (int64_t q = 0; q < m; q++) {
+            float *dst = A + q * vs;
+            for (int l = 0; l < vs; l++) dst[l] = 0;
+            for (int32_t e = lat->csr_off[q]; e < lat->csr_off[q + 1]; e++) {
+                const int32_t p = lat->csr_src[e];
+                const float w = lat->csr_w[e] * (in_scale ? in_scale[p] : 1.0f);
+                axpy(dst, w, in + (int64_t)p * in_stride, v);
+            }
         }
     }
 
     /* step 10, blur along axes 0..d, [1 2 1]/2, from the old values only */
     for (int j = 0; j < d1; j++) {
         const int32_t *nb = lat->nb + (int64_t)j * m * 2;
-#pragma omp parallel for schedule(static) if (par_lat)
+#pragma omp parallel for schedule(static) if (par)
         for (int64_t q = 0; q < m; q++) {
             const float *restrict c = A + q * vs, *restrict lo = A + (int64_t)nb[2 * q] * vs,
                                   *restrict hi = A + (int64_t)nb[2 * q + 1] * vs;
@@ -310,16 +331,43 @@ void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, 
         A = B;
         B = tmp;
     }
+    return A;
+}
 
-    /* step 11, slice, alpha = 1 / (1 + 2^-d) */
-    const float alpha = (float)(1.0 / (1.0 + ldexp(1.0, -d)));
-#pragma omp parallel for schedule(static) if (par_pts)
+void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64_t p, int v, float gain,
+                            float *out) {
+    /* step 11, alpha = 1 / (1 + 2^-d) */
+    const int d1 = lat->d + 1, vs = (v + 7) & ~7;
+    const float s = gain * lat->alpha;
+    const int32_t *idx = lat->idx + p * d1;
+    const float *bary = lat->bary + p * d1;
+    if ((v & 7) == 0) {
+        /* per block of 8 labels, the vertices accumulate in registers (same order as below) */
+        for (int l = 0; l < v; l += 8) {
+            float acc[8];
+            for (int c = 0; c < 8; c++) acc[c] = out[l + c];
+            for (int k = 0; k < d1; k++) {
+                const float w = s * bary[k], *src = blurred + (int64_t)idx[k] * vs + l;
+                for (int c = 0; c < 8; c++) acc[c] += w * src[c];
+            }
+            for (int c = 0; c < 8; c++) out[l + c] = acc[c];
+        }
+    } else {
+        for (int k = 0; k < d1; k++) axpy(out, s * bary[k], blurred + (int64_t)idx[k] * vs, v);
+    }
+}
+
+void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, const float *in_scale,
+                         float *out, int64_t out_stride, const float *out_scale, int v, float gain,
+                         int accumulate) {
+    WSSS_ASSERT(out_stride >= v, "lattice filter strides");
+    const float *blurred = wsss_lattice_splat_blur(lat, in, in_stride, in_scale, v);
+    const int64_t n = lat->n;
+#pragma omp parallel for schedule(static) if (n * v > PAR_MIN_WORK)
     for (int64_t p = 0; p < n; p++) {
         float *o = out + p * out_stride;
-        const float s = gain * alpha * (out_scale ? out_scale[p] : 1.0f);
         if (!accumulate)
             for (int l = 0; l < v; l++) o[l] = 0;
-        for (int k = 0; k < d1; k++)
-            axpy(o, s * lat->bary[p * d1 + k], A + (int64_t)lat->idx[p * d1 + k] * vs, v);
+        wsss_lattice_slice_add(lat, blurred, p, v, gain * (out_scale ? out_scale[p] : 1.0f), o);
     }
 }

@@ -30,4 +30,12 @@ void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, 
                          float *out, int64_t out_stride, const float *out_scale, int v, float gain,
                          int accumulate);
 
+/* The same filter in two phases, so a caller can consume each output row while it is hot:
+ * splat_blur returns the blurred lattice values (owned by lat, valid until its next splat), and
+ * slice_add adds gain * alpha * slice(...) of point p to out[0..v), with v as given to splat_blur. */
+const float *wsss_lattice_splat_blur(wsss_lattice *lat, const float *in, int64_t in_stride,
+                                     const float *in_scale, int v);
+void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64_t p, int v, float gain,
+                            float *out);
+
 #endif

@@ -419,9 +419,39 @@ static void test_unaries(void) {
               mcis.bilat_compat == 3 && mcis.iterations == 1, "MCIS preset");
 }
 
+/* the lattice gives identical bits with 1 thread (scatter splat) and 2 threads (gather splat), for
+ * padded (multiple of 8) and unpadded value counts */
+static void test_lattice_threads(void) {
+    const int64_t n = 40000;
+    const int d = 3;
+    wsss_rng r;
+    wsss_rng_seed(&r, 9);
+    float *f = malloc((size_t)n * d * sizeof *f), *v = malloc((size_t)n * 16 * sizeof *v);
+    float *o1 = malloc((size_t)n * 16 * sizeof *o1), *o2 = malloc((size_t)n * 16 * sizeof *o2), *sc = malloc((size_t)n * sizeof *sc);
+    for (int64_t i = 0; i < n * d; i++) f[i] = (float)wsss_rng_range(&r, 0, 40);
+    for (int64_t i = 0; i < n * 16; i++) v[i] = (float)wsss_rng_range(&r, -1, 1);
+    for (int64_t i = 0; i < n; i++) sc[i] = (float)wsss_rng_range(&r, 0.5, 2);
+    wsss_lattice *lat = wsss_lattice_build(f, n, d);
+    CHECK(lat && wsss_lattice_n_points(lat) * 8 > 65536, "lattice too small for the threaded path");
+    const int threads = wsss_get_threads();
+    const int vs[2] = {3, 16};
+    for (int k = 0; k < 2 && lat; k++) {
+        wsss_set_threads(1);
+        wsss_lattice_filter(lat, v, 16, sc, o1, 16, sc, vs[k], 0.7f, 0);
+        wsss_set_threads(2);
+        wsss_lattice_filter(lat, v, 16, sc, o2, 16, sc, vs[k], 0.7f, 0);
+        int same = 1;
+        for (int64_t i = 0; i < n; i++) same &= memcmp(o1 + i * 16, o2 + i * 16, (size_t)vs[k] * sizeof *o1) == 0;
+        CHECK(same, "lattice filter with v=%d differs between 1 and 2 threads", vs[k]);
+    }
+    wsss_set_threads(threads);
+    wsss_lattice_free(lat);
+    free(f), free(v), free(o1), free(o2), free(sc);
+}
+
 /* the object API equals the one-call API, twice in a row, and thread counts do not change a bit */
 static void test_reuse_and_threads(void) {
-    const int h = 90, w = 120, n = h * w, L = 21;
+    const int h = 200, w = 240, n = h * w, L = 21;
     uint8_t *rgb = malloc((size_t)n * 3);
     int *gt = malloc((size_t)n * sizeof *gt);
     make_scene(h, w, 21, 20, rgb, gt);
@@ -520,6 +550,7 @@ int main(void) {
     test_two_regions();
     test_single_label();
     test_unaries();
+    test_lattice_threads();
     test_reuse_and_threads();
     test_validation();
     return test_summary("test_crf");
