@@ -1,0 +1,118 @@
+/* Pseudo labels: background score + dense CRF + uncertain pixels (pseudo.h). */
+#include "wsss/pseudo.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wsss/error.h"
+
+void wsss_pseudo_opts_default(wsss_pseudo_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->bg = WSSS_PSEUDO_BG_PSA;
+    o->alpha_low = 4.0;
+    o->alpha_high = 32.0;
+    o->alpha = 8.0;
+    o->threshold = 0.2;
+    o->crf = 1;
+    o->crf_params = wsss_crf_params_psa();
+    o->min_conf = 0.0;
+}
+
+int wsss_pseudo_bg_parse(const char *name, wsss_pseudo_bg *out) {
+    if (strcmp(name, "psa") == 0) *out = WSSS_PSEUDO_BG_PSA;
+    else if (strcmp(name, "pow") == 0) *out = WSSS_PSEUDO_BG_POW;
+    else if (strcmp(name, "const") == 0) *out = WSSS_PSEUDO_BG_CONST;
+    else return wsss_error_set("background mode \"%s\" (expected psa, pow or const)", name);
+    return WSSS_OK;
+}
+
+const char *wsss_pseudo_bg_name(wsss_pseudo_bg bg) {
+    return bg == WSSS_PSEUDO_BG_PSA ? "psa" : bg == WSSS_PSEUDO_BG_POW ? "pow" : "const";
+}
+
+/* stack[0] = background score (mode bg with exponent alpha or constant t), stack[1+k] = maps. */
+static void build_stack(const float *maps, int n, int64_t hw, int pow_mode, double alpha_or_t, float *stack) {
+    for (int64_t i = 0; i < hw; i++) {
+        float mx = 0.0f;
+        for (int k = 0; k < n; k++) {
+            float v = maps[(int64_t)k * hw + i];
+            if (v > mx) mx = v;
+        }
+        float base = 1.0f - mx;
+        if (base < 0) base = 0;
+        stack[i] = pow_mode ? (float)pow(base, alpha_or_t) : (float)alpha_or_t;
+    }
+    memcpy(stack + hw, maps, sizeof(float) * (size_t)n * (size_t)hw);
+}
+
+/* labels (channel indices 0..n) and the probability of the chosen label. */
+static int infer(const wsss_pseudo_opts *o, const wsss_image *rgb, float *stack, int L, int64_t hw, uint8_t *lab,
+                 float *conf) {
+    float *q = wsss_xmalloc(sizeof(float) * (size_t)L * (size_t)hw);
+    int rc = WSSS_OK;
+    if (o->crf) {
+        rc = wsss_crf_unary_psa(stack, L, hw, stack); /* unary in place */
+        if (rc == WSSS_OK) rc = wsss_crf_run(rgb->data, rgb->height, rgb->width, stack, L, &o->crf_params, q);
+    } else {
+        /* the stack normalised per pixel plays the role of Q (same argmax) */
+        for (int64_t i = 0; i < hw; i++) {
+            double s = 0;
+            for (int l = 0; l < L; l++) s += stack[(int64_t)l * hw + i];
+            for (int l = 0; l < L; l++) q[(int64_t)l * hw + i] = s > 0 ? (float)(stack[(int64_t)l * hw + i] / s) : 0.0f;
+        }
+    }
+    if (rc == WSSS_OK) rc = wsss_crf_argmax(q, L, hw, lab);
+    if (rc == WSSS_OK && conf)
+        for (int64_t i = 0; i < hw; i++) conf[i] = q[(int64_t)lab[i] * hw + i];
+    free(q);
+    return rc;
+}
+
+int wsss_pseudo_label(const wsss_pseudo_opts *o, const wsss_image *rgb, const float *maps, int n, const int *classes,
+                      wsss_image *out) {
+    memset(out, 0, sizeof *out);
+    WSSS_ASSERT(rgb->channels == 3 && rgb->data, "RGB image");
+    if (n < 0 || n > 254) return wsss_error_set("pseudo labels: %d classes in one image (expected 0..254)", n);
+    if (o->crf && wsss_crf_params_check(&o->crf_params) != WSSS_OK) return WSSS_ERR;
+    if (!(o->alpha_low > 0 && o->alpha_high > 0 && o->alpha > 0 && o->threshold >= 0 && o->min_conf >= 0 &&
+          o->min_conf <= 1))
+        return wsss_error_set("pseudo labels: alphas must be > 0, the threshold >= 0, min-conf in [0, 1]");
+    const int64_t hw = (int64_t)rgb->width * rgb->height;
+    wsss_image_alloc(out, rgb->width, rgb->height, 1);
+    if (n == 0) return WSSS_OK; /* all background */
+    const int L = n + 1;
+    float *stack = wsss_xmalloc(sizeof(float) * (size_t)L * (size_t)hw);
+    uint8_t *lab = wsss_xmalloc((size_t)hw);
+    float *conf = wsss_xmalloc(sizeof(float) * (size_t)hw);
+    int rc = WSSS_OK;
+    if (o->bg == WSSS_PSEUDO_BG_PSA) {
+        uint8_t *ha = wsss_xmalloc((size_t)hw);
+        build_stack(maps, n, hw, 1, o->alpha_low, stack);
+        rc = infer(o, rgb, stack, L, hw, lab, NULL);
+        if (rc == WSSS_OK) {
+            build_stack(maps, n, hw, 1, o->alpha_high, stack);
+            rc = infer(o, rgb, stack, L, hw, ha, NULL);
+        }
+        for (int64_t i = 0; rc == WSSS_OK && i < hw; i++) {
+            uint8_t v = lab[i] == 0 ? 255 : (uint8_t)classes[lab[i] - 1];
+            if (ha[i] == 0) v = 0;
+            out->data[i] = v;
+        }
+        free(ha);
+    } else {
+        const int pow_mode = o->bg == WSSS_PSEUDO_BG_POW;
+        build_stack(maps, n, hw, pow_mode, pow_mode ? o->alpha : o->threshold, stack);
+        rc = infer(o, rgb, stack, L, hw, lab, conf);
+        for (int64_t i = 0; rc == WSSS_OK && i < hw; i++) {
+            uint8_t v = lab[i] == 0 ? 0 : (uint8_t)classes[lab[i] - 1];
+            if (o->min_conf > 0 && conf[i] < o->min_conf) v = 255;
+            out->data[i] = v;
+        }
+    }
+    free(stack);
+    free(lab);
+    free(conf);
+    if (rc != WSSS_OK) wsss_image_free(out);
+    return rc;
+}
