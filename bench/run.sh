@@ -20,5 +20,6 @@ TMP=$(mktemp -d /tmp/wsss_bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
 run loader "$BIN/bench_loader" "$TMP/loader"
+run crf "$BIN/bench_crf"
 
 echo "results: $OUT" >&2
