@@ -147,7 +147,8 @@ int wsss_crf_add_bilateral(wsss_crf *crf, const uint8_t *rgb, double sxy, double
 typedef float f8 __attribute__((vector_size(32)));
 typedef int32_t i8 __attribute__((vector_size(32)));
 
-static inline f8 exp_nonpos8(f8 x) {
+static inline void exp_nonpos8(f8 *xp) { /* in place: vectors stay out of the call ABI */
+    f8 x = *xp;
     const f8 lo = x - x - 87.0f;
     const i8 small = x < lo; /* all-ones lanes where x < -87 */
     x = (f8)(((i8)lo & small) | ((i8)x & ~small));
@@ -161,11 +162,12 @@ static inline f8 exp_nonpos8(f8 x) {
     p = p * x + 5.0000001201e-1f;
     p = p * x * x + x + 1.0f;
     const i8 bits = (__builtin_convertvector(z, i8) + 127) << 23;
-    return p * (f8)bits;
+    *xp = p * (f8)bits;
 }
 
 
-static inline f8 select8(i8 mask, f8 a, f8 b) { return (f8)(((i8)a & mask) | ((i8)b & ~mask)); }
+/* lanes of a where mask is all-ones, of b elsewhere */
+#define SELECT8(mask, a, b) ((f8)(((i8)(a) & (mask)) | ((i8)(b) & ~(mask))))
 
 /* q = softmax(q) over its first L entries, in place, max subtracted first. The row is ld floats
  * (a multiple of 8) and its padding [L, ld) holds zeros, which it keeps: whole blocks of 8 are
@@ -177,14 +179,16 @@ static inline void softmax_row(float *q, int L, int ld) {
     f8 vmax = ninf, vsum = zero, x;
     for (int l = 0; l < ld; l += 8) {
         memcpy(&x, q + l, sizeof x);
-        x = select8(iota + l < L, x, ninf);
-        vmax = select8(x > vmax, x, vmax);
+        x = SELECT8(iota + l < L, x, ninf);
+        vmax = SELECT8(x > vmax, x, vmax);
     }
     float mx = vmax[0], s = 0;
     for (int c = 1; c < 8; c++) mx = vmax[c] > mx ? vmax[c] : mx;
     for (int l = 0; l < ld; l += 8) {
         memcpy(&x, q + l, sizeof x);
-        x = select8(iota + l < L, exp_nonpos8(x - mx), zero);
+        f8 e = x - mx;
+        exp_nonpos8(&e);
+        x = SELECT8(iota + l < L, e, zero);
         vsum += x;
         memcpy(q + l, &x, sizeof x);
     }
