@@ -23,7 +23,7 @@ struct wsss_lattice {
     float *bary;       /* n x (d+1): barycentric weight of each vertex */
     int32_t *keys;     /* m x d: first d coordinates of each lattice point */
     int32_t *nb;       /* (d+1) x m x 2: neighbours -u_j / +u_j along each axis; m = the zero row */
-    int32_t *csr_off;  /* m+1: splat as a gather, entries of lattice point k in [off[k], off[k+1]) */
+    int32_t *csr_off;  /* m+1 or NULL until needed: gather splat, entries of point k in [off[k], off[k+1]) */
     int32_t *csr_src;  /* n x (d+1): input point of each entry, in increasing point order */
     float *csr_w;      /* its barycentric weight */
     float *buf[2];     /* blur buffers, (m+1) x stride floats each */
@@ -220,7 +220,14 @@ wsss_lattice *wsss_lattice_build(const float *features, int64_t n, int d) {
     }
     free(t.slot);
 
-    /* splat as a gather: entries grouped by lattice point, in increasing input order */
+    return lat;
+}
+
+/* For the threaded splat, a gather: entries grouped by lattice point, in increasing input order.
+ * Built on first use, since one-thread runs scatter instead. */
+static void build_csr(wsss_lattice *lat) {
+    const int d1 = lat->d + 1;
+    const int64_t n = lat->n, m = lat->m;
     lat->csr_off = wsss_xcalloc((size_t)m + 1, sizeof *lat->csr_off);
     lat->csr_src = wsss_xmalloc((size_t)(n * d1) * sizeof *lat->csr_src);
     lat->csr_w = wsss_xmalloc((size_t)(n * d1) * sizeof *lat->csr_w);
@@ -228,13 +235,13 @@ wsss_lattice *wsss_lattice_build(const float *features, int64_t n, int d) {
     for (int64_t q = 0; q < m; q++) lat->csr_off[q + 1] += lat->csr_off[q];
     int32_t *fill = wsss_xmalloc((size_t)m * sizeof *fill);
     memcpy(fill, lat->csr_off, (size_t)m * sizeof *fill);
-    for (int64_t e = 0; e < n * d1; e++) {
-        int32_t pos = fill[lat->idx[e]]++;
-        lat->csr_src[pos] = (int32_t)(e / d1);
-        lat->csr_w[pos] = lat->bary[e];
-    }
+    for (int64_t p = 0; p < n; p++)
+        for (int k = 0; k < d1; k++) {
+            const int32_t pos = fill[lat->idx[p * d1 + k]]++;
+            lat->csr_src[pos] = (int32_t)p;
+            lat->csr_w[pos] = lat->bary[p * d1 + k];
+        }
     free(fill);
-    return lat;
 }
 
 void wsss_lattice_free(wsss_lattice *lat) {
@@ -304,6 +311,7 @@ const float *wsss_lattice_splat_blur(wsss_lattice *lat, const float *in, int64_t
                 axpy(A + (int64_t)lat->idx[p * d1 + k] * vs, lat->bary[p * d1 + k] * sc, src, v);
         }
     } else {
+        if (!lat->csr_off) build_csr(lat);
 #pragma omp parallel for schedule(static)
         for (int64_t q = 0; q < m; q++) {
             float *dst = A + q * vs;
