@@ -77,21 +77,15 @@ wsss_tensor *wsss_reshape(wsss_ctx *ctx, wsss_tensor *x, int ndim, const int64_t
     }
     WSSS_ASSERT(known == numel, "reshape: the new shape has a different number of elements");
 
-    wsss_tensor *out;
-    if (wsss_tensor_is_contiguous(x)) {
-        out = new_view(ctx, x);
-        out->ndim = ndim;
-        memset(out->shape, 0, sizeof out->shape);
-        memset(out->stride, 0, sizeof out->stride);
-        memcpy(out->shape, s, (size_t)ndim * sizeof *s);
-        wsss_contiguous_strides(ndim, out->shape, out->stride);
-    } else {
-        out = wsss_ctx_tensor(ctx, x->dtype, ndim, s);
-        /* row-major order of x equals the flat order of the new contiguous buffer */
-        int64_t cs[WSSS_MAX_DIMS];
-        wsss_contiguous_strides(x->ndim, x->shape, cs);
-        copy_strided(x, x->shape, out->data, cs, x->data, x->stride);
-    }
+    /* a view of x, or of a contiguous copy when x is strided (wsss_ctx_contiguous also turns a
+     * tensor in a blocked oneDNN layout into plain data in place) */
+    wsss_tensor *base = (wsss_tensor *)wsss_ctx_contiguous(ctx, x);
+    wsss_tensor *out = new_view(ctx, base);
+    out->ndim = ndim;
+    memset(out->shape, 0, sizeof out->shape);
+    memset(out->stride, 0, sizeof out->stride);
+    memcpy(out->shape, s, (size_t)ndim * sizeof *s);
+    wsss_contiguous_strides(ndim, out->shape, out->stride);
     wsss_record(ctx, "reshape", reshape_backward, out, 1, &x, 0);
     return out;
 }
@@ -214,8 +208,8 @@ static void identity_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *g)
 
 /* Like torch's .contiguous(): x itself when already contiguous (nothing to copy, no node). */
 wsss_tensor *wsss_contiguous(wsss_ctx *ctx, wsss_tensor *x) {
-    if (wsss_tensor_is_contiguous(x)) return x;
-    wsss_tensor *out = copy_contiguous(ctx, x);
+    wsss_tensor *out = (wsss_tensor *)wsss_ctx_contiguous(ctx, x); /* a new ctx tensor or x */
+    if (out == x) return x;
     wsss_record(ctx, "contiguous", identity_backward, out, 1, &x, 0);
     return out;
 }
@@ -268,7 +262,8 @@ wsss_tensor *wsss_concat(wsss_ctx *ctx, int n, wsss_tensor *const *xs, int dim) 
     wsss_tensor *out = wsss_ctx_tensor(ctx, x0->dtype, x0->ndim, shape);
     int64_t off = 0;
     for (int i = 0; i < n; i++) {
-        const wsss_tensor *x = xs[i];
+        /* strided inputs are read in place; only blocked-layout ones are converted (or copied) */
+        const wsss_tensor *x = xs[i]->data ? xs[i] : wsss_ctx_contiguous(ctx, xs[i]);
         copy_strided(x, x->shape, elem_ptr(out, off * out->stride[dim]), out->stride, x->data,
                      x->stride);
         off += x->shape[dim];
