@@ -10,11 +10,19 @@ int cmd_data_check(int argc, char **argv);          /* tools/cmd_data_check.c */
 int cmd_data_fashion_scenes(int argc, char **argv); /* tools/cmd_data_fashion.c */
 int cmd_eval_masks(int argc, char **argv);          /* tools/cmd_eval.c */
 int cmd_report(int argc, char **argv);              /* tools/cmd_report.c */
+int cmd_train_cls(int argc, char **argv);           /* tools/cmd_train_cls.c */
+int cmd_cam(int argc, char **argv);                 /* tools/cmd_cam.c */
+int cmd_eval_cam(int argc, char **argv);            /* tools/cmd_eval_cam.c */
+int cmd_pseudo(int argc, char **argv);              /* tools/cmd_pseudo.c */
 
 /* name, function, one-line summary; keep alphabetical within a stage */
 #define WSSS_COMMAND_TABLE \
     X("data", cmd_data, "dataset tools: check, fashion-scenes")                        \
     X("eval-masks", cmd_eval_masks, "mIoU of predicted masks against ground-truth masks") \
+    X("train-cls", cmd_train_cls, "stage 1: train the multi-label classifier (CAM backbone)") \
+    X("cam", cmd_cam, "stage 2: class activation maps of a split (multi-scale + flip)") \
+    X("eval-cam", cmd_eval_cam, "stage 3: CAM mIoU with the background-threshold sweep") \
+    X("pseudo", cmd_pseudo, "stage 4: pseudo labels (background score + dense CRF)") \
     X("report", cmd_report, "self-contained HTML report of a run directory")          \
     X("version", cmd_version, "print version, oneDNN version, CPU ISA and threads")
 

@@ -1,0 +1,45 @@
+/* The image-level classifier of the WSSS pipeline: a model-zoo backbone with a CAM-capable head
+ * (ResNet: GAP + linear, whose bias-free weights give the CAM; vgg16-deeplab: the MCIS CAM head),
+ * over the K foreground classes of a dataset.
+ *
+ * Arch names are the model zoo's (models.h), e.g. "resnet18", "resnet50-os8", "vgg16-deeplab".
+ * In addition, "-os16" / "-os8" is accepted for basic-block ResNets (resnet18, resnet34), which the
+ * zoo builds only at output stride 32: the classifier replaces the strides of layer4 (and layer3
+ * for 8) by dilation, as torchvision's replace_stride_with_dilation does for bottlenecks (a
+ * dilated stage's first block keeps the previous dilation in its first conv; the downsample 1x1
+ * conv gets stride 1). State_dict names are unchanged, so torchvision weights still load.
+ *
+ * Model file (wsss_classifier_save): safetensors with the state_dict (parameters and buffers) and
+ * metadata "wsss_model": "classifier", "arch", "num_classes" (K, foreground classes). */
+#ifndef WSSS_CLASSIFIER_H
+#define WSSS_CLASSIFIER_H
+
+#include "wsss/models.h"
+
+typedef struct wsss_classifier {
+    wsss_model m;
+    char arch[64];    /* as given (may carry a classifier-applied -osN) */
+    int num_classes;  /* K foreground classes = model outputs */
+    int output_stride;
+} wsss_classifier;
+
+/* Parameters are zero until wsss_classifier_reset / load. Errors name the arch. */
+int wsss_classifier_create(wsss_classifier *c, const char *arch, int num_classes);
+void wsss_classifier_free(wsss_classifier *c);
+/* The zoo's initialisation (torchvision's for ResNets, MCIS's for the VGG head). */
+void wsss_classifier_reset(wsss_classifier *c, wsss_rng *rng);
+/* Load ImageNet backbone weights (torchvision state_dict names, e.g. converted by
+ * scripts/pth_to_safetensors.py): every backbone tensor must be present with its shape; the file's
+ * classifier ("fc.*" / "classifier.*") is ignored; missing num_batches_tracked are tolerated.
+ * On error nothing is loaded and the message names the file and lists the problems. */
+int wsss_classifier_load_backbone(wsss_classifier *c, const char *path);
+/* Final model file (see above); atomic. */
+int wsss_classifier_save(const wsss_classifier *c, const char *path);
+/* Create from a model file written by save (arch and K from its metadata); strict. */
+int wsss_classifier_open(wsss_classifier *c, const char *path);
+/* Forward on normalised images x (N,3,H,W): class scores N,K (logits); cam (may be NULL) receives
+ * the raw class activation maps N,K,h,w (bias-free, not ReLU'd) at the feature resolution. */
+wsss_tensor *wsss_classifier_forward(wsss_ctx *ctx, wsss_classifier *c, wsss_tensor *x, int training,
+                                     wsss_tensor **cam);
+
+#endif

@@ -1,0 +1,50 @@
+/* Stage 1 of the pipeline: train the multi-label image classifier (classifier.h) on a VOC-format
+ * dataset's image-level labels, with the shared trainer loop (trainer.h).
+ *
+ * Recipe: random resized crop (area fraction rrc_min..1, aspect 3/4..4/3) to size x size, or a
+ * plain resize when rrc_min >= 1; horizontal flip; optional colour jitter; ImageNet normalisation.
+ * Multilabel soft-margin loss (= BCE with logits averaged over classes). SGD with momentum and
+ * parameter groups: backbone weights x1 (weight decay), backbone biases x2 (no decay), new head
+ * weights x head_lr_mult, head biases x 2*head_lr_mult. Poly (power 0.9 over all iterations) or
+ * step lr (x gamma at the listed epochs). */
+#ifndef WSSS_TRAIN_CLS_H
+#define WSSS_TRAIN_CLS_H
+
+#include <stdint.h>
+
+#define WSSS_TRAIN_CLS_MAX_STEPS 8
+
+typedef struct wsss_train_cls_config {
+    const char *data;       /* dataset root (VOC layout) */
+    const char *split;      /* "train" */
+    const char *run;        /* run directory (defaults of the paths below derive from it) */
+    const char *ckpt;       /* checkpoint dir (default RUN/cls/ckpt) */
+    const char *out;        /* final model (default RUN/cls/model.safetensors) */
+    const char *log;        /* JSONL log (default RUN/logs/train-cls.jsonl) */
+    const char *arch;       /* "resnet18-os16" */
+    const char *backbone_weights; /* ImageNet weights (safetensors) or NULL: from scratch */
+    int frozen_bn;
+    int epochs, batch, size;
+    double rrc_min, hflip, jitter;
+    double lr, momentum, weight_decay, head_lr_mult;
+    const char *lr_policy;  /* "poly" or "step" */
+    double lr_power, lr_gamma;
+    const char *lr_steps;   /* step policy: comma-separated epochs, e.g. "6,9" */
+    const char *loss;       /* "mlsm" or "bce" */
+    int seed, workers, log_every, progress, skip_bad;
+    int64_t stop_after;     /* testing: behave as interrupted after this many steps (0 = off) */
+} wsss_train_cls_config;
+
+void wsss_train_cls_config_default(wsss_train_cls_config *c);
+/* JSON text of the config (stored in checkpoints) and back. Strings of the parsed config point into
+ * *storage (free it with wsss_train_cls_config_free_storage). */
+char *wsss_train_cls_config_to_json(const wsss_train_cls_config *c);
+int wsss_train_cls_config_from_json(const char *text, wsss_train_cls_config *c, void **storage);
+void wsss_train_cls_config_free_storage(void *storage);
+
+/* Train. resume_dir: NULL or a checkpoint directory to continue (its stored config must be used:
+ * load it with wsss_trainer_ckpt_config + from_json). Returns WSSS_OK, WSSS_ERR (message set) or
+ * WSSS_TRAINER_INTERRUPTED (a checkpoint was saved). */
+int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir);
+
+#endif

@@ -1,0 +1,167 @@
+/* The pipeline's image-level classifier (classifier.h): zoo model + dilation for basic ResNets,
+ * backbone weight loading, model files with metadata. */
+#include "wsss/classifier.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wsss/error.h"
+#include "wsss/safetensors.h"
+
+/* torchvision's replace_stride_with_dilation generalised to basic blocks: stage s keeps stride 1,
+ * its dilation doubles; block 0's first conv uses the previous dilation, all other 3x3 convs the
+ * new one; the downsample conv loses its stride. */
+static void dilate_basic_resnet(wsss_resnet *r, int os) {
+    const int dil_stage[4] = {0, 0, os == 8, os <= 16};
+    int dilation = 1, stride = 4;
+    for (int s = 0; s < 4; s++) {
+        if (!dil_stage[s]) {
+            if (s > 0) stride *= 2;
+            r->stage_stride[s] = stride;
+            continue;
+        }
+        const int prev = dilation;
+        dilation *= 2;
+        r->stage_stride[s] = stride;
+        for (int b = 0; b < r->n_blocks[s]; b++) {
+            wsss_resnet_block *blk = &r->layers[s][b];
+            const int d1 = b == 0 ? prev : dilation;
+            blk->conv1.p.stride[0] = blk->conv1.p.stride[1] = 1;
+            blk->conv1.p.dilation[0] = blk->conv1.p.dilation[1] = d1;
+            blk->conv1.p.padding[0] = blk->conv1.p.padding[1] = d1;
+            blk->conv2.p.dilation[0] = blk->conv2.p.dilation[1] = dilation;
+            blk->conv2.p.padding[0] = blk->conv2.p.padding[1] = dilation;
+            if (blk->has_downsample) blk->down_conv.p.stride[0] = blk->down_conv.p.stride[1] = 1;
+        }
+    }
+    r->cfg.output_stride = os;
+}
+
+static int ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+int wsss_classifier_create(wsss_classifier *c, const char *arch, int num_classes) {
+    memset(c, 0, sizeof *c);
+    if (!arch || strlen(arch) >= sizeof c->arch) return wsss_error_set("classifier: arch name missing or too long");
+    if (num_classes < 1) return wsss_error_set("classifier %s: needs at least one foreground class", arch);
+    if (ends_with(arch, "-largefov") || ends_with(arch, "-aspp"))
+        return wsss_error_set("classifier: %s is a segmentation model (expected a backbone such as resnet18, "
+                              "resnet50-os16 or vgg16-deeplab)",
+                              arch);
+    snprintf(c->arch, sizeof c->arch, "%s", arch);
+    c->num_classes = num_classes;
+    /* basic-block ResNets with -os16/-os8: build at stride 32, then dilate */
+    char base[64];
+    snprintf(base, sizeof base, "%s", arch);
+    int os = 0;
+    if (strncmp(base, "resnet18", 8) == 0 || strncmp(base, "resnet34", 8) == 0) {
+        if (strcmp(base + 8, "-os16") == 0) os = 16;
+        else if (strcmp(base + 8, "-os8") == 0) os = 8;
+        if (os) base[8] = 0;
+    }
+    if (wsss_model_create(&c->m, base, num_classes, WSSS_F32) != WSSS_OK) {
+        wsss_error_prefix("classifier");
+        return WSSS_ERR;
+    }
+    if (c->m.head != WSSS_HEAD_FC && c->m.head != WSSS_HEAD_CAM) {
+        wsss_model_free(&c->m);
+        return wsss_error_set("classifier %s: the model has no class-activation head", arch);
+    }
+    if (os) dilate_basic_resnet(&c->m.resnet, os);
+    c->output_stride = c->m.backbone == WSSS_BACKBONE_RESNET ? c->m.resnet.cfg.output_stride : 8;
+    return WSSS_OK;
+}
+
+void wsss_classifier_free(wsss_classifier *c) {
+    if (c->m.params.items || c->m.arch[0]) wsss_model_free(&c->m);
+    memset(c, 0, sizeof *c);
+}
+
+void wsss_classifier_reset(wsss_classifier *c, wsss_rng *rng) { wsss_model_reset_parameters(&c->m, rng); }
+
+static int starts_with(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+int wsss_classifier_load_backbone(wsss_classifier *c, const char *path) {
+    wsss_safetensors *st;
+    if (wsss_st_open(path, &st) != WSSS_OK) return WSSS_ERR;
+    /* the backbone part of the registry: everything but the new head, and without
+     * num_batches_tracked buffers the file lacks */
+    const wsss_params *ps = &c->m.params;
+    wsss_params view = *ps;
+    view.items = wsss_xmalloc(sizeof(wsss_param) * (size_t)(ps->n + 1));
+    view.n = 0;
+    wsss_tensor **absent = wsss_xmalloc(sizeof(wsss_tensor *) * (size_t)(ps->n + 1));
+    int n_absent = 0;
+    for (int i = 0; i < ps->n; i++) {
+        const wsss_param *p = &ps->items[i];
+        const char *name = p->t->name;
+        if (starts_with(name, "fc.") || starts_with(name, "extra_convs.") || starts_with(name, "extra_last_conv."))
+            continue;
+        if (p->kind == WSSS_KIND_BUFFER && ends_with(name, ".num_batches_tracked") && !wsss_st_find(st, name)) {
+            absent[n_absent++] = p->t;
+            continue;
+        }
+        view.items[view.n++] = *p;
+    }
+    static const char *const ignore[] = {"fc.", "classifier.", NULL};
+    wsss_params_load_opts o = {0};
+    o.strict = 1;
+    o.ignore_file_prefixes = ignore;
+    int rc = wsss_params_load_st(&view, st, &o, NULL);
+    if (rc == WSSS_OK)
+        for (int i = 0; i < n_absent; i++) wsss_tensor_fill(absent[i], 0.0);
+    free(view.items);
+    free(absent);
+    wsss_st_close(st);
+    if (rc != WSSS_OK) wsss_error_prefix("backbone weights for %s", c->arch);
+    return rc;
+}
+
+int wsss_classifier_save(const wsss_classifier *c, const char *path) {
+    wsss_st_writer *w = wsss_st_writer_new();
+    wsss_params_to_writer(&c->m.params, w, NULL, 1);
+    char k[32];
+    snprintf(k, sizeof k, "%d", c->num_classes);
+    wsss_st_writer_meta(w, "wsss_model", "classifier");
+    wsss_st_writer_meta(w, "arch", c->arch);
+    wsss_st_writer_meta(w, "num_classes", k);
+    int rc = wsss_st_writer_save(w, path);
+    wsss_st_writer_free(w);
+    return rc;
+}
+
+int wsss_classifier_open(wsss_classifier *c, const char *path) {
+    memset(c, 0, sizeof *c);
+    wsss_safetensors *st;
+    if (wsss_st_open(path, &st) != WSSS_OK) return WSSS_ERR;
+    const char *kind = wsss_st_meta(st, "wsss_model"), *arch = wsss_st_meta(st, "arch"),
+               *ncls = wsss_st_meta(st, "num_classes");
+    char *end = NULL;
+    long k = ncls ? strtol(ncls, &end, 10) : 0;
+    int rc = WSSS_OK;
+    if (!kind || strcmp(kind, "classifier") != 0 || !arch || !ncls || *end || k < 1 || k > 100000)
+        rc = wsss_error_set("%s: not a wsss classifier file (expected metadata wsss_model=classifier, arch, "
+                            "num_classes; write it with wsss train-cls)",
+                            path);
+    char arch_copy[64] = "";
+    if (rc == WSSS_OK) snprintf(arch_copy, sizeof arch_copy, "%s", arch);
+    wsss_st_close(st);
+    if (rc != WSSS_OK) return rc;
+    if (wsss_classifier_create(c, arch_copy, (int)k) != WSSS_OK) {
+        wsss_error_prefix("%s", path);
+        return WSSS_ERR;
+    }
+    if (wsss_model_load(&c->m, path) != WSSS_OK) {
+        wsss_classifier_free(c);
+        return WSSS_ERR;
+    }
+    return WSSS_OK;
+}
+
+wsss_tensor *wsss_classifier_forward(wsss_ctx *ctx, wsss_classifier *c, wsss_tensor *x, int training,
+                                     wsss_tensor **cam) {
+    return wsss_model_forward(ctx, &c->m, x, training, NULL, cam);
+}

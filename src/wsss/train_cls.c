@@ -1,0 +1,329 @@
+/* `wsss train-cls`: the multi-label classifier training stage (train_cls.h). */
+#include "wsss/train_cls.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wsss/classifier.h"
+#include "wsss/dataset.h"
+#include "wsss/error.h"
+#include "wsss/json.h"
+#include "wsss/loader.h"
+#include "wsss/ops.h"
+#include "wsss/optim.h"
+#include "wsss/run_layout.h"
+#include "wsss/trainer.h"
+
+void wsss_train_cls_config_default(wsss_train_cls_config *c) {
+    memset(c, 0, sizeof *c);
+    c->split = "train";
+    c->run = "run";
+    c->arch = "resnet18-os16";
+    c->epochs = 6;
+    c->batch = 16;
+    c->size = 128;
+    c->rrc_min = 0.7;
+    c->hflip = 0.5;
+    c->jitter = 0.0;
+    c->lr = 0.05;
+    c->momentum = 0.9;
+    c->weight_decay = 1e-4;
+    c->head_lr_mult = -1.0; /* auto: 10 with pretrained backbone weights, 1 from scratch */
+    c->lr_policy = "poly";
+    c->lr_power = 0.9;
+    c->lr_gamma = 0.1;
+    c->lr_steps = "";
+    c->loss = "mlsm";
+    c->seed = 0;
+    c->workers = 0;
+    c->log_every = 1;
+    c->progress = 1;
+}
+
+/* ---- config <-> JSON (one table, so both directions stay in sync) ---- */
+
+typedef enum { F_STR, F_INT, F_DBL } fkind;
+typedef struct field {
+    const char *name;
+    fkind kind;
+    size_t off;
+} field;
+
+#define FS(n) {#n, F_STR, offsetof(wsss_train_cls_config, n)}
+#define FI(n) {#n, F_INT, offsetof(wsss_train_cls_config, n)}
+#define FD(n) {#n, F_DBL, offsetof(wsss_train_cls_config, n)}
+static const field k_fields[] = {
+    FS(data), FS(split), FS(run), FS(ckpt), FS(out), FS(log), FS(arch), FS(backbone_weights), FI(frozen_bn),
+    FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FD(lr), FD(momentum),
+    FD(weight_decay), FD(head_lr_mult), FS(lr_policy), FD(lr_power), FD(lr_gamma), FS(lr_steps), FS(loss),
+    FI(seed), FI(workers), FI(log_every), FI(skip_bad),
+};
+#define N_FIELDS ((int)(sizeof k_fields / sizeof k_fields[0]))
+
+char *wsss_train_cls_config_to_json(const wsss_train_cls_config *c) {
+    wsss_jw w;
+    wsss_jw_init(&w, 0);
+    wsss_jw_obj_begin(&w);
+    wsss_jw_kv_string(&w, "stage", "train-cls");
+    for (int i = 0; i < N_FIELDS; i++) {
+        const field *f = &k_fields[i];
+        const char *p = (const char *)c + f->off;
+        wsss_jw_key(&w, f->name);
+        switch (f->kind) {
+        case F_STR: {
+            const char *s = *(const char *const *)p;
+            if (s) wsss_jw_string(&w, s);
+            else wsss_jw_null(&w);
+            break;
+        }
+        case F_INT: wsss_jw_int(&w, *(const int *)p); break;
+        case F_DBL: wsss_jw_double(&w, *(const double *)p); break;
+        }
+    }
+    wsss_jw_obj_end(&w);
+    return wsss_jw_take(&w);
+}
+
+typedef struct str_store {
+    int n;
+    char *s[64];
+} str_store;
+
+int wsss_train_cls_config_from_json(const char *text, wsss_train_cls_config *c, void **storage) {
+    *storage = NULL;
+    wsss_json *j = wsss_json_parse(text, strlen(text));
+    if (!j) return WSSS_ERR;
+    int rc = WSSS_OK;
+    const char *stage = wsss_json_get_string(j, "stage", NULL);
+    if (!wsss_json_is(j, WSSS_JSON_OBJECT) || !stage || strcmp(stage, "train-cls") != 0) {
+        wsss_json_free(j);
+        return wsss_error_set("the stored configuration is not a train-cls configuration");
+    }
+    str_store *ss = wsss_xcalloc(1, sizeof *ss);
+    wsss_train_cls_config_default(c);
+    for (int i = 0; i < N_FIELDS && rc == WSSS_OK; i++) {
+        const field *f = &k_fields[i];
+        char *p = (char *)c + f->off;
+        const wsss_json *v = wsss_json_get(j, f->name);
+        if (!v) continue; /* an older config without the field keeps the default */
+        switch (f->kind) {
+        case F_STR:
+            if (wsss_json_is(v, WSSS_JSON_NULL)) {
+                *(const char **)p = NULL;
+            } else if (wsss_json_is(v, WSSS_JSON_STRING)) {
+                ss->s[ss->n] = wsss_xstrdup(v->str);
+                *(const char **)p = ss->s[ss->n++];
+            } else {
+                rc = wsss_error_set("config field \"%s\": expected a string", f->name);
+            }
+            break;
+        case F_INT: {
+            int64_t x;
+            if (wsss_json_as_int64(v, &x) != WSSS_OK || x < -2147483647 || x > 2147483647)
+                rc = wsss_error_set("config field \"%s\": expected an integer", f->name);
+            else
+                *(int *)p = (int)x;
+            break;
+        }
+        case F_DBL:
+            if (wsss_json_as_double(v, (double *)p) != WSSS_OK)
+                rc = wsss_error_set("config field \"%s\": expected a number", f->name);
+            break;
+        }
+    }
+    wsss_json_free(j);
+    *storage = ss;
+    return rc;
+}
+
+void wsss_train_cls_config_free_storage(void *storage) {
+    str_store *ss = storage;
+    if (!ss) return;
+    for (int i = 0; i < ss->n; i++) free(ss->s[i]);
+    free(ss);
+}
+
+/* ---- training ---- */
+
+typedef struct cls_step {
+    wsss_classifier *cls;
+    int bce;
+    wsss_ctx *ctx;
+} cls_step;
+
+static int cls_step_fn(void *user, wsss_trainer *t, const wsss_batch *b, double lr, wsss_trainer_stats *stats) {
+    (void)t;
+    (void)lr;
+    cls_step *s = user;
+    wsss_ctx_reset(s->ctx);
+    wsss_tensor *logits = wsss_classifier_forward(s->ctx, s->cls, b->images, 1, NULL);
+    wsss_tensor *loss = s->bce ? wsss_bce_with_logits(s->ctx, logits, b->labels)
+                               : wsss_multilabel_soft_margin(s->ctx, logits, b->labels);
+    stats->loss = wsss_tensor_get(loss, 0);
+    /* training accuracy signal: fraction of (image, class) decisions right at logit 0 */
+    const float *lg = wsss_f32(logits), *y = wsss_f32(b->labels);
+    int64_t n = wsss_tensor_numel(logits), right = 0;
+    for (int64_t i = 0; i < n; i++) right += (lg[i] > 0) == (y[i] > 0.5f);
+    stats->n_aux = 1;
+    stats->aux_name[0] = "label_acc";
+    stats->aux[0] = n ? (double)right / (double)n : NAN;
+    int rc = wsss_backward(s->ctx, loss);
+    wsss_ctx_reset(s->ctx);
+    return rc;
+}
+
+static int parse_steps(const char *txt, int epochs, int64_t spe, int *n, int64_t *ms) {
+    *n = 0;
+    const char *p = txt ? txt : "";
+    while (*p) {
+        char *end;
+        long e = strtol(p, &end, 10);
+        if (end == p || e <= 0 || e > epochs || *n >= WSSS_LR_MAX_MILESTONES)
+            return wsss_error_set("--lr-steps \"%s\": expected up to %d comma-separated epochs in 1..%d", txt,
+                                  WSSS_LR_MAX_MILESTONES, epochs);
+        ms[(*n)++] = (int64_t)e * spe;
+        p = end;
+        if (*p == ',') p++;
+        else if (*p) return wsss_error_set("--lr-steps \"%s\": expected comma-separated epochs", txt);
+    }
+    return WSSS_OK;
+}
+
+int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
+    if (!c->data) return wsss_error_set("train-cls: no dataset given (--data DIR)");
+    if (c->epochs < 1 || c->batch < 1 || c->size < 8 || c->lr <= 0 || c->weight_decay < 0 ||
+        c->momentum < 0 || c->momentum >= 1 || c->rrc_min <= 0 || c->rrc_min > 1 || c->hflip < 0 || c->hflip > 1 ||
+        c->jitter < 0 || c->jitter > 0.5)
+        return wsss_error_set("train-cls: bad settings (need epochs >= 1, batch >= 1, size >= 8, lr > 0, "
+                              "momentum in [0,1), rrc-min in (0,1], flip in [0,1], jitter in [0,0.5])");
+    int bce = 0;
+    if (strcmp(c->loss, "bce") == 0) bce = 1;
+    else if (strcmp(c->loss, "mlsm") != 0) return wsss_error_set("train-cls: --loss %s (expected mlsm or bce)", c->loss);
+    wsss_lr_kind lk;
+    if (wsss_lr_kind_parse(c->lr_policy, &lk) != WSSS_OK || lk == WSSS_LR_CONSTANT)
+        return wsss_error_set("train-cls: --lr-policy %s (expected poly or step)", c->lr_policy);
+
+    char *ckpt = c->ckpt ? wsss_xstrdup(c->ckpt) : wsss_run_path(c->run, WSSS_RUN_CLS_CKPT);
+    char *out = c->out ? wsss_xstrdup(c->out) : wsss_run_path(c->run, WSSS_RUN_CLS_MODEL);
+    char *logp = c->log ? wsss_xstrdup(c->log) : wsss_run_log_path(c->run, "train-cls");
+    wsss_dataset *ds = NULL;
+    wsss_loader *loader = NULL;
+    wsss_optim *opt = NULL;
+    wsss_classifier cls;
+    memset(&cls, 0, sizeof cls);
+    wsss_trainer tr;
+    memset(&tr, 0, sizeof tr);
+    char *cfg_json = NULL;
+    int rc = WSSS_ERR;
+
+    wsss_dataset_opts dopt;
+    wsss_dataset_opts_default(&dopt);
+    dopt.split = c->split;
+    dopt.masks = WSSS_MASKS_OPTIONAL; /* labels need no masks (cls_labels.txt) */
+    dopt.skip_bad = c->skip_bad;
+    if (wsss_dataset_open(c->data, &dopt, &ds) != WSSS_OK) goto done;
+    if (!ds->has_labels) {
+        wsss_error_set("%s: no image-level labels (cls_labels.txt or masks) for split %s", c->data, c->split);
+        goto done;
+    }
+    if (ds->num_classes < 2) {
+        wsss_error_set("%s: the dataset has no foreground class", c->data);
+        goto done;
+    }
+    if (wsss_classifier_create(&cls, c->arch, ds->num_classes - 1) != WSSS_OK) goto done;
+    wsss_rng init_rng;
+    wsss_rng_seed3(&init_rng, (uint64_t)c->seed, 0x494e4954ULL, 0);
+    wsss_classifier_reset(&cls, &init_rng);
+    if (c->backbone_weights && !resume_dir && wsss_classifier_load_backbone(&cls, c->backbone_weights) != WSSS_OK)
+        goto done;
+    if (c->frozen_bn) {
+        if (cls.m.backbone != WSSS_BACKBONE_RESNET) {
+            wsss_error_set("train-cls: --frozen-bn applies to ResNet backbones only");
+            goto done;
+        }
+        wsss_resnet_set_frozen_bn(&cls.m.resnet, 1);
+    }
+
+    wsss_loader_opts lo;
+    wsss_loader_opts_default(&lo);
+    lo.batch_size = c->batch;
+    lo.drop_last = ds->n >= c->batch; /* constant batch statistics; tiny datasets keep their one batch */
+    lo.shuffle = 1;
+    lo.seed = (uint64_t)c->seed;
+    lo.workers = c->workers;
+    lo.load_masks = 0;
+    lo.skip_bad = c->skip_bad;
+    if (c->rrc_min < 1.0) {
+        lo.aug.rrc_h = lo.aug.rrc_w = c->size;
+        lo.aug.rrc_scale[0] = c->rrc_min;
+        lo.aug.rrc_scale[1] = 1.0;
+    } else {
+        lo.aug.resize_h = lo.aug.resize_w = c->size;
+    }
+    lo.aug.hflip_p = c->hflip;
+    lo.aug.jitter.brightness = lo.aug.jitter.contrast = lo.aug.jitter.saturation = c->jitter;
+    lo.aug.jitter.hue = c->jitter / 3.0;
+    if (wsss_loader_new(ds, &lo, &loader) != WSSS_OK) goto done;
+
+    /* from scratch every layer is new: the 10x head multiplier is a fine-tuning rule */
+    const double hm = c->head_lr_mult >= 0 ? c->head_lr_mult : c->backbone_weights ? 10.0 : 1.0;
+    const wsss_optim_group groups[4] = {{1.0, c->weight_decay}, {2.0, 0.0}, {hm, c->weight_decay}, {2.0 * hm, 0.0}};
+    wsss_optim_config oc = wsss_optim_sgd_config(c->momentum, 0, 0);
+    opt = wsss_optim_new(&oc, 4, groups);
+    wsss_optim_add_params(opt, &cls.m.params);
+
+    const int64_t spe = wsss_loader_batches_per_epoch(loader);
+    wsss_lr_schedule sched;
+    if (lk == WSSS_LR_POLY) {
+        sched = wsss_lr_poly(c->lr, c->lr_power, (int64_t)c->epochs * spe);
+    } else {
+        int nm;
+        int64_t ms[WSSS_LR_MAX_MILESTONES];
+        if (parse_steps(c->lr_steps, c->epochs, spe, &nm, ms) != WSSS_OK) goto done;
+        sched = wsss_lr_step(c->lr, c->lr_gamma, nm, ms);
+    }
+
+    cfg_json = wsss_train_cls_config_to_json(c);
+    wsss_trainer_opts to;
+    wsss_trainer_opts_default(&to);
+    to.stage = "train-cls";
+    to.epochs = c->epochs;
+    to.ckpt_dir = ckpt;
+    to.resume_dir = resume_dir;
+    to.log_path = logp;
+    to.config = cfg_json;
+    to.progress = c->progress;
+    to.log_every = c->log_every;
+    to.stop_after = c->stop_after;
+    if (wsss_trainer_init(&tr, &to, &cls.m.params, opt, &sched, loader, (uint64_t)c->seed) != WSSS_OK) goto done;
+    if (c->progress)
+        fprintf(stderr, "train-cls: %s, %lld images, %d classes, %d epochs x %lld steps (batch %d)%s\n", cls.arch,
+                (long long)ds->n, ds->num_classes - 1, c->epochs, (long long)spe, c->batch,
+                tr.resumed ? ", resumed" : "");
+    cls_step st = {&cls, bce, wsss_ctx_new()};
+    rc = wsss_trainer_run(&tr, cls_step_fn, &st);
+    wsss_ctx_free(st.ctx);
+    if (rc == WSSS_OK) {
+        if (wsss_mkdirs_parent(out) != WSSS_OK || wsss_classifier_save(&cls, out) != WSSS_OK) {
+            rc = WSSS_ERR;
+            goto done;
+        }
+        if (c->progress)
+            fprintf(stderr, "train-cls: %.1f images/s, model written to %s\n",
+                    tr.seconds > 0 ? (double)tr.images / tr.seconds : 0.0, out);
+    }
+done:
+    wsss_trainer_free(&tr);
+    wsss_loader_free(loader);
+    if (opt) wsss_optim_free(opt);
+    wsss_classifier_free(&cls);
+    wsss_dataset_free(ds);
+    free(cfg_json);
+    free(ckpt);
+    free(out);
+    free(logp);
+    return rc;
+}

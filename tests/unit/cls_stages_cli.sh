@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Stages 1-4 end to end on a tiny VOC folder written by PIL (3 classes, non-square images of
+# different sizes): train-cls (interrupt with --stop-after + --resume gives the same bytes as an
+# uninterrupted run), cam (maps, overlays, report samples), eval-cam, pseudo; backbone weights;
+# user errors (exit codes, messages naming the file).
+# Usage: bash cls_stages_cli.sh <path-to-wsss> <tmpdir>
+set -u
+WSSS="$1"
+TMP="$2"
+rm -rf "$TMP" && mkdir -p "$TMP"
+export WSSS_THREADS=1 WSSS_PROGRESS=0
+fails=0
+pass=0
+check() { # check "what" command...
+    local what="$1"
+    shift
+    if "$@"; then pass=$((pass + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
+}
+has() { grep -qF -- "$2" "$1" || { echo "--- $1 lacks: $2"; cat "$1"; return 1; }; }
+rc_is() { # rc_is WANT command... (stdout/stderr to $TMP/out)
+    local want="$1"
+    shift
+    "$@" >"$TMP/out" 2>&1
+    local rc=$?
+    [ "$rc" = "$want" ] || { echo "--- exit $rc, expected $want: $*"; cat "$TMP/out"; return 1; }
+}
+
+/usr/bin/python3 - "$TMP/ds" <<'EOF' || { echo "FAIL: cannot build the dataset with /usr/bin/python3 + PIL"; exit 1; }
+import os, sys
+import numpy as np
+from PIL import Image
+root = sys.argv[1]
+for d in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+    os.makedirs(os.path.join(root, d), exist_ok=True)
+open(os.path.join(root, "classes.txt"), "w").write("background\nred\ngreen\nblue\n")
+rng = np.random.RandomState(0)
+colors = {1: (220, 30, 30), 2: (30, 200, 40), 3: (40, 40, 230)}
+ids = []
+for i in range(10):
+    w, h = (40, 32) if i % 2 else (36, 44)
+    rgb = (rng.rand(h, w, 3) * 60 + 90).astype(np.uint8)
+    m = np.zeros((h, w), np.uint8)
+    for c in sorted(rng.choice([1, 2, 3], size=1 + i % 2, replace=False)):
+        y0, x0 = rng.randint(0, h - 12), rng.randint(0, w - 12)
+        rgb[y0:y0 + 12, x0:x0 + 12] = colors[c]
+        m[y0:y0 + 12, x0:x0 + 12] = c
+    m[0, 0] = 255
+    k = "img%02d" % i
+    ids.append(k)
+    Image.fromarray(rgb).save(os.path.join(root, "JPEGImages", k + ".jpg"), quality=95)
+    p = Image.fromarray(m, "P")
+    p.putpalette([(j * 37) % 256 for j in range(768)])
+    p.save(os.path.join(root, "SegmentationClass", k + ".png"))
+open(os.path.join(root, "ImageSets/Segmentation/train.txt"), "w").write("\n".join(ids[:8]) + "\n")
+open(os.path.join(root, "ImageSets/Segmentation/val.txt"), "w").write("\n".join(ids[8:]) + "\n")
+EOF
+D="$TMP/ds"
+R="$TMP/run"
+TRAIN=(--data "$D" --arch resnet18-os8 --epochs 3 --batch 4 --size 32 --lr 0.01 --quiet)
+
+# train-cls: stop after 3 steps (mid-epoch 1), resume, compare with an uninterrupted run
+check "train-cls --stop-after exits 130" rc_is 130 "$WSSS" train-cls "${TRAIN[@]}" --run "$R" --stop-after 3
+check "checkpoint written" test -f "$R/cls/ckpt/state.json"
+check "no final model yet" test ! -e "$R/cls/model.safetensors"
+check "train-cls --resume" rc_is 0 "$WSSS" train-cls --resume "$R/cls/ckpt" --quiet
+check "final model" test -f "$R/cls/model.safetensors"
+check "uninterrupted run" rc_is 0 "$WSSS" train-cls "${TRAIN[@]}" --run "$TMP/run2"
+check "resumed == uninterrupted (bytes)" cmp -s "$R/cls/model.safetensors" "$TMP/run2/cls/model.safetensors"
+check "JSONL log" has "$R/logs/train-cls.jsonl" '"loss"'
+check "log has the resume event" has "$R/logs/train-cls.jsonl" '"event":"resume"'
+
+# cam: maps for every train image, overlays, report samples
+check "cam" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --overlay --samples 2 --quiet
+n=$(ls "$R/cams" | grep -c '\.safetensors$')
+check "8 CAM files (got $n)" test "$n" = 8
+check "overlay" test -f "$R/cams_overlay/img01.png"
+check "samples" test -f "$R/samples/img00_image.png" -a -f "$R/samples/img00_cam.png" -a -f "$R/samples/img00_gt.png"
+check "cam --skip-existing" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --skip-existing --samples 0 --quiet
+check "cam log" has "$R/logs/cam.jsonl" '"event":"end"'
+
+# eval-cam
+check "eval-cam" rc_is 0 "$WSSS" eval-cam --data "$D" --run "$R"
+check "eval-cam final line" grep -qE '^cam_miou [01]\.[0-9]{4} thr 0\.[0-9]{2}$' "$TMP/out"
+check "metrics/cam.json" has "$R/metrics/cam.json" '"best_threshold"'
+
+# pseudo: default (PSA pair + CRF) and constant threshold without CRF
+check "pseudo" rc_is 0 "$WSSS" pseudo --data "$D" --run "$R" --quiet
+check "pseudo final line" grep -qE '^pseudo_miou [01]\.[0-9]{4} ignored [01]\.[0-9]{4}$' "$TMP/out"
+n=$(ls "$R/pseudo" | grep -c '\.png$')
+check "8 pseudo labels (got $n)" test "$n" = 8
+check "metrics/pseudo.json" has "$R/metrics/pseudo.json" '"frac_ignored"'
+check "pseudo sample" test -f "$R/samples/img00_pseudo.png"
+check "pseudo --bg const --no-crf" rc_is 0 "$WSSS" pseudo --data "$D" --run "$R" --bg const --bg-threshold 0.25 \
+    --no-crf --out "$TMP/p2" --json "$TMP/p2.json" --quiet
+check "pseudo from the sweep threshold" rc_is 0 "$WSSS" pseudo --data "$D" --run "$R" --bg-threshold-from-sweep \
+    --out "$TMP/p3" --json "$TMP/p3.json" --quiet
+
+# backbone weights: the trained classifier's file is a torchvision-named state_dict (its fc is ignored)
+check "--backbone-weights" rc_is 0 "$WSSS" train-cls "${TRAIN[@]}" --epochs 1 --run "$TMP/run3" \
+    --backbone-weights "$R/cls/model.safetensors" --frozen-bn
+head -c 1000 "$R/cls/model.safetensors" >"$TMP/trunc.safetensors"
+check "truncated weights: exit 1" rc_is 1 "$WSSS" train-cls "${TRAIN[@]}" --run "$TMP/run4" \
+    --backbone-weights "$TMP/trunc.safetensors"
+check "truncated weights: file named" has "$TMP/out" "trunc.safetensors"
+
+# user errors
+check "train-cls without --data: exit 2" rc_is 2 "$WSSS" train-cls --quiet
+check "train-cls bad integer: exit 2" rc_is 2 "$WSSS" train-cls --data "$D" --epochs x
+check "missing dataset: exit 1" rc_is 1 "$WSSS" train-cls --data "$TMP/nope" --run "$TMP/r5" --quiet
+check "missing dataset named" has "$TMP/out" "$TMP/nope"
+check "unknown arch: exit 1" rc_is 1 "$WSSS" train-cls --data "$D" --arch resnet7 --run "$TMP/r5" --quiet
+check "unknown arch named" has "$TMP/out" "resnet7"
+check "resume from a non-checkpoint: exit 1" rc_is 1 "$WSSS" train-cls --resume "$D" --quiet
+check "cam: missing model: exit 1" rc_is 1 "$WSSS" cam --data "$D" --model "$TMP/none.safetensors" --quiet
+check "cam: missing model named" has "$TMP/out" "none.safetensors"
+check "cam: bad scales: exit 2" rc_is 2 "$WSSS" cam --data "$D" --run "$R" --scales 1,-2
+mv "$R/cams/img03.safetensors" "$TMP/img03.bak"
+check "eval-cam: missing map: exit 1" rc_is 1 "$WSSS" eval-cam --data "$D" --run "$R"
+check "eval-cam: missing map named" has "$TMP/out" "img03.safetensors"
+echo "not a safetensors file" >"$R/cams/img03.safetensors"
+check "pseudo: corrupt map: exit 1" rc_is 1 "$WSSS" pseudo --data "$D" --run "$R" --out "$TMP/p4" --quiet
+check "pseudo: corrupt map named" has "$TMP/out" "img03.safetensors"
+mv "$TMP/img03.bak" "$R/cams/img03.safetensors"
+check "pseudo: bad mode: exit 2" rc_is 2 "$WSSS" pseudo --data "$D" --run "$R" --bg nope
+
+echo "cls_stages_cli: $pass passed, $fails failed"
+[ "$fails" = 0 ]

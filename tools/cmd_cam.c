@@ -1,0 +1,220 @@
+/* `wsss cam`: class activation maps for every image of a split (stage 2; cam.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "wsss/cam.h"
+#include "wsss/classifier.h"
+#include "wsss/dataset.h"
+#include "wsss/error.h"
+#include "wsss/overlay.h"
+#include "wsss/run_layout.h"
+#include "wsss/runlog.h"
+#include "wsss/trainer.h"
+
+static wsss_tensor *classifier_cam(void *user, wsss_ctx *ctx, wsss_tensor *x) {
+    wsss_tensor *cam = NULL;
+    wsss_classifier_forward(ctx, (wsss_classifier *)user, x, 0, &cam);
+    return cam;
+}
+
+/* Heat map of the per-pixel max over the image's class maps (zeros without classes). */
+static int write_overlay(const char *path, const wsss_image *img, const wsss_tensor *maps) {
+    const int64_t n = maps->shape[0], hw = (int64_t)img->width * img->height;
+    float *mx = wsss_xcalloc((size_t)hw + 1, sizeof *mx);
+    for (int64_t k = 0; k < n; k++)
+        for (int64_t i = 0; i < hw; i++) {
+            float v = wsss_f32(maps)[k * hw + i];
+            if (v > mx[i]) mx[i] = v;
+        }
+    wsss_image ov;
+    int rc = wsss_overlay_heatmap(img, mx, img->width, img->height, 0.5f, &ov);
+    if (rc == WSSS_OK) rc = wsss_image_write_png(path, &ov);
+    if (rc == WSSS_OK) wsss_image_free(&ov);
+    free(mx);
+    return rc;
+}
+
+int cmd_cam(int argc, char **argv) {
+    const char *data = NULL, *split = "train", *run = "run", *model = NULL, *out = NULL, *overlay_dir = NULL;
+    const char *scales = "1,0.5,1.5,2", *norm = "max";
+    int no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0;
+    const cli_opt opts[] = {
+        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); image-level labels pick the classes", 1},
+        {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
+        {"run", CLI_STRING, &run, "DIR", "run directory (default paths derive from it)", 0},
+        {"model", CLI_STRING, &model, "FILE", "classifier (default RUN/cls/model.safetensors)", 0},
+        {"out", CLI_STRING, &out, "DIR", "output folder of <id>.safetensors maps (default RUN/cams)", 0},
+        {"scales", CLI_STRING, &scales, "S,S", "input scales, summed", 0},
+        {"no-flip", CLI_FLAG, &no_flip, NULL, "do not add horizontally flipped inputs", 0},
+        {"norm", CLI_STRING, &norm, "N", "per-class normalisation: max (PSA) or minmax", 0},
+        {"overlay", CLI_FLAG, &overlay, NULL, "also write heat-map overlays <id>.png", 0},
+        {"overlay-dir", CLI_STRING, &overlay_dir, "DIR", "overlay folder (default RUN/cams_overlay)", 0},
+        {"samples", CLI_INT, &samples, "N", "report samples for the first N images (RUN/samples)", 0},
+        {"skip-existing", CLI_FLAG, &skip_existing, NULL, "keep maps already written (continue a stopped run)", 0},
+        {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about and skip unreadable samples", 0},
+        {"quiet", CLI_FLAG, &quiet, NULL, "no progress output", 0},
+    };
+    const cli_spec spec = {"cam", NULL,
+                           "Class activation maps of the labelled classes of every image of a split: multi-scale + "
+                           "flip, ReLU, summed, normalised per class; one safetensors file per image.",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
+    char **pos;
+    int np;
+    int rc = cli_parse(&spec, argc, argv, &pos, &np);
+    if (rc) return rc > 0 ? 0 : 2;
+    free(pos);
+    wsss_cam_opts co;
+    wsss_cam_opts_default(&co);
+    co.flip = !no_flip;
+    if (strcmp(norm, "max") == 0) co.norm = WSSS_CAM_NORM_MAX;
+    else if (strcmp(norm, "minmax") == 0) co.norm = WSSS_CAM_NORM_MINMAX;
+    else {
+        fprintf(stderr, "wsss cam: --norm %s (expected max or minmax)\n", norm);
+        return 2;
+    }
+    if (wsss_cam_parse_scales(scales, &co) != WSSS_OK) {
+        fprintf(stderr, "wsss cam: --%s\n", wsss_error_msg());
+        return 2;
+    }
+    char *model_path = model ? wsss_xstrdup(model) : wsss_run_path(run, WSSS_RUN_CLS_MODEL);
+    char *out_dir = out ? wsss_xstrdup(out) : wsss_run_path(run, WSSS_RUN_CAMS);
+    char *ov_dir = overlay_dir ? wsss_xstrdup(overlay_dir) : wsss_run_path(run, WSSS_RUN_CAMS_OVERLAY);
+    char *sample_dir = wsss_run_path(run, WSSS_RUN_SAMPLES);
+    wsss_dataset *ds = NULL;
+    wsss_classifier cls;
+    memset(&cls, 0, sizeof cls);
+    wsss_runlog *log = NULL;
+    wsss_ctx *ctx = NULL;
+    int code = 1;
+    int64_t done = 0, skipped = 0, failed = 0;
+
+    wsss_dataset_opts dopt;
+    wsss_dataset_opts_default(&dopt);
+    dopt.split = split;
+    dopt.masks = WSSS_MASKS_OPTIONAL;
+    dopt.skip_bad = skip_bad;
+    if (wsss_dataset_open(data, &dopt, &ds) != WSSS_OK) goto fail;
+    if (!ds->has_labels) {
+        wsss_error_set("%s: no image-level labels (cls_labels.txt or masks) for split %s", data, split);
+        goto fail;
+    }
+    if (wsss_classifier_open(&cls, model_path) != WSSS_OK) goto fail;
+    if (cls.num_classes != ds->num_classes - 1) {
+        wsss_error_set("%s: the classifier has %d foreground classes, the dataset %s has %d", model_path,
+                       cls.num_classes, data, ds->num_classes - 1);
+        goto fail;
+    }
+    if (wsss_mkdirs(out_dir) != WSSS_OK || (overlay && wsss_mkdirs(ov_dir) != WSSS_OK) ||
+        (samples > 0 && wsss_mkdirs(sample_dir) != WSSS_OK))
+        goto fail;
+    {
+        char *lp = wsss_run_log_path(run, "cam");
+        int lrc = wsss_runlog_open(lp, "cam", &log);
+        free(lp);
+        if (lrc != WSSS_OK) goto fail;
+    }
+    wsss_runlog_begin(log);
+    wsss_runlog_kv_string(log, "event", "start");
+    wsss_runlog_kv_int(log, "images", ds->n);
+    wsss_runlog_kv_string(log, "scales", scales);
+    wsss_runlog_kv_int(log, "flip", co.flip);
+    wsss_runlog_end(log);
+
+    ctx = wsss_ctx_new();
+    wsss_progress prog;
+    if (!quiet) wsss_progress_start(&prog, "cam", ds->n);
+    wsss_trainer_signals_install();
+    const double t0 = wsss_now_seconds();
+    int *ids = wsss_xmalloc(sizeof(int) * (size_t)ds->num_classes);
+    for (int64_t i = 0; i < ds->n && !wsss_trainer_interrupted(); i++) {
+        char *path = wsss_run_file(out_dir, ds->ids[i], ".safetensors");
+        if (skip_existing && access(path, F_OK) == 0) {
+            free(path);
+            skipped++;
+            if (!quiet) wsss_progress_add(&prog, 1);
+            continue;
+        }
+        wsss_sample smp;
+        int what = WSSS_LOAD_IMAGE | (i < samples ? WSSS_LOAD_MASK : 0);
+        if (wsss_dataset_load(ds, i, what, &smp) != WSSS_OK) {
+            free(path);
+            if (!skip_bad) goto fail_loop;
+            fprintf(stderr, "wsss: warning: %s (skipped)\n", wsss_error_msg());
+            failed++;
+            continue;
+        }
+        int n = wsss_dataset_label_ids(ds, i, ids);
+        wsss_tensor *maps = NULL;
+        int r = wsss_cam_compute(&co, classifier_cam, &cls, ctx, &smp.image, n, ids, &maps);
+        if (r == WSSS_OK) r = wsss_cam_save(path, ds->ids[i], ds->num_classes, maps, ids, &co);
+        if (r == WSSS_OK && overlay) {
+            char *op = wsss_run_file(ov_dir, ds->ids[i], ".png");
+            r = write_overlay(op, &smp.image, maps);
+            free(op);
+        }
+        if (r == WSSS_OK && i < samples) {
+            char name[1024];
+            snprintf(name, sizeof name, "%s_cam", ds->ids[i]);
+            char *sp = wsss_run_file(sample_dir, name, ".png");
+            r = write_overlay(sp, &smp.image, maps);
+            free(sp);
+            snprintf(name, sizeof name, "%s_image", ds->ids[i]);
+            sp = wsss_run_file(sample_dir, name, ".png");
+            if (r == WSSS_OK) r = wsss_image_write_png(sp, &smp.image);
+            free(sp);
+            if (r == WSSS_OK && smp.mask.data) {
+                snprintf(name, sizeof name, "%s_gt", ds->ids[i]);
+                sp = wsss_run_file(sample_dir, name, ".png");
+                r = wsss_image_write_mask_png(sp, &smp.mask);
+                free(sp);
+            }
+        }
+        if (maps) wsss_tensor_free(maps);
+        wsss_sample_free(&smp);
+        free(path);
+        if (r != WSSS_OK) goto fail_loop;
+        done++;
+        if (!quiet) wsss_progress_add(&prog, 1);
+    }
+    free(ids);
+    ids = NULL;
+    wsss_trainer_signals_restore();
+    if (!quiet) wsss_progress_finish(&prog);
+    {
+        const double dt = wsss_now_seconds() - t0;
+        const int stopped = wsss_trainer_interrupted();
+        wsss_runlog_begin(log);
+        wsss_runlog_kv_string(log, "event", stopped ? "interrupted" : "end");
+        wsss_runlog_kv_int(log, "written", done);
+        wsss_runlog_kv_int(log, "skipped", skipped);
+        wsss_runlog_kv_int(log, "failed", failed);
+        wsss_runlog_kv_double(log, "seconds", dt);
+        wsss_runlog_kv_double(log, "images_per_s", dt > 0 ? (double)done / dt : 0.0);
+        wsss_runlog_end(log);
+        if (!quiet)
+            fprintf(stderr, "cam: %lld maps written to %s (%.1f images/s)%s\n", (long long)done, out_dir,
+                    dt > 0 ? (double)done / dt : 0.0, stopped ? "; interrupted: rerun with --skip-existing" : "");
+        code = stopped ? 130 : 0;
+    }
+    goto done;
+fail_loop:
+    free(ids);
+    wsss_trainer_signals_restore();
+    if (!quiet) wsss_progress_finish(&prog);
+fail:
+    fprintf(stderr, "wsss cam: %s\n", wsss_error_msg());
+    code = 1;
+done:
+    if (ctx) wsss_ctx_free(ctx);
+    wsss_runlog_close(log);
+    wsss_classifier_free(&cls);
+    wsss_dataset_free(ds);
+    free(model_path);
+    free(out_dir);
+    free(ov_dir);
+    free(sample_dir);
+    return code;
+}

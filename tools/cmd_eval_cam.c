@@ -1,0 +1,129 @@
+/* `wsss eval-cam`: CAM mIoU against the ground truth with the background-threshold sweep
+ * (refinement.md §d.2; stage 3). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "wsss/cam.h"
+#include "wsss/dataset.h"
+#include "wsss/error.h"
+#include "wsss/json.h"
+#include "wsss/metrics.h"
+#include "wsss/run_layout.h"
+
+/* One image: its maps and GT mask into the sweep. */
+static int add_image(wsss_cam_sweep *sw, const wsss_dataset *ds, int64_t i, const char *cam_dir) {
+    char *path = wsss_run_file(cam_dir, ds->ids[i], ".safetensors");
+    wsss_tensor *maps = NULL;
+    int *classes = NULL, n = 0;
+    wsss_sample smp;
+    memset(&smp, 0, sizeof smp);
+    int rc = wsss_cam_load(path, ds->num_classes, &maps, &classes, &n);
+    if (rc == WSSS_OK) rc = wsss_dataset_load(ds, i, WSSS_LOAD_MASK, &smp);
+    if (rc == WSSS_OK && (maps->shape[1] != smp.mask.height || maps->shape[2] != smp.mask.width))
+        rc = wsss_error_set("%s: maps are %lldx%lld, the mask %s is %dx%d (W x H)", path, (long long)maps->shape[2],
+                            (long long)maps->shape[1], ds->mask_paths[i], smp.mask.width, smp.mask.height);
+    if (rc == WSSS_OK)
+        rc = wsss_cam_sweep_add(sw, wsss_f32(maps), n, classes, smp.mask.data,
+                                (int64_t)smp.mask.width * smp.mask.height, path);
+    wsss_sample_free(&smp);
+    if (maps) wsss_tensor_free(maps);
+    free(classes);
+    free(path);
+    return rc;
+}
+
+int cmd_eval_cam(int argc, char **argv) {
+    const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *json = NULL;
+    int n_thr = 60, quiet = 0;
+    const cli_opt opts[] = {
+        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout) with ground-truth masks", 1},
+        {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
+        {"run", CLI_STRING, &run, "DIR", "run directory (default paths derive from it)", 0},
+        {"cams", CLI_STRING, &cams, "DIR", "folder of <id>.safetensors maps (default RUN/cams)", 0},
+        {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/cam.json)", 0},
+        {"thresholds", CLI_INT, &n_thr, "N", "sweep t = 0.00, 0.01, ..., (N-1)/100", 0},
+        {"quiet", CLI_FLAG, &quiet, NULL, "print only the final line", 0},
+    };
+    const cli_spec spec = {"eval-cam", NULL,
+                           "CAM mIoU against the ground truth: background = constant t, argmax over [t; maps of "
+                           "the labelled classes], swept over t; prints the best threshold and mIoU. The sweep uses "
+                           "the ground truth: it measures seed quality, do not tune the pipeline with it.",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
+    char **pos;
+    int np;
+    int rc = cli_parse(&spec, argc, argv, &pos, &np);
+    if (rc) return rc > 0 ? 0 : 2;
+    free(pos);
+    if (n_thr < 1 || n_thr > 101) {
+        fprintf(stderr, "wsss eval-cam: --thresholds must be in 1..101\n");
+        return 2;
+    }
+    char *cam_dir = cams ? wsss_xstrdup(cams) : wsss_run_path(run, WSSS_RUN_CAMS);
+    char *json_path = json ? wsss_xstrdup(json) : wsss_run_metrics_path(run, "cam");
+    wsss_dataset *ds = NULL;
+    wsss_cam_sweep total;
+    memset(&total, 0, sizeof total);
+    int code = 1;
+    wsss_dataset_opts dopt;
+    wsss_dataset_opts_default(&dopt);
+    dopt.split = split;
+    dopt.masks = WSSS_MASKS_REQUIRED;
+    if (wsss_dataset_open(data, &dopt, &ds) != WSSS_OK) goto fail;
+    if (!ds->has_labels) {
+        wsss_error_set("%s: no image-level labels for split %s", data, split);
+        goto fail;
+    }
+    if (wsss_cam_sweep_init(&total, ds->num_classes, n_thr, 100) != WSSS_OK) goto fail;
+    /* images in parallel, one sweep per thread, merged; the first error (lowest index) wins */
+    int64_t bad = -1;
+    char msg[1024] = "";
+#pragma omp parallel
+    {
+        wsss_cam_sweep mine;
+        wsss_cam_sweep_init(&mine, ds->num_classes, n_thr, 100);
+#pragma omp for schedule(dynamic, 8)
+        for (int64_t i = 0; i < ds->n; i++) {
+            int64_t b;
+#pragma omp atomic read
+            b = bad;
+            if (b >= 0 && b < i) continue;
+            if (add_image(&mine, ds, i, cam_dir) != WSSS_OK) {
+#pragma omp critical(eval_cam_err)
+                if (bad < 0 || i < bad) {
+                    bad = i;
+                    snprintf(msg, sizeof msg, "%s", wsss_error_msg());
+                }
+            }
+        }
+#pragma omp critical(eval_cam_merge)
+        wsss_cam_sweep_merge(&total, &mine);
+        wsss_cam_sweep_free(&mine);
+    }
+    if (bad >= 0) {
+        wsss_error_set("%s", msg);
+        goto fail;
+    }
+    double *miou = wsss_xmalloc(sizeof(double) * (size_t)n_thr);
+    int best = wsss_cam_sweep_best(&total, miou);
+    if (!quiet) wsss_cam_sweep_print(stdout, &total, (const char *const *)ds->class_names);
+    wsss_jw w;
+    wsss_jw_init(&w, 1);
+    wsss_metrics_json_cam_sweep(&w, &total, (const char *const *)ds->class_names, "cam", split);
+    int wr = wsss_mkdirs_parent(json_path) == WSSS_OK ? wsss_metrics_write_file(json_path, w.buf) : WSSS_ERR;
+    wsss_jw_free(&w);
+    printf("cam_miou %.4f thr %.2f\n", miou[best], wsss_cam_sweep_threshold(&total, best));
+    free(miou);
+    if (wr != WSSS_OK) goto fail;
+    code = 0;
+    goto done;
+fail:
+    fprintf(stderr, "wsss eval-cam: %s\n", wsss_error_msg());
+done:
+    wsss_cam_sweep_free(&total);
+    wsss_dataset_free(ds);
+    free(cam_dir);
+    free(json_path);
+    return code;
+}

@@ -1,0 +1,272 @@
+/* `wsss pseudo`: pseudo labels from localisation maps (stage 4; pseudo.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "wsss/cam.h"
+#include "wsss/dataset.h"
+#include "wsss/error.h"
+#include "wsss/json.h"
+#include "wsss/metrics.h"
+#include "wsss/pseudo.h"
+#include "wsss/run_layout.h"
+#include "wsss/runlog.h"
+#include "wsss/trainer.h"
+
+/* Read best_threshold from a cam_sweep metrics file. */
+static int sweep_threshold(const char *path, double *t) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return wsss_error_set("%s: cannot open (run wsss eval-cam first)", path);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 > cap) buf = wsss_xrealloc(buf, cap = 2 * cap + 8192);
+        size_t k = fread(buf + len, 1, cap - len, f);
+        len += k;
+        if (k == 0) break;
+    }
+    fclose(f);
+    wsss_json *j = wsss_json_parse(buf, len);
+    free(buf);
+    if (!j) return wsss_error_prefix("%s", path);
+    int rc = wsss_json_as_double(wsss_json_get(j, "best_threshold"), t);
+    wsss_json_free(j);
+    if (rc != WSSS_OK) return wsss_error_set("%s: no numeric \"best_threshold\" (not an eval-cam metrics file?)", path);
+    return WSSS_OK;
+}
+
+typedef struct job {
+    const wsss_dataset *ds;
+    const wsss_pseudo_opts *po;
+    const char *cam_dir, *out_dir, *sample_dir;
+} job;
+
+/* One image: label, write, and add to the confusion matrix if it has a mask. *written = 0 when
+ * skipped. */
+static int do_image(const job *jb, int64_t i, int skip_existing, wsss_confusion *conf, int *written) {
+    const wsss_dataset *ds = jb->ds;
+    *written = 0;
+    char *out = wsss_run_file(jb->out_dir, ds->ids[i], ".png");
+    int have_mask = ds->mask_paths && ds->mask_paths[i];
+    wsss_sample smp;
+    memset(&smp, 0, sizeof smp);
+    wsss_image lab = {0};
+    wsss_tensor *maps = NULL;
+    int *classes = NULL, n = 0, rc = WSSS_OK;
+    if (skip_existing && access(out, F_OK) == 0) {
+        /* still count it in the metrics */
+        rc = wsss_image_read_mask(out, &lab);
+        if (rc == WSSS_OK && have_mask) rc = wsss_dataset_load(ds, i, WSSS_LOAD_MASK, &smp);
+    } else {
+        char *cp = wsss_run_file(jb->cam_dir, ds->ids[i], ".safetensors");
+        rc = wsss_cam_load(cp, ds->num_classes, &maps, &classes, &n);
+        if (rc == WSSS_OK) rc = wsss_dataset_load(ds, i, WSSS_LOAD_IMAGE | (have_mask ? WSSS_LOAD_MASK : 0), &smp);
+        if (rc == WSSS_OK && (maps->shape[1] != smp.image.height || maps->shape[2] != smp.image.width))
+            rc = wsss_error_set("%s: maps are %lldx%lld, the image %s is %dx%d (W x H)", cp, (long long)maps->shape[2],
+                                (long long)maps->shape[1], ds->image_paths[i], smp.image.width, smp.image.height);
+        if (rc == WSSS_OK) {
+            rc = wsss_pseudo_label(jb->po, &smp.image, wsss_f32(maps), n, classes, &lab);
+            if (rc != WSSS_OK) wsss_error_prefix("%s", ds->ids[i]);
+        }
+        if (rc == WSSS_OK) rc = wsss_image_write_mask_png(out, &lab);
+        if (rc == WSSS_OK) *written = 1;
+        /* a report sample when `wsss cam` made one for this image */
+        if (rc == WSSS_OK && jb->sample_dir) {
+            char name[1024];
+            snprintf(name, sizeof name, "%s_image", ds->ids[i]);
+            char *si = wsss_run_file(jb->sample_dir, name, ".png");
+            if (access(si, F_OK) == 0) {
+                snprintf(name, sizeof name, "%s_pseudo", ds->ids[i]);
+                char *sp = wsss_run_file(jb->sample_dir, name, ".png");
+                rc = wsss_image_write_mask_png(sp, &lab);
+                free(sp);
+            }
+            free(si);
+        }
+        free(cp);
+    }
+    if (rc == WSSS_OK && have_mask) rc = wsss_confusion_add_masks(conf, &smp.mask, &lab, ds->ids[i]);
+    wsss_image_free(&lab);
+    wsss_sample_free(&smp);
+    if (maps) wsss_tensor_free(maps);
+    free(classes);
+    free(out);
+    return rc;
+}
+
+int cmd_pseudo(int argc, char **argv) {
+    const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *out = NULL, *json = NULL, *bg = "psa";
+    wsss_pseudo_opts po;
+    wsss_pseudo_opts_default(&po);
+    int no_crf = 0, quiet = 0, skip_existing = 0, from_sweep = 0, iters = po.crf_params.iterations, samples = 1;
+    const cli_opt opts[] = {
+        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, are used for the mIoU", 1},
+        {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
+        {"run", CLI_STRING, &run, "DIR", "run directory (default paths derive from it)", 0},
+        {"cams", CLI_STRING, &cams, "DIR", "folder of <id>.safetensors maps (default RUN/cams)", 0},
+        {"out", CLI_STRING, &out, "DIR", "output folder of <id>.png labels (default RUN/pseudo)", 0},
+        {"json", CLI_STRING, &json, "FILE", "metrics when masks exist (default RUN/metrics/pseudo.json)", 0},
+        {"bg", CLI_STRING, &bg, "MODE", "background: psa (low/high pair, 255 between), pow, const", 0},
+        {"alpha-low", CLI_DOUBLE, &po.alpha_low, "A", "psa: exponent of the inflated background (1-max)^A", 0},
+        {"alpha-high", CLI_DOUBLE, &po.alpha_high, "A", "psa: exponent of the shrunk background", 0},
+        {"alpha", CLI_DOUBLE, &po.alpha, "A", "pow: background (1-max)^A", 0},
+        {"bg-threshold", CLI_DOUBLE, &po.threshold, "T", "const: background score", 0},
+        {"bg-threshold-from-sweep", CLI_FLAG, &from_sweep, NULL,
+         "const: take T from RUN/metrics/cam.json (tuned on ground truth: for analysis only)", 0},
+        {"min-conf", CLI_DOUBLE, &po.min_conf, "P", "pow/const: 255 where the CRF probability is below P", 0},
+        {"no-crf", CLI_FLAG, &no_crf, NULL, "argmax of the score stack without the CRF", 0},
+        {"crf-iters", CLI_INT, &iters, "N", "mean-field iterations", 0},
+        {"crf-gauss-sxy", CLI_DOUBLE, &po.crf_params.gauss_sxy, "F", "smoothness kernel std (pixels)", 0},
+        {"crf-gauss-compat", CLI_DOUBLE, &po.crf_params.gauss_compat, "F", "smoothness kernel weight", 0},
+        {"crf-bilat-sxy", CLI_DOUBLE, &po.crf_params.bilat_sxy, "F", "appearance kernel std (pixels)", 0},
+        {"crf-bilat-srgb", CLI_DOUBLE, &po.crf_params.bilat_srgb, "F", "appearance kernel std (intensity)", 0},
+        {"crf-bilat-compat", CLI_DOUBLE, &po.crf_params.bilat_compat, "F", "appearance kernel weight", 0},
+        {"samples", CLI_INT, &samples, "0|1", "write RUN/samples/<id>_pseudo.png where wsss cam wrote a sample", 0},
+        {"skip-existing", CLI_FLAG, &skip_existing, NULL, "keep labels already written (continue a stopped run)", 0},
+        {"quiet", CLI_FLAG, &quiet, NULL, "print only the final lines", 0},
+    };
+    const cli_spec spec = {"pseudo", NULL,
+                           "Pseudo labels from the maps: background score, dense CRF (PSA parameters), palette PNGs "
+                           "with 255 for uncertain pixels; mIoU against the masks when they exist.",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
+    char **pos;
+    int np;
+    int rc = cli_parse(&spec, argc, argv, &pos, &np);
+    if (rc) return rc > 0 ? 0 : 2;
+    free(pos);
+    if (wsss_pseudo_bg_parse(bg, &po.bg) != WSSS_OK) {
+        fprintf(stderr, "wsss pseudo: --bg: %s\n", wsss_error_msg());
+        return 2;
+    }
+    po.crf = !no_crf;
+    po.crf_params.iterations = iters;
+    if (po.crf && wsss_crf_params_check(&po.crf_params) != WSSS_OK) {
+        fprintf(stderr, "wsss pseudo: %s\n", wsss_error_msg());
+        return 2;
+    }
+    char *cam_dir = cams ? wsss_xstrdup(cams) : wsss_run_path(run, WSSS_RUN_CAMS);
+    char *out_dir = out ? wsss_xstrdup(out) : wsss_run_path(run, WSSS_RUN_PSEUDO);
+    char *json_path = json ? wsss_xstrdup(json) : wsss_run_metrics_path(run, "pseudo");
+    char *sample_dir = samples ? wsss_run_path(run, WSSS_RUN_SAMPLES) : NULL;
+    wsss_dataset *ds = NULL;
+    wsss_runlog *log = NULL;
+    wsss_confusion total;
+    memset(&total, 0, sizeof total);
+    int code = 1;
+    if (from_sweep) {
+        char *mp = wsss_run_metrics_path(run, "cam");
+        int r = sweep_threshold(mp, &po.threshold);
+        free(mp);
+        if (r != WSSS_OK) goto fail;
+        po.bg = WSSS_PSEUDO_BG_CONST;
+    }
+    wsss_dataset_opts dopt;
+    wsss_dataset_opts_default(&dopt);
+    dopt.split = split;
+    dopt.masks = WSSS_MASKS_OPTIONAL;
+    if (wsss_dataset_open(data, &dopt, &ds) != WSSS_OK) goto fail;
+    if (wsss_mkdirs(out_dir) != WSSS_OK) goto fail;
+    if (wsss_confusion_init(&total, ds->num_classes) != WSSS_OK) goto fail;
+    {
+        char *lp = wsss_run_log_path(run, "pseudo");
+        int lrc = wsss_runlog_open(lp, "pseudo", &log);
+        free(lp);
+        if (lrc != WSSS_OK) goto fail;
+    }
+    wsss_runlog_begin(log);
+    wsss_runlog_kv_string(log, "event", "start");
+    wsss_runlog_kv_int(log, "images", ds->n);
+    wsss_runlog_kv_string(log, "bg", wsss_pseudo_bg_name(po.bg));
+    wsss_runlog_kv_int(log, "crf", po.crf);
+    wsss_runlog_end(log);
+
+    job jb = {ds, &po, cam_dir, out_dir, sample_dir};
+    wsss_progress prog;
+    if (!quiet) wsss_progress_start(&prog, "pseudo", ds->n);
+    wsss_trainer_signals_install();
+    const double t0 = wsss_now_seconds();
+    int64_t bad = -1, written = 0;
+    char msg[1024] = "";
+#pragma omp parallel
+    {
+        wsss_confusion mine;
+        wsss_confusion_init(&mine, ds->num_classes);
+#pragma omp for schedule(dynamic, 1) reduction(+ : written)
+        for (int64_t i = 0; i < ds->n; i++) {
+            int64_t b;
+#pragma omp atomic read
+            b = bad;
+            if ((b >= 0 && b < i) || wsss_trainer_interrupted()) continue;
+            int w = 0;
+            if (do_image(&jb, i, skip_existing, &mine, &w) != WSSS_OK) {
+#pragma omp critical(pseudo_err)
+                if (bad < 0 || i < bad) {
+                    bad = i;
+                    snprintf(msg, sizeof msg, "%s", wsss_error_msg());
+                }
+            }
+            written += w;
+            if (!quiet) wsss_progress_add(&prog, 1);
+        }
+#pragma omp critical(pseudo_merge)
+        wsss_confusion_merge(&total, &mine);
+        wsss_confusion_free(&mine);
+    }
+    wsss_trainer_signals_restore();
+    if (!quiet) wsss_progress_finish(&prog);
+    const double dt = wsss_now_seconds() - t0;
+    const int stopped = wsss_trainer_interrupted();
+    if (bad >= 0) {
+        wsss_error_set("%s", msg);
+        goto fail;
+    }
+    wsss_seg_scores sc;
+    wsss_confusion_scores(&total, &sc);
+    wsss_runlog_begin(log);
+    wsss_runlog_kv_string(log, "event", stopped ? "interrupted" : "end");
+    wsss_runlog_kv_int(log, "written", written);
+    wsss_runlog_kv_double(log, "seconds", dt);
+    wsss_runlog_kv_double(log, "images_per_s", dt > 0 ? (double)written / dt : 0.0);
+    if (total.n_images > 0 && !stopped) {
+        wsss_runlog_kv_double(log, "miou", sc.miou);
+        wsss_runlog_kv_double(log, "frac_ignored", sc.frac_ignored);
+    }
+    wsss_runlog_end(log);
+    if (stopped) {
+        fprintf(stderr, "pseudo: interrupted after %lld labels; rerun with --skip-existing\n", (long long)written);
+        code = 130;
+        goto done;
+    }
+    if (!quiet)
+        fprintf(stderr, "pseudo: %lld labels written to %s (%.1f images/s)\n", (long long)written, out_dir,
+                dt > 0 ? (double)written / dt : 0.0);
+    if (total.n_images > 0) {
+        if (!quiet) {
+            wsss_seg_scores_print(stdout, &sc, (const char *const *)ds->class_names);
+            wsss_confusion_print(stdout, &total, (const char *const *)ds->class_names);
+        }
+        wsss_jw w;
+        wsss_jw_init(&w, 1);
+        wsss_metrics_json_segmentation(&w, &total, (const char *const *)ds->class_names, "pseudo", split);
+        int wr = wsss_mkdirs_parent(json_path) == WSSS_OK ? wsss_metrics_write_file(json_path, w.buf) : WSSS_ERR;
+        wsss_jw_free(&w);
+        printf("pseudo_miou %.4f ignored %.4f\n", sc.miou, sc.frac_ignored);
+        if (wr != WSSS_OK) goto fail;
+    }
+    code = 0;
+    goto done;
+fail:
+    fprintf(stderr, "wsss pseudo: %s\n", wsss_error_msg());
+    code = 1;
+done:
+    wsss_confusion_free(&total);
+    wsss_runlog_close(log);
+    wsss_dataset_free(ds);
+    free(cam_dir);
+    free(out_dir);
+    free(json_path);
+    free(sample_dir);
+    return code;
+}
