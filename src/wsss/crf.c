@@ -67,6 +67,12 @@ wsss_crf *wsss_crf_new(int h, int w) {
         wsss_error_set("crf: image size %dx%d (expected height and width >= 1)", h, w);
         return NULL;
     }
+    /* lattice indices are int32: every kernel needs h*w*(d+1) < 2^31 */
+    if ((int64_t)h * w > INT32_MAX / (WSSS_LATTICE_MAX_D + 1)) {
+        wsss_error_set("crf: image size %dx%d has too many pixels (expected at most %d)", h, w,
+                       INT32_MAX / (WSSS_LATTICE_MAX_D + 1));
+        return NULL;
+    }
     wsss_crf *crf = wsss_xcalloc(1, sizeof *crf);
     crf->h = h;
     crf->w = w;
@@ -164,7 +170,6 @@ static inline void exp_nonpos8(f8 *xp) { /* in place: vectors stay out of the ca
     const i8 bits = (__builtin_convertvector(z, i8) + 127) << 23;
     *xp = p * (f8)bits;
 }
-
 
 /* lanes of a where mask is all-ones, of b elsewhere */
 #define SELECT8(mask, a, b) ((f8)(((i8)(a) & (mask)) | ((i8)(b) & ~(mask))))

@@ -511,6 +511,8 @@ static void test_validation(void) {
     p = wsss_crf_params_psa();
     expect_error(wsss_crf_run(rgb, 0, w, u, 2, &p, q), "height 0", "image size");
     expect_error(wsss_crf_run(rgb, h, -2, u, 2, &p, q), "width < 0", "image size");
+    CHECK(wsss_crf_new(100000, 100000) == NULL && strstr(wsss_error_msg(), "too many pixels"), "huge image: %s",
+          wsss_error_msg());
     expect_error(wsss_crf_run(rgb, h, w, u, 0, &p, q), "0 labels", "labels");
     expect_error(wsss_crf_run(NULL, h, w, u, 2, &p, q), "no image", "RGB image");
     u[2 * n - 1] = NAN;
