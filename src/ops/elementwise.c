@@ -16,6 +16,13 @@ static void check_float(const wsss_tensor *t, const char *op) {
     }
 }
 
+/* Kernels here read inputs through their strides, so views need no copy. A tensor in a blocked
+ * oneDNN layout (it always has contiguous strides) is converted to plain in place by
+ * wsss_ctx_contiguous, which returns the tensor itself for contiguous ones. */
+static void ensure_plain(wsss_ctx *ctx, wsss_tensor *t) {
+    if (wsss_tensor_is_contiguous(t)) (void)wsss_ctx_contiguous(ctx, t);
+}
+
 /* Strides of t seen through the broadcast output shape (left-padded to WSSS_BCAST_DIMS):
  * 0 where t has size 1 (or no dim at all). */
 static void bcast_strides(const wsss_tensor *t, const int64_t *oshape, int64_t *st) {
@@ -111,6 +118,8 @@ static wsss_tensor *binary(wsss_ctx *ctx, wsss_binop op, wsss_tensor *a, wsss_te
     const char *name = k_bin_names[op];
     check_float(a, name);
     check_float(b, name);
+    ensure_plain(ctx, a);
+    ensure_plain(ctx, b);
     WSSS_ASSERT(a->dtype == b->dtype, "binary op: operands must have the same dtype");
     int64_t shape[WSSS_MAX_DIMS], oshape[WSSS_BCAST_DIMS];
     int nd = broadcast_shape(a, b, name, shape);

@@ -14,6 +14,13 @@ static void check_float(const wsss_tensor *t, const char *op) {
     }
 }
 
+/* Kernels here read inputs through their strides, so views need no copy. A tensor in a blocked
+ * oneDNN layout (it always has contiguous strides) is converted to plain in place by
+ * wsss_ctx_contiguous, which returns the tensor itself for contiguous ones. */
+static void ensure_plain(wsss_ctx *ctx, wsss_tensor *t) {
+    if (wsss_tensor_is_contiguous(t)) (void)wsss_ctx_contiguous(ctx, t);
+}
+
 static unsigned all_dims(int ndim) { return ndim >= 32 ? ~0u : (1u << ndim) - 1u; }
 
 /* Output shape of reducing `dims`: size 1 there (keepdim) or dropped. Returns its ndim. */
@@ -52,6 +59,7 @@ static void sum_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gout) {
 static wsss_tensor *sum_impl(wsss_ctx *ctx, const char *name, wsss_tensor *x, unsigned dims,
                              int keepdim, int mean) {
     check_float(x, name);
+    ensure_plain(ctx, x);
     WSSS_ASSERT((dims & ~all_dims(x->ndim)) == 0, "sum/mean: dims bitmask names a dim >= ndim");
     int64_t shape[WSSS_MAX_DIMS];
     int nd = reduced_shape(x, dims, keepdim, shape);
@@ -103,6 +111,7 @@ static void argmax_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gout
 static wsss_tensor *extreme_dim(wsss_ctx *ctx, const char *name, wsss_tensor *x, int dim, int keepdim,
                                 wsss_tensor **indices, int is_min) {
     check_float(x, name);
+    ensure_plain(ctx, x);
     int nd0 = x->ndim > 0 ? x->ndim : 1; /* a 0-dim tensor accepts dim 0 / -1, as in PyTorch */
     if (dim < 0) dim += nd0;
     WSSS_ASSERT(dim >= 0 && dim < nd0, "max/min: dim out of range");
@@ -154,6 +163,7 @@ static void extreme_all_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor 
 /* Like torch.max(x): ties share the gradient equally (PyTorch's evenly_distribute_backward). */
 static wsss_tensor *extreme_all(wsss_ctx *ctx, const char *name, wsss_tensor *x, int is_min) {
     check_float(x, name);
+    ensure_plain(ctx, x);
     WSSS_ASSERT(wsss_tensor_numel(x) > 0, "max_all/min_all: empty tensor");
     wsss_tensor *out = wsss_ctx_tensor(ctx, x->dtype, 0, NULL);
     wsss_reduce_geo g;
