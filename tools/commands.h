@@ -14,6 +14,9 @@ int cmd_train_cls(int argc, char **argv);           /* tools/cmd_train_cls.c */
 int cmd_cam(int argc, char **argv);                 /* tools/cmd_cam.c */
 int cmd_eval_cam(int argc, char **argv);            /* tools/cmd_eval_cam.c */
 int cmd_pseudo(int argc, char **argv);              /* tools/cmd_pseudo.c */
+int cmd_train_seg(int argc, char **argv);           /* tools/cmd_train_seg.c */
+int cmd_eval_seg(int argc, char **argv);            /* tools/cmd_eval_seg.c */
+int cmd_segment(int argc, char **argv);             /* tools/cmd_segment.c */
 
 /* name, function, one-line summary; keep alphabetical within a stage */
 #define WSSS_COMMAND_TABLE \
@@ -23,6 +26,9 @@ int cmd_pseudo(int argc, char **argv);              /* tools/cmd_pseudo.c */
     X("cam", cmd_cam, "stage 2: class activation maps of a split (multi-scale + flip)") \
     X("eval-cam", cmd_eval_cam, "stage 3: CAM mIoU with the background-threshold sweep") \
     X("pseudo", cmd_pseudo, "stage 4: pseudo labels (background score + dense CRF)") \
+    X("train-seg", cmd_train_seg, "stage 5: train the segmentation network on pseudo labels or ground truth") \
+    X("eval-seg", cmd_eval_seg, "stage 6: segment a split (multi-scale + flip, CRF) and score it (mIoU)") \
+    X("segment", cmd_segment, "stage 6: palette masks and colour overlays for any images") \
     X("report", cmd_report, "self-contained HTML report of a run directory")          \
     X("version", cmd_version, "print version, oneDNN version, CPU ISA and threads")
 

@@ -1,0 +1,52 @@
+/* Stage 5 of the pipeline: train the segmentation network (segmenter.h) on a folder of masks: the
+ * pseudo labels of `wsss pseudo` (default RUN/pseudo), or the dataset's ground truth for the
+ * fully-supervised upper bound (--gt), with the shared trainer loop (trainer.h).
+ *
+ * Recipe (refinement.md §c, sizes scaled to the data): random rescale by a factor uniform in
+ * [scale_min, scale_max] (image bilinear, mask nearest), pad to the crop (image with the ImageNet
+ * mean colour, mask with 255), random crop x crop, horizontal flip, ImageNet normalisation. Logits
+ * are upsampled (bilinear) to the crop and scored with per-pixel softmax cross-entropy ignoring
+ * 255, averaged over valid pixels. SGD with momentum, weight decay on weights only; groups:
+ * backbone weights x1, backbone biases x2, head weights x head_lr_mult, head biases
+ * x 2*head_lr_mult; poly lr (power lr_power) over all iterations.
+ *
+ * BN: "frozen" (running statistics; the DeepLab setting for a pretrained backbone), "train" (batch
+ * statistics; needed from scratch), or "auto": frozen with --backbone-weights, else train. */
+#ifndef WSSS_TRAIN_SEG_H
+#define WSSS_TRAIN_SEG_H
+
+#include <stdint.h>
+
+typedef struct wsss_train_seg_config {
+    const char *data;             /* dataset root (VOC layout) */
+    const char *split;            /* "train" */
+    const char *masks;            /* mask folder <id>.png; NULL: RUN/pseudo, or the dataset's masks with gt */
+    int gt;                       /* upper bound: the dataset's GT masks; default paths under RUN/seg_gt */
+    const char *run;              /* run directory */
+    const char *ckpt;             /* default RUN/seg/ckpt (gt: RUN/seg_gt/ckpt) */
+    const char *out;              /* default RUN/seg/model.safetensors (gt: RUN/seg_gt/...) */
+    const char *log;              /* default RUN/logs/<stage>.jsonl */
+    const char *stage;            /* default "train-seg" (gt: "train-seg-gt") */
+    const char *arch;             /* "resnet18-os8-largefov" */
+    int hidden, head_dilation;    /* LargeFOV width and fc6 dilation */
+    const char *backbone_weights; /* torchvision / classifier state_dict, or NULL: from scratch */
+    const char *bn;               /* "auto", "train" or "frozen" */
+    int epochs, batch, crop;
+    double scale_min, scale_max, hflip;
+    double lr, momentum, weight_decay, head_lr_mult, lr_power;
+    int seed, workers, log_every, progress, skip_bad;
+    int64_t stop_after;           /* testing: behave as interrupted after this many steps (0 = off) */
+} wsss_train_seg_config;
+
+void wsss_train_seg_config_default(wsss_train_seg_config *c);
+/* JSON text of the config (stored in checkpoints) and back; strings of the parsed config point into
+ * *storage (free with wsss_train_seg_config_free_storage). */
+char *wsss_train_seg_config_to_json(const wsss_train_seg_config *c);
+int wsss_train_seg_config_from_json(const char *text, wsss_train_seg_config *c, void **storage);
+void wsss_train_seg_config_free_storage(void *storage);
+
+/* Train. resume_dir: NULL or a checkpoint directory (use its stored config). Returns WSSS_OK,
+ * WSSS_ERR (message set) or WSSS_TRAINER_INTERRUPTED (a checkpoint was saved). */
+int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir);
+
+#endif

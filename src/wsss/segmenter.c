@@ -1,0 +1,341 @@
+/* The segmentation network (segmenter.h): construction from an arch name, backbone weights,
+ * model files, multi-scale + flip inference with an optional CRF. */
+#include "wsss/segmenter.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wsss/augment.h"
+#include "wsss/error.h"
+#include "wsss/ops.h"
+#include "wsss/safetensors.h"
+
+static const char k_arch_help[] =
+    "resnet18|resnet34|resnet50|resnet101|resnet152[-os16|-os8]-largefov|-aspp, vgg16-deeplab-largefov|-aspp";
+
+static int ends_with(const char *s, size_t len, const char *suf) {
+    size_t k = strlen(suf);
+    return len >= k && memcmp(s + len - k, suf, k) == 0;
+}
+
+static int starts_with(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+/* replace_stride_with_dilation for basic blocks (built at output stride 32 by the zoo). */
+static void dilate_basic(wsss_resnet *r, int os) {
+    const int dil_stage[4] = {0, 0, os == 8, os <= 16};
+    int dilation = 1, stride = 4;
+    for (int s = 0; s < 4; s++) {
+        if (s > 0 && !dil_stage[s]) stride *= 2;
+        r->stage_stride[s] = stride;
+        if (!dil_stage[s]) continue;
+        const int prev = dilation;
+        dilation *= 2;
+        for (int b = 0; b < r->n_blocks[s]; b++) {
+            wsss_resnet_block *blk = &r->layers[s][b];
+            const int d1 = b == 0 ? prev : dilation;
+            blk->conv1.p.stride[0] = blk->conv1.p.stride[1] = 1;
+            blk->conv1.p.dilation[0] = blk->conv1.p.dilation[1] = d1;
+            blk->conv1.p.padding[0] = blk->conv1.p.padding[1] = d1;
+            blk->conv2.p.dilation[0] = blk->conv2.p.dilation[1] = dilation;
+            blk->conv2.p.padding[0] = blk->conv2.p.padding[1] = dilation;
+            if (blk->has_downsample) blk->down_conv.p.stride[0] = blk->down_conv.p.stride[1] = 1;
+        }
+    }
+    r->cfg.output_stride = os;
+}
+
+static int create_impl(wsss_segmenter *s, const wsss_segmenter_config *cfg) {
+    wsss_model *m = &s->m;
+    wsss_params_init(&m->params);
+    const char *arch = cfg->arch ? cfg->arch : "";
+    if (strlen(arch) >= sizeof s->arch) return wsss_error_set("segmenter: arch name too long: \"%s\"", arch);
+    if (cfg->num_classes < 2 || cfg->num_classes > 255)
+        return wsss_error_set("segmenter %s: %d classes (expected 2..255, background included)", arch, cfg->num_classes);
+    if (cfg->hidden < 0 || cfg->hidden > 65536 || cfg->head_dilation < 0 || cfg->head_dilation > 256)
+        return wsss_error_set("segmenter %s: bad head settings (hidden %lld, dilation %d)", arch, (long long)cfg->hidden,
+                              cfg->head_dilation);
+    snprintf(s->arch, sizeof s->arch, "%s", arch);
+    snprintf(m->arch, sizeof m->arch, "%s", arch);
+    s->num_classes = m->num_classes = cfg->num_classes;
+    s->hidden = cfg->hidden ? cfg->hidden : 1024;
+    s->head_dilation = cfg->head_dilation ? cfg->head_dilation : 12;
+
+    size_t len = strlen(arch);
+    wsss_head_kind head;
+    if (ends_with(arch, len, "-largefov")) {
+        head = WSSS_HEAD_LARGEFOV;
+        len -= strlen("-largefov");
+    } else if (ends_with(arch, len, "-aspp")) {
+        head = WSSS_HEAD_ASPP;
+        len -= strlen("-aspp");
+    } else {
+        return wsss_error_set("segmenter: unknown architecture \"%s\" (expected %s)", arch, k_arch_help);
+    }
+    int os = 32;
+    if (ends_with(arch, len, "-os16")) os = 16, len -= 5;
+    else if (ends_with(arch, len, "-os8")) os = 8, len -= 4;
+    else if (ends_with(arch, len, "-os32")) len -= 5;
+    char base[64];
+    memcpy(base, arch, len);
+    base[len] = 0;
+
+    int64_t feat;
+    if (strcmp(base, "vgg16-deeplab") == 0) {
+        if (os != 8 && os != 32)
+            return wsss_error_set("segmenter %s: vgg16-deeplab has a fixed output stride of 8", arch);
+        m->backbone = WSSS_BACKBONE_VGG16_DEEPLAB;
+        m->min_input = 8;
+        wsss_vgg_config vc = {.dtype = WSSS_F32, .group = WSSS_GROUP_BACKBONE};
+        wsss_vgg16_deeplab_init(&m->vgg, &m->params, "backbone.", &vc);
+        feat = m->vgg.out_channels;
+        s->output_stride = 8;
+    } else if (starts_with(base, "resnet") && base[6] >= '1' && base[6] <= '9') {
+        char *end;
+        long depth = strtol(base + 6, &end, 10);
+        if (*end || depth > 1000)
+            return wsss_error_set("segmenter: unknown architecture \"%s\" (expected %s)", arch, k_arch_help);
+        const int basic = depth == 18 || depth == 34;
+        m->backbone = WSSS_BACKBONE_RESNET;
+        m->min_input = 1;
+        wsss_resnet_config rc = wsss_resnet_config_default((int)depth);
+        rc.output_stride = basic ? 32 : os;
+        rc.num_classes = 0;
+        rc.frozen_bn = cfg->frozen_bn;
+        if (wsss_resnet_init(&m->resnet, &m->params, "backbone.", &rc) != WSSS_OK) {
+            wsss_error_prefix("segmenter %s", arch);
+            wsss_model_free(m);
+            return WSSS_ERR;
+        }
+        if (basic && os != 32) dilate_basic(&m->resnet, os);
+        feat = m->resnet.out_channels;
+        s->output_stride = os;
+    } else {
+        return wsss_error_set("segmenter: unknown architecture \"%s\" (expected %s)", arch, k_arch_help);
+    }
+    m->head = head;
+    if (head == WSSS_HEAD_LARGEFOV) {
+        wsss_largefov_config c = wsss_largefov_config_default(feat, cfg->num_classes);
+        c.hidden = s->hidden;
+        c.dilation = s->head_dilation;
+        wsss_largefov_init(&m->largefov, &m->params, "classifier.", &c);
+    } else {
+        wsss_aspp_config c = wsss_aspp_config_default(feat, cfg->num_classes);
+        wsss_aspp_init(&m->aspp, &m->params, "classifier.", &c);
+    }
+    return WSSS_OK;
+}
+
+int wsss_segmenter_create(wsss_segmenter *s, const wsss_segmenter_config *cfg) {
+    memset(s, 0, sizeof *s);
+    int rc = create_impl(s, cfg);
+    if (rc != WSSS_OK) wsss_segmenter_free(s); /* keeps the message */
+    return rc;
+}
+
+void wsss_segmenter_free(wsss_segmenter *s) {
+    if (s->m.params.items || s->m.arch[0]) wsss_model_free(&s->m);
+    memset(s, 0, sizeof *s);
+}
+
+void wsss_segmenter_reset(wsss_segmenter *s, wsss_rng *rng) { wsss_model_reset_parameters(&s->m, rng); }
+
+void wsss_segmenter_set_frozen_bn(wsss_segmenter *s, int on) {
+    if (s->m.backbone == WSSS_BACKBONE_RESNET) wsss_resnet_set_frozen_bn(&s->m.resnet, on);
+}
+
+int wsss_segmenter_load_backbone(wsss_segmenter *s, const char *path) {
+    wsss_safetensors *st;
+    if (wsss_st_open(path, &st) != WSSS_OK) return WSSS_ERR;
+    /* file names carry "backbone." (a segmenter file) or not (torchvision / classifier) */
+    int prefixed = 0;
+    for (int i = 0; i < st->n_entries && !prefixed; i++) prefixed = starts_with(st->entries[i].name, "backbone.");
+    const wsss_params *ps = &s->m.params;
+    wsss_params view = *ps;
+    view.items = wsss_xmalloc(sizeof(wsss_param) * (size_t)(ps->n + 1));
+    view.n = 0;
+    wsss_tensor **absent = wsss_xmalloc(sizeof(wsss_tensor *) * (size_t)(ps->n + 1));
+    int n_absent = 0;
+    for (int i = 0; i < ps->n; i++) {
+        const wsss_param *p = &ps->items[i];
+        const char *name = p->t->name;
+        if (!starts_with(name, "backbone.")) continue;
+        const char *file_name = prefixed ? name : name + strlen("backbone.");
+        size_t nl = strlen(name);
+        if (p->kind == WSSS_KIND_BUFFER && ends_with(name, nl, ".num_batches_tracked") && !wsss_st_find(st, file_name)) {
+            absent[n_absent++] = p->t;
+            continue;
+        }
+        view.items[view.n++] = *p;
+    }
+    static const char *const ignore_plain[] = {"fc.", "classifier.", "extra_convs.", "extra_last_conv.", NULL};
+    static const char *const ignore_prefixed[] = {"classifier.", NULL};
+    wsss_params_load_opts o = {0};
+    o.strict = 1;
+    o.prefix = prefixed ? "" : "backbone.";
+    o.ignore_file_prefixes = prefixed ? ignore_prefixed : ignore_plain;
+    int rc = wsss_params_load_st(&view, st, &o, NULL);
+    if (rc == WSSS_OK)
+        for (int i = 0; i < n_absent; i++) wsss_tensor_fill(absent[i], 0.0);
+    free(view.items);
+    free(absent);
+    wsss_st_close(st);
+    if (rc != WSSS_OK) wsss_error_prefix("backbone weights for %s", s->arch);
+    return rc;
+}
+
+int wsss_segmenter_save(const wsss_segmenter *s, const char *path) {
+    wsss_st_writer *w = wsss_st_writer_new();
+    wsss_params_to_writer(&s->m.params, w, NULL, 1);
+    char k[32], h[32], d[32];
+    snprintf(k, sizeof k, "%d", s->num_classes);
+    snprintf(h, sizeof h, "%lld", (long long)s->hidden);
+    snprintf(d, sizeof d, "%d", s->head_dilation);
+    wsss_st_writer_meta(w, "wsss_model", "segmenter");
+    wsss_st_writer_meta(w, "arch", s->arch);
+    wsss_st_writer_meta(w, "num_classes", k);
+    wsss_st_writer_meta(w, "hidden", h);
+    wsss_st_writer_meta(w, "head_dilation", d);
+    int rc = wsss_st_writer_save(w, path);
+    wsss_st_writer_free(w);
+    return rc;
+}
+
+static int meta_long(const wsss_safetensors *st, const char *key, long lo, long hi, long *out) {
+    const char *v = wsss_st_meta(st, key);
+    if (!v) return 0;
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || x < lo || x > hi) return 0;
+    *out = x;
+    return 1;
+}
+
+int wsss_segmenter_open(wsss_segmenter *s, const char *path) {
+    memset(s, 0, sizeof *s);
+    wsss_safetensors *st;
+    if (wsss_st_open(path, &st) != WSSS_OK) return WSSS_ERR;
+    const char *kind = wsss_st_meta(st, "wsss_model"), *arch = wsss_st_meta(st, "arch");
+    long k = 0, hidden = 0, dil = 0;
+    int ok = kind && strcmp(kind, "segmenter") == 0 && arch && strlen(arch) < 64 &&
+             meta_long(st, "num_classes", 2, 255, &k) && meta_long(st, "hidden", 1, 65536, &hidden) &&
+             meta_long(st, "head_dilation", 1, 256, &dil);
+    char arch_copy[64] = "";
+    if (ok) snprintf(arch_copy, sizeof arch_copy, "%s", arch);
+    wsss_st_close(st);
+    if (!ok)
+        return wsss_error_set("%s: not a wsss segmentation model (expected metadata wsss_model=segmenter, arch, "
+                              "num_classes, hidden, head_dilation; write it with wsss train-seg)",
+                              path);
+    wsss_segmenter_config c = {.arch = arch_copy, .num_classes = (int)k, .hidden = hidden, .head_dilation = (int)dil};
+    if (wsss_segmenter_create(s, &c) != WSSS_OK) {
+        wsss_error_prefix("%s", path);
+        return WSSS_ERR;
+    }
+    if (wsss_model_load(&s->m, path) != WSSS_OK) {
+        wsss_segmenter_free(s);
+        return WSSS_ERR;
+    }
+    return WSSS_OK;
+}
+
+wsss_tensor *wsss_segmenter_forward(wsss_ctx *ctx, wsss_segmenter *s, wsss_tensor *x, int training) {
+    return wsss_model_forward(ctx, &s->m, x, training, NULL, NULL);
+}
+
+/* ---- inference ---- */
+
+void wsss_seg_infer_opts_default(wsss_seg_infer_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->n_scales = 1;
+    o->scales[0] = 1.0;
+    o->flip = 1;
+    o->crf = 0;
+    o->crf_params = wsss_crf_params_mcis();
+}
+
+int wsss_seg_parse_scales(const char *text, wsss_seg_infer_opts *o) {
+    const char *p = text ? text : "";
+    int n = 0;
+    double v[WSSS_SEG_MAX_SCALES];
+    while (*p) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || !(x > 0 && x <= 4) || n >= WSSS_SEG_MAX_SCALES)
+            return wsss_error_set("scales \"%s\": expected up to %d comma-separated factors in (0, 4]", text,
+                                  WSSS_SEG_MAX_SCALES);
+        v[n++] = x;
+        p = end;
+        if (*p == ',') p++;
+        else if (*p) return wsss_error_set("scales \"%s\": expected comma-separated numbers", text);
+    }
+    if (n == 0) return wsss_error_set("scales \"%s\": expected at least one scale factor", text ? text : "");
+    o->n_scales = n;
+    memcpy(o->scales, v, sizeof(double) * (size_t)n);
+    return WSSS_OK;
+}
+
+int wsss_segmenter_predict(wsss_segmenter *s, wsss_ctx *ctx, const wsss_image *rgb, const wsss_seg_infer_opts *o,
+                           float *probs, uint8_t *labels) {
+    if (!rgb->data || rgb->channels != 3 || rgb->width < 1 || rgb->height < 1)
+        return wsss_error_set("segment: expected an RGB image");
+    if (o->n_scales < 1 || o->n_scales > WSSS_SEG_MAX_SCALES) return wsss_error_set("segment: no scales");
+    const int H = rgb->height, W = rgb->width, C = s->num_classes;
+    const int64_t n = (int64_t)H * W;
+    float *acc = probs ? probs : wsss_xmalloc(sizeof(float) * (size_t)(C * n));
+    memset(acc, 0, sizeof(float) * (size_t)(C * n));
+    wsss_aug_config norm;
+    wsss_aug_config_default(&norm);
+    wsss_tensor *x0 = wsss_tensor_new4(WSSS_F32, 1, 3, H, W);
+    wsss_aug_write_image(&norm, rgb, NULL, x0, 0);
+
+    int old_grad = wsss_ctx_set_grad_enabled(ctx, 0);
+    int runs = 0, rc = WSSS_OK;
+    for (int si = 0; si < o->n_scales && rc == WSSS_OK; si++) {
+        wsss_ctx_reset(ctx);
+        int64_t h = (int64_t)llround(o->scales[si] * H), w = (int64_t)llround(o->scales[si] * W);
+        if (h < s->m.min_input) h = s->m.min_input;
+        if (w < s->m.min_input) w = s->m.min_input;
+        wsss_tensor *x = (h == H && w == W) ? x0 : wsss_resize_bilinear(ctx, x0, h, w, 0);
+        if (o->flip) { /* the image and its mirror as one batch of 2 (BN uses running statistics) */
+            wsss_tensor *xs[2] = {x, wsss_flip(ctx, x, 3)};
+            x = wsss_concat(ctx, 2, xs, 0);
+        }
+        wsss_tensor *logits = wsss_segmenter_forward(ctx, s, x, 0);
+        wsss_tensor *p = wsss_softmax(ctx, logits, 1);
+        if (p->shape[2] != H || p->shape[3] != W) p = wsss_resize_bilinear(ctx, p, H, W, 0);
+        const wsss_tensor *pc = wsss_ctx_contiguous(ctx, p);
+        const float *pv = wsss_f32(pc);
+        for (int64_t c = 0; c < C; c++) {
+            float *a = acc + c * n;
+            const float *q = pv + c * n;
+            for (int64_t i = 0; i < n; i++) a[i] += q[i];
+        }
+        runs++;
+        if (o->flip) {
+            const float *pf = pv + (int64_t)C * n; /* second image: mirrored back while adding */
+            for (int64_t c = 0; c < C; c++)
+                for (int y = 0; y < H; y++) {
+                    float *a = acc + c * n + (int64_t)y * W;
+                    const float *q = pf + c * n + (int64_t)y * W;
+                    for (int xx = 0; xx < W; xx++) a[xx] += q[W - 1 - xx];
+                }
+            runs++;
+        }
+    }
+    wsss_ctx_reset(ctx);
+    wsss_ctx_set_grad_enabled(ctx, old_grad);
+    wsss_tensor_free(x0);
+    const float inv = 1.0f / (float)runs;
+    for (int64_t i = 0; i < C * n; i++) acc[i] *= inv;
+    if (o->crf) {
+        float *u = wsss_xmalloc(sizeof(float) * (size_t)(C * n));
+        rc = wsss_crf_unary_mcis(acc, C, n, u);
+        if (rc == WSSS_OK) rc = wsss_crf_run(rgb->data, H, W, u, C, &o->crf_params, acc);
+        free(u);
+    }
+    if (rc == WSSS_OK && labels) rc = wsss_crf_argmax(acc, C, n, labels);
+    if (!probs) free(acc);
+    return rc;
+}

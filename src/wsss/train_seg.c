@@ -1,0 +1,336 @@
+/* `wsss train-seg`: the segmentation training stage (train_seg.h). */
+#include "wsss/train_seg.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "wsss/dataset.h"
+#include "wsss/error.h"
+#include "wsss/json.h"
+#include "wsss/loader.h"
+#include "wsss/ops.h"
+#include "wsss/optim.h"
+#include "wsss/run_layout.h"
+#include "wsss/segmenter.h"
+#include "wsss/trainer.h"
+
+void wsss_train_seg_config_default(wsss_train_seg_config *c) {
+    memset(c, 0, sizeof *c);
+    c->split = "train";
+    c->run = "run";
+    c->arch = "resnet18-os8-largefov";
+    c->hidden = 256;
+    c->head_dilation = 6;
+    c->bn = "auto";
+    c->epochs = 4;
+    c->batch = 16;
+    c->crop = 128;
+    c->scale_min = 0.7;
+    c->scale_max = 1.3;
+    c->hflip = 0.5;
+    c->lr = 0.01;
+    c->momentum = 0.9;
+    c->weight_decay = 1e-4;
+    c->head_lr_mult = 10.0;
+    c->lr_power = 0.9;
+    c->log_every = 1;
+    c->progress = 1;
+}
+
+/* ---- config <-> JSON (one table for both directions) ---- */
+
+typedef enum { F_STR, F_INT, F_DBL } fkind;
+typedef struct field {
+    const char *name;
+    fkind kind;
+    size_t off;
+} field;
+
+#define FS(n) {#n, F_STR, offsetof(wsss_train_seg_config, n)}
+#define FI(n) {#n, F_INT, offsetof(wsss_train_seg_config, n)}
+#define FD(n) {#n, F_DBL, offsetof(wsss_train_seg_config, n)}
+static const field k_fields[] = {
+    FS(data),   FS(split),       FS(masks),     FI(gt),         FS(run),      FS(ckpt),
+    FS(out),    FS(log),         FS(stage),     FS(arch),       FI(hidden),   FI(head_dilation),
+    FS(backbone_weights),        FS(bn),        FI(epochs),     FI(batch),    FI(crop),
+    FD(scale_min), FD(scale_max), FD(hflip),    FD(lr),         FD(momentum), FD(weight_decay),
+    FD(head_lr_mult), FD(lr_power), FI(seed),   FI(workers),    FI(log_every), FI(skip_bad),
+};
+#define N_FIELDS ((int)(sizeof k_fields / sizeof k_fields[0]))
+
+char *wsss_train_seg_config_to_json(const wsss_train_seg_config *c) {
+    wsss_jw w;
+    wsss_jw_init(&w, 0);
+    wsss_jw_obj_begin(&w);
+    wsss_jw_kv_string(&w, "config", "train-seg");
+    for (int i = 0; i < N_FIELDS; i++) {
+        const field *f = &k_fields[i];
+        const char *p = (const char *)c + f->off;
+        wsss_jw_key(&w, f->name);
+        switch (f->kind) {
+        case F_STR: {
+            const char *s = *(const char *const *)p;
+            if (s) wsss_jw_string(&w, s);
+            else wsss_jw_null(&w);
+            break;
+        }
+        case F_INT: wsss_jw_int(&w, *(const int *)p); break;
+        case F_DBL: wsss_jw_double(&w, *(const double *)p); break;
+        }
+    }
+    wsss_jw_obj_end(&w);
+    return wsss_jw_take(&w);
+}
+
+typedef struct str_store {
+    int n;
+    char *s[N_FIELDS];
+} str_store;
+
+int wsss_train_seg_config_from_json(const char *text, wsss_train_seg_config *c, void **storage) {
+    *storage = NULL;
+    wsss_json *j = wsss_json_parse(text, strlen(text));
+    if (!j) return WSSS_ERR;
+    const char *kind = wsss_json_get_string(j, "config", NULL);
+    if (!wsss_json_is(j, WSSS_JSON_OBJECT) || !kind || strcmp(kind, "train-seg") != 0) {
+        wsss_json_free(j);
+        return wsss_error_set("the stored configuration is not a train-seg configuration");
+    }
+    str_store *ss = wsss_xcalloc(1, sizeof *ss);
+    wsss_train_seg_config_default(c);
+    int rc = WSSS_OK;
+    for (int i = 0; i < N_FIELDS && rc == WSSS_OK; i++) {
+        const field *f = &k_fields[i];
+        char *p = (char *)c + f->off;
+        const wsss_json *v = wsss_json_get(j, f->name);
+        if (!v) continue; /* an older config without the field keeps the default */
+        switch (f->kind) {
+        case F_STR:
+            if (wsss_json_is(v, WSSS_JSON_NULL)) {
+                *(const char **)p = NULL;
+            } else if (wsss_json_is(v, WSSS_JSON_STRING)) {
+                ss->s[ss->n] = wsss_xstrdup(v->str);
+                *(const char **)p = ss->s[ss->n++];
+            } else {
+                rc = wsss_error_set("config field \"%s\": expected a string", f->name);
+            }
+            break;
+        case F_INT: {
+            int64_t x;
+            if (wsss_json_as_int64(v, &x) != WSSS_OK || x < INT_MIN || x > INT_MAX)
+                rc = wsss_error_set("config field \"%s\": expected an integer", f->name);
+            else
+                *(int *)p = (int)x;
+            break;
+        }
+        case F_DBL:
+            if (wsss_json_as_double(v, (double *)p) != WSSS_OK)
+                rc = wsss_error_set("config field \"%s\": expected a number", f->name);
+            break;
+        }
+    }
+    wsss_json_free(j);
+    *storage = ss;
+    return rc;
+}
+
+void wsss_train_seg_config_free_storage(void *storage) {
+    str_store *ss = storage;
+    if (!ss) return;
+    for (int i = 0; i < ss->n; i++) free(ss->s[i]);
+    free(ss);
+}
+
+/* ---- training ---- */
+
+typedef struct seg_step {
+    wsss_segmenter *seg;
+    wsss_ctx *ctx;
+    int num_classes;
+} seg_step;
+
+static int seg_step_fn(void *user, wsss_trainer *t, const wsss_batch *b, double lr, wsss_trainer_stats *stats) {
+    (void)t;
+    (void)lr;
+    seg_step *s = user;
+    wsss_ctx_reset(s->ctx);
+    const int64_t H = b->images->shape[2], W = b->images->shape[3];
+    wsss_tensor *logits = wsss_segmenter_forward(s->ctx, s->seg, b->images, 1);
+    if (logits->shape[2] != H || logits->shape[3] != W) logits = wsss_resize_bilinear(s->ctx, logits, H, W, 0);
+    wsss_tensor *loss = wsss_cross_entropy2d(s->ctx, logits, b->masks, WSSS_IGNORE_INDEX);
+    stats->loss = wsss_tensor_get(loss, 0);
+    /* training pixel accuracy over labelled pixels */
+    const wsss_tensor *lc = wsss_ctx_contiguous(s->ctx, logits);
+    const float *lg = wsss_f32(lc);
+    const uint8_t *y = (const uint8_t *)b->masks->data;
+    const int64_t n = b->images->shape[0], hw = H * W, C = logits->shape[1];
+    int64_t right = 0, valid = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t p = 0; p < hw; p++) {
+            const uint8_t g = y[i * hw + p];
+            if (g == WSSS_IGNORE_INDEX) continue;
+            const float *v = lg + i * C * hw + p;
+            int best = 0;
+            for (int64_t c = 1; c < C; c++)
+                if (v[c * hw] > v[best * hw]) best = (int)c;
+            right += best == g;
+            valid++;
+        }
+    stats->n_aux = 2;
+    stats->aux_name[0] = "pixel_acc";
+    stats->aux[0] = valid ? (double)right / (double)valid : NAN;
+    stats->aux_name[1] = "labelled_frac";
+    stats->aux[1] = (double)valid / (double)(n * hw);
+    int rc = wsss_backward(s->ctx, loss);
+    wsss_ctx_reset(s->ctx);
+    return rc;
+}
+
+static int is_dir(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
+    if (!c->data) return wsss_error_set("train-seg: no dataset given (--data DIR)");
+    if (c->epochs < 1 || c->batch < 1 || c->crop < 8 || c->lr <= 0 || c->head_lr_mult < 0 || c->weight_decay < 0 ||
+        c->momentum < 0 || c->momentum >= 1 || !(c->scale_min > 0) || c->scale_max < c->scale_min ||
+        c->scale_max > 4 || c->hflip < 0 || c->hflip > 1 || c->lr_power <= 0)
+        return wsss_error_set("train-seg: bad settings (need epochs >= 1, batch >= 1, crop >= 8, lr > 0, momentum in "
+                              "[0,1), 0 < scale-min <= scale-max <= 4, flip in [0,1], lr-power > 0)");
+    int frozen;
+    if (strcmp(c->bn, "auto") == 0) frozen = c->backbone_weights != NULL;
+    else if (strcmp(c->bn, "frozen") == 0) frozen = 1;
+    else if (strcmp(c->bn, "train") == 0) frozen = 0;
+    else return wsss_error_set("train-seg: --bn %s (expected auto, train or frozen)", c->bn);
+
+    const char *sub = c->gt ? "seg_gt" : "seg";
+    char rel[64];
+    const char *stage = c->stage ? c->stage : c->gt ? "train-seg-gt" : "train-seg";
+    snprintf(rel, sizeof rel, "%s/ckpt", sub);
+    char *ckpt = c->ckpt ? wsss_xstrdup(c->ckpt) : wsss_run_path(c->run, rel);
+    snprintf(rel, sizeof rel, "%s/model.safetensors", sub);
+    char *out = c->out ? wsss_xstrdup(c->out) : wsss_run_path(c->run, rel);
+    char *logp = c->log ? wsss_xstrdup(c->log) : wsss_run_log_path(c->run, stage);
+    char *mask_dir = NULL;
+    wsss_dataset *ds = NULL;
+    wsss_loader *loader = NULL;
+    wsss_optim *opt = NULL;
+    wsss_segmenter seg;
+    memset(&seg, 0, sizeof seg);
+    wsss_trainer tr;
+    memset(&tr, 0, sizeof tr);
+    char *cfg_json = NULL;
+    int rc = WSSS_ERR;
+
+    /* the mask folder, as an absolute path (the dataset resolves relative ones against its root) */
+    if (c->masks || !c->gt) {
+        char *given = c->masks ? wsss_xstrdup(c->masks) : wsss_run_path(c->run, WSSS_RUN_PSEUDO);
+        if (!is_dir(given)) {
+            wsss_error_set("%s: no such mask folder%s", given, c->masks ? "" : " (run wsss pseudo first, or --masks DIR)");
+            free(given);
+            goto done;
+        }
+        mask_dir = realpath(given, NULL);
+        if (!mask_dir) {
+            wsss_error_set("%s: cannot resolve the path (%s)", given, strerror(errno));
+            free(given);
+            goto done;
+        }
+        free(given);
+    }
+
+    wsss_dataset_opts dopt;
+    wsss_dataset_opts_default(&dopt);
+    dopt.split = c->split;
+    dopt.mask_dir = mask_dir;
+    dopt.masks = WSSS_MASKS_REQUIRED;
+    dopt.skip_bad = c->skip_bad;
+    if (wsss_dataset_open(c->data, &dopt, &ds) != WSSS_OK) goto done;
+    if (ds->num_classes < 2) {
+        wsss_error_set("%s: the dataset has no foreground class", c->data);
+        goto done;
+    }
+    wsss_segmenter_config sc = {.arch = c->arch, .num_classes = ds->num_classes, .hidden = c->hidden,
+                                .head_dilation = c->head_dilation, .frozen_bn = frozen};
+    if (wsss_segmenter_create(&seg, &sc) != WSSS_OK) goto done;
+    wsss_rng init_rng;
+    wsss_rng_seed3(&init_rng, (uint64_t)c->seed, 0x5345474dULL, 0);
+    wsss_segmenter_reset(&seg, &init_rng);
+    if (c->backbone_weights && !resume_dir && wsss_segmenter_load_backbone(&seg, c->backbone_weights) != WSSS_OK)
+        goto done;
+
+    wsss_loader_opts lo;
+    wsss_loader_opts_default(&lo);
+    lo.batch_size = c->batch;
+    lo.drop_last = ds->n >= c->batch; /* constant BN batch size; tiny datasets keep their one batch */
+    lo.shuffle = 1;
+    lo.seed = (uint64_t)c->seed;
+    lo.workers = c->workers;
+    lo.load_masks = 1;
+    lo.mask_dtype = WSSS_U8;
+    lo.skip_bad = c->skip_bad;
+    lo.aug.scale_min = c->scale_min;
+    lo.aug.scale_max = c->scale_max;
+    lo.aug.crop_h = lo.aug.crop_w = c->crop;
+    for (int k = 0; k < 3; k++) lo.aug.pad_value[k] = 255.0f * lo.aug.mean[k];
+    lo.aug.hflip_p = c->hflip;
+    if (wsss_loader_new(ds, &lo, &loader) != WSSS_OK) goto done;
+
+    const wsss_optim_group groups[4] = {
+        {1.0, c->weight_decay}, {2.0, 0.0}, {c->head_lr_mult, c->weight_decay}, {2.0 * c->head_lr_mult, 0.0}};
+    wsss_optim_config oc = wsss_optim_sgd_config(c->momentum, 0, 0);
+    opt = wsss_optim_new(&oc, 4, groups);
+    wsss_optim_add_params(opt, &seg.m.params);
+    const int64_t spe = wsss_loader_batches_per_epoch(loader);
+    wsss_lr_schedule sched = wsss_lr_poly(c->lr, c->lr_power, (int64_t)c->epochs * spe);
+
+    cfg_json = wsss_train_seg_config_to_json(c);
+    wsss_trainer_opts to;
+    wsss_trainer_opts_default(&to);
+    to.stage = stage;
+    to.epochs = c->epochs;
+    to.ckpt_dir = ckpt;
+    to.resume_dir = resume_dir;
+    to.log_path = logp;
+    to.config = cfg_json;
+    to.progress = c->progress;
+    to.log_every = c->log_every;
+    to.stop_after = c->stop_after;
+    if (wsss_trainer_init(&tr, &to, &seg.m.params, opt, &sched, loader, (uint64_t)c->seed) != WSSS_OK) goto done;
+    if (c->progress)
+        fprintf(stderr, "%s: %s, %lld images, masks %s, %d classes, %d epochs x %lld steps (batch %d, crop %d), BN %s%s\n",
+                stage, seg.arch, (long long)ds->n, mask_dir ? mask_dir : "from the dataset", ds->num_classes,
+                c->epochs, (long long)spe, c->batch, c->crop, frozen ? "frozen" : "trained",
+                tr.resumed ? ", resumed" : "");
+    seg_step st = {&seg, wsss_ctx_new(), ds->num_classes};
+    rc = wsss_trainer_run(&tr, seg_step_fn, &st);
+    wsss_ctx_free(st.ctx);
+    if (rc == WSSS_OK) {
+        if (wsss_mkdirs_parent(out) != WSSS_OK || wsss_segmenter_save(&seg, out) != WSSS_OK) {
+            rc = WSSS_ERR;
+            goto done;
+        }
+        if (c->progress)
+            fprintf(stderr, "%s: %.1f images/s, model written to %s\n", stage,
+                    tr.seconds > 0 ? (double)tr.images / tr.seconds : 0.0, out);
+    }
+done:
+    wsss_trainer_free(&tr);
+    wsss_loader_free(loader);
+    if (opt) wsss_optim_free(opt);
+    wsss_segmenter_free(&seg);
+    wsss_dataset_free(ds);
+    free(cfg_json);
+    free(mask_dir);
+    free(ckpt);
+    free(out);
+    free(logp);
+    return rc;
+}

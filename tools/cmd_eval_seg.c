@@ -1,0 +1,252 @@
+/* `wsss eval-seg`: predict every image of a split with the segmentation network (multi-scale +
+ * flip, optional CRF) and score the predictions against the ground truth (stage 6;
+ * refinement.md §c testing, §d.1). */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "wsss/dataset.h"
+#include "wsss/error.h"
+#include "wsss/metrics.h"
+#include "wsss/run_layout.h"
+#include "wsss/runlog.h"
+#include "wsss/segmenter.h"
+#include "wsss/trainer.h"
+
+/* Predictions for the report samples: every RUN/samples/<id>_image.png gets <id>_pred.png. */
+static int write_samples(wsss_segmenter *seg, wsss_ctx *ctx, const wsss_seg_infer_opts *io, const char *dir,
+                         int *n_written) {
+    *n_written = 0;
+    DIR *d = opendir(dir);
+    if (!d) return WSSS_OK; /* no samples: nothing to do */
+    struct dirent *e;
+    int rc = WSSS_OK;
+    static const char suffix[] = "_image.png";
+    const size_t sl = sizeof suffix - 1;
+    while (rc == WSSS_OK && (e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] == '.' || l <= sl || strcmp(e->d_name + l - sl, suffix) != 0) continue;
+        char id[1024];
+        if (l - sl >= sizeof id - 8) continue;
+        memcpy(id, e->d_name, l - sl);
+        id[l - sl] = 0;
+        char *in = wsss_run_file(dir, e->d_name, "");
+        strcat(id, "_pred");
+        char *out = wsss_run_file(dir, id, ".png");
+        wsss_image img = {0}, lab = {0};
+        rc = wsss_image_read_rgb(in, &img);
+        if (rc == WSSS_OK) {
+            wsss_image_alloc(&lab, img.width, img.height, 1);
+            rc = wsss_segmenter_predict(seg, ctx, &img, io, NULL, lab.data);
+            if (rc == WSSS_OK) rc = wsss_image_write_mask_png(out, &lab);
+            if (rc == WSSS_OK) (*n_written)++;
+        }
+        wsss_image_free(&img);
+        wsss_image_free(&lab);
+        free(in);
+        free(out);
+    }
+    closedir(d);
+    return rc;
+}
+
+int cmd_eval_seg(int argc, char **argv) {
+    const char *data = NULL, *split = "val", *run = "run", *model = NULL, *pred = NULL, *json = NULL, *stage = NULL;
+    const char *scales = "0.5,0.75,1,1.25,1.5";
+    int gt = 0, no_flip = 0, crf = 0, no_pred = 0, samples = -1, limit = 0, quiet = 0, skip_bad = 0, brief = 0;
+    const cli_opt opts[] = {
+        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, give the mIoU", 1},
+        {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
+        {"run", CLI_STRING, &run, "DIR", "run directory (default paths derive from it)", 0},
+        {"gt", CLI_FLAG, &gt, NULL, "evaluate the upper-bound model: defaults RUN/seg_gt/model.safetensors, RUN/pred_gt, stage eval-seg-gt", 0},
+        {"model", CLI_STRING, &model, "FILE", "segmentation model (default RUN/seg/model.safetensors)", 0},
+        {"pred", CLI_STRING, &pred, "DIR", "output folder of <id>.png palette masks (default RUN/pred)", 0},
+        {"no-pred", CLI_FLAG, &no_pred, NULL, "do not write the predicted masks", 0},
+        {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/STAGE.json)", 0},
+        {"stage", CLI_STRING, &stage, "NAME", "stage name of the log and metrics (default eval-seg)", 0},
+        {"scales", CLI_STRING, &scales, "S,S", "test scales; softmax outputs are averaged", 0},
+        {"no-flip", CLI_FLAG, &no_flip, NULL, "do not average with the mirrored image", 0},
+        {"crf", CLI_FLAG, &crf, NULL, "dense CRF on the averaged probabilities (MCIS parameters)", 0},
+        {"samples", CLI_INT, &samples, "0|1", "predict RUN/samples/<id>_image.png into <id>_pred.png (default 1, --gt 0)", 0},
+        {"limit", CLI_INT, &limit, "N", "evaluate only the first N images (0 = all)", 0},
+        {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about and skip unreadable samples", 0},
+        {"brief", CLI_FLAG, &brief, NULL, "no per-class table and confusion matrix", 0},
+        {"quiet", CLI_FLAG, &quiet, NULL, "no progress output", 0},
+    };
+    const cli_spec spec = {"eval-seg", NULL,
+                           "Segment every image of a split (multi-scale + flip, optional CRF), write palette masks and "
+                           "score them against the ground truth: per-class IoU, confusion matrix, mIoU.",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
+    char **pos;
+    int np;
+    int rc = cli_parse(&spec, argc, argv, &pos, &np);
+    if (rc) return rc > 0 ? 0 : 2;
+    free(pos);
+    wsss_seg_infer_opts io;
+    wsss_seg_infer_opts_default(&io);
+    io.flip = !no_flip;
+    io.crf = crf;
+    if (wsss_seg_parse_scales(scales, &io) != WSSS_OK) {
+        fprintf(stderr, "wsss eval-seg: --%s\n", wsss_error_msg());
+        return 2;
+    }
+    if (limit < 0) {
+        fprintf(stderr, "wsss eval-seg: --limit must be >= 0\n");
+        return 2;
+    }
+    if (samples < 0) samples = !gt;
+    if (!stage) stage = gt ? "eval-seg-gt" : "eval-seg";
+    char *model_path = model ? wsss_xstrdup(model) : wsss_run_path(run, gt ? WSSS_RUN_SEG_GT_MODEL : WSSS_RUN_SEG_MODEL);
+    char *pred_dir = pred ? wsss_xstrdup(pred) : wsss_run_path(run, gt ? "pred_gt" : WSSS_RUN_PRED);
+    char *json_path = json ? wsss_xstrdup(json) : wsss_run_metrics_path(run, stage);
+    char *sample_dir = wsss_run_path(run, WSSS_RUN_SAMPLES);
+    wsss_dataset *ds = NULL;
+    wsss_segmenter seg;
+    memset(&seg, 0, sizeof seg);
+    wsss_runlog *log = NULL;
+    wsss_ctx *ctx = NULL;
+    wsss_confusion conf;
+    memset(&conf, 0, sizeof conf);
+    wsss_image lab = {0};
+    int code = 1, signals = 0;
+    int64_t done = 0, failed = 0, with_mask = 0;
+
+    wsss_dataset_opts dopt;
+    wsss_dataset_opts_default(&dopt);
+    dopt.split = split;
+    dopt.masks = WSSS_MASKS_OPTIONAL;
+    dopt.skip_bad = skip_bad;
+    if (wsss_dataset_open(data, &dopt, &ds) != WSSS_OK) goto fail;
+    if (wsss_segmenter_open(&seg, model_path) != WSSS_OK) goto fail;
+    if (seg.num_classes != ds->num_classes) {
+        wsss_error_set("%s: the model has %d classes, the dataset %s has %d (background included)", model_path,
+                       seg.num_classes, data, ds->num_classes);
+        goto fail;
+    }
+    if (!no_pred && wsss_mkdirs(pred_dir) != WSSS_OK) goto fail;
+    {
+        char *lp = wsss_run_log_path(run, stage);
+        int lrc = wsss_runlog_open(lp, stage, &log);
+        free(lp);
+        if (lrc != WSSS_OK) goto fail;
+    }
+    const int64_t n_eval = limit > 0 && limit < ds->n ? limit : ds->n;
+    wsss_runlog_begin(log);
+    wsss_runlog_kv_string(log, "event", "start");
+    wsss_runlog_kv_int(log, "images", n_eval);
+    wsss_runlog_kv_string(log, "scales", scales);
+    wsss_runlog_kv_int(log, "flip", io.flip);
+    wsss_runlog_kv_int(log, "crf", io.crf);
+    wsss_runlog_end(log);
+    if (wsss_confusion_init(&conf, ds->num_classes) != WSSS_OK) goto fail;
+
+    ctx = wsss_ctx_new();
+    wsss_progress prog;
+    if (!quiet) wsss_progress_start(&prog, stage, n_eval);
+    wsss_trainer_signals_install();
+    signals = 1;
+    const double t0 = wsss_now_seconds();
+    for (int64_t i = 0; i < n_eval && !wsss_trainer_interrupted(); i++) {
+        const int has_mask = ds->mask_paths && ds->mask_paths[i];
+        wsss_sample smp;
+        if (wsss_dataset_load(ds, i, WSSS_LOAD_IMAGE | (has_mask ? WSSS_LOAD_MASK : 0), &smp) != WSSS_OK) {
+            if (!skip_bad) goto fail_loop;
+            fprintf(stderr, "wsss: warning: %s (skipped)\n", wsss_error_msg());
+            failed++;
+            continue;
+        }
+        int r = wsss_image_alloc(&lab, smp.image.width, smp.image.height, 1);
+        if (r == WSSS_OK) r = wsss_segmenter_predict(&seg, ctx, &smp.image, &io, NULL, lab.data);
+        if (r != WSSS_OK) wsss_error_prefix("%s", ds->image_paths[i]);
+        if (r == WSSS_OK && !no_pred) {
+            char *p = wsss_run_file(pred_dir, ds->ids[i], ".png");
+            r = wsss_image_write_mask_png(p, &lab);
+            free(p);
+        }
+        if (r == WSSS_OK && has_mask) {
+            r = wsss_confusion_add_masks(&conf, &smp.mask, &lab, ds->mask_paths[i]);
+            with_mask++;
+        }
+        wsss_image_free(&lab);
+        wsss_sample_free(&smp);
+        if (r != WSSS_OK) goto fail_loop;
+        done++;
+        if (!quiet) wsss_progress_add(&prog, 1);
+    }
+    if (!quiet) wsss_progress_finish(&prog);
+    const double dt = wsss_now_seconds() - t0;
+    if (wsss_trainer_interrupted()) {
+        wsss_runlog_event(log, "interrupted");
+        fprintf(stderr, "eval-seg: interrupted after %lld images; no score written\n", (long long)done);
+        code = 130;
+        goto done;
+    }
+    if (samples) {
+        int ns = 0;
+        if (write_samples(&seg, ctx, &io, sample_dir, &ns) != WSSS_OK) goto fail;
+        if (!quiet && ns) fprintf(stderr, "eval-seg: %d report samples predicted in %s\n", ns, sample_dir);
+    }
+    const char *const *cn = (const char *const *)ds->class_names;
+    wsss_seg_scores sc;
+    wsss_confusion_scores(&conf, &sc);
+    wsss_runlog_begin(log);
+    wsss_runlog_kv_string(log, "event", "end");
+    wsss_runlog_kv_int(log, "images", done);
+    wsss_runlog_kv_int(log, "failed", failed);
+    wsss_runlog_kv_double(log, "seconds", dt);
+    wsss_runlog_kv_double(log, "images_per_s", dt > 0 ? (double)done / dt : 0.0);
+    if (with_mask) wsss_runlog_kv_double(log, "miou", sc.miou);
+    wsss_runlog_end(log);
+    if (!quiet)
+        fprintf(stderr, "%s: %lld images in %.1f s (%.1f images/s)%s%s\n", stage, (long long)done, dt,
+                dt > 0 ? (double)done / dt : 0.0, no_pred ? "" : ", masks in ", no_pred ? "" : pred_dir);
+    if (!with_mask) {
+        fprintf(stderr, "%s: the split has no ground-truth masks; predictions only\n", stage);
+        code = 0;
+        goto done;
+    }
+    if (!brief) {
+        printf("%s: %lld images of %s (%s), scales %s%s%s\n", stage, (long long)with_mask, data, split, scales,
+               io.flip ? " + flip" : "", io.crf ? " + CRF" : "");
+        wsss_seg_scores_print(stdout, &sc, cn);
+        wsss_confusion_print(stdout, &conf, cn);
+    }
+    {
+        wsss_jw w;
+        wsss_jw_init(&w, 2);
+        wsss_metrics_json_segmentation(&w, &conf, cn, stage, split);
+        int wr = wsss_mkdirs_parent(json_path) == WSSS_OK ? wsss_metrics_write_file(json_path, w.buf) : WSSS_ERR;
+        wsss_jw_free(&w);
+        if (wr != WSSS_OK) goto fail;
+    }
+    printf("%s %.4f\n", gt ? "supervised_miou" : "seg_miou", sc.miou);
+    code = 0;
+    goto done;
+fail_loop:
+    if (!quiet) wsss_progress_finish(&prog);
+fail:
+    fprintf(stderr, "wsss eval-seg: %s\n", wsss_error_msg());
+    if (log) {
+        wsss_runlog_begin(log);
+        wsss_runlog_kv_string(log, "event", "error");
+        wsss_runlog_kv_string(log, "error", wsss_error_msg());
+        wsss_runlog_end(log);
+    }
+    code = 1;
+done:
+    if (signals) wsss_trainer_signals_restore();
+    wsss_image_free(&lab);
+    if (ctx) wsss_ctx_free(ctx);
+    if (conf.m) wsss_confusion_free(&conf);
+    wsss_runlog_close(log);
+    wsss_segmenter_free(&seg);
+    wsss_dataset_free(ds);
+    free(model_path);
+    free(pred_dir);
+    free(json_path);
+    free(sample_dir);
+    return code;
+}
