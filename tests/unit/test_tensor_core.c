@@ -74,7 +74,39 @@ static void test_rng(void) {
     CHECK(counts[0] > 9500 && counts[1] > 9500 && counts[2] > 9500, "below() uniformity");
 }
 
+/* A minimal recorded op (y = 2x) to exercise backward without the op library. */
+static void twice_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gout) {
+    wsss_tensor *g = wsss_ctx_tensor_like(ctx, gout);
+    for (int64_t i = 0; i < wsss_tensor_numel(g); i++) wsss_tensor_set(g, i, 2 * wsss_tensor_get(gout, i));
+    wsss_grad_accumulate(ctx, n->inputs[0], g);
+}
+
+static wsss_tensor *twice(wsss_ctx *ctx, wsss_tensor *x) {
+    wsss_tensor *y = wsss_ctx_tensor_like(ctx, x);
+    for (int64_t i = 0; i < wsss_tensor_numel(x); i++) wsss_tensor_set(y, i, 2 * wsss_tensor_get(x, i));
+    wsss_record(ctx, "twice", twice_backward, y, 1, &x, 0);
+    return y;
+}
+
+static void test_backward_twice_in_one_context(void) {
+    wsss_ctx *ctx = wsss_ctx_new();
+    wsss_tensor *x = wsss_tensor_new(WSSS_F32, 0, NULL);
+    x->requires_grad = 1;
+    CHECK(wsss_backward(ctx, twice(ctx, x)) == WSSS_OK, "%s", wsss_error_msg());
+    CHECK(wsss_tensor_get(x->grad, 0) == 2.0, "first backward: grad %g", wsss_tensor_get(x->grad, 0));
+    /* a second graph in the same context must not re-run the first one */
+    CHECK(wsss_backward(ctx, twice(ctx, twice(ctx, x))) == WSSS_OK, "%s", wsss_error_msg());
+    CHECK(wsss_tensor_get(x->grad, 0) == 6.0, "second backward accumulates 4 onto 2: grad %g",
+          wsss_tensor_get(x->grad, 0));
+    wsss_tensor *no = wsss_tensor_new(WSSS_F32, 0, NULL);
+    CHECK(wsss_backward(ctx, twice(ctx, no)) == WSSS_ERR, "backward of a graph without grad must fail");
+    wsss_ctx_free(ctx);
+    wsss_tensor_free(x);
+    wsss_tensor_free(no);
+}
+
 int main(void) {
+    test_backward_twice_in_one_context();
     test_strided_copy();
     test_ctx_and_grad();
     test_rng();
