@@ -40,7 +40,7 @@ static int write_overlay(const char *path, const wsss_image *img, const wsss_ten
 int cmd_cam(int argc, char **argv) {
     const char *data = NULL, *split = "train", *run = "run", *model = NULL, *out = NULL, *overlay_dir = NULL;
     const char *scales = "1,0.5,1.5,2", *norm = "max";
-    int no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0;
+    int no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0, batch = 8;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); image-level labels pick the classes", 1},
         {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
@@ -52,6 +52,7 @@ int cmd_cam(int argc, char **argv) {
         {"norm", CLI_STRING, &norm, "N", "per-class normalisation: max (PSA) or minmax", 0},
         {"overlay", CLI_FLAG, &overlay, NULL, "also write heat-map overlays <id>.png", 0},
         {"overlay-dir", CLI_STRING, &overlay_dir, "DIR", "overlay folder (default RUN/cams_overlay)", 0},
+        {"batch", CLI_INT, &batch, "N", "images per forward pass (consecutive images of one size)", 0},
         {"samples", CLI_INT, &samples, "N", "report samples for the first N images (RUN/samples)", 0},
         {"skip-existing", CLI_FLAG, &skip_existing, NULL, "keep maps already written (continue a stopped run)", 0},
         {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about and skip unreadable samples", 0},
@@ -73,6 +74,10 @@ int cmd_cam(int argc, char **argv) {
     else if (strcmp(norm, "minmax") == 0) co.norm = WSSS_CAM_NORM_MINMAX;
     else {
         fprintf(stderr, "wsss cam: --norm %s (expected max or minmax)\n", norm);
+        return 2;
+    }
+    if (batch < 1 || batch > 1024) {
+        fprintf(stderr, "wsss cam: --batch must be in 1..1024\n");
         return 2;
     }
     if (wsss_cam_parse_scales(scales, &co) != WSSS_OK) {
@@ -128,59 +133,106 @@ int cmd_cam(int argc, char **argv) {
     if (!quiet) wsss_progress_start(&prog, "cam", ds->n);
     wsss_trainer_signals_install();
     const double t0 = wsss_now_seconds();
-    int *ids = wsss_xmalloc(sizeof(int) * (size_t)ds->num_classes);
-    for (int64_t i = 0; i < ds->n && !wsss_trainer_interrupted(); i++) {
-        char *path = wsss_run_file(out_dir, ds->ids[i], ".safetensors");
-        if (skip_existing && access(path, F_OK) == 0) {
+    /* batches of up to `batch` consecutive images of one size (Fashion-Scenes: all) */
+    wsss_sample *smp = wsss_xcalloc((size_t)batch, sizeof *smp);
+    wsss_image *imgs = wsss_xcalloc((size_t)batch, sizeof *imgs);
+    int64_t *which = wsss_xcalloc((size_t)batch, sizeof *which);
+    int *nc = wsss_xcalloc((size_t)batch, sizeof *nc);
+    int **clsv = wsss_xcalloc((size_t)batch, sizeof *clsv);
+    int *cls_store = wsss_xmalloc(sizeof(int) * (size_t)batch * (size_t)ds->num_classes);
+    wsss_tensor **maps = wsss_xcalloc((size_t)batch, sizeof *maps);
+    int64_t next = 0, held = -1; /* held: an image already loaded that starts the next batch */
+    wsss_sample held_smp;
+    memset(&held_smp, 0, sizeof held_smp);
+    while ((next < ds->n || held >= 0) && !wsss_trainer_interrupted()) {
+        int nb = 0;
+        while (nb < batch && (held >= 0 || next < ds->n)) {
+            int64_t i;
+            wsss_sample s;
+            if (held >= 0) {
+                i = held;
+                s = held_smp;
+                held = -1;
+            } else {
+                i = next++;
+                char *path = wsss_run_file(out_dir, ds->ids[i], ".safetensors");
+                int exists = skip_existing && access(path, F_OK) == 0;
+                free(path);
+                if (exists) {
+                    skipped++;
+                    if (!quiet) wsss_progress_add(&prog, 1);
+                    continue;
+                }
+                int what = WSSS_LOAD_IMAGE | (i < samples ? WSSS_LOAD_MASK : 0);
+                if (wsss_dataset_load(ds, i, what, &s) != WSSS_OK) {
+                    if (!skip_bad) goto fail_loop;
+                    fprintf(stderr, "wsss: warning: %s (skipped)\n", wsss_error_msg());
+                    failed++;
+                    if (!quiet) wsss_progress_add(&prog, 1);
+                    continue;
+                }
+            }
+            if (nb > 0 && (s.image.width != imgs[0].width || s.image.height != imgs[0].height)) {
+                held = i; /* another size: it starts the next batch */
+                held_smp = s;
+                break;
+            }
+            smp[nb] = s;
+            imgs[nb] = s.image;
+            which[nb] = i;
+            clsv[nb] = cls_store + (size_t)nb * ds->num_classes;
+            nc[nb] = wsss_dataset_label_ids(ds, i, clsv[nb]);
+            nb++;
+        }
+        if (nb == 0) continue;
+        int r = wsss_cam_compute_batch(&co, classifier_cam, &cls, ctx, nb, imgs, nc, (const int *const *)clsv, maps);
+        for (int b = 0; b < nb && r == WSSS_OK; b++) {
+            const int64_t i = which[b];
+            char *path = wsss_run_file(out_dir, ds->ids[i], ".safetensors");
+            r = wsss_cam_save(path, ds->ids[i], ds->num_classes, maps[b], clsv[b], &co);
             free(path);
-            skipped++;
-            if (!quiet) wsss_progress_add(&prog, 1);
-            continue;
-        }
-        wsss_sample smp;
-        int what = WSSS_LOAD_IMAGE | (i < samples ? WSSS_LOAD_MASK : 0);
-        if (wsss_dataset_load(ds, i, what, &smp) != WSSS_OK) {
-            free(path);
-            if (!skip_bad) goto fail_loop;
-            fprintf(stderr, "wsss: warning: %s (skipped)\n", wsss_error_msg());
-            failed++;
-            continue;
-        }
-        int n = wsss_dataset_label_ids(ds, i, ids);
-        wsss_tensor *maps = NULL;
-        int r = wsss_cam_compute(&co, classifier_cam, &cls, ctx, &smp.image, n, ids, &maps);
-        if (r == WSSS_OK) r = wsss_cam_save(path, ds->ids[i], ds->num_classes, maps, ids, &co);
-        if (r == WSSS_OK && overlay) {
-            char *op = wsss_run_file(ov_dir, ds->ids[i], ".png");
-            r = write_overlay(op, &smp.image, maps);
-            free(op);
-        }
-        if (r == WSSS_OK && i < samples) {
-            char name[1024];
-            snprintf(name, sizeof name, "%s_cam", ds->ids[i]);
-            char *sp = wsss_run_file(sample_dir, name, ".png");
-            r = write_overlay(sp, &smp.image, maps);
-            free(sp);
-            snprintf(name, sizeof name, "%s_image", ds->ids[i]);
-            sp = wsss_run_file(sample_dir, name, ".png");
-            if (r == WSSS_OK) r = wsss_image_write_png(sp, &smp.image);
-            free(sp);
-            if (r == WSSS_OK && smp.mask.data) {
-                snprintf(name, sizeof name, "%s_gt", ds->ids[i]);
-                sp = wsss_run_file(sample_dir, name, ".png");
-                r = wsss_image_write_mask_png(sp, &smp.mask);
+            if (r == WSSS_OK && overlay) {
+                char *op = wsss_run_file(ov_dir, ds->ids[i], ".png");
+                r = write_overlay(op, &imgs[b], maps[b]);
+                free(op);
+            }
+            if (r == WSSS_OK && i < samples) {
+                char name[1024];
+                snprintf(name, sizeof name, "%s_cam", ds->ids[i]);
+                char *sp = wsss_run_file(sample_dir, name, ".png");
+                r = write_overlay(sp, &imgs[b], maps[b]);
                 free(sp);
+                snprintf(name, sizeof name, "%s_image", ds->ids[i]);
+                sp = wsss_run_file(sample_dir, name, ".png");
+                if (r == WSSS_OK) r = wsss_image_write_png(sp, &imgs[b]);
+                free(sp);
+                if (r == WSSS_OK && smp[b].mask.data) {
+                    snprintf(name, sizeof name, "%s_gt", ds->ids[i]);
+                    sp = wsss_run_file(sample_dir, name, ".png");
+                    r = wsss_image_write_mask_png(sp, &smp[b].mask);
+                    free(sp);
+                }
+            }
+            if (r == WSSS_OK) {
+                done++;
+                if (!quiet) wsss_progress_add(&prog, 1);
             }
         }
-        if (maps) wsss_tensor_free(maps);
-        wsss_sample_free(&smp);
-        free(path);
+        for (int b = 0; b < nb; b++) {
+            if (maps[b]) wsss_tensor_free(maps[b]);
+            maps[b] = NULL;
+            wsss_sample_free(&smp[b]);
+        }
         if (r != WSSS_OK) goto fail_loop;
-        done++;
-        if (!quiet) wsss_progress_add(&prog, 1);
     }
-    free(ids);
-    ids = NULL;
+    if (held >= 0) wsss_sample_free(&held_smp);
+    free(smp);
+    free(imgs);
+    free(which);
+    free(nc);
+    free(clsv);
+    free(cls_store);
+    free(maps);
     wsss_trainer_signals_restore();
     if (!quiet) wsss_progress_finish(&prog);
     {
@@ -201,7 +253,18 @@ int cmd_cam(int argc, char **argv) {
     }
     goto done;
 fail_loop:
-    free(ids);
+    if (held >= 0) wsss_sample_free(&held_smp);
+    for (int b = 0; b < batch; b++) {
+        if (maps[b]) wsss_tensor_free(maps[b]);
+        wsss_sample_free(&smp[b]);
+    }
+    free(smp);
+    free(imgs);
+    free(which);
+    free(nc);
+    free(clsv);
+    free(cls_store);
+    free(maps);
     wsss_trainer_signals_restore();
     if (!quiet) wsss_progress_finish(&prog);
 fail:

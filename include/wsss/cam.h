@@ -41,6 +41,13 @@ typedef wsss_tensor *(*wsss_cam_forward_fn)(void *user, wsss_ctx *ctx, wsss_tens
 int wsss_cam_compute(const wsss_cam_opts *o, wsss_cam_forward_fn fn, void *user, wsss_ctx *ctx,
                      const wsss_image *img, int n, const int *classes, wsss_tensor **out);
 
+/* The same for n_img images of one size in one forward per scale (batch n_img x (flip ? 2 : 1)):
+ * image b has n[b] classes cls[b][0..n[b]-1]; out[b] receives its maps. Results equal
+ * wsss_cam_compute image by image up to float summation order. Images of different sizes are a
+ * programmer error. */
+int wsss_cam_compute_batch(const wsss_cam_opts *o, wsss_cam_forward_fn fn, void *user, wsss_ctx *ctx, int n_img,
+                           const wsss_image *imgs, const int *n, const int *const *cls, wsss_tensor **out);
+
 /* Normalise each plane of a F32 [n,H,W] tensor in place. */
 void wsss_cam_normalize(wsss_tensor *maps, wsss_cam_norm norm);
 

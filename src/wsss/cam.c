@@ -62,44 +62,48 @@ void wsss_cam_normalize(wsss_tensor *maps, wsss_cam_norm norm) {
     }
 }
 
-int wsss_cam_compute(const wsss_cam_opts *o, wsss_cam_forward_fn fn, void *user, wsss_ctx *ctx,
-                     const wsss_image *img, int n, const int *classes, wsss_tensor **out) {
-    *out = NULL;
-    WSSS_ASSERT(img->channels == 3 && img->data, "RGB image");
+int wsss_cam_compute_batch(const wsss_cam_opts *o, wsss_cam_forward_fn fn, void *user, wsss_ctx *ctx, int n_img,
+                           const wsss_image *imgs, const int *n, const int *const *cls, wsss_tensor **out) {
+    WSSS_ASSERT(n_img >= 1, "cam batch of at least one image");
     WSSS_ASSERT(o->n_scales >= 1 && o->n_scales <= WSSS_CAM_MAX_SCALES, "cam scales");
-    const int H = img->height, W = img->width;
+    const int H = imgs[0].height, W = imgs[0].width;
     const int64_t HW = (int64_t)H * W;
-    wsss_tensor *sum = wsss_tensor_new(WSSS_F32, 3, (int64_t[]){n, H, W});
-    if (n == 0) {
-        *out = sum;
-        return WSSS_OK;
+    int total = 0;
+    for (int b = 0; b < n_img; b++) {
+        WSSS_ASSERT(imgs[b].channels == 3 && imgs[b].data, "RGB image");
+        WSSS_ASSERT(imgs[b].height == H && imgs[b].width == W, "cam batch: images of one size");
+        out[b] = wsss_tensor_new(WSSS_F32, 3, (int64_t[]){n[b], H, W});
+        total += n[b];
     }
-    wsss_tensor *idx = wsss_tensor_new(WSSS_I64, 1, (int64_t[]){n});
-    for (int k = 0; k < n; k++) ((int64_t *)idx->data)[k] = classes[k] - 1;
+    if (total == 0) return WSSS_OK;
     const int old_grad = wsss_ctx_set_grad_enabled(ctx, 0);
-    const int nb = o->flip ? 2 : 1;
+    const int nf = o->flip ? 2 : 1, nb = n_img * nf;
     int rc = WSSS_OK;
     for (int si = 0; si < o->n_scales && rc == WSSS_OK; si++) {
         const double s = o->scales[si];
         int hs = (int)lround(H * s), ws = (int)lround(W * s);
         if (hs < 1) hs = 1;
         if (ws < 1) ws = 1;
-        wsss_image scaled = {0}, flipped = {0};
-        const wsss_image *im = img;
-        if (hs != H || ws != W) {
-            wsss_image_resize_bilinear(img, 0, 0, W, H, ws, hs, 1, &scaled);
-            im = &scaled;
-        }
+        /* inputs: image b at batch index b * nf, its mirror at b * nf + 1 */
         wsss_tensor *x = wsss_ctx_tensor(ctx, WSSS_F32, 4, (int64_t[]){nb, 3, hs, ws});
-        wsss_aug_write_image(&o->input, im, NULL, x, 0);
-        if (o->flip) {
-            wsss_image_alloc(&flipped, im->width, im->height, 3);
-            memcpy(flipped.data, im->data, (size_t)im->width * im->height * 3);
-            wsss_image_hflip(&flipped);
-            wsss_aug_write_image(&o->input, &flipped, NULL, x, 1);
+        for (int b = 0; b < n_img; b++) {
+            wsss_image scaled = {0};
+            const wsss_image *im = &imgs[b];
+            if (hs != H || ws != W) {
+                wsss_image_resize_bilinear(&imgs[b], 0, 0, W, H, ws, hs, 1, &scaled);
+                im = &scaled;
+            }
+            wsss_aug_write_image(&o->input, im, NULL, x, (int64_t)b * nf);
+            if (o->flip) {
+                wsss_image flipped;
+                wsss_image_alloc(&flipped, im->width, im->height, 3);
+                memcpy(flipped.data, im->data, (size_t)im->width * im->height * 3);
+                wsss_image_hflip(&flipped);
+                wsss_aug_write_image(&o->input, &flipped, NULL, x, (int64_t)b * nf + 1);
+                wsss_image_free(&flipped);
+            }
+            wsss_image_free(&scaled);
         }
-        wsss_image_free(&scaled);
-        wsss_image_free(&flipped);
         wsss_tensor *cam = fn(user, ctx, x);
         if (!cam) {
             rc = WSSS_ERR;
@@ -111,40 +115,53 @@ int wsss_cam_compute(const wsss_cam_opts *o, wsss_cam_forward_fn fn, void *user,
                                 wsss_shape_str(cam, sh, sizeof sh), nb);
             break;
         }
-        for (int k = 0; k < n; k++)
-            if (classes[k] < 1 || classes[k] > cam->shape[1]) {
-                rc = wsss_error_set("cam: class %d outside the model's %lld classes", classes[k],
-                                    (long long)cam->shape[1]);
-                break;
-            }
-        if (rc != WSSS_OK) break;
-        wsss_tensor *sel = wsss_index_select(ctx, cam, 1, idx);
-        wsss_tensor *up = wsss_resize_bilinear(ctx, wsss_relu(ctx, sel), H, W, 0);
-        const wsss_tensor *u = wsss_ctx_contiguous(ctx, up);
-        const float *a = wsss_f32(u);
-        float *acc = wsss_f32(sum);
-        for (int64_t i = 0; i < (int64_t)n * HW; i++) acc[i] += a[i];
-        if (o->flip) {
-            const float *b = a + (int64_t)n * HW; /* the mirrored input's maps: flip back */
-            for (int k = 0; k < n; k++)
-                for (int y = 0; y < H; y++) {
-                    float *dst = acc + (int64_t)k * HW + (int64_t)y * W;
-                    const float *src = b + (int64_t)k * HW + (int64_t)y * W;
-                    for (int xx = 0; xx < W; xx++) dst[xx] += src[W - 1 - xx];
+        for (int b = 0; b < n_img && rc == WSSS_OK; b++)
+            for (int k = 0; k < n[b]; k++)
+                if (cls[b][k] < 1 || cls[b][k] > cam->shape[1]) {
+                    rc = wsss_error_set("cam: class %d outside the model's %lld classes", cls[b][k],
+                                        (long long)cam->shape[1]);
+                    break;
                 }
+        for (int b = 0; b < n_img && rc == WSSS_OK; b++) {
+            if (n[b] == 0) continue;
+            wsss_tensor *idx = wsss_ctx_tensor(ctx, WSSS_I64, 1, (int64_t[]){n[b]});
+            for (int k = 0; k < n[b]; k++) ((int64_t *)idx->data)[k] = cls[b][k] - 1;
+            wsss_tensor *mine = wsss_slice(ctx, cam, 0, (int64_t)b * nf, (int64_t)(b + 1) * nf, 1);
+            wsss_tensor *sel = wsss_index_select(ctx, mine, 1, idx);
+            wsss_tensor *up = wsss_resize_bilinear(ctx, wsss_relu(ctx, sel), H, W, 0);
+            const wsss_tensor *u = wsss_ctx_contiguous(ctx, up);
+            const float *a = wsss_f32(u);
+            float *acc = wsss_f32(out[b]);
+            for (int64_t i = 0; i < (int64_t)n[b] * HW; i++) acc[i] += a[i];
+            if (o->flip) {
+                const float *m = a + (int64_t)n[b] * HW; /* the mirrored input's maps: flip back */
+                for (int k = 0; k < n[b]; k++)
+                    for (int y = 0; y < H; y++) {
+                        float *dst = acc + (int64_t)k * HW + (int64_t)y * W;
+                        const float *src = m + (int64_t)k * HW + (int64_t)y * W;
+                        for (int xx = 0; xx < W; xx++) dst[xx] += src[W - 1 - xx];
+                    }
+            }
         }
         wsss_ctx_reset(ctx);
     }
     wsss_ctx_reset(ctx);
     wsss_ctx_set_grad_enabled(ctx, old_grad);
-    wsss_tensor_free(idx);
-    if (rc != WSSS_OK) {
-        wsss_tensor_free(sum);
-        return rc;
+    for (int b = 0; b < n_img; b++) {
+        if (rc != WSSS_OK) {
+            wsss_tensor_free(out[b]);
+            out[b] = NULL;
+        } else {
+            wsss_cam_normalize(out[b], o->norm);
+        }
     }
-    wsss_cam_normalize(sum, o->norm);
-    *out = sum;
-    return WSSS_OK;
+    return rc;
+}
+
+int wsss_cam_compute(const wsss_cam_opts *o, wsss_cam_forward_fn fn, void *user, wsss_ctx *ctx,
+                     const wsss_image *img, int n, const int *classes, wsss_tensor **out) {
+    const int *cls[1] = {classes};
+    return wsss_cam_compute_batch(o, fn, user, ctx, 1, img, &n, cls, out);
 }
 
 /* ---- files ---- */

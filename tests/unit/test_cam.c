@@ -163,6 +163,34 @@ int main(void) {
               wsss_cam_parse_scales("", &o) == WSSS_ERR,
           "bad scale lists rejected");
 
+    /* a batch of three images (one without classes) equals image-by-image computation */
+    {
+        wsss_image imgs[3];
+        for (int b = 0; b < 3; b++) {
+            wsss_image_alloc(&imgs[b], W, H, 3);
+            for (int i = 0; i < W * H * 3; i++) imgs[b].data[i] = (uint8_t)wsss_rng_below(&r, 256);
+        }
+        const int c0[2] = {1, 2}, c2[3] = {1, 2, 3};
+        const int nn[3] = {2, 0, 3};
+        const int *cc[3] = {c0, NULL, c2};
+        wsss_tensor *outs[3] = {NULL, NULL, NULL};
+        wsss_cam_opts_default(&o);
+        calls = 0;
+        CHECK(wsss_cam_compute_batch(&o, toy_model, &calls, ctx, 3, imgs, nn, cc, outs) == WSSS_OK, "batch: %s",
+              wsss_error_msg());
+        CHECK(calls == 4, "batch: one forward per scale (%d)", calls);
+        for (int b = 0; b < 3; b++) {
+            wsss_tensor *one = NULL;
+            CHECK(wsss_cam_compute(&o, toy_model, &calls, ctx, &imgs[b], nn[b], cc[b], &one) == WSSS_OK, "single %d",
+                  b);
+            CHECK(outs[b] && outs[b]->shape[0] == nn[b], "batch output %d has %d planes", b, nn[b]);
+            if (outs[b] && one) check_close("batch vs single", outs[b], one, 1e-6, 1e-6);
+            if (one) wsss_tensor_free(one);
+            if (outs[b]) wsss_tensor_free(outs[b]);
+            wsss_image_free(&imgs[b]);
+        }
+    }
+
     /* files: round trip and validation */
     wsss_cam_opts_default(&o);
     CHECK(wsss_cam_compute(&o, toy_model, &calls, ctx, &img, 2, cls, &got) == WSSS_OK, "compute 3");
