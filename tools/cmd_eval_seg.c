@@ -57,6 +57,7 @@ int cmd_eval_seg(int argc, char **argv) {
     const char *data = NULL, *split = "val", *run = "run", *model = NULL, *pred = NULL, *json = NULL, *stage = NULL;
     const char *scales = "0.5,0.75,1,1.25,1.5";
     int gt = 0, no_flip = 0, crf = 0, no_pred = 0, samples = -1, limit = 0, quiet = 0, skip_bad = 0, brief = 0;
+    int batch = 8;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, give the mIoU", 1},
         {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
@@ -71,6 +72,7 @@ int cmd_eval_seg(int argc, char **argv) {
         {"no-flip", CLI_FLAG, &no_flip, NULL, "do not average with the mirrored image", 0},
         {"crf", CLI_FLAG, &crf, NULL, "dense CRF on the averaged probabilities (MCIS parameters)", 0},
         {"samples", CLI_INT, &samples, "0|1", "predict RUN/samples/<id>_image.png into <id>_pred.png (default 1, --gt 0)", 0},
+        {"batch", CLI_INT, &batch, "N", "images of one size per forward pass", 0},
         {"limit", CLI_INT, &limit, "N", "evaluate only the first N images (0 = all)", 0},
         {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about and skip unreadable samples", 0},
         {"brief", CLI_FLAG, &brief, NULL, "no per-class table and confusion matrix", 0},
@@ -93,8 +95,8 @@ int cmd_eval_seg(int argc, char **argv) {
         fprintf(stderr, "wsss eval-seg: --%s\n", wsss_error_msg());
         return 2;
     }
-    if (limit < 0) {
-        fprintf(stderr, "wsss eval-seg: --limit must be >= 0\n");
+    if (limit < 0 || batch < 1 || batch > 1024) {
+        fprintf(stderr, "wsss eval-seg: --limit must be >= 0 and --batch in 1..1024\n");
         return 2;
     }
     if (samples < 0) samples = !gt;
@@ -110,7 +112,6 @@ int cmd_eval_seg(int argc, char **argv) {
     wsss_ctx *ctx = NULL;
     wsss_confusion conf;
     memset(&conf, 0, sizeof conf);
-    wsss_image lab = {0};
     int code = 1, signals = 0;
     int64_t done = 0, failed = 0, with_mask = 0;
 
@@ -149,33 +150,69 @@ int cmd_eval_seg(int argc, char **argv) {
     wsss_trainer_signals_install();
     signals = 1;
     const double t0 = wsss_now_seconds();
-    for (int64_t i = 0; i < n_eval && !wsss_trainer_interrupted(); i++) {
-        const int has_mask = ds->mask_paths && ds->mask_paths[i];
-        wsss_sample smp;
-        if (wsss_dataset_load(ds, i, WSSS_LOAD_IMAGE | (has_mask ? WSSS_LOAD_MASK : 0), &smp) != WSSS_OK) {
-            if (!skip_bad) goto fail_loop;
-            fprintf(stderr, "wsss: warning: %s (skipped)\n", wsss_error_msg());
-            failed++;
-            continue;
+    wsss_sample *smp = wsss_xcalloc((size_t)batch, sizeof *smp);
+    wsss_image *imgs = wsss_xcalloc((size_t)batch, sizeof *imgs);
+    uint8_t **labs = wsss_xcalloc((size_t)batch, sizeof *labs);
+    int64_t *idx = wsss_xcalloc((size_t)batch, sizeof *idx);
+    int64_t i = 0;
+    int r = WSSS_OK;
+    while (i < n_eval && !wsss_trainer_interrupted() && r == WSSS_OK) {
+        /* consecutive images of one size share each forward pass */
+        int nb = 0;
+        while (nb < batch && i < n_eval) {
+            const int has_mask = ds->mask_paths && ds->mask_paths[i];
+            if (nb > 0) { /* stop the batch at a size change (header only) */
+                int w, h;
+                if (wsss_image_read_size(ds->image_paths[i], &w, &h) == WSSS_OK &&
+                    (w != imgs[0].width || h != imgs[0].height))
+                    break;
+            }
+            if (wsss_dataset_load(ds, i, WSSS_LOAD_IMAGE | (has_mask ? WSSS_LOAD_MASK : 0), &smp[nb]) != WSSS_OK) {
+                if (!skip_bad) {
+                    r = WSSS_ERR;
+                    break;
+                }
+                fprintf(stderr, "wsss: warning: %s (skipped)\n", wsss_error_msg());
+                failed++;
+                i++;
+                continue;
+            }
+            if (nb > 0 && (smp[nb].image.width != imgs[0].width || smp[nb].image.height != imgs[0].height)) {
+                wsss_sample_free(&smp[nb]); /* the header lied about the size: next batch */
+                break;
+            }
+            imgs[nb] = smp[nb].image;
+            labs[nb] = wsss_xmalloc((size_t)imgs[nb].width * (size_t)imgs[nb].height);
+            idx[nb++] = i++;
         }
-        int r = wsss_image_alloc(&lab, smp.image.width, smp.image.height, 1);
-        if (r == WSSS_OK) r = wsss_segmenter_predict(&seg, ctx, &smp.image, &io, NULL, lab.data);
-        if (r != WSSS_OK) wsss_error_prefix("%s", ds->image_paths[i]);
-        if (r == WSSS_OK && !no_pred) {
-            char *p = wsss_run_file(pred_dir, ds->ids[i], ".png");
-            r = wsss_image_write_mask_png(p, &lab);
-            free(p);
+        if (r == WSSS_OK && nb > 0) {
+            r = wsss_segmenter_predict_batch(&seg, ctx, nb, imgs, &io, NULL, labs);
+            if (r != WSSS_OK) wsss_error_prefix("%s", ds->image_paths[idx[0]]);
         }
-        if (r == WSSS_OK && has_mask) {
-            r = wsss_confusion_add_masks(&conf, &smp.mask, &lab, ds->mask_paths[i]);
-            with_mask++;
+        for (int k = 0; k < nb; k++) {
+            const int64_t j = idx[k];
+            wsss_image lab = {imgs[k].width, imgs[k].height, 1, labs[k]};
+            if (r == WSSS_OK && !no_pred) {
+                char *p = wsss_run_file(pred_dir, ds->ids[j], ".png");
+                r = wsss_image_write_mask_png(p, &lab);
+                free(p);
+            }
+            if (r == WSSS_OK && smp[k].mask.data) {
+                r = wsss_confusion_add_masks(&conf, &smp[k].mask, &lab, ds->mask_paths[j]);
+                with_mask++;
+            }
+            if (r == WSSS_OK) done++;
+            free(labs[k]);
+            labs[k] = NULL;
+            wsss_sample_free(&smp[k]);
         }
-        wsss_image_free(&lab);
-        wsss_sample_free(&smp);
-        if (r != WSSS_OK) goto fail_loop;
-        done++;
-        if (!quiet) wsss_progress_add(&prog, 1);
+        if (!quiet && nb > 0) wsss_progress_add(&prog, nb);
     }
+    free(smp);
+    free(imgs);
+    free(labs);
+    free(idx);
+    if (r != WSSS_OK) goto fail_loop;
     if (!quiet) wsss_progress_finish(&prog);
     const double dt = wsss_now_seconds() - t0;
     if (wsss_trainer_interrupted()) {
@@ -238,7 +275,6 @@ fail:
     code = 1;
 done:
     if (signals) wsss_trainer_signals_restore();
-    wsss_image_free(&lab);
     if (ctx) wsss_ctx_free(ctx);
     if (conf.m) wsss_confusion_free(&conf);
     wsss_runlog_close(log);

@@ -88,8 +88,14 @@ int wsss_seg_parse_scales(const char *text, wsss_seg_infer_opts *o);
  * the normalised image (bilinear, half-pixel centres) to round(s*H) x round(s*W) (at least 1),
  * softmax the logits, resize the probabilities to H x W (bilinear), un-mirror and average; then
  * the CRF if asked (its output replaces the average). probs: C x H x W floats (C = num_classes);
- * labels (may be NULL): H x W argmax (first maximum). ctx is reset inside (inference mode). */
+ * labels (may be NULL): H x W argmax (first maximum). probs may be NULL. ctx is reset inside
+ * (inference mode). */
 int wsss_segmenter_predict(wsss_segmenter *s, wsss_ctx *ctx, const wsss_image *rgb, const wsss_seg_infer_opts *o,
                            float *probs, uint8_t *labels);
+/* The same for n_img images of one size, in one forward pass per scale (batch n_img, doubled with
+ * flip); probs[k] / labels[k] as above (the arrays, and each entry, may be NULL). The results equal
+ * per-image predictions up to float rounding (BN uses running statistics). */
+int wsss_segmenter_predict_batch(wsss_segmenter *s, wsss_ctx *ctx, int n_img, const wsss_image *rgb,
+                                 const wsss_seg_infer_opts *o, float *const *probs, uint8_t *const *labels);
 
 #endif

@@ -276,66 +276,77 @@ int wsss_seg_parse_scales(const char *text, wsss_seg_infer_opts *o) {
     return WSSS_OK;
 }
 
-int wsss_segmenter_predict(wsss_segmenter *s, wsss_ctx *ctx, const wsss_image *rgb, const wsss_seg_infer_opts *o,
-                           float *probs, uint8_t *labels) {
-    if (!rgb->data || rgb->channels != 3 || rgb->width < 1 || rgb->height < 1)
-        return wsss_error_set("segment: expected an RGB image");
+int wsss_segmenter_predict_batch(wsss_segmenter *s, wsss_ctx *ctx, int n_img, const wsss_image *rgb,
+                                 const wsss_seg_infer_opts *o, float *const *probs, uint8_t *const *labels) {
+    if (n_img < 1) return wsss_error_set("segment: no image");
+    const int H = rgb[0].height, W = rgb[0].width, C = s->num_classes;
+    for (int k = 0; k < n_img; k++)
+        if (!rgb[k].data || rgb[k].channels != 3 || rgb[k].width < 1 || rgb[k].height < 1 || rgb[k].width != W ||
+            rgb[k].height != H)
+            return wsss_error_set("segment: expected RGB images of one size");
     if (o->n_scales < 1 || o->n_scales > WSSS_SEG_MAX_SCALES) return wsss_error_set("segment: no scales");
-    const int H = rgb->height, W = rgb->width, C = s->num_classes;
     const int64_t n = (int64_t)H * W;
-    float *acc = probs ? probs : wsss_xmalloc(sizeof(float) * (size_t)(C * n));
-    memset(acc, 0, sizeof(float) * (size_t)(C * n));
+    float **acc = wsss_xcalloc((size_t)n_img, sizeof *acc);
+    for (int k = 0; k < n_img; k++) {
+        acc[k] = probs && probs[k] ? probs[k] : wsss_xmalloc(sizeof(float) * (size_t)(C * n));
+        memset(acc[k], 0, sizeof(float) * (size_t)(C * n));
+    }
     wsss_aug_config norm;
     wsss_aug_config_default(&norm);
-    wsss_tensor *x0 = wsss_tensor_new4(WSSS_F32, 1, 3, H, W);
-    wsss_aug_write_image(&norm, rgb, NULL, x0, 0);
+    wsss_tensor *x0 = wsss_tensor_new4(WSSS_F32, n_img, 3, H, W);
+    for (int k = 0; k < n_img; k++) wsss_aug_write_image(&norm, &rgb[k], NULL, x0, k);
 
     int old_grad = wsss_ctx_set_grad_enabled(ctx, 0);
     int runs = 0, rc = WSSS_OK;
-    for (int si = 0; si < o->n_scales && rc == WSSS_OK; si++) {
+    for (int si = 0; si < o->n_scales; si++) {
         wsss_ctx_reset(ctx);
         int64_t h = (int64_t)llround(o->scales[si] * H), w = (int64_t)llround(o->scales[si] * W);
         if (h < s->m.min_input) h = s->m.min_input;
         if (w < s->m.min_input) w = s->m.min_input;
         wsss_tensor *x = (h == H && w == W) ? x0 : wsss_resize_bilinear(ctx, x0, h, w, 0);
-        if (o->flip) { /* the image and its mirror as one batch of 2 (BN uses running statistics) */
+        if (o->flip) { /* the images and their mirrors as one batch (BN uses running statistics) */
             wsss_tensor *xs[2] = {x, wsss_flip(ctx, x, 3)};
             x = wsss_concat(ctx, 2, xs, 0);
         }
         wsss_tensor *logits = wsss_segmenter_forward(ctx, s, x, 0);
         wsss_tensor *p = wsss_softmax(ctx, logits, 1);
         if (p->shape[2] != H || p->shape[3] != W) p = wsss_resize_bilinear(ctx, p, H, W, 0);
-        const wsss_tensor *pc = wsss_ctx_contiguous(ctx, p);
-        const float *pv = wsss_f32(pc);
-        for (int64_t c = 0; c < C; c++) {
-            float *a = acc + c * n;
-            const float *q = pv + c * n;
-            for (int64_t i = 0; i < n; i++) a[i] += q[i];
-        }
-        runs++;
-        if (o->flip) {
-            const float *pf = pv + (int64_t)C * n; /* second image: mirrored back while adding */
+        const float *pv = wsss_f32(wsss_ctx_contiguous(ctx, p));
+        for (int k = 0; k < n_img; k++) {
+            const float *q = pv + (int64_t)k * C * n;
+            for (int64_t i = 0; i < C * n; i++) acc[k][i] += q[i];
+            if (!o->flip) continue;
+            const float *qf = pv + (int64_t)(n_img + k) * C * n; /* its mirror, mirrored back */
             for (int64_t c = 0; c < C; c++)
                 for (int y = 0; y < H; y++) {
-                    float *a = acc + c * n + (int64_t)y * W;
-                    const float *q = pf + c * n + (int64_t)y * W;
-                    for (int xx = 0; xx < W; xx++) a[xx] += q[W - 1 - xx];
+                    float *a = acc[k] + c * n + (int64_t)y * W;
+                    const float *b = qf + c * n + (int64_t)y * W;
+                    for (int xx = 0; xx < W; xx++) a[xx] += b[W - 1 - xx];
                 }
-            runs++;
         }
+        runs += o->flip ? 2 : 1;
     }
     wsss_ctx_reset(ctx);
     wsss_ctx_set_grad_enabled(ctx, old_grad);
     wsss_tensor_free(x0);
     const float inv = 1.0f / (float)runs;
-    for (int64_t i = 0; i < C * n; i++) acc[i] *= inv;
-    if (o->crf) {
-        float *u = wsss_xmalloc(sizeof(float) * (size_t)(C * n));
-        rc = wsss_crf_unary_mcis(acc, C, n, u);
-        if (rc == WSSS_OK) rc = wsss_crf_run(rgb->data, H, W, u, C, &o->crf_params, acc);
-        free(u);
+    float *u = o->crf ? wsss_xmalloc(sizeof(float) * (size_t)(C * n)) : NULL;
+    for (int k = 0; k < n_img && rc == WSSS_OK; k++) {
+        for (int64_t i = 0; i < C * n; i++) acc[k][i] *= inv;
+        if (o->crf) {
+            rc = wsss_crf_unary_mcis(acc[k], C, n, u);
+            if (rc == WSSS_OK) rc = wsss_crf_run(rgb[k].data, H, W, u, C, &o->crf_params, acc[k]);
+        }
+        if (rc == WSSS_OK && labels && labels[k]) rc = wsss_crf_argmax(acc[k], C, n, labels[k]);
     }
-    if (rc == WSSS_OK && labels) rc = wsss_crf_argmax(acc, C, n, labels);
-    if (!probs) free(acc);
+    free(u);
+    for (int k = 0; k < n_img; k++)
+        if (!(probs && probs[k])) free(acc[k]);
+    free(acc);
     return rc;
+}
+
+int wsss_segmenter_predict(wsss_segmenter *s, wsss_ctx *ctx, const wsss_image *rgb, const wsss_seg_infer_opts *o,
+                           float *probs, uint8_t *labels) {
+    return wsss_segmenter_predict_batch(s, ctx, 1, rgb, o, &probs, &labels);
 }

@@ -4,7 +4,8 @@
  *    trous identity of replacing a stride by dilation), so the dilation is wired right;
  *  - inference: single scale without flip = softmax of the logits upsampled with a hand-written
  *    bilinear (half-pixel) loop; scales {1, 0.5} + flip = the mean of the four hand-composed runs;
- *    mirror symmetry of flip averaging; probabilities sum to 1; labels = argmax; CRF output;
+ *    mirror symmetry of flip averaging; batched = single predictions; probabilities sum to 1;
+ *    labels = argmax; CRF output;
  *  - backbone weights: torchvision / classifier names (fc ignored) and "backbone."-prefixed names
  *    load; a missing tensor is an error naming the file and the tensor, nothing loaded;
  *  - model files round-trip (same logits); a plain state_dict is refused with a clear message;
@@ -198,6 +199,31 @@ int main(void) {
             for (int xx = 0; xx < W; xx++)
                 sym = fmax(sym, fabs(probs_m[(c * H + y) * W + xx] - probs[(c * H + y) * W + (W - 1 - xx)]));
     CHECK(sym < 1e-5, "flip averaging is mirror-symmetric (max difference %g)", sym);
+
+    /* a batch of three images of one size = three single predictions */
+    {
+        wsss_image three[3] = {img, mir, img};
+        three[2].data = malloc((size_t)(W * H * 3));
+        for (int i = 0; i < W * H * 3; i++) three[2].data[i] = (uint8_t)(255 - img.data[i]);
+        float *pb[3], *p1 = malloc(sizeof(float) * (size_t)(C * H * W));
+        for (int k = 0; k < 3; k++) pb[k] = malloc(sizeof(float) * (size_t)(C * H * W));
+        CHECK(wsss_segmenter_predict_batch(seg, ctx, 3, three, &io, pb, NULL) == WSSS_OK, "batch: %s", wsss_error_msg());
+        double berr = 0;
+        for (int k = 0; k < 3; k++) {
+            CHECK(wsss_segmenter_predict(seg, ctx, &three[k], &io, p1, NULL) == WSSS_OK, "single");
+            for (int i = 0; i < C * H * W; i++) berr = fmax(berr, fabs(pb[k][i] - p1[i]));
+            free(pb[k]);
+        }
+        printf("batch of 3 vs single predictions: max abs difference %.3g\n", berr);
+        CHECK(berr < 1e-5, "batched = single predictions (max difference %g)", berr);
+        wsss_image odd;
+        wsss_image_alloc(&odd, W + 1, H, 3);
+        wsss_image two[2] = {img, odd};
+        CHECK(wsss_segmenter_predict_batch(seg, ctx, 2, two, &io, NULL, NULL) == WSSS_ERR, "mixed sizes rejected");
+        wsss_image_free(&odd);
+        free(three[2].data);
+        free(p1);
+    }
 
     /* CRF: probabilities, labels = argmax of the CRF output */
     io.crf = 1;
