@@ -1,0 +1,240 @@
+/* Backbones and heads with PyTorch state_dict names, and a by-name model constructor.
+ *
+ * Backbones
+ *  - ResNet-18/34/50/101/152 in torchvision's layout (v1.5: a bottleneck's stride sits in its 3x3
+ *    conv; downsample = 1x1 conv + BN), keys "conv1.weight", "bn1.*", "layer1.0.conv1.weight", ...,
+ *    "fc.weight". Output stride 16 or 8 replaces the stride of layer4 (and layer3) by dilation
+ *    exactly as torchvision's replace_stride_with_dilation (bottleneck ResNets only, like
+ *    torchvision). BN modes: train (batch statistics), eval, or frozen (running statistics and no
+ *    affine gradient, the DeepLab fine-tuning setting).
+ *  - VGG16 in DeepLab form (mcis.md §2): torchvision vgg16 conv keys "features.{0,2,5,...,28}.*",
+ *    pool4 3x3/s1/p1, conv5 dilation 2, no pool5: output stride 8, 512 channels.
+ * Heads (refinement.md §c, mcis.md §2)
+ *  - CAM head: n x (3x3 conv + ReLU) then a 1x1 conv to C classes; scores = spatial mean of the CAM.
+ *  - GAP + linear (a ResNet's fc); its bias-free CAM is wsss_linear_cam.
+ *  - DeepLab-LargeFOV: 3x3 conv dilation 12 -> ReLU -> 1x1 -> ReLU -> 1x1 to C (fc6, fc7, fc8).
+ *  - DeepLab-v2 ASPP: 3x3 convs with dilations 6/12/18/24 to C, summed (c0..c3).
+ *
+ * Every init function registers tensors under `prefix` ("" or e.g. "backbone.") in a caller's
+ * registry, with optimizer groups: backbone weights/biases cfg.group/+1 (default 0/1), new layers
+ * (fc, heads) 2/3. Parameters start as PyTorch's constructors leave them only after
+ * *_reset_parameters (registration zero-fills them). Models store no activations: forward
+ * functions take a graph context. */
+#ifndef WSSS_MODELS_H
+#define WSSS_MODELS_H
+
+#include "wsss/nn.h"
+
+/* ------------------------------------------------------------------ ResNet */
+typedef struct wsss_resnet_config {
+    int depth;         /* 18, 34 (basic blocks), 50, 101, 152 (bottlenecks) */
+    int output_stride; /* 32 (default), 16 or 8 */
+    int num_classes;   /* fc outputs (torchvision: 1000); 0 = no fc */
+    int frozen_bn;     /* BN always uses running statistics and gets no affine gradient */
+    wsss_dtype dtype;  /* F32; F64 runs the reference kernels (for checks) */
+    int group;         /* optimizer group of backbone weights (biases: group + 1) */
+    int fc_group;      /* optimizer group of fc.weight (fc.bias: fc_group + 1) */
+} wsss_resnet_config;
+
+/* depth, output stride 32, no fc, BN not frozen, F32, groups 0 and 2. */
+wsss_resnet_config wsss_resnet_config_default(int depth);
+
+typedef struct wsss_resnet_block {
+    int bottleneck;
+    wsss_conv conv1, conv2, conv3; /* conv3/bn3: bottleneck only */
+    wsss_bn bn1, bn2, bn3;
+    int has_downsample;
+    wsss_conv down_conv; /* "downsample.0" */
+    wsss_bn down_bn;     /* "downsample.1" */
+} wsss_resnet_block;
+
+typedef struct wsss_resnet {
+    wsss_resnet_config cfg;
+    wsss_conv conv1;
+    wsss_bn bn1;
+    int n_blocks[4];
+    wsss_resnet_block *layers[4];
+    int has_fc;
+    wsss_linear_layer fc;
+    int64_t stage_channels[4]; /* channels of layer1..layer4 outputs */
+    int stage_stride[4];       /* their output strides (e.g. 4, 8, 8, 8 for output stride 8) */
+    int64_t out_channels;      /* = stage_channels[3]: 512 or 2048 */
+} wsss_resnet;
+
+/* Bad depth/output stride combinations are user errors (WSSS_ERR with a message). */
+int wsss_resnet_init(wsss_resnet *m, wsss_params *ps, const char *prefix, const wsss_resnet_config *cfg);
+void wsss_resnet_free(wsss_resnet *m); /* frees the block arrays; the registry owns the tensors */
+/* torchvision's init: convs kaiming_normal(fan_out, relu), BN weight 1 / bias 0, fc PyTorch default. */
+void wsss_resnet_reset_parameters(wsss_resnet *m, wsss_rng *rng);
+/* Frozen BN: forward uses running statistics, BN weight/bias get requires_grad = 0. */
+void wsss_resnet_set_frozen_bn(wsss_resnet *m, int on);
+/* BN mode the forward uses: FROZEN if frozen, else TRAIN when training, EVAL otherwise. */
+wsss_bn_mode wsss_resnet_bn_mode(const wsss_resnet *m, int training);
+/* Stem and layer1..layer4 on x (N,3,H,W). stages (may be NULL) receives the four layer outputs.
+ * Returns layer4's output (N, out_channels, ceil(H/os'), ...). */
+wsss_tensor *wsss_resnet_features(wsss_ctx *ctx, const wsss_resnet *m, wsss_tensor *x, int training,
+                                  wsss_tensor *stages[4]);
+/* avgpool + flatten + fc on a feature map: N, num_classes (the torchvision logits). */
+wsss_tensor *wsss_resnet_classify(wsss_ctx *ctx, const wsss_resnet *m, wsss_tensor *features);
+
+/* ------------------------------------------------------------------ VGG16 (DeepLab form) */
+typedef struct wsss_vgg_config {
+    wsss_dtype dtype;
+    int group; /* conv weights (biases: group + 1) */
+} wsss_vgg_config;
+
+typedef struct wsss_vgg {
+    wsss_vgg_config cfg;
+    wsss_conv convs[13]; /* features.0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28 */
+    int64_t out_channels; /* 512 */
+} wsss_vgg;
+
+void wsss_vgg16_deeplab_init(wsss_vgg *m, wsss_params *ps, const char *prefix, const wsss_vgg_config *cfg);
+/* torchvision's vgg init: kaiming_normal(fan_out, relu), biases 0. */
+void wsss_vgg_reset_parameters(wsss_vgg *m, wsss_rng *rng);
+/* conv1_1 .. conv5_3 (ReLU'd). stages (may be NULL) receives the ReLU'd output of each block's
+ * last conv (before its pool). Returns conv5_3's output, N,512,H8,W8 with
+ * H8 = floor(floor(floor(H/2)/2)/2). */
+wsss_tensor *wsss_vgg16_deeplab_features(wsss_ctx *ctx, const wsss_vgg *m, wsss_tensor *x,
+                                         wsss_tensor *stages[5]);
+
+/* ------------------------------------------------------------------ heads */
+#define WSSS_CAM_HEAD_MAX_EXTRA 4
+
+typedef struct wsss_cam_head_config {
+    int64_t in_channels;
+    int64_t mid_channels; /* channels of the extra convs */
+    int n_extra;          /* 3x3 convs (pad 1, bias, ReLU) before the classifier; 0..4 */
+    int num_classes;
+    int cls_bias;         /* bias on the 1x1 classifier */
+    wsss_dtype dtype;
+    int group;            /* default WSSS_GROUP_NEW */
+} wsss_cam_head_config;
+
+typedef struct wsss_cam_head {
+    wsss_cam_head_config cfg;
+    wsss_conv extra[WSSS_CAM_HEAD_MAX_EXTRA];
+    wsss_conv cls;
+} wsss_cam_head;
+
+/* Extra convs are "<extra_name>.0", ".2", ".4", ... (an nn.Sequential with ReLUs in between),
+ * the classifier "<cls_name>"; MCIS: "extra_convs", "extra_last_conv". Names include the prefix. */
+void wsss_cam_head_init(wsss_cam_head *h, wsss_params *ps, const char *extra_name, const char *cls_name,
+                        const wsss_cam_head_config *cfg);
+/* MCIS init: every conv N(0, sqrt(2 / (k*k*Cout))), biases 0. */
+void wsss_cam_head_reset_parameters(wsss_cam_head *h, wsss_rng *rng);
+/* The extra convs (ReLU'd); x itself if there are none. */
+wsss_tensor *wsss_cam_head_features(wsss_ctx *ctx, const wsss_cam_head *h, wsss_tensor *x);
+/* 1x1 classifier on the head features: N,C,h,w. */
+wsss_tensor *wsss_cam_head_cam(wsss_ctx *ctx, const wsss_cam_head *h, wsss_tensor *features);
+/* Spatial mean: N,C,h,w -> N,C (GAP scores). */
+wsss_tensor *wsss_spatial_mean(wsss_ctx *ctx, wsss_tensor *x);
+/* Bias-free CAM of a GAP + linear head: W (C,K) applied at every position of features (N,K,h,w)
+ * -> N,C,h,w. Pass a detached weight to stop its gradient (Grad-CAM, eader.md §2.2). */
+wsss_tensor *wsss_linear_cam(wsss_ctx *ctx, wsss_tensor *weight, wsss_tensor *features);
+
+typedef struct wsss_largefov_config {
+    int64_t in_channels;
+    int64_t hidden;    /* 1024 */
+    int num_classes;   /* K + 1 */
+    int dilation;      /* 12 */
+    int hidden_bias;   /* bias on fc6/fc7 (MCIS: none) */
+    double dropout;    /* after fc6 and fc7 when training (0 = none, the default) */
+    wsss_dtype dtype;
+    int group;         /* default WSSS_GROUP_NEW */
+} wsss_largefov_config;
+
+typedef struct wsss_largefov_head {
+    wsss_largefov_config cfg;
+    wsss_conv fc6, fc7, fc8;
+} wsss_largefov_head;
+
+/* hidden 1024, dilation 12, no hidden bias, no dropout, F32, group 2. */
+wsss_largefov_config wsss_largefov_config_default(int64_t in_channels, int num_classes);
+/* Tensors "<prefix>fc6.weight", ..., "<prefix>fc8.bias". */
+void wsss_largefov_init(wsss_largefov_head *h, wsss_params *ps, const char *prefix,
+                        const wsss_largefov_config *cfg);
+/* Caffe xavier for fc6/fc7, Caffe msra for fc8, biases 0 (refinement.md §c). */
+void wsss_largefov_reset_parameters(wsss_largefov_head *h, wsss_rng *rng);
+/* rng is used by dropout only (NULL = global). */
+wsss_tensor *wsss_largefov_forward(wsss_ctx *ctx, const wsss_largefov_head *h, wsss_tensor *x, int training,
+                                   wsss_rng *rng);
+
+#define WSSS_ASPP_MAX_RATES 4
+
+typedef struct wsss_aspp_config {
+    int64_t in_channels;
+    int num_classes;
+    int n_rates;                      /* 4 */
+    int rates[WSSS_ASPP_MAX_RATES];   /* 6, 12, 18, 24 */
+    wsss_dtype dtype;
+    int group;                        /* default WSSS_GROUP_NEW */
+} wsss_aspp_config;
+
+typedef struct wsss_aspp_head {
+    wsss_aspp_config cfg;
+    wsss_conv branch[WSSS_ASPP_MAX_RATES];
+} wsss_aspp_head;
+
+wsss_aspp_config wsss_aspp_config_default(int64_t in_channels, int num_classes);
+/* Tensors "<prefix>c0.weight", "<prefix>c0.bias", ... (deeplab-pytorch's names). */
+void wsss_aspp_init(wsss_aspp_head *h, wsss_params *ps, const char *prefix, const wsss_aspp_config *cfg);
+/* N(0, 0.01) weights, zero biases. */
+void wsss_aspp_reset_parameters(wsss_aspp_head *h, wsss_rng *rng);
+wsss_tensor *wsss_aspp_forward(wsss_ctx *ctx, const wsss_aspp_head *h, wsss_tensor *x);
+
+/* ------------------------------------------------------------------ by-name models (model_zoo.c)
+ * arch = BACKBONE[-osN][-HEAD]
+ *   BACKBONE  resnet18 | resnet34 | resnet50 | resnet101 | resnet152 | vgg16-deeplab
+ *   -os16/-os8  output stride of a bottleneck ResNet (dilation instead of stride); default 32
+ *   -largefov / -aspp  a segmentation model: backbone keys under "backbone.", head under
+ *               "classifier.", BN frozen; num_classes default 21.
+ * What forward returns as `output`:
+ *   resnetX[-osN]        num_classes > 0 (default 1000): fc logits N,C (torchvision's output);
+ *                        0: the layer4 feature map N,C',h,w.
+ *   vgg16-deeplab        num_classes 0 (default): conv5_3 feature map N,512,H/8,W/8;
+ *                        > 0: the MCIS basic CAM head (extra_convs.{0,2,4}: 3 x conv3x3 512 + ReLU,
+ *                        extra_last_conv: 1x1 to C with bias), output = GAP scores N,C.
+ *   *-largefov, *-aspp   logits N,C,h,w at the feature resolution (not upsampled).
+ * `features` is the map the final classifier layer reads: layer4 (resnet, seg models), conv5_3
+ * (vgg16-deeplab without head), extra_convs output (vgg16-deeplab with head); `cam` is the class
+ * activation map N,C,h,w where defined (vgg16-deeplab with head: extra_last_conv output; resnet with
+ * fc: the bias-free fc CAM), else NULL. */
+typedef enum { WSSS_BACKBONE_RESNET = 0, WSSS_BACKBONE_VGG16_DEEPLAB } wsss_backbone_kind;
+typedef enum { WSSS_HEAD_NONE = 0, WSSS_HEAD_FC, WSSS_HEAD_CAM, WSSS_HEAD_LARGEFOV, WSSS_HEAD_ASPP } wsss_head_kind;
+
+typedef struct wsss_model {
+    char arch[64];
+    wsss_backbone_kind backbone;
+    wsss_head_kind head;
+    int num_classes;
+    int64_t min_input; /* smallest H, W accepted */
+    wsss_params params;
+    wsss_resnet resnet;
+    wsss_vgg vgg;
+    wsss_cam_head cam;
+    wsss_largefov_head largefov;
+    wsss_aspp_head aspp;
+} wsss_model;
+
+/* num_classes < 0: the arch's default. Unknown arch / bad combination: WSSS_ERR naming the arch
+ * and listing the accepted forms. Parameters are zero until reset or loaded. */
+int wsss_model_create(wsss_model *m, const char *arch, int num_classes, wsss_dtype dtype);
+void wsss_model_free(wsss_model *m);
+void wsss_model_reset_parameters(wsss_model *m, wsss_rng *rng);
+/* One-line summary of the accepted arch names (for --help). */
+const char *wsss_model_arch_help(void);
+/* What `output` is for this model (one line). */
+const char *wsss_model_output_doc(const wsss_model *m);
+/* Strict load from a safetensors state_dict: every model tensor present with its shape, no extra
+ * tensors; a missing "*.num_batches_tracked" is tolerated (old torchvision files lack them) and
+ * set to 0. On error nothing is loaded and the message names the file and lists every problem. */
+int wsss_model_load(wsss_model *m, const char *path);
+/* x must be 4-D N,3,H,W (N >= 1, H, W >= min_input) of the model's dtype; errors name `what`. */
+int wsss_model_check_input(const wsss_model *m, const wsss_tensor *x, const char *what);
+/* Forward (training selects batch statistics / dropout where the model has them). features and
+ * cam (each may be NULL) receive the maps described above (cam NULL where undefined). */
+wsss_tensor *wsss_model_forward(wsss_ctx *ctx, wsss_model *m, wsss_tensor *x, int training,
+                                wsss_tensor **features, wsss_tensor **cam);
+
+#endif
