@@ -17,6 +17,7 @@ int cmd_pseudo(int argc, char **argv);              /* tools/cmd_pseudo.c */
 int cmd_train_seg(int argc, char **argv);           /* tools/cmd_train_seg.c */
 int cmd_eval_seg(int argc, char **argv);            /* tools/cmd_eval_seg.c */
 int cmd_segment(int argc, char **argv);             /* tools/cmd_segment.c */
+int cmd_forward(int argc, char **argv);             /* tools/cmd_forward.c */
 
 /* name, function, one-line summary; keep alphabetical within a stage */
 #define WSSS_COMMAND_TABLE \
@@ -29,6 +30,7 @@ int cmd_segment(int argc, char **argv);             /* tools/cmd_segment.c */
     X("train-seg", cmd_train_seg, "stage 5: train the segmentation network on pseudo labels or ground truth") \
     X("eval-seg", cmd_eval_seg, "stage 6: segment a split (multi-scale + flip, CRF) and score it (mIoU)") \
     X("segment", cmd_segment, "stage 6: palette masks and colour overlays for any images") \
+    X("forward", cmd_forward, "run a model (by arch name) on a tensor file: check converted weights") \
     X("report", cmd_report, "self-contained HTML report of a run directory")          \
     X("version", cmd_version, "print version, oneDNN version, CPU ISA and threads")
 
