@@ -48,6 +48,10 @@ test-unit: build
 test-parity: build
 	cd $(BUILD) && ctest --output-on-failure -L parity -j $(JOBS)
 
+# The end-to-end demo (scripts/demo.sh; WSSS_QUICK=1 for the reduced profile).
+demo: deps build
+	bash scripts/demo.sh $(BUILD)/bin/wsss
+
 bench: deps-bench build
 	bash bench/run.sh $(BUILD)
 

@@ -85,7 +85,9 @@ char *wsss_train_seg_config_to_json(const wsss_train_seg_config *c) {
         }
     }
     wsss_jw_obj_end(&w);
-    return wsss_jw_take(&w);
+    char *text = wsss_jw_take(&w);
+    wsss_jw_free(&w); /* take leaves a fresh empty buffer behind */
+    return text;
 }
 
 typedef struct str_store {

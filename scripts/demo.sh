@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The wsss demo: generate Fashion-Scenes, run the whole weakly-supervised pipeline on it (image-level
+# labels in, segmentation model and masks out) and the fully-supervised upper bound, then print
+#     cam_miou <v> thr <t>
+#     pseudo_miou <v>
+#     seg_miou <v>
+#     supervised_miou <v>
+#     report <path>
+# (fractions in [0,1]). `make demo` runs it after installing the dependencies and building.
+#
+# Usage: scripts/demo.sh [WSSS_BINARY]          (default build/bin/wsss)
+# Environment:
+#   WSSS_QUICK=1     the reduced profile (a few hundred images, ~2-3 minutes; `make test` runs it)
+#   DEMO_DIR=DIR     where the dataset and the run go (default demo, or demo-quick)
+#   DEMO_<SETTING>   override a setting of the profile below, e.g. DEMO_TRAIN=2000 DEMO_SEG_EPOCHS=4
+# Every stage is a separate `wsss` command reading and writing files in the run directory, so
+# the printed commands can be re-run one by one; the dataset is reused when its settings match.
+set -euo pipefail
+
+WSSS=${1:-build/bin/wsss}
+if ! [ -x "$WSSS" ]; then
+    echo "demo: $WSSS is not an executable (build first: make build)" >&2
+    exit 2
+fi
+QUICK=${WSSS_QUICK:-0}
+
+# ---- profiles (documented in README.md, "The demo") ----
+if [ "$QUICK" = 1 ]; then
+    P_TRAIN=400 P_VAL=100 P_CLS_ARCH=resnet18-os16 P_CLS_EPOCHS=6 P_CLS_BATCH=16 P_CLS_LR=0.05
+    P_CAM_SCALES=1,0.5,1.5 P_SEG_ARCH=resnet18-os16-largefov P_SEG_EPOCHS=4 P_SEG_BATCH=16 P_SEG_LR=0.01
+    P_SEG_HIDDEN=256 P_SEG_DIL=3 P_EVAL_SCALES=1 DEFAULT_DIR=demo-quick
+else
+    P_TRAIN=2000 P_VAL=500 P_CLS_ARCH=resnet18-os16 P_CLS_EPOCHS=6 P_CLS_BATCH=16 P_CLS_LR=0.05
+    P_CAM_SCALES=1,0.5,1.5 P_SEG_ARCH=resnet18-os16-largefov P_SEG_EPOCHS=4 P_SEG_BATCH=16 P_SEG_LR=0.01
+    P_SEG_HIDDEN=256 P_SEG_DIL=3 P_EVAL_SCALES=0.75,1,1.25 DEFAULT_DIR=demo
+fi
+TRAIN=${DEMO_TRAIN:-$P_TRAIN}
+VAL=${DEMO_VAL:-$P_VAL}
+CLS_ARCH=${DEMO_CLS_ARCH:-$P_CLS_ARCH}
+CLS_EPOCHS=${DEMO_CLS_EPOCHS:-$P_CLS_EPOCHS}
+CLS_BATCH=${DEMO_CLS_BATCH:-$P_CLS_BATCH}
+CLS_LR=${DEMO_CLS_LR:-$P_CLS_LR}
+CAM_SCALES=${DEMO_CAM_SCALES:-$P_CAM_SCALES}
+SEG_ARCH=${DEMO_SEG_ARCH:-$P_SEG_ARCH}
+SEG_EPOCHS=${DEMO_SEG_EPOCHS:-$P_SEG_EPOCHS}
+SEG_BATCH=${DEMO_SEG_BATCH:-$P_SEG_BATCH}
+SEG_LR=${DEMO_SEG_LR:-$P_SEG_LR}
+SEG_HIDDEN=${DEMO_SEG_HIDDEN:-$P_SEG_HIDDEN}
+SEG_DIL=${DEMO_SEG_DIL:-$P_SEG_DIL}
+EVAL_SCALES=${DEMO_EVAL_SCALES:-$P_EVAL_SCALES}
+OUT=${DEMO_DIR:-$DEFAULT_DIR}
+DATA="$OUT/fashion-scenes"
+RUN="$OUT/run"
+
+T0=$(date +%s.%N)
+TIMES=()
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }'; }
+# stage NAME COMMAND...: print the command, run it (its output goes to the terminal and to
+# RUN/demo.log), record the time; any failure stops the demo with the stage's exit code.
+stage() {
+    local name="$1"
+    shift
+    echo "== demo: $name: $*" >&2
+    local t
+    t=$(now)
+    local rc=0
+    "$@" 2> >(tee -a "$RUN/demo.log" >&2) | tee -a "$RUN/demo.log" || rc=$?
+    if [ "$rc" != 0 ]; then
+        echo "demo: stage $name failed (exit $rc); see the messages above" >&2
+        exit "$rc"
+    fi
+    TIMES+=("$name $(elapsed "$t")")
+}
+last_line() { grep -E "^$1 " "$RUN/demo.log" | tail -1; }
+
+echo "demo: $([ "$QUICK" = 1 ] && echo "quick profile" || echo "full profile"): $TRAIN train / $VAL val scenes," \
+    "classifier $CLS_ARCH x $CLS_EPOCHS epochs, segmentation $SEG_ARCH x $SEG_EPOCHS epochs, in $OUT" >&2
+mkdir -p "$OUT"
+
+# ---- data (reused when generated with the same settings) ----
+STAMP="train=$TRAIN val=$VAL seed=0 size=128"
+t=$(now)
+if [ "$(cat "$DATA/.demo-stamp" 2>/dev/null || true)" != "$STAMP" ]; then
+    rm -rf "$DATA"
+    echo "== demo: data: $WSSS data fashion-scenes --out $DATA --train $TRAIN --val $VAL" >&2
+    "$WSSS" data fashion-scenes --out "$DATA" --train "$TRAIN" --val "$VAL" --quiet
+    echo "$STAMP" >"$DATA/.demo-stamp"
+else
+    echo "== demo: data: reusing $DATA ($STAMP)" >&2
+fi
+TIMES+=("data $(elapsed "$t")")
+
+rm -rf "$RUN"
+mkdir -p "$RUN"
+# 1-4: classifier, CAMs, CAM mIoU (threshold sweep on the train ground truth: an analysis number,
+# not used by the later stages), pseudo labels (PSA background pair + dense CRF)
+stage train-cls "$WSSS" train-cls --data "$DATA" --run "$RUN" --arch "$CLS_ARCH" --epochs "$CLS_EPOCHS" \
+    --batch "$CLS_BATCH" --lr "$CLS_LR" --log-every 5
+stage cam "$WSSS" cam --data "$DATA" --run "$RUN" --scales "$CAM_SCALES" --samples 8
+stage eval-cam "$WSSS" eval-cam --data "$DATA" --run "$RUN" --quiet
+stage pseudo "$WSSS" pseudo --data "$DATA" --run "$RUN" --quiet
+# 5-6: segmentation network on the pseudo labels; its backbone starts from the classifier's (the
+# demo has no ImageNet weights; the classifier saw the same images with image-level labels only)
+SEG=(--data "$DATA" --run "$RUN" --arch "$SEG_ARCH" --hidden "$SEG_HIDDEN" --head-dilation "$SEG_DIL"
+    --epochs "$SEG_EPOCHS" --batch "$SEG_BATCH" --lr "$SEG_LR" --bn train
+    --backbone-weights "$RUN/cls/model.safetensors" --log-every 5)
+stage train-seg "$WSSS" train-seg "${SEG[@]}"
+stage eval-seg "$WSSS" eval-seg --data "$DATA" --run "$RUN" --scales "$EVAL_SCALES" --brief
+# the upper bound: the same network and recipe on the ground-truth masks
+stage train-seg-gt "$WSSS" train-seg "${SEG[@]}" --gt
+stage eval-seg-gt "$WSSS" eval-seg --data "$DATA" --run "$RUN" --gt --scales "$EVAL_SCALES" --brief
+# 7: the report
+stage report "$WSSS" report "$RUN"
+
+cam=$(last_line cam_miou)
+pseudo=$(last_line pseudo_miou | awk '{ print $1, $2 }')
+seg=$(last_line seg_miou)
+sup=$(last_line supervised_miou)
+report_path="$RUN/report.html"
+total=$(elapsed "$T0")
+{
+    echo
+    echo "demo: stage times (s): ${TIMES[*]/%/,} total $total (excluding the build)"
+    echo "$cam"
+    echo "$pseudo"
+    echo "$seg"
+    echo "$sup"
+    echo "report $report_path"
+} | tee -a "$RUN/demo.log"
