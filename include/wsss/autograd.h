@@ -41,7 +41,12 @@ struct wsss_node {
     int n_saved;
     wsss_tensor *saved[WSSS_NODE_MAX_SAVED];          /* tensors kept for backward */
     void *attrs;                                      /* op parameters, zeroed, owned by node */
+    unsigned flags;                                   /* WSSS_NODE_* */
 };
+
+/* The node's backward accepts an output gradient in a blocked layout (see tensor.h); for other
+ * nodes the backward pass converts the gradient to plain first. */
+#define WSSS_NODE_BLOCKED_GRAD 1u
 
 wsss_ctx *wsss_ctx_new(void);
 void wsss_ctx_free(wsss_ctx *ctx);
@@ -53,6 +58,13 @@ int wsss_ctx_grad_enabled(const wsss_ctx *ctx);
 /* Training flag read by dropout/batchnorm-style ops that are not told explicitly. */
 int wsss_ctx_set_training(wsss_ctx *ctx, int training);
 int wsss_ctx_training(const wsss_ctx *ctx);
+/* Blocked layouts (off by default): when on, oneDNN-backed ops may return tensors in oneDNN's
+ * blocked layouts and keep them blocked from op to op (and cache weights reordered for oneDNN for
+ * the context's lifetime). Values read through ops and the core tensor functions are unchanged;
+ * code that reads t->data of an op's result itself must call wsss_tensor_plain(t) first.
+ * Returns the old value. */
+int wsss_ctx_set_blocked(wsss_ctx *ctx, int on);
+int wsss_ctx_blocked(const wsss_ctx *ctx);
 /* Bytes of tensor data the context currently owns, and the peak since creation/reset. */
 size_t wsss_ctx_bytes(const wsss_ctx *ctx);
 size_t wsss_ctx_peak_bytes(const wsss_ctx *ctx);
@@ -66,7 +78,8 @@ wsss_tensor *wsss_ctx_adopt(wsss_ctx *ctx, wsss_tensor *t);
 /* Release a ctx-owned tensor early (e.g. inference activations no longer needed). Only safe
  * when nothing (no node, no view) still refers to it. */
 void wsss_ctx_release(wsss_ctx *ctx, wsss_tensor *t);
-/* Contiguous version of t: t itself if already contiguous, else a copy owned by ctx.
+/* Contiguous version of t: t itself if already contiguous (a blocked t is converted to plain in
+ * place), else a copy owned by ctx.
  * Not recorded in the graph: use for kernel inputs inside an op. */
 const wsss_tensor *wsss_ctx_contiguous(wsss_ctx *ctx, const wsss_tensor *t);
 

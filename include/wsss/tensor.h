@@ -17,6 +17,11 @@ typedef struct wsss_buffer {
     void *data;
     size_t nbytes;
     int refcount;
+    uint64_t id;      /* unique per allocation in the process (never reused), for caches */
+    uint64_t version; /* bumped by in-place writers (optimizer steps, wsss_tensor_set/fill/copy_into,
+                         wsss_tensor_bump_version): data derived from the buffer (e.g. a weight
+                         reordered for oneDNN) is valid only while the version is unchanged */
+    struct wsss_buffer_pool *pool; /* context pool the buffer returns to when released, or NULL */
 } wsss_buffer;
 
 struct wsss_ctx;
@@ -36,6 +41,12 @@ typedef struct wsss_tensor {
     struct wsss_node *grad_fn;  /* op that produced this tensor, NULL for leaves/no-grad */
     struct wsss_ctx *ctx;       /* owning context, NULL if persistent */
     char *name;                 /* optional (parameters: the PyTorch state_dict key) */
+
+    /* Blocked layout (see "blocked layouts" below): NULL for ordinary tensors. Otherwise an opaque
+     * oneDNN memory descriptor owned by the tensor; the values live in buf->data in that layout,
+     * data is NULL (a missed conversion fails loudly) and stride is the contiguous stride. Only
+     * src/core and src/backend/dnnl read or set it. */
+    void *layout;
 } wsss_tensor;
 
 size_t wsss_dtype_size(wsss_dtype dt);
@@ -69,6 +80,23 @@ void wsss_tensor_copy_into(wsss_tensor *dst, const wsss_tensor *src);
 void wsss_tensor_fill(wsss_tensor *t, double v);
 /* Contiguous persistent copy converted to dtype. */
 wsss_tensor *wsss_tensor_to_dtype(const wsss_tensor *t, wsss_dtype dt);
+
+/* ---- blocked layouts ----
+ * With wsss_ctx_set_blocked(ctx, 1), oneDNN-backed ops (conv, batch norm, relu-family activations,
+ * pooling, add_relu) may return tensors stored in oneDNN's blocked layouts and pass them between
+ * each other without converting. Every other consumer sees plain data: the core functions that read
+ * values (wsss_ctx_contiguous, wsss_tensor_header_like and so views, copy_into, get/set, fill,
+ * clone, to_dtype) convert a blocked tensor first, and code reading t->data itself must call
+ * wsss_tensor_plain (or wsss_ctx_contiguous). A blocked tensor has contiguous strides, so
+ * wsss_tensor_is_contiguous is 1 for it, but its data pointer is NULL until converted.
+ * Conversion is a change of representation, not of value, so functions taking const tensors may
+ * do it. */
+static inline int wsss_tensor_is_blocked(const wsss_tensor *t) { return t && t->layout != NULL; }
+/* Convert t in place to the plain contiguous layout (no-op for plain tensors); returns t. */
+wsss_tensor *wsss_tensor_plain(wsss_tensor *t);
+/* Mark t's buffer as written (invalidates data derived from it, e.g. cached reordered weights).
+ * Call after writing t->data directly when the tensor may have been used by an op before. */
+void wsss_tensor_bump_version(wsss_tensor *t);
 
 /* ---- low-level (used by autograd.c and view ops) ---- */
 wsss_buffer *wsss_buffer_new(size_t nbytes); /* zero-filled, refcount 1, 64-byte aligned */

@@ -3,7 +3,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/dnnl/layout.h"
+#include "core/ctx_internal.h"
 #include "wsss/error.h"
+
+/* A tensor derived from a source buffer (see ctx_internal.h). */
+typedef struct derived_entry {
+    uint64_t src_id, src_version;
+    size_t keylen;
+    void *key;
+    wsss_tensor *t;
+} derived_entry;
 
 struct wsss_ctx {
     wsss_tensor **tensors; /* owned tensors; NULL slots were released early */
@@ -12,11 +22,110 @@ struct wsss_ctx {
     size_t n_nodes, cap_nodes;
     int grad_enabled;
     int training;
+    int blocked;
     size_t bytes, peak_bytes;
+    size_t peak_ever; /* largest bytes since creation: bounds what the pool may hold */
+    struct wsss_buffer_pool *pool;
+    derived_entry *derived;
+    size_t n_derived, cap_derived;
 };
+
+/* ---------------- buffer pool ----------------
+ * Released buffers wait in a free list for a request of exactly their size (training steps repeat
+ * the same shapes); the pool never holds more than the context's peak. Buffers handed out keep a
+ * reference to the pool, so one outliving its context (a view adopted elsewhere) is simply freed
+ * when released after the context is gone. */
+struct wsss_buffer_pool {
+    int refcount; /* the owning context + buffers handed out */
+    int closed;   /* the context is gone */
+    wsss_buffer **free_list;
+    size_t n_free, cap_free, free_bytes;
+};
+
+static void buffer_free_raw(wsss_buffer *b) {
+    free(b->data);
+    free(b);
+}
+
+static void pool_unref(struct wsss_buffer_pool *p) {
+    if (--p->refcount == 0) {
+        free(p->free_list);
+        free(p);
+    }
+}
+
+void wsss_buffer_pool_put(wsss_buffer *b) {
+    struct wsss_buffer_pool *p = b->pool;
+    if (p->closed) {
+        buffer_free_raw(b);
+        pool_unref(p);
+        return;
+    }
+    if (p->n_free == p->cap_free) {
+        p->cap_free = p->cap_free ? 2 * p->cap_free : 256;
+        p->free_list = wsss_xrealloc(p->free_list, p->cap_free * sizeof *p->free_list);
+    }
+    p->free_list[p->n_free++] = b;
+    p->free_bytes += b->nbytes;
+}
+
+/* Free the oldest pooled buffers until live + pooled bytes fit in `limit`. */
+static void pool_trim(struct wsss_buffer_pool *p, size_t live, size_t limit) {
+    size_t k = 0;
+    while (k < p->n_free && live + p->free_bytes > limit) {
+        p->free_bytes -= p->free_list[k]->nbytes;
+        buffer_free_raw(p->free_list[k]);
+        p->refcount--; /* >= 1: the context still holds its reference */
+        k++;
+    }
+    if (k) {
+        memmove(p->free_list, p->free_list + k, (p->n_free - k) * sizeof *p->free_list);
+        p->n_free -= k;
+    }
+}
+
+static wsss_buffer *pool_get(wsss_ctx *ctx, size_t nbytes, int zero) {
+    struct wsss_buffer_pool *p = ctx->pool;
+    for (size_t i = p->n_free; i-- > 0;) {
+        wsss_buffer *b = p->free_list[i];
+        if (b->nbytes != nbytes) continue;
+        p->free_list[i] = p->free_list[--p->n_free];
+        p->free_bytes -= nbytes;
+        b->refcount = 1;
+        b->id = wsss_buffer_fresh_id(); /* new contents: caches keyed by the old id are void */
+        b->version = 0;
+        if (zero) memset(b->data, 0, nbytes);
+        return b;
+    }
+    wsss_buffer *b = wsss_buffer_new(nbytes); /* zero-filled */
+    b->pool = p;
+    p->refcount++;
+    size_t limit = ctx->peak_ever > ctx->bytes + nbytes ? ctx->peak_ever : ctx->bytes + nbytes;
+    pool_trim(p, ctx->bytes + nbytes, limit);
+    return b;
+}
+
+/* A ctx-owned tensor header over a pooled buffer. */
+static wsss_tensor *pooled_tensor(wsss_ctx *ctx, wsss_dtype dt, int ndim, const int64_t *shape,
+                                  size_t nbytes, int zero) {
+    WSSS_ASSERT(ndim >= 0 && ndim <= WSSS_MAX_DIMS, "too many dims");
+    wsss_tensor *t = wsss_xcalloc(1, sizeof *t);
+    t->dtype = dt;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) {
+        WSSS_ASSERT(shape[i] >= 0, "negative dimension");
+        t->shape[i] = shape[i];
+    }
+    wsss_contiguous_strides(ndim, t->shape, t->stride);
+    t->buf = pool_get(ctx, nbytes, zero);
+    t->data = t->buf->data;
+    return t;
+}
 
 wsss_ctx *wsss_ctx_new(void) {
     wsss_ctx *ctx = wsss_xcalloc(1, sizeof *ctx);
+    ctx->pool = wsss_xcalloc(1, sizeof *ctx->pool);
+    ctx->pool->refcount = 1;
     ctx->grad_enabled = 1;
     ctx->training = 1;
     return ctx;
@@ -28,6 +137,8 @@ static void node_free(wsss_node *n) {
 }
 
 void wsss_ctx_reset(wsss_ctx *ctx) {
+    for (size_t i = 0; i < ctx->n_derived; i++) free(ctx->derived[i].key);
+    ctx->n_derived = 0; /* the derived tensors themselves are ctx-owned, freed below */
     for (size_t i = 0; i < ctx->n_nodes; i++) node_free(ctx->nodes[i]);
     ctx->n_nodes = 0;
     for (size_t i = 0; i < ctx->n_tensors; i++) {
@@ -45,6 +156,11 @@ void wsss_ctx_free(wsss_ctx *ctx) {
     wsss_ctx_reset(ctx);
     free(ctx->tensors);
     free(ctx->nodes);
+    free(ctx->derived);
+    struct wsss_buffer_pool *p = ctx->pool;
+    pool_trim(p, 0, 0);
+    p->closed = 1;
+    pool_unref(p);
     free(ctx);
 }
 
@@ -64,13 +180,101 @@ int wsss_ctx_set_training(wsss_ctx *ctx, int training) {
 
 int wsss_ctx_training(const wsss_ctx *ctx) { return ctx->training; }
 
+int wsss_ctx_set_blocked(wsss_ctx *ctx, int on) {
+    int old = ctx->blocked;
+    ctx->blocked = on != 0;
+    return old;
+}
+
+int wsss_ctx_blocked(const wsss_ctx *ctx) { return ctx && ctx->blocked; }
+
 size_t wsss_ctx_bytes(const wsss_ctx *ctx) { return ctx->bytes; }
 size_t wsss_ctx_peak_bytes(const wsss_ctx *ctx) { return ctx->peak_bytes; }
 
 /* Data bytes a header accounts for: only headers that own a fresh buffer count, so views
  * are not double counted. */
 static size_t owned_bytes(const wsss_tensor *t) {
-    return (t->buf && t->buf->refcount == 1 && t->data == t->buf->data) ? t->buf->nbytes : 0;
+    return (t->buf && t->buf->refcount == 1 && (t->data == t->buf->data || t->layout)) ? t->buf->nbytes
+                                                                                     : 0;
+}
+
+static void bytes_add(wsss_ctx *ctx, size_t add, size_t sub) {
+    ctx->bytes -= sub < ctx->bytes ? sub : ctx->bytes;
+    ctx->bytes += add;
+    if (ctx->bytes > ctx->peak_bytes) ctx->peak_bytes = ctx->bytes;
+    if (ctx->bytes > ctx->peak_ever) ctx->peak_ever = ctx->bytes;
+}
+
+wsss_tensor *wsss_tensor_plain(wsss_tensor *t) {
+    if (!t || !t->layout) return t;
+    WSSS_ASSERT(t->dtype == WSSS_F32, "blocked layouts hold F32 tensors");
+    size_t old = t->ctx ? owned_bytes(t) : 0;
+    wsss_buffer *nb = t->ctx ? pool_get(t->ctx, wsss_tensor_nbytes(t), 0) : wsss_buffer_new(wsss_tensor_nbytes(t));
+    wsss_dnnl_layout_to_plain(t->layout, t->buf->data, nb->data);
+    wsss_buffer_release(t->buf);
+    free(t->layout);
+    t->layout = NULL;
+    t->buf = nb;
+    t->data = nb->data;
+    wsss_contiguous_strides(t->ndim, t->shape, t->stride);
+    if (t->ctx) bytes_add(t->ctx, owned_bytes(t), old);
+    return t;
+}
+
+wsss_tensor *wsss_ctx_tensor_uninit(wsss_ctx *ctx, wsss_dtype dt, int ndim, const int64_t *shape) {
+    if (!ctx) return wsss_tensor_new(dt, ndim, shape);
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    return wsss_ctx_adopt(ctx, pooled_tensor(ctx, dt, ndim, shape, (size_t)n * wsss_dtype_size(dt), 0));
+}
+
+wsss_tensor *wsss_ctx_tensor_blocked(wsss_ctx *ctx, wsss_dtype dt, int ndim, const int64_t *shape,
+                                     void *layout, size_t nbytes, int zero) {
+    WSSS_ASSERT(layout != NULL && ndim >= 1 && ndim <= WSSS_MAX_DIMS, "bad blocked tensor");
+    WSSS_ASSERT(ctx != NULL, "blocked tensors are context-owned");
+    wsss_tensor *t = pooled_tensor(ctx, dt, ndim, shape, nbytes, zero);
+    t->data = NULL;
+    t->layout = layout;
+    return wsss_ctx_adopt(ctx, t);
+}
+
+
+/* ---------------- derived-tensor cache ---------------- */
+
+wsss_tensor *wsss_ctx_derived_get(wsss_ctx *ctx, const wsss_tensor *src, const void *key, size_t keylen) {
+    for (size_t i = 0; i < ctx->n_derived; i++) {
+        derived_entry *e = &ctx->derived[i];
+        if (e->src_id == src->buf->id && e->keylen == keylen && memcmp(e->key, key, keylen) == 0) {
+            if (e->src_version == src->buf->version) return e->t;
+            return NULL; /* stale: the caller computes a fresh one and puts it */
+        }
+    }
+    return NULL;
+}
+
+void wsss_ctx_derived_put(wsss_ctx *ctx, const wsss_tensor *src, const void *key, size_t keylen,
+                          wsss_tensor *derived) {
+    WSSS_ASSERT(derived->ctx == ctx, "derived tensors must be owned by the context");
+    for (size_t i = 0; i < ctx->n_derived; i++) {
+        derived_entry *e = &ctx->derived[i];
+        if (e->src_id == src->buf->id && e->keylen == keylen && memcmp(e->key, key, keylen) == 0) {
+            /* replace a stale entry; the old tensor may still be saved by a node, so it stays */
+            e->src_version = src->buf->version;
+            e->t = derived;
+            return;
+        }
+    }
+    if (ctx->n_derived == ctx->cap_derived) {
+        ctx->cap_derived = ctx->cap_derived ? 2 * ctx->cap_derived : 64;
+        ctx->derived = wsss_xrealloc(ctx->derived, ctx->cap_derived * sizeof *ctx->derived);
+    }
+    derived_entry *e = &ctx->derived[ctx->n_derived++];
+    e->src_id = src->buf->id;
+    e->src_version = src->buf->version;
+    e->keylen = keylen;
+    e->key = wsss_xmalloc(keylen);
+    memcpy(e->key, key, keylen);
+    e->t = derived;
 }
 
 wsss_tensor *wsss_ctx_adopt(wsss_ctx *ctx, wsss_tensor *t) {
@@ -82,13 +286,15 @@ wsss_tensor *wsss_ctx_adopt(wsss_ctx *ctx, wsss_tensor *t) {
     }
     ctx->tensors[ctx->n_tensors++] = t;
     t->ctx = ctx;
-    ctx->bytes += owned_bytes(t);
-    if (ctx->bytes > ctx->peak_bytes) ctx->peak_bytes = ctx->bytes;
+    bytes_add(ctx, owned_bytes(t), 0);
     return t;
 }
 
 wsss_tensor *wsss_ctx_tensor(wsss_ctx *ctx, wsss_dtype dt, int ndim, const int64_t *shape) {
-    return wsss_ctx_adopt(ctx, wsss_tensor_new(dt, ndim, shape));
+    if (!ctx) return wsss_tensor_new(dt, ndim, shape);
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    return wsss_ctx_adopt(ctx, pooled_tensor(ctx, dt, ndim, shape, (size_t)n * wsss_dtype_size(dt), 1));
 }
 
 wsss_tensor *wsss_ctx_tensor_like(wsss_ctx *ctx, const wsss_tensor *t) {
@@ -101,8 +307,7 @@ void wsss_ctx_release(wsss_ctx *ctx, wsss_tensor *t) {
     for (size_t i = ctx->n_tensors; i-- > 0;) {
         if (ctx->tensors[i] == t) {
             ctx->tensors[i] = NULL;
-            size_t b = owned_bytes(t);
-            ctx->bytes -= b < ctx->bytes ? b : ctx->bytes;
+            bytes_add(ctx, 0, owned_bytes(t));
             wsss_tensor_destroy(t);
             return;
         }
@@ -111,6 +316,7 @@ void wsss_ctx_release(wsss_ctx *ctx, wsss_tensor *t) {
 }
 
 const wsss_tensor *wsss_ctx_contiguous(wsss_ctx *ctx, const wsss_tensor *t) {
+    if (t->layout) return wsss_tensor_plain((wsss_tensor *)t);
     if (wsss_tensor_is_contiguous(t)) return t;
     wsss_tensor *c = wsss_ctx_tensor(ctx, t->dtype, t->ndim, t->shape);
     wsss_tensor_copy_into(c, t);
@@ -161,9 +367,39 @@ int wsss_node_input_needs_grad(const wsss_node *node, int i) {
     return i < node->n_inputs && node->inputs[i] && node->inputs[i]->requires_grad;
 }
 
+/* Gradients in blocked layouts: an intermediate tensor's gradient may stay blocked (its producer's
+ * backward is layout-aware or gets it converted); leaves always receive plain gradients. */
+static int accumulate_blocked(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *g) {
+    const int leaf = t->grad_fn == NULL;
+    if (!g->layout) {
+        if (t->grad && t->grad->layout) wsss_tensor_plain(t->grad);
+        return 0;
+    }
+    if (leaf || (t->grad && !t->grad->layout) ||
+        (t->grad && !wsss_dnnl_layout_equal(t->grad->layout, g->layout))) {
+        wsss_tensor_plain((wsss_tensor *)g);
+        if (t->grad) wsss_tensor_plain(t->grad);
+        return 0;
+    }
+    if (!t->grad) {
+        t->grad = wsss_ctx_tensor_blocked(ctx, g->dtype, g->ndim, g->shape,
+                                          wsss_dnnl_layout_copy(g->layout), g->buf->nbytes, 0);
+        memcpy(t->grad->buf->data, g->buf->data, g->buf->nbytes);
+        return 1;
+    }
+    /* same layout: element i of one buffer is element i of the other (padding is zero in both) */
+    float *d = t->grad->buf->data;
+    const float *s = g->buf->data;
+    const int64_t n = (int64_t)(g->buf->nbytes / sizeof(float));
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+    for (int64_t i = 0; i < n; i++) d[i] += s[i];
+    return 1;
+}
+
 void wsss_grad_accumulate(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *g) {
     if (!t->requires_grad) return;
     WSSS_ASSERT(wsss_tensor_numel(g) == wsss_tensor_numel(t), "gradient numel mismatch");
+    if (accumulate_blocked(ctx, t, g)) return;
     if (!t->grad) {
         /* persistent leaves keep a persistent gradient; everything else lives in the context */
         wsss_ctx *owner = (t->ctx == NULL && t->grad_fn == NULL) ? NULL : ctx;
@@ -197,6 +433,7 @@ int wsss_backward_with(wsss_ctx *ctx, wsss_tensor *root, const wsss_tensor *grad
         wsss_node *n = ctx->nodes[i];
         wsss_tensor *out = n->output;
         if (!out->grad) continue; /* not on a path to the root */
+        if (!(n->flags & WSSS_NODE_BLOCKED_GRAD)) wsss_tensor_plain(out->grad);
         n->backward(ctx, n, out->grad);
         /* the gradient of an intermediate is no longer needed once pushed to its inputs; dropping
          * it (the root's too) also keeps a later backward in this context from re-running this

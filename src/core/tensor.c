@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ctx_internal.h"
 #include "wsss/error.h"
 
 static const size_t k_dtype_size[WSSS_DTYPE_COUNT] = {4, 8, 1, 4, 8};
@@ -19,8 +20,14 @@ const char *wsss_dtype_name(wsss_dtype dt) {
     return k_dtype_name[dt];
 }
 
+uint64_t wsss_buffer_fresh_id(void) {
+    static uint64_t g_next_id;
+    return __atomic_add_fetch(&g_next_id, 1, __ATOMIC_RELAXED);
+}
+
 wsss_buffer *wsss_buffer_new(size_t nbytes) {
     wsss_buffer *b = wsss_xcalloc(1, sizeof *b);
+    b->id = wsss_buffer_fresh_id();
     size_t alloc = (nbytes + 63) / 64 * 64;
     if (alloc == 0) alloc = 64;
     b->data = aligned_alloc(64, alloc);
@@ -40,6 +47,10 @@ void wsss_buffer_release(wsss_buffer *b) {
     if (!b) return;
     WSSS_ASSERT(b->refcount > 0, "buffer over-released");
     if (--b->refcount == 0) {
+        if (b->pool) {
+            wsss_buffer_pool_put(b);
+            return;
+        }
         free(b->data);
         free(b);
     }
@@ -92,6 +103,7 @@ wsss_tensor *wsss_tensor_clone(const wsss_tensor *t) {
 }
 
 wsss_tensor *wsss_tensor_header_like(const wsss_tensor *base) {
+    wsss_tensor_plain((wsss_tensor *)base); /* views share plain data */
     wsss_tensor *t = wsss_xcalloc(1, sizeof *t);
     t->dtype = base->dtype;
     t->ndim = base->ndim;
@@ -106,6 +118,7 @@ wsss_tensor *wsss_tensor_header_like(const wsss_tensor *base) {
 void wsss_tensor_destroy(wsss_tensor *t) {
     if (!t) return;
     wsss_buffer_release(t->buf);
+    free(t->layout);
     free(t->name);
     free(t);
 }
@@ -115,6 +128,10 @@ void wsss_tensor_free(wsss_tensor *t) {
     WSSS_ASSERT(t->ctx == NULL, "wsss_tensor_free on a context-owned tensor");
     if (t->grad && t->grad->ctx == NULL) wsss_tensor_destroy(t->grad);
     wsss_tensor_destroy(t);
+}
+
+void wsss_tensor_bump_version(wsss_tensor *t) {
+    if (t && t->buf) t->buf->version++;
 }
 
 void wsss_tensor_set_name(wsss_tensor *t, const char *name) {
@@ -191,11 +208,14 @@ static void store_elem(wsss_dtype dt, char *p, double v) {
 }
 
 double wsss_tensor_get(const wsss_tensor *t, int64_t flat_index) {
+    wsss_tensor_plain((wsss_tensor *)t);
     size_t es = wsss_dtype_size(t->dtype);
     return load_elem(t->dtype, (const char *)t->data + elem_offset(t, flat_index) * (int64_t)es);
 }
 
 void wsss_tensor_set(wsss_tensor *t, int64_t flat_index, double v) {
+    wsss_tensor_plain(t);
+    wsss_tensor_bump_version(t);
     size_t es = wsss_dtype_size(t->dtype);
     store_elem(t->dtype, (char *)t->data + elem_offset(t, flat_index) * (int64_t)es, v);
 }
@@ -203,6 +223,9 @@ void wsss_tensor_set(wsss_tensor *t, int64_t flat_index, double v) {
 void wsss_tensor_copy_into(wsss_tensor *dst, const wsss_tensor *src) {
     int64_t n = wsss_tensor_numel(src);
     WSSS_ASSERT(n == wsss_tensor_numel(dst), "copy_into: numel mismatch");
+    wsss_tensor_plain((wsss_tensor *)src);
+    wsss_tensor_plain(dst);
+    wsss_tensor_bump_version(dst);
     if (dst->dtype == src->dtype && wsss_tensor_is_contiguous(dst) && wsss_tensor_is_contiguous(src)) {
         memmove(dst->data, src->data, (size_t)n * wsss_dtype_size(src->dtype));
         return;
@@ -218,6 +241,8 @@ void wsss_tensor_copy_into(wsss_tensor *dst, const wsss_tensor *src) {
 
 void wsss_tensor_fill(wsss_tensor *t, double v) {
     int64_t n = wsss_tensor_numel(t);
+    wsss_tensor_plain(t);
+    wsss_tensor_bump_version(t);
     if (t->dtype == WSSS_F32 && wsss_tensor_is_contiguous(t)) {
         float *d = t->data;
         for (int64_t i = 0; i < n; i++) d[i] = (float)v;

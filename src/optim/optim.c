@@ -113,6 +113,7 @@ void wsss_optim_step(wsss_optim *o, double base_lr) {
             wsss_optim_sgd_update(&o->cfg, s, lr, g->weight_decay);
         else
             wsss_optim_adamw_update(&o->cfg, s, lr, g->weight_decay);
+        wsss_tensor_bump_version(s->param); /* invalidates weights cached in kernel layouts */
     }
 }
 

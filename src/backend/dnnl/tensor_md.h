@@ -1,0 +1,30 @@
+/* oneDNN memory descriptors of wsss tensors, plain or blocked (see layout.h), for the kernels. */
+#ifndef WSSS_BACKEND_DNNL_TENSOR_MD_H
+#define WSSS_BACKEND_DNNL_TENSOR_MD_H
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "backend/dnnl/layout.h"
+
+/* Descriptor of an F32 tensor as stored: its blocked layout, or the strided row-major layout. */
+void wsss_dnnl_tensor_md(dnnl_memory_desc_t *md, const wsss_tensor *t);
+/* Address of the tensor's storage (buf->data for blocked tensors). */
+void *wsss_dnnl_tensor_ptr(const wsss_tensor *t);
+/* 1 if md is the dense row-major layout of its dims (then tensors in it are stored plain). */
+int wsss_dnnl_md_is_plain(const dnnl_memory_desc_t *md);
+/* New ctx-owned F32 tensor of logical shape `shape` stored in md: plain when md is dense
+ * row-major, else blocked. Contents undefined except that padding is zero. */
+wsss_tensor *wsss_dnnl_new_tensor(wsss_ctx *ctx, int ndim, const int64_t *shape,
+                                  const dnnl_memory_desc_t *md);
+/* The values of (src_md, src) reordered into `want`, as a new ctx tensor of shape `shape`. */
+wsss_tensor *wsss_dnnl_convert(wsss_ctx *ctx, const dnnl_memory_desc_t *src_md, const void *src,
+                               const dnnl_memory_desc_t *want, int ndim, const int64_t *shape);
+/* t itself if it is stored in `want`, else a converted ctx-owned copy (t unchanged). */
+wsss_tensor *wsss_dnnl_as_md(wsss_ctx *ctx, wsss_tensor *t, const dnnl_memory_desc_t *want);
+/* A persistent weight w, whose plain layout is described by user_md (e.g. goihw for grouped
+ * convolutions), in layout `want`: reordered once per context and buffer version, then reused
+ * (forward and backward of every use within the context). Returns w itself when want is its
+ * plain layout. */
+wsss_tensor *wsss_dnnl_cached_weight(wsss_ctx *ctx, wsss_tensor *w, const dnnl_memory_desc_t *user_md,
+                                     const dnnl_memory_desc_t *want);
+#endif
