@@ -24,6 +24,11 @@ typedef struct wsss_conv2d_params {
 /* x: N,Cin,H,W; w: Cout,Cin/groups,KH,KW; b: Cout or NULL. */
 wsss_tensor *wsss_conv2d(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *w, wsss_tensor *b,
                          wsss_conv2d_params p);
+/* relu(conv2d(...)) as one op: oneDNN convolution with a fused ReLU post-op for F32 (no separate
+ * pre-activation tensor; the backward masks the gradient with the saved output), the two ops
+ * composed otherwise. */
+wsss_tensor *wsss_conv2d_relu(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *w, wsss_tensor *b,
+                              wsss_conv2d_params p);
 
 typedef enum {
     WSSS_BN_TRAIN = 0, /* batch statistics (biased var); running_mean/var updated with momentum,
@@ -36,6 +41,13 @@ typedef enum {
 wsss_tensor *wsss_batchnorm2d(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight, wsss_tensor *bias,
                               wsss_tensor *running_mean, wsss_tensor *running_var, wsss_bn_mode mode,
                               double momentum, double eps);
+/* relu(batchnorm2d(...)) as one op: oneDNN's fused batch norm + ReLU for F32 (one pass over the
+ * data, and the backward needs no saved output: a ReLU mask workspace instead); the two ops
+ * composed otherwise. Same arguments and running-statistics behaviour as wsss_batchnorm2d. */
+wsss_tensor *wsss_batchnorm2d_relu(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight,
+                                   wsss_tensor *bias, wsss_tensor *running_mean,
+                                   wsss_tensor *running_var, wsss_bn_mode mode, double momentum,
+                                   double eps);
 
 typedef struct wsss_pool2d_params {
     int kernel[2];
@@ -56,6 +68,9 @@ wsss_tensor *wsss_leaky_relu(wsss_ctx *ctx, wsss_tensor *x, double negative_slop
 wsss_tensor *wsss_elu(wsss_ctx *ctx, wsss_tensor *x, double alpha);
 wsss_tensor *wsss_sigmoid(wsss_ctx *ctx, wsss_tensor *x);
 wsss_tensor *wsss_tanh(wsss_ctx *ctx, wsss_tensor *x);
+/* relu(a + b) for two tensors of the same shape (the ResNet residual join) as one op: one pass and
+ * only the output kept for backward under oneDNN (src/ops/fused.c); composed otherwise. */
+wsss_tensor *wsss_add_relu(wsss_ctx *ctx, wsss_tensor *a, wsss_tensor *b);
 
 /* ---------------- linear algebra (src/ops/matmul.c) ---------------- */
 /* x: N,in; w: out,in; b: out or NULL -> N,out (torch.nn.functional.linear) */

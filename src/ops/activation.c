@@ -42,10 +42,35 @@ static void act_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) 
     wsss_ctx_release(ctx, dx);
 }
 
+/* Layout-aware backward: gy in any layout, dx in the saved tensor's layout. */
+static void act_backward_layout(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) {
+    if (!wsss_node_input_needs_grad(node, 0)) return;
+    const act_attrs *a = node->attrs;
+    wsss_tensor *dx = wsss_dnnl_act_backward_t(ctx, a->kind, a->alpha, node->saved[0], (wsss_tensor *)gy);
+    WSSS_ASSERT(dx != NULL, "oneDNN activation backward unavailable after its forward ran");
+    wsss_grad_accumulate(ctx, node->inputs[0], dx);
+    wsss_ctx_release(ctx, dx);
+}
+
 static wsss_tensor *act_op(wsss_ctx *ctx, wsss_tensor *x, wsss_act_kind k, double alpha,
                            const char *name) {
     WSSS_ASSERT(ctx != NULL, "activations need a context");
     WSSS_ASSERT(x->dtype == WSSS_F32 || x->dtype == WSSS_F64, "activation input must be F32 or F64");
+    if (x->layout && use_dnnl(x) && wsss_ctx_blocked(ctx)) {
+        /* blocked input: stay blocked */
+        wsss_tensor *y = wsss_dnnl_act_forward_t(ctx, k, alpha, x);
+        if (y) {
+            wsss_node *n = wsss_record(ctx, name, act_backward_layout, y, 1, &x, sizeof(act_attrs));
+            if (n) {
+                n->flags |= WSSS_NODE_BLOCKED_GRAD;
+                act_attrs *a = n->attrs;
+                a->kind = k;
+                a->alpha = alpha;
+                wsss_node_save(n, wsss_act_bwd_uses_dst(k, alpha) ? y : x);
+            }
+            return y;
+        }
+    }
     const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
     wsss_tensor *y = wsss_ctx_tensor_like(ctx, x);
     act_fwd(k, alpha, xc, y);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "backend/dnnl/conv.h"
+#include "backend/dnnl/eltwise.h"
 #include "backend/ref/conv.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
@@ -60,7 +61,44 @@ static void conv_geom(const wsss_tensor *x, const wsss_tensor *w, const wsss_ten
 
 typedef struct conv_attrs {
     wsss_conv_geom g;
+    int blocked;   /* layout-aware oneDNN path */
+    int post_relu; /* conv2d_relu: saved[2] is the output, gy is masked by it first */
 } conv_attrs;
+
+/* Backward of the layout-aware path: gy in any layout, dx in the primitive's layout. */
+static void conv_backward_blocked(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) {
+    const conv_attrs *at = node->attrs;
+    const wsss_conv_geom *g = &at->g;
+    wsss_tensor *gm = NULL;
+    if (at->post_relu) { /* through the fused ReLU: gy * (y > 0), in y's layout */
+        gm = wsss_dnnl_act_backward_t(ctx, WSSS_ACT_RELU, 0, node->saved[2], (wsss_tensor *)gy);
+        WSSS_ASSERT(gm != NULL, "oneDNN ReLU backward unavailable");
+        gy = gm;
+    }
+    wsss_tensor *x = node->inputs[0], *w = node->inputs[1], *b = node->inputs[2];
+    wsss_tensor *xs = node->saved[0], *wc = node->saved[1];
+    const int need_x = wsss_node_input_needs_grad(node, 0);
+    const int need_w = wsss_node_input_needs_grad(node, 1);
+    const int need_b = wsss_node_input_needs_grad(node, 2);
+    /* oneDNN computes the bias gradient in the weights pass: a frozen weight with a trained bias
+     * still needs a (discarded) weight gradient */
+    wsss_tensor *dw = (need_w || need_b) ? wsss_ctx_tensor(ctx, WSSS_F32, 4, w->shape) : NULL;
+    wsss_tensor *db = need_b ? wsss_ctx_tensor(ctx, WSSS_F32, 1, b->shape) : NULL;
+    wsss_tensor *dx = wsss_dnnl_conv2d_bwd_t(ctx, g, xs, wc, (wsss_tensor *)gy, need_x, dw, db);
+    if (dx) {
+        wsss_grad_accumulate(ctx, x, dx);
+        wsss_ctx_release(ctx, dx);
+    }
+    if (dw) {
+        if (need_w) wsss_grad_accumulate(ctx, w, dw);
+        wsss_ctx_release(ctx, dw);
+    }
+    if (db) {
+        wsss_grad_accumulate(ctx, b, db);
+        wsss_ctx_release(ctx, db);
+    }
+    if (gm) wsss_ctx_release(ctx, gm);
+}
 
 /* inputs: x, w, b (b may be NULL); saved: contiguous x, contiguous w. */
 static void conv_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) {
@@ -110,14 +148,53 @@ static void conv_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy)
     }
 }
 
+/* Layout-aware oneDNN path: x may be blocked (no plain copy), the output stays in the primitive's
+ * layout; post_relu fuses a ReLU into the forward. */
+static wsss_tensor *conv_layout(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *wc, wsss_tensor *bc,
+                                wsss_tensor *in[3], const wsss_conv_geom *g, int post_relu) {
+    wsss_tensor *xk = x->layout ? x : (wsss_tensor *)wsss_ctx_contiguous(ctx, x), *xs = NULL;
+    int need = wsss_needs_grad(ctx, 3, in);
+    wsss_tensor *y = wsss_dnnl_conv2d_fwd_t(ctx, g, xk, wc, bc, post_relu, need ? &xs : NULL);
+    wsss_node *n = wsss_record(ctx, post_relu ? "conv2d_relu" : "conv2d", conv_backward_blocked, y, 3,
+                               in, sizeof(conv_attrs));
+    if (n) {
+        n->flags |= WSSS_NODE_BLOCKED_GRAD;
+        conv_attrs *a = n->attrs;
+        a->g = *g;
+        a->blocked = 1;
+        a->post_relu = post_relu;
+        wsss_node_save(n, xs);
+        wsss_node_save(n, wc);
+        if (post_relu) wsss_node_save(n, y);
+    }
+    return y;
+}
+
+wsss_tensor *wsss_conv2d_relu(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *w, wsss_tensor *b,
+                              wsss_conv2d_params p) {
+    WSSS_ASSERT(ctx != NULL, "conv2d_relu needs a context");
+    if (!use_dnnl(x)) return wsss_relu(ctx, wsss_conv2d(ctx, x, w, b, p));
+    wsss_conv_geom g;
+    conv_geom(x, w, b, p, &g);
+    const wsss_tensor *wc = wsss_ctx_contiguous(ctx, w);
+    const wsss_tensor *bc = b ? wsss_ctx_contiguous(ctx, b) : NULL;
+    wsss_tensor *in[3] = {x, w, b};
+    wsss_tensor *y = conv_layout(ctx, x, (wsss_tensor *)wc, (wsss_tensor *)bc, in, &g, 1);
+    /* a plain context hands out plain tensors */
+    return wsss_ctx_blocked(ctx) ? y : wsss_tensor_plain(y);
+}
+
 wsss_tensor *wsss_conv2d(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *w, wsss_tensor *b,
                          wsss_conv2d_params p) {
     WSSS_ASSERT(ctx != NULL, "conv2d needs a context");
     wsss_conv_geom g;
     conv_geom(x, w, b, p, &g);
-    const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
     const wsss_tensor *wc = wsss_ctx_contiguous(ctx, w);
     const wsss_tensor *bc = b ? wsss_ctx_contiguous(ctx, b) : NULL;
+    wsss_tensor *in[3] = {x, w, b};
+    if (use_dnnl(x) && wsss_ctx_blocked(ctx))
+        return conv_layout(ctx, x, (wsss_tensor *)wc, (wsss_tensor *)bc, in, &g, 0);
+    const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
     int64_t ys[4] = {g.n, g.cout, g.oh, g.ow};
     wsss_tensor *y = wsss_ctx_tensor(ctx, x->dtype, 4, ys);
     if (use_dnnl(x))
@@ -126,7 +203,6 @@ wsss_tensor *wsss_conv2d(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *w, wsss_ten
         wsss_ref_conv2d_fwd_f64(&g, wsss_f64(xc), wsss_f64(wc), bc ? wsss_f64(bc) : NULL, wsss_f64(y));
     else
         wsss_ref_conv2d_fwd_f32(&g, wsss_f32(xc), wsss_f32(wc), bc ? wsss_f32(bc) : NULL, wsss_f32(y));
-    wsss_tensor *in[3] = {x, w, b};
     wsss_node *n = wsss_record(ctx, "conv2d", conv_backward, y, 3, in, sizeof(conv_attrs));
     if (n) {
         ((conv_attrs *)n->attrs)->g = g;

@@ -20,10 +20,11 @@ typedef struct bn_attrs {
     double eps;
     int used_dnnl;
     int has_weight, has_bias;
+    int fuse_relu; /* layout-aware path: y = relu(bn(x)), saved[SAVED_WS] is the ReLU workspace */
 } bn_attrs;
 
 /* saved[] slots */
-enum { SAVED_X = 0, SAVED_MEAN, SAVED_VAR, SAVED_WEIGHT };
+enum { SAVED_X = 0, SAVED_MEAN, SAVED_VAR, SAVED_WEIGHT, SAVED_WS };
 
 static int use_dnnl(const wsss_tensor *x) {
     return x->dtype == WSSS_F32 && wsss_get_backend() == WSSS_BACKEND_DNNL;
@@ -89,10 +90,141 @@ static void bn_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) {
     }
 }
 
+/* Running statistics move towards the batch statistics, as PyTorch: running = (1 - momentum) *
+ * running + momentum * batch, with the unbiased variance (the kernels return the biased one). */
+static void update_running(wsss_tensor *running_mean, wsss_tensor *running_var, const wsss_tensor *mean,
+                           const wsss_tensor *var, int64_t m, double momentum) {
+    const int64_t c = mean->shape[0];
+    const double unbias = (double)m / (double)(m - 1);
+    for (int64_t i = 0; i < c; i++) {
+        double rm = wsss_tensor_get(running_mean, i), rv = wsss_tensor_get(running_var, i);
+        double bm = wsss_tensor_get(mean, i), bv = wsss_tensor_get(var, i) * unbias;
+        wsss_tensor_set(running_mean, i, (1 - momentum) * rm + momentum * bm);
+        wsss_tensor_set(running_var, i, (1 - momentum) * rv + momentum * bv);
+    }
+}
+
+/* ---------------- layout-aware oneDNN path (blocked contexts, and fused BN + ReLU) ------------ */
+
+static void bn_backward_layout(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) {
+    const bn_attrs *a = node->attrs;
+    wsss_tensor *xs = node->saved[SAVED_X], *mean = node->saved[SAVED_MEAN],
+                *var = node->saved[SAVED_VAR], *w = node->saved[SAVED_WEIGHT];
+    wsss_tensor *ws = a->fuse_relu ? node->saved[SAVED_WS] : NULL;
+    const int64_t c = xs->shape[1];
+    int want_x = wsss_node_input_needs_grad(node, 0);
+    int want_w = a->mode != WSSS_BN_FROZEN && a->has_weight && wsss_node_input_needs_grad(node, 1);
+    int want_b = a->mode != WSSS_BN_FROZEN && a->has_bias && wsss_node_input_needs_grad(node, 2);
+    if (!want_x && !want_w && !want_b) return;
+    wsss_tensor *dw = want_w ? wsss_ctx_tensor(ctx, WSSS_F32, 1, &c) : NULL;
+    wsss_tensor *db = want_b ? wsss_ctx_tensor(ctx, WSSS_F32, 1, &c) : NULL;
+    int ok = 0;
+    wsss_tensor *dx = wsss_dnnl_bn_bwd_t(ctx, xs, (wsss_tensor *)gy, wsss_f32(mean), wsss_f32(var),
+                                         w ? wsss_f32(w) : NULL, a->has_bias, a->mode != WSSS_BN_TRAIN,
+                                         a->eps, a->fuse_relu, ws, want_x, dw ? wsss_f32(dw) : NULL,
+                                         db ? wsss_f32(db) : NULL, &ok);
+    WSSS_ASSERT(ok, "oneDNN batch norm backward unavailable after its forward ran");
+    if (dx) {
+        wsss_grad_accumulate(ctx, node->inputs[0], dx);
+        wsss_ctx_release(ctx, dx);
+    }
+    if (dw) {
+        wsss_grad_accumulate(ctx, node->inputs[1], dw);
+        wsss_ctx_release(ctx, dw);
+    }
+    if (db) {
+        wsss_grad_accumulate(ctx, node->inputs[2], db);
+        wsss_ctx_release(ctx, db);
+    }
+}
+
+/* F32 on oneDNN with x in any layout; y in x's layout. NULL if oneDNN has no implementation. */
+static wsss_tensor *bn_layout(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight, wsss_tensor *bias,
+                              wsss_tensor *running_mean, wsss_tensor *running_var, wsss_bn_mode mode,
+                              double momentum, double eps, int fuse_relu) {
+    const int64_t c = x->shape[1], m = x->shape[0] * x->shape[2] * x->shape[3];
+    if (!x->layout) x = (wsss_tensor *)wsss_ctx_contiguous(ctx, x);
+    wsss_tensor *wc = vec_copy(ctx, weight, WSSS_F32), *bc = vec_copy(ctx, bias, WSSS_F32);
+    wsss_tensor *mean, *var;
+    if (mode == WSSS_BN_TRAIN) {
+        mean = wsss_ctx_tensor(ctx, WSSS_F32, 1, &c);
+        var = wsss_ctx_tensor(ctx, WSSS_F32, 1, &c);
+    } else {
+        mean = vec_copy(ctx, running_mean, WSSS_F32);
+        var = vec_copy(ctx, running_var, WSSS_F32);
+    }
+    wsss_tensor *ins[3] = {x, weight, bias};
+    int n_in = mode == WSSS_BN_FROZEN ? 1 : 3;
+    int need = wsss_needs_grad(ctx, n_in, ins);
+    wsss_tensor *ws = NULL;
+    wsss_tensor *y = wsss_dnnl_bn_fwd_t(ctx, x, wc ? wsss_f32(wc) : NULL, bc ? wsss_f32(bc) : NULL,
+                                        wsss_f32(mean), wsss_f32(var), mode != WSSS_BN_TRAIN, eps,
+                                        fuse_relu, need, &ws);
+    if (!y) return NULL;
+    if (mode == WSSS_BN_TRAIN && running_mean) update_running(running_mean, running_var, mean, var, m, momentum);
+    wsss_node *node = wsss_record(ctx, fuse_relu ? "batchnorm2d_relu" : "batchnorm2d",
+                                  bn_backward_layout, y, n_in, ins, sizeof(bn_attrs));
+    if (node) {
+        node->flags |= WSSS_NODE_BLOCKED_GRAD;
+        bn_attrs *a = node->attrs;
+        a->mode = mode;
+        a->eps = eps;
+        a->used_dnnl = 1;
+        a->has_weight = weight != NULL;
+        a->has_bias = bias != NULL;
+        a->fuse_relu = fuse_relu;
+        wsss_node_save(node, x);
+        wsss_node_save(node, mean);
+        wsss_node_save(node, var);
+        wsss_node_save(node, wc);
+        wsss_node_save(node, ws);
+    }
+    return y;
+}
+
+static void bn_check(const wsss_tensor *x, wsss_tensor *weight, wsss_tensor *bias,
+                     wsss_tensor *running_mean, wsss_tensor *running_var, wsss_bn_mode mode, double eps) {
+    WSSS_ASSERT(x->ndim == 4, "batchnorm2d input must be N,C,H,W");
+    WSSS_ASSERT(x->dtype == WSSS_F32 || x->dtype == WSSS_F64, "batchnorm2d input must be F32 or F64");
+    WSSS_ASSERT(mode == WSSS_BN_TRAIN || mode == WSSS_BN_EVAL || mode == WSSS_BN_FROZEN,
+                "batchnorm2d: bad mode");
+    WSSS_ASSERT(eps > 0, "batchnorm2d: eps must be positive");
+    const int64_t c = x->shape[1], m = x->shape[0] * x->shape[2] * x->shape[3];
+    check_vec("weight", weight, c);
+    check_vec("bias", bias, c);
+    check_vec("running_mean", running_mean, c);
+    check_vec("running_var", running_var, c);
+    WSSS_ASSERT((running_mean == NULL) == (running_var == NULL),
+                "batchnorm2d: give both running statistics or neither");
+    if (mode == WSSS_BN_TRAIN)
+        WSSS_ASSERT(m > 1, "batchnorm2d: training needs more than one value per channel");
+    else
+        WSSS_ASSERT(running_mean != NULL, "batchnorm2d: eval/frozen mode needs running statistics");
+}
+
+wsss_tensor *wsss_batchnorm2d_relu(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight,
+                                   wsss_tensor *bias, wsss_tensor *running_mean,
+                                   wsss_tensor *running_var, wsss_bn_mode mode, double momentum,
+                                   double eps) {
+    WSSS_ASSERT(ctx != NULL, "batchnorm2d_relu needs a context");
+    bn_check(x, weight, bias, running_mean, running_var, mode, eps);
+    if (use_dnnl(x) && (wsss_ctx_blocked(ctx) || !x->layout)) {
+        wsss_tensor *y = bn_layout(ctx, x, weight, bias, running_mean, running_var, mode, momentum, eps, 1);
+        if (y) return y;
+    }
+    return wsss_relu(ctx, wsss_batchnorm2d(ctx, x, weight, bias, running_mean, running_var, mode,
+                                           momentum, eps));
+}
+
 wsss_tensor *wsss_batchnorm2d(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight, wsss_tensor *bias,
                               wsss_tensor *running_mean, wsss_tensor *running_var, wsss_bn_mode mode,
                               double momentum, double eps) {
     WSSS_ASSERT(ctx != NULL, "batchnorm2d needs a context");
+    if (use_dnnl(x) && wsss_ctx_blocked(ctx)) {
+        bn_check(x, weight, bias, running_mean, running_var, mode, eps);
+        wsss_tensor *y = bn_layout(ctx, x, weight, bias, running_mean, running_var, mode, momentum, eps, 0);
+        if (y) return y;
+    }
     WSSS_ASSERT(x->ndim == 4, "batchnorm2d input must be N,C,H,W");
     WSSS_ASSERT(x->dtype == WSSS_F32 || x->dtype == WSSS_F64, "batchnorm2d input must be F32 or F64");
     WSSS_ASSERT(mode == WSSS_BN_TRAIN || mode == WSSS_BN_EVAL || mode == WSSS_BN_FROZEN,
@@ -139,17 +271,7 @@ wsss_tensor *wsss_batchnorm2d(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight
                             wc ? wsss_f32(wc) : NULL, bc ? wsss_f32(bc) : NULL, eps, wsss_f32(y));
     }
 
-    if (mode == WSSS_BN_TRAIN && running_mean) {
-        /* as PyTorch: running = (1 - momentum) * running + momentum * batch, with the unbiased
-         * variance (the kernels return the biased one, divisor m) */
-        const double unbias = (double)m / (double)(m - 1);
-        for (int64_t i = 0; i < c; i++) {
-            double rm = wsss_tensor_get(running_mean, i), rv = wsss_tensor_get(running_var, i);
-            double bm = wsss_tensor_get(mean, i), bv = wsss_tensor_get(var, i) * unbias;
-            wsss_tensor_set(running_mean, i, (1 - momentum) * rm + momentum * bm);
-            wsss_tensor_set(running_var, i, (1 - momentum) * rv + momentum * bv);
-        }
-    }
+    if (mode == WSSS_BN_TRAIN && running_mean) update_running(running_mean, running_var, mean, var, m, momentum);
 
     /* FROZEN: weight and bias are not inputs of the node, so they never receive a gradient */
     wsss_tensor *ins[3] = {x, weight, bias};

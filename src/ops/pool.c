@@ -47,6 +47,40 @@ static void pool_geom(const char *op, const wsss_tensor *x, wsss_pool2d_params p
     }
 }
 
+/* ---------------- layout-aware path (blocked input in a blocked-layout context) ---------------- */
+
+typedef struct pool_layout_attrs {
+    wsss_pool_geom g;
+    int is_max;
+} pool_layout_attrs;
+
+static void pool_backward_layout(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) {
+    if (!wsss_node_input_needs_grad(node, 0)) return;
+    const pool_layout_attrs *a = node->attrs;
+    wsss_tensor *dx = wsss_dnnl_pool_bwd_t(ctx, &a->g, a->is_max, node->saved[0], (wsss_tensor *)gy);
+    wsss_grad_accumulate(ctx, node->inputs[0], dx);
+    wsss_ctx_release(ctx, dx);
+}
+
+/* NULL when the plain path must be used. */
+static wsss_tensor *pool_layout(wsss_ctx *ctx, const char *name, wsss_tensor *x, const wsss_pool_geom *g,
+                                int is_max) {
+    if (!(x->layout && use_dnnl(x) && wsss_ctx_blocked(ctx))) return NULL;
+    int need = wsss_needs_grad(ctx, 1, &x);
+    wsss_tensor *aux = NULL;
+    wsss_tensor *y = wsss_dnnl_pool_fwd_t(ctx, g, is_max, x, need, &aux);
+    if (!y) return NULL;
+    wsss_node *n = wsss_record(ctx, name, pool_backward_layout, y, 1, &x, sizeof(pool_layout_attrs));
+    if (n) {
+        n->flags |= WSSS_NODE_BLOCKED_GRAD;
+        pool_layout_attrs *a = n->attrs;
+        a->g = *g;
+        a->is_max = is_max;
+        wsss_node_save(n, aux);
+    }
+    return y;
+}
+
 static wsss_tensor *pool_out(wsss_ctx *ctx, const wsss_tensor *x, const wsss_pool_geom *g) {
     int64_t s[4] = {g->n, g->c, g->oh, g->ow};
     return wsss_ctx_tensor(ctx, x->dtype, 4, s);
@@ -76,6 +110,8 @@ wsss_tensor *wsss_maxpool2d(wsss_ctx *ctx, wsss_tensor *x, wsss_pool2d_params p)
     WSSS_ASSERT(ctx != NULL, "maxpool2d needs a context");
     wsss_pool_geom g;
     pool_geom("maxpool2d", x, p, &g);
+    wsss_tensor *yl = pool_layout(ctx, "maxpool2d", x, &g, 1);
+    if (yl) return yl;
     const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
     wsss_tensor *y = pool_out(ctx, x, &g), *aux = NULL;
     int need = wsss_needs_grad(ctx, 1, &x), dnnl = 0;
@@ -134,6 +170,8 @@ wsss_tensor *wsss_avgpool2d(wsss_ctx *ctx, wsss_tensor *x, wsss_pool2d_params p)
     WSSS_ASSERT(ctx != NULL, "avgpool2d needs a context");
     wsss_pool_geom g;
     pool_geom("avgpool2d", x, p, &g);
+    wsss_tensor *yl = pool_layout(ctx, "avgpool2d", x, &g, 0);
+    if (yl) return yl;
     const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
     wsss_tensor *y = pool_out(ctx, x, &g);
     int dnnl = use_dnnl(x) && wsss_dnnl_pool_fwd(&g, 0, wsss_f32(xc), wsss_f32(y), NULL) == 0;
@@ -169,6 +207,15 @@ wsss_tensor *wsss_global_avgpool(wsss_ctx *ctx, wsss_tensor *x) {
     WSSS_ASSERT(x->ndim == 4, "global_avgpool input must be N,C,H,W");
     WSSS_ASSERT(x->dtype == WSSS_F32 || x->dtype == WSSS_F64, "global_avgpool input must be F32 or F64");
     WSSS_ASSERT(x->shape[2] * x->shape[3] > 0, "global_avgpool of an empty plane");
+    if (x->layout) {
+        /* blocked input: one oneDNN average pool over the whole plane instead of converting x */
+        wsss_pool_geom g = {.n = x->shape[0], .c = x->shape[1], .h = x->shape[2], .w = x->shape[3],
+                            .oh = 1, .ow = 1, .kh = (int)x->shape[2], .kw = (int)x->shape[3],
+                            .sh = 1, .sw = 1, .count_include_pad = 1};
+        wsss_tensor *yl = pool_layout(ctx, "global_avgpool", x, &g, 0);
+        /* the N,C,1,1 result feeds reshape/linear/losses: hand it over plain (it is tiny) */
+        if (yl) return wsss_tensor_plain(yl);
+    }
     const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
     int64_t s[4] = {x->shape[0], x->shape[1], 1, 1};
     wsss_tensor *y = wsss_ctx_tensor(ctx, x->dtype, 4, s);

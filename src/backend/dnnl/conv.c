@@ -4,7 +4,10 @@
 #include "backend/dnnl/conv.h"
 
 #include "backend/dnnl/dnnl_common.h"
+#include "backend/dnnl/tensor_md.h"
 #include "wsss/error.h"
+
+#include <pthread.h>
 
 typedef struct conv_shapes {
     int64_t src[4], wei[5], bias[1], dst[4];
@@ -58,8 +61,21 @@ static void conv_key(wsss_dnnl_key *k, const char *op, const wsss_conv_geom *g) 
     wsss_dnnl_key_i64s(k, (int)(sizeof v / sizeof v[0]), v);
 }
 
-static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
-    const wsss_conv_geom *g = arg;
+/* Attributes of the forward with a fused ReLU: the shared scratchpad plus an eltwise post-op. */
+static pthread_once_t g_relu_once = PTHREAD_ONCE_INIT;
+static dnnl_primitive_attr_t g_relu_attr;
+
+static void relu_attr_init(void) {
+    DNNL_CHECK(dnnl_primitive_attr_create(&g_relu_attr));
+    DNNL_CHECK(dnnl_primitive_attr_set_scratchpad_mode(g_relu_attr, dnnl_scratchpad_mode_user));
+    dnnl_post_ops_t po;
+    DNNL_CHECK(dnnl_post_ops_create(&po));
+    DNNL_CHECK(dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f));
+    DNNL_CHECK(dnnl_primitive_attr_set_post_ops(g_relu_attr, po));
+    DNNL_CHECK(dnnl_post_ops_destroy(po));
+}
+
+static dnnl_status_t make_fwd_pd_impl(dnnl_primitive_desc_t *pd, const wsss_conv_geom *g, int post_relu) {
     conv_shapes s;
     conv_shapes_init(&s, g);
     dnnl_memory_desc_t src, wei, bias, dst;
@@ -73,17 +89,32 @@ static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
         &d, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, g->has_bias ? &bias : NULL,
         &dst, s.strides, s.dilates, s.pad_l, s.pad_r);
     if (st != dnnl_success) return st;
-    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), NULL);
+    const_dnnl_primitive_attr_t attr = wsss_dnnl_attr();
+    if (post_relu) {
+        pthread_once(&g_relu_once, relu_attr_init);
+        attr = g_relu_attr;
+    }
+    return dnnl_primitive_desc_create(pd, &d, attr, wsss_dnnl_engine(), NULL);
 }
 
-static const wsss_dnnl_prim *fwd_prim(const wsss_conv_geom *g) {
+static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    return make_fwd_pd_impl(pd, arg, 0);
+}
+
+static dnnl_status_t make_fwd_relu_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    return make_fwd_pd_impl(pd, arg, 1);
+}
+
+static const wsss_dnnl_prim *fwd_prim_post(const wsss_conv_geom *g, int post_relu) {
     wsss_dnnl_key k;
-    conv_key(&k, "conv2d_fwd", g);
+    conv_key(&k, post_relu ? "conv2d_fwd_relu" : "conv2d_fwd", g);
     dnnl_status_t st;
-    const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&k, make_fwd_pd, g, &st);
+    const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&k, post_relu ? make_fwd_relu_pd : make_fwd_pd, g, &st);
     if (!p) wsss_dnnl_fail("convolution forward primitive descriptor", st, __FILE__, __LINE__);
     return p;
 }
+
+static const wsss_dnnl_prim *fwd_prim(const wsss_conv_geom *g) { return fwd_prim_post(g, 0); }
 
 static dnnl_status_t make_bwd_data_pd(dnnl_primitive_desc_t *pd, const void *arg) {
     const wsss_conv_geom *g = arg;
@@ -200,4 +231,121 @@ void wsss_dnnl_conv2d_bwd_weights(const wsss_conv_geom *g, const float *x, const
     if (g->has_bias) wsss_dnnl_io_finish(&io_db);
     wsss_dnnl_io_finish(&io_x);
     wsss_dnnl_io_finish(&io_dy);
+}
+
+/* ---------------- layout-aware variants ---------------- */
+
+/* Write the values of (md, ptr) into a plain contiguous tensor whose layout is user_md. */
+static void store_plain(const dnnl_memory_desc_t *md, const void *ptr, const dnnl_memory_desc_t *user_md,
+                        void *dst) {
+    dnnl_memory_t s = wsss_dnnl_mem_wrap(md, ptr), d = wsss_dnnl_mem_wrap(user_md, dst);
+    wsss_dnnl_reorder(s, d);
+    wsss_dnnl_mem_free(s);
+    wsss_dnnl_mem_free(d);
+}
+
+wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x,
+                                    wsss_tensor *w, wsss_tensor *b, int post_relu, wsss_tensor **x_used) {
+    WSSS_ASSERT(!g->has_bias || b != NULL, "conv2d: has_bias without a bias tensor");
+    const wsss_dnnl_prim *p = fwd_prim_post(g, post_relu);
+    conv_shapes s;
+    conv_shapes_init(&s, g);
+    dnnl_memory_desc_t wei_user;
+    plain_mds(&s, NULL, &wei_user, NULL, NULL);
+    wsss_tensor *xin = wsss_dnnl_as_md(ctx, x, wsss_dnnl_arg_md(p, DNNL_ARG_SRC));
+    wsss_tensor *wk = wsss_dnnl_cached_weight(ctx, w, &wei_user, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS));
+    const dnnl_memory_desc_t *ymd = wsss_dnnl_arg_md(p, DNNL_ARG_DST);
+    int64_t ys[4] = {g->n, g->cout, g->oh, g->ow};
+    wsss_tensor *y = wsss_dnnl_new_tensor(ctx, 4, ys, ymd);
+    dnnl_memory_t mx = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_SRC), wsss_dnnl_tensor_ptr(xin));
+    dnnl_memory_t mw = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS), wsss_dnnl_tensor_ptr(wk));
+    dnnl_memory_t my = wsss_dnnl_mem_wrap(ymd, wsss_dnnl_tensor_ptr(y));
+    dnnl_memory_t mb = NULL;
+    wsss_dnnl_args a = {0};
+    wsss_dnnl_args_add(&a, DNNL_ARG_SRC, mx);
+    wsss_dnnl_args_add(&a, DNNL_ARG_WEIGHTS, mw);
+    if (g->has_bias) {
+        mb = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_BIAS), b->data);
+        wsss_dnnl_args_add(&a, DNNL_ARG_BIAS, mb);
+    }
+    wsss_dnnl_args_add(&a, DNNL_ARG_DST, my);
+    wsss_dnnl_execute(p, &a);
+    wsss_dnnl_mem_free(mx);
+    wsss_dnnl_mem_free(mw);
+    wsss_dnnl_mem_free(my);
+    wsss_dnnl_mem_free(mb);
+    if (x_used) *x_used = xin;
+    else if (xin != x) wsss_ctx_release(ctx, xin);
+    return y;
+}
+
+wsss_tensor *wsss_dnnl_conv2d_bwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x,
+                                    wsss_tensor *w, wsss_tensor *gy, int want_dx, wsss_tensor *dw,
+                                    wsss_tensor *db) {
+    conv_shapes s;
+    conv_shapes_init(&s, g);
+    dnnl_memory_desc_t wei_user, bias_user;
+    plain_mds(&s, NULL, &wei_user, &bias_user, NULL);
+    wsss_tensor *dx = NULL, *gyd = gy;
+    if (want_dx) {
+        const wsss_dnnl_prim *p = cached("conv2d_bwd_data", g, make_bwd_data_pd);
+        gyd = wsss_dnnl_as_md(ctx, gy, wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST));
+        wsss_tensor *wk = wsss_dnnl_cached_weight(ctx, w, &wei_user, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS));
+        const dnnl_memory_desc_t *dxmd = wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_SRC);
+        int64_t xs[4] = {g->n, g->cin, g->h, g->w};
+        dx = wsss_dnnl_new_tensor(ctx, 4, xs, dxmd);
+        dnnl_memory_t mdy = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST), wsss_dnnl_tensor_ptr(gyd));
+        dnnl_memory_t mw = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS), wsss_dnnl_tensor_ptr(wk));
+        dnnl_memory_t mdx = wsss_dnnl_mem_wrap(dxmd, wsss_dnnl_tensor_ptr(dx));
+        wsss_dnnl_args a = {0};
+        wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_DST, mdy);
+        wsss_dnnl_args_add(&a, DNNL_ARG_WEIGHTS, mw);
+        wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_SRC, mdx);
+        wsss_dnnl_execute(p, &a);
+        wsss_dnnl_mem_free(mdy);
+        wsss_dnnl_mem_free(mw);
+        wsss_dnnl_mem_free(mdx);
+    }
+    if (dw) {
+        wsss_conv_geom gw = *g;
+        gw.has_bias = db != NULL;
+        const wsss_dnnl_prim *p = cached("conv2d_bwd_weights", &gw, make_bwd_weights_pd);
+        wsss_tensor *xin = wsss_dnnl_as_md(ctx, x, wsss_dnnl_arg_md(p, DNNL_ARG_SRC));
+        /* gy was possibly converted for the data pass already; reuse that copy when it fits */
+        wsss_tensor *gyw = wsss_dnnl_as_md(ctx, gyd, wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST));
+        const dnnl_memory_desc_t *dwmd = wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_WEIGHTS);
+        const dnnl_memory_desc_t *dbmd = db ? wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_BIAS) : NULL;
+        int dw_direct = wsss_dnnl_md_equal(dwmd, &wei_user);
+        int db_direct = !db || wsss_dnnl_md_equal(dbmd, &bias_user);
+        void *dw_buf = dw_direct ? dw->data : wsss_xmalloc(wsss_dnnl_md_bytes(dwmd));
+        void *db_buf = db_direct ? (db ? db->data : NULL) : wsss_xmalloc(wsss_dnnl_md_bytes(dbmd));
+        dnnl_memory_t mx = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_SRC), wsss_dnnl_tensor_ptr(xin));
+        dnnl_memory_t mdy = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST), wsss_dnnl_tensor_ptr(gyw));
+        dnnl_memory_t mdw = wsss_dnnl_mem_wrap(dwmd, dw_buf);
+        dnnl_memory_t mdb = db ? wsss_dnnl_mem_wrap(dbmd, db_buf) : NULL;
+        wsss_dnnl_args a = {0};
+        wsss_dnnl_args_add(&a, DNNL_ARG_SRC, mx);
+        wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_DST, mdy);
+        wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_WEIGHTS, mdw);
+        if (db) wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_BIAS, mdb);
+        wsss_dnnl_execute(p, &a);
+        wsss_dnnl_mem_free(mx);
+        wsss_dnnl_mem_free(mdy);
+        wsss_dnnl_mem_free(mdw);
+        wsss_dnnl_mem_free(mdb);
+        if (!dw_direct) {
+            store_plain(dwmd, dw_buf, &wei_user, dw->data);
+            free(dw_buf);
+        }
+        if (!db_direct) {
+            store_plain(dbmd, db_buf, &bias_user, db->data);
+            free(db_buf);
+        }
+        if (xin != x) wsss_ctx_release(ctx, xin);
+        if (gyw != gyd) wsss_ctx_release(ctx, gyw);
+    } else {
+        WSSS_ASSERT(db == NULL, "conv2d backward: bias gradient without weight gradient");
+    }
+    if (gyd != gy) wsss_ctx_release(ctx, gyd);
+    return dx;
 }

@@ -6,6 +6,7 @@
 #define WSSS_BACKEND_DNNL_CONV_H
 
 #include "backend/ref/conv.h"
+#include "wsss/autograd.h"
 
 /* y = conv(x, w) + b (b used iff g->has_bias). */
 void wsss_dnnl_conv2d_fwd(const wsss_conv_geom *g, const float *x, const float *w, const float *b,
@@ -14,5 +15,21 @@ void wsss_dnnl_conv2d_bwd_data(const wsss_conv_geom *g, const float *dy, const f
 /* dw, and db when g->has_bias (db must then be non-NULL); both overwritten. */
 void wsss_dnnl_conv2d_bwd_weights(const wsss_conv_geom *g, const float *x, const float *dy,
                                   float *dw, float *db);
+
+/* ---- layout-aware variants (blocked-layout contexts, see wsss_ctx_set_blocked) ----
+ * Tensors in any layout (plain contiguous or blocked); inputs are reordered only when the
+ * primitive wants another layout, weights come from the per-context cache (reordered once per
+ * context and weight version), outputs are created in the primitive's own layout. */
+
+/* Returns y (relu(y) with post_relu: a fused eltwise post-op); *x_used receives x in the
+ * primitive's source layout (x itself or a converted copy), which is what the backward pass
+ * should keep. */
+wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x,
+                                    wsss_tensor *w, wsss_tensor *b, int post_relu, wsss_tensor **x_used);
+/* Backward from gy: returns dx (NULL unless want_dx) in the primitive's layout; dw and db (plain
+ * contiguous, may be NULL) are overwritten. x is the tensor the forward kept. */
+wsss_tensor *wsss_dnnl_conv2d_bwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x,
+                                    wsss_tensor *w, wsss_tensor *gy, int want_dx, wsss_tensor *dw,
+                                    wsss_tensor *db);
 
 #endif

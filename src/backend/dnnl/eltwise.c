@@ -3,7 +3,10 @@
  * backward agree on what is saved (see wsss_act_bwd_uses_dst). */
 #include "backend/dnnl/eltwise.h"
 
+#include <string.h>
+
 #include "backend/dnnl/dnnl_common.h"
+#include "backend/dnnl/tensor_md.h"
 #include "wsss/error.h"
 
 typedef struct elt_arg {
@@ -101,4 +104,99 @@ int wsss_dnnl_act_backward(wsss_act_kind k, double alpha, const float *s, const 
     wsss_dnnl_mem_free(mdy);
     wsss_dnnl_mem_free(mdx);
     return 0;
+}
+
+/* ---------------- layout-aware variants ---------------- */
+
+typedef struct elt_md_arg {
+    dnnl_alg_kind_t alg;
+    float alpha;
+    dnnl_memory_desc_t md;
+} elt_md_arg;
+
+static void elt_md_key(wsss_dnnl_key *k, const char *op, const elt_md_arg *a) {
+    wsss_dnnl_key_init(k, op);
+    wsss_dnnl_key_i64(k, a->alg);
+    wsss_dnnl_key_f64(k, a->alpha);
+    wsss_dnnl_key_md(k, &a->md);
+}
+
+static dnnl_status_t make_md_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    const elt_md_arg *a = arg;
+    dnnl_eltwise_desc_t d;
+    dnnl_status_t st = dnnl_eltwise_forward_desc_init(&d, dnnl_forward_training, a->alg, &a->md,
+                                                      a->alpha, 0.f);
+    if (st != dnnl_success) return st;
+    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), NULL);
+}
+
+static const wsss_dnnl_prim *get_md_fwd(const elt_md_arg *a) {
+    wsss_dnnl_key k;
+    elt_md_key(&k, "eltwise_md_fwd", a);
+    return wsss_dnnl_cache_get(&k, make_md_fwd_pd, a, NULL);
+}
+
+static dnnl_status_t make_md_bwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    const elt_md_arg *a = arg;
+    const wsss_dnnl_prim *fwd = get_md_fwd(a);
+    if (!fwd) return dnnl_unimplemented;
+    dnnl_eltwise_desc_t d;
+    dnnl_status_t st = dnnl_eltwise_backward_desc_init(&d, a->alg, &a->md, &a->md, a->alpha, 0.f);
+    if (st != dnnl_success) return st;
+    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), fwd->pd);
+}
+
+static int zero_preserving(wsss_act_kind k) {
+    return k == WSSS_ACT_RELU || k == WSSS_ACT_LEAKY_RELU || k == WSSS_ACT_ELU || k == WSSS_ACT_TANH;
+}
+
+static void md_arg_init(elt_md_arg *a, wsss_act_kind k, double alpha, const wsss_tensor *t) {
+    memset(a, 0, sizeof *a);
+    a->alg = act_alg(k, alpha);
+    a->alpha = (k == WSSS_ACT_RELU || k == WSSS_ACT_SIGMOID || k == WSSS_ACT_TANH) ? 0.f : (float)alpha;
+    wsss_dnnl_tensor_md(&a->md, t);
+}
+
+wsss_tensor *wsss_dnnl_act_forward_t(wsss_ctx *ctx, wsss_act_kind k, double alpha, wsss_tensor *x) {
+    if (!zero_preserving(k) || wsss_tensor_numel(x) == 0) return NULL;
+    elt_md_arg a;
+    md_arg_init(&a, k, alpha, x);
+    const wsss_dnnl_prim *p = get_md_fwd(&a);
+    if (!p) return NULL;
+    wsss_tensor *y = wsss_dnnl_new_tensor(ctx, x->ndim, x->shape, &a.md);
+    dnnl_memory_t ms = wsss_dnnl_mem_wrap(&a.md, wsss_dnnl_tensor_ptr(x));
+    dnnl_memory_t md_ = wsss_dnnl_mem_wrap(&a.md, wsss_dnnl_tensor_ptr(y));
+    wsss_dnnl_args args = {0};
+    wsss_dnnl_args_add(&args, DNNL_ARG_SRC, ms);
+    wsss_dnnl_args_add(&args, DNNL_ARG_DST, md_);
+    wsss_dnnl_execute(p, &args);
+    wsss_dnnl_mem_free(ms);
+    wsss_dnnl_mem_free(md_);
+    return y;
+}
+
+wsss_tensor *wsss_dnnl_act_backward_t(wsss_ctx *ctx, wsss_act_kind k, double alpha, wsss_tensor *s,
+                                      wsss_tensor *gy) {
+    if (!zero_preserving(k) || wsss_tensor_numel(s) == 0) return NULL;
+    elt_md_arg a;
+    md_arg_init(&a, k, alpha, s);
+    wsss_dnnl_key key;
+    elt_md_key(&key, "eltwise_md_bwd", &a);
+    const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&key, make_md_bwd_pd, &a, NULL);
+    if (!p) return NULL;
+    wsss_tensor *gys = wsss_dnnl_as_md(ctx, gy, &a.md);
+    wsss_tensor *dx = wsss_dnnl_new_tensor(ctx, s->ndim, s->shape, &a.md);
+    dnnl_memory_t ms = wsss_dnnl_mem_wrap(&a.md, wsss_dnnl_tensor_ptr(s));
+    dnnl_memory_t mdy = wsss_dnnl_mem_wrap(&a.md, wsss_dnnl_tensor_ptr(gys));
+    dnnl_memory_t mdx = wsss_dnnl_mem_wrap(&a.md, wsss_dnnl_tensor_ptr(dx));
+    wsss_dnnl_args args = {0};
+    wsss_dnnl_args_add(&args, wsss_act_bwd_uses_dst(k, alpha) ? DNNL_ARG_DST : DNNL_ARG_SRC, ms);
+    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_DST, mdy);
+    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_SRC, mdx);
+    wsss_dnnl_execute(p, &args);
+    wsss_dnnl_mem_free(ms);
+    wsss_dnnl_mem_free(mdy);
+    wsss_dnnl_mem_free(mdx);
+    if (gys != gy) wsss_ctx_release(ctx, gys);
+    return dx;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backend/dnnl/dnnl_common.h"
+#include "backend/dnnl/tensor_md.h"
 #include "wsss/error.h"
 
 typedef struct pool_arg {
@@ -87,13 +88,18 @@ static int setup(pool_arg *a, const wsss_pool_geom *g, int is_max, dnnl_prop_kin
     return right_pad(g, a->pad_r);
 }
 
+/* Whether PyTorch's divisor differs from oneDNN's kh*kw somewhere: only count_include_pad
+ * windows clipped by ceil_mode differ. */
+static int avg_rescale_needed(const wsss_pool_geom *g, int is_max) {
+    if (is_max || !g->count_include_pad) return 0;
+    return !((g->oh - 1) * g->sh - g->ph + g->kh <= g->h + g->ph &&
+             (g->ow - 1) * g->sw - g->pw + g->kw <= g->w + g->pw);
+}
+
 /* Factor PyTorch's divisor differs from oneDNN's kh*kw by, per output position (NULL if it is 1
- * everywhere). Only count_include_pad windows clipped by ceil_mode differ. */
+ * everywhere). */
 static float *avg_rescale(const wsss_pool_geom *g, int is_max) {
-    if (is_max || !g->count_include_pad) return NULL;
-    if ((g->oh - 1) * g->sh - g->ph + g->kh <= g->h + g->ph &&
-        (g->ow - 1) * g->sw - g->pw + g->kw <= g->w + g->pw)
-        return NULL;
+    if (!avg_rescale_needed(g, is_max)) return NULL;
     float *f = wsss_xmalloc((size_t)(g->oh * g->ow) * sizeof *f);
     for (int64_t oh = 0; oh < g->oh; oh++)
         for (int64_t ow = 0; ow < g->ow; ow++)
@@ -178,4 +184,140 @@ int wsss_dnnl_pool_bwd(const wsss_pool_geom *g, int is_max, const float *dy, con
     free(dys);
     free(f);
     return 0;
+}
+
+/* ---------------- layout-aware variants ---------------- */
+
+typedef struct pool_md_arg {
+    pool_arg a;
+    dnnl_memory_desc_t src; /* forward source layout; dst is format any (the primitive's choice) */
+} pool_md_arg;
+
+static void pool_md_key(wsss_dnnl_key *k, const char *op, const pool_md_arg *m) {
+    pool_key(k, op, &m->a);
+    wsss_dnnl_key_md(k, &m->src);
+}
+
+static void dst_any(const wsss_pool_geom *g, dnnl_memory_desc_t *dst) {
+    int64_t dd[4] = {g->n, g->c, g->oh, g->ow};
+    wsss_dnnl_md_any(dst, 4, dd);
+}
+
+static dnnl_status_t make_md_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    const pool_md_arg *m = arg;
+    const wsss_pool_geom *g = m->a.g;
+    dnnl_memory_desc_t dst;
+    dst_any(g, &dst);
+    dnnl_dims_t st = {g->sh, g->sw}, ker = {g->kh, g->kw}, pl = {g->ph, g->pw};
+    dnnl_pooling_desc_t d;
+    dnnl_status_t s = dnnl_pooling_forward_desc_init(&d, m->a.prop, m->a.alg, &m->src, &dst, st, ker,
+                                                     pl, m->a.pad_r);
+    if (s != dnnl_success) return s;
+    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), NULL);
+}
+
+static const wsss_dnnl_prim *get_md_fwd(const pool_md_arg *m) {
+    wsss_dnnl_key k;
+    pool_md_key(&k, "pool_md_fwd", m);
+    return wsss_dnnl_cache_get(&k, make_md_fwd_pd, m, NULL);
+}
+
+static dnnl_status_t make_md_bwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    const pool_md_arg *m = arg;
+    const wsss_pool_geom *g = m->a.g;
+    const wsss_dnnl_prim *hint = get_md_fwd(m);
+    if (!hint) return dnnl_unimplemented;
+    dnnl_memory_desc_t dst = *wsss_dnnl_arg_md(hint, DNNL_ARG_DST);
+    dnnl_dims_t st = {g->sh, g->sw}, ker = {g->kh, g->kw}, pl = {g->ph, g->pw};
+    dnnl_pooling_desc_t d;
+    dnnl_status_t s = dnnl_pooling_backward_desc_init(&d, m->a.alg, &m->src, &dst, st, ker, pl, m->a.pad_r);
+    if (s != dnnl_success) return s;
+    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), hint->pd);
+}
+
+/* aux layout: [workspace, padded to 64 bytes][source memory descriptor] */
+static size_t ws_padded(size_t ws) { return (ws + 63) / 64 * 64; }
+
+wsss_tensor *wsss_dnnl_pool_fwd_t(wsss_ctx *ctx, const wsss_pool_geom *g, int is_max, wsss_tensor *x,
+                                  int want_aux, wsss_tensor **aux) {
+    if (avg_rescale_needed(g, is_max)) return NULL;
+    pool_md_arg m;
+    memset(&m, 0, sizeof m);
+    if (!setup(&m.a, g, is_max, (want_aux && is_max) ? dnnl_forward_training : dnnl_forward_inference))
+        return NULL;
+    wsss_dnnl_tensor_md(&m.src, x);
+    const wsss_dnnl_prim *p = get_md_fwd(&m);
+    if (!p) return NULL;
+    if (want_aux) { /* the backward builds its primitive with a forward_training hint */
+        pool_md_arg t = m;
+        t.a.prop = dnnl_forward_training;
+        if (!get_md_fwd(&t)) return NULL;
+    }
+    const dnnl_memory_desc_t *ymd = wsss_dnnl_arg_md(p, DNNL_ARG_DST);
+    int64_t ys[4] = {g->n, g->c, g->oh, g->ow};
+    wsss_tensor *y = wsss_dnnl_new_tensor(ctx, 4, ys, ymd);
+    size_t wsb = 0;
+    const dnnl_memory_desc_t *wmd = NULL;
+    if (want_aux && is_max) {
+        wmd = wsss_dnnl_pd_md(p, dnnl_query_workspace_md);
+        WSSS_ASSERT(!wsss_dnnl_md_is_zero(wmd), "max pooling forward without a workspace");
+        wsb = wsss_dnnl_md_bytes(wmd);
+    }
+    wsss_tensor *a = NULL;
+    if (want_aux) {
+        int64_t nb = (int64_t)(ws_padded(wsb) + sizeof(dnnl_memory_desc_t));
+        a = wsss_ctx_tensor(ctx, WSSS_U8, 1, &nb);
+        memcpy((char *)a->data + ws_padded(wsb), &m.src, sizeof m.src);
+    }
+    dnnl_memory_t ms = wsss_dnnl_mem_wrap(&m.src, wsss_dnnl_tensor_ptr(x));
+    dnnl_memory_t md = wsss_dnnl_mem_wrap(ymd, wsss_dnnl_tensor_ptr(y)), mw = NULL;
+    wsss_dnnl_args args = {0};
+    wsss_dnnl_args_add(&args, DNNL_ARG_SRC, ms);
+    wsss_dnnl_args_add(&args, DNNL_ARG_DST, md);
+    if (wmd) {
+        mw = wsss_dnnl_mem_wrap(wmd, a->data);
+        wsss_dnnl_args_add(&args, DNNL_ARG_WORKSPACE, mw);
+    }
+    wsss_dnnl_execute(p, &args);
+    wsss_dnnl_mem_free(ms);
+    wsss_dnnl_mem_free(md);
+    wsss_dnnl_mem_free(mw);
+    if (aux) *aux = a;
+    return y;
+}
+
+wsss_tensor *wsss_dnnl_pool_bwd_t(wsss_ctx *ctx, const wsss_pool_geom *g, int is_max,
+                                  const wsss_tensor *aux, wsss_tensor *gy) {
+    pool_md_arg m;
+    memset(&m, 0, sizeof m);
+    int ok = setup(&m.a, g, is_max, dnnl_forward_training);
+    WSSS_ASSERT(ok, "pooling backward geometry changed since the forward");
+    size_t total = (size_t)aux->shape[0];
+    WSSS_ASSERT(total >= sizeof m.src, "pooling backward: bad aux tensor");
+    const char *base = aux->data;
+    memcpy(&m.src, base + total - sizeof m.src, sizeof m.src);
+    wsss_dnnl_key k;
+    pool_md_key(&k, "pool_md_bwd", &m);
+    const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&k, make_md_bwd_pd, &m, NULL);
+    WSSS_ASSERT(p != NULL, "oneDNN pooling backward unavailable after its forward ran");
+    const dnnl_memory_desc_t *dymd = wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST);
+    const dnnl_memory_desc_t *dxmd = wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_SRC);
+    wsss_tensor *gyd = wsss_dnnl_as_md(ctx, gy, dymd);
+    int64_t xs[4] = {g->n, g->c, g->h, g->w};
+    wsss_tensor *dx = wsss_dnnl_new_tensor(ctx, 4, xs, dxmd);
+    dnnl_memory_t mdy = wsss_dnnl_mem_wrap(dymd, wsss_dnnl_tensor_ptr(gyd));
+    dnnl_memory_t mdx = wsss_dnnl_mem_wrap(dxmd, wsss_dnnl_tensor_ptr(dx)), mw = NULL;
+    wsss_dnnl_args args = {0};
+    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_DST, mdy);
+    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_SRC, mdx);
+    if (is_max) {
+        mw = wsss_dnnl_mem_wrap(wsss_dnnl_pd_md(p, dnnl_query_workspace_md), base);
+        wsss_dnnl_args_add(&args, DNNL_ARG_WORKSPACE, mw);
+    }
+    wsss_dnnl_execute(p, &args);
+    wsss_dnnl_mem_free(mdy);
+    wsss_dnnl_mem_free(mdx);
+    wsss_dnnl_mem_free(mw);
+    if (gyd != gy) wsss_ctx_release(ctx, gyd);
+    return dx;
 }

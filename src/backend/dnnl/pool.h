@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "backend/ref/pool.h"
+#include "wsss/autograd.h"
 
 /* Bytes of the workspace a max-pool training forward writes and its backward reads; 0 if
  * oneDNN cannot run this configuration (then use the reference kernels for both passes). */
@@ -20,5 +21,16 @@ size_t wsss_dnnl_maxpool_ws_bytes(const wsss_pool_geom *g);
 int wsss_dnnl_pool_fwd(const wsss_pool_geom *g, int is_max, const float *x, float *y, void *ws);
 /* dx = gradient of the forward given dy (overwritten). Max pooling needs the forward's ws. */
 int wsss_dnnl_pool_bwd(const wsss_pool_geom *g, int is_max, const float *dy, const void *ws, float *dx);
+
+/* ---- layout-aware variants (blocked-layout contexts) ----
+ * x in any layout; y in the primitive's layout for it. *aux receives a ctx-owned U8 tensor the
+ * backward needs (the forward's source layout, and for max pooling the workspace); pass want_aux
+ * = 0 without a backward. NULL when not available (e.g. average windows needing PyTorch's
+ * rescale): use the plain path. */
+wsss_tensor *wsss_dnnl_pool_fwd_t(wsss_ctx *ctx, const wsss_pool_geom *g, int is_max, wsss_tensor *x,
+                                  int want_aux, wsss_tensor **aux);
+/* dx in the forward source's layout, from gy in any layout. */
+wsss_tensor *wsss_dnnl_pool_bwd_t(wsss_ctx *ctx, const wsss_pool_geom *g, int is_max,
+                                  const wsss_tensor *aux, wsss_tensor *gy);
 
 #endif
