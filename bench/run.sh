@@ -22,4 +22,28 @@ trap 'rm -rf "$TMP"' EXIT
 run loader "$BIN/bench_loader" "$TMP/loader"
 run crf "$BIN/bench_crf"
 
+# Model workloads against Debian's PyTorch: wsss (bench_models) and torch (torch_bench.py), one
+# process per workload and side so each peak RSS is the workload's own; same shapes, batch sizes,
+# 2 threads, warm-up excluded, median of N runs. compare.py prints the table and, last, the
+# `ratio <workload> <wsss/torch speed>` and `memratio <workload> <wsss/torch peak RSS>` lines.
+PY=/usr/bin/python3
+HERE=$(cd "$(dirname "$0")" && pwd)
+RAW="$BIN/models_raw.txt"
+: > "$RAW"
+HAVE_TORCH=0
+if "$PY" -c "import torch, torchvision" 2>/dev/null; then HAVE_TORCH=1
+else echo "# $PY cannot import torch/torchvision: PyTorch side skipped (make deps-bench)" | tee -a "$OUT"; fi
+for wl_runs in train_resnet50_b8_224:5 train_vgg16d_b5_256:3 infer_resnet50os8_b1_448:5 peak:5; do
+  wl=${wl_runs%%:*}; n=${wl_runs##*:}
+  if [ -x "$BIN/bench_models" ]; then
+    echo "== $wl (wsss, $n runs)" >&2
+    OMP_NUM_THREADS=2 "$BIN/bench_models" "$wl" "$n" >> "$RAW"
+  fi
+  if [ "$HAVE_TORCH" = 1 ]; then
+    echo "== $wl (torch, $n runs)" >&2
+    OMP_NUM_THREADS=2 "$PY" "$HERE/torch_bench.py" "$wl" "$n" >> "$RAW"
+  fi
+done
+if [ -x "$PY" ]; then "$PY" "$HERE/compare.py" "$RAW" | tee -a "$OUT"; fi
+
 echo "results: $OUT" >&2

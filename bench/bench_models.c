@@ -1,0 +1,234 @@
+/* wsss side of `make bench`: one workload per process (so the peak RSS is per workload), the same
+ * shapes, batch sizes, warm-up and run counts as bench/torch_bench.py.
+ *
+ *   bench_models WORKLOAD [RUNS]
+ *
+ * Prints `result {json}`: median seconds per run, images/s, peak RSS; bench/compare.py turns
+ * the two sides into the table and the ratio lines. Training steps: SGD (momentum 0.9, weight
+ * decay) on binary_cross_entropy_with_logits against fixed 0/1 labels of 20 classes, one graph
+ * context reset after every step (as a training loop does).
+ *
+ * Environment: WSSS_BENCH_PLAIN=1 runs with plain layouts (no wsss_ctx_set_blocked), to measure
+ * what the blocked layouts bring; WSSS_BENCH_DEBUG=1 prints the context's bytes per step. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "wsss/autograd.h"
+#include "wsss/dnnl_info.h"
+#include "wsss/error.h"
+#include "wsss/models.h"
+#include "wsss/ops.h"
+#include "wsss/optim.h"
+#include "wsss/rng.h"
+#include "wsss/runtime.h"
+
+#define THREADS 2
+#define NUM_CLASSES 20
+#define MAX_RUNS 64
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static wsss_tensor *randn(wsss_rng *r, int64_t n, int64_t c, int64_t h, int64_t w) {
+    wsss_tensor *t = wsss_tensor_new4(WSSS_F32, n, c, h, w);
+    float *d = wsss_f32(t);
+    for (int64_t i = 0; i < wsss_tensor_numel(t); i++) d[i] = (float)wsss_rng_normal(r);
+    return t;
+}
+
+/* One timed unit of work; state holds the workload's tensors. */
+typedef struct workload {
+    const char *name;
+    int batch, warmup;
+    double flops_per_run; /* 0 when the speed is images/s only */
+    void *state;
+    void (*run)(void *state);
+    void (*done)(void *state);
+} workload;
+
+/* ---------------- peak: one large 3x3 convolution, forward ---------------- */
+
+typedef struct peak_state {
+    wsss_ctx *ctx;
+    wsss_tensor *x, *w;
+} peak_state;
+
+static void peak_run(void *s_) {
+    peak_state *s = s_;
+    wsss_conv2d_params p = {.padding = {1, 1}};
+    wsss_conv2d(s->ctx, s->x, s->w, NULL, p);
+    wsss_ctx_reset(s->ctx);
+}
+
+static void peak_done(void *s_) {
+    peak_state *s = s_;
+    wsss_ctx_free(s->ctx);
+    wsss_tensor_free(s->x);
+    wsss_tensor_free(s->w);
+    free(s);
+}
+
+static int setup_peak(workload *wl, wsss_rng *r) {
+    peak_state *s = wsss_xcalloc(1, sizeof *s);
+    s->ctx = wsss_ctx_new();
+    wsss_ctx_set_grad_enabled(s->ctx, 0);
+    wsss_ctx_set_blocked(s->ctx, getenv("WSSS_BENCH_PLAIN") == NULL);
+    s->x = randn(r, 8, 256, 56, 56);
+    s->w = randn(r, 256, 256, 3, 3);
+    wl->batch = 8;
+    wl->warmup = 2;
+    wl->flops_per_run = 2.0 * 8 * 256 * 56 * 56 * 256 * 9;
+    wl->state = s;
+    wl->run = peak_run;
+    wl->done = peak_done;
+    return 0;
+}
+
+/* ---------------- model workloads ---------------- */
+
+typedef struct model_state {
+    wsss_model m;
+    wsss_optim *opt;
+    wsss_ctx *ctx;
+    wsss_tensor *x, *y; /* input batch; 0/1 labels (training) */
+    int train;
+} model_state;
+
+/* One SGD step: forward, BCE-with-logits loss, backward, update (gradients dropped first, as
+ * PyTorch's zero_grad(set_to_none=True)). */
+static void train_run(void *s_) {
+    model_state *s = s_;
+    wsss_params_zero_grad(&s->m.params, 1);
+    wsss_tensor *logits = wsss_model_forward(s->ctx, &s->m, s->x, 1, NULL, NULL);
+    wsss_tensor *loss = wsss_bce_with_logits(s->ctx, logits, s->y);
+    size_t fwd_bytes = wsss_ctx_bytes(s->ctx);
+    if (wsss_backward(s->ctx, loss) != WSSS_OK) {
+        fprintf(stderr, "bench_models: backward failed: %s\n", wsss_error_msg());
+        exit(1);
+    }
+    wsss_optim_step(s->opt, 1e-3);
+    if (getenv("WSSS_BENCH_DEBUG"))
+        fprintf(stderr, "ctx bytes after forward %.1f MB, peak %.1f MB\n", fwd_bytes / 1e6,
+                wsss_ctx_peak_bytes(s->ctx) / 1e6);
+    wsss_ctx_reset(s->ctx);
+}
+
+/* Eval-mode forward to the last feature map, no graph. */
+static void infer_run(void *s_) {
+    model_state *s = s_;
+    wsss_tensor *f = wsss_model_forward(s->ctx, &s->m, s->x, 0, NULL, NULL);
+    wsss_tensor_plain(f); /* the caller reads plain values */
+    wsss_ctx_reset(s->ctx);
+}
+
+static void model_done(void *s_) {
+    model_state *s = s_;
+    wsss_ctx_free(s->ctx);
+    wsss_optim_free(s->opt);
+    wsss_tensor_free(s->x);
+    wsss_tensor_free(s->y);
+    wsss_model_free(&s->m);
+    free(s);
+}
+
+static int setup_model(workload *wl, wsss_rng *r, const char *arch, int num_classes, int batch,
+                       int hw, int train, int warmup, double momentum, int nesterov, double wd) {
+    model_state *s = wsss_xcalloc(1, sizeof *s);
+    if (wsss_model_create(&s->m, arch, num_classes, WSSS_F32) != WSSS_OK) {
+        fprintf(stderr, "bench_models: %s\n", wsss_error_msg());
+        return 1;
+    }
+    wsss_model_reset_parameters(&s->m, r);
+    s->ctx = wsss_ctx_new();
+    wsss_ctx_set_blocked(s->ctx, getenv("WSSS_BENCH_PLAIN") == NULL);
+    s->x = randn(r, batch, 3, hw, hw);
+    s->train = train;
+    if (train) {
+        int64_t ys[2] = {batch, num_classes};
+        s->y = wsss_tensor_new(WSSS_F32, 2, ys);
+        for (int64_t i = 0; i < batch * num_classes; i++) wsss_f32(s->y)[i] = wsss_rng_uniform(r) < 0.3;
+        wsss_optim_config cfg = wsss_optim_sgd_config(momentum, 0, nesterov);
+        wsss_optim_group g[4] = {{1, wd}, {1, wd}, {1, wd}, {1, wd}};
+        s->opt = wsss_optim_new(&cfg, 4, g);
+        wsss_optim_add_params(s->opt, &s->m.params);
+    } else {
+        wsss_ctx_set_grad_enabled(s->ctx, 0);
+    }
+    wl->batch = batch;
+    wl->warmup = warmup;
+    wl->state = s;
+    wl->run = train ? train_run : infer_run;
+    wl->done = model_done;
+    return 0;
+}
+
+/* ---------------- main ---------------- */
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s WORKLOAD [RUNS]\n", argv[0]);
+        return 2;
+    }
+    const char *name = argv[1];
+    int runs = argc > 2 ? atoi(argv[2]) : 5;
+    if (runs < 1 || runs > MAX_RUNS) runs = 5;
+    wsss_set_threads(THREADS);
+    double base_rss = rss_mb();
+    wsss_rng rng;
+    wsss_rng_seed(&rng, 0);
+    workload wl = {.name = name};
+    int rc;
+    if (strcmp(name, "peak") == 0) rc = setup_peak(&wl, &rng);
+    else if (strcmp(name, "train_resnet50_b8_224") == 0)
+        rc = setup_model(&wl, &rng, "resnet50", NUM_CLASSES, 8, 224, 1, 2, 0.9, 0, 1e-4);
+    else if (strcmp(name, "train_vgg16d_b5_256") == 0)
+        rc = setup_model(&wl, &rng, "vgg16-deeplab", NUM_CLASSES, 5, 256, 1, 1, 0.9, 1, 5e-4);
+    else if (strcmp(name, "infer_resnet50os8_b1_448") == 0)
+        rc = setup_model(&wl, &rng, "resnet50-os8", 0, 1, 448, 0, 2, 0, 0, 0);
+    else {
+        fprintf(stderr, "bench_models: unknown workload '%s'\n", name);
+        return 2;
+    }
+    if (rc != 0) return 1;
+    for (int i = 0; i < wl.warmup; i++) wl.run(wl.state);
+    double ts[MAX_RUNS], sorted[MAX_RUNS];
+    for (int i = 0; i < runs; i++) {
+        double t0 = now_s();
+        wl.run(wl.state);
+        ts[i] = now_s() - t0;
+    }
+    memcpy(sorted, ts, sizeof(double) * (size_t)runs);
+    qsort(sorted, (size_t)runs, sizeof(double), cmp_double);
+    double med = runs % 2 ? sorted[runs / 2] : 0.5 * (sorted[runs / 2 - 1] + sorted[runs / 2]);
+    double peak_rss = rss_mb();
+    wl.done(wl.state);
+    printf("result {\"side\": \"wsss\", \"workload\": \"%s\", \"batch\": %d, \"median_s\": %.6f, "
+           "\"images_per_s\": %.4f, ",
+           name, wl.batch, med, wl.batch / med);
+    if (wl.flops_per_run > 0)
+        printf("\"flops_per_run\": %.0f, \"gflops\": %.3f, ", wl.flops_per_run,
+               wl.flops_per_run / med / 1e9);
+    printf("\"times_s\": [");
+    for (int i = 0; i < runs; i++) printf("%s%.6f", i ? ", " : "", ts[i]);
+    printf("], \"peak_rss_mb\": %.1f, \"base_rss_mb\": %.1f, \"version\": \"wsss %s (oneDNN %s, %d "
+           "threads)\"}\n",
+           peak_rss, base_rss, WSSS_VERSION, wsss_dnnl_version_string(), wsss_get_threads());
+    return 0;
+}

@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""PyTorch side of `make bench`: one workload per process, so the peak RSS is per workload.
+
+Usage: /usr/bin/python3 bench/torch_bench.py WORKLOAD [RUNS]
+Prints one line `result {json}` with the median seconds per run, the speed (images/s or GFLOP/s),
+the peak RSS of this process and the run times. bench/bench_models.c does the same for wsss with
+the same shapes, batch sizes, warm-up and run counts; bench/compare.py prints the table.
+
+Both sides: 2 threads, float32, inputs and labels drawn once before timing, warm-up runs excluded,
+median of RUNS timed runs. Training steps are SGD (momentum 0.9, weight decay) on a BCE loss
+(binary_cross_entropy_with_logits against 0/1 labels over 20 classes)."""
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+
+THREADS = 2
+NUM_CLASSES = 20
+
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class VGG16DeepLab(nn.Module):
+    """The co-attention classifier's backbone + CAM head (specs/mcis.md section 2): VGG16 convs,
+    pool4 3x3 s1 p1, conv5 dilation 2, no pool5; extra_convs 3 x (3x3 512->512 + ReLU);
+    extra_last_conv 1x1 512->20 with bias; GAP gives the class scores."""
+
+    def __init__(self):
+        super().__init__()
+        cfg = [(3, 64), (64, 64), 'M', (64, 128), (128, 128), 'M', (128, 256), (256, 256), (256, 256),
+               'M', (256, 512), (512, 512), (512, 512), 'P4', (512, 512, 2), (512, 512, 2), (512, 512, 2)]
+        layers = []
+        for c in cfg:
+            if c == 'M':
+                layers.append(nn.MaxPool2d(2, 2))
+            elif c == 'P4':
+                layers.append(nn.MaxPool2d(3, 1, 1))
+            else:
+                d = c[2] if len(c) == 3 else 1
+                layers += [nn.Conv2d(c[0], c[1], 3, padding=d, dilation=d), nn.ReLU(inplace=True)]
+        self.features = nn.Sequential(*layers)
+        self.extra_convs = nn.Sequential(*[m for _ in range(3) for m in
+                                           (nn.Conv2d(512, 512, 3, padding=1), nn.ReLU(inplace=True))])
+        self.extra_last_conv = nn.Conv2d(512, NUM_CLASSES, 1, bias=True)
+
+    def forward(self, x):
+        cam = self.extra_last_conv(self.extra_convs(self.features(x)))
+        return cam.mean(dim=(2, 3))
+
+
+def train_flops(model, x):
+    """2 * multiply-adds of every conv/linear in the forward, times 3 for a training step (forward,
+    gradient w.r.t. the input, gradient w.r.t. the weights), minus the input gradient of the first
+    layer (its input needs none)."""
+    total = [0]
+
+    def hook(m, inp, out):
+        if isinstance(m, nn.Conv2d):
+            macs = out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+        else:
+            macs = out.numel() * m.in_features
+        total[0] += 2 * macs * (3 if inp[0].requires_grad else 2)
+
+    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.enable_grad():
+        model(x)
+    for h in hs:
+        h.remove()
+    return total[0]
+
+
+def time_runs(fn, warmup, runs):
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return ts
+
+
+def train_step_fn(model, x, y, opt):
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.binary_cross_entropy_with_logits(model(x), y)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def run(workload, runs):
+    torch.manual_seed(0)
+    base_rss = rss_mb()
+    res = {"side": "torch", "workload": workload}
+    if workload == "train_resnet50_b8_224":
+        batch = 8
+        model = torchvision.models.resnet50(num_classes=NUM_CLASSES).train()
+        x = torch.randn(batch, 3, 224, 224)
+        y = (torch.rand(batch, NUM_CLASSES) < 0.3).float()
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-4)
+        res["flops_per_run"] = train_flops(model, x)
+        ts = time_runs(train_step_fn(model, x, y, opt), 2, runs)
+    elif workload == "train_vgg16d_b5_256":
+        batch = 5
+        model = VGG16DeepLab().train()
+        x = torch.randn(batch, 3, 256, 256)
+        y = (torch.rand(batch, NUM_CLASSES) < 0.3).float()
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True, weight_decay=5e-4)
+        res["flops_per_run"] = train_flops(model, x)
+        ts = time_runs(train_step_fn(model, x, y, opt), 1, runs)
+    elif workload == "infer_resnet50os8_b1_448":
+        batch = 1
+        m = torchvision.models.resnet50(replace_stride_with_dilation=[False, True, True]).eval()
+        body = nn.Sequential(m.conv1, m.bn1, m.relu, m.maxpool, m.layer1, m.layer2, m.layer3, m.layer4)
+        x = torch.randn(batch, 3, 448, 448)
+
+        def fwd():
+            with torch.no_grad():
+                f = body(x)
+            assert f.shape == (1, 2048, 56, 56)
+
+        ts = time_runs(fwd, 2, runs)
+    elif workload == "peak":
+        # one large 3x3 convolution (forward): what the hardware does on the most favourable layer
+        batch = 8
+        conv = nn.Conv2d(256, 256, 3, padding=1, bias=False)
+        x = torch.randn(batch, 256, 56, 56)
+        res["flops_per_run"] = 2 * batch * 256 * 56 * 56 * 256 * 9
+
+        def fwd():
+            with torch.no_grad():
+                conv(x)
+
+        ts = time_runs(fwd, 2, runs)
+    else:
+        sys.exit("torch_bench.py: unknown workload %r" % workload)
+    med = statistics.median(ts)
+    res["batch"] = batch
+    res["median_s"] = med
+    res["times_s"] = ts
+    res["images_per_s"] = batch / med
+    if "flops_per_run" in res:
+        res["gflops"] = res["flops_per_run"] / med / 1e9
+    res["peak_rss_mb"] = rss_mb()
+    res["base_rss_mb"] = base_rss
+    dnnl = re.search(r"MKL-DNN v([0-9.]+)", torch.__config__.show())
+    try:  # Debian's package version (torch.__version__ of Debian's 1.13.1 build reads 1.13.0a0)
+        deb = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "python3-torch"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        deb = "?"
+    res["version"] = "torch %s (Debian python3-torch %s, oneDNN %s, %d threads)" % (
+        torch.__version__, deb, dnnl.group(1) if dnnl else "?", torch.get_num_threads())
+    print("result " + json.dumps(res), flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    torch.set_num_threads(THREADS)
+    run(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 5)
