@@ -241,12 +241,15 @@ wsss_tensor *wsss_ctx_tensor_blocked(wsss_ctx *ctx, wsss_dtype dt, int ndim, con
 
 /* ---------------- derived-tensor cache ---------------- */
 
-wsss_tensor *wsss_ctx_derived_get(wsss_ctx *ctx, const wsss_tensor *src, const void *key, size_t keylen) {
+wsss_tensor *wsss_ctx_derived_get(wsss_ctx *ctx, const wsss_tensor *src, const void *key, size_t keylen,
+                                  int *seen) {
+    if (seen) *seen = 0;
     for (size_t i = 0; i < ctx->n_derived; i++) {
         derived_entry *e = &ctx->derived[i];
         if (e->src_id == src->buf->id && e->keylen == keylen && memcmp(e->key, key, keylen) == 0) {
-            if (e->src_version == src->buf->version) return e->t;
-            return NULL; /* stale: the caller computes a fresh one and puts it */
+            if (e->src_version != src->buf->version) return NULL; /* stale: caller recomputes */
+            if (seen) *seen = 1;
+            return e->t;
         }
     }
     return NULL;
@@ -254,7 +257,7 @@ wsss_tensor *wsss_ctx_derived_get(wsss_ctx *ctx, const wsss_tensor *src, const v
 
 void wsss_ctx_derived_put(wsss_ctx *ctx, const wsss_tensor *src, const void *key, size_t keylen,
                           wsss_tensor *derived) {
-    WSSS_ASSERT(derived->ctx == ctx, "derived tensors must be owned by the context");
+    WSSS_ASSERT(!derived || derived->ctx == ctx, "derived tensors must be owned by the context");
     for (size_t i = 0; i < ctx->n_derived; i++) {
         derived_entry *e = &ctx->derived[i];
         if (e->src_id == src->buf->id && e->keylen == keylen && memcmp(e->key, key, keylen) == 0) {

@@ -30,8 +30,11 @@ wsss_tensor *wsss_ctx_tensor_blocked(wsss_ctx *ctx, wsss_dtype dt, int ndim, con
 /* ---- derived-tensor cache ----
  * A tensor computed from a source tensor's buffer (a weight reordered into a kernel's layout),
  * kept by the context: found again while the source buffer (id) and its version are unchanged and
- * the caller's key bytes match. The derived tensor is ctx-owned and freed with the context. */
-wsss_tensor *wsss_ctx_derived_get(wsss_ctx *ctx, const wsss_tensor *src, const void *key, size_t keylen);
+ * the caller's key bytes match. The derived tensor is ctx-owned and freed with the context.
+ * get returns NULL when there is none; *seen (may be NULL) tells whether the key was put before
+ * for this source version, possibly with derived = NULL (a marker: "computed once, not kept"). */
+wsss_tensor *wsss_ctx_derived_get(wsss_ctx *ctx, const wsss_tensor *src, const void *key, size_t keylen,
+                                  int *seen);
 void wsss_ctx_derived_put(wsss_ctx *ctx, const wsss_tensor *src, const void *key, size_t keylen,
                           wsss_tensor *derived);
 

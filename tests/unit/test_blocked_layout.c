@@ -250,6 +250,11 @@ static void test_weight_cache(void) {
     wsss_ctx *ctx = wsss_ctx_new(), *ref = wsss_ctx_new();
     wsss_ctx_set_blocked(ctx, 1);
     wsss_tensor *y1 = wsss_conv2d(ctx, x, w, NULL, conv_p(1, 1, 1));
+    /* the second use in the context keeps the reordered weight */
+    wsss_tensor *y1b = wsss_conv2d(ctx, x, w, NULL, conv_p(1, 1, 1));
+    wsss_tensor *y1c = wsss_conv2d(ctx, x, w, NULL, conv_p(1, 1, 1));
+    check_close("second use (weight kept)", y1b, y1, 0, 0);
+    check_close("third use (weight from the cache)", y1c, y1, 0, 0);
     wsss_tensor *l = wsss_sum_all(ctx, wsss_tensor_plain(y1));
     CHECK(wsss_backward(ctx, l) == WSSS_OK, "backward");
     wsss_optim_config cfg = wsss_optim_sgd_config(0.9, 0, 0);

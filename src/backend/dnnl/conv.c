@@ -253,7 +253,8 @@ wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss
     dnnl_memory_desc_t wei_user;
     plain_mds(&s, NULL, &wei_user, NULL, NULL);
     wsss_tensor *xin = wsss_dnnl_as_md(ctx, x, wsss_dnnl_arg_md(p, DNNL_ARG_SRC));
-    wsss_tensor *wk = wsss_dnnl_cached_weight(ctx, w, &wei_user, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS));
+    int wtemp;
+    wsss_tensor *wk = wsss_dnnl_cached_weight(ctx, w, &wei_user, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS), &wtemp);
     const dnnl_memory_desc_t *ymd = wsss_dnnl_arg_md(p, DNNL_ARG_DST);
     int64_t ys[4] = {g->n, g->cout, g->oh, g->ow};
     wsss_tensor *y = wsss_dnnl_new_tensor(ctx, 4, ys, ymd);
@@ -274,6 +275,7 @@ wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss
     wsss_dnnl_mem_free(mw);
     wsss_dnnl_mem_free(my);
     wsss_dnnl_mem_free(mb);
+    if (wtemp) wsss_ctx_release(ctx, wk);
     if (x_used) *x_used = xin;
     else if (xin != x) wsss_ctx_release(ctx, xin);
     return y;
@@ -290,7 +292,8 @@ wsss_tensor *wsss_dnnl_conv2d_bwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss
     if (want_dx) {
         const wsss_dnnl_prim *p = cached("conv2d_bwd_data", g, make_bwd_data_pd);
         gyd = wsss_dnnl_as_md(ctx, gy, wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST));
-        wsss_tensor *wk = wsss_dnnl_cached_weight(ctx, w, &wei_user, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS));
+        int wtemp;
+        wsss_tensor *wk = wsss_dnnl_cached_weight(ctx, w, &wei_user, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS), &wtemp);
         const dnnl_memory_desc_t *dxmd = wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_SRC);
         int64_t xs[4] = {g->n, g->cin, g->h, g->w};
         dx = wsss_dnnl_new_tensor(ctx, 4, xs, dxmd);
@@ -305,6 +308,7 @@ wsss_tensor *wsss_dnnl_conv2d_bwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss
         wsss_dnnl_mem_free(mdy);
         wsss_dnnl_mem_free(mw);
         wsss_dnnl_mem_free(mdx);
+        if (wtemp) wsss_ctx_release(ctx, wk);
     }
     if (dw) {
         wsss_conv_geom gw = *g;

@@ -84,18 +84,26 @@ wsss_tensor *wsss_dnnl_as_md(wsss_ctx *ctx, wsss_tensor *t, const dnnl_memory_de
 }
 
 wsss_tensor *wsss_dnnl_cached_weight(wsss_ctx *ctx, wsss_tensor *w, const dnnl_memory_desc_t *user_md,
-                                     const dnnl_memory_desc_t *want) {
+                                     const dnnl_memory_desc_t *want, int *temp) {
     WSSS_ASSERT(!w->layout && wsss_tensor_is_contiguous(w), "weights are plain contiguous tensors");
+    *temp = 0;
     if (wsss_dnnl_md_equal(user_md, want)) return w;
     wsss_dnnl_key k;
     wsss_dnnl_key_init(&k, "weight");
     wsss_dnnl_key_md(&k, user_md);
     wsss_dnnl_key_md(&k, want);
-    wsss_tensor *d = wsss_ctx_derived_get(ctx, w, k.bytes, k.len);
+    int seen;
+    wsss_tensor *d = wsss_ctx_derived_get(ctx, w, k.bytes, k.len, &seen);
     if (d) return d;
     int64_t dims[DNNL_MAX_NDIMS];
     for (int i = 0; i < want->ndims; i++) dims[i] = want->dims[i];
     d = wsss_dnnl_convert(ctx, user_md, w->data, want, want->ndims, dims);
-    wsss_ctx_derived_put(ctx, w, k.bytes, k.len, d);
+    /* Keep a copy only from the second use on: a training step uses most weights once per
+     * layout (forward, backward data), where keeping them would only cost memory. */
+    if (seen) wsss_ctx_derived_put(ctx, w, k.bytes, k.len, d);
+    else {
+        wsss_ctx_derived_put(ctx, w, k.bytes, k.len, NULL);
+        *temp = 1;
+    }
     return d;
 }

@@ -22,9 +22,11 @@ wsss_tensor *wsss_dnnl_convert(wsss_ctx *ctx, const dnnl_memory_desc_t *src_md, 
 /* t itself if it is stored in `want`, else a converted ctx-owned copy (t unchanged). */
 wsss_tensor *wsss_dnnl_as_md(wsss_ctx *ctx, wsss_tensor *t, const dnnl_memory_desc_t *want);
 /* A persistent weight w, whose plain layout is described by user_md (e.g. goihw for grouped
- * convolutions), in layout `want`: reordered once per context and buffer version, then reused
- * (forward and backward of every use within the context). Returns w itself when want is its
- * plain layout. */
+ * convolutions), in layout `want`. The first use in a context (per buffer version) converts into
+ * a temporary (*temp = 1: release it after the primitive ran); later uses convert once more and
+ * keep that copy for the context's lifetime (*temp = 0), so weights used several times per step
+ * (shared backbones, repeated inference in one context) are reordered only twice. Returns w
+ * itself (*temp = 0) when want is its plain layout. */
 wsss_tensor *wsss_dnnl_cached_weight(wsss_ctx *ctx, wsss_tensor *w, const dnnl_memory_desc_t *user_md,
-                                     const dnnl_memory_desc_t *want);
+                                     const dnnl_memory_desc_t *want, int *temp);
 #endif
