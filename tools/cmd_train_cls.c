@@ -31,6 +31,7 @@ int cmd_train_cls(int argc, char **argv) {
         {"rrc-min", CLI_DOUBLE, &c.rrc_min, "F", "random resized crop: smallest area fraction (1 = plain resize)", 0},
         {"flip", CLI_DOUBLE, &c.hflip, "P", "horizontal flip probability", 0},
         {"jitter", CLI_DOUBLE, &c.jitter, "F", "colour jitter strength (brightness/contrast/saturation; hue F/3)", 0},
+        {"optim", CLI_STRING, &c.optim, "O", "sgd (with momentum) or adamw", 0},
         {"lr", CLI_DOUBLE, &c.lr, "F", "base learning rate", 0},
         {"momentum", CLI_DOUBLE, &c.momentum, "F", "SGD momentum", 0},
         {"weight-decay", CLI_DOUBLE, &c.weight_decay, "F", "weight decay (weights only)", 0},

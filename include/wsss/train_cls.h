@@ -5,7 +5,7 @@
  * plain resize when rrc_min >= 1; horizontal flip; optional colour jitter; ImageNet normalisation.
  * Multilabel soft-margin loss (= BCE with logits averaged over classes). SGD with momentum and
  * parameter groups: backbone weights x1 (weight decay), backbone biases x2 (no decay), new head
- * weights x head_lr_mult, head biases x 2*head_lr_mult. Poly (power 0.9 over all iterations) or
+ * weights x head_lr_mult, head biases x 2*head_lr_mult (or AdamW with the same groups). Poly (power 0.9 over all iterations) or
  * step lr (x gamma at the listed epochs). */
 #ifndef WSSS_TRAIN_CLS_H
 #define WSSS_TRAIN_CLS_H
@@ -26,6 +26,7 @@ typedef struct wsss_train_cls_config {
     int frozen_bn;
     int epochs, batch, size;
     double rrc_min, hflip, jitter;
+    const char *optim;      /* "sgd" (momentum) or "adamw" (PyTorch defaults for betas/eps) */
     double lr, momentum, weight_decay, head_lr_mult;
     const char *lr_policy;  /* "poly" or "step" */
     double lr_power, lr_gamma;

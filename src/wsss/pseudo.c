@@ -46,14 +46,28 @@ static void build_stack(const float *maps, int n, int64_t hw, int pow_mode, doub
     memcpy(stack + hw, maps, sizeof(float) * (size_t)n * (size_t)hw);
 }
 
+/* The image's CRF (both kernels' lattices), built once and reused for both PSA stacks. */
+static wsss_crf *make_crf(const wsss_pseudo_opts *o, const wsss_image *rgb) {
+    wsss_crf *crf = wsss_crf_new(rgb->height, rgb->width);
+    if (!crf) return NULL;
+    const wsss_crf_params *p = &o->crf_params;
+    if ((p->gauss_compat > 0 && wsss_crf_add_gaussian(crf, p->gauss_sxy, p->gauss_compat) != WSSS_OK) ||
+        (p->bilat_compat > 0 &&
+         wsss_crf_add_bilateral(crf, rgb->data, p->bilat_sxy, p->bilat_srgb, p->bilat_compat) != WSSS_OK)) {
+        wsss_crf_free(crf);
+        return NULL;
+    }
+    return crf;
+}
+
 /* labels (channel indices 0..n) and the probability of the chosen label. */
-static int infer(const wsss_pseudo_opts *o, const wsss_image *rgb, float *stack, int L, int64_t hw, uint8_t *lab,
+static int infer(const wsss_pseudo_opts *o, wsss_crf *crf, float *stack, int L, int64_t hw, uint8_t *lab,
                  float *conf) {
     float *q = wsss_xmalloc(sizeof(float) * (size_t)L * (size_t)hw);
     int rc = WSSS_OK;
-    if (o->crf) {
+    if (crf) {
         rc = wsss_crf_unary_psa(stack, L, hw, stack); /* unary in place */
-        if (rc == WSSS_OK) rc = wsss_crf_run(rgb->data, rgb->height, rgb->width, stack, L, &o->crf_params, q);
+        if (rc == WSSS_OK) rc = wsss_crf_inference(crf, stack, L, o->crf_params.iterations, q);
     } else {
         /* the stack normalised per pixel plays the role of Q (same argmax) */
         for (int64_t i = 0; i < hw; i++) {
@@ -86,13 +100,16 @@ int wsss_pseudo_label(const wsss_pseudo_opts *o, const wsss_image *rgb, const fl
     uint8_t *lab = wsss_xmalloc((size_t)hw);
     float *conf = wsss_xmalloc(sizeof(float) * (size_t)hw);
     int rc = WSSS_OK;
-    if (o->bg == WSSS_PSEUDO_BG_PSA) {
+    wsss_crf *crf = NULL;
+    if (o->crf && !(crf = make_crf(o, rgb))) rc = WSSS_ERR;
+    if (rc != WSSS_OK) {
+    } else if (o->bg == WSSS_PSEUDO_BG_PSA) {
         uint8_t *ha = wsss_xmalloc((size_t)hw);
         build_stack(maps, n, hw, 1, o->alpha_low, stack);
-        rc = infer(o, rgb, stack, L, hw, lab, NULL);
+        rc = infer(o, crf, stack, L, hw, lab, NULL);
         if (rc == WSSS_OK) {
             build_stack(maps, n, hw, 1, o->alpha_high, stack);
-            rc = infer(o, rgb, stack, L, hw, ha, NULL);
+            rc = infer(o, crf, stack, L, hw, ha, NULL);
         }
         for (int64_t i = 0; rc == WSSS_OK && i < hw; i++) {
             uint8_t v = lab[i] == 0 ? 255 : (uint8_t)classes[lab[i] - 1];
@@ -103,13 +120,14 @@ int wsss_pseudo_label(const wsss_pseudo_opts *o, const wsss_image *rgb, const fl
     } else {
         const int pow_mode = o->bg == WSSS_PSEUDO_BG_POW;
         build_stack(maps, n, hw, pow_mode, pow_mode ? o->alpha : o->threshold, stack);
-        rc = infer(o, rgb, stack, L, hw, lab, conf);
+        rc = infer(o, crf, stack, L, hw, lab, conf);
         for (int64_t i = 0; rc == WSSS_OK && i < hw; i++) {
             uint8_t v = lab[i] == 0 ? 0 : (uint8_t)classes[lab[i] - 1];
             if (o->min_conf > 0 && conf[i] < o->min_conf) v = 255;
             out->data[i] = v;
         }
     }
+    if (crf) wsss_crf_free(crf);
     free(stack);
     free(lab);
     free(conf);

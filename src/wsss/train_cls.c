@@ -28,6 +28,7 @@ void wsss_train_cls_config_default(wsss_train_cls_config *c) {
     c->rrc_min = 0.7;
     c->hflip = 0.5;
     c->jitter = 0.0;
+    c->optim = "sgd";
     c->lr = 0.05;
     c->momentum = 0.9;
     c->weight_decay = 1e-4;
@@ -57,7 +58,7 @@ typedef struct field {
 #define FD(n) {#n, F_DBL, offsetof(wsss_train_cls_config, n)}
 static const field k_fields[] = {
     FS(data), FS(split), FS(run), FS(ckpt), FS(out), FS(log), FS(arch), FS(backbone_weights), FI(frozen_bn),
-    FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FD(lr), FD(momentum),
+    FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FS(optim), FD(lr), FD(momentum),
     FD(weight_decay), FD(head_lr_mult), FS(lr_policy), FD(lr_power), FD(lr_gamma), FS(lr_steps), FS(loss),
     FI(seed), FI(workers), FI(log_every), FI(skip_bad),
 };
@@ -204,6 +205,9 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     int bce = 0;
     if (strcmp(c->loss, "bce") == 0) bce = 1;
     else if (strcmp(c->loss, "mlsm") != 0) return wsss_error_set("train-cls: --loss %s (expected mlsm or bce)", c->loss);
+    int adamw = 0;
+    if (strcmp(c->optim, "adamw") == 0) adamw = 1;
+    else if (strcmp(c->optim, "sgd") != 0) return wsss_error_set("train-cls: --optim %s (expected sgd or adamw)", c->optim);
     wsss_lr_kind lk;
     if (wsss_lr_kind_parse(c->lr_policy, &lk) != WSSS_OK || lk == WSSS_LR_CONSTANT)
         return wsss_error_set("train-cls: --lr-policy %s (expected poly or step)", c->lr_policy);
@@ -273,7 +277,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     /* from scratch every layer is new: the 10x head multiplier is a fine-tuning rule */
     const double hm = c->head_lr_mult >= 0 ? c->head_lr_mult : c->backbone_weights ? 10.0 : 1.0;
     const wsss_optim_group groups[4] = {{1.0, c->weight_decay}, {2.0, 0.0}, {hm, c->weight_decay}, {2.0 * hm, 0.0}};
-    wsss_optim_config oc = wsss_optim_sgd_config(c->momentum, 0, 0);
+    wsss_optim_config oc = adamw ? wsss_optim_adamw_config() : wsss_optim_sgd_config(c->momentum, 0, 0);
     opt = wsss_optim_new(&oc, 4, groups);
     wsss_optim_add_params(opt, &cls.m.params);
 
