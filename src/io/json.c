@@ -62,17 +62,20 @@ typedef struct {
     size_t len, cap;
 } bytes;
 
-static void bytes_put(bytes *b, const void *src, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 32;
-        while (cap < b->len + n + 1) cap *= 2;
-        b->b = wsss_xrealloc(b->b, cap);
-        b->cap = cap;
+/* Appends n bytes to a NUL-terminated growable buffer (the parser's strings and the writer). */
+static void buf_append(char **buf, size_t *len, size_t *cap, const void *src, size_t n) {
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 32;
+        while (c < *len + n + 1) c *= 2;
+        *buf = wsss_xrealloc(*buf, c);
+        *cap = c;
     }
-    memcpy(b->b + b->len, src, n);
-    b->len += n;
-    b->b[b->len] = 0;
+    memcpy(*buf + *len, src, n);
+    *len += n;
+    (*buf)[*len] = 0;
 }
+
+static void bytes_put(bytes *b, const void *src, size_t n) { buf_append(&b->b, &b->len, &b->cap, src, n); }
 
 static size_t utf8_encode(uint32_t cp, unsigned char *o) {
     if (cp < 0x80) {
@@ -292,6 +295,32 @@ static int parse_number(parser *p, wsss_json **out) {
 
 static int parse_value(parser *p, wsss_json **out, int depth);
 
+/* Just past a container's opening bracket: consumes `close` if the container is empty. */
+static int empty_container(parser *p, char close) {
+    skip_ws(p);
+    if (p->pos < p->len && p->s[p->pos] == close) {
+        p->pos++;
+        return 1;
+    }
+    return 0;
+}
+
+/* After a container item: consumes ',' (returns 1: another item follows) or `close` (returns 0);
+ * anything else is an error (returns WSSS_ERR). `what` names the container in the message. */
+static int next_item(parser *p, char close, const char *what) {
+    char d[32];
+    skip_ws(p);
+    if (p->pos < p->len && p->s[p->pos] == ',') {
+        p->pos++;
+        return 1;
+    }
+    if (p->pos < p->len && p->s[p->pos] == close) {
+        p->pos++;
+        return 0;
+    }
+    return perr(p, p->pos, "expected ',' or '%c' in %s, got %s", close, what, describe(p, p->pos, d, sizeof d));
+}
+
 /* Duplicate-key check: sort member indices by key (bytes, then length). */
 /* qsort has no context argument in C11; a thread-local keeps concurrent parses independent */
 static _Thread_local const wsss_json *t_sort_obj;
@@ -327,13 +356,11 @@ static int parse_object(parser *p, wsss_json **out, int depth) {
     wsss_json *v = new_node(WSSS_JSON_OBJECT, p->pos);
     int cap = 0;
     p->pos++; /* '{' */
-    skip_ws(p);
-    if (p->pos < p->len && p->s[p->pos] == '}') {
-        p->pos++;
+    if (empty_container(p, '}')) {
         *out = v;
         return WSSS_OK;
     }
-    for (;;) {
+    for (int more = 1; more;) {
         char d[32];
         skip_ws(p);
         if (p->pos >= p->len || p->s[p->pos] != '"') {
@@ -364,17 +391,7 @@ static int parse_object(parser *p, wsss_json **out, int depth) {
         p->pos++;
         skip_ws(p);
         if (parse_value(p, &v->items[v->n - 1], depth + 1)) goto fail;
-        skip_ws(p);
-        if (p->pos < p->len && p->s[p->pos] == ',') {
-            p->pos++;
-            continue;
-        }
-        if (p->pos < p->len && p->s[p->pos] == '}') {
-            p->pos++;
-            break;
-        }
-        perr(p, p->pos, "expected ',' or '}' in object, got %s", describe(p, p->pos, d, sizeof d));
-        goto fail;
+        if ((more = next_item(p, '}', "object")) < 0) goto fail;
     }
     if (check_duplicates(p, v)) goto fail;
     *out = v;
@@ -388,14 +405,11 @@ static int parse_array(parser *p, wsss_json **out, int depth) {
     wsss_json *v = new_node(WSSS_JSON_ARRAY, p->pos);
     int cap = 0;
     p->pos++; /* '[' */
-    skip_ws(p);
-    if (p->pos < p->len && p->s[p->pos] == ']') {
-        p->pos++;
+    if (empty_container(p, ']')) {
         *out = v;
         return WSSS_OK;
     }
-    for (;;) {
-        char d[32];
+    for (int more = 1; more;) {
         if (v->n == cap) {
             cap = cap ? cap * 2 : 8;
             v->items = wsss_xrealloc(v->items, sizeof(wsss_json *) * (size_t)cap);
@@ -404,17 +418,7 @@ static int parse_array(parser *p, wsss_json **out, int depth) {
         v->n++;
         skip_ws(p);
         if (parse_value(p, &v->items[v->n - 1], depth + 1)) goto fail;
-        skip_ws(p);
-        if (p->pos < p->len && p->s[p->pos] == ',') {
-            p->pos++;
-            continue;
-        }
-        if (p->pos < p->len && p->s[p->pos] == ']') {
-            p->pos++;
-            break;
-        }
-        perr(p, p->pos, "expected ',' or ']' in array, got %s", describe(p, p->pos, d, sizeof d));
-        goto fail;
+        if ((more = next_item(p, ']', "array")) < 0) goto fail;
     }
     *out = v;
     return WSSS_OK;
@@ -612,17 +616,7 @@ char *wsss_jw_take(wsss_jw *w) {
     return s;
 }
 
-void wsss_jw_append(wsss_jw *w, const char *s, size_t n) {
-    if (w->len + n + 1 > w->cap) {
-        size_t cap = w->cap;
-        while (cap < w->len + n + 1) cap *= 2;
-        w->buf = wsss_xrealloc(w->buf, cap);
-        w->cap = cap;
-    }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    w->buf[w->len] = 0;
-}
+void wsss_jw_append(wsss_jw *w, const char *s, size_t n) { buf_append(&w->buf, &w->len, &w->cap, s, n); }
 
 void wsss_jw_printf(wsss_jw *w, const char *fmt, ...) {
     va_list ap, ap2;
