@@ -27,6 +27,13 @@ int64_t wsss_pool_avg_divisor(const wsss_pool_geom *g, int64_t oh, int64_t ow) {
     return (h1 - h0) * (w1 - w0);
 }
 
+/* Input rows (or columns) [*lo, *hi) under output position o's window, clipped to [0, in). */
+static inline void pool_window(int64_t o, int s, int p, int k, int64_t in, int64_t *lo, int64_t *hi) {
+    int64_t a = o * s - p, b = a + k;
+    *lo = a < 0 ? 0 : a;
+    *hi = b > in ? in : b;
+}
+
 #define REAL float
 #define FN(name) name##_f32
 #include "backend/ref/pool_impl.h"

@@ -1,5 +1,5 @@
 /* Body of the reference pooling kernels; included by pool.c once per REAL type.
- * Expects REAL and FN(name). Loops are over (plane, oh, ow); planes are independent. */
+ * Expects REAL and FN(name), and pool.c's pool_window(). Loops are over (plane, oh, ow); planes are independent. */
 
 void FN(wsss_ref_maxpool_fwd)(const wsss_pool_geom *g, const REAL *x, REAL *y, int64_t *idx) {
     const int64_t planes = g->n * g->c, H = g->h, W = g->w, OH = g->oh, OW = g->ow;
@@ -7,13 +7,11 @@ void FN(wsss_ref_maxpool_fwd)(const wsss_pool_geom *g, const REAL *x, REAL *y, i
     for (int64_t p = 0; p < planes; p++) {
         const REAL *xp = x + p * H * W;
         for (int64_t oh = 0; oh < OH; oh++) {
-            int64_t h0 = oh * g->sh - g->ph, h1 = h0 + g->kh;
-            if (h0 < 0) h0 = 0;
-            if (h1 > H) h1 = H;
+            int64_t h0, h1;
+            pool_window(oh, g->sh, g->ph, g->kh, H, &h0, &h1);
             for (int64_t ow = 0; ow < OW; ow++) {
-                int64_t w0 = ow * g->sw - g->pw, w1 = w0 + g->kw;
-                if (w0 < 0) w0 = 0;
-                if (w1 > W) w1 = W;
+                int64_t w0, w1;
+                pool_window(ow, g->sw, g->pw, g->kw, W, &w0, &w1);
                 int64_t best = h0 * W + w0;
                 REAL m = -INFINITY;
                 for (int64_t ih = h0; ih < h1; ih++)
@@ -48,13 +46,11 @@ void FN(wsss_ref_avgpool_fwd)(const wsss_pool_geom *g, const REAL *x, REAL *y) {
     for (int64_t p = 0; p < planes; p++) {
         const REAL *xp = x + p * H * W;
         for (int64_t oh = 0; oh < OH; oh++) {
-            int64_t h0 = oh * g->sh - g->ph, h1 = h0 + g->kh;
-            if (h0 < 0) h0 = 0;
-            if (h1 > H) h1 = H;
+            int64_t h0, h1;
+            pool_window(oh, g->sh, g->ph, g->kh, H, &h0, &h1);
             for (int64_t ow = 0; ow < OW; ow++) {
-                int64_t w0 = ow * g->sw - g->pw, w1 = w0 + g->kw;
-                if (w0 < 0) w0 = 0;
-                if (w1 > W) w1 = W;
+                int64_t w0, w1;
+                pool_window(ow, g->sw, g->pw, g->kw, W, &w0, &w1);
                 REAL s = 0;
                 for (int64_t ih = h0; ih < h1; ih++)
                     for (int64_t iw = w0; iw < w1; iw++) s += xp[ih * W + iw];
@@ -71,13 +67,11 @@ void FN(wsss_ref_avgpool_bwd)(const wsss_pool_geom *g, const REAL *dy, REAL *dx)
         REAL *dxp = dx + p * H * W;
         for (int64_t i = 0; i < H * W; i++) dxp[i] = 0;
         for (int64_t oh = 0; oh < OH; oh++) {
-            int64_t h0 = oh * g->sh - g->ph, h1 = h0 + g->kh;
-            if (h0 < 0) h0 = 0;
-            if (h1 > H) h1 = H;
+            int64_t h0, h1;
+            pool_window(oh, g->sh, g->ph, g->kh, H, &h0, &h1);
             for (int64_t ow = 0; ow < OW; ow++) {
-                int64_t w0 = ow * g->sw - g->pw, w1 = w0 + g->kw;
-                if (w0 < 0) w0 = 0;
-                if (w1 > W) w1 = W;
+                int64_t w0, w1;
+                pool_window(ow, g->sw, g->pw, g->kw, W, &w0, &w1);
                 REAL gv = dy[(p * OH + oh) * OW + ow] / (REAL)wsss_pool_avg_divisor(g, oh, ow);
                 for (int64_t ih = h0; ih < h1; ih++)
                     for (int64_t iw = w0; iw < w1; iw++) dxp[ih * W + iw] += gv;
