@@ -33,6 +33,28 @@ static inline int64_t wsss_reduce_base(const wsss_reduce_geo *g, int64_t o) {
     return off;
 }
 
+/* Odometer over the reduced dims: red_seek gives the multi-index (idx) and offset of reduced
+ * element r (flat, row-major over the reduced dims); red_step moves (idx, offset) to the next one
+ * and returns the new offset (back to 0 after the last element). */
+static inline int64_t red_seek(const wsss_reduce_geo *g, int64_t r, int64_t *idx) {
+    int64_t off = 0;
+    for (int d = g->nr - 1; d >= 0; d--) {
+        idx[d] = r % g->rshape[d];
+        r /= g->rshape[d];
+        off += idx[d] * g->rstride[d];
+    }
+    return off;
+}
+
+static inline int64_t red_step(const wsss_reduce_geo *g, int64_t *idx, int64_t off) {
+    for (int d = g->nr - 1; d >= 0; d--) {
+        if (++idx[d] < g->rshape[d]) return off + g->rstride[d];
+        off -= (g->rshape[d] - 1) * g->rstride[d];
+        idx[d] = 0;
+    }
+    return off;
+}
+
 /* Append dim (size, stride) to a list, merging it into the previous entry when stepping through
  * both is one constant stride (keeps row-major order of the list). */
 static void push_dim(int64_t *shape, int64_t *stride, int *n, int64_t size, int64_t st) {

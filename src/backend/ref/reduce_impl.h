@@ -1,16 +1,12 @@
-/* Reduction kernel bodies, included twice by reduce.c (REAL = float / double, SFX suffix). */
+/* Reduction kernel bodies, included twice by reduce.c (REAL = float / double, SFX suffix); they walk
+ * the reduced elements with reduce.c's red_seek() / red_step() odometer. */
 
 /* Sum of reduced elements [r0, r1) (flat, row-major over the reduced dims) from base. */
 static double SFX(sum_range)(const wsss_reduce_geo *g, const REAL *x, int64_t r0, int64_t r1) {
     if (r0 >= r1) return 0;
     if (g->nr == 0) return x[0];
     const int L = g->nr - 1;
-    int64_t idx[WSSS_MAX_DIMS], off = 0, rem = r0;
-    for (int d = L; d >= 0; d--) {
-        idx[d] = rem % g->rshape[d];
-        rem /= g->rshape[d];
-        off += idx[d] * g->rstride[d];
-    }
+    int64_t idx[WSSS_MAX_DIMS], off = red_seek(g, r0, idx);
     double acc = 0;
     int64_t left = r1 - r0;
     const int64_t sl = g->rstride[L];
@@ -34,16 +30,7 @@ static double SFX(sum_range)(const wsss_reduce_geo *g, const REAL *x, int64_t r0
         /* advance the odometer past the run */
         off += (run - 1) * sl;
         idx[L] += run - 1;
-        int d = L;
-        while (d >= 0) {
-            if (++idx[d] < g->rshape[d]) {
-                off += g->rstride[d];
-                break;
-            }
-            off -= (g->rshape[d] - 1) * g->rstride[d];
-            idx[d] = 0;
-            d--;
-        }
+        off = red_step(g, idx, off);
     }
     return acc;
 }
@@ -81,12 +68,7 @@ static void SFX(fill_range)(const wsss_reduce_geo *g, REAL *p, REAL v, int64_t r
         return;
     }
     const int L = g->nr - 1;
-    int64_t idx[WSSS_MAX_DIMS], off = 0, rem = r0;
-    for (int d = L; d >= 0; d--) {
-        idx[d] = rem % g->rshape[d];
-        rem /= g->rshape[d];
-        off += idx[d] * g->rstride[d];
-    }
+    int64_t idx[WSSS_MAX_DIMS], off = red_seek(g, r0, idx);
     int64_t left = r1 - r0;
     const int64_t sl = g->rstride[L];
     while (left > 0) {
@@ -102,16 +84,7 @@ static void SFX(fill_range)(const wsss_reduce_geo *g, REAL *p, REAL v, int64_t r
         if (left <= 0) break;
         off += (run - 1) * sl;
         idx[L] += run - 1;
-        int d = L;
-        while (d >= 0) {
-            if (++idx[d] < g->rshape[d]) {
-                off += g->rstride[d];
-                break;
-            }
-            off -= (g->rshape[d] - 1) * g->rstride[d];
-            idx[d] = 0;
-            d--;
-        }
+        off = red_step(g, idx, off);
     }
 }
 
@@ -145,26 +118,14 @@ static void SFX(extreme_range)(const wsss_reduce_geo *g, const REAL *x, int64_t 
                                int is_min, REAL *bv, int64_t *bi) {
     REAL best = 0;
     int64_t besti = -1;
-    int64_t idx[WSSS_MAX_DIMS] = {0}, off = 0, rem = r0;
-    for (int d = g->nr - 1; d >= 0; d--) {
-        idx[d] = rem % g->rshape[d];
-        rem /= g->rshape[d];
-        off += idx[d] * g->rstride[d];
-    }
+    int64_t idx[WSSS_MAX_DIMS] = {0}, off = red_seek(g, r0, idx);
     for (int64_t r = r0; r < r1; r++) {
         REAL v = x[off];
         if (besti < 0 || SFX(better)(v, best, is_min)) {
             best = v;
             besti = r;
         }
-        for (int d = g->nr - 1; d >= 0; d--) {
-            if (++idx[d] < g->rshape[d]) {
-                off += g->rstride[d];
-                break;
-            }
-            off -= (g->rshape[d] - 1) * g->rstride[d];
-            idx[d] = 0;
-        }
+        off = red_step(g, idx, off);
     }
     *bv = best;
     *bi = besti;
