@@ -112,6 +112,59 @@ wsss_tensor *rand_tensor(wsss_dtype dt, int ndim, const int64_t *shape, double l
     return t;
 }
 
+double max_abs(const wsss_tensor *t) {
+    double m = 0;
+    for (int64_t i = 0; i < wsss_tensor_numel(t); i++) {
+        double v = fabs(wsss_tensor_get(t, i));
+        if (v > m) m = v;
+    }
+    return m;
+}
+
+double check_close_scaled(const char *what, const wsss_tensor *got, const wsss_tensor *want, double rel) {
+    double scale = max_abs(want);
+    if (scale < 1e-12) scale = 1;
+    return check_close(what, got, want, rel * scale, 0) / scale;
+}
+
+wsss_tensor *grad_leaf(const wsss_tensor *master, wsss_dtype dt, int requires_grad) {
+    if (!master) return NULL;
+    wsss_tensor *t = wsss_tensor_to_dtype(master, dt);
+    t->requires_grad = requires_grad;
+    return t;
+}
+
+wsss_tensor *take_grad(wsss_tensor *t) {
+    if (!t) return NULL;
+    wsss_tensor *g = t->grad;
+    t->grad = NULL;
+    wsss_tensor_free(t);
+    return g;
+}
+
+double fd_check_sampled(const char *what, double (*loss)(const void *arg), const void *arg, wsss_tensor *t,
+                        const wsss_tensor *analytic, int max_checks) {
+    const double eps = 1e-6;
+    int64_t n = wsss_tensor_numel(t), step = n > max_checks ? n / max_checks : 1;
+    double scale = max_abs(analytic), maxerr = 0;
+    if (scale < 1e-12) scale = 1;
+    int bad = 0;
+    for (int64_t i = 0; i < n; i += step) {
+        double *v = wsss_f64(t) + i, keep = *v;
+        *v = keep + eps;
+        double lp = loss(arg);
+        *v = keep - eps;
+        double lm = loss(arg);
+        *v = keep;
+        double fd = (lp - lm) / (2 * eps), an = wsss_f64(analytic)[i], e = fabs(fd - an) / scale;
+        if (e > maxerr) maxerr = e;
+        if (e > 1e-7 && bad++ < 3)
+            fprintf(stderr, "  %s[%lld]: analytic %.12g, finite difference %.12g\n", what, (long long)i, an, fd);
+    }
+    CHECK(bad == 0, "%s: %d finite-difference mismatches (max rel err %.3g)", what, bad, maxerr);
+    return maxerr;
+}
+
 int test_summary(const char *name) {
     printf("%s: %d passed, %d failed\n", name, g_test_passed, g_test_failed);
     return g_test_failed ? 1 : 0;

@@ -41,6 +41,20 @@ const char *test_tmp_dir(const char *test_name);
 wsss_tensor *rand_tensor(wsss_dtype dt, int ndim, const int64_t *shape, double lo, double hi,
                          unsigned long long seed);
 
+/* Op-test helpers. max|t| over all elements. */
+double max_abs(const wsss_tensor *t);
+/* check_close with atol = rel * max|want| (1 if want is ~0); returns max|got-want| / that scale. */
+double check_close_scaled(const char *what, const wsss_tensor *got, const wsss_tensor *want, double rel);
+/* Persistent copy of master in dtype dt with requires_grad set; NULL for NULL. */
+wsss_tensor *grad_leaf(const wsss_tensor *master, wsss_dtype dt, int requires_grad);
+/* Frees the leaf t and returns its gradient (NULL if t is NULL or got none). */
+wsss_tensor *take_grad(wsss_tensor *t);
+/* Central differences (eps 1e-6) of loss(arg) w.r.t. up to max_checks elements of the F64 tensor t
+ * (spread over it), against the analytic gradient: each |fd - analytic| / max|analytic| must stay
+ * under 1e-7 (the first 3 misses are printed); one CHECK. Returns the max of that error. */
+double fd_check_sampled(const char *what, double (*loss)(const void *arg), const void *arg, wsss_tensor *t,
+                        const wsss_tensor *analytic, int max_checks);
+
 /* Prints the summary line and returns the process exit code. */
 int test_summary(const char *name);
 

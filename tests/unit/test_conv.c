@@ -86,21 +86,6 @@ static void free_result(result *r) {
     memset(r, 0, sizeof *r);
 }
 
-static wsss_tensor *grad_leaf(const wsss_tensor *master, wsss_dtype dt, int requires_grad) {
-    if (!master) return NULL;
-    wsss_tensor *t = wsss_tensor_to_dtype(master, dt);
-    t->requires_grad = requires_grad;
-    return t;
-}
-
-static wsss_tensor *take_grad(wsss_tensor *t) {
-    if (!t) return NULL;
-    wsss_tensor *g = t->grad;
-    t->grad = NULL;
-    wsss_tensor_free(t);
-    return g;
-}
-
 /* Forward + backward with upstream gradient r on the given backend and dtype. */
 static void run_conv(const cfg *c, const inputs *in, wsss_backend be, wsss_dtype dt, result *out) {
     wsss_set_backend(be);
@@ -116,24 +101,6 @@ static void run_conv(const cfg *c, const inputs *in, wsss_backend be, wsss_dtype
     wsss_tensor_free(r);
     wsss_ctx_free(ctx);
     wsss_set_backend(WSSS_BACKEND_DNNL);
-}
-
-static double max_abs(const wsss_tensor *t) {
-    double m = 0;
-    for (int64_t i = 0; i < wsss_tensor_numel(t); i++) {
-        double v = fabs(wsss_tensor_get(t, i));
-        if (v > m) m = v;
-    }
-    return m;
-}
-
-/* Tolerance relative to the tensor's magnitude; returns max|got-want| / scale. */
-static double cmp_scaled(const char *what, const wsss_tensor *got, const wsss_tensor *want,
-                         double rel) {
-    double scale = max_abs(want);
-    if (scale < 1e-12) scale = 1;
-    double e = check_close(what, got, want, rel * scale, 0);
-    return e / scale;
 }
 
 /* Naive textbook convolution in double: the oracle for the reference forward. */
@@ -182,9 +149,9 @@ static void test_grid(void) {
         /* the reference forward is the textbook formula */
         wsss_tensor *naive = naive_conv(c, &in);
         snprintf(what, sizeof what, "ref f64 forward vs naive loop, %s", d);
-        cmp_scaled(what, ref64.y, naive, 1e-13);
+        check_close_scaled(what, ref64.y, naive, 1e-13);
         snprintf(what, sizeof what, "ref f32 forward vs ref f64, %s", d);
-        cmp_scaled(what, ref.y, ref64.y, 1e-5);
+        check_close_scaled(what, ref.y, ref64.y, 1e-5);
         wsss_tensor_free(naive);
 
         const wsss_tensor *got[4] = {dn.y, dn.dx, dn.dw, dn.db};
@@ -198,7 +165,7 @@ static void test_grid(void) {
             CHECK(got[k] != NULL, "%s: missing oneDNN %s", d, names[k]);
             if (!got[k]) continue;
             snprintf(what, sizeof what, "oneDNN vs ref %s, %s", names[k], d);
-            double e = cmp_scaled(what, got[k], want[k], 1e-5);
+            double e = check_close_scaled(what, got[k], want[k], 1e-5);
             if (e > g_max_err[k]) g_max_err[k] = e;
         }
         free_result(&ref64);
@@ -210,43 +177,22 @@ static void test_grid(void) {
            N_GRID, g_max_err[0], g_max_err[1], g_max_err[2], g_max_err[3]);
 }
 
-/* loss = sum(conv(x, w, b) * r) in double, no graph */
-static double loss_of(const cfg *c, wsss_tensor *x, wsss_tensor *w, wsss_tensor *b,
-                      const wsss_tensor *r) {
+/* loss = sum(conv(x, w, b) * r) in double, no graph (for fd_check_sampled) */
+typedef struct fd_problem {
+    const cfg *c;
+    const inputs *in;
+} fd_problem;
+
+static double loss_of(const void *arg) {
+    const fd_problem *q = arg;
+    const inputs *in = q->in;
     wsss_ctx *ctx = wsss_ctx_new();
     wsss_ctx_set_grad_enabled(ctx, 0);
-    wsss_tensor *y = wsss_conv2d(ctx, x, w, b, params_of(c));
+    wsss_tensor *y = wsss_conv2d(ctx, in->x, in->w, in->b, params_of(q->c));
     double s = 0;
-    for (int64_t i = 0; i < wsss_tensor_numel(y); i++) s += wsss_f64(y)[i] * wsss_f64(r)[i];
+    for (int64_t i = 0; i < wsss_tensor_numel(y); i++) s += wsss_f64(y)[i] * wsss_f64(in->r)[i];
     wsss_ctx_free(ctx);
     return s;
-}
-
-/* Central differences on up to max_checks elements of t (spread over the tensor). */
-static double fd_check(const char *what, const cfg *c, const inputs *in, wsss_tensor *t,
-                       const wsss_tensor *analytic, int max_checks) {
-    const double eps = 1e-6;
-    int64_t n = wsss_tensor_numel(t);
-    int64_t step = n > max_checks ? n / max_checks : 1;
-    double maxerr = 0, scale = max_abs(analytic);
-    if (scale < 1e-12) scale = 1;
-    int bad = 0;
-    for (int64_t i = 0; i < n; i += step) {
-        double *p = wsss_f64(t) + i, keep = *p;
-        *p = keep + eps;
-        double lp = loss_of(c, in->x, in->w, in->b, in->r);
-        *p = keep - eps;
-        double lm = loss_of(c, in->x, in->w, in->b, in->r);
-        *p = keep;
-        double fd = (lp - lm) / (2 * eps), an = wsss_f64(analytic)[i];
-        double e = fabs(fd - an) / scale;
-        if (e > maxerr) maxerr = e;
-        if (e > 1e-7 && bad++ < 3)
-            fprintf(stderr, "  %s[%lld]: analytic %.12g, finite difference %.12g\n", what,
-                    (long long)i, an, fd);
-    }
-    CHECK(bad == 0, "%s: %d finite-difference mismatches (max rel err %.3g)", what, bad, maxerr);
-    return maxerr;
 }
 
 static void test_finite_differences(void) {
@@ -260,15 +206,16 @@ static void test_finite_differences(void) {
         make_inputs(c, 5000 + k, &in);
         result an;
         run_conv(c, &in, WSSS_BACKEND_DNNL, WSSS_F64, &an); /* F64 always runs the reference */
+        fd_problem q = {c, &in};
         snprintf(what, sizeof what, "FD dx %s", d);
-        double e = fd_check(what, c, &in, in.x, an.dx, 40);
+        double e = fd_check_sampled(what, loss_of, &q, in.x, an.dx, 40);
         if (e > worst) worst = e;
         snprintf(what, sizeof what, "FD dw %s", d);
-        e = fd_check(what, c, &in, in.w, an.dw, 40);
+        e = fd_check_sampled(what, loss_of, &q, in.w, an.dw, 40);
         if (e > worst) worst = e;
         if (in.b) {
             snprintf(what, sizeof what, "FD db %s", d);
-            e = fd_check(what, c, &in, in.b, an.db, 40);
+            e = fd_check_sampled(what, loss_of, &q, in.b, an.db, 40);
             if (e > worst) worst = e;
         }
         free_result(&an);
@@ -343,10 +290,10 @@ static void test_strided_input(void) {
     wsss_tensor *w = grad_leaf(in.w, WSSS_F32, 0), *b = grad_leaf(in.b, WSSS_F32, 0);
     wsss_tensor *r = grad_leaf(in.r, WSSS_F32, 0);
     wsss_tensor *y = wsss_conv2d(ctx, view, w, b, params_of(c));
-    cmp_scaled("strided input forward", y, dense.y, 1e-6);
+    check_close_scaled("strided input forward", y, dense.y, 1e-6);
     CHECK(wsss_backward_with(ctx, y, r) == WSSS_OK, "backward");
     CHECK(view->grad && wsss_tensor_same_shape(view->grad, view), "view gradient shape");
-    if (view->grad) cmp_scaled("strided input dx", view->grad, dense.dx, 1e-6);
+    if (view->grad) check_close_scaled("strided input dx", view->grad, dense.dx, 1e-6);
     wsss_ctx_free(ctx);
     wsss_tensor_free(view->grad);
     view->grad = NULL;

@@ -9,37 +9,6 @@
 #include "wsss/ops.h"
 #include "wsss/runtime.h"
 
-static double max_abs(const wsss_tensor *t) {
-    double m = 0;
-    for (int64_t i = 0; i < wsss_tensor_numel(t); i++) {
-        double v = fabs(wsss_tensor_get(t, i));
-        if (v > m) m = v;
-    }
-    return m;
-}
-
-static double cmp_scaled(const char *what, const wsss_tensor *got, const wsss_tensor *want,
-                         double rel) {
-    double scale = max_abs(want);
-    if (scale < 1e-12) scale = 1;
-    return check_close(what, got, want, rel * scale, 0) / scale;
-}
-
-static wsss_tensor *leaf(const wsss_tensor *master, wsss_dtype dt, int requires_grad) {
-    if (!master) return NULL;
-    wsss_tensor *t = wsss_tensor_to_dtype(master, dt);
-    t->requires_grad = requires_grad;
-    return t;
-}
-
-static wsss_tensor *take_grad(wsss_tensor *t) {
-    if (!t) return NULL;
-    wsss_tensor *g = t->grad;
-    t->grad = NULL;
-    wsss_tensor_free(t);
-    return g;
-}
-
 /* One op under test: matmul (a, b, flags) or linear (x=a, w=b, bias=c). */
 typedef struct problem {
     int is_linear;
@@ -72,8 +41,8 @@ static wsss_tensor *apply(wsss_ctx *ctx, const problem *p, wsss_tensor *a, wsss_
 static void run(const problem *p, wsss_backend be, wsss_dtype dt, result *out) {
     wsss_set_backend(be);
     wsss_ctx *ctx = wsss_ctx_new();
-    wsss_tensor *a = leaf(p->a, dt, 1), *b = leaf(p->b, dt, 1), *c = leaf(p->c, dt, 1);
-    wsss_tensor *r = leaf(p->r, dt, 0);
+    wsss_tensor *a = grad_leaf(p->a, dt, 1), *b = grad_leaf(p->b, dt, 1), *c = grad_leaf(p->c, dt, 1);
+    wsss_tensor *r = grad_leaf(p->r, dt, 0);
     wsss_tensor *y = apply(ctx, p, a, b, c);
     out->y = wsss_tensor_clone(y);
     CHECK(wsss_backward_with(ctx, y, r) == WSSS_OK, "backward: %s", wsss_error_msg());
@@ -120,7 +89,9 @@ static wsss_tensor *naive(const problem *p, const wsss_tensor *like) {
     return y;
 }
 
-static double loss_of(const problem *p) {
+/* loss = sum(op(a, b, c) * r) in double, no graph (for fd_check_sampled) */
+static double loss_of(const void *arg) {
+    const problem *p = arg;
     wsss_ctx *ctx = wsss_ctx_new();
     wsss_ctx_set_grad_enabled(ctx, 0);
     wsss_tensor *y = apply(ctx, p, p->a, p->b, p->c);
@@ -128,29 +99,6 @@ static double loss_of(const problem *p) {
     for (int64_t i = 0; i < wsss_tensor_numel(y); i++) s += wsss_f64(y)[i] * wsss_f64(p->r)[i];
     wsss_ctx_free(ctx);
     return s;
-}
-
-static double fd_check(const char *what, const problem *p, wsss_tensor *t, const wsss_tensor *an) {
-    const double eps = 1e-6;
-    int64_t n = wsss_tensor_numel(t), step = n > 40 ? n / 40 : 1;
-    double scale = max_abs(an), maxerr = 0;
-    if (scale < 1e-12) scale = 1;
-    int bad = 0;
-    for (int64_t i = 0; i < n; i += step) {
-        double *v = wsss_f64(t) + i, keep = *v;
-        *v = keep + eps;
-        double lp = loss_of(p);
-        *v = keep - eps;
-        double lm = loss_of(p);
-        *v = keep;
-        double fd = (lp - lm) / (2 * eps), e = fabs(fd - wsss_f64(an)[i]) / scale;
-        if (e > maxerr) maxerr = e;
-        if (e > 1e-7 && bad++ < 3)
-            fprintf(stderr, "  %s[%lld]: analytic %.12g, finite difference %.12g\n", what,
-                    (long long)i, wsss_f64(an)[i], fd);
-    }
-    CHECK(bad == 0, "%s: %d finite-difference mismatches (max rel err %.3g)", what, bad, maxerr);
-    return maxerr;
 }
 
 static double g_err[2][4]; /* [matmul, linear][y, g0, g1, g2] oneDNN vs reference */
@@ -164,7 +112,7 @@ static void check_problem(const problem *p, const char *desc) {
     run(p, WSSS_BACKEND_DNNL, WSSS_F32, &dn);
     wsss_tensor *want = naive(p, r64.y);
     snprintf(what, sizeof what, "ref f64 vs naive loop, %s", desc);
-    cmp_scaled(what, r64.y, want, 1e-13);
+    check_close_scaled(what, r64.y, want, 1e-13);
     wsss_tensor_free(want);
     const wsss_tensor *got[4] = {dn.y, dn.g[0], dn.g[1], dn.g[2]};
     const wsss_tensor *ref[4] = {rf.y, rf.g[0], rf.g[1], rf.g[2]};
@@ -175,7 +123,7 @@ static void check_problem(const problem *p, const char *desc) {
             continue;
         }
         snprintf(what, sizeof what, "oneDNN vs ref %s, %s", names[p->is_linear][k], desc);
-        double e = cmp_scaled(what, got[k], ref[k], 1e-5);
+        double e = check_close_scaled(what, got[k], ref[k], 1e-5);
         if (e > g_err[p->is_linear][k]) g_err[p->is_linear][k] = e;
     }
     /* finite differences on the f64 reference path */
@@ -184,7 +132,7 @@ static void check_problem(const problem *p, const char *desc) {
     for (int k = 0; k < 3; k++) {
         if (!ts[k]) continue;
         snprintf(what, sizeof what, "FD %s, %s", names[p->is_linear][k + 1], desc);
-        double e = fd_check(what, &q, ts[k], r64.g[k]);
+        double e = fd_check_sampled(what, loss_of, &q, ts[k], r64.g[k], 40);
         if (e > g_fd_err) g_fd_err = e;
     }
     free_result(&r64);
@@ -278,7 +226,7 @@ static void test_selection_and_views(void) {
     at->stride[1] = 6;
     wsss_tensor *c1 = wsss_matmul(ctx, at, a, 0, 0);   /* (6,4)x(4,6) */
     wsss_tensor *c2 = wsss_matmul(ctx, a, a, 1, 0);    /* same product via the flag */
-    cmp_scaled("transposed view vs trans_a flag", c1, c2, 1e-6);
+    check_close_scaled("transposed view vs trans_a flag", c1, c2, 1e-6);
     wsss_ctx_set_grad_enabled(ctx, 0);
     c = wsss_matmul(ctx, a, b, 0, 0);
     CHECK(c->grad_fn == NULL, "no-grad mode must not record");
