@@ -370,6 +370,41 @@ int wsss_node_input_needs_grad(const wsss_node *node, int i) {
     return i < node->n_inputs && node->inputs[i] && node->inputs[i]->requires_grad;
 }
 
+/* Gradient buffers are shared copy-on-write: the first gradient a non-leaf tensor receives is
+ * usually a temporary its consumer releases right after accumulating (or the same tensor given to
+ * several inputs, as an add's backward does), so t->grad takes a reference to g's buffer instead
+ * of a copy; adding into a gradient whose buffer is shared first gives it a private copy. Only
+ * this file writes into non-leaf gradients. */
+static int share_first(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *g) {
+    if (g->ctx != ctx || g->dtype != t->dtype || !wsss_tensor_same_shape(g, t)) return 0;
+    if (!g->layout && !(wsss_tensor_is_contiguous(g) && g->data == g->buf->data)) return 0;
+    wsss_tensor *h = wsss_xcalloc(1, sizeof *h);
+    h->dtype = g->dtype;
+    h->ndim = g->ndim;
+    memcpy(h->shape, g->shape, sizeof h->shape);
+    wsss_contiguous_strides(h->ndim, h->shape, h->stride);
+    h->buf = g->buf;
+    wsss_buffer_retain(h->buf);
+    h->data = g->layout ? NULL : g->data;
+    h->layout = g->layout ? wsss_dnnl_layout_copy(g->layout) : NULL;
+    t->grad = wsss_ctx_adopt(ctx, h);
+    return 1;
+}
+
+static void grad_writable(wsss_ctx *ctx, wsss_tensor *gr) {
+    if (gr->buf->refcount == 1) return;
+    WSSS_ASSERT(gr->layout || gr->data == gr->buf->data, "shared gradient is not a whole buffer");
+    wsss_buffer *nb = gr->ctx ? pool_get(gr->ctx, gr->buf->nbytes, 0) : wsss_buffer_new(gr->buf->nbytes);
+    (void)ctx;
+    memcpy(nb->data, gr->buf->data, gr->buf->nbytes);
+    wsss_buffer_release(gr->buf);
+    gr->buf = nb;
+    if (!gr->layout) gr->data = nb->data;
+    if (gr->ctx) bytes_add(gr->ctx, nb->nbytes, 0);
+}
+
+#define ADD_PAR_MIN (1 << 16)
+
 /* Gradients in blocked layouts: an intermediate tensor's gradient may stay blocked (its producer's
  * backward is layout-aware or gets it converted); leaves always receive plain gradients. */
 static int accumulate_blocked(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *g) {
@@ -385,16 +420,18 @@ static int accumulate_blocked(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *
         return 0;
     }
     if (!t->grad) {
+        if (share_first(ctx, t, g)) return 1;
         t->grad = wsss_ctx_tensor_blocked(ctx, g->dtype, g->ndim, g->shape,
                                           wsss_dnnl_layout_copy(g->layout), g->buf->nbytes, 0);
         memcpy(t->grad->buf->data, g->buf->data, g->buf->nbytes);
         return 1;
     }
+    grad_writable(ctx, t->grad);
     /* same layout: element i of one buffer is element i of the other (padding is zero in both) */
     float *d = t->grad->buf->data;
     const float *s = g->buf->data;
     const int64_t n = (int64_t)(g->buf->nbytes / sizeof(float));
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
+#pragma omp parallel for schedule(static) if (n > ADD_PAR_MIN)
     for (int64_t i = 0; i < n; i++) d[i] += s[i];
     return 1;
 }
@@ -406,14 +443,17 @@ void wsss_grad_accumulate(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *g) {
     if (!t->grad) {
         /* persistent leaves keep a persistent gradient; everything else lives in the context */
         wsss_ctx *owner = (t->ctx == NULL && t->grad_fn == NULL) ? NULL : ctx;
-        t->grad = wsss_ctx_tensor(owner, t->dtype, t->ndim, t->shape);
+        if (owner && share_first(ctx, t, g)) return;
+        t->grad = wsss_ctx_tensor_uninit(owner, t->dtype, t->ndim, t->shape);
         wsss_tensor_copy_into(t->grad, g);
         return;
     }
+    grad_writable(ctx, t->grad);
     int64_t n = wsss_tensor_numel(g);
     if (t->grad->dtype == WSSS_F32 && g->dtype == WSSS_F32 && wsss_tensor_is_contiguous(g)) {
         float *d = t->grad->data;
         const float *s = g->data;
+#pragma omp parallel for schedule(static) if (n > ADD_PAR_MIN)
         for (int64_t i = 0; i < n; i++) d[i] += s[i];
     } else if (t->grad->dtype == WSSS_F64 && g->dtype == WSSS_F64 && wsss_tensor_is_contiguous(g)) {
         double *d = t->grad->data;
@@ -425,11 +465,22 @@ void wsss_grad_accumulate(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *g) {
     }
 }
 
+/* The root whose backward is running (its gradient is not freed after its node). */
+static _Thread_local const wsss_tensor *g_backward_root;
+
+int wsss_grad_is_private(const wsss_node *node, const wsss_tensor *gy) {
+    const wsss_tensor *out = node->output;
+    return out->grad == gy && gy->ctx != NULL && gy->buf->refcount == 1 && out != g_backward_root &&
+           (gy->layout || gy->data == gy->buf->data);
+}
+
 int wsss_backward_with(wsss_ctx *ctx, wsss_tensor *root, const wsss_tensor *grad_root) {
     if (!root->requires_grad)
         return wsss_error_set("backward: the loss does not require grad (no parameter or input in "
                               "its graph requires a gradient)");
     wsss_grad_accumulate(ctx, root, grad_root);
+    const wsss_tensor *outer_root = g_backward_root;
+    g_backward_root = root;
     /* Nodes were recorded in execution order, so reverse order visits every consumer of a tensor
      * before its producer: a node's output gradient is complete when the node runs. */
     for (size_t i = ctx->n_nodes; i-- > 0;) {
@@ -446,6 +497,7 @@ int wsss_backward_with(wsss_ctx *ctx, wsss_tensor *root, const wsss_tensor *grad
             out->grad = NULL;
         }
     }
+    g_backward_root = outer_root;
     return WSSS_OK;
 }
 

@@ -27,6 +27,11 @@ wsss_tensor *wsss_ctx_tensor_uninit(wsss_ctx *ctx, wsss_dtype dt, int ndim, cons
 wsss_tensor *wsss_ctx_tensor_blocked(wsss_ctx *ctx, wsss_dtype dt, int ndim, const int64_t *shape,
                                      void *layout, size_t nbytes, int zero);
 
+/* Nonzero if node's backward may overwrite its output gradient gy in place: gy is the output's
+ * context-owned gradient, no other tensor shares its buffer, and the backward pass frees it right
+ * after this node. */
+int wsss_grad_is_private(const wsss_node *node, const wsss_tensor *gy);
+
 /* ---- derived-tensor cache ----
  * A tensor computed from a source tensor's buffer (a weight reordered into a kernel's layout),
  * kept by the context: found again while the source buffer (id) and its version are unchanged and

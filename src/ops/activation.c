@@ -3,6 +3,7 @@
  * runs on oneDNN eltwise under WSSS_BACKEND_DNNL, everything else on the reference kernels. */
 #include "backend/dnnl/eltwise.h"
 #include "backend/ref/activation.h"
+#include "core/ctx_internal.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
 #include "wsss/runtime.h"
@@ -46,10 +47,12 @@ static void act_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) 
 static void act_backward_layout(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) {
     if (!wsss_node_input_needs_grad(node, 0)) return;
     const act_attrs *a = node->attrs;
-    wsss_tensor *dx = wsss_dnnl_act_backward_t(ctx, a->kind, a->alpha, node->saved[0], (wsss_tensor *)gy);
+    int inplace = wsss_grad_is_private(node, gy);
+    wsss_tensor *dx = wsss_dnnl_act_backward_t(ctx, a->kind, a->alpha, node->saved[0], (wsss_tensor *)gy,
+                                               inplace);
     WSSS_ASSERT(dx != NULL, "oneDNN activation backward unavailable after its forward ran");
     wsss_grad_accumulate(ctx, node->inputs[0], dx);
-    wsss_ctx_release(ctx, dx);
+    if (dx != gy) wsss_ctx_release(ctx, dx);
 }
 
 static wsss_tensor *act_op(wsss_ctx *ctx, wsss_tensor *x, wsss_act_kind k, double alpha,

@@ -5,6 +5,7 @@
 #include "backend/dnnl/conv.h"
 #include "backend/dnnl/eltwise.h"
 #include "backend/ref/conv.h"
+#include "core/ctx_internal.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
 #include "wsss/runtime.h"
@@ -71,9 +72,11 @@ static void conv_backward_blocked(wsss_ctx *ctx, wsss_node *node, const wsss_ten
     const wsss_conv_geom *g = &at->g;
     wsss_tensor *gm = NULL;
     if (at->post_relu) { /* through the fused ReLU: gy * (y > 0), in y's layout */
-        gm = wsss_dnnl_act_backward_t(ctx, WSSS_ACT_RELU, 0, node->saved[2], (wsss_tensor *)gy);
+        int inplace = wsss_grad_is_private(node, gy);
+        gm = wsss_dnnl_act_backward_t(ctx, WSSS_ACT_RELU, 0, node->saved[2], (wsss_tensor *)gy, inplace);
         WSSS_ASSERT(gm != NULL, "oneDNN ReLU backward unavailable");
-        gy = gm;
+        if (gm == gy) gm = NULL; /* masked in place: nothing to release */
+        else gy = gm;
     }
     wsss_tensor *x = node->inputs[0], *w = node->inputs[1], *b = node->inputs[2];
     wsss_tensor *xs = node->saved[0], *wc = node->saved[1];

@@ -3,6 +3,7 @@
  * the output in that layout; the backward keeps only the output (gradient gy * (y > 0) to both
  * inputs). Otherwise (F64, the reference backend, broadcasting) the two ops composed. */
 #include "backend/dnnl/tensor_md.h"
+#include "core/ctx_internal.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
 #include "wsss/runtime.h"
@@ -14,7 +15,9 @@ static void add_relu_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor 
     dnnl_memory_desc_t md;
     wsss_dnnl_tensor_md(&md, y);
     wsss_tensor *g = wsss_dnnl_as_md(ctx, (wsss_tensor *)gy, &md);
-    wsss_tensor *dx = wsss_dnnl_new_tensor(ctx, y->ndim, y->shape, &md);
+    /* mask in place when the pass is about to free gy anyway */
+    int inplace = g == gy && wsss_grad_is_private(node, gy);
+    wsss_tensor *dx = inplace ? g : wsss_dnnl_new_tensor(ctx, y->ndim, y->shape, &md);
     const float *ys = wsss_dnnl_tensor_ptr(y), *gs = wsss_dnnl_tensor_ptr(g);
     float *d = wsss_dnnl_tensor_ptr(dx);
     const int64_t n = (int64_t)(y->layout ? y->buf->nbytes / sizeof(float) : (size_t)wsss_tensor_numel(y));
@@ -23,7 +26,7 @@ static void add_relu_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor 
     if (g != gy) wsss_ctx_release(ctx, g);
     for (int i = 0; i < 2; i++)
         if (wsss_node_input_needs_grad(node, i)) wsss_grad_accumulate(ctx, node->inputs[i], dx);
-    wsss_ctx_release(ctx, dx);
+    if (!inplace) wsss_ctx_release(ctx, dx);
 }
 
 wsss_tensor *wsss_add_relu(wsss_ctx *ctx, wsss_tensor *a, wsss_tensor *b) {

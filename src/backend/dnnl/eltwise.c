@@ -176,7 +176,7 @@ wsss_tensor *wsss_dnnl_act_forward_t(wsss_ctx *ctx, wsss_act_kind k, double alph
 }
 
 wsss_tensor *wsss_dnnl_act_backward_t(wsss_ctx *ctx, wsss_act_kind k, double alpha, wsss_tensor *s,
-                                      wsss_tensor *gy) {
+                                      wsss_tensor *gy, int inplace) {
     if (!zero_preserving(k) || wsss_tensor_numel(s) == 0) return NULL;
     elt_md_arg a;
     md_arg_init(&a, k, alpha, s);
@@ -185,7 +185,8 @@ wsss_tensor *wsss_dnnl_act_backward_t(wsss_ctx *ctx, wsss_act_kind k, double alp
     const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&key, make_md_bwd_pd, &a, NULL);
     if (!p) return NULL;
     wsss_tensor *gys = wsss_dnnl_as_md(ctx, gy, &a.md);
-    wsss_tensor *dx = wsss_dnnl_new_tensor(ctx, s->ndim, s->shape, &a.md);
+    /* in place when allowed and gy already has s's layout (oneDNN eltwise supports it) */
+    wsss_tensor *dx = (inplace && gys == gy) ? gy : wsss_dnnl_new_tensor(ctx, s->ndim, s->shape, &a.md);
     dnnl_memory_t ms = wsss_dnnl_mem_wrap(&a.md, wsss_dnnl_tensor_ptr(s));
     dnnl_memory_t mdy = wsss_dnnl_mem_wrap(&a.md, wsss_dnnl_tensor_ptr(gys));
     dnnl_memory_t mdx = wsss_dnnl_mem_wrap(&a.md, wsss_dnnl_tensor_ptr(dx));

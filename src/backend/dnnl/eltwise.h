@@ -19,7 +19,9 @@ int wsss_dnnl_act_backward(wsss_act_kind k, double alpha, const float *s, const 
  * layout. NULL when oneDNN has no implementation. Only for activations with f(0) = 0, so the zero
  * padding of blocked layouts stays zero. */
 wsss_tensor *wsss_dnnl_act_forward_t(wsss_ctx *ctx, wsss_act_kind k, double alpha, wsss_tensor *x);
+/* inplace: gy may be overwritten (see wsss_grad_is_private); then dx is gy itself when gy is in
+ * s's layout. */
 wsss_tensor *wsss_dnnl_act_backward_t(wsss_ctx *ctx, wsss_act_kind k, double alpha, wsss_tensor *s,
-                                      wsss_tensor *gy);
+                                      wsss_tensor *gy, int inplace);
 
 #endif
