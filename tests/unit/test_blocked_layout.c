@@ -278,9 +278,59 @@ static void test_weight_cache(void) {
     wsss_tensor_free(w);
 }
 
+/* Context buffer pool: same-size requests after a reset reuse buffers, zero-filled and with a new
+ * buffer id; a view outliving its context keeps its data. */
+static void test_pool(void) {
+    wsss_ctx *ctx = wsss_ctx_new();
+    const int64_t s1[2] = {300, 400}, s2[1] = {7};
+    wsss_tensor *a = wsss_ctx_tensor(ctx, WSSS_F32, 2, s1);
+    void *pa = a->buf->data;
+    uint64_t ida = a->buf->id;
+    wsss_tensor_fill(a, 3.0);
+    wsss_ctx_reset(ctx);
+    wsss_tensor *b = wsss_ctx_tensor(ctx, WSSS_F32, 2, s1);
+    CHECK(b->buf->data == pa, "a buffer of the same size is reused after a reset");
+    CHECK(b->buf->id != ida, "a reused buffer gets a new id (caches keyed by the old one are void)");
+    double mx = 0;
+    for (int64_t i = 0; i < wsss_tensor_numel(b); i++) mx = fmax(mx, fabs(wsss_tensor_get(b, i)));
+    CHECK(mx == 0, "a reused buffer is zero-filled");
+    wsss_tensor *c = wsss_ctx_tensor(ctx, WSSS_F32, 1, s2);
+    wsss_tensor_fill(c, 5.0);
+    wsss_tensor *v = wsss_tensor_header_like(c); /* a view the context does not own */
+    wsss_ctx_free(ctx);
+    CHECK(wsss_tensor_get(v, 6) == 5.0, "a view keeps its pooled buffer after the context is freed");
+    wsss_tensor_destroy(v);
+}
+
+/* Copy-on-write gradients: one buffer handed to several inputs, then accumulated into. */
+static void test_cow_grads(void) {
+    const int64_t s[1] = {5};
+    for (int blocked = 0; blocked < 2; blocked++) {
+        wsss_tensor *a = rand_tensor(WSSS_F32, 1, s, -1, 1, 9);
+        a->requires_grad = 1;
+        wsss_ctx *ctx = wsss_ctx_new();
+        wsss_ctx_set_blocked(ctx, blocked);
+        wsss_tensor *b = wsss_mul_scalar(ctx, a, 2.0);
+        wsss_tensor *c = wsss_add(ctx, b, b);     /* same gradient buffer to both inputs */
+        wsss_tensor *d = wsss_add_relu(ctx, c, b); /* and once more into b */
+        wsss_tensor *l = wsss_sum_all(ctx, wsss_mul(ctx, d, d));
+        CHECK(wsss_backward(ctx, l) == WSSS_OK, "backward");
+        /* d = relu(4a + 2a) = relu(6a), l = sum d^2: dl/da = 72 a where a > 0 */
+        for (int64_t i = 0; i < 5; i++) {
+            double av = wsss_tensor_get(a, i), want = av > 0 ? 72 * av : 0;
+            CHECK(fabs(wsss_tensor_get(a->grad, i) - want) <= 1e-5 * (1 + fabs(want)),
+                  "cow gradient %lld: got %g want %g", (long long)i, wsss_tensor_get(a->grad, i), want);
+        }
+        wsss_ctx_free(ctx);
+        wsss_tensor_free(a);
+    }
+}
+
 int main(void) {
     wsss_runtime_init();
     test_conversion();
+    test_pool();
+    test_cow_grads();
     test_weight_cache();
     test_chain();
     return test_summary("test_blocked_layout");
