@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 
 #include "wsss/rng.h"
-#include "wsss/safetensors.h"
 
 int g_test_passed, g_test_failed;
 
@@ -69,7 +68,7 @@ double max_rel_error(const wsss_tensor *got, const wsss_tensor *want) {
     return maxerr / (maxw > 1e-30 ? maxw : 1e-30);
 }
 
-wsss_tensor *fixture_load(const char *file, const char *name) {
+wsss_safetensors *fixture_open(const char *file) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", WSSS_FIXTURE_DIR, file);
     wsss_safetensors *st;
@@ -77,13 +76,35 @@ wsss_tensor *fixture_load(const char *file, const char *name) {
         fprintf(stderr, "FATAL: cannot open fixture: %s\n", wsss_error_msg());
         exit(1);
     }
+    return st;
+}
+
+wsss_tensor *fixture_take(const wsss_safetensors *st, const char *name) {
     wsss_tensor *t = wsss_st_load(st, name);
     if (!t) {
-        fprintf(stderr, "FATAL: fixture %s: %s\n", path, wsss_error_msg());
+        fprintf(stderr, "FATAL: fixture %s: %s\n", st->path, wsss_error_msg());
         exit(1);
     }
+    return t;
+}
+
+wsss_tensor *fixture_load(const char *file, const char *name) {
+    wsss_safetensors *st = fixture_open(file);
+    wsss_tensor *t = fixture_take(st, name);
     wsss_st_close(st);
     return t;
+}
+
+char *split_next(char **s) {
+    if (!*s || !**s) return NULL;
+    char *start = *s, *sep = strchr(start, ';');
+    if (sep) {
+        *sep = 0;
+        *s = sep + 1;
+    } else {
+        *s = start + strlen(start);
+    }
+    return start;
 }
 
 const char *test_tmp_dir(const char *test_name) {
@@ -125,6 +146,14 @@ double check_close_scaled(const char *what, const wsss_tensor *got, const wsss_t
     double scale = max_abs(want);
     if (scale < 1e-12) scale = 1;
     return check_close(what, got, want, rel * scale, 0) / scale;
+}
+
+double check_parity(const char *what, const wsss_tensor *got, const wsss_tensor *want, double rel) {
+    CHECK(got != NULL, "%s: gradient missing", what);
+    if (!got) return 0;
+    double scale = max_abs(want);
+    check_close(what, got, want, rel * (scale > 0 ? scale : 1), 0);
+    return max_rel_error(got, want);
 }
 
 wsss_tensor *grad_leaf(const wsss_tensor *master, wsss_dtype dt, int requires_grad) {

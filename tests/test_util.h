@@ -8,6 +8,7 @@
 
 #include "wsss/autograd.h"
 #include "wsss/error.h"
+#include "wsss/safetensors.h"
 #include "wsss/tensor.h"
 
 extern int g_test_passed, g_test_failed;
@@ -34,6 +35,12 @@ double max_rel_error(const wsss_tensor *got, const wsss_tensor *want);
 
 /* Load a tensor from tests/fixtures/<file> (safetensors); aborts the test with a message if absent. */
 wsss_tensor *fixture_load(const char *file, const char *name);
+/* Open tests/fixtures/<file>; aborts the test with a message if it cannot. */
+wsss_safetensors *fixture_open(const char *file);
+/* Load `name` from an open fixture file; aborts the test with a message if it cannot. */
+wsss_tensor *fixture_take(const wsss_safetensors *st, const char *name);
+/* Next item of a ';'-separated list (fixture metadata), cut out in place; NULL after the last. */
+char *split_next(char **s);
 /* Path helpers: a fresh per-test temp directory under the build tree. */
 const char *test_tmp_dir(const char *test_name);
 
@@ -45,6 +52,9 @@ wsss_tensor *rand_tensor(wsss_dtype dt, int ndim, const int64_t *shape, double l
 double max_abs(const wsss_tensor *t);
 /* check_close with atol = rel * max|want| (1 if want is ~0); returns max|got-want| / that scale. */
 double check_close_scaled(const char *what, const wsss_tensor *got, const wsss_tensor *want, double rel);
+/* Parity with a PyTorch fixture: CHECKs that got exists, then check_close with atol = rel * max|want|
+ * (rel if want is all zero); returns max_rel_error(got, want), 0 if got is missing. */
+double check_parity(const char *what, const wsss_tensor *got, const wsss_tensor *want, double rel);
 /* Persistent copy of master in dtype dt with requires_grad set; NULL for NULL. */
 wsss_tensor *grad_leaf(const wsss_tensor *master, wsss_dtype dt, int requires_grad);
 /* Frees the leaf t and returns its gradient (NULL if t is NULL or got none). */

@@ -34,12 +34,7 @@ static wsss_tensor *load(const wsss_safetensors *st, const char *cs, const char 
     char name[160];
     snprintf(name, sizeof name, "%s.%s", cs, what);
     if (!wsss_st_find(st, name)) return NULL;
-    wsss_tensor *t = wsss_st_load(st, name);
-    if (!t) {
-        fprintf(stderr, "FATAL: %s\n", wsss_error_msg());
-        exit(1);
-    }
-    return t;
+    return fixture_take(st, name);
 }
 
 typedef struct {
@@ -189,13 +184,7 @@ static void run_case(const wsss_safetensors *st, const char *cs, const char *spe
 }
 
 static void run_file(const char *file) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", WSSS_FIXTURE_DIR, file);
-    wsss_safetensors *st = NULL;
-    if (wsss_st_open(path, &st) != WSSS_OK) {
-        fprintf(stderr, "FATAL: %s\n", wsss_error_msg());
-        exit(1);
-    }
+    wsss_safetensors *st = fixture_open(file);
     CHECK(st->n_meta > 0, "%s: no cases", file);
     for (int i = 0; i < st->n_meta; i++) run_case(st, st->meta_keys[i], st->meta_values[i]);
     wsss_st_close(st);

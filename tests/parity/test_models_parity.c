@@ -54,24 +54,8 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static char *split_next(char **s) {
-    if (!*s || !**s) return NULL;
-    char *start = *s, *sep = strchr(start, ';');
-    if (sep) {
-        *sep = 0;
-        *s = sep + 1;
-    } else {
-        *s = start + strlen(start);
-    }
-    return start;
-}
-
 static wsss_tensor *load_as(const wsss_safetensors *st, const char *name, wsss_dtype dt) {
-    wsss_tensor *t = wsss_st_load(st, name);
-    if (!t) {
-        fprintf(stderr, "FATAL: %s\n", wsss_error_msg());
-        exit(1);
-    }
+    wsss_tensor *t = fixture_take(st, name);
     if (t->dtype == dt || t->dtype == WSSS_I64) return t;
     wsss_tensor *c = wsss_tensor_to_dtype(t, dt);
     wsss_tensor_free(t);

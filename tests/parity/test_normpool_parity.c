@@ -32,12 +32,7 @@ static wsss_tensor *load(const wsss_safetensors *st, const char *cs, const char 
         }
         return NULL;
     }
-    wsss_tensor *t = wsss_st_load(st, full);
-    if (!t) {
-        fprintf(stderr, "FATAL: %s\n", wsss_error_msg());
-        exit(1);
-    }
-    return t;
+    return fixture_take(st, full);
 }
 
 /* Persistent copy of a fixture tensor in the variant's dtype. */
@@ -159,13 +154,7 @@ static void unary_case(const wsss_safetensors *st, const char *cs, unary_fn fn) 
 }
 
 static void run_file(const char *file, int family) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", WSSS_FIXTURE_DIR, file);
-    wsss_safetensors *st;
-    if (wsss_st_open(path, &st) != WSSS_OK) {
-        fprintf(stderr, "FATAL: %s\n", wsss_error_msg());
-        exit(1);
-    }
+    wsss_safetensors *st = fixture_open(file);
     int n = 0;
     for (int i = 0; i < st->n_entries; i++) {
         const char *name = st->entries[i].name, *slash = strrchr(name, '/');

@@ -9,17 +9,6 @@
 #include "wsss/runtime.h"
 #include "wsss/safetensors.h"
 
-static wsss_safetensors *open_fixture(const char *file) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", WSSS_FIXTURE_DIR, file);
-    wsss_safetensors *st = NULL;
-    if (wsss_st_open(path, &st) != WSSS_OK) {
-        fprintf(stderr, "FATAL: %s\n", wsss_error_msg());
-        exit(1);
-    }
-    return st;
-}
-
 static int has(const wsss_safetensors *st, const char *op, int i, const char *what) {
     char name[128];
     snprintf(name, sizeof name, "%s_%d/%s", op, i, what);
@@ -29,12 +18,7 @@ static int has(const wsss_safetensors *st, const char *op, int i, const char *wh
 static wsss_tensor *load(const wsss_safetensors *st, const char *op, int i, const char *what) {
     char name[128];
     snprintf(name, sizeof name, "%s_%d/%s", op, i, what);
-    wsss_tensor *t = wsss_st_load(st, name);
-    if (!t) {
-        fprintf(stderr, "FATAL: %s\n", wsss_error_msg());
-        exit(1);
-    }
-    return t;
+    return fixture_take(st, name);
 }
 
 static double cfgv(const wsss_tensor *cfg, int k) { return wsss_tensor_get(cfg, k); }
@@ -215,7 +199,7 @@ static void run_resize(const wsss_safetensors *st, const char *op, run_kind kind
 }
 
 int main(void) {
-    wsss_safetensors *ops = open_fixture("shape_ops.safetensors");
+    wsss_safetensors *ops = fixture_open("shape_ops.safetensors");
     run_data_op(ops, "concat", op_concat, 0);
     run_data_op(ops, "pad", op_pad, 0);
     run_data_op(ops, "index_select", op_index_select, 1e-6);
@@ -226,7 +210,7 @@ int main(void) {
     run_data_op(ops, "chain", op_chain, 0);
     wsss_st_close(ops);
 
-    wsss_safetensors *rs = open_fixture("shape_resize.safetensors");
+    wsss_safetensors *rs = fixture_open("shape_resize.safetensors");
     const char *modes[3] = {"bilinear", "nearest", "bicubic"};
     for (int m = 0; m < 3; m++)
         for (int k = 0; k < 3; k++) run_resize(rs, modes[m], (run_kind)k, 1e-5);

@@ -19,18 +19,6 @@
 #include "wsss/runtime.h"
 #include "wsss/safetensors.h"
 
-static char *split_next(char **s) {
-    if (!*s || !**s) return NULL;
-    char *start = *s, *sep = strchr(start, ';');
-    if (sep) {
-        *sep = 0;
-        *s = sep + 1;
-    } else {
-        *s = start + strlen(start);
-    }
-    return start;
-}
-
 /* ---------------------------------------------------------------- keys and weight formula */
 static void test_keys_and_formula(void) {
     static const struct {
