@@ -107,6 +107,30 @@ char *split_next(char **s) {
     return start;
 }
 
+void *test_read_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (n) *n = 0;
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)(len > 0 ? len : 0) + 1);
+    size_t r = len > 0 ? fread(b, 1, (size_t)len, f) : 0;
+    b[r] = 0;
+    fclose(f);
+    if (n) *n = r;
+    return b;
+}
+
+void test_write_file(const char *path, const void *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, n, f) != n) {
+        fprintf(stderr, "FATAL: cannot write %s\n", path);
+        exit(1);
+    }
+    fclose(f);
+}
+
 const char *test_tmp_dir(const char *test_name) {
     static char path[1024];
     const char *base = getenv("WSSS_TEST_TMP");

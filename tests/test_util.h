@@ -41,6 +41,12 @@ wsss_safetensors *fixture_open(const char *file);
 wsss_tensor *fixture_take(const wsss_safetensors *st, const char *name);
 /* Next item of a ';'-separated list (fixture metadata), cut out in place; NULL after the last. */
 char *split_next(char **s);
+
+/* The whole file, NUL-terminated (its size without the NUL in *n if n); NULL (and *n = 0) if it
+ * cannot be read. Free with free(). */
+void *test_read_file(const char *path, size_t *n);
+/* Write n bytes to path; aborts the test if it cannot. */
+void test_write_file(const char *path, const void *data, size_t n);
 /* Path helpers: a fresh per-test temp directory under the build tree. */
 const char *test_tmp_dir(const char *test_name);
 

@@ -59,15 +59,6 @@ static uint8_t *slurp(const char *path, size_t *n) {
     return b;
 }
 
-static void spit(const char *path, const uint8_t *b, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(b, 1, n, f) != n) {
-        fprintf(stderr, "FATAL: cannot write %s\n", path);
-        exit(1);
-    }
-    fclose(f);
-}
-
 static int msg_has(const char *a, const char *b) {
     const char *m = wsss_error_msg();
     return strstr(m, a) != NULL && (!b || strstr(m, b) != NULL);
@@ -238,7 +229,7 @@ static void test_dataset_cases(void) {
     size_t sof = find_bytes(b, n, "\xFF\xC0", 2);
     CHECK(sof != (size_t)-1, "no SOF0 marker");
     if (sof != (size_t)-1) b[sof + 4] = 7;
-    spit(file_in(r, "JPEGImages/s2.jpg"), b, n);
+    test_write_file(file_in(r, "JPEGImages/s2.jpg"), b, n);
     free(b);
     expect_load_error(r, 2, "JPEGImages/s2.jpg", "corrupt or unsupported JPEG");
     expect_cli(r, "s2.jpg", "precision 7", 1);
@@ -246,7 +237,7 @@ static void test_dataset_cases(void) {
     /* truncated JPEG */
     r = base("jpeg_truncated");
     b = slurp(file_in(r, "JPEGImages/s0.jpg"), &n);
-    spit(file_in(r, "JPEGImages/s0.jpg"), b, n * 2 / 3);
+    test_write_file(file_in(r, "JPEGImages/s0.jpg"), b, n * 2 / 3);
     free(b);
     expect_load_error(r, 0, "JPEGImages/s0.jpg", "truncated JPEG");
     expect_cli(r, "s0.jpg", "truncated", 1);
@@ -262,7 +253,7 @@ static void test_dataset_cases(void) {
     /* truncated mask PNG (read at open: labels come from masks) */
     r = base("png_truncated");
     b = slurp(file_in(r, "SegmentationClass/s1.png"), &n);
-    spit(file_in(r, "SegmentationClass/s1.png"), b, n - 20);
+    test_write_file(file_in(r, "SegmentationClass/s1.png"), b, n - 20);
     free(b);
     expect_open_error(r, "SegmentationClass/s1.png", "truncated PNG", 1);
     expect_cli(r, "s1.png", "truncated PNG", 1);
@@ -273,7 +264,7 @@ static void test_dataset_cases(void) {
     size_t idat = find_bytes(b, n, "IDAT", 4);
     CHECK(idat != (size_t)-1, "no IDAT");
     if (idat != (size_t)-1) b[idat + 6] ^= 0x40;
-    spit(file_in(r, "SegmentationClass/s0.png"), b, n);
+    test_write_file(file_in(r, "SegmentationClass/s0.png"), b, n);
     free(b);
     expect_open_error(r, "SegmentationClass/s0.png", "corrupt PNG", 1);
     expect_cli(r, "s0.png", "corrupt PNG", 1);
@@ -316,7 +307,7 @@ static void test_huge_png(void) {
     memcpy(f + 37, "IDAT", 4);
     put32(f + 41, (uint32_t)crc32(0, f + 37, 4));
     const char *p = file_in(g_tmp, "huge.png");
-    spit(p, f, sizeof f);
+    test_write_file(p, f, sizeof f);
     wsss_image im;
     CHECK(wsss_image_read_rgb(p, &im) == WSSS_ERR && msg_has("huge.png", "pixel limit"), "huge PNG: %s",
           wsss_error_msg());
@@ -332,7 +323,7 @@ static void fuzz_file(const char *src, const char *name, int mask) {
     const char *p = file_in(g_tmp, name);
     int ok = 0, err = 0, bad_msg = 0;
     for (size_t len = 0; len < n; len += 1 + len / 16) {
-        spit(p, b, len);
+        test_write_file(p, b, len);
         wsss_image im;
         int rc = mask ? wsss_image_read_mask(p, &im) : wsss_image_read_rgb(p, &im);
         if (rc == WSSS_OK) ok++, wsss_image_free(&im);
@@ -345,7 +336,7 @@ static void fuzz_file(const char *src, const char *name, int mask) {
         s = s * 1103515245u + 12345u;
         size_t at = (s >> 8) % n;
         c[at] ^= (uint8_t)(1u << (s % 8));
-        spit(p, c, n);
+        test_write_file(p, c, n);
         wsss_image im;
         int rc = mask ? wsss_image_read_mask(p, &im) : wsss_image_read_rgb(p, &im);
         if (rc == WSSS_OK) ok++, wsss_image_free(&im);

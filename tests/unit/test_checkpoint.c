@@ -105,32 +105,13 @@ static int states_equal(const wsss_ckpt_state *a, const wsss_ckpt_state *b) {
     return ok;
 }
 
-static char *read_all(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = wsss_xmalloc((size_t)n + 1);
-    size_t r = fread(b, 1, (size_t)n, f);
-    b[r] = 0;
-    fclose(f);
-    return b;
-}
-
-static void write_all(const char *path, const char *s, size_t n) {
-    FILE *f = fopen(path, "wb");
-    fwrite(s, 1, n, f);
-    fclose(f);
-}
-
 static void sub_path(char *out, size_t n, const char *dir, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
 
 /* Replace the first occurrence of `from` by `to` in dir/state.json. */
 static void edit_state(const char *dir, const char *from, const char *to) {
     char p[1200];
     sub_path(p, sizeof p, dir, "state.json");
-    char *s = read_all(p);
+    char *s = test_read_file(p, NULL);
     char *at = strstr(s, from);
     if (!at) {
         fprintf(stderr, "test bug: '%s' not in state.json\n", from);
@@ -141,20 +122,15 @@ static void edit_state(const char *dir, const char *from, const char *to) {
     memcpy(o, s, (size_t)(at - s));
     memcpy(o + (at - s), to, tl);
     strcpy(o + (at - s) + tl, at + fl);
-    write_all(p, o, strlen(o));
+    test_write_file(p, o, strlen(o));
     free(o);
     free(s);
 }
 
 static void copy_file(const char *from, const char *to) {
-    FILE *f = fopen(from, "rb");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = wsss_xmalloc((size_t)n);
-    size_t r = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    write_all(to, b, r);
+    size_t n;
+    char *b = test_read_file(from, &n);
+    test_write_file(to, b, n);
     free(b);
 }
 
@@ -259,14 +235,14 @@ int main(void) {
     /* ---- a failed save leaves the existing checkpoint intact ---- */
     {
         sub_path(p, sizeof p, ck, "state.json");
-        char *before = read_all(p);
+        char *before = test_read_file(p, NULL);
         wsss_params bad;
         wsss_params_init(&bad);
         /* a tensor name the safetensors writer must refuse: the model file cannot be written */
         wsss_params_add_param(&bad, "__metadata__", WSSS_F32, 1, (int64_t[]){2}, 0);
         CHECK(wsss_ckpt_save(ck, &bad, NULL, &s1) == WSSS_ERR, "saving an unwritable model fails");
         printf("  %-22s -> %s\n", "failed save", wsss_error_msg());
-        char *after = read_all(p);
+        char *after = test_read_file(p, NULL);
         CHECK(before && after && strcmp(before, after) == 0, "existing state.json unchanged by a failed save");
         free(before);
         free(after);
@@ -290,7 +266,7 @@ int main(void) {
     {
         char f[1300];
         sub_path(f, sizeof f, p, "model.safetensors");
-        write_all(f, "junk", 4);
+        test_write_file(f, "junk", 4);
     }
     CHECK(wsss_ckpt_save(ck, &m1, o1, &s1) == WSSS_OK && access(p, F_OK) != 0, "save over a stale temp dir: %s",
           wsss_error_msg());
@@ -300,7 +276,7 @@ int main(void) {
         snprintf(other, sizeof other, "%s/not_a_ckpt", g_dir);
         mkdir(other, 0755);
         sub_path(f, sizeof f, other, "precious.txt");
-        write_all(f, "keep", 4);
+        test_write_file(f, "keep", 4);
         CHECK(wsss_ckpt_save(other, &m1, o1, &s1) == WSSS_ERR && strstr(wsss_error_msg(), "not a wsss checkpoint"),
               "refuses to replace a foreign directory: %s", wsss_error_msg());
         CHECK(access(f, F_OK) == 0, "foreign file kept");
@@ -336,8 +312,8 @@ int main(void) {
     bad = fresh_copy(ck);
     sub_path(p, sizeof p, bad, "state.json");
     {
-        char *s = read_all(p);
-        write_all(p, s, strlen(s) / 2); /* truncated JSON */
+        char *s = test_read_file(p, NULL);
+        test_write_file(p, s, strlen(s) / 2); /* truncated JSON */
         free(s);
     }
     expect_load_error("truncated state.json", bad, 0, 1, "state.json", "byte");
@@ -378,8 +354,8 @@ int main(void) {
     bad = fresh_copy(ck);
     sub_path(p, sizeof p, bad, "model.safetensors");
     {
-        char *s = read_all(p);
-        write_all(p, s, 100); /* truncated: header claims more than is there */
+        char *s = test_read_file(p, NULL);
+        test_write_file(p, s, 100); /* truncated: header claims more than is there */
         free(s);
     }
     expect_load_error("truncated model file", bad, 0, 1, "model.safetensors", NULL);

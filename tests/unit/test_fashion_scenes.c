@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "data/image_internal.h"
 #include "test_util.h"
 #include "wsss/dataset.h"
 #include "wsss/fashion_scenes.h"
@@ -224,15 +223,9 @@ static void test_scene_consistency(void) {
     wsss_fashion_source_free(&src);
 }
 
-static uint8_t *slurp(const char *path, size_t *n) {
-    uint8_t *d = NULL;
-    if (wsss_file_read_all(path, &d, n) != WSSS_OK) return NULL;
-    return d;
-}
-
 static int same_file(const char *a, const char *b) {
     size_t na, nb;
-    uint8_t *da = slurp(a, &na), *db = slurp(b, &nb);
+    uint8_t *da = test_read_file(a, &na), *db = test_read_file(b, &nb);
     int same = da && db && na == nb && memcmp(da, db, na) == 0;
     free(da);
     free(db);

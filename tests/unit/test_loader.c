@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "test_util.h"
+#include "voc_fixture.h"
 #include "wsss/loader.h"
 #include "wsss/runtime.h"
 
@@ -36,24 +37,10 @@ static void pixel_of(int i, int x, int y, uint8_t *p) {
     p[2] = (uint8_t)(y * 8);
 }
 
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "FATAL: cannot write %s\n", path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Lossless PNG images so batch contents can be checked exactly. */
 static void build_dataset(const char *root) {
     char p[1400];
-    const char *dirs[] = {"", "/JPEGImages", "/SegmentationClass", "/ImageSets", "/ImageSets/Segmentation"};
-    for (int d = 0; d < 5; d++) {
-        snprintf(p, sizeof p, "%s%s", root, dirs[d]);
-        mkdir(p, 0755);
-    }
+    vf_root(root);
     char list[4096] = "", labels[4096] = "";
     for (int i = 0; i < N_SAMPLES; i++) {
         wsss_image im, m;
@@ -77,9 +64,9 @@ static void build_dataset(const char *root) {
     }
     (void)labels;
     snprintf(p, sizeof p, "%s/ImageSets/Segmentation/train.txt", root);
-    write_file(p, list);
+    vf_write(p, list);
     snprintf(p, sizeof p, "%s/classes.txt", root);
-    write_file(p, "background\nA\nB\nC\nD\n");
+    vf_write(p, "background\nA\nB\nC\nD\n");
 }
 
 static wsss_dataset *open_ds(const char *root) {
@@ -378,7 +365,7 @@ static void test_bad_files(void) {
     mkdir(root, 0755);
     build_dataset(root);
     snprintf(p, sizeof p, "%s/JPEGImages/s_007.png", root);
-    write_file(p, "\x89PNG\r\n\x1a\n this is not a real png");
+    vf_write(p, "\x89PNG\r\n\x1a\n this is not a real png");
     wsss_dataset *ds = open_ds(root);
     wsss_loader_opts o;
     wsss_loader_opts_default(&o);

@@ -345,13 +345,6 @@ static void test_bn_modes(void) {
 }
 
 /* ---------------------------------------------------------------- loading and errors */
-static void write_file(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-
 static void test_loading(void) {
     const char *dir = test_tmp_dir("test_models");
     char good[1024], bad[1024], trunc[1024], nonbt[1024];
@@ -425,11 +418,9 @@ static void test_loading(void) {
     /* truncated and absent files */
     struct stat sb;
     if (stat(good, &sb) == 0) {
-        FILE *f = fopen(good, "rb");
-        size_t n = (size_t)sb.st_size / 2;
-        char *buf = wsss_xmalloc(n);
-        if (f && fread(buf, 1, n, f) == n) write_file(trunc, buf, n);
-        if (f) fclose(f);
+        size_t n;
+        char *buf = test_read_file(good, &n);
+        test_write_file(trunc, buf, n / 2);
         free(buf);
         CHECK(wsss_model_load(&dst, trunc) == WSSS_ERR && strstr(wsss_error_msg(), trunc),
               "truncated file: %s", wsss_error_msg());

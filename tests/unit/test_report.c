@@ -5,22 +5,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "data/image_internal.h"
 #include "test_util.h"
 #include "wsss/metrics.h"
 #include "wsss/overlay.h"
 #include "wsss/report.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
-
-static char *slurp(const char *path, size_t *n) {
-    uint8_t *b;
-    size_t len;
-    if (wsss_file_read_all(path, &b, &len) != WSSS_OK) return NULL;
-    b[len] = 0; /* read_all allocates one spare byte */
-    if (n) *n = len;
-    return (char *)b;
-}
 
 static int count(const char *hay, const char *needle) {
     int k = 0;
@@ -435,7 +425,7 @@ static void test_report_full(const char *tmp) {
     CHECK(problems == 0, "no problems, got %d", problems);
     snprintf(path, sizeof path, "%s/report.html", run);
     size_t n;
-    char *html = slurp(path, &n);
+    char *html = test_read_file(path, &n);
     CHECK(html != NULL, "report.html exists");
     if (!html) return;
     printf("report.html: %zu bytes\n", n);
@@ -480,7 +470,7 @@ static void test_report_full(const char *tmp) {
         uint8_t *dec = b64decode(s, (size_t)(q - s), &dn);
         snprintf(path, sizeof path, "%s/samples/2007_000000_image.png", run);
         size_t fn;
-        char *file = slurp(path, &fn);
+        char *file = test_read_file(path, &fn);
         CHECK(file && dn == fn && memcmp(dec, file, fn) == 0, "inlined bytes == file bytes (%zu vs %zu)", dn, fn);
         free(file);
         free(dec);
@@ -495,7 +485,7 @@ static void test_report_full(const char *tmp) {
     o.title = "<b>run & \"x\"</b>";
     o.max_samples = 1;
     CHECK(wsss_report_write(run, &o, NULL) == WSSS_OK, "report with options: %s", wsss_error_msg());
-    html = slurp(path, NULL);
+    html = test_read_file(path, NULL);
     CHECK(html && strstr(html, "<h1>&lt;b&gt;run &amp; &quot;x&quot;&lt;/b&gt;</h1>"), "title escaped");
     CHECK(html && count(html, "data:image/png;base64,") == 5 && strstr(html, "1 of 3 samples shown"), "max samples");
     CHECK(html && tags_balanced(html, why, sizeof why), "balanced: %s", why);
@@ -509,7 +499,7 @@ static void test_report_full(const char *tmp) {
     CHECK(wsss_report_write(run, NULL, &problems) == WSSS_OK, "report with broken pieces");
     CHECK(problems == 2, "2 problems, got %d", problems);
     snprintf(path, sizeof path, "%s/report.html", run);
-    html = slurp(path, NULL);
+    html = test_read_file(path, NULL);
     CHECK(html && strstr(html, "<h2>Problems</h2>") && strstr(html, "broken.json") && strstr(html, "bad_gt.png"),
           "problems listed");
     CHECK(html && strstr(html, ">broken<") && strstr(strstr(html, ">broken<"), "unreadable (see Problems)"),
@@ -525,7 +515,7 @@ static void test_report_empty(const char *tmp) {
     wsss_mkdirs(run);
     CHECK(wsss_report_write(run, NULL, NULL) == WSSS_OK, "empty run: %s", wsss_error_msg());
     snprintf(path, sizeof path, "%s/report.html", run);
-    char *html = slurp(path, NULL);
+    char *html = test_read_file(path, NULL);
     CHECK(html != NULL, "report exists");
     if (!html) return;
     CHECK(count(html, "colspan=\"14\">not run") == 6, "6 canonical stages not run, got %d",
@@ -560,7 +550,7 @@ static void test_report_odd_logs(const char *tmp) {
     write_text(path, "{\"step\":-1e308,\"loss\":1e308}\n{\"step\":1e308,\"loss\":-1e308}\n");
     CHECK(wsss_report_write(run, NULL, NULL) == WSSS_OK, "odd logs: %s", wsss_error_msg());
     snprintf(path, sizeof path, "%s/report.html", run);
-    char *html = slurp(path, NULL);
+    char *html = test_read_file(path, NULL);
     CHECK(html && tags_balanced(html, why, sizeof why), "balanced: %s", html ? why : "no file");
     CHECK(html && !strstr(html, "nan") && !strstr(html, "inf\""), "no NaN/inf coordinates");
     CHECK(html && strstr(html, "<circle"), "a single point is drawn as a dot");

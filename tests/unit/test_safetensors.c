@@ -20,27 +20,6 @@ static const char *tmp_path(const char *name) {
     return g_path;
 }
 
-static void write_bytes(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n) {
-        fprintf(stderr, "FATAL: cannot write %s\n", path);
-        exit(1);
-    }
-    fclose(f);
-}
-
-static uint8_t *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
-
 /* A file: 8-byte header length (hlen, or strlen(header) if hlen == UINT64_MAX), header, data. */
 static void write_st(const char *path, const char *header, uint64_t hlen, size_t data_len) {
     size_t h = strlen(header);
@@ -50,7 +29,7 @@ static void write_st(const char *path, const char *header, uint64_t hlen, size_t
     for (int i = 0; i < 8; i++) b[i] = (uint8_t)(hlen >> (8 * i));
     memcpy(b + 8, header, h);
     for (size_t i = 0; i < data_len; i++) b[8 + h + i] = (uint8_t)i;
-    write_bytes(path, b, n);
+    test_write_file(path, b, n);
     free(b);
 }
 
@@ -263,7 +242,7 @@ static void test_layout(void) {
     CHECK(wsss_st_writer_save(w, path) == WSSS_OK, "save");
     wsss_st_writer_free(w);
     size_t n;
-    uint8_t *b = read_bytes(path, &n);
+    uint8_t *b = test_read_file(path, &n);
     const char *want = "{\"__metadata__\":{\"k\":\"v\"},\"w\":{\"dtype\":\"F32\",\"shape\":[3],"
                        "\"data_offsets\":[0,12]}}";
     size_t wl = strlen(want), padded = (wl + 7) / 8 * 8;
@@ -280,7 +259,7 @@ static void test_layout(void) {
     w = wsss_st_writer_new();
     CHECK(wsss_st_writer_save(w, path) == WSSS_OK, "save empty");
     wsss_st_writer_free(w);
-    b = read_bytes(path, &n);
+    b = test_read_file(path, &n);
     CHECK(n == 16 && b[0] == 8 && memcmp(b + 8, "{}      ", 8) == 0, "empty file layout");
     free(b);
     wsss_safetensors *st;
@@ -312,9 +291,9 @@ static void test_layout(void) {
 static void test_malformed(void) {
     const char *p = tmp_path("bad.safetensors");
     /* sizes and header length */
-    write_bytes(p, "", 0);
+    test_write_file(p, "", 0);
     expect_bad("empty file", p, "at least 8");
-    write_bytes(p, "\x02\0\0\0\0", 5);
+    test_write_file(p, "\x02\0\0\0\0", 5);
     expect_bad("5-byte file", p, "at least 8");
     write_st(p, "{}", 1000, 0);
     expect_bad("header length past EOF", p, "header length 1000");
@@ -324,7 +303,7 @@ static void test_malformed(void) {
     expect_bad("header length near 2^64", p, "header length");
     write_st(p, "{}", 0, 0);
     expect_bad("header length 0", p, "header length 0");
-    write_bytes(p, "\0\0\0\0\0\0\0\0", 8);
+    test_write_file(p, "\0\0\0\0\0\0\0\0", 8);
     expect_bad("8 zero bytes", p, "only the 8-byte header length");
     {
         /* a (sparse) file big enough for a 100 MB + 1 header: refused by the size limit, before any
@@ -356,7 +335,7 @@ static void test_malformed(void) {
     {
         /* a header with an embedded NUL byte inside the declared length */
         uint8_t b[8 + 8] = {8, 0, 0, 0, 0, 0, 0, 0, '{', '}', 0, ' ', ' ', ' ', ' ', ' '};
-        write_bytes(p, b, sizeof b);
+        test_write_file(p, b, sizeof b);
         expect_bad("NUL after object", p, "trailing characters");
     }
     bad_header("entry not an object", "{\"a\":5}", 0, "expected an object");
@@ -467,7 +446,7 @@ static void test_atomic(void) {
     CHECK(wsss_st_writer_save(w, goodp) == WSSS_OK, "save good");
     wsss_st_writer_free(w);
     size_t n0, n1;
-    uint8_t *before = read_bytes(goodp, &n0);
+    uint8_t *before = test_read_file(goodp, &n0);
 
     /* a write that fails half-way (file size limit => EFBIG) must leave the old file intact */
     int64_t big[1] = {100000};
@@ -487,7 +466,7 @@ static void test_atomic(void) {
         CHECK(rc == WSSS_ERR, "write beyond the file size limit fails");
         CHECK(strstr(wsss_error_msg(), goodp) != NULL, "msg: %s", wsss_error_msg());
     }
-    uint8_t *after = read_bytes(goodp, &n1);
+    uint8_t *after = test_read_file(goodp, &n1);
     CHECK(after && n0 == n1 && memcmp(before, after, n0) == 0, "existing file unchanged after failed write");
     free(after);
 

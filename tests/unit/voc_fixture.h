@@ -1,5 +1,5 @@
 /* Helpers for tests that build small VOC-format folders in a temporary directory. Header-only
- * (static functions) so each test stays one executable. */
+ * (static inline functions) so each test stays one executable and may use only some. */
 #ifndef WSSS_TEST_VOC_FIXTURE_H
 #define WSSS_TEST_VOC_FIXTURE_H
 
@@ -9,10 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "test_util.h"
 #include "wsss/image.h"
 
-static void vf_mkdir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void vf_mkdir(const char *fmt, ...) {
+static inline void vf_mkdir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void vf_mkdir(const char *fmt, ...) {
     char p[1200];
     va_list ap;
     va_start(ap, fmt);
@@ -28,24 +29,16 @@ static void vf_mkdir(const char *fmt, ...) {
     mkdir(p, 0755);
 }
 
-static void vf_write(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "FATAL: cannot write %s\n", path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
-}
+static inline void vf_write(const char *path, const char *text) { test_write_file(path, text, strlen(text)); }
 
-static void vf_root(const char *root) {
+static inline void vf_root(const char *root) {
     vf_mkdir("%s/JPEGImages", root);
     vf_mkdir("%s/SegmentationClass", root);
     vf_mkdir("%s/ImageSets/Segmentation", root);
 }
 
 /* A w x h JPEG (a gradient) at ROOT/JPEGImages/<id>.jpg. */
-static void vf_image(const char *root, const char *id, int w, int h) {
+static inline void vf_image(const char *root, const char *id, int w, int h) {
     wsss_image im;
     wsss_image_alloc(&im, w, h, 3);
     for (int y = 0; y < h; y++)
@@ -66,7 +59,7 @@ static void vf_image(const char *root, const char *id, int w, int h) {
 
 /* A w x h palette mask: vertical bands, one per listed value (values may include 0 and 255), so
  * the classes present are exactly the listed ones. */
-static void vf_mask(const char *root, const char *dir, const char *id, int w, int h, int n, const int *values) {
+static inline void vf_mask(const char *root, const char *dir, const char *id, int w, int h, int n, const int *values) {
     wsss_image m;
     wsss_image_alloc(&m, w, h, 1);
     for (int y = 0; y < h; y++)
