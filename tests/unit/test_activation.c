@@ -2,6 +2,7 @@
  * double-precision finite-difference gradients of the reference kernels, views, no-grad mode. */
 #include <string.h>
 
+#include "gradcheck.h"
 #include "test_util.h"
 #include "wsss/ops.h"
 #include "wsss/runtime.h"
@@ -109,6 +110,10 @@ static void test_values(void) {
     wsss_tensor_free(x);
 }
 
+static wsss_tensor *act_fn(wsss_ctx *ctx, wsss_tensor **in, const void *arg) {
+    return apply(ctx, *(const act_id *)arg, in[0]);
+}
+
 /* d/dx sum(g * f(x)) by central differences in double precision, vs autograd. */
 static void test_finite_differences(void) {
     wsss_set_backend(WSSS_BACKEND_REF);
@@ -123,23 +128,8 @@ static void test_finite_differences(void) {
         wsss_tensor *g = rand_tensor(WSSS_F64, 4, s, -1, 1, 400 + a);
         wsss_tensor *y, *dx;
         run(a, x, g, &y, &dx);
-        wsss_tensor *fd = wsss_tensor_new(WSSS_F64, 4, s);
-        const double h = 1e-6;
-        wsss_ctx *ctx = wsss_ctx_new();
-        for (int64_t i = 0; i < wsss_tensor_numel(x); i++) {
-            double v = wsss_tensor_get(x, i), l[2];
-            for (int k = 0; k < 2; k++) {
-                wsss_tensor_set(x, i, v + (k ? -h : h));
-                wsss_tensor *yy = apply(ctx, a, x);
-                l[k] = 0;
-                for (int64_t j = 0; j < wsss_tensor_numel(yy); j++)
-                    l[k] += wsss_tensor_get(g, j) * wsss_tensor_get(yy, j);
-                wsss_ctx_reset(ctx);
-            }
-            wsss_tensor_set(x, i, v);
-            wsss_tensor_set(fd, i, (l[0] - l[1]) / (2 * h));
-        }
-        wsss_ctx_free(ctx);
+        const act_id id = (act_id)a;
+        wsss_tensor *fd = gc_numeric(act_fn, &x, &id, g, 0, 1e-6);
         char what[64];
         snprintf(what, sizeof what, "%s finite differences", k_names[a]);
         double e = check_close(what, dx, fd, 1e-8, 1e-6);

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "math_gradcheck.h"
+#include "gradcheck.h"
 #include "wsss/ops.h"
 
 /* x used by three ops: L = sum(exp(x)) + sum(x * x) + mean(x); dL/dx = exp(x) + 2x + 1/n. */

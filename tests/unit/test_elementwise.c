@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "math_gradcheck.h"
+#include "gradcheck.h"
 #include "wsss/ops.h"
 
 typedef struct { int op; double p0, p1; } ew_arg;

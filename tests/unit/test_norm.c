@@ -3,6 +3,7 @@
  * of the reference kernels through the op. */
 #include <string.h>
 
+#include "gradcheck.h"
 #include "test_util.h"
 #include "wsss/ops.h"
 #include "wsss/runtime.h"
@@ -184,6 +185,16 @@ static void test_frozen(void) {
     }
 }
 
+typedef struct bn_fd_arg {
+    wsss_tensor *rm, *rv;
+    int mode;
+} bn_fd_arg;
+
+static wsss_tensor *bn_fn(wsss_ctx *ctx, wsss_tensor **in, const void *arg) {
+    const bn_fd_arg *a = arg;
+    return wsss_batchnorm2d(ctx, in[0], in[1], in[2], a->rm, a->rv, a->mode, 0.1, 1e-5);
+}
+
 /* Finite differences of L = sum(g * bn(x, w, b)) w.r.t. every element of x, w and b (F64). In
  * train mode the running statistics are left out, so repeated forwards see the same function. */
 static void test_finite_differences(void) {
@@ -200,9 +211,7 @@ static void test_finite_differences(void) {
             wsss_ctx *ctx = wsss_ctx_new();
             wsss_tensor *y = wsss_batchnorm2d(ctx, c.x, c.w, c.b, rm, rv, mode, 0.1, 1e-5);
             wsss_backward_with(ctx, y, g);
-            wsss_ctx_reset(ctx);
-            wsss_ctx_set_grad_enabled(ctx, 0);
-            const double h = 1e-6;
+            const bn_fd_arg arg = {rm, rv, mode};
             double maxerr = 0;
             for (int i = 0; i < 3; i++) {
                 if (!ins[i]) continue;
@@ -210,20 +219,7 @@ static void test_finite_differences(void) {
                 CHECK((ins[i]->grad != NULL) == expect_grad, "%s input %d gradient presence",
                       k_mode[mode], i);
                 if (!ins[i]->grad) continue;
-                wsss_tensor *fd = wsss_tensor_new(WSSS_F64, ins[i]->ndim, ins[i]->shape);
-                for (int64_t j = 0; j < wsss_tensor_numel(ins[i]); j++) {
-                    double v = wsss_tensor_get(ins[i], j), l[2];
-                    for (int k = 0; k < 2; k++) {
-                        wsss_tensor_set(ins[i], j, v + (k ? -h : h));
-                        wsss_tensor *yy = wsss_batchnorm2d(ctx, c.x, c.w, c.b, rm, rv, mode, 0.1, 1e-5);
-                        l[k] = 0;
-                        for (int64_t q = 0; q < wsss_tensor_numel(yy); q++)
-                            l[k] += wsss_tensor_get(g, q) * wsss_tensor_get(yy, q);
-                        wsss_ctx_reset(ctx);
-                    }
-                    wsss_tensor_set(ins[i], j, v);
-                    wsss_tensor_set(fd, j, (l[0] - l[1]) / (2 * h));
-                }
+                wsss_tensor *fd = gc_numeric(bn_fn, ins, &arg, g, i, 1e-6);
                 char what[96];
                 snprintf(what, sizeof what, "%s affine%d fd d%s", k_mode[mode], affine,
                          i == 0 ? "x" : i == 1 ? "weight" : "bias");

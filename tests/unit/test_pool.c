@@ -3,6 +3,7 @@
  * tie rule, double-precision finite differences of the reference kernels. */
 #include <string.h>
 
+#include "gradcheck.h"
 #include "test_util.h"
 #include "wsss/ops.h"
 #include "wsss/runtime.h"
@@ -179,9 +180,20 @@ static void test_ties(void) {
     }
 }
 
+typedef struct pool_case {
+    int kind;
+    wsss_pool2d_params p;
+    const char *name;
+} pool_case;
+
+static wsss_tensor *pool_fn(wsss_ctx *ctx, wsss_tensor **in, const void *arg) {
+    const pool_case *pc = arg;
+    return apply(ctx, pc->kind, in[0], pc->p);
+}
+
 static void test_finite_differences(void) {
     wsss_set_backend(WSSS_BACKEND_REF);
-    struct { int kind; wsss_pool2d_params p; const char *name; } cases[] = {
+    pool_case cases[] = {
         {P_MAX, params(3, 2, 1, 1, 1), "max k3 s2 p1 ceil"},
         {P_MAX, params(2, 0, 0, 0, 1), "max k2"},
         {P_AVG, params(3, 2, 1, 1, 1), "avg k3 s2 p1 ceil include_pad"},
@@ -203,23 +215,7 @@ static void test_finite_differences(void) {
         wsss_tensor *y, *dx;
         run(cases[c].kind, x, cases[c].p, 900 + c, &y, &dx);
         wsss_tensor *g = rand_tensor(WSSS_F64, 4, y->shape, -1, 1, 900 + c);
-        wsss_tensor *fd = wsss_tensor_new(WSSS_F64, 4, s);
-        const double h = 1e-5;
-        wsss_ctx *ctx = wsss_ctx_new();
-        for (int64_t i = 0; i < n; i++) {
-            double v = wsss_tensor_get(x, i), l[2];
-            for (int k = 0; k < 2; k++) {
-                wsss_tensor_set(x, i, v + (k ? -h : h));
-                wsss_tensor *yy = apply(ctx, cases[c].kind, x, cases[c].p);
-                l[k] = 0;
-                for (int64_t j = 0; j < wsss_tensor_numel(yy); j++)
-                    l[k] += wsss_tensor_get(g, j) * wsss_tensor_get(yy, j);
-                wsss_ctx_reset(ctx);
-            }
-            wsss_tensor_set(x, i, v);
-            wsss_tensor_set(fd, i, (l[0] - l[1]) / (2 * h));
-        }
-        wsss_ctx_free(ctx);
+        wsss_tensor *fd = gc_numeric(pool_fn, &x, &cases[c], g, 0, 1e-5);
         double e = check_close(cases[c].name, dx, fd, 1e-8, 1e-6);
         printf("  %-32s fd max abs err %.2e\n", cases[c].name, e);
         wsss_tensor_free(x);

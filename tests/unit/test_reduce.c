@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "math_gradcheck.h"
+#include "gradcheck.h"
 #include "wsss/ops.h"
 #include "wsss/runtime.h"
 

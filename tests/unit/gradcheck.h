@@ -1,8 +1,11 @@
-/* Shared helpers of the math-op unit tests (elementwise, reduce, softmax, loss, autograd graph):
- * double-precision central-difference gradient checks through the public op API, F32-vs-F64
- * agreement, and non-contiguous views of test data. Header-only, static. */
-#ifndef WSSS_TEST_MATH_GRADCHECK_H
-#define WSSS_TEST_MATH_GRADCHECK_H
+/* Finite-difference gradient checks shared by the op unit tests (elementwise, reduce, softmax, loss,
+ * autograd graph, shape, resize, dropout, activation, pool, norm): the checked scalar is
+ * L = sum(op(inputs) * w) for a fixed random w, so the analytic gradient comes from
+ * wsss_backward_with(ctx, y, w) and the numeric one from central differences in double precision
+ * (F64 inputs). Also F32-vs-F64 agreement, non-contiguous views of test data and index helpers.
+ * Header-only, static inline. */
+#ifndef WSSS_TEST_GRADCHECK_H
+#define WSSS_TEST_GRADCHECK_H
 
 #include <math.h>
 #include <stdio.h>
@@ -52,6 +55,24 @@ static inline double gc_weighted_out(gc_fn f, wsss_tensor **in, const void *arg,
     return s;
 }
 
+/* Central differences (step eps) of sum(f(in) * w) w.r.t. every element of in[i]: a new F64 tensor
+ * of in[i]'s shape. in[i] is changed during the call and restored. */
+static inline wsss_tensor *gc_numeric(gc_fn f, wsss_tensor **in, const void *arg, const wsss_tensor *w, int i,
+                                      double eps) {
+    wsss_tensor *x = in[i], *num = wsss_tensor_new(WSSS_F64, x->ndim, x->shape);
+    const int64_t cnt = wsss_tensor_numel(x);
+    for (int64_t j = 0; j < cnt; j++) {
+        double v = wsss_tensor_get(x, j);
+        wsss_tensor_set(x, j, v + eps);
+        double lp = gc_weighted_out(f, in, arg, w);
+        wsss_tensor_set(x, j, v - eps);
+        double lm = gc_weighted_out(f, in, arg, w);
+        wsss_tensor_set(x, j, v);
+        wsss_tensor_set(num, j, (lp - lm) / (2 * eps));
+    }
+    return num;
+}
+
 /* Analytic gradients (backward with a random upstream gradient w) of every input that requires
  * grad, compared with central differences of sum(out * w). Inputs are F64 persistent tensors or
  * views. |analytic - numeric| <= atol + rtol * |numeric| per element. Returns the max abs error. */
@@ -74,17 +95,7 @@ static inline double gradcheck(const char *what, gc_fn f, int n, wsss_tensor **i
     const double eps = 1e-6;
     for (int i = 0; i < n; i++) {
         if (!ana[i]) continue;
-        wsss_tensor *num = wsss_tensor_new(WSSS_F64, in[i]->ndim, in[i]->shape);
-        int64_t cnt = wsss_tensor_numel(in[i]);
-        for (int64_t j = 0; j < cnt; j++) {
-            double v = wsss_tensor_get(in[i], j);
-            wsss_tensor_set(in[i], j, v + eps);
-            double lp = gc_weighted_out(f, in, arg, w);
-            wsss_tensor_set(in[i], j, v - eps);
-            double lm = gc_weighted_out(f, in, arg, w);
-            wsss_tensor_set(in[i], j, v);
-            wsss_tensor_set(num, j, (lp - lm) / (2 * eps));
-        }
+        wsss_tensor *num = gc_numeric(f, in, arg, w, i, eps);
         char name[160];
         snprintf(name, sizeof name, "%s: d/d input %d", what, i);
         double e = check_close(name, ana[i], num, atol, rtol);
@@ -170,6 +181,53 @@ static inline wsss_tensor *rand_leaf(int ndim, const int64_t *shape, double lo, 
     wsss_tensor *t = rand_tensor(WSSS_F64, ndim, shape, lo, hi, seed);
     t->requires_grad = 1;
     return t;
+}
+
+/* The shape/resize/dropout tests' variant: w drawn with the given seed, step 1e-5, tolerance 1e-7 abs +
+ * 1e-6 rel; every input that requires grad must get a contiguous gradient of its shape (CHECKed);
+ * gradients are zero-filled before and after. xs: persistent F64 tensors. Returns the max abs error
+ * between analytic and numeric gradients (and counts one CHECK per input). */
+static inline double gradcheck_seeded(const char *what, gc_fn f, const void *arg, int n, wsss_tensor **xs,
+                                      unsigned long long seed) {
+    wsss_ctx *ctx = wsss_ctx_new();
+    wsss_tensor *y = f(ctx, xs, arg);
+    wsss_tensor *w = rand_tensor(WSSS_F64, y->ndim, y->shape, -1, 1, seed);
+    for (int i = 0; i < n; i++)
+        if (xs[i]->grad) wsss_tensor_fill(xs[i]->grad, 0);
+    CHECK(wsss_backward_with(ctx, y, w) == WSSS_OK, "%s: backward failed: %s", what, wsss_error_msg());
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        wsss_tensor *x = xs[i];
+        if (!x->requires_grad) continue;
+        CHECK(x->grad != NULL, "%s: input %d got no gradient", what, i);
+        if (!x->grad) continue;
+        CHECK(wsss_tensor_is_contiguous(x->grad) && wsss_tensor_same_shape(x->grad, x),
+              "%s: gradient of input %d is not contiguous with the input's shape", what, i);
+        wsss_tensor *num = gc_numeric(f, xs, arg, w, i, 1e-5);
+        char name[160];
+        snprintf(name, sizeof name, "%s: d/dx%d", what, i);
+        double e = check_close(name, x->grad, num, 1e-7, 1e-6);
+        if (e > worst) worst = e;
+        wsss_tensor_free(num);
+        wsss_tensor_fill(x->grad, 0);
+    }
+    wsss_tensor_free(w);
+    wsss_ctx_free(ctx);
+    return worst;
+}
+
+/* Row-major flat index of a multi-index into shape, and back. */
+static inline int64_t gc_flat(int ndim, const int64_t *shape, const int64_t *idx) {
+    int64_t f = 0;
+    for (int d = 0; d < ndim; d++) f = f * shape[d] + idx[d];
+    return f;
+}
+
+static inline void gc_unflat(int ndim, const int64_t *shape, int64_t flat, int64_t *idx) {
+    for (int d = ndim - 1; d >= 0; d--) {
+        idx[d] = flat % shape[d];
+        flat /= shape[d];
+    }
 }
 
 #endif
