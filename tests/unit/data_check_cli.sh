@@ -3,17 +3,7 @@
 # masks), its summary, and broken variants (exit codes, messages naming files, --skip-bad).
 # Usage: bash data_check_cli.sh <path-to-wsss> <tmpdir>
 set -u
-WSSS="$1"
-TMP="$2"
-rm -rf "$TMP" && mkdir -p "$TMP"
-fails=0
-pass=0
-check() { # check "what" command...
-    local what="$1"
-    shift
-    if "$@"; then pass=$((pass + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
-}
-has() { grep -qF -- "$2" "$1" || { echo "--- $1 lacks: $2"; cat "$1"; return 1; }; }
+. "$(dirname "$0")/../cli_test_lib.sh"
 
 # Dataset: 4 train images (2 non-square), 4 classes (classes.txt), masks with 255; 2 val images.
 /usr/bin/python3 - "$TMP/ds" <<'EOF' || { echo "FAIL: cannot build the dataset with /usr/bin/python3 + PIL"; exit 1; }
@@ -105,5 +95,4 @@ check "missing ROOT exits 2" test $? -eq 2
 "$WSSS" data check "$TMP/ds" --masks maybe >"$out" 2>&1
 check "bad --masks exits 2" test $? -eq 2
 
-echo "data_check_cli: $pass passed, $fails failed"
-test "$fails" -eq 0
+cli_summary data_check_cli

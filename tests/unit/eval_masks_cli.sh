@@ -3,17 +3,7 @@
 # column, the metrics JSON, and user errors (missing prediction, bad class value, size mismatch).
 # Usage: bash eval_masks_cli.sh <path-to-wsss> <tmpdir>
 set -u
-WSSS="$1"
-TMP="$2"
-rm -rf "$TMP" && mkdir -p "$TMP"
-fails=0
-pass=0
-check() { # check "what" command...
-    local what="$1"
-    shift
-    if "$@"; then pass=$((pass + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
-}
-has() { grep -qF -- "$2" "$1" || { echo "--- $1 lacks: $2"; cat "$1"; return 1; }; }
+. "$(dirname "$0")/../cli_test_lib.sh"
 
 # Two 4x2 images, 3 classes (hand-computed in the comments).
 #   a: GT [0 0 1 1 / 0 0 1 255]  pred [0 1 1 1 / 0 0 1 0]  -> C00 3, C01 1, C11 3 (255 skipped)
@@ -100,5 +90,4 @@ check "--pred required" test $? -eq 2
 "$WSSS" eval-masks --gt "$TMP/nowhere" --pred "$TMP/pred" --num-classes 3 >"$out" 2>"$err"
 check "missing GT folder exits 1" test $? -eq 1
 
-echo "eval_masks_cli: $pass passed, $fails failed"
-[ "$fails" -eq 0 ]
+cli_summary eval_masks_cli

@@ -7,20 +7,10 @@
 # output.
 # Usage: bash forward_cli.sh <path-to-wsss> <tmpdir>
 set -u
-WSSS="$1"
-TMP="$2"
+. "$(dirname "$0")/../cli_test_lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 HELPER="$(dirname "$WSSS")/../tests/test_models"
-rm -rf "$TMP" && mkdir -p "$TMP"
-fails=0
-pass=0
-check() { # check "what" command...
-    local what="$1"
-    shift
-    if "$@"; then pass=$((pass + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
-}
-has() { grep -qF -- "$2" "$1" || { echo "--- $1 lacks: $2"; cat "$1"; return 1; }; }
 if [ ! -x "$HELPER" ]; then echo "FAIL: helper $HELPER not built (target test_models)"; exit 1; fi
 
 out="$TMP/out.txt"
@@ -106,5 +96,4 @@ else
     echo "SKIP: /usr/bin/python3 has no torch; converter not exercised"
 fi
 
-echo "forward_cli: $pass passed, $fails failed"
-[ "$fails" -eq 0 ]
+cli_summary forward_cli

@@ -5,16 +5,7 @@
 # Installs Debian's chromium when it is missing and we are root (CI); otherwise fails with a hint.
 # Usage: bash report_chromium.sh <path-to-wsss> <tmpdir>
 set -u
-WSSS="$1"
-TMP="$2"
-rm -rf "$TMP" && mkdir -p "$TMP"
-fails=0
-pass=0
-check() { # check "what" command...
-    local what="$1"
-    shift
-    if "$@"; then pass=$((pass + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
-}
+. "$(dirname "$0")/../cli_test_lib.sh"
 
 if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then
@@ -142,5 +133,4 @@ ok = (w == 1200 and colors >= 200 and nonwhite > 0.03 and res["plot_blue"] > 300
 sys.exit(0 if ok else 1)
 EOF
 
-echo "report_chromium: $pass passed, $fails failed (screenshot: $SHOT)"
-[ "$fails" -eq 0 ]
+cli_summary report_chromium "(screenshot: $SHOT)"

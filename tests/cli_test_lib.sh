@@ -1,0 +1,22 @@
+# Shared set-up of the shell-driven CLI tests (tests/unit/*.sh), sourced after `set -u` with the
+# script's own arguments: . "$(dirname "$0")/../cli_test_lib.sh"
+# Sets WSSS (the CLI) and TMP (a fresh temp dir) from "$1" "$2" and defines:
+#   check "what" command...   counts the command's success in pass, its failure in fails (and says FAIL)
+#   has FILE TEXT             FILE contains TEXT (else prints the file)
+#   cli_summary NAME [NOTE]   prints "NAME: N passed, M failed [NOTE]"; fails if any check failed
+# Not a test itself: it lives outside the globbed tests/unit and tests/e2e folders.
+WSSS="$1"
+TMP="$2"
+rm -rf "$TMP" && mkdir -p "$TMP"
+fails=0
+pass=0
+check() { # check "what" command...
+    local what="$1"
+    shift
+    if "$@"; then pass=$((pass + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
+}
+has() { grep -qF -- "$2" "$1" || { echo "--- $1 lacks: $2"; cat "$1"; return 1; }; }
+cli_summary() { # cli_summary NAME [NOTE]
+    echo "$1: $pass passed, $fails failed${2:+ $2}"
+    [ "$fails" -eq 0 ]
+}
