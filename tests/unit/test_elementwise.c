@@ -71,6 +71,33 @@ static void naive_binary(int op, const wsss_tensor *a, const wsss_tensor *b, con
     }
 }
 
+/* run_binary(in) and its input gradients (upstream w: uniform in [-1, 1) from seed, in[0]'s dtype)
+ * against naive_binary: the output within atol = rtol = tol_out, grad a within tol_a, grad b within
+ * atol_b / rtol_b; reported as "<what> out", "<what> grad a", "<what> grad b". */
+static void check_vs_naive(const char *what, wsss_tensor **in, const ew_arg *arg, unsigned long long seed,
+                           double tol_out, double tol_a, double atol_b, double rtol_b) {
+    wsss_ctx *ctx = wsss_ctx_new();
+    wsss_tensor *out = run_binary(ctx, in, arg);
+    wsss_tensor *w = rand_tensor(in[0]->dtype, out->ndim, out->shape, -1, 1, seed);
+    wsss_tensor *no = wsss_tensor_new(WSSS_F64, out->ndim, out->shape);
+    wsss_tensor *ga = wsss_tensor_new(WSSS_F64, in[0]->ndim, in[0]->shape);
+    wsss_tensor *gb = wsss_tensor_new(WSSS_F64, in[1]->ndim, in[1]->shape);
+    naive_binary(arg->op, in[0], in[1], w, no, ga, gb);
+    wsss_backward_with(ctx, out, w);
+    char name[160];
+    snprintf(name, sizeof name, "%s out", what);
+    check_close(name, out, no, tol_out, tol_out);
+    snprintf(name, sizeof name, "%s grad a", what);
+    check_close(name, in[0]->grad, ga, tol_a, tol_a);
+    snprintf(name, sizeof name, "%s grad b", what);
+    check_close(name, in[1]->grad, gb, atol_b, rtol_b);
+    wsss_ctx_free(ctx);
+    wsss_tensor_free(w);
+    wsss_tensor_free(no);
+    wsss_tensor_free(ga);
+    wsss_tensor_free(gb);
+}
+
 typedef struct { int na, nb; int64_t sa[5], sb[5]; } shape_pair;
 
 static const shape_pair k_pairs[] = {
@@ -100,25 +127,8 @@ static void test_binary_fd(void) {
             gradcheck(what, run_binary, 2, in, &arg, 1e-8, 1e-6);
             f32_vs_f64(what, run_binary, 2, in, &arg, 1e-5, 1e-5);
             /* naive oracle for forward and gradients */
-            wsss_ctx *ctx = wsss_ctx_new();
-            wsss_tensor *out = run_binary(ctx, in, &arg);
-            wsss_tensor *w = rand_tensor(WSSS_F64, out->ndim, out->shape, -1, 1, 5);
-            wsss_tensor *no = wsss_tensor_new(WSSS_F64, out->ndim, out->shape);
-            wsss_tensor *ga = wsss_tensor_new(WSSS_F64, in[0]->ndim, in[0]->shape);
-            wsss_tensor *gb = wsss_tensor_new(WSSS_F64, in[1]->ndim, in[1]->shape);
-            naive_binary(op, in[0], in[1], w, no, ga, gb);
-            wsss_backward_with(ctx, out, w);
-            snprintf(what, sizeof what, "%s pair %zu naive out", k_bin[op], k);
-            check_close(what, out, no, 1e-14, 1e-14);
-            snprintf(what, sizeof what, "%s pair %zu naive grad a", k_bin[op], k);
-            check_close(what, in[0]->grad, ga, 1e-12, 1e-12);
-            snprintf(what, sizeof what, "%s pair %zu naive grad b", k_bin[op], k);
-            check_close(what, in[1]->grad, gb, 1e-12, 1e-12);
-            wsss_ctx_free(ctx);
-            wsss_tensor_free(w);
-            wsss_tensor_free(no);
-            wsss_tensor_free(ga);
-            wsss_tensor_free(gb);
+            snprintf(what, sizeof what, "%s pair %zu naive", k_bin[op], k);
+            check_vs_naive(what, in, &arg, 5, 1e-14, 1e-12, 1e-12, 1e-12);
             wsss_tensor_free(in[0]);
             wsss_tensor_free(in[1]);
         }
@@ -181,25 +191,10 @@ static void test_binary_large(void) {
                         wsss_tensor_free(in[i]);
                         in[i] = t;
                     }
-                wsss_ctx *ctx = wsss_ctx_new();
-                wsss_tensor *out = run_binary(ctx, in, &arg);
-                wsss_tensor *w = rand_tensor(in[0]->dtype, out->ndim, out->shape, -1, 1, 23);
-                wsss_tensor *no = wsss_tensor_new(WSSS_F64, out->ndim, out->shape);
-                wsss_tensor *ga = wsss_tensor_new(WSSS_F64, in[0]->ndim, in[0]->shape);
-                wsss_tensor *gb = wsss_tensor_new(WSSS_F64, in[1]->ndim, in[1]->shape);
-                naive_binary(op, in[0], in[1], w, no, ga, gb);
-                wsss_backward_with(ctx, out, w);
                 double tol = dt == 0 ? 1e-5 : 1e-12;
                 char what[96];
                 snprintf(what, sizeof what, "large %s case %d %s", k_bin[op], k, dt ? "F64" : "F32");
-                check_close(what, out, no, tol, tol);
-                check_close(what, in[0]->grad, ga, tol, tol);
-                check_close(what, in[1]->grad, gb, dt == 0 ? 1e-3 : 1e-10, tol); /* long f32 sums */
-                wsss_ctx_free(ctx);
-                wsss_tensor_free(w);
-                wsss_tensor_free(no);
-                wsss_tensor_free(ga);
-                wsss_tensor_free(gb);
+                check_vs_naive(what, in, &arg, 23, tol, tol, dt == 0 ? 1e-3 : 1e-10, tol); /* b: long f32 sums */
                 wsss_tensor_free(in[0]);
                 wsss_tensor_free(in[1]);
             }

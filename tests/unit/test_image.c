@@ -74,6 +74,16 @@ static uint16_t *samples_pattern(int w, int h, int c, unsigned mod) {
     return s;
 }
 
+/* path read as a mask opens (one CHECK) and holds the samples s[0..n) (one CHECK, message `what`). */
+static void check_mask_values(const char *path, const uint16_t *s, int n, const char *what) {
+    wsss_image im;
+    CHECK(wsss_image_read_mask(path, &im) == WSSS_OK, "%s", wsss_error_msg());
+    int ok = im.data != NULL;
+    for (int i = 0; ok && i < n; i++) ok = im.data[i] == s[i];
+    CHECK(ok, "%s", what);
+    wsss_image_free(&im);
+}
+
 static void test_voc_palette(void) {
     /* the VOC colour table's well-known entries */
     static const struct { int i; uint8_t r, g, b; } want[] = {
@@ -234,11 +244,7 @@ static void test_png_colour_types(void) {
     /* grey 16: a mask keeps values < 256, refuses larger; RGB takes the high byte */
     s = samples_pattern(w, h, 1, 256);
     raw_png(tmp_path("g16small.png"), w, h, PNG_COLOR_TYPE_GRAY, 16, s, 1, NULL, 0, NULL, 0, 0);
-    CHECK(wsss_image_read_mask(tmp_path("g16small.png"), &im) == WSSS_OK, "%s", wsss_error_msg());
-    ok = 1;
-    for (int i = 0; ok && i < n; i++) ok = im.data[i] == s[i];
-    CHECK(ok, "16-bit grey mask values");
-    wsss_image_free(&im);
+    check_mask_values(tmp_path("g16small.png"), s, n, "16-bit grey mask values");
     s[5] = 300;
     raw_png(tmp_path("g16big.png"), w, h, PNG_COLOR_TYPE_GRAY, 16, s, 1, NULL, 0, NULL, 0, 0);
     CHECK(wsss_image_read_mask(tmp_path("g16big.png"), &im) == WSSS_ERR && strstr(wsss_error_msg(), "300"),
@@ -254,11 +260,9 @@ static void test_png_colour_types(void) {
     for (int il = 0; il < 2; il++) {
         const char *p = tmp_path(il ? "pal_il.png" : "pal.png");
         raw_png(p, w, h, PNG_COLOR_TYPE_PALETTE, 8, s, 1, pal, 256, trns, 4, il);
-        CHECK(wsss_image_read_mask(p, &im) == WSSS_OK, "%s", wsss_error_msg());
-        ok = 1;
-        for (int i = 0; ok && i < n; i++) ok = im.data[i] == s[i];
-        CHECK(ok, "palette PNG (interlace %d): indices", il);
-        wsss_image_free(&im);
+        char what[64];
+        snprintf(what, sizeof what, "palette PNG (interlace %d): indices", il);
+        check_mask_values(p, s, n, what);
         CHECK(wsss_image_read_rgb(p, &im) == WSSS_OK, "%s", wsss_error_msg());
         ok = im.channels == 3;
         for (int i = 0; ok && i < n; i++)
@@ -272,19 +276,11 @@ static void test_png_colour_types(void) {
     /* 4-bit palette and 2-bit grey: mask values unscaled; grey as RGB scaled to 0..255 */
     s = samples_pattern(w, h, 1, 16);
     raw_png(tmp_path("pal4.png"), w, h, PNG_COLOR_TYPE_PALETTE, 4, s, 1, pal, 16, NULL, 0, 0);
-    CHECK(wsss_image_read_mask(tmp_path("pal4.png"), &im) == WSSS_OK, "%s", wsss_error_msg());
-    ok = 1;
-    for (int i = 0; ok && i < n; i++) ok = im.data[i] == s[i];
-    CHECK(ok, "4-bit palette indices");
-    wsss_image_free(&im);
+    check_mask_values(tmp_path("pal4.png"), s, n, "4-bit palette indices");
     free(s);
     s = samples_pattern(w, h, 1, 4);
     raw_png(tmp_path("g2.png"), w, h, PNG_COLOR_TYPE_GRAY, 2, s, 1, NULL, 0, NULL, 0, 0);
-    CHECK(wsss_image_read_mask(tmp_path("g2.png"), &im) == WSSS_OK, "%s", wsss_error_msg());
-    ok = 1;
-    for (int i = 0; ok && i < n; i++) ok = im.data[i] == s[i];
-    CHECK(ok, "2-bit grey mask values");
-    wsss_image_free(&im);
+    check_mask_values(tmp_path("g2.png"), s, n, "2-bit grey mask values");
     CHECK(wsss_image_read_rgb(tmp_path("g2.png"), &im) == WSSS_OK, "%s", wsss_error_msg());
     ok = 1;
     for (int i = 0; ok && i < n; i++) ok = im.data[3 * i + 1] == s[i] * 85; /* 2 bits: 0, 85, 170, 255 */
