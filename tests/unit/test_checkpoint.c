@@ -149,6 +149,27 @@ static const char *fresh_copy(const char *ref) {
     return bad;
 }
 
+/* A fresh copy of ref without its file `name`. */
+static const char *copy_without(const char *ref, const char *name) {
+    const char *bad = fresh_copy(ref);
+    char p[1200];
+    sub_path(p, sizeof p, bad, name);
+    unlink(p);
+    return bad;
+}
+
+/* A fresh copy of ref whose file `name` keeps only its first `keep` bytes (half of it if keep is 0). */
+static const char *copy_truncated(const char *ref, const char *name, size_t keep) {
+    const char *bad = fresh_copy(ref);
+    char p[1200];
+    sub_path(p, sizeof p, bad, name);
+    size_t n;
+    char *s = test_read_file(p, &n);
+    test_write_file(p, s, keep ? keep : n / 2);
+    free(s);
+    return bad;
+}
+
 /* Load `dir` into a fresh model/optim; expect failure with every `needle` in the message. */
 static void expect_load_error(const char *what, const char *dir, int variant, int with_opt, const char *n1,
                               const char *n2) {
@@ -305,40 +326,23 @@ int main(void) {
     const char *bad;
     snprintf(p, sizeof p, "%s/nothing_here", g_dir);
     expect_load_error("missing directory", p, 0, 1, "nothing_here", "not found");
-    bad = fresh_copy(ck);
-    sub_path(p, sizeof p, bad, "state.json");
-    unlink(p);
-    expect_load_error("missing state.json", bad, 0, 1, "state.json", "cannot open");
-    bad = fresh_copy(ck);
-    sub_path(p, sizeof p, bad, "state.json");
-    {
-        char *s = test_read_file(p, NULL);
-        test_write_file(p, s, strlen(s) / 2); /* truncated JSON */
-        free(s);
+    expect_load_error("missing state.json", copy_without(ck, "state.json"), 0, 1, "state.json", "cannot open");
+    /* truncated JSON */
+    expect_load_error("truncated state.json", copy_truncated(ck, "state.json", 0), 0, 1, "state.json", "byte");
+    static const struct { const char *what, *from, *to, *needle; } edits[] = {
+        {"wrong version", "\"version\": 1", "\"version\": 2", "field 'version' is 2"},
+        {"missing field", "\"epoch\"", "\"epoch_\"", "field 'epoch' missing"},
+        {"mistyped field", "\"step\": 3", "\"step\": \"3\"", "field 'step' is a string"},
+        {"bad rng word", "\"0x", "\"0y", "rng.s[0]"},
+        {"bad schedule kind", "\"kind\": \"step\"", "\"kind\": \"cosine\"", "lr_schedule.kind"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        bad = fresh_copy(ck);
+        edit_state(bad, edits[i].from, edits[i].to);
+        expect_load_error(edits[i].what, bad, 0, 1, "state.json", edits[i].needle);
     }
-    expect_load_error("truncated state.json", bad, 0, 1, "state.json", "byte");
-    bad = fresh_copy(ck);
-    edit_state(bad, "\"version\": 1", "\"version\": 2");
-    expect_load_error("wrong version", bad, 0, 1, "state.json", "field 'version' is 2");
-    bad = fresh_copy(ck);
-    edit_state(bad, "\"epoch\"", "\"epoch_\"");
-    expect_load_error("missing field", bad, 0, 1, "state.json", "field 'epoch' missing");
-    bad = fresh_copy(ck);
-    edit_state(bad, "\"step\": 3", "\"step\": \"3\"");
-    expect_load_error("mistyped field", bad, 0, 1, "state.json", "field 'step' is a string");
-    bad = fresh_copy(ck);
-    edit_state(bad, "\"0x", "\"0y");
-    expect_load_error("bad rng word", bad, 0, 1, "state.json", "rng.s[0]");
-    bad = fresh_copy(ck);
-    edit_state(bad, "\"kind\": \"step\"", "\"kind\": \"cosine\"");
-    expect_load_error("bad schedule kind", bad, 0, 1, "state.json", "lr_schedule.kind");
-    bad = fresh_copy(ck);
-    sub_path(p, sizeof p, bad, "model.safetensors");
-    unlink(p);
-    expect_load_error("missing model file", bad, 0, 1, "model.safetensors", NULL);
-    bad = fresh_copy(ck);
-    sub_path(p, sizeof p, bad, "optim.safetensors");
-    unlink(p);
+    expect_load_error("missing model file", copy_without(ck, "model.safetensors"), 0, 1, "model.safetensors", NULL);
+    bad = copy_without(ck, "optim.safetensors");
     expect_load_error("missing optim file", bad, 0, 1, "optim.safetensors", NULL);
     /* ... but the model alone still loads (e.g. for evaluation) */
     {
@@ -351,13 +355,8 @@ int main(void) {
         wsss_ckpt_state_clear(&s2);
         wsss_params_free(&m2);
     }
-    bad = fresh_copy(ck);
-    sub_path(p, sizeof p, bad, "model.safetensors");
-    {
-        char *s = test_read_file(p, NULL);
-        test_write_file(p, s, 100); /* truncated: header claims more than is there */
-        free(s);
-    }
+    /* truncated: header claims more than is there */
+    bad = copy_truncated(ck, "model.safetensors", 100);
     expect_load_error("truncated model file", bad, 0, 1, "model.safetensors", NULL);
     expect_load_error("shape mismatch", ck, 1, 1, "model.safetensors", "fc.weight");
     expect_load_error("tensor missing", ck, 2, 1, "model.safetensors", "extra.weight");
