@@ -147,6 +147,14 @@ const char *test_tmp_dir(const char *test_name) {
     return path;
 }
 
+const char *test_path(const char *dir, const char *name) {
+    static char p[8][2400];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+    return p[k];
+}
+
 wsss_tensor *rand_tensor(wsss_dtype dt, int ndim, const int64_t *shape, double lo, double hi,
                          unsigned long long seed) {
     wsss_tensor *t = wsss_tensor_new(dt, ndim, shape);

@@ -49,6 +49,8 @@ void *test_read_file(const char *path, size_t *n);
 void test_write_file(const char *path, const void *data, size_t n);
 /* Path helpers: a fresh per-test temp directory under the build tree. */
 const char *test_tmp_dir(const char *test_name);
+/* "dir/name" in one of 8 static buffers used in turn (valid until 8 more calls). */
+const char *test_path(const char *dir, const char *name);
 
 /* Random tensor (persistent) with values in [lo, hi), from a seeded generator. */
 wsss_tensor *rand_tensor(wsss_dtype dt, int ndim, const int64_t *shape, double lo, double hi,

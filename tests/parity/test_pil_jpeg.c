@@ -15,13 +15,7 @@
 
 static char g_dir[1024];
 
-static const char *in_dir(const char *name) {
-    static char p[2][2400];
-    static int k;
-    k ^= 1;
-    snprintf(p[k], sizeof p[k], "%s/%s", g_dir, name);
-    return p[k];
-}
+static const char *in_dir(const char *name) { return test_path(g_dir, name); }
 
 /* CMYK JPEGs PIL cannot write: CMYK samples that libjpeg stores as YCCK with an Adobe marker, or as
  * CMYK without one. */

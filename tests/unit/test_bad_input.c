@@ -24,14 +24,6 @@ static const char *root_path(const char *name) {
     return p[k];
 }
 
-static const char *file_in(const char *root, const char *rel) {
-    static char p[4][2200];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", root, rel);
-    return p[k];
-}
-
 /* The good dataset every case starts from: 3 samples, 5 classes. */
 static const char *base(const char *name) {
     const char *root = root_path(name);
@@ -39,14 +31,14 @@ static const char *base(const char *name) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0) fprintf(stderr, "warning: cannot clean %s\n", root);
     vf_root(root);
-    vf_write(file_in(root, "classes.txt"), "background\nshirt\nshoe\nbag\nhat\n");
+    vf_write(test_path(root, "classes.txt"), "background\nshirt\nshoe\nbag\nhat\n");
     vf_image(root, "s0", 20, 16);
     vf_image(root, "s1", 16, 20);
     vf_image(root, "s2", 18, 18);
     vf_mask(root, "SegmentationClass", "s0", 20, 16, 3, (int[]){0, 1, 3});
     vf_mask(root, "SegmentationClass", "s1", 16, 20, 2, (int[]){0, 2});
     vf_mask(root, "SegmentationClass", "s2", 18, 18, 2, (int[]){4, 255});
-    vf_write(file_in(root, "ImageSets/Segmentation/train.txt"), "s0\ns1\ns2\n");
+    vf_write(test_path(root, "ImageSets/Segmentation/train.txt"), "s0\ns1\ns2\n");
     return root;
 }
 
@@ -152,33 +144,33 @@ static void test_dataset_cases(void) {
 
     /* empty list file */
     r = base("empty_list");
-    vf_write(file_in(r, "ImageSets/Segmentation/train.txt"), "\n  \n");
+    vf_write(test_path(r, "ImageSets/Segmentation/train.txt"), "\n  \n");
     expect_open_error(r, "train.txt", "no ids", -1);
     expect_cli(r, "train.txt", "no ids", 0);
 
     /* missing list file */
     r = base("no_list");
-    remove(file_in(r, "ImageSets/Segmentation/train.txt"));
+    remove(test_path(r, "ImageSets/Segmentation/train.txt"));
     expect_open_error(r, "train.txt", "not found", -1);
 
     /* missing image folder */
     r = base("no_images");
     {
         char cmd[2300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", file_in(r, "JPEGImages"));
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_path(r, "JPEGImages"));
         CHECK(system(cmd) == 0, "rm");
     }
     expect_open_error(r, "JPEGImages", "not found", -1);
 
     /* a listed id without its image */
     r = base("missing_image");
-    remove(file_in(r, "JPEGImages/s1.jpg"));
+    remove(test_path(r, "JPEGImages/s1.jpg"));
     expect_open_error(r, "JPEGImages/s1.jpg", "not found", 1);
     expect_cli(r, "s1.jpg", "not found", 1);
 
     /* a listed id without its mask */
     r = base("missing_mask");
-    remove(file_in(r, "SegmentationClass/s2.png"));
+    remove(test_path(r, "SegmentationClass/s2.png"));
     expect_open_error(r, "SegmentationClass/s2.png", "not found", 1);
     expect_cli(r, "s2.png", "not found", 1);
 
@@ -194,22 +186,22 @@ static void test_dataset_cases(void) {
     expect_open_error(r, "SegmentationClass/s1.png", "mask value 7", 1);
     expect_cli(r, "s1.png", "mask value 7", 1);
     /* ... also caught at load time when labels come from cls_labels.txt */
-    vf_write(file_in(r, "cls_labels.txt"), "s0 1 3\ns1 2\ns2 4\n");
+    vf_write(test_path(r, "cls_labels.txt"), "s0 1 3\ns1 2\ns2 4\n");
     expect_load_error(r, 1, "SegmentationClass/s1.png", "mask value 7");
 
     /* class id out of range, or not a number, in cls_labels.txt */
     r = base("cls_range");
-    vf_write(file_in(r, "cls_labels.txt"), "s0 1 3\ns1 2 9\ns2 4\n");
+    vf_write(test_path(r, "cls_labels.txt"), "s0 1 3\ns1 2 9\ns2 4\n");
     expect_open_error(r, "cls_labels.txt:2", "class id 9 out of range", 1);
     expect_cli(r, "cls_labels.txt:2", "class id 9", 1);
-    vf_write(file_in(r, "cls_labels.txt"), "s0 1 x3\ns1 2\ns2 4\n");
+    vf_write(test_path(r, "cls_labels.txt"), "s0 1 x3\ns1 2\ns2 4\n");
     expect_open_error(r, "cls_labels.txt:1", "'x3' is not a class id", 1);
-    vf_write(file_in(r, "cls_labels.txt"), "s0 0 1\ns1 2\ns2 4\n");
+    vf_write(test_path(r, "cls_labels.txt"), "s0 0 1\ns1 2\ns2 4\n");
     expect_open_error(r, "cls_labels.txt:1", "class id 0 out of range", 1);
-    vf_write(file_in(r, "cls_labels.txt"), "s0 1 3\ns1 2\ns2 4\ns1 3\n");
+    vf_write(test_path(r, "cls_labels.txt"), "s0 1 3\ns1 2\ns2 4\ns1 3\n");
     expect_open_error(r, "cls_labels.txt:4", "listed again", 1);
     /* an id with no line and no mask */
-    vf_write(file_in(r, "cls_labels.txt"), "s0 1 3\ns2 4\n");
+    vf_write(test_path(r, "cls_labels.txt"), "s0 1 3\ns2 4\n");
     wsss_dataset_opts o;
     wsss_dataset_opts_default(&o);
     o.masks = WSSS_MASKS_NONE;
@@ -219,66 +211,66 @@ static void test_dataset_cases(void) {
 
     /* labels that disagree with the masks: the check command reports them */
     r = base("cls_disagree");
-    vf_write(file_in(r, "cls_labels.txt"), "s0 1 2\ns1 2\ns2 4\n");
+    vf_write(test_path(r, "cls_labels.txt"), "s0 1 2\ns1 2\ns2 4\n");
     expect_cli(r, "labels of id 's0' (1 2) differ", "(1 3)", 1);
 
     /* corrupt JPEG: data precision 7 in the frame header */
     r = base("jpeg_corrupt");
     size_t n;
-    uint8_t *b = slurp(file_in(r, "JPEGImages/s2.jpg"), &n);
+    uint8_t *b = slurp(test_path(r, "JPEGImages/s2.jpg"), &n);
     size_t sof = find_bytes(b, n, "\xFF\xC0", 2);
     CHECK(sof != (size_t)-1, "no SOF0 marker");
     if (sof != (size_t)-1) b[sof + 4] = 7;
-    test_write_file(file_in(r, "JPEGImages/s2.jpg"), b, n);
+    test_write_file(test_path(r, "JPEGImages/s2.jpg"), b, n);
     free(b);
     expect_load_error(r, 2, "JPEGImages/s2.jpg", "corrupt or unsupported JPEG");
     expect_cli(r, "s2.jpg", "precision 7", 1);
 
     /* truncated JPEG */
     r = base("jpeg_truncated");
-    b = slurp(file_in(r, "JPEGImages/s0.jpg"), &n);
-    test_write_file(file_in(r, "JPEGImages/s0.jpg"), b, n * 2 / 3);
+    b = slurp(test_path(r, "JPEGImages/s0.jpg"), &n);
+    test_write_file(test_path(r, "JPEGImages/s0.jpg"), b, n * 2 / 3);
     free(b);
     expect_load_error(r, 0, "JPEGImages/s0.jpg", "truncated JPEG");
     expect_cli(r, "s0.jpg", "truncated", 1);
 
     /* an image that is text, and an empty one */
     r = base("not_image");
-    vf_write(file_in(r, "JPEGImages/s1.jpg"), "hello, I am not a JPEG\n");
+    vf_write(test_path(r, "JPEGImages/s1.jpg"), "hello, I am not a JPEG\n");
     expect_load_error(r, 1, "JPEGImages/s1.jpg", "not a JPEG or PNG");
-    vf_write(file_in(r, "JPEGImages/s1.jpg"), "");
+    vf_write(test_path(r, "JPEGImages/s1.jpg"), "");
     expect_load_error(r, 1, "JPEGImages/s1.jpg", "empty file");
     expect_cli(r, "s1.jpg", "empty file", 1);
 
     /* truncated mask PNG (read at open: labels come from masks) */
     r = base("png_truncated");
-    b = slurp(file_in(r, "SegmentationClass/s1.png"), &n);
-    test_write_file(file_in(r, "SegmentationClass/s1.png"), b, n - 20);
+    b = slurp(test_path(r, "SegmentationClass/s1.png"), &n);
+    test_write_file(test_path(r, "SegmentationClass/s1.png"), b, n - 20);
     free(b);
     expect_open_error(r, "SegmentationClass/s1.png", "truncated PNG", 1);
     expect_cli(r, "s1.png", "truncated PNG", 1);
 
     /* corrupt mask PNG: a flipped byte inside IDAT fails its CRC */
     r = base("png_corrupt");
-    b = slurp(file_in(r, "SegmentationClass/s0.png"), &n);
+    b = slurp(test_path(r, "SegmentationClass/s0.png"), &n);
     size_t idat = find_bytes(b, n, "IDAT", 4);
     CHECK(idat != (size_t)-1, "no IDAT");
     if (idat != (size_t)-1) b[idat + 6] ^= 0x40;
-    test_write_file(file_in(r, "SegmentationClass/s0.png"), b, n);
+    test_write_file(test_path(r, "SegmentationClass/s0.png"), b, n);
     free(b);
     expect_open_error(r, "SegmentationClass/s0.png", "corrupt PNG", 1);
     expect_cli(r, "s0.png", "corrupt PNG", 1);
 
     /* classes.txt problems */
     r = base("classes_bad");
-    vf_write(file_in(r, "classes.txt"), "background\n");
+    vf_write(test_path(r, "classes.txt"), "background\n");
     expect_open_error(r, "classes.txt", "expected background plus at least one class", -1);
-    vf_write(file_in(r, "classes.txt"), "background\n\nshoe\n");
+    vf_write(test_path(r, "classes.txt"), "background\n\nshoe\n");
     expect_open_error(r, "classes.txt:2", "empty class name", -1);
     {
         char big[300 * 4 + 1] = "";
         for (int k = 0; k < 300; k++) strcat(big, "c\n");
-        vf_write(file_in(r, "classes.txt"), big);
+        vf_write(test_path(r, "classes.txt"), big);
         expect_open_error(r, "classes.txt", "300 classes", -1);
     }
     expect_cli(r, "classes.txt", "300 classes", 0);
@@ -306,7 +298,7 @@ static void test_huge_png(void) {
     put32(f + 33, 0); /* an empty IDAT: libpng stops reading the header there */
     memcpy(f + 37, "IDAT", 4);
     put32(f + 41, (uint32_t)crc32(0, f + 37, 4));
-    const char *p = file_in(g_tmp, "huge.png");
+    const char *p = test_path(g_tmp, "huge.png");
     test_write_file(p, f, sizeof f);
     wsss_image im;
     CHECK(wsss_image_read_rgb(p, &im) == WSSS_ERR && msg_has("huge.png", "pixel limit"), "huge PNG: %s",
@@ -320,7 +312,7 @@ static void fuzz_file(const char *src, const char *name, int mask) {
     size_t n;
     uint8_t *b = slurp(src, &n);
     uint8_t *c = malloc(n);
-    const char *p = file_in(g_tmp, name);
+    const char *p = test_path(g_tmp, name);
     int ok = 0, err = 0, bad_msg = 0;
     for (size_t len = 0; len < n; len += 1 + len / 16) {
         test_write_file(p, b, len);
@@ -353,7 +345,7 @@ int main(void) {
     test_dataset_cases();
     test_huge_png();
     const char *r = base("fuzz_src");
-    fuzz_file(file_in(r, "JPEGImages/s0.jpg"), "fuzz.jpg", 0);
-    fuzz_file(file_in(r, "SegmentationClass/s0.png"), "fuzz.png", 1);
+    fuzz_file(test_path(r, "JPEGImages/s0.jpg"), "fuzz.jpg", 0);
+    fuzz_file(test_path(r, "SegmentationClass/s0.png"), "fuzz.png", 1);
     return test_summary("test_bad_input");
 }

@@ -12,13 +12,7 @@
 
 static char g_dir[1024];
 
-static const char *tmp_path(const char *name) {
-    static char p[4][1200];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", g_dir, name);
-    return p[k];
-}
+static const char *tmp_path(const char *name) { return test_path(g_dir, name); }
 
 /* A PNG written straight through libpng (not through the code under test). samples holds
  * h rows of w * channels samples, 8 or 16 bits (16-bit samples given as uint16 values). */

@@ -9,13 +9,7 @@
 
 static const char *g_dir;
 
-static const char *path_in(const char *name) {
-    static char p[4][1200];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", g_dir, name);
-    return p[k];
-}
+static const char *path_in(const char *name) { return test_path(g_dir, name); }
 
 /* a small conv+bn "model" */
 static void build(wsss_params *ps, const char *prefix) {

@@ -13,12 +13,8 @@
 #include "wsss/safetensors.h"
 
 static const char *g_dir;
-static char g_path[1200];
 
-static const char *tmp_path(const char *name) {
-    snprintf(g_path, sizeof g_path, "%s/%s", g_dir, name);
-    return g_path;
-}
+static const char *tmp_path(const char *name) { return test_path(g_dir, name); }
 
 /* A file: 8-byte header length (hlen, or strlen(header) if hlen == UINT64_MAX), header, data. */
 static void write_st(const char *path, const char *header, uint64_t hlen, size_t data_len) {
