@@ -21,22 +21,24 @@
 #include "wsss/trainer.h"
 
 void wsss_train_seg_config_default(wsss_train_seg_config *c) {
+    /* refinement.md §c (DeepLab-LargeFOV fine-tuning recipe) on a ResNet-18 backbone */
     memset(c, 0, sizeof *c);
     c->split = "train";
     c->run = "run";
     c->arch = "resnet18-os8-largefov";
-    c->hidden = 256;
-    c->head_dilation = 6;
+    c->hidden = 1024;
+    c->head_dilation = 12;
     c->bn = "auto";
-    c->epochs = 4;
-    c->batch = 16;
-    c->crop = 128;
+    c->epochs = 10;
+    c->batch = 10;
+    c->crop = 321;
     c->scale_min = 0.7;
     c->scale_max = 1.3;
     c->hflip = 0.5;
-    c->lr = 0.01;
+    c->optim = "sgd";
+    c->lr = 1e-3;
     c->momentum = 0.9;
-    c->weight_decay = 1e-4;
+    c->weight_decay = 5e-4;
     c->head_lr_mult = 10.0;
     c->lr_power = 0.9;
     c->log_every = 1;
@@ -59,7 +61,7 @@ static const field k_fields[] = {
     FS(data),   FS(split),       FS(masks),     FI(gt),         FS(run),      FS(ckpt),
     FS(out),    FS(log),         FS(stage),     FS(arch),       FI(hidden),   FI(head_dilation),
     FS(backbone_weights),        FS(bn),        FI(epochs),     FI(batch),    FI(crop),
-    FD(scale_min), FD(scale_max), FD(hflip),    FD(lr),         FD(momentum), FD(weight_decay),
+    FD(scale_min), FD(scale_max), FD(hflip),    FS(optim),      FD(lr),         FD(momentum), FD(weight_decay),
     FD(head_lr_mult), FD(lr_power), FI(seed),   FI(workers),    FI(log_every), FI(skip_bad),
 };
 #define N_FIELDS ((int)(sizeof k_fields / sizeof k_fields[0]))
@@ -206,6 +208,9 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
         c->scale_max > 4 || c->hflip < 0 || c->hflip > 1 || c->lr_power <= 0)
         return wsss_error_set("train-seg: bad settings (need epochs >= 1, batch >= 1, crop >= 8, lr > 0, momentum in "
                               "[0,1), 0 < scale-min <= scale-max <= 4, flip in [0,1], lr-power > 0)");
+    int adamw = 0;
+    if (strcmp(c->optim, "adamw") == 0) adamw = 1;
+    else if (strcmp(c->optim, "sgd") != 0) return wsss_error_set("train-seg: --optim %s (expected sgd or adamw)", c->optim);
     int frozen;
     if (strcmp(c->bn, "auto") == 0) frozen = c->backbone_weights != NULL;
     else if (strcmp(c->bn, "frozen") == 0) frozen = 1;
@@ -287,7 +292,7 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
 
     const wsss_optim_group groups[4] = {
         {1.0, c->weight_decay}, {2.0, 0.0}, {c->head_lr_mult, c->weight_decay}, {2.0 * c->head_lr_mult, 0.0}};
-    wsss_optim_config oc = wsss_optim_sgd_config(c->momentum, 0, 0);
+    wsss_optim_config oc = adamw ? wsss_optim_adamw_config() : wsss_optim_sgd_config(c->momentum, 0, 0);
     opt = wsss_optim_new(&oc, 4, groups);
     wsss_optim_add_params(opt, &seg.m.params);
     const int64_t spe = wsss_loader_batches_per_epoch(loader);

@@ -8,18 +8,8 @@
 # state_dict), and user errors (exit codes, messages naming the file).
 # Usage: bash tiny_voc.sh <path-to-wsss> <tmpdir>
 set -u
-WSSS="$1"
-TMP="$2"
-rm -rf "$TMP" && mkdir -p "$TMP"
+. "$(dirname "$0")/../cli_test_lib.sh"
 export WSSS_THREADS=1 WSSS_PROGRESS=0
-fails=0
-pass=0
-check() { # check "what" command...
-    local what="$1"
-    shift
-    if "$@"; then pass=$((pass + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
-}
-has() { grep -qF -- "$2" "$1" || { echo "--- $1 lacks: $2"; cat "$1"; return 1; }; }
 rc_is() { # rc_is WANT command... (stdout/stderr to $TMP/out)
     local want="$1"
     shift
@@ -187,5 +177,4 @@ check "missing image named" has "$TMP/out" "none.jpg"
 check "the readable image was still segmented" test -f "$TMP/seg2/b.png"
 check "segment without images: exit 2" rc_is 2 "$WSSS" segment --out "$TMP/seg3" --run "$R"
 
-echo "tiny_voc: $pass passed, $fails failed"
-[ "$fails" = 0 ]
+cli_summary tiny_voc
