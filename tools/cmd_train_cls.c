@@ -41,6 +41,8 @@ int cmd_train_cls(int argc, char **argv) {
         {"lr-steps", CLI_STRING, &c.lr_steps, "E,E", "step policy: epochs at which lr is multiplied by gamma", 0},
         {"lr-gamma", CLI_DOUBLE, &c.lr_gamma, "F", "step policy factor", 0},
         {"loss", CLI_STRING, &c.loss, "L", "mlsm (multilabel soft margin) or bce", 0},
+        {"pool", CLI_STRING, &c.pool, "P", "class scores from the CAM: gap (PSA), gmp (max) or lse (log-mean-exp)", 0},
+        {"lse-r", CLI_DOUBLE, &c.lse_r, "R", "lse pooling sharpness (small: like gap, large: like gmp)", 0},
         {"seed", CLI_INT, &c.seed, "K", "seed (init, data order, augmentation)", 0},
         {"workers", CLI_INT, &c.workers, "N", "data loader threads (0 = auto)", 0},
         {"log-every", CLI_INT, &c.log_every, "N", "JSONL record every N steps", 0},

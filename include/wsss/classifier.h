@@ -42,4 +42,14 @@ int wsss_classifier_open(wsss_classifier *c, const char *path);
 wsss_tensor *wsss_classifier_forward(wsss_ctx *ctx, wsss_classifier *c, wsss_tensor *x, int training,
                                      wsss_tensor **cam);
 
+/* Class scores pooled from a bias-free CAM (N,K,h,w) plus bias (K, may be NULL): N,K.
+ * GAP: spatial mean; GMP: spatial max; LSE: (1/r) log(mean exp(r x)) (between the two: r -> 0 gives
+ * the mean, r -> inf the max). Differentiable. */
+typedef enum { WSSS_POOL_GAP = 0, WSSS_POOL_GMP, WSSS_POOL_LSE } wsss_pool_kind;
+int wsss_pool_kind_parse(const char *name, wsss_pool_kind *out);
+wsss_tensor *wsss_classifier_pool_scores(wsss_ctx *ctx, wsss_tensor *cam, wsss_tensor *bias, wsss_pool_kind pool,
+                                         double r);
+/* The head's bias (fc.bias or the CAM head's classifier bias; NULL if none). */
+wsss_tensor *wsss_classifier_bias(wsss_classifier *c);
+
 #endif

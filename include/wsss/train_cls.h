@@ -6,7 +6,9 @@
  * Multilabel soft-margin loss (= BCE with logits averaged over classes). SGD with momentum and
  * parameter groups: backbone weights x1 (weight decay), backbone biases x2 (no decay), new head
  * weights x head_lr_mult, head biases x 2*head_lr_mult (or AdamW with the same groups). Poly (power 0.9 over all iterations) or
- * step lr (x gamma at the listed epochs). */
+ * step lr (x gamma at the listed epochs). Class scores: GAP (PSA), or global max / log-mean-exp
+ * pooling of the same bias-free CAM plus the bias, which concentrate the gradient on the object
+ * instead of spreading it over the background (faster from-scratch learning on small data). */
 #ifndef WSSS_TRAIN_CLS_H
 #define WSSS_TRAIN_CLS_H
 
@@ -32,6 +34,9 @@ typedef struct wsss_train_cls_config {
     double lr_power, lr_gamma;
     const char *lr_steps;   /* step policy: comma-separated epochs, e.g. "6,9" */
     const char *loss;       /* "mlsm" or "bce" */
+    const char *pool;       /* class scores from the CAM: "gap" (the model's GAP + linear), "gmp" (max),
+                               "lse" (log-mean-exp with sharpness lse_r); all + the fc bias */
+    double lse_r;
     int seed, workers, log_every, progress, skip_bad;
     int64_t stop_after;     /* testing: behave as interrupted after this many steps (0 = off) */
 } wsss_train_cls_config;

@@ -2,6 +2,7 @@
  * backbone weight loading, model files with metadata. */
 #include "wsss/classifier.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,4 +165,40 @@ int wsss_classifier_open(wsss_classifier *c, const char *path) {
 wsss_tensor *wsss_classifier_forward(wsss_ctx *ctx, wsss_classifier *c, wsss_tensor *x, int training,
                                      wsss_tensor **cam) {
     return wsss_model_forward(ctx, &c->m, x, training, NULL, cam);
+}
+
+int wsss_pool_kind_parse(const char *name, wsss_pool_kind *out) {
+    if (strcmp(name, "gap") == 0) *out = WSSS_POOL_GAP;
+    else if (strcmp(name, "gmp") == 0) *out = WSSS_POOL_GMP;
+    else if (strcmp(name, "lse") == 0) *out = WSSS_POOL_LSE;
+    else return wsss_error_set("pooling \"%s\" (expected gap, gmp or lse)", name);
+    return WSSS_OK;
+}
+
+wsss_tensor *wsss_classifier_pool_scores(wsss_ctx *ctx, wsss_tensor *cam, wsss_tensor *bias, wsss_pool_kind pool,
+                                         double r) {
+    WSSS_ASSERT(cam->ndim == 4, "pool scores of a N,K,h,w CAM");
+    const int64_t n = cam->shape[0], k = cam->shape[1], hw = cam->shape[2] * cam->shape[3];
+    wsss_tensor *flat = wsss_reshape(ctx, cam, 3, (int64_t[]){n, k, hw});
+    wsss_tensor *s;
+    if (pool == WSSS_POOL_GAP) {
+        s = wsss_mean(ctx, flat, 1u << 2, 0);
+    } else if (pool == WSSS_POOL_GMP) {
+        s = wsss_max(ctx, flat, 2, 0, NULL);
+    } else {
+        WSSS_ASSERT(r > 0, "lse sharpness > 0");
+        /* log-sum-exp around the per-map max held constant: exact for any shift, and stable */
+        wsss_tensor *m = wsss_detach(ctx, wsss_max(ctx, flat, 2, 1, NULL));
+        wsss_tensor *e = wsss_exp(ctx, wsss_mul_scalar(ctx, wsss_sub(ctx, flat, m), r));
+        wsss_tensor *l = wsss_log(ctx, wsss_sum(ctx, e, 1u << 2, 0));
+        s = wsss_add(ctx, wsss_add_scalar(ctx, wsss_mul_scalar(ctx, l, 1.0 / r), -log((double)hw) / r),
+                     wsss_reshape(ctx, m, 2, (int64_t[]){n, k}));
+    }
+    return bias ? wsss_add(ctx, s, bias) : s;
+}
+
+wsss_tensor *wsss_classifier_bias(wsss_classifier *c) {
+    if (c->m.head == WSSS_HEAD_FC) return c->m.resnet.fc.bias;
+    if (c->m.head == WSSS_HEAD_CAM) return c->m.cam.cls.bias;
+    return NULL;
 }

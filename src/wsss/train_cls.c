@@ -38,6 +38,8 @@ void wsss_train_cls_config_default(wsss_train_cls_config *c) {
     c->lr_gamma = 0.1;
     c->lr_steps = "";
     c->loss = "mlsm";
+    c->pool = "gap";
+    c->lse_r = 5.0;
     c->seed = 0;
     c->workers = 0;
     c->log_every = 1;
@@ -59,7 +61,7 @@ typedef struct field {
 static const field k_fields[] = {
     FS(data), FS(split), FS(run), FS(ckpt), FS(out), FS(log), FS(arch), FS(backbone_weights), FI(frozen_bn),
     FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FS(optim), FD(lr), FD(momentum),
-    FD(weight_decay), FD(head_lr_mult), FS(lr_policy), FD(lr_power), FD(lr_gamma), FS(lr_steps), FS(loss),
+    FD(weight_decay), FD(head_lr_mult), FS(lr_policy), FD(lr_power), FD(lr_gamma), FS(lr_steps), FS(loss), FS(pool), FD(lse_r),
     FI(seed), FI(workers), FI(log_every), FI(skip_bad),
 };
 #define N_FIELDS ((int)(sizeof k_fields / sizeof k_fields[0]))
@@ -154,6 +156,8 @@ void wsss_train_cls_config_free_storage(void *storage) {
 typedef struct cls_step {
     wsss_classifier *cls;
     int bce;
+    wsss_pool_kind pool;
+    double lse_r;
     wsss_ctx *ctx;
 } cls_step;
 
@@ -162,7 +166,10 @@ static int cls_step_fn(void *user, wsss_trainer *t, const wsss_batch *b, double 
     (void)lr;
     cls_step *s = user;
     wsss_ctx_reset(s->ctx);
-    wsss_tensor *logits = wsss_classifier_forward(s->ctx, s->cls, b->images, 1, NULL);
+    wsss_tensor *cam = NULL;
+    wsss_tensor *logits = wsss_classifier_forward(s->ctx, s->cls, b->images, 1, s->pool == WSSS_POOL_GAP ? NULL : &cam);
+    if (s->pool != WSSS_POOL_GAP) /* the same CAM, pooled otherwise */
+        logits = wsss_classifier_pool_scores(s->ctx, cam, wsss_classifier_bias(s->cls), s->pool, s->lse_r);
     wsss_tensor *loss = s->bce ? wsss_bce_with_logits(s->ctx, logits, b->labels)
                                : wsss_multilabel_soft_margin(s->ctx, logits, b->labels);
     stats->loss = wsss_tensor_get(loss, 0);
@@ -208,6 +215,10 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     int adamw = 0;
     if (strcmp(c->optim, "adamw") == 0) adamw = 1;
     else if (strcmp(c->optim, "sgd") != 0) return wsss_error_set("train-cls: --optim %s (expected sgd or adamw)", c->optim);
+    wsss_pool_kind pool;
+    if (wsss_pool_kind_parse(c->pool, &pool) != WSSS_OK) return wsss_error_prefix("train-cls: --pool");
+    if (pool == WSSS_POOL_LSE && !(c->lse_r > 0 && c->lse_r <= 100))
+        return wsss_error_set("train-cls: --lse-r must be in (0, 100]");
     wsss_lr_kind lk;
     if (wsss_lr_kind_parse(c->lr_policy, &lk) != WSSS_OK || lk == WSSS_LR_CONSTANT)
         return wsss_error_set("train-cls: --lr-policy %s (expected poly or step)", c->lr_policy);
@@ -309,7 +320,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
         fprintf(stderr, "train-cls: %s, %lld images, %d classes, %d epochs x %lld steps (batch %d)%s\n", cls.arch,
                 (long long)ds->n, ds->num_classes - 1, c->epochs, (long long)spe, c->batch,
                 tr.resumed ? ", resumed" : "");
-    cls_step st = {&cls, bce, wsss_ctx_new()};
+    cls_step st = {&cls, bce, pool, c->lse_r, wsss_ctx_new()};
     rc = wsss_trainer_run(&tr, cls_step_fn, &st);
     wsss_ctx_free(st.ctx);
     if (rc == WSSS_OK) {

@@ -142,6 +142,71 @@ int main(void) {
           "a plain state_dict is not a classifier file: '%s'", wsss_error_msg());
     wsss_classifier_free(&c);
 
+    /* score pooling of a CAM (F64): mean / max / log-mean-exp + bias, against direct formulas, and
+     * the LSE gradient against central finite differences */
+    {
+        wsss_ctx *g = wsss_ctx_new();
+        const int64_t N = 2, Kc = 3, hw = 12;
+        wsss_tensor *cam = rand_tensor(WSSS_F64, 4, (int64_t[]){N, Kc, 3, 4}, -2, 2, 11);
+        wsss_tensor *bias = rand_tensor(WSSS_F64, 1, (int64_t[]){Kc}, -1, 1, 12);
+        const double rs[3] = {2.0, 1e-4, 300.0};
+        double worst[4] = {0, 0, 0, 0};
+        for (int mode = 0; mode < 5; mode++) {
+            wsss_pool_kind pk = mode == 0 ? WSSS_POOL_GAP : mode == 1 ? WSSS_POOL_GMP : WSSS_POOL_LSE;
+            double r = mode >= 2 ? rs[mode - 2] : 1;
+            wsss_tensor *sc = wsss_classifier_pool_scores(g, cam, bias, pk, r);
+            CHECK(sc->ndim == 2 && sc->shape[0] == N && sc->shape[1] == Kc, "pool scores shape");
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t k = 0; k < Kc; k++) {
+                    const double *v = wsss_f64(cam) + (n * Kc + k) * hw;
+                    double mean = 0, mx = -1e300, se = 0;
+                    for (int64_t i = 0; i < hw; i++) mean += v[i] / hw, mx = v[i] > mx ? v[i] : mx;
+                    for (int64_t i = 0; i < hw; i++) se += exp(r * v[i]);
+                    double want = mode == 0 ? mean : mode == 1 ? mx : log(se / hw) / r;
+                    double got = wsss_f64(sc)[n * Kc + k] - wsss_f64(bias)[k];
+                    double e = fabs(got - want);
+                    int slot = mode < 2 ? mode : 2;
+                    worst[slot] = e > worst[slot] ? e : worst[slot];
+                    if (mode == 3) worst[3] = fmax(worst[3], fabs(got - mean)); /* r -> 0: the mean */
+                    if (mode == 4) CHECK(got <= mx + 1e-12 && got >= mx - log((double)hw) / r - 1e-12,
+                                         "LSE r=300 within [max - log(hw)/r, max]");
+                }
+            wsss_ctx_reset(g);
+        }
+        CHECK(worst[0] < 1e-12 && worst[1] < 1e-12 && worst[2] < 1e-10 && worst[3] < 1e-3,
+              "pooling vs formulas: gap %.2g gmp %.2g lse %.2g lse(r->0) vs mean %.2g", worst[0], worst[1], worst[2],
+              worst[3]);
+        /* d/dcam of sum(w .* lse(cam)) by finite differences */
+        wsss_tensor *w = rand_tensor(WSSS_F64, 2, (int64_t[]){N, Kc}, -1, 1, 13);
+        cam->requires_grad = 1;
+        wsss_tensor *loss = wsss_sum_all(g, wsss_mul(g, wsss_classifier_pool_scores(g, cam, bias, WSSS_POOL_LSE, 2.0), w));
+        CHECK(wsss_backward(g, loss) == WSSS_OK && cam->grad, "LSE backward");
+        double fd_err = 0;
+        for (int64_t i = 0; cam->grad && i < wsss_tensor_numel(cam); i++) {
+            double orig = wsss_f64(cam)[i], f[2];
+            for (int sgn = 0; sgn < 2; sgn++) {
+                wsss_f64(cam)[i] = orig + (sgn ? -1e-6 : 1e-6);
+                wsss_ctx *h = wsss_ctx_new();
+                wsss_ctx_set_grad_enabled(h, 0);
+                wsss_tensor *l2 =
+                    wsss_sum_all(h, wsss_mul(h, wsss_classifier_pool_scores(h, cam, bias, WSSS_POOL_LSE, 2.0), w));
+                f[sgn] = wsss_tensor_get(l2, 0);
+                wsss_ctx_free(h);
+            }
+            wsss_f64(cam)[i] = orig;
+            fd_err = fmax(fd_err, fabs((f[0] - f[1]) / 2e-6 - wsss_f64(cam->grad)[i]));
+        }
+        CHECK(fd_err < 1e-7, "LSE gradient vs finite differences: %.2g", fd_err);
+        printf("pooling: max error gap %.2g gmp %.2g lse %.2g, lse gradient vs FD %.2g\n", worst[0], worst[1], worst[2],
+               fd_err);
+        wsss_ctx_free(g);
+        wsss_tensor_free(cam);
+        wsss_tensor_free(bias);
+        wsss_tensor_free(w);
+        wsss_pool_kind pk;
+        CHECK(wsss_pool_kind_parse("avg", &pk) == WSSS_ERR, "unknown pooling rejected");
+    }
+
     /* train-cls config JSON round trip */
     wsss_train_cls_config a, b;
     wsss_train_cls_config_default(&a);
