@@ -23,6 +23,7 @@ struct wsss_ctx {
     int grad_enabled;
     int training;
     int blocked;
+    int winograd;
     size_t bytes, peak_bytes;
     size_t peak_ever; /* largest bytes since creation: bounds what the pool may hold */
     struct wsss_buffer_pool *pool;
@@ -187,6 +188,14 @@ int wsss_ctx_set_blocked(wsss_ctx *ctx, int on) {
 }
 
 int wsss_ctx_blocked(const wsss_ctx *ctx) { return ctx && ctx->blocked; }
+
+int wsss_ctx_set_winograd(wsss_ctx *ctx, int on) {
+    int old = ctx->winograd;
+    ctx->winograd = on != 0;
+    return old;
+}
+
+int wsss_ctx_winograd(const wsss_ctx *ctx) { return ctx && ctx->blocked && ctx->winograd; }
 
 size_t wsss_ctx_bytes(const wsss_ctx *ctx) { return ctx->bytes; }
 size_t wsss_ctx_peak_bytes(const wsss_ctx *ctx) { return ctx->peak_bytes; }

@@ -64,6 +64,7 @@ typedef struct conv_attrs {
     wsss_conv_geom g;
     int blocked;   /* layout-aware oneDNN path */
     int post_relu; /* conv2d_relu: saved[2] is the output, gy is masked by it first */
+    int wino;      /* Winograd requested (wsss_ctx_set_winograd) */
 } conv_attrs;
 
 /* Backward of the layout-aware path: gy in any layout, dx in the primitive's layout. */
@@ -87,7 +88,7 @@ static void conv_backward_blocked(wsss_ctx *ctx, wsss_node *node, const wsss_ten
      * still needs a (discarded) weight gradient */
     wsss_tensor *dw = (need_w || need_b) ? wsss_ctx_tensor(ctx, WSSS_F32, 4, w->shape) : NULL;
     wsss_tensor *db = need_b ? wsss_ctx_tensor(ctx, WSSS_F32, 1, b->shape) : NULL;
-    wsss_tensor *dx = wsss_dnnl_conv2d_bwd_t(ctx, g, xs, wc, (wsss_tensor *)gy, need_x, dw, db);
+    wsss_tensor *dx = wsss_dnnl_conv2d_bwd_t(ctx, g, xs, wc, (wsss_tensor *)gy, need_x, dw, db, at->wino);
     if (dx) {
         wsss_grad_accumulate(ctx, x, dx);
         wsss_ctx_release(ctx, dx);
@@ -157,7 +158,8 @@ static wsss_tensor *conv_layout(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *wc, 
                                 wsss_tensor *in[3], const wsss_conv_geom *g, int post_relu) {
     wsss_tensor *xk = x->layout ? x : (wsss_tensor *)wsss_ctx_contiguous(ctx, x), *xs = NULL;
     int need = wsss_needs_grad(ctx, 3, in);
-    wsss_tensor *y = wsss_dnnl_conv2d_fwd_t(ctx, g, xk, wc, bc, post_relu, need ? &xs : NULL);
+    const int wino = wsss_ctx_winograd(ctx);
+    wsss_tensor *y = wsss_dnnl_conv2d_fwd_t(ctx, g, xk, wc, bc, post_relu, wino, need ? &xs : NULL);
     wsss_node *n = wsss_record(ctx, post_relu ? "conv2d_relu" : "conv2d", conv_backward_blocked, y, 3,
                                in, sizeof(conv_attrs));
     if (n) {
@@ -166,6 +168,7 @@ static wsss_tensor *conv_layout(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *wc, 
         a->g = *g;
         a->blocked = 1;
         a->post_relu = post_relu;
+        a->wino = wino;
         wsss_node_save(n, xs);
         wsss_node_save(n, wc);
         if (post_relu) wsss_node_save(n, y);

@@ -3,6 +3,7 @@
  * running statistics as the reference backend and as oneDNN on plain tensors, in training
  * (forward + backward), eval/frozen and no-grad inference; blocked tensors have no plain data
  * pointer and convert back exactly; the per-context weight cache follows weight updates. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "test_util.h"
@@ -10,16 +11,17 @@
 #include "wsss/optim.h"
 #include "wsss/runtime.h"
 
-enum { RUN_REF = 0, RUN_PLAIN, RUN_BLOCKED, N_RUNS };
-static const char *const k_run[N_RUNS] = {"ref", "dnnl-plain", "dnnl-blocked"};
+enum { RUN_REF = 0, RUN_PLAIN, RUN_BLOCKED, RUN_WINO, N_RUNS };
+static const char *const k_run[N_RUNS] = {"ref", "dnnl-plain", "dnnl-blocked", "dnnl-blocked-winograd"};
 
 /* Parameters of a small ResNet/VGG-like network (persistent, F32). */
 enum {
     P_W0 = 0, P_BN0W, P_BN0B, /* stem conv 3->16 k3 s2, bn+relu */
     P_WA1, P_BNA1W, P_BNA1B,  /* branch a: 1x1 16->16, bn, relu */
-    P_WA2, P_BNA2W, P_BNA2B,  /* 3x3 16->32 dilation 2, bn */
+    P_WA2, P_BNA2W, P_BNA2B,  /* 3x3 16->32, bn */
     P_WB, P_BNBW, P_BNBB,     /* branch b: 1x1 16->32 stride 1, bn */
-    P_WH, P_BH,               /* head: 3x3 32->20 + bias + relu, maxpool 3/1/1, avgpool 2, 1x1 */
+    P_WH, P_BH,               /* head: 3x3 32->20 dilation 2 + bias + relu, maxpool 3/1/1,
+                                 avgpool 2, 1x1 */
     P_WC, P_BC,               /* cam 1x1 20->20 + bias, global average pool */
     N_PARAMS
 };
@@ -73,12 +75,12 @@ static wsss_tensor *net_forward(wsss_ctx *ctx, net *n, wsss_tensor *x, wsss_bn_m
     wsss_tensor *s = wsss_maxpool2d(ctx, t, mp);
     wsss_tensor *a = wsss_conv2d(ctx, s, p[P_WA1], NULL, conv_p(1, 0, 1));
     a = wsss_relu(ctx, wsss_batchnorm2d(ctx, a, p[P_BNA1W], p[P_BNA1B], b[B_RMA1], b[B_RVA1], mode, 0.1, 1e-5));
-    a = wsss_conv2d(ctx, a, p[P_WA2], NULL, conv_p(1, 2, 2));
+    a = wsss_conv2d(ctx, a, p[P_WA2], NULL, conv_p(1, 1, 1)); /* Winograd-eligible */
     a = wsss_batchnorm2d(ctx, a, p[P_BNA2W], p[P_BNA2B], b[B_RMA2], b[B_RVA2], mode, 0.1, 1e-5);
     wsss_tensor *c = wsss_conv2d(ctx, s, p[P_WB], NULL, conv_p(1, 0, 1));
     c = wsss_batchnorm2d(ctx, c, p[P_BNBW], p[P_BNBB], b[B_RMB], b[B_RVB], mode, 0.1, 1e-5);
     t = wsss_add_relu(ctx, a, c);
-    t = wsss_conv2d_relu(ctx, t, p[P_WH], p[P_BH], conv_p(1, 1, 1));
+    t = wsss_conv2d_relu(ctx, t, p[P_WH], p[P_BH], conv_p(1, 2, 2));
     wsss_pool2d_params p4 = {.kernel = {3, 3}, .stride = {1, 1}, .padding = {1, 1}};
     t = wsss_maxpool2d(ctx, t, p4);
     wsss_pool2d_params ap = {.kernel = {2, 2}, .stride = {2, 2}, .count_include_pad = 1};
@@ -116,7 +118,8 @@ static result run(int kind, const net *n0, const wsss_tensor *x0, const wsss_ten
     wsss_tensor *x = wsss_tensor_clone(x0);
     x->requires_grad = train;
     wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_blocked(ctx, kind == RUN_BLOCKED);
+    wsss_ctx_set_blocked(ctx, kind == RUN_BLOCKED || kind == RUN_WINO);
+    wsss_ctx_set_winograd(ctx, kind == RUN_WINO);
     wsss_ctx_set_grad_enabled(ctx, train);
     wsss_tensor *feat = NULL;
     wsss_tensor *scores = net_forward(ctx, &n, x, mode, &feat);
@@ -198,9 +201,13 @@ static void test_chain(void) {
             compare(tag, &r[RUN_BLOCKED], &r[RUN_REF], train, 2e-4, &worst_ref);
             snprintf(tag, sizeof tag, "mode %d %s blocked-vs-plain", m, train ? "train" : "no-grad");
             compare(tag, &r[RUN_BLOCKED], &r[RUN_PLAIN], train, 2e-4, &worst_plain);
-            printf("chain %-6s %-7s: max rel error blocked vs ref %.2e, vs oneDNN plain %.2e\n",
+            double worst_wino = 0;
+            snprintf(tag, sizeof tag, "mode %d %s winograd-vs-ref", m, train ? "train" : "no-grad");
+            compare(tag, &r[RUN_WINO], &r[RUN_REF], train, 1e-3, &worst_wino);
+            printf("chain %-6s %-7s: max rel error blocked vs ref %.2e, vs oneDNN plain %.2e; "
+                   "Winograd vs ref %.2e\n",
                    m == 0 ? "train" : m == 1 ? "eval" : "frozen", train ? "train" : "no-grad",
-                   worst_ref, worst_plain);
+                   worst_ref, worst_plain, worst_wino);
             for (int k = 0; k < N_RUNS; k++) result_free(&r[k]);
         }
     }

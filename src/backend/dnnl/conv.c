@@ -8,6 +8,7 @@
 #include "wsss/error.h"
 
 #include <pthread.h>
+#include <string.h>
 
 typedef struct conv_shapes {
     int64_t src[4], wei[5], bias[1], dst[4];
@@ -54,11 +55,33 @@ static void plain_mds(const conv_shapes *s, dnnl_memory_desc_t *src, dnnl_memory
     if (dst) wsss_dnnl_md_tag(dst, 4, s->dst, dnnl_nchw);
 }
 
-static void conv_key(wsss_dnnl_key *k, const char *op, const wsss_conv_geom *g) {
+/* What selects a convolution primitive besides its geometry. */
+typedef struct conv_pd_arg {
+    wsss_conv_geom g;
+    int post_relu; /* forward only: fused ReLU post-op */
+    int wino;      /* Winograd F(4x4, 3x3) instead of direct */
+} conv_pd_arg;
+
+static conv_pd_arg pd_arg(const wsss_conv_geom *g, int post_relu, int wino) {
+    conv_pd_arg a;
+    memset(&a, 0, sizeof a);
+    a.g = *g;
+    a.post_relu = post_relu;
+    a.wino = wino;
+    return a;
+}
+
+static void conv_key(wsss_dnnl_key *k, const char *op, const conv_pd_arg *a) {
+    const wsss_conv_geom *g = &a->g;
     wsss_dnnl_key_init(k, op);
-    const int64_t v[] = {g->n, g->cin, g->h, g->w, g->cout, g->kh, g->kw, g->oh, g->ow,
-                         g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->groups, g->has_bias};
+    const int64_t v[] = {g->n, g->cin, g->h, g->w, g->cout, g->kh, g->kw, g->oh, g->ow, g->sh, g->sw,
+                         g->ph, g->pw, g->dh, g->dw, g->groups, g->has_bias, a->post_relu, a->wino};
     wsss_dnnl_key_i64s(k, (int)(sizeof v / sizeof v[0]), v);
+}
+
+static dnnl_alg_kind_t conv_alg(const conv_pd_arg *a) {
+    /* direct by default: the arithmetic of PyTorch's CPU convolution and of the reference */
+    return a->wino ? dnnl_convolution_winograd : dnnl_convolution_direct;
 }
 
 /* Attributes of the forward with a fused ReLU: the shared scratchpad plus an eltwise post-op. */
@@ -75,7 +98,9 @@ static void relu_attr_init(void) {
     DNNL_CHECK(dnnl_post_ops_destroy(po));
 }
 
-static dnnl_status_t make_fwd_pd_impl(dnnl_primitive_desc_t *pd, const wsss_conv_geom *g, int post_relu) {
+static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
+    const conv_pd_arg *a = arg;
+    const wsss_conv_geom *g = &a->g;
     conv_shapes s;
     conv_shapes_init(&s, g);
     dnnl_memory_desc_t src, wei, bias, dst;
@@ -84,43 +109,52 @@ static dnnl_status_t make_fwd_pd_impl(dnnl_primitive_desc_t *pd, const wsss_conv
     wsss_dnnl_md_any(&bias, 1, s.bias);
     wsss_dnnl_md_any(&dst, 4, s.dst);
     dnnl_convolution_desc_t d;
-    /* direct, never Winograd: keeps the arithmetic comparable with PyTorch and the reference */
     dnnl_status_t st = dnnl_dilated_convolution_forward_desc_init(
-        &d, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, g->has_bias ? &bias : NULL,
-        &dst, s.strides, s.dilates, s.pad_l, s.pad_r);
+        &d, dnnl_forward_training, conv_alg(a), &src, &wei, g->has_bias ? &bias : NULL, &dst,
+        s.strides, s.dilates, s.pad_l, s.pad_r);
     if (st != dnnl_success) return st;
     const_dnnl_primitive_attr_t attr = wsss_dnnl_attr();
-    if (post_relu) {
+    if (a->post_relu) {
         pthread_once(&g_relu_once, relu_attr_init);
         attr = g_relu_attr;
     }
     return dnnl_primitive_desc_create(pd, &d, attr, wsss_dnnl_engine(), NULL);
 }
 
-static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
-    return make_fwd_pd_impl(pd, arg, 0);
-}
-
-static dnnl_status_t make_fwd_relu_pd(dnnl_primitive_desc_t *pd, const void *arg) {
-    return make_fwd_pd_impl(pd, arg, 1);
-}
-
-static const wsss_dnnl_prim *fwd_prim_post(const wsss_conv_geom *g, int post_relu) {
+/* The cached primitive, or NULL (status in *st) when oneDNN cannot make it. */
+static const wsss_dnnl_prim *try_cached(const char *op, const conv_pd_arg *a, wsss_dnnl_make_pd_fn make,
+                                        dnnl_status_t *st) {
     wsss_dnnl_key k;
-    conv_key(&k, post_relu ? "conv2d_fwd_relu" : "conv2d_fwd", g);
+    conv_key(&k, op, a);
+    return wsss_dnnl_cache_get(&k, make, a, st);
+}
+
+static const wsss_dnnl_prim *cached(const char *op, const conv_pd_arg *a, wsss_dnnl_make_pd_fn make) {
     dnnl_status_t st;
-    const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&k, post_relu ? make_fwd_relu_pd : make_fwd_pd, g, &st);
-    if (!p) wsss_dnnl_fail("convolution forward primitive descriptor", st, __FILE__, __LINE__);
+    const wsss_dnnl_prim *p = try_cached(op, a, make, &st);
+    if (!p) wsss_dnnl_fail(op, st, __FILE__, __LINE__);
     return p;
 }
 
-static const wsss_dnnl_prim *fwd_prim(const wsss_conv_geom *g) { return fwd_prim_post(g, 0); }
+static const wsss_dnnl_prim *fwd_prim_arg(const conv_pd_arg *a) {
+    return cached("conv2d_fwd", a, make_fwd_pd);
+}
+
+static const wsss_dnnl_prim *fwd_prim(const wsss_conv_geom *g) {
+    conv_pd_arg a = pd_arg(g, 0, 0);
+    return fwd_prim_arg(&a);
+}
 
 static dnnl_status_t make_bwd_data_pd(dnnl_primitive_desc_t *pd, const void *arg) {
-    const wsss_conv_geom *g = arg;
-    /* The forward primitive descriptor is the hint; it stays alive in the cache (it was just
-     * used, so it is the most recent entry) until the backward primitive has been created. */
-    const wsss_dnnl_prim *hint = fwd_prim(g);
+    const conv_pd_arg *a = arg;
+    const wsss_conv_geom *g = &a->g;
+    /* The forward primitive descriptor (same algorithm, no post-op) is the hint; it stays alive in
+     * the cache (it was just used, so it is the most recent entry) until the backward primitive
+     * has been created. */
+    conv_pd_arg fa = pd_arg(g, 0, a->wino);
+    dnnl_status_t st;
+    const wsss_dnnl_prim *hint = try_cached("conv2d_fwd", &fa, make_fwd_pd, &st);
+    if (!hint) return st;
     conv_shapes s;
     conv_shapes_init(&s, g);
     dnnl_memory_desc_t dsrc, wei, ddst;
@@ -128,15 +162,19 @@ static dnnl_status_t make_bwd_data_pd(dnnl_primitive_desc_t *pd, const void *arg
     wsss_dnnl_md_any(&wei, s.wei_ndims, s.wei);
     wsss_dnnl_md_any(&ddst, 4, s.dst);
     dnnl_convolution_desc_t d;
-    dnnl_status_t st = dnnl_dilated_convolution_backward_data_desc_init(
-        &d, dnnl_convolution_direct, &dsrc, &wei, &ddst, s.strides, s.dilates, s.pad_l, s.pad_r);
+    st = dnnl_dilated_convolution_backward_data_desc_init(&d, conv_alg(a), &dsrc, &wei, &ddst, s.strides,
+                                                          s.dilates, s.pad_l, s.pad_r);
     if (st != dnnl_success) return st;
     return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), hint->pd);
 }
 
 static dnnl_status_t make_bwd_weights_pd(dnnl_primitive_desc_t *pd, const void *arg) {
-    const wsss_conv_geom *g = arg;
-    const wsss_dnnl_prim *hint = fwd_prim(g);
+    const conv_pd_arg *a = arg;
+    const wsss_conv_geom *g = &a->g;
+    conv_pd_arg fa = pd_arg(g, 0, a->wino);
+    dnnl_status_t st;
+    const wsss_dnnl_prim *hint = try_cached("conv2d_fwd", &fa, make_fwd_pd, &st);
+    if (!hint) return st;
     conv_shapes s;
     conv_shapes_init(&s, g);
     dnnl_memory_desc_t src, dwei, dbias, ddst;
@@ -145,21 +183,52 @@ static dnnl_status_t make_bwd_weights_pd(dnnl_primitive_desc_t *pd, const void *
     wsss_dnnl_md_any(&dbias, 1, s.bias);
     wsss_dnnl_md_any(&ddst, 4, s.dst);
     dnnl_convolution_desc_t d;
-    dnnl_status_t st = dnnl_dilated_convolution_backward_weights_desc_init(
-        &d, dnnl_convolution_direct, &src, &dwei, g->has_bias ? &dbias : NULL, &ddst, s.strides,
-        s.dilates, s.pad_l, s.pad_r);
+    st = dnnl_dilated_convolution_backward_weights_desc_init(&d, conv_alg(a), &src, &dwei,
+                                                             g->has_bias ? &dbias : NULL, &ddst, s.strides,
+                                                             s.dilates, s.pad_l, s.pad_r);
     if (st != dnnl_success) return st;
     return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), hint->pd);
 }
 
-static const wsss_dnnl_prim *cached(const char *op, const wsss_conv_geom *g,
-                                    wsss_dnnl_make_pd_fn make) {
-    wsss_dnnl_key k;
-    conv_key(&k, op, g);
-    dnnl_status_t st;
-    const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&k, make, g, &st);
-    if (!p) wsss_dnnl_fail(op, st, __FILE__, __LINE__);
-    return p;
+/* ---- Winograd eligibility: 3x3, stride 1, no dilation, no groups, channels in multiples of 16;
+ * geometries oneDNN turned down
+ * are remembered so their primitive descriptors are not attempted again ---- */
+#define WINO_NO_CAP 256
+static pthread_mutex_t g_wino_mu = PTHREAD_MUTEX_INITIALIZER;
+static wsss_conv_geom g_wino_no[WINO_NO_CAP];
+static int g_n_wino_no;
+
+static int wino_possible(const wsss_conv_geom *g) {
+    if (g->kh != 3 || g->kw != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 || g->dw != 1 || g->groups != 1)
+        return 0;
+    /* oneDNN 2.6's Winograd backward-weights kernel crashes on channel counts it has to pad */
+    if (g->cin % 16 || g->cout % 16) return 0;
+    int ok = 1;
+    pthread_mutex_lock(&g_wino_mu);
+    for (int i = 0; i < g_n_wino_no && ok; i++)
+        if (memcmp(&g_wino_no[i], g, sizeof *g) == 0) ok = 0;
+    pthread_mutex_unlock(&g_wino_mu);
+    return ok;
+}
+
+static void wino_refused(const wsss_conv_geom *g) {
+    pthread_mutex_lock(&g_wino_mu);
+    if (g_n_wino_no < WINO_NO_CAP) g_wino_no[g_n_wino_no++] = *g;
+    pthread_mutex_unlock(&g_wino_mu);
+}
+
+/* Primitive for op with Winograd when asked and available (else direct). */
+static const wsss_dnnl_prim *algo_prim(const char *op, const wsss_conv_geom *g, int post_relu, int wino,
+                                       wsss_dnnl_make_pd_fn make) {
+    if (wino && wino_possible(g)) {
+        conv_pd_arg a = pd_arg(g, post_relu, 1);
+        dnnl_status_t st;
+        const wsss_dnnl_prim *p = try_cached(op, &a, make, &st);
+        if (p) return p;
+        wino_refused(g);
+    }
+    conv_pd_arg a = pd_arg(g, post_relu, 0);
+    return cached(op, &a, make);
 }
 
 void wsss_dnnl_conv2d_fwd(const wsss_conv_geom *g, const float *x, const float *w, const float *b,
@@ -188,7 +257,8 @@ void wsss_dnnl_conv2d_fwd(const wsss_conv_geom *g, const float *x, const float *
 }
 
 void wsss_dnnl_conv2d_bwd_data(const wsss_conv_geom *g, const float *dy, const float *w, float *dx) {
-    const wsss_dnnl_prim *p = cached("conv2d_bwd_data", g, make_bwd_data_pd);
+    conv_pd_arg pa = pd_arg(g, 0, 0);
+    const wsss_dnnl_prim *p = cached("conv2d_bwd_data", &pa, make_bwd_data_pd);
     conv_shapes s;
     conv_shapes_init(&s, g);
     dnnl_memory_desc_t src, wei, dst;
@@ -210,7 +280,8 @@ void wsss_dnnl_conv2d_bwd_data(const wsss_conv_geom *g, const float *dy, const f
 void wsss_dnnl_conv2d_bwd_weights(const wsss_conv_geom *g, const float *x, const float *dy,
                                   float *dw, float *db) {
     WSSS_ASSERT(!g->has_bias || db != NULL, "conv2d: has_bias without a bias gradient buffer");
-    const wsss_dnnl_prim *p = cached("conv2d_bwd_weights", g, make_bwd_weights_pd);
+    conv_pd_arg pa = pd_arg(g, 0, 0);
+    const wsss_dnnl_prim *p = cached("conv2d_bwd_weights", &pa, make_bwd_weights_pd);
     conv_shapes s;
     conv_shapes_init(&s, g);
     dnnl_memory_desc_t src, wei, bias, dst;
@@ -245,9 +316,12 @@ static void store_plain(const dnnl_memory_desc_t *md, const void *ptr, const dnn
 }
 
 wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x,
-                                    wsss_tensor *w, wsss_tensor *b, int post_relu, wsss_tensor **x_used) {
+                                    wsss_tensor *w, wsss_tensor *b, int post_relu, int wino,
+                                    wsss_tensor **x_used) {
     WSSS_ASSERT(!g->has_bias || b != NULL, "conv2d: has_bias without a bias tensor");
-    const wsss_dnnl_prim *p = fwd_prim_post(g, post_relu);
+    /* Winograd kernels use aligned vector accesses: a view starting inside its buffer goes direct */
+    wino = wino && wsss_dnnl_is_aligned(wsss_dnnl_tensor_ptr(x));
+    const wsss_dnnl_prim *p = algo_prim("conv2d_fwd", g, post_relu, wino, make_fwd_pd);
     conv_shapes s;
     conv_shapes_init(&s, g);
     dnnl_memory_desc_t wei_user;
@@ -283,14 +357,15 @@ wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss
 
 wsss_tensor *wsss_dnnl_conv2d_bwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x,
                                     wsss_tensor *w, wsss_tensor *gy, int want_dx, wsss_tensor *dw,
-                                    wsss_tensor *db) {
+                                    wsss_tensor *db, int wino) {
     conv_shapes s;
     conv_shapes_init(&s, g);
     dnnl_memory_desc_t wei_user, bias_user;
     plain_mds(&s, NULL, &wei_user, &bias_user, NULL);
     wsss_tensor *dx = NULL, *gyd = gy;
+    wino = wino && wsss_dnnl_is_aligned(wsss_dnnl_tensor_ptr(x)) && wsss_dnnl_is_aligned(wsss_dnnl_tensor_ptr(gy));
     if (want_dx) {
-        const wsss_dnnl_prim *p = cached("conv2d_bwd_data", g, make_bwd_data_pd);
+        const wsss_dnnl_prim *p = algo_prim("conv2d_bwd_data", g, 0, wino, make_bwd_data_pd);
         gyd = wsss_dnnl_as_md(ctx, gy, wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST));
         int wtemp;
         wsss_tensor *wk = wsss_dnnl_cached_weight(ctx, w, &wei_user, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS), &wtemp);
@@ -313,7 +388,7 @@ wsss_tensor *wsss_dnnl_conv2d_bwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss
     if (dw) {
         wsss_conv_geom gw = *g;
         gw.has_bias = db != NULL;
-        const wsss_dnnl_prim *p = cached("conv2d_bwd_weights", &gw, make_bwd_weights_pd);
+        const wsss_dnnl_prim *p = algo_prim("conv2d_bwd_weights", &gw, 0, wino, make_bwd_weights_pd);
         wsss_tensor *xin = wsss_dnnl_as_md(ctx, x, wsss_dnnl_arg_md(p, DNNL_ARG_SRC));
         /* gy was possibly converted for the data pass already; reuse that copy when it fits */
         wsss_tensor *gyw = wsss_dnnl_as_md(ctx, gyd, wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST));
@@ -321,8 +396,8 @@ wsss_tensor *wsss_dnnl_conv2d_bwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss
         const dnnl_memory_desc_t *dbmd = db ? wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_BIAS) : NULL;
         int dw_direct = wsss_dnnl_md_equal(dwmd, &wei_user);
         int db_direct = !db || wsss_dnnl_md_equal(dbmd, &bias_user);
-        void *dw_buf = dw_direct ? dw->data : wsss_xmalloc(wsss_dnnl_md_bytes(dwmd));
-        void *db_buf = db_direct ? (db ? db->data : NULL) : wsss_xmalloc(wsss_dnnl_md_bytes(dbmd));
+        void *dw_buf = dw_direct ? dw->data : wsss_dnnl_buf(wsss_dnnl_md_bytes(dwmd), 0);
+        void *db_buf = db_direct ? (db ? db->data : NULL) : wsss_dnnl_buf(wsss_dnnl_md_bytes(dbmd), 0);
         dnnl_memory_t mx = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_SRC), wsss_dnnl_tensor_ptr(xin));
         dnnl_memory_t mdy = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST), wsss_dnnl_tensor_ptr(gyw));
         dnnl_memory_t mdw = wsss_dnnl_mem_wrap(dwmd, dw_buf);

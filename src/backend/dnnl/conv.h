@@ -25,11 +25,14 @@ void wsss_dnnl_conv2d_bwd_weights(const wsss_conv_geom *g, const float *x, const
  * primitive's source layout (x itself or a converted copy), which is what the backward pass
  * should keep. */
 wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x,
-                                    wsss_tensor *w, wsss_tensor *b, int post_relu, wsss_tensor **x_used);
+                                    wsss_tensor *w, wsss_tensor *b, int post_relu, int wino,
+                                    wsss_tensor **x_used);
 /* Backward from gy: returns dx (NULL unless want_dx) in the primitive's layout; dw and db (plain
- * contiguous, may be NULL) are overwritten. x is the tensor the forward kept. */
+ * contiguous, may be NULL) are overwritten. x is the tensor the forward kept.
+ * wino (both directions): Winograd F(4x4, 3x3) where oneDNN has it (3x3, stride 1, no dilation
+ * or groups), direct convolution otherwise. */
 wsss_tensor *wsss_dnnl_conv2d_bwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x,
                                     wsss_tensor *w, wsss_tensor *gy, int want_dx, wsss_tensor *dw,
-                                    wsss_tensor *db);
+                                    wsss_tensor *db, int wino);
 
 #endif

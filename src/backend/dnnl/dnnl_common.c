@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include <oneapi/dnnl/dnnl_debug.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "wsss/error.h"
 
@@ -361,6 +364,14 @@ void wsss_dnnl_execute(const wsss_dnnl_prim *p, const wsss_dnnl_args *args) {
     wsss_dnnl_mem_free(scratch);
 }
 
+void *wsss_dnnl_buf(size_t nbytes, int zero) {
+    size_t n = (nbytes + 63) / 64 * 64;
+    void *p = aligned_alloc(64, n ? n : 64);
+    WSSS_ASSERT(p != NULL, "out of memory for a oneDNN temporary");
+    if (zero) memset(p, 0, n);
+    return p;
+}
+
 /* ---------------- reorder ---------------- */
 
 typedef struct reorder_arg {
@@ -391,7 +402,21 @@ void wsss_dnnl_reorder(dnnl_memory_t src, dnnl_memory_t dst) {
     wsss_dnnl_args a = {0};
     wsss_dnnl_args_add(&a, DNNL_ARG_FROM, src);
     wsss_dnnl_args_add(&a, DNNL_ARG_TO, dst);
+    /* Small reorders (weights, small activations) run on the calling thread: a copy of a few MB is
+     * memory-bound, and a parallel region costs more than it saves when the other cores are busy
+     * (the waiting thread's barrier then lasts a scheduler time slice). */
+    int serial = 0, nthr = 1;
+#ifdef _OPENMP
+    nthr = omp_get_max_threads();
+    serial = nthr > 1 && wsss_dnnl_md_bytes(r.dst) <= WSSS_DNNL_SERIAL_REORDER_BYTES;
+    if (serial) omp_set_num_threads(1);
+#endif
     wsss_dnnl_execute(p, &a);
+#ifdef _OPENMP
+    if (serial) omp_set_num_threads(nthr);
+#endif
+    (void)serial;
+    (void)nthr;
 }
 
 void wsss_dnnl_io_input(wsss_dnnl_io *io, const dnnl_memory_desc_t *want,

@@ -92,8 +92,15 @@ dnnl_memory_t wsss_dnnl_mem_alloc(const dnnl_memory_desc_t *md);
 void wsss_dnnl_mem_free(dnnl_memory_t m); /* NULL is fine */
 void *wsss_dnnl_mem_ptr(dnnl_memory_t m);
 
+/* Temporary buffer for oneDNN arguments: 64-byte aligned (some kernels, e.g. Winograd, use
+ * aligned vector loads and stores), zero-filled when zero; free with free(). Aborts on OOM. */
+void *wsss_dnnl_buf(size_t nbytes, int zero);
+static inline int wsss_dnnl_is_aligned(const void *p) { return ((uintptr_t)p & 63) == 0; }
+
 /* ---- reorder ---- */
-/* dst = src converted between layouts (the reorder primitive is cached by the two layouts). */
+/* dst = src converted between layouts (the reorder primitive is cached by the two layouts).
+ * Destinations up to WSSS_DNNL_SERIAL_REORDER_BYTES are converted on the calling thread alone. */
+#define WSSS_DNNL_SERIAL_REORDER_BYTES ((size_t)12 << 20)
 void wsss_dnnl_reorder(dnnl_memory_t src, dnnl_memory_t dst);
 
 /* A tensor argument in the layout a primitive wants, backed by the caller's plain buffer.

@@ -120,12 +120,12 @@ int wsss_dnnl_bn_bwd(int64_t n, int64_t c, int64_t h, int64_t w, const float *x,
     if (!p) return -1;
     /* oneDNN writes every output its flags imply: give unwanted ones scratch space */
     float *tmp_dx = NULL, *tmp_c = NULL, *zero_shift = NULL;
-    if (!dx) dx = tmp_dx = wsss_xmalloc((size_t)(n * c * h * w) * sizeof(float));
+    if (!dx) dx = tmp_dx = wsss_dnnl_buf((size_t)(n * c * h * w) * sizeof(float), 0);
     if (params && ((weight && !dweight) || (has_bias && !dbias)))
-        tmp_c = wsss_xmalloc((size_t)c * sizeof(float));
+        tmp_c = wsss_dnnl_buf((size_t)c * sizeof(float), 0);
     /* oneDNN 2.6 checks for a SHIFT argument in the backward when dnnl_use_shift is set, although
      * no gradient depends on it; the value is irrelevant, so pass zeros */
-    if (has_bias) zero_shift = wsss_xcalloc((size_t)c, sizeof(float));
+    if (has_bias) zero_shift = wsss_dnnl_buf((size_t)c * sizeof(float), 1);
     dnnl_memory_desc_t dmd, cmd;
     wsss_dnnl_md_tag(&dmd, 4, a.dims, dnnl_nchw);
     wsss_dnnl_md_tag(&cmd, 1, &c, dnnl_a);
@@ -268,8 +268,8 @@ wsss_tensor *wsss_dnnl_bn_bwd_t(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *gy, 
     wsss_tensor *dx = wsss_dnnl_new_tensor(ctx, 4, x->shape, &a.md);
     float *tmp_c = NULL, *zero_shift = NULL;
     if (params && ((weight && !dweight) || (has_bias && !dbias)))
-        tmp_c = wsss_xmalloc((size_t)c * sizeof(float));
-    if (has_bias) zero_shift = wsss_xcalloc((size_t)c, sizeof(float)); /* see wsss_dnnl_bn_bwd */
+        tmp_c = wsss_dnnl_buf((size_t)c * sizeof(float), 0);
+    if (has_bias) zero_shift = wsss_dnnl_buf((size_t)c * sizeof(float), 1); /* see wsss_dnnl_bn_bwd */
     dnnl_memory_desc_t cmd;
     wsss_dnnl_md_tag(&cmd, 1, &c, dnnl_a);
     bn_exec e = {0};

@@ -161,7 +161,7 @@ int wsss_dnnl_pool_bwd(const wsss_pool_geom *g, int is_max, const float *dy, con
     float *f = avg_rescale(g, is_max), *dys = NULL;
     if (f) { /* d(y*f)/dy: scale the incoming gradient the same way */
         size_t n = (size_t)(g->n * g->c * g->oh * g->ow);
-        dys = wsss_xmalloc(n * sizeof *dys);
+        dys = wsss_dnnl_buf(n * sizeof *dys, 0);
         memcpy(dys, dy, n * sizeof *dys);
         apply_rescale(g, f, dys);
         dy = dys;
