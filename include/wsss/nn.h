@@ -46,6 +46,8 @@ void wsss_bn_init(wsss_bn *b, wsss_params *ps, const char *name, wsss_dtype dt, 
  * EVAL: running statistics, affine parameters trainable; FROZEN: running statistics, affine
  * parameters constant (no gradient). */
 wsss_tensor *wsss_bn_forward(wsss_ctx *ctx, const wsss_bn *b, wsss_tensor *x, wsss_bn_mode mode);
+/* relu(bn(x)) with the same statistics behaviour, as one fused op (wsss_batchnorm2d_relu). */
+wsss_tensor *wsss_bn_relu_forward(wsss_ctx *ctx, const wsss_bn *b, wsss_tensor *x, wsss_bn_mode mode);
 /* requires_grad of weight and bias (frozen BN also wants them out of the optimizer's steps). */
 void wsss_bn_set_trainable(wsss_bn *b, int on);
 

@@ -46,7 +46,8 @@ void wsss_cam_head_reset_parameters(wsss_cam_head *h, wsss_rng *rng) {
 }
 
 wsss_tensor *wsss_cam_head_features(wsss_ctx *ctx, const wsss_cam_head *h, wsss_tensor *x) {
-    for (int i = 0; i < h->cfg.n_extra; i++) x = wsss_relu(ctx, wsss_conv_forward(ctx, &h->extra[i], x));
+    for (int i = 0; i < h->cfg.n_extra; i++) /* conv + ReLU fused */
+        x = wsss_conv2d_relu(ctx, x, h->extra[i].weight, h->extra[i].bias, h->extra[i].p);
     return x;
 }
 
@@ -109,9 +110,9 @@ void wsss_largefov_reset_parameters(wsss_largefov_head *h, wsss_rng *rng) {
 wsss_tensor *wsss_largefov_forward(wsss_ctx *ctx, const wsss_largefov_head *h, wsss_tensor *x, int training,
                                    wsss_rng *rng) {
     const double p = h->cfg.dropout;
-    x = wsss_relu(ctx, wsss_conv_forward(ctx, &h->fc6, x));
+    x = wsss_conv2d_relu(ctx, x, h->fc6.weight, h->fc6.bias, h->fc6.p);
     if (p > 0) x = wsss_dropout(ctx, x, p, training, rng ? rng : wsss_rng_global());
-    x = wsss_relu(ctx, wsss_conv_forward(ctx, &h->fc7, x));
+    x = wsss_conv2d_relu(ctx, x, h->fc7.weight, h->fc7.bias, h->fc7.p);
     if (p > 0) x = wsss_dropout(ctx, x, p, training, rng ? rng : wsss_rng_global());
     return wsss_conv_forward(ctx, &h->fc8, x);
 }

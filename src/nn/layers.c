@@ -54,6 +54,13 @@ wsss_tensor *wsss_bn_forward(wsss_ctx *ctx, const wsss_bn *b, wsss_tensor *x, ws
     return y;
 }
 
+wsss_tensor *wsss_bn_relu_forward(wsss_ctx *ctx, const wsss_bn *b, wsss_tensor *x, wsss_bn_mode mode) {
+    wsss_tensor *y = wsss_batchnorm2d_relu(ctx, x, b->weight, b->bias, b->running_mean, b->running_var,
+                                           mode, b->momentum, b->eps);
+    if (mode == WSSS_BN_TRAIN) ((int64_t *)b->num_batches_tracked->data)[0] += 1;
+    return y;
+}
+
 void wsss_bn_set_trainable(wsss_bn *b, int on) {
     b->weight->requires_grad = on ? 1 : 0;
     b->bias->requires_grad = on ? 1 : 0;

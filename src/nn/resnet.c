@@ -189,12 +189,10 @@ static void drop(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *next) {
 static wsss_tensor *conv_bn(wsss_ctx *ctx, const wsss_conv *c, const wsss_bn *b, wsss_tensor *x, wsss_bn_mode mode,
                             int relu) {
     wsss_tensor *y = wsss_conv_forward(ctx, c, x);
-    wsss_tensor *z = wsss_bn_forward(ctx, b, y, mode);
+    /* BN + ReLU as one op: one pass, and no pre-ReLU tensor kept for the backward */
+    wsss_tensor *z = relu ? wsss_bn_relu_forward(ctx, b, y, mode) : wsss_bn_forward(ctx, b, y, mode);
     drop(ctx, y, z);
-    if (!relu) return z;
-    wsss_tensor *r = wsss_relu(ctx, z);
-    drop(ctx, z, r);
-    return r;
+    return z;
 }
 
 static wsss_tensor *block_forward(wsss_ctx *ctx, const wsss_resnet_block *blk, wsss_tensor *x, wsss_bn_mode mode) {
@@ -208,11 +206,9 @@ static wsss_tensor *block_forward(wsss_ctx *ctx, const wsss_resnet_block *blk, w
         out = t;
     }
     wsss_tensor *identity = blk->has_downsample ? conv_bn(ctx, &blk->down_conv, &blk->down_bn, x, mode, 0) : x;
-    wsss_tensor *sum = wsss_add(ctx, out, identity);
-    drop(ctx, out, sum);
-    if (identity != x) drop(ctx, identity, sum);
-    wsss_tensor *y = wsss_relu(ctx, sum);
-    drop(ctx, sum, y);
+    wsss_tensor *y = wsss_add_relu(ctx, out, identity); /* relu(out + identity), one op */
+    drop(ctx, out, y);
+    if (identity != x) drop(ctx, identity, y);
     return y;
 }
 

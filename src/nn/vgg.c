@@ -48,10 +48,10 @@ wsss_tensor *wsss_vgg16_deeplab_features(wsss_ctx *ctx, const wsss_vgg *m, wsss_
     const wsss_pool2d_params pool4 = {.kernel = {3, 3}, .stride = {1, 1}, .padding = {1, 1}};
     wsss_tensor *h = x;
     for (int i = 0; i < 13; i++) {
-        wsss_tensor *c = wsss_conv_forward(ctx, &m->convs[i], h);
+        /* conv + ReLU as one op: no pre-ReLU tensor kept for the backward */
+        wsss_tensor *c = wsss_conv2d_relu(ctx, h, m->convs[i].weight, m->convs[i].bias, m->convs[i].p);
         if (h != x) drop(ctx, h, c);
-        h = wsss_relu(ctx, c);
-        drop(ctx, c, h);
+        h = c;
         const int block = k_convs[i].block;
         const int last_of_block = i == 12 || k_convs[i + 1].block != block;
         if (!last_of_block) continue;
