@@ -9,7 +9,8 @@
  * context reset after every step (as a training loop does).
  *
  * Environment: WSSS_BENCH_PLAIN=1 runs with plain layouts (no wsss_ctx_set_blocked), to measure
- * what the blocked layouts bring; WSSS_BENCH_DEBUG=1 prints the context's bytes per step. */
+ * what the blocked layouts bring; WSSS_BENCH_WINOGRAD=1 enables Winograd convolutions
+ * (wsss_ctx_set_winograd); WSSS_BENCH_DEBUG=1 prints the context's bytes per step. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,7 @@ static int setup_model(workload *wl, wsss_rng *r, const char *arch, int num_clas
     wsss_model_reset_parameters(&s->m, r);
     s->ctx = wsss_ctx_new();
     wsss_ctx_set_blocked(s->ctx, getenv("WSSS_BENCH_PLAIN") == NULL);
+    wsss_ctx_set_winograd(s->ctx, getenv("WSSS_BENCH_WINOGRAD") != NULL);
     s->x = randn(r, batch, 3, hw, hw);
     s->train = train;
     if (train) {
