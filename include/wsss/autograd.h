@@ -67,10 +67,10 @@ int wsss_ctx_set_blocked(wsss_ctx *ctx, int on);
 int wsss_ctx_blocked(const wsss_ctx *ctx);
 /* Winograd convolutions (off by default): in a blocked-layout context, F32 3x3 convolutions with
  * stride 1, no dilation, no groups and channel counts in multiples of 16 use oneDNN's Winograd
- * F(4x4, 3x3) in all three passes
- * (about half the time of direct convolution on AVX-512). Results differ from direct convolution
- * (and from PyTorch, which computes direct) by rounding: about 1e-6 to 1e-5 relative per
- * convolution. Returns the old value. */
+ * F(4x4, 3x3) where its scratchpad stays under 32 MB (the large-image, fewer-channel layers, where
+ * it is about twice as fast as direct convolution on AVX-512); other layers stay direct. Results
+ * differ from direct convolution (and from PyTorch, which computes direct) by rounding, about
+ * 1e-6 relative per convolution. Returns the old value. */
 int wsss_ctx_set_winograd(wsss_ctx *ctx, int on);
 int wsss_ctx_winograd(const wsss_ctx *ctx);
 /* Bytes of tensor data the context currently owns, and the peak since creation/reset. */

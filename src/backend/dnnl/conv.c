@@ -193,12 +193,16 @@ static dnnl_status_t make_bwd_weights_pd(dnnl_primitive_desc_t *pd, const void *
 /* ---- Winograd eligibility: 3x3, stride 1, no dilation, no groups, channels in multiples of 16;
  * geometries oneDNN turned down
  * are remembered so their primitive descriptors are not attempted again ---- */
-#define WINO_NO_CAP 256
+#define WINO_NO_CAP 512
+typedef struct wino_no {
+    wsss_conv_geom g;
+    const char *op; /* a string literal */
+} wino_no;
 static pthread_mutex_t g_wino_mu = PTHREAD_MUTEX_INITIALIZER;
-static wsss_conv_geom g_wino_no[WINO_NO_CAP];
+static wino_no g_wino_no[WINO_NO_CAP];
 static int g_n_wino_no;
 
-static int wino_possible(const wsss_conv_geom *g) {
+static int wino_possible(const char *op, const wsss_conv_geom *g) {
     if (g->kh != 3 || g->kw != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 || g->dw != 1 || g->groups != 1)
         return 0;
     /* oneDNN 2.6's Winograd backward-weights kernel crashes on channel counts it has to pad */
@@ -206,26 +210,35 @@ static int wino_possible(const wsss_conv_geom *g) {
     int ok = 1;
     pthread_mutex_lock(&g_wino_mu);
     for (int i = 0; i < g_n_wino_no && ok; i++)
-        if (memcmp(&g_wino_no[i], g, sizeof *g) == 0) ok = 0;
+        if (strcmp(g_wino_no[i].op, op) == 0 && memcmp(&g_wino_no[i].g, g, sizeof *g) == 0) ok = 0;
     pthread_mutex_unlock(&g_wino_mu);
     return ok;
 }
 
-static void wino_refused(const wsss_conv_geom *g) {
+static void wino_refused(const char *op, const wsss_conv_geom *g) {
     pthread_mutex_lock(&g_wino_mu);
-    if (g_n_wino_no < WINO_NO_CAP) g_wino_no[g_n_wino_no++] = *g;
+    if (g_n_wino_no < WINO_NO_CAP) {
+        g_wino_no[g_n_wino_no].g = *g;
+        g_wino_no[g_n_wino_no].op = op;
+        g_n_wino_no++;
+    }
     pthread_mutex_unlock(&g_wino_mu);
 }
+
+/* Winograd transforms whole layers into its scratchpad; where that would exceed this (deep
+ * layers with many channels, e.g. 512x512 at 32x32: 170 MB), direct convolution is used, so the
+ * shared scratchpad, and the process's memory, stay small. */
+#define WINO_MAX_SCRATCH ((size_t)32 << 20)
 
 /* Primitive for op with Winograd when asked and available (else direct). */
 static const wsss_dnnl_prim *algo_prim(const char *op, const wsss_conv_geom *g, int post_relu, int wino,
                                        wsss_dnnl_make_pd_fn make) {
-    if (wino && wino_possible(g)) {
+    if (wino && wino_possible(op, g)) {
         conv_pd_arg a = pd_arg(g, post_relu, 1);
         dnnl_status_t st;
         const wsss_dnnl_prim *p = try_cached(op, &a, make, &st);
-        if (p) return p;
-        wino_refused(g);
+        if (p && p->scratchpad_bytes <= WINO_MAX_SCRATCH) return p;
+        wino_refused(op, g);
     }
     conv_pd_arg a = pd_arg(g, post_relu, 0);
     return cached(op, &a, make);
