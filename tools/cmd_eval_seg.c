@@ -14,6 +14,7 @@
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/segmenter.h"
+#include "wsss/train_seg.h"
 #include "wsss/trainer.h"
 
 /* Predictions for the report samples: every RUN/samples/<id>_image.png gets <id>_pred.png. */
@@ -63,7 +64,7 @@ int cmd_eval_seg(int argc, char **argv) {
         {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
         {"run", CLI_STRING, &run, "DIR", "run directory (default paths derive from it)", 0},
         {"gt", CLI_FLAG, &gt, NULL, "evaluate the upper-bound model: defaults RUN/seg_gt/model.safetensors, RUN/pred_gt, stage eval-seg-gt", 0},
-        {"model", CLI_STRING, &model, "FILE", "segmentation model (default RUN/seg/model.safetensors)", 0},
+        {"model", CLI_STRING, &model, "FILE", "segmentation model file or train-seg checkpoint dir (default RUN/seg/model.safetensors)", 0},
         {"pred", CLI_STRING, &pred, "DIR", "output folder of <id>.png palette masks (default RUN/pred)", 0},
         {"no-pred", CLI_FLAG, &no_pred, NULL, "do not write the predicted masks", 0},
         {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/STAGE.json)", 0},
@@ -121,7 +122,7 @@ int cmd_eval_seg(int argc, char **argv) {
     dopt.masks = WSSS_MASKS_OPTIONAL;
     dopt.skip_bad = skip_bad;
     if (wsss_dataset_open(data, &dopt, &ds) != WSSS_OK) goto fail;
-    if (wsss_segmenter_open(&seg, model_path) != WSSS_OK) goto fail;
+    if (wsss_train_seg_open_model(model_path, &seg) != WSSS_OK) goto fail;
     if (seg.num_classes != ds->num_classes) {
         wsss_error_set("%s: the model has %d classes, the dataset %s has %d (background included)", model_path,
                        seg.num_classes, data, ds->num_classes);

@@ -10,6 +10,7 @@
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/segmenter.h"
+#include "wsss/train_seg.h"
 #include "wsss/trainer.h"
 
 /* File name without directory and extension ("a/b/x.jpg" -> "x"), malloc'd. */
@@ -27,7 +28,7 @@ int cmd_segment(int argc, char **argv) {
     double alpha = 0.5;
     const cli_opt opts[] = {
         {"out", CLI_STRING, &out, "DIR", "output folder: <name>.png palette masks and <name>_overlay.png", 1},
-        {"model", CLI_STRING, &model, "FILE", "segmentation model (default RUN/seg/model.safetensors)", 0},
+        {"model", CLI_STRING, &model, "FILE", "segmentation model file or train-seg checkpoint dir (default RUN/seg/model.safetensors)", 0},
         {"run", CLI_STRING, &run, "DIR", "run directory of the default model", 0},
         {"scales", CLI_STRING, &scales, "S,S", "test scales; softmax outputs are averaged", 0},
         {"no-flip", CLI_FLAG, &no_flip, NULL, "do not average with the mirrored image", 0},
@@ -60,7 +61,7 @@ int cmd_segment(int argc, char **argv) {
     }
     char *model_path = model ? wsss_xstrdup(model) : wsss_run_path(run, WSSS_RUN_SEG_MODEL);
     wsss_segmenter seg;
-    if (wsss_segmenter_open(&seg, model_path) != WSSS_OK || wsss_mkdirs(out) != WSSS_OK) {
+    if (wsss_train_seg_open_model(model_path, &seg) != WSSS_OK || wsss_mkdirs(out) != WSSS_OK) {
         fprintf(stderr, "wsss segment: %s\n", wsss_error_msg());
         wsss_segmenter_free(&seg);
         free(model_path);

@@ -48,6 +48,11 @@ char *wsss_train_seg_config_to_json(const wsss_train_seg_config *c);
 int wsss_train_seg_config_from_json(const char *text, wsss_train_seg_config *c, void **storage);
 void wsss_train_seg_config_free_storage(void *storage);
 
+/* A segmentation model from a model file (wsss_segmenter_open) or from a train-seg checkpoint
+ * directory (architecture from its stored config), e.g. to evaluate a run mid-training. */
+struct wsss_segmenter;
+int wsss_train_seg_open_model(const char *path, struct wsss_segmenter *s);
+
 /* Train. resume_dir: NULL or a checkpoint directory (use its stored config). Returns WSSS_OK,
  * WSSS_ERR (message set) or WSSS_TRAINER_INTERRUPTED (a checkpoint was saved). */
 int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir);

@@ -114,6 +114,10 @@ check "metrics/eval-seg-gt.json" has "$R/metrics/eval-seg-gt.json" '"miou"'
 check "eval-seg on the train split, first 5" rc_is 0 "$WSSS" eval-seg --data "$D" --run "$R" --split train \
     --limit 5 --no-pred --json "$TMP/train5.json" --samples 0 --brief --quiet
 check "--limit" has "$TMP/train5.json" '"num_images": 5'
+check "eval-seg of a checkpoint directory" rc_is 0 "$WSSS" eval-seg --data "$D" --run "$R" --model "$R/seg/ckpt" \
+    --scales 0.75,1,1.25 --batch 3 --no-pred --json "$TMP/ckpt.json" --samples 0 --brief --quiet
+check "checkpoint = final model (same mIoU as eval-seg above)" test "$(grep '"miou"' "$TMP/ckpt.json")" = \
+    "$(grep '"miou"' "$R/metrics/eval-seg.json")"
 check "eval-masks agrees on the predictions" rc_is 0 "$WSSS" eval-masks --gt "$D/SegmentationClass" \
     --pred "$R/pred" --list "$D/ImageSets/Segmentation/val.txt" --brief
 cp "$D/JPEGImages/s12.jpg" "$TMP/a photo.jpg"
