@@ -229,8 +229,9 @@ int main(int argc, char **argv) {
                wl.flops_per_run / med / 1e9);
     printf("\"times_s\": [");
     for (int i = 0; i < runs; i++) printf("%s%.6f", i ? ", " : "", ts[i]);
-    printf("], \"peak_rss_mb\": %.1f, \"base_rss_mb\": %.1f, \"version\": \"wsss %s (oneDNN %s, %d "
-           "threads)\"}\n",
-           peak_rss, base_rss, WSSS_VERSION, wsss_dnnl_version_string(), wsss_get_threads());
+    printf("], \"peak_rss_mb\": %.1f, \"base_rss_mb\": %.1f, ", peak_rss, base_rss);
+    if (getenv("WSSS_BENCH_WINOGRAD")) printf("\"variant\": \"winograd\", ");
+    printf("\"version\": \"wsss %s (oneDNN %s, %d threads)\"}\n", WSSS_VERSION,
+           wsss_dnnl_version_string(), wsss_get_threads());
     return 0;
 }

@@ -19,7 +19,8 @@ def load(path):
         for line in f:
             if line.startswith("result "):
                 r = json.loads(line[len("result "):])
-                res[(r["side"], r["workload"])] = r
+                wl = r["workload"] + ("+" + r["variant"] if r.get("variant") else "")
+                res[(r["side"], wl)] = r
     return res
 
 
@@ -48,6 +49,16 @@ def main():
             lines.append("memratio %s %.3f" % (wl, mem))
         else:
             print("%-26s %6.2f %-5s %12s %7s %8.0f MB" % (wl, ws, u, "-", "-", w["peak_rss_mb"]))
+    # optional variants (e.g. wsss with Winograd convolutions): informational, not ratio lines
+    for (side, wl), r in sorted(res.items()):
+        if side != "wsss" or "+" not in wl:
+            continue
+        base, variant = wl.split("+", 1)
+        t = res.get(("torch", base))
+        if t:
+            print("# %s with %s: %.2f img/s, %.3f x torch, RSS %.0f MB (%.3f x torch)" % (
+                base, variant, r["images_per_s"], r["images_per_s"] / t["images_per_s"], r["peak_rss_mb"],
+                r["peak_rss_mb"] / t["peak_rss_mb"]))
     # the peak workload's second half: the ResNet-50 training step against the big convolution
     step_flops = None
     for side in ("torch", "wsss"):
