@@ -45,7 +45,7 @@ int cmd_cam(int argc, char **argv) {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); image-level labels pick the classes", 1},
         {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
         {"run", CLI_STRING, &run, "DIR", "run directory (default paths derive from it)", 0},
-        {"model", CLI_STRING, &model, "FILE", "classifier (default RUN/cls/model.safetensors)", 0},
+        {"model", CLI_STRING, &model, "FILE", "classifier file, or a train-cls checkpoint dir (default RUN/cls/model.safetensors)", 0},
         {"out", CLI_STRING, &out, "DIR", "output folder of <id>.safetensors maps (default RUN/cams)", 0},
         {"scales", CLI_STRING, &scales, "S,S", "input scales, summed", 0},
         {"no-flip", CLI_FLAG, &no_flip, NULL, "do not add horizontally flipped inputs", 0},
@@ -106,7 +106,7 @@ int cmd_cam(int argc, char **argv) {
         wsss_error_set("%s: no image-level labels (cls_labels.txt or masks) for split %s", data, split);
         goto fail;
     }
-    if (wsss_classifier_open(&cls, model_path) != WSSS_OK) goto fail;
+    if (wsss_classifier_open_any(&cls, model_path, ds->num_classes - 1) != WSSS_OK) goto fail;
     if (cls.num_classes != ds->num_classes - 1) {
         wsss_error_set("%s: the classifier has %d foreground classes, the dataset %s has %d", model_path,
                        cls.num_classes, data, ds->num_classes - 1);

@@ -37,6 +37,11 @@ int wsss_classifier_load_backbone(wsss_classifier *c, const char *path);
 int wsss_classifier_save(const wsss_classifier *c, const char *path);
 /* Create from a model file written by save (arch and K from its metadata); strict. */
 int wsss_classifier_open(wsss_classifier *c, const char *path);
+/* Create from a train-cls checkpoint directory (its stored config names the arch; num_classes is
+ * the dataset's foreground count), e.g. to make CAMs while training continues. Strict load. */
+int wsss_classifier_open_checkpoint(wsss_classifier *c, const char *dir, int num_classes);
+/* A model file, or a checkpoint directory (a directory argument). */
+int wsss_classifier_open_any(wsss_classifier *c, const char *path, int num_classes);
 /* Forward on normalised images x (N,3,H,W): class scores N,K (logits); cam (may be NULL) receives
  * the raw class activation maps N,K,h,w (bias-free, not ReLU'd) at the feature resolution. */
 wsss_tensor *wsss_classifier_forward(wsss_ctx *ctx, wsss_classifier *c, wsss_tensor *x, int training,

@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "wsss/error.h"
+#include "wsss/json.h"
+#include "wsss/trainer.h"
 #include "wsss/safetensors.h"
 
 /* torchvision's replace_stride_with_dilation generalised to basic blocks: stage s keeps stride 1,
@@ -201,4 +204,35 @@ wsss_tensor *wsss_classifier_bias(wsss_classifier *c) {
     if (c->m.head == WSSS_HEAD_FC) return c->m.resnet.fc.bias;
     if (c->m.head == WSSS_HEAD_CAM) return c->m.cam.cls.bias;
     return NULL;
+}
+
+int wsss_classifier_open_checkpoint(wsss_classifier *c, const char *dir, int num_classes) {
+    memset(c, 0, sizeof *c);
+    char *cfg = wsss_trainer_ckpt_config(dir);
+    if (!cfg) return WSSS_ERR;
+    wsss_json *j = wsss_json_parse(cfg, strlen(cfg));
+    free(cfg);
+    const char *arch = j ? wsss_json_get_string(j, "arch", NULL) : NULL;
+    if (!arch) {
+        wsss_json_free(j);
+        return wsss_error_set("%s/state.json: the stored config names no \"arch\" (not a train-cls checkpoint)", dir);
+    }
+    char a[64];
+    snprintf(a, sizeof a, "%s", arch);
+    wsss_json_free(j);
+    if (wsss_classifier_create(c, a, num_classes) != WSSS_OK) return WSSS_ERR;
+    size_t n = strlen(dir) + 32;
+    char *mp = wsss_xmalloc(n);
+    snprintf(mp, n, "%s/model.safetensors", dir);
+    int rc = wsss_model_load(&c->m, mp);
+    free(mp);
+    if (rc != WSSS_OK) wsss_classifier_free(c);
+    return rc;
+}
+
+int wsss_classifier_open_any(wsss_classifier *c, const char *path, int num_classes) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return wsss_classifier_open_checkpoint(c, path, num_classes);
+    if (wsss_classifier_open(c, path) != WSSS_OK) return WSSS_ERR;
+    return WSSS_OK;
 }

@@ -77,6 +77,9 @@ check "overlay" test -f "$R/cams_overlay/img01.png"
 check "samples" test -f "$R/samples/img00_image.png" -a -f "$R/samples/img00_cam.png" -a -f "$R/samples/img00_gt.png"
 check "cam --skip-existing" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --skip-existing --samples 0 --quiet
 check "cam log" has "$R/logs/cam.jsonl" '"event":"end"'
+check "cam from a checkpoint dir" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --model "$R/cls/ckpt" \
+    --out "$TMP/cams_ckpt" --samples 0 --quiet
+check "checkpoint maps == final-model maps (bytes)" cmp -s "$R/cams/img05.safetensors" "$TMP/cams_ckpt/img05.safetensors"
 
 # eval-cam
 check "eval-cam" rc_is 0 "$WSSS" eval-cam --data "$D" --run "$R"
