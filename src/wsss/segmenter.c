@@ -297,6 +297,7 @@ int wsss_segmenter_predict_batch(wsss_segmenter *s, wsss_ctx *ctx, int n_img, co
     for (int k = 0; k < n_img; k++) wsss_aug_write_image(&norm, &rgb[k], NULL, x0, k);
 
     int old_grad = wsss_ctx_set_grad_enabled(ctx, 0);
+    int old_blocked = wsss_ctx_set_blocked(ctx, 1);
     int runs = 0, rc = WSSS_OK;
     for (int si = 0; si < o->n_scales; si++) {
         wsss_ctx_reset(ctx);
@@ -327,6 +328,7 @@ int wsss_segmenter_predict_batch(wsss_segmenter *s, wsss_ctx *ctx, int n_img, co
         runs += o->flip ? 2 : 1;
     }
     wsss_ctx_reset(ctx);
+    wsss_ctx_set_blocked(ctx, old_blocked);
     wsss_ctx_set_grad_enabled(ctx, old_grad);
     wsss_tensor_free(x0);
     const float inv = 1.0f / (float)runs;

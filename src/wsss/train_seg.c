@@ -362,6 +362,7 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
                 c->epochs, (long long)spe, c->batch, c->crop, frozen ? "frozen" : "trained",
                 tr.resumed ? ", resumed" : "");
     seg_step st = {&seg, wsss_ctx_new(), ds->num_classes};
+    wsss_ctx_set_blocked(st.ctx, 1); /* activations stay in oneDNN's layouts between its ops */
     rc = wsss_trainer_run(&tr, seg_step_fn, &st);
     wsss_ctx_free(st.ctx);
     if (rc == WSSS_OK) {
