@@ -40,7 +40,7 @@ static int write_overlay(const char *path, const wsss_image *img, const wsss_ten
 int cmd_cam(int argc, char **argv) {
     const char *data = NULL, *split = "train", *run = "run", *model = NULL, *out = NULL, *overlay_dir = NULL;
     const char *scales = "1,0.5,1.5,2", *norm = "max";
-    int no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0, batch = 8;
+    int no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0, batch = 8, os = 0;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); image-level labels pick the classes", 1},
         {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
@@ -48,6 +48,8 @@ int cmd_cam(int argc, char **argv) {
         {"model", CLI_STRING, &model, "FILE", "classifier file, or a train-cls checkpoint dir (default RUN/cls/model.safetensors)", 0},
         {"out", CLI_STRING, &out, "DIR", "output folder of <id>.safetensors maps (default RUN/cams)", 0},
         {"scales", CLI_STRING, &scales, "S,S", "input scales, summed", 0},
+        {"output-stride", CLI_INT, &os, "S",
+         "denser maps: run a resnet18/34 classifier at output stride 16 or 8 (a trous; 0 = as trained)", 0},
         {"no-flip", CLI_FLAG, &no_flip, NULL, "do not add horizontally flipped inputs", 0},
         {"norm", CLI_STRING, &norm, "N", "per-class normalisation: max (PSA) or minmax", 0},
         {"overlay", CLI_FLAG, &overlay, NULL, "also write heat-map overlays <id>.png", 0},
@@ -107,6 +109,7 @@ int cmd_cam(int argc, char **argv) {
         goto fail;
     }
     if (wsss_classifier_open_any(&cls, model_path, ds->num_classes - 1) != WSSS_OK) goto fail;
+    if (os && wsss_classifier_set_output_stride(&cls, os) != WSSS_OK) goto fail;
     if (cls.num_classes != ds->num_classes - 1) {
         wsss_error_set("%s: the classifier has %d foreground classes, the dataset %s has %d", model_path,
                        cls.num_classes, data, ds->num_classes - 1);

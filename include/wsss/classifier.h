@@ -28,6 +28,11 @@ int wsss_classifier_create(wsss_classifier *c, const char *arch, int num_classes
 void wsss_classifier_free(wsss_classifier *c);
 /* The zoo's initialisation (torchvision's for ResNets, MCIS's for the VGG head). */
 void wsss_classifier_reset(wsss_classifier *c, wsss_rng *rng);
+/* Dense CAMs at inference ("a trous"): make a basic-block ResNet classifier run at a smaller output
+ * stride (16 -> 8, 32 -> 16 or 8) by replacing more strides with dilation. In eval mode the new
+ * maps sampled every (old/new) pixels equal the old maps exactly, and the positions in between are
+ * the same classifier on shifted windows. Only basic-block ResNets; a larger stride is an error. */
+int wsss_classifier_set_output_stride(wsss_classifier *c, int os);
 /* Load ImageNet backbone weights (torchvision state_dict names, e.g. converted by
  * scripts/pth_to_safetensors.py): every backbone tensor must be present with its shape; the file's
  * classifier ("fc.*" / "classifier.*") is ignored; missing num_batches_tracked are tolerated.

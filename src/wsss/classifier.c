@@ -79,6 +79,19 @@ int wsss_classifier_create(wsss_classifier *c, const char *arch, int num_classes
     return WSSS_OK;
 }
 
+int wsss_classifier_set_output_stride(wsss_classifier *c, int os) {
+    if (os == c->output_stride) return WSSS_OK;
+    const int basic = c->m.backbone == WSSS_BACKBONE_RESNET && c->m.resnet.n_blocks[0] > 0 &&
+                      !c->m.resnet.layers[0][0].bottleneck;
+    if (!basic || (os != 16 && os != 8) || os > c->output_stride)
+        return wsss_error_set("classifier %s: cannot run at output stride %d (only a smaller stride, 16 or 8, of "
+                              "resnet18/34)",
+                              c->arch, os);
+    dilate_basic_resnet(&c->m.resnet, os);
+    c->output_stride = os;
+    return WSSS_OK;
+}
+
 void wsss_classifier_free(wsss_classifier *c) {
     if (c->m.params.items || c->m.arch[0]) wsss_model_free(&c->m);
     memset(c, 0, sizeof *c);

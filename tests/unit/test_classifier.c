@@ -50,9 +50,51 @@ int main(void) {
                 double d = s / hw + wsss_f32(c.m.resnet.fc.bias)[k] - wsss_f32(logits)[n * 5 + k];
                 err = fabs(d) > err ? fabs(d) : err;
             }
-        CHECK(err < 1e-4, "%s: logits = mean CAM + bias (max err %g)", archs[a], err);
+        double cmax = 0;
+        for (int64_t i = 0; i < wsss_tensor_numel(cam); i++) cmax = fmax(cmax, fabs(wsss_f32(cam)[i]));
+        CHECK(cmax > 0.01 && err < 1e-4, "%s: logits = mean CAM + bias (max err %g, max |cam| %g)", archs[a], err, cmax);
         wsss_ctx_reset(ctx);
         wsss_classifier_free(&c);
+    }
+    /* a trous: a resnet18-os16 classifier switched to output stride 8 gives, at every other CAM
+     * position, exactly the stride-16 maps (eval mode, non-trivial BN statistics) */
+    {
+        wsss_classifier c16;
+        CHECK(wsss_classifier_create(&c16, "resnet18-os16", 5) == WSSS_OK, "create os16");
+        wsss_rng_seed(&rng, 4);
+        wsss_classifier_reset(&c16, &rng);
+        for (int i = 0; i < wsss_params_count(&c16.m.params); i++) {
+            const wsss_param *p = wsss_params_at(&c16.m.params, i);
+            const int is_var = strstr(p->t->name, "running_var") != NULL;
+            if (p->kind == WSSS_KIND_BUFFER && p->t->dtype == WSSS_F32)
+                for (int64_t k = 0; k < wsss_tensor_numel(p->t); k++)
+                    wsss_f32(p->t)[k] = is_var ? 0.8f + 0.1f * (float)(k % 3) : 0.02f * (float)(k % 5 - 2);
+        }
+        wsss_tensor *cam16 = NULL, *cam8 = NULL;
+        wsss_classifier_forward(ctx, &c16, x, 0, &cam16);
+        wsss_tensor *keep16 = wsss_tensor_clone(cam16);
+        wsss_ctx_reset(ctx);
+        CHECK(wsss_classifier_set_output_stride(&c16, 8) == WSSS_OK && c16.output_stride == 8, "switch to os8");
+        wsss_classifier_forward(ctx, &c16, x, 0, &cam8);
+        const int64_t h16 = keep16->shape[2], w16 = keep16->shape[3], h8 = cam8->shape[2], w8 = cam8->shape[3];
+        CHECK(h8 == 2 * h16 && w8 == 2 * w16, "os8 map %lldx%lld vs os16 %lldx%lld", (long long)h8, (long long)w8,
+              (long long)h16, (long long)w16);
+        double err = 0, scale = 0;
+        for (int64_t n = 0; n < 2 && h8 == 2 * h16; n++)
+            for (int64_t k = 0; k < 5; k++)
+                for (int64_t y = 0; y < h16; y++)
+                    for (int64_t xx = 0; xx < w16; xx++) {
+                        double a = wsss_f32(keep16)[((n * 5 + k) * h16 + y) * w16 + xx];
+                        double b = wsss_f32(cam8)[((n * 5 + k) * h8 + 2 * y) * w8 + 2 * xx];
+                        err = fmax(err, fabs(a - b));
+                        scale = fmax(scale, fabs(a));
+                    }
+        CHECK(scale > 0.1 && err <= 1e-4 * scale, "a trous identity: max error %.3g (scale %.3g)", err, scale);
+        printf("a trous os16 -> os8: max |difference| at shared positions %.3g (max |cam| %.3g)\n", err, scale);
+        CHECK(wsss_classifier_set_output_stride(&c16, 16) == WSSS_ERR, "larger stride rejected");
+        wsss_tensor_free(keep16);
+        wsss_ctx_reset(ctx);
+        wsss_classifier_free(&c16);
     }
     CHECK(wsss_classifier_create(&(wsss_classifier){0}, "resnet18-aspp", 5) == WSSS_ERR, "segmentation arch rejected");
     CHECK(wsss_classifier_create(&(wsss_classifier){0}, "resnet7", 5) == WSSS_ERR, "unknown arch rejected");
