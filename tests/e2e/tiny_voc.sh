@@ -120,6 +120,10 @@ check "checkpoint = final model (same mIoU as eval-seg above)" test "$(grep '"mi
     "$(grep '"miou"' "$R/metrics/eval-seg.json")"
 check "eval-masks agrees on the predictions" rc_is 0 "$WSSS" eval-masks --gt "$D/SegmentationClass" \
     --pred "$R/pred" --list "$D/ImageSets/Segmentation/val.txt" --brief
+cp -r "$D" "$TMP/ds_nomask" && rm -rf "$TMP/ds_nomask/SegmentationClass"
+check "eval-seg on a split without masks: predictions only" rc_is 0 "$WSSS" eval-seg --data "$TMP/ds_nomask" \
+    --run "$R" --scales 1 --pred "$TMP/pnm" --json "$TMP/pnm.json" --samples 0 --quiet
+check "predictions without masks" test -f "$TMP/pnm/s15.png" -a ! -e "$TMP/pnm.json"
 cp "$D/JPEGImages/s12.jpg" "$TMP/a photo.jpg"
 $PY -c "from PIL import Image; Image.open('$D/JPEGImages/s13.jpg').save('$TMP/b.png')"
 check "segment" rc_is 0 "$WSSS" segment "$TMP/a photo.jpg" "$TMP/b.png" --out "$TMP/seg_out" --run "$R" --scales 1
