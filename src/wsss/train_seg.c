@@ -2,7 +2,6 @@
 #include "wsss/train_seg.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -10,9 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "wsss/config_table.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
-#include "wsss/json.h"
 #include "wsss/loader.h"
 #include "wsss/ops.h"
 #include "wsss/optim.h"
@@ -46,19 +45,12 @@ void wsss_train_seg_config_default(wsss_train_seg_config *c) {
     c->progress = 1;
 }
 
-/* ---- config <-> JSON (one table for both directions) ---- */
+/* ---- config <-> JSON (one table for both directions; config_table.h) ---- */
 
-typedef enum { F_STR, F_INT, F_DBL } fkind;
-typedef struct field {
-    const char *name;
-    fkind kind;
-    size_t off;
-} field;
-
-#define FS(n) {#n, F_STR, offsetof(wsss_train_seg_config, n)}
-#define FI(n) {#n, F_INT, offsetof(wsss_train_seg_config, n)}
-#define FD(n) {#n, F_DBL, offsetof(wsss_train_seg_config, n)}
-static const field k_fields[] = {
+#define FS(n) WSSS_CFG_S(wsss_train_seg_config, n)
+#define FI(n) WSSS_CFG_I(wsss_train_seg_config, n)
+#define FD(n) WSSS_CFG_D(wsss_train_seg_config, n)
+static const wsss_cfg_field k_fields[] = {
     FS(data),   FS(split),       FS(masks),     FI(gt),         FS(run),      FS(ckpt),
     FS(out),    FS(log),         FS(stage),     FS(arch),       FI(hidden),   FI(head_dilation),
     FS(backbone_weights),        FS(bn),        FI(epochs),     FI(batch),    FI(crop),
@@ -68,88 +60,16 @@ static const field k_fields[] = {
 #define N_FIELDS ((int)(sizeof k_fields / sizeof k_fields[0]))
 
 char *wsss_train_seg_config_to_json(const wsss_train_seg_config *c) {
-    wsss_jw w;
-    wsss_jw_init(&w, 0);
-    wsss_jw_obj_begin(&w);
-    wsss_jw_kv_string(&w, "config", "train-seg");
-    for (int i = 0; i < N_FIELDS; i++) {
-        const field *f = &k_fields[i];
-        const char *p = (const char *)c + f->off;
-        wsss_jw_key(&w, f->name);
-        switch (f->kind) {
-        case F_STR: {
-            const char *s = *(const char *const *)p;
-            if (s) wsss_jw_string(&w, s);
-            else wsss_jw_null(&w);
-            break;
-        }
-        case F_INT: wsss_jw_int(&w, *(const int *)p); break;
-        case F_DBL: wsss_jw_double(&w, *(const double *)p); break;
-        }
-    }
-    wsss_jw_obj_end(&w);
-    char *text = wsss_jw_take(&w);
-    wsss_jw_free(&w); /* take leaves a fresh empty buffer behind */
-    return text;
+    return wsss_cfg_to_json("config", "train-seg", k_fields, N_FIELDS, c);
 }
 
-typedef struct str_store {
-    int n;
-    char *s[N_FIELDS];
-} str_store;
-
 int wsss_train_seg_config_from_json(const char *text, wsss_train_seg_config *c, void **storage) {
-    *storage = NULL;
-    wsss_json *j = wsss_json_parse(text, strlen(text));
-    if (!j) return WSSS_ERR;
-    const char *kind = wsss_json_get_string(j, "config", NULL);
-    if (!wsss_json_is(j, WSSS_JSON_OBJECT) || !kind || strcmp(kind, "train-seg") != 0) {
-        wsss_json_free(j);
-        return wsss_error_set("the stored configuration is not a train-seg configuration");
-    }
-    str_store *ss = wsss_xcalloc(1, sizeof *ss);
     wsss_train_seg_config_default(c);
-    int rc = WSSS_OK;
-    for (int i = 0; i < N_FIELDS && rc == WSSS_OK; i++) {
-        const field *f = &k_fields[i];
-        char *p = (char *)c + f->off;
-        const wsss_json *v = wsss_json_get(j, f->name);
-        if (!v) continue; /* an older config without the field keeps the default */
-        switch (f->kind) {
-        case F_STR:
-            if (wsss_json_is(v, WSSS_JSON_NULL)) {
-                *(const char **)p = NULL;
-            } else if (wsss_json_is(v, WSSS_JSON_STRING)) {
-                ss->s[ss->n] = wsss_xstrdup(v->str);
-                *(const char **)p = ss->s[ss->n++];
-            } else {
-                rc = wsss_error_set("config field \"%s\": expected a string", f->name);
-            }
-            break;
-        case F_INT: {
-            int64_t x;
-            if (wsss_json_as_int64(v, &x) != WSSS_OK || x < INT_MIN || x > INT_MAX)
-                rc = wsss_error_set("config field \"%s\": expected an integer", f->name);
-            else
-                *(int *)p = (int)x;
-            break;
-        }
-        case F_DBL:
-            if (wsss_json_as_double(v, (double *)p) != WSSS_OK)
-                rc = wsss_error_set("config field \"%s\": expected a number", f->name);
-            break;
-        }
-    }
-    wsss_json_free(j);
-    *storage = ss;
-    return rc;
+    return wsss_cfg_from_json(text, "config", "train-seg", k_fields, N_FIELDS, c, storage);
 }
 
 void wsss_train_seg_config_free_storage(void *storage) {
-    str_store *ss = storage;
-    if (!ss) return;
-    for (int i = 0; i < ss->n; i++) free(ss->s[i]);
-    free(ss);
+    wsss_cfg_free_storage(storage);
 }
 
 /* ---- a model from a file or a checkpoint ---- */

@@ -1,0 +1,34 @@
+/* A run configuration struct described by a table of (name, kind, offset) fields, written to and
+ * read from JSON with one generic routine, so a stage's config and its checkpointed text stay in
+ * sync (train-cls, train-seg and the methods built on them each declare only their table).
+ *
+ * The JSON object carries a tag (tag_key: tag, e.g. "stage": "train-cls") that from_json checks,
+ * so one stage's checkpoint is not mistaken for another's. Fields missing from the text keep the
+ * defaults already in the struct (older configs stay readable). */
+#ifndef WSSS_CONFIG_TABLE_H
+#define WSSS_CONFIG_TABLE_H
+
+#include <stddef.h>
+
+typedef enum { WSSS_CFG_STR, WSSS_CFG_INT, WSSS_CFG_DBL } wsss_cfg_kind;
+
+typedef struct wsss_cfg_field {
+    const char *name;
+    wsss_cfg_kind kind; /* STR: const char *, INT: int, DBL: double */
+    size_t offset;
+} wsss_cfg_field;
+
+#define WSSS_CFG_S(type, f) {#f, WSSS_CFG_STR, offsetof(type, f)}
+#define WSSS_CFG_I(type, f) {#f, WSSS_CFG_INT, offsetof(type, f)}
+#define WSSS_CFG_D(type, f) {#f, WSSS_CFG_DBL, offsetof(type, f)}
+
+/* JSON text (malloc'd) of the fields of the struct at base. */
+char *wsss_cfg_to_json(const char *tag_key, const char *tag, const wsss_cfg_field *fields, int n,
+                       const void *base);
+/* Parse text into the struct at base (which holds the defaults). Parsed strings point into
+ * *storage, freed with wsss_cfg_free_storage (also after a failure). */
+int wsss_cfg_from_json(const char *text, const char *tag_key, const char *tag, const wsss_cfg_field *fields,
+                       int n, void *base, void **storage);
+void wsss_cfg_free_storage(void *storage);
+
+#endif
