@@ -66,6 +66,12 @@ int wsss_resnet_init(wsss_resnet *m, wsss_params *ps, const char *prefix, const 
 void wsss_resnet_free(wsss_resnet *m); /* frees the block arrays; the registry owns the tensors */
 /* torchvision's init: convs kaiming_normal(fan_out, relu), BN weight 1 / bias 0, fc PyTorch default. */
 void wsss_resnet_reset_parameters(wsss_resnet *m, wsss_rng *rng);
+/* torchvision's replace_stride_with_dilation for a basic-block ResNet already built at output
+ * stride 32 (torchvision refuses dilation for basic blocks; the WSSS methods want resnet18/34 at
+ * 16 or 8): each dilated stage keeps stride 1 and doubles the dilation, its first block's first
+ * conv keeps the previous dilation, the downsample conv loses its stride. os: 8 or 16. Parameter
+ * shapes and names are unchanged, so the same weights load. */
+void wsss_resnet_dilate_basic(wsss_resnet *m, int os);
 /* Frozen BN: forward uses running statistics, BN weight/bias get requires_grad = 0. */
 void wsss_resnet_set_frozen_bn(wsss_resnet *m, int on);
 /* BN mode the forward uses: FROZEN if frozen, else TRAIN when training, EVAL otherwise. */

@@ -160,6 +160,29 @@ void wsss_resnet_reset_parameters(wsss_resnet *m, wsss_rng *rng) {
     if (m->has_fc) wsss_init_torch_default(m->fc.weight, m->fc.bias, rng);
 }
 
+void wsss_resnet_dilate_basic(wsss_resnet *m, int os) {
+    const int dilate[4] = {0, 0, os == 8, os <= 16};
+    int dilation = 1, stride = 4;
+    for (int s = 0; s < 4; s++) {
+        if (s > 0 && !dilate[s]) stride *= 2;
+        m->stage_stride[s] = stride;
+        if (!dilate[s]) continue;
+        const int prev = dilation;
+        dilation *= 2;
+        for (int b = 0; b < m->n_blocks[s]; b++) {
+            wsss_resnet_block *blk = &m->layers[s][b];
+            const int d1 = b == 0 ? prev : dilation;
+            blk->conv1.p.stride[0] = blk->conv1.p.stride[1] = 1;
+            blk->conv1.p.dilation[0] = blk->conv1.p.dilation[1] = d1;
+            blk->conv1.p.padding[0] = blk->conv1.p.padding[1] = d1;
+            blk->conv2.p.dilation[0] = blk->conv2.p.dilation[1] = dilation;
+            blk->conv2.p.padding[0] = blk->conv2.p.padding[1] = dilation;
+            if (blk->has_downsample) blk->down_conv.p.stride[0] = blk->down_conv.p.stride[1] = 1;
+        }
+    }
+    m->cfg.output_stride = os;
+}
+
 void wsss_resnet_set_frozen_bn(wsss_resnet *m, int on) {
     m->cfg.frozen_bn = on ? 1 : 0;
     const int tr = !on;

@@ -13,35 +13,6 @@
 #include "wsss/trainer.h"
 #include "wsss/safetensors.h"
 
-/* torchvision's replace_stride_with_dilation generalised to basic blocks: stage s keeps stride 1,
- * its dilation doubles; block 0's first conv uses the previous dilation, all other 3x3 convs the
- * new one; the downsample conv loses its stride. */
-static void dilate_basic_resnet(wsss_resnet *r, int os) {
-    const int dil_stage[4] = {0, 0, os == 8, os <= 16};
-    int dilation = 1, stride = 4;
-    for (int s = 0; s < 4; s++) {
-        if (!dil_stage[s]) {
-            if (s > 0) stride *= 2;
-            r->stage_stride[s] = stride;
-            continue;
-        }
-        const int prev = dilation;
-        dilation *= 2;
-        r->stage_stride[s] = stride;
-        for (int b = 0; b < r->n_blocks[s]; b++) {
-            wsss_resnet_block *blk = &r->layers[s][b];
-            const int d1 = b == 0 ? prev : dilation;
-            blk->conv1.p.stride[0] = blk->conv1.p.stride[1] = 1;
-            blk->conv1.p.dilation[0] = blk->conv1.p.dilation[1] = d1;
-            blk->conv1.p.padding[0] = blk->conv1.p.padding[1] = d1;
-            blk->conv2.p.dilation[0] = blk->conv2.p.dilation[1] = dilation;
-            blk->conv2.p.padding[0] = blk->conv2.p.padding[1] = dilation;
-            if (blk->has_downsample) blk->down_conv.p.stride[0] = blk->down_conv.p.stride[1] = 1;
-        }
-    }
-    r->cfg.output_stride = os;
-}
-
 static int ends_with(const char *s, const char *suf) {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && strcmp(s + a - b, suf) == 0;
@@ -74,7 +45,7 @@ int wsss_classifier_create(wsss_classifier *c, const char *arch, int num_classes
         wsss_model_free(&c->m);
         return wsss_error_set("classifier %s: the model has no class-activation head", arch);
     }
-    if (os) dilate_basic_resnet(&c->m.resnet, os);
+    if (os) wsss_resnet_dilate_basic(&c->m.resnet, os);
     c->output_stride = c->m.backbone == WSSS_BACKBONE_RESNET ? c->m.resnet.cfg.output_stride : 8;
     return WSSS_OK;
 }
@@ -87,7 +58,7 @@ int wsss_classifier_set_output_stride(wsss_classifier *c, int os) {
         return wsss_error_set("classifier %s: cannot run at output stride %d (only a smaller stride, 16 or 8, of "
                               "resnet18/34)",
                               c->arch, os);
-    dilate_basic_resnet(&c->m.resnet, os);
+    wsss_resnet_dilate_basic(&c->m.resnet, os);
     c->output_stride = os;
     return WSSS_OK;
 }

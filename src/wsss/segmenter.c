@@ -22,30 +22,6 @@ static int ends_with(const char *s, size_t len, const char *suf) {
 
 static int starts_with(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
-/* replace_stride_with_dilation for basic blocks (built at output stride 32 by the zoo). */
-static void dilate_basic(wsss_resnet *r, int os) {
-    const int dil_stage[4] = {0, 0, os == 8, os <= 16};
-    int dilation = 1, stride = 4;
-    for (int s = 0; s < 4; s++) {
-        if (s > 0 && !dil_stage[s]) stride *= 2;
-        r->stage_stride[s] = stride;
-        if (!dil_stage[s]) continue;
-        const int prev = dilation;
-        dilation *= 2;
-        for (int b = 0; b < r->n_blocks[s]; b++) {
-            wsss_resnet_block *blk = &r->layers[s][b];
-            const int d1 = b == 0 ? prev : dilation;
-            blk->conv1.p.stride[0] = blk->conv1.p.stride[1] = 1;
-            blk->conv1.p.dilation[0] = blk->conv1.p.dilation[1] = d1;
-            blk->conv1.p.padding[0] = blk->conv1.p.padding[1] = d1;
-            blk->conv2.p.dilation[0] = blk->conv2.p.dilation[1] = dilation;
-            blk->conv2.p.padding[0] = blk->conv2.p.padding[1] = dilation;
-            if (blk->has_downsample) blk->down_conv.p.stride[0] = blk->down_conv.p.stride[1] = 1;
-        }
-    }
-    r->cfg.output_stride = os;
-}
-
 static int create_impl(wsss_segmenter *s, const wsss_segmenter_config *cfg) {
     wsss_model *m = &s->m;
     wsss_params_init(&m->params);
@@ -108,7 +84,7 @@ static int create_impl(wsss_segmenter *s, const wsss_segmenter_config *cfg) {
             wsss_model_free(m);
             return WSSS_ERR;
         }
-        if (basic && os != 32) dilate_basic(&m->resnet, os);
+        if (basic && os != 32) wsss_resnet_dilate_basic(&m->resnet, os);
         feat = m->resnet.out_channels;
         s->output_stride = os;
     } else {
