@@ -242,6 +242,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
                 (long long)ds->n, ds->num_classes - 1, c->epochs, (long long)spe, c->batch,
                 tr.resumed ? ", resumed" : "");
     cls_step st = {&cls, bce, pool, c->lse_r, wsss_ctx_new()};
+    wsss_ctx_set_blocked(st.ctx, 1); /* activations stay in oneDNN's layouts between its ops */
     rc = wsss_trainer_run(&tr, cls_step_fn, &st);
     wsss_ctx_free(st.ctx);
     if (rc == WSSS_OK) {
