@@ -9,7 +9,7 @@
 int cmd_data_fashion_scenes(int argc, char **argv) {
     wsss_fashion_opts o;
     wsss_fashion_opts_default(&o);
-    const char *out = NULL, *mnist = o.mnist_dir;
+    const char *out = NULL, *mnist = o.mnist_dir, *classes = NULL;
     int n_train = (int)o.n_train, n_val = (int)o.n_val, size = o.size, seed = 0, quiet = 0;
     int max_distractors = o.max_distractors, quality = o.jpeg_quality;
     double scale_min = o.scale_min, scale_max = o.scale_max, min_visible = o.min_visible;
@@ -24,6 +24,10 @@ int cmd_data_fashion_scenes(int argc, char **argv) {
         {"scale-max", CLI_DOUBLE, &scale_max, "F", "largest item upscale factor", 0},
         {"min-visible", CLI_DOUBLE, &min_visible, "F", "items with less visible area (fraction of canvas) become 255", 0},
         {"max-distractors", CLI_INT, &max_distractors, "N", "0..N background distractor shapes per scene", 0},
+        {"classes", CLI_STRING, &classes, "LIST",
+         "only these Fashion-MNIST classes, comma-separated ids 1..10 (a smaller, easier benchmark; renumbered 1..n "
+         "in the listed order); default all",
+         0},
         {"jpeg-quality", CLI_INT, &quality, "Q", "JPEG quality", 0},
         {"quiet", CLI_FLAG, &quiet, NULL, "no progress output", 0},
     };
@@ -38,6 +42,17 @@ int cmd_data_fashion_scenes(int argc, char **argv) {
     if (n_train < 0 || n_val < 0 || seed < 0) {
         fprintf(stderr, "wsss data fashion-scenes: --train, --val and --seed must not be negative\n");
         return 2;
+    }
+    for (const char *p = classes; p && *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || o.n_classes >= 10) {
+            fprintf(stderr, "wsss data fashion-scenes: --classes \"%s\": expected up to 10 comma-separated class ids 1..10\n",
+                    classes);
+            return 2;
+        }
+        o.classes[o.n_classes++] = v < 0 || v > 99 ? 0 : (int)v; /* range checked by the generator */
+        p = *end ? end + 1 : end;
     }
     o.out_dir = out;
     o.mnist_dir = mnist;

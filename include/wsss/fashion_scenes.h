@@ -40,6 +40,8 @@ typedef struct wsss_fashion_source {
 /* Loads train-*.gz (split TRAIN) or t10k-*.gz (split VAL) from dir and checks they agree. */
 int wsss_fashion_source_load(const char *dir, wsss_fashion_split split, wsss_fashion_source *out);
 void wsss_fashion_source_free(wsss_fashion_source *s);
+/* Keep only the items of the given classes (ids 1..10) and relabel them 0..n-1 in list order. */
+void wsss_fashion_source_keep(wsss_fashion_source *s, const int *classes, int n);
 
 /* ---- generator options (defaults = the spec) ---- */
 typedef struct wsss_fashion_opts {
@@ -54,6 +56,9 @@ typedef struct wsss_fashion_opts {
     double silhouette_thr;       /* g >= 1/3 */
     double min_visible;          /* 0.01 of the canvas: smaller visible items become 255 */
     int max_distractors;         /* 3 */
+    int n_classes;               /* 0: all ten classes; else a subset (a smaller, easier benchmark): */
+    int classes[10];             /* its Fashion-MNIST class ids (1..10), renumbered 1..n_classes in
+                                    this order in the masks, labels and classes.txt */
     int jpeg_quality;            /* 95 */
     int progress;                /* 1: progress lines on stderr */
 } wsss_fashion_opts;

@@ -86,6 +86,21 @@ void wsss_fashion_source_free(wsss_fashion_source *s) {
     memset(s, 0, sizeof *s);
 }
 
+void wsss_fashion_source_keep(wsss_fashion_source *s, const int *classes, int n) {
+    int new_label[10];
+    for (int l = 0; l < 10; l++) new_label[l] = -1;
+    for (int k = 0; k < n; k++) new_label[classes[k] - 1] = k;
+    const size_t item = (size_t)s->rows * (size_t)s->cols;
+    int64_t kept = 0;
+    for (int64_t i = 0; i < s->n; i++) {
+        const int l = new_label[s->labels[i]];
+        if (l < 0) continue;
+        memmove(s->images + (size_t)kept * item, s->images + (size_t)i * item, item);
+        s->labels[kept++] = (uint8_t)l;
+    }
+    s->n = kept;
+}
+
 /* ---------------------------------------------------------------- drawing helpers */
 
 typedef struct scene_buf {
@@ -328,6 +343,15 @@ static int check_opts(const wsss_fashion_opts *o) {
         return wsss_error_set("fashion-scenes: max distractors %d, expected 0..64", o->max_distractors);
     if (o->jpeg_quality < 1 || o->jpeg_quality > 100)
         return wsss_error_set("fashion-scenes: JPEG quality %d, expected 1..100", o->jpeg_quality);
+    if (o->n_classes < 0 || o->n_classes > 10)
+        return wsss_error_set("fashion-scenes: %d classes in the subset, expected 1..10", o->n_classes);
+    for (int k = 0; k < o->n_classes; k++) {
+        if (o->classes[k] < 1 || o->classes[k] > 10)
+            return wsss_error_set("fashion-scenes: class %d, expected a Fashion-MNIST class id 1..10", o->classes[k]);
+        for (int j = 0; j < k; j++)
+            if (o->classes[j] == o->classes[k])
+                return wsss_error_set("fashion-scenes: class %d listed twice", o->classes[k]);
+    }
     return WSSS_OK;
 }
 
@@ -447,6 +471,7 @@ static int generate_split(const wsss_fashion_opts *o, wsss_fashion_split split, 
                           double t0) {
     wsss_fashion_source src;
     if (wsss_fashion_source_load(o->mnist_dir, split, &src) != WSSS_OK) return WSSS_ERR;
+    if (o->n_classes > 0) wsss_fashion_source_keep(&src, o->classes, o->n_classes);
     const char *name = split == WSSS_FASHION_TRAIN ? "train" : "val";
     char err[1024] = "";
     int failed = 0;
@@ -531,7 +556,10 @@ int wsss_fashion_generate(const wsss_fashion_opts *o, int64_t labels_hist[2][WSS
             tb_printf(&cls, "\n");
             if (labels_hist) labels_hist[s][k]++;
         }
-    for (int c = 0; c < WSSS_FASHION_NUM_CLASSES; c++) tb_printf(&names, "%s\n", wsss_fashion_class_names[c]);
+    tb_printf(&names, "%s\n", wsss_fashion_class_names[0]);
+    for (int c = 1; c < WSSS_FASHION_NUM_CLASSES; c++)
+        if (o->n_classes == 0 || c <= o->n_classes)
+            tb_printf(&names, "%s\n", wsss_fashion_class_names[o->n_classes ? o->classes[c - 1] : c]);
     static const char *const list_names[2] = {"train.txt", "val.txt"};
     for (int s = 0; s < 2 && rc == WSSS_OK; s++) {
         snprintf(path, sizeof path, "%s/ImageSets/Segmentation/%s", o->out_dir, list_names[s]);

@@ -35,4 +35,10 @@ check '[ $rc -eq 1 ] && grep -q "nowhere/train-images-idx3-ubyte.gz" "$T/d.err"'
 check '[ $? -eq 2 ] && grep -q "expects an integer" "$T/e.err"' "bad option value: exit 2"
 "$WSSS" data fashion-scenes --train 3 > /dev/null 2> "$T/f.err"
 check '[ $? -eq 2 ] && grep -q "out is required" "$T/f.err"' "--out required"
+"$WSSS" data fashion-scenes --out "$T/g" --train 4 --val 0 --size 48 --classes 9,2 --quiet > /dev/null 2>&1
+check '[ $? -eq 0 ] && [ "$(tr "\n" , < "$T/g/classes.txt")" = "background,Bag,Trouser," ]' "--classes 9,2: classes.txt lists the subset in order"
+"$WSSS" data fashion-scenes --out "$T/h" --classes 2,x > /dev/null 2> "$T/h.err"
+check '[ $? -eq 2 ] && grep -q "class ids 1..10" "$T/h.err"' "--classes with a non-number: exit 2"
+"$WSSS" data fashion-scenes --out "$T/h" --classes 2,11 > /dev/null 2> "$T/h.err"
+check '[ $? -eq 1 ] && grep -q "class 11" "$T/h.err"' "--classes with an unknown id: exit 1 naming it"
 exit $fail

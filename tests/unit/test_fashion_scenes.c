@@ -337,6 +337,75 @@ static void test_dataset_files(void) {
     printf("  val JPEG vs t10k render: mean abs difference <= %.2f\n", g_max_mad);
 }
 
+/* --classes: a subset of the classes, renumbered in the listed order, everywhere in the dataset */
+static void test_class_subset(void) {
+    wsss_fashion_source all, sub;
+    CHECK(wsss_fashion_source_load(WSSS_FASHION_DEFAULT_DIR, WSSS_FASHION_VAL, &all) == WSSS_OK, "t10k");
+    CHECK(wsss_fashion_source_load(WSSS_FASHION_DEFAULT_DIR, WSSS_FASHION_VAL, &sub) == WSSS_OK, "t10k");
+    const int keep[2] = {9, 2}; /* Bag -> 1, Trouser -> 2 */
+    wsss_fashion_source_keep(&sub, keep, 2);
+    const size_t item = (size_t)all.rows * (size_t)all.cols;
+    int64_t k = 0;
+    int order_ok = 1;
+    for (int64_t i = 0; i < all.n; i++) {
+        const int orig = all.labels[i] + 1;
+        if (orig != 9 && orig != 2) continue;
+        order_ok &= k < sub.n && sub.labels[k] == (orig == 9 ? 0 : 1) &&
+                    memcmp(sub.images + (size_t)k * item, all.images + (size_t)i * item, item) == 0;
+        k++;
+    }
+    CHECK(order_ok && k == sub.n && sub.n == 2000, "kept %lld of the Bag/Trouser items (t10k has 2000)",
+          (long long)sub.n);
+    wsss_fashion_source_free(&all);
+    wsss_fashion_source_free(&sub);
+
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/fs_subset", g_dir);
+    wsss_fashion_opts o;
+    wsss_fashion_opts_default(&o);
+    o.out_dir = dir;
+    o.n_train = 8;
+    o.n_val = 4;
+    o.size = 48;
+    o.progress = 0;
+    o.n_classes = 2;
+    o.classes[0] = 9;
+    o.classes[1] = 2;
+    CHECK(wsss_fashion_generate(&o, NULL) == WSSS_OK, "generate with a class subset: %s", wsss_error_msg());
+    wsss_dataset_opts dopts;
+    wsss_dataset_opts_default(&dopts);
+    wsss_dataset *ds = NULL;
+    CHECK(wsss_dataset_open(dir, &dopts, &ds) == WSSS_OK, "open: %s", wsss_error_msg());
+    if (ds) {
+        CHECK(ds->num_classes == 3 && strcmp(ds->class_names[1], "Bag") == 0 &&
+                  strcmp(ds->class_names[2], "Trouser") == 0,
+              "classes.txt: background, Bag, Trouser (got %d classes)", ds->num_classes);
+        int seen[256] = {0};
+        for (int64_t i = 0; i < ds->n; i++) {
+            wsss_sample smp;
+            if (wsss_dataset_load(ds, i, WSSS_LOAD_MASK, &smp) != WSSS_OK) {
+                CHECK(0, "%s", wsss_error_msg());
+                continue;
+            }
+            for (int64_t p = 0; p < (int64_t)smp.mask.width * smp.mask.height; p++) seen[smp.mask.data[p]]++;
+            uint8_t present[3];
+            CHECK(wsss_mask_classes(&smp.mask, 3, NULL, present) == WSSS_OK, "mask values within 0..2 and 255");
+            CHECK(present[1] == wsss_dataset_labels(ds, i)[1] && present[2] == wsss_dataset_labels(ds, i)[2],
+                  "%s: labels disagree with the mask", ds->ids[i]);
+            wsss_sample_free(&smp);
+        }
+        int others = 0;
+        for (int v = 3; v < 255; v++) others += seen[v];
+        CHECK(seen[1] > 0 && seen[2] > 0 && others == 0, "mask values: Bag %d, Trouser %d, other ids %d pixels",
+              seen[1], seen[2], others);
+        wsss_dataset_free(ds);
+    }
+    o.classes[1] = 9;
+    CHECK(wsss_fashion_generate(&o, NULL) == WSSS_ERR && strstr(wsss_error_msg(), "twice"), "duplicate class");
+    o.classes[1] = 11;
+    CHECK(wsss_fashion_generate(&o, NULL) == WSSS_ERR && strstr(wsss_error_msg(), "class 11"), "class 11");
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "%s", test_tmp_dir("fashion_scenes"));
     test_idx_reader();
@@ -344,6 +413,7 @@ int main(void) {
     if (have_mnist()) {
         test_scene_consistency();
         test_dataset_files();
+        test_class_subset();
     } else {
         printf("SKIP real-data tests: %s not found (install dataset-fashion-mnist)\n", WSSS_FASHION_DEFAULT_DIR);
     }
