@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# End-to-end: the quick demo profile (WSSS_QUICK=1 scripts/demo.sh) on Fashion-Scenes runs every
-# stage, prints its five result lines in the documented format, writes the report, and no mIoU is
-# below what predicting all background scores on the same ground truth (IoU_bg / 11, computed here
-# from each stage's confusion matrix); the margins are printed. The quick profile is a smoke test:
-# its few hundred training steps are too few for the from-scratch networks to learn much (the full
-# `make demo` profile is what measures quality; README.md, "The demo").
+# End-to-end: the quick demo profile (WSSS_QUICK=1 scripts/demo.sh: two-class Fashion-Scenes, every
+# network from scratch) runs every stage, prints its five result lines in the documented format,
+# writes the report, and every mIoU is well above what predicting all background scores on the same
+# ground truth (IoU_bg / number of classes, computed here from each stage's confusion matrix): by at
+# least MARGIN. The margins are printed. (Measured on an idle 2-core machine: cam 0.43, pseudo
+# 0.49, seg 0.43, supervised 0.58 against an all-background 0.28.)
 # Usage: bash demo_quick.sh <path-to-wsss> <tmpdir>
 set -u
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -33,22 +33,23 @@ check "every stage logged" test -f "$RUN/logs/train-cls.jsonl" -a -f "$RUN/logs/
 check "report samples: image, CAM, pseudo label, prediction, ground truth" test -n "$(ls "$RUN"/samples/*_pred.png)" \
     -a -n "$(ls "$RUN"/samples/*_pseudo.png)" -a -n "$(ls "$RUN"/samples/*_cam.png)"
 # mIoU of each stage against its all-background baseline, from the stage's metrics JSON
+MARGIN=0.08
 above_background() { # above_background LINE_NAME METRICS_FILE
     local v
     v=$(grep -E "^$1 " "$out" | tail -1 | awk '{ print $2 }')
-    /usr/bin/python3 - "$2" "$v" "$1" <<'EOF'
+    /usr/bin/python3 - "$2" "$v" "$1" "$MARGIN" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 conf = d["confusion"]
 total = sum(sum(r) for r in conf)
 baseline = sum(conf[0]) / total / d["num_classes"]  # all background: IoU_bg = GT background fraction
-v = float(sys.argv[2])
-print("%s %.4f, all-background %.4f, margin %+.4f" % (sys.argv[3], v, baseline, v - baseline))
-sys.exit(0 if v >= baseline - 1e-4 else 1)
+v, need = float(sys.argv[2]), float(sys.argv[4])
+print("%s %.4f, all-background %.4f, margin %+.4f (need %+.2f)" % (sys.argv[3], v, baseline, v - baseline, need))
+sys.exit(0 if v >= baseline + need else 1)
 EOF
 }
-check "cam_miou >= all-background" above_background cam_miou "$RUN/metrics/cam.json"
-check "pseudo_miou >= all-background" above_background pseudo_miou "$RUN/metrics/pseudo.json"
-check "seg_miou >= all-background" above_background seg_miou "$RUN/metrics/eval-seg.json"
-check "supervised_miou >= all-background" above_background supervised_miou "$RUN/metrics/eval-seg-gt.json"
+check "cam_miou well above all-background" above_background cam_miou "$RUN/metrics/cam.json"
+check "pseudo_miou well above all-background" above_background pseudo_miou "$RUN/metrics/pseudo.json"
+check "seg_miou well above all-background" above_background seg_miou "$RUN/metrics/eval-seg.json"
+check "supervised_miou well above all-background" above_background supervised_miou "$RUN/metrics/eval-seg-gt.json"
 cli_summary demo_quick
