@@ -15,6 +15,7 @@
 #include "wsss/ops.h"
 #include "wsss/optim.h"
 #include "wsss/run_layout.h"
+#include "wsss/train_common.h"
 #include "wsss/trainer.h"
 
 void wsss_train_cls_config_default(wsss_train_cls_config *c) {
@@ -133,9 +134,8 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     int bce = 0;
     if (strcmp(c->loss, "bce") == 0) bce = 1;
     else if (strcmp(c->loss, "mlsm") != 0) return wsss_error_set("train-cls: --loss %s (expected mlsm or bce)", c->loss);
-    int adamw = 0;
-    if (strcmp(c->optim, "adamw") == 0) adamw = 1;
-    else if (strcmp(c->optim, "sgd") != 0) return wsss_error_set("train-cls: --optim %s (expected sgd or adamw)", c->optim);
+    int adamw;
+    if (wsss_train_optim_kind("train-cls", c->optim, &adamw) != WSSS_OK) return WSSS_ERR;
     wsss_pool_kind pool;
     if (wsss_pool_kind_parse(c->pool, &pool) != WSSS_OK) return wsss_error_prefix("train-cls: --pool");
     if (pool == WSSS_POOL_LSE && !(c->lse_r > 0 && c->lse_r <= 100))
@@ -186,14 +186,8 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     }
 
     wsss_loader_opts lo;
-    wsss_loader_opts_default(&lo);
-    lo.batch_size = c->batch;
-    lo.drop_last = ds->n >= c->batch; /* constant batch statistics; tiny datasets keep their one batch */
-    lo.shuffle = 1;
-    lo.seed = (uint64_t)c->seed;
-    lo.workers = c->workers;
+    wsss_train_loader_opts(&lo, ds->n, c->batch, c->seed, c->workers, c->skip_bad);
     lo.load_masks = 0;
-    lo.skip_bad = c->skip_bad;
     if (c->rrc_min < 1.0) {
         lo.aug.rrc_h = lo.aug.rrc_w = c->size;
         lo.aug.rrc_scale[0] = c->rrc_min;
@@ -208,10 +202,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
 
     /* from scratch every layer is new: the 10x head multiplier is a fine-tuning rule */
     const double hm = c->head_lr_mult >= 0 ? c->head_lr_mult : c->backbone_weights ? 10.0 : 1.0;
-    const wsss_optim_group groups[4] = {{1.0, c->weight_decay}, {2.0, 0.0}, {hm, c->weight_decay}, {2.0 * hm, 0.0}};
-    wsss_optim_config oc = adamw ? wsss_optim_adamw_config() : wsss_optim_sgd_config(c->momentum, 0, 0);
-    opt = wsss_optim_new(&oc, 4, groups);
-    wsss_optim_add_params(opt, &cls.m.params);
+    opt = wsss_train_optim_new(adamw, c->momentum, c->weight_decay, hm, &cls.m.params);
 
     const int64_t spe = wsss_loader_batches_per_epoch(loader);
     wsss_lr_schedule sched;

@@ -18,6 +18,7 @@
 #include "wsss/run_layout.h"
 #include "wsss/safetensors.h"
 #include "wsss/segmenter.h"
+#include "wsss/train_common.h"
 #include "wsss/trainer.h"
 
 void wsss_train_seg_config_default(wsss_train_seg_config *c) {
@@ -173,9 +174,8 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
         c->scale_max > 4 || c->hflip < 0 || c->hflip > 1 || c->lr_power <= 0)
         return wsss_error_set("train-seg: bad settings (need epochs >= 1, batch >= 1, crop >= 8, lr > 0, momentum in "
                               "[0,1), 0 < scale-min <= scale-max <= 4, flip in [0,1], lr-power > 0)");
-    int adamw = 0;
-    if (strcmp(c->optim, "adamw") == 0) adamw = 1;
-    else if (strcmp(c->optim, "sgd") != 0) return wsss_error_set("train-seg: --optim %s (expected sgd or adamw)", c->optim);
+    int adamw;
+    if (wsss_train_optim_kind("train-seg", c->optim, &adamw) != WSSS_OK) return WSSS_ERR;
     int frozen;
     if (strcmp(c->bn, "auto") == 0) frozen = c->backbone_weights != NULL;
     else if (strcmp(c->bn, "frozen") == 0) frozen = 1;
@@ -239,15 +239,9 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
         goto done;
 
     wsss_loader_opts lo;
-    wsss_loader_opts_default(&lo);
-    lo.batch_size = c->batch;
-    lo.drop_last = ds->n >= c->batch; /* constant BN batch size; tiny datasets keep their one batch */
-    lo.shuffle = 1;
-    lo.seed = (uint64_t)c->seed;
-    lo.workers = c->workers;
+    wsss_train_loader_opts(&lo, ds->n, c->batch, c->seed, c->workers, c->skip_bad);
     lo.load_masks = 1;
     lo.mask_dtype = WSSS_U8;
-    lo.skip_bad = c->skip_bad;
     lo.aug.scale_min = c->scale_min;
     lo.aug.scale_max = c->scale_max;
     lo.aug.crop_h = lo.aug.crop_w = c->crop;
@@ -255,11 +249,7 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     lo.aug.hflip_p = c->hflip;
     if (wsss_loader_new(ds, &lo, &loader) != WSSS_OK) goto done;
 
-    const wsss_optim_group groups[4] = {
-        {1.0, c->weight_decay}, {2.0, 0.0}, {c->head_lr_mult, c->weight_decay}, {2.0 * c->head_lr_mult, 0.0}};
-    wsss_optim_config oc = adamw ? wsss_optim_adamw_config() : wsss_optim_sgd_config(c->momentum, 0, 0);
-    opt = wsss_optim_new(&oc, 4, groups);
-    wsss_optim_add_params(opt, &seg.m.params);
+    opt = wsss_train_optim_new(adamw, c->momentum, c->weight_decay, c->head_lr_mult, &seg.m.params);
     const int64_t spe = wsss_loader_batches_per_epoch(loader);
     wsss_lr_schedule sched = wsss_lr_poly(c->lr, c->lr_power, (int64_t)c->epochs * spe);
 
