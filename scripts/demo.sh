@@ -25,7 +25,7 @@ fi
 QUICK=${WSSS_QUICK:-0}
 
 # ---- profiles (documented in README.md, "The demo") ----
-# Full: the default Fashion-Scenes (5,000 train / 1,000 val scenes, ten classes), about 15 minutes
+# Full: the default Fashion-Scenes (5,000 train / 1,000 val scenes, ten classes), about 17 minutes
 # on 2 cores. The scenes are generated at their native 128x128; the networks see them at half size
 # (the classifier resizes to 64x64, train-seg rescales by 0.4-0.6 and crops 64, CAMs and test-time
 # inference use scales around 0.5), which buys four times as many training steps in the time
@@ -121,7 +121,7 @@ TIMES+=("data $(elapsed "$t")")
 rm -rf "$RUN"
 mkdir -p "$RUN"
 # 1-4: classifier, CAMs, CAM mIoU (threshold sweep on the train ground truth: an analysis number,
-# not used by the later stages), pseudo labels (PSA background pair + dense CRF)
+# not used by the later stages), pseudo labels (background score + dense CRF)
 stage train-cls "$WSSS" train-cls --data "$DATA" --run "$RUN" --arch "$CLS_ARCH" --size "$CLS_SIZE" --rrc-min 1 \
     --epochs "$CLS_EPOCHS" --batch "$CLS_BATCH" --optim adamw --lr "$CLS_LR" --weight-decay 0.0001 --pool "$CLS_POOL" \
     --log-every 5
