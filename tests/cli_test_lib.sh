@@ -3,6 +3,7 @@
 # Sets WSSS (the CLI) and TMP (a fresh temp dir) from "$1" "$2" and defines:
 #   check "what" command...   counts the command's success in pass, its failure in fails (and says FAIL)
 #   has FILE TEXT             FILE contains TEXT (else prints the file)
+#   rc_is WANT command...     the command exits with WANT (its output goes to $TMP/out, printed if not)
 #   cli_summary NAME [NOTE]   prints "NAME: N passed, M failed [NOTE]"; fails if any check failed
 # Not a test itself: it lives outside the globbed tests/unit and tests/e2e folders.
 WSSS="$1"
@@ -16,6 +17,13 @@ check() { # check "what" command...
     if "$@"; then pass=$((pass + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
 }
 has() { grep -qF -- "$2" "$1" || { echo "--- $1 lacks: $2"; cat "$1"; return 1; }; }
+rc_is() { # rc_is WANT command... (stdout/stderr to $TMP/out)
+    local want="$1"
+    shift
+    "$@" >"$TMP/out" 2>&1
+    local rc=$?
+    [ "$rc" = "$want" ] || { echo "--- exit $rc, expected $want: $*"; cat "$TMP/out"; return 1; }
+}
 cli_summary() { # cli_summary NAME [NOTE]
     echo "$1: $pass passed, $fails failed${2:+ $2}"
     [ "$fails" -eq 0 ]

@@ -10,13 +10,6 @@
 set -u
 . "$(dirname "$0")/../cli_test_lib.sh"
 export WSSS_THREADS=1 WSSS_PROGRESS=0
-rc_is() { # rc_is WANT command... (stdout/stderr to $TMP/out)
-    local want="$1"
-    shift
-    "$@" >"$TMP/out" 2>&1
-    local rc=$?
-    [ "$rc" = "$want" ] || { echo "--- exit $rc, expected $want: $*"; cat "$TMP/out"; return 1; }
-}
 PY=/usr/bin/python3
 
 # ---- the dataset (PIL only) ----

@@ -5,25 +5,8 @@
 # user errors (exit codes, messages naming the file).
 # Usage: bash cls_stages_cli.sh <path-to-wsss> <tmpdir>
 set -u
-WSSS="$1"
-TMP="$2"
-rm -rf "$TMP" && mkdir -p "$TMP"
+. "$(dirname "$0")/../cli_test_lib.sh"
 export WSSS_THREADS=1 WSSS_PROGRESS=0
-fails=0
-pass=0
-check() { # check "what" command...
-    local what="$1"
-    shift
-    if "$@"; then pass=$((pass + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
-}
-has() { grep -qF -- "$2" "$1" || { echo "--- $1 lacks: $2"; cat "$1"; return 1; }; }
-rc_is() { # rc_is WANT command... (stdout/stderr to $TMP/out)
-    local want="$1"
-    shift
-    "$@" >"$TMP/out" 2>&1
-    local rc=$?
-    [ "$rc" = "$want" ] || { echo "--- exit $rc, expected $want: $*"; cat "$TMP/out"; return 1; }
-}
 
 /usr/bin/python3 - "$TMP/ds" <<'EOF' || { echo "FAIL: cannot build the dataset with /usr/bin/python3 + PIL"; exit 1; }
 import os, sys
@@ -126,5 +109,4 @@ check "pseudo: corrupt map named" has "$TMP/out" "img03.safetensors"
 mv "$TMP/img03.bak" "$R/cams/img03.safetensors"
 check "pseudo: bad mode: exit 2" rc_is 2 "$WSSS" pseudo --data "$D" --run "$R" --bg nope
 
-echo "cls_stages_cli: $pass passed, $fails failed"
-[ "$fails" = 0 ]
+cli_summary cls_stages_cli
