@@ -145,15 +145,19 @@ static const wsss_dnnl_prim *fwd_prim(const wsss_conv_geom *g) {
     return fwd_prim_arg(&a);
 }
 
+/* The hint backward descriptors need: the forward primitive descriptor of the same geometry and
+ * algorithm, without post-op. It stays alive in the cache (it was just used, so it is the most
+ * recent entry) until the backward primitive has been created. */
+static const wsss_dnnl_prim *fwd_hint(const conv_pd_arg *a, dnnl_status_t *st) {
+    conv_pd_arg fa = pd_arg(&a->g, 0, a->wino);
+    return try_cached("conv2d_fwd", &fa, make_fwd_pd, st);
+}
+
 static dnnl_status_t make_bwd_data_pd(dnnl_primitive_desc_t *pd, const void *arg) {
     const conv_pd_arg *a = arg;
     const wsss_conv_geom *g = &a->g;
-    /* The forward primitive descriptor (same algorithm, no post-op) is the hint; it stays alive in
-     * the cache (it was just used, so it is the most recent entry) until the backward primitive
-     * has been created. */
-    conv_pd_arg fa = pd_arg(g, 0, a->wino);
     dnnl_status_t st;
-    const wsss_dnnl_prim *hint = try_cached("conv2d_fwd", &fa, make_fwd_pd, &st);
+    const wsss_dnnl_prim *hint = fwd_hint(a, &st);
     if (!hint) return st;
     conv_shapes s;
     conv_shapes_init(&s, g);
@@ -171,9 +175,8 @@ static dnnl_status_t make_bwd_data_pd(dnnl_primitive_desc_t *pd, const void *arg
 static dnnl_status_t make_bwd_weights_pd(dnnl_primitive_desc_t *pd, const void *arg) {
     const conv_pd_arg *a = arg;
     const wsss_conv_geom *g = &a->g;
-    conv_pd_arg fa = pd_arg(g, 0, a->wino);
     dnnl_status_t st;
-    const wsss_dnnl_prim *hint = try_cached("conv2d_fwd", &fa, make_fwd_pd, &st);
+    const wsss_dnnl_prim *hint = fwd_hint(a, &st);
     if (!hint) return st;
     conv_shapes s;
     conv_shapes_init(&s, g);
