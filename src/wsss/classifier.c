@@ -10,6 +10,7 @@
 
 #include "wsss/error.h"
 #include "wsss/json.h"
+#include "wsss/run_layout.h"
 #include "wsss/trainer.h"
 #include "wsss/safetensors.h"
 
@@ -205,9 +206,7 @@ int wsss_classifier_open_checkpoint(wsss_classifier *c, const char *dir, int num
     snprintf(a, sizeof a, "%s", arch);
     wsss_json_free(j);
     if (wsss_classifier_create(c, a, num_classes) != WSSS_OK) return WSSS_ERR;
-    size_t n = strlen(dir) + 32;
-    char *mp = wsss_xmalloc(n);
-    snprintf(mp, n, "%s/model.safetensors", dir);
+    char *mp = wsss_run_file(dir, "model", ".safetensors");
     int rc = wsss_model_load(&c->m, mp);
     free(mp);
     if (rc != WSSS_OK) wsss_classifier_free(c);
@@ -217,6 +216,5 @@ int wsss_classifier_open_checkpoint(wsss_classifier *c, const char *dir, int num
 int wsss_classifier_open_any(wsss_classifier *c, const char *path, int num_classes) {
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return wsss_classifier_open_checkpoint(c, path, num_classes);
-    if (wsss_classifier_open(c, path) != WSSS_OK) return WSSS_ERR;
-    return WSSS_OK;
+    return wsss_classifier_open(c, path);
 }
