@@ -433,6 +433,7 @@ static void gather_bytes(const wsss_tensor *t, void *out) {
 
 /* Contiguous bytes (t's dtype, row-major) into t (any strides). */
 static void scatter_bytes(wsss_tensor *t, const void *src) {
+    wsss_tensor_bump_version(t); /* weights cached in kernel layouts are stale now */
     if (wsss_tensor_is_contiguous(t)) {
         if (wsss_tensor_nbytes(t)) memcpy(t->data, src, wsss_tensor_nbytes(t));
         return;

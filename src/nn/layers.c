@@ -92,9 +92,11 @@ static void put(wsss_tensor *t, int64_t i, double v) {
         ((double *)t->data)[i] = v;
 }
 
-static void check_init_target(const wsss_tensor *t) {
+/* Initialisers write the registry tensor directly, so they bump its version themselves. */
+static void check_init_target(wsss_tensor *t) {
     WSSS_ASSERT(wsss_tensor_is_contiguous(t) && (t->dtype == WSSS_F32 || t->dtype == WSSS_F64),
                 "initialisers need a contiguous F32/F64 tensor");
+    wsss_tensor_bump_version(t);
 }
 
 int64_t wsss_init_fan(const wsss_tensor *t, wsss_fan_mode mode) {

@@ -149,6 +149,7 @@ int main(void) {
     wsss_params_free(&partial);
     wsss_tensor *w_before = wsss_tensor_clone(c.m.resnet.conv1.weight);
     wsss_f32(c.m.resnet.conv1.weight)[0] += 1.0f;
+    wsss_tensor_bump_version(c.m.resnet.conv1.weight); /* a direct write */
     wsss_tensor_copy_into(w_before, c.m.resnet.conv1.weight);
     CHECK(wsss_classifier_load_backbone(&c, bad) == WSSS_ERR && strstr(wsss_error_msg(), "partial.safetensors") &&
               strstr(wsss_error_msg(), "layer3.1.conv2.weight"),

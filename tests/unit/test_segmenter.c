@@ -286,6 +286,7 @@ int main(void) {
     CHECK(wsss_params_save_safetensors(&partial, bad, 1) == WSSS_OK, "save partial");
     wsss_params_free(&partial);
     wsss_f32(seg->m.resnet.conv1.weight)[0] += 1.0f;
+    wsss_tensor_bump_version(seg->m.resnet.conv1.weight); /* a direct write */
     wsss_tensor *w_before = wsss_tensor_clone(seg->m.resnet.conv1.weight);
     CHECK(wsss_segmenter_load_backbone(seg, bad) == WSSS_ERR && strstr(wsss_error_msg(), "partial.safetensors") &&
               strstr(wsss_error_msg(), "layer2.0.downsample.0.weight"),
