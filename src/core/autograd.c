@@ -12,7 +12,9 @@ typedef struct derived_entry {
     uint64_t src_id, src_version;
     size_t keylen;
     void *key;
-    wsss_tensor *t;
+    wsss_tensor *t; /* owned by the entry (not in the context's tensor list), or NULL */
+    int used;       /* looked up or put since the last reset */
+    int handed_out; /* t was returned since the last reset (a node may have saved it) */
 } derived_entry;
 
 struct wsss_ctx {
@@ -33,7 +35,11 @@ struct wsss_ctx {
 
 /* ---------------- buffer pool ----------------
  * Released buffers wait in a free list for a request of exactly their size (training steps repeat
- * the same shapes); the pool never holds more than the context's peak. Buffers handed out keep a
+ * the same shapes). Live plus pooled bytes stay under 1.5x the context's peak: with exact sizes a
+ * step needs more than its peak in buffers, since one size is not always released before another
+ * is asked for, and at 1x each step evicted what the next needed and asked the kernel for fresh
+ * pages again (ResNet-50: inference stopped allocating at 1.5x, a training step at 1.25x).
+ * Buffers handed out keep a
  * reference to the pool, so one outliving its context (a view adopted elsewhere) is simply freed
  * when released after the context is gone. */
 struct wsss_buffer_pool {
@@ -101,8 +107,8 @@ static wsss_buffer *pool_get(wsss_ctx *ctx, size_t nbytes, int zero) {
     wsss_buffer *b = wsss_buffer_new(nbytes); /* zero-filled */
     b->pool = p;
     p->refcount++;
-    size_t limit = ctx->peak_ever > ctx->bytes + nbytes ? ctx->peak_ever : ctx->bytes + nbytes;
-    pool_trim(p, ctx->bytes + nbytes, limit);
+    size_t peak = ctx->peak_ever > ctx->bytes + nbytes ? ctx->peak_ever : ctx->bytes + nbytes;
+    pool_trim(p, ctx->bytes + nbytes, peak + peak / 2);
     return b;
 }
 
@@ -137,9 +143,36 @@ static void node_free(wsss_node *n) {
     free(n);
 }
 
+static size_t owned_bytes(const wsss_tensor *t);
+
+static void tensor_list_push(wsss_ctx *ctx, wsss_tensor *t) {
+    if (ctx->n_tensors == ctx->cap_tensors) {
+        ctx->cap_tensors = ctx->cap_tensors ? ctx->cap_tensors * 2 : 256;
+        ctx->tensors = wsss_xrealloc(ctx->tensors, ctx->cap_tensors * sizeof *ctx->tensors);
+    }
+    ctx->tensors[ctx->n_tensors++] = t;
+}
+
+/* Derived tensors used in the step being reset stay for the next one (an inference loop reorders
+ * each weight once, not once per image); the others go. */
+static void derived_keep_used(wsss_ctx *ctx) {
+    size_t k = 0;
+    ctx->bytes = 0;
+    for (size_t i = 0; i < ctx->n_derived; i++) {
+        derived_entry *e = &ctx->derived[i];
+        if (!e->used) {
+            if (e->t) wsss_tensor_destroy(e->t);
+            free(e->key);
+            continue;
+        }
+        e->used = e->handed_out = 0;
+        if (e->t) ctx->bytes += owned_bytes(e->t);
+        ctx->derived[k++] = *e;
+    }
+    ctx->n_derived = k;
+}
+
 void wsss_ctx_reset(wsss_ctx *ctx) {
-    for (size_t i = 0; i < ctx->n_derived; i++) free(ctx->derived[i].key);
-    ctx->n_derived = 0; /* the derived tensors themselves are ctx-owned, freed below */
     for (size_t i = 0; i < ctx->n_nodes; i++) node_free(ctx->nodes[i]);
     ctx->n_nodes = 0;
     for (size_t i = 0; i < ctx->n_tensors; i++) {
@@ -148,13 +181,14 @@ void wsss_ctx_reset(wsss_ctx *ctx) {
         wsss_tensor_destroy(t);
     }
     ctx->n_tensors = 0;
-    ctx->bytes = 0;
-    ctx->peak_bytes = 0;
+    derived_keep_used(ctx);
+    ctx->peak_bytes = ctx->bytes;
 }
 
 void wsss_ctx_free(wsss_ctx *ctx) {
     if (!ctx) return;
     wsss_ctx_reset(ctx);
+    derived_keep_used(ctx); /* nothing was used since: drops them all */
     free(ctx->tensors);
     free(ctx->nodes);
     free(ctx->derived);
@@ -256,23 +290,45 @@ wsss_tensor *wsss_ctx_derived_get(wsss_ctx *ctx, const wsss_tensor *src, const v
     for (size_t i = 0; i < ctx->n_derived; i++) {
         derived_entry *e = &ctx->derived[i];
         if (e->src_id == src->buf->id && e->keylen == keylen && memcmp(e->key, key, keylen) == 0) {
+            e->used = 1;
             if (e->src_version != src->buf->version) return NULL; /* stale: caller recomputes */
             if (seen) *seen = 1;
+            if (e->t) e->handed_out = 1;
             return e->t;
         }
     }
     return NULL;
 }
 
+/* Take t out of the context's tensor list: the cache entry owns it from now on. */
+static void detach(wsss_ctx *ctx, wsss_tensor *t) {
+    for (size_t i = ctx->n_tensors; i-- > 0;) {
+        if (ctx->tensors[i] == t) {
+            ctx->tensors[i] = NULL;
+            return;
+        }
+    }
+    WSSS_ASSERT(0, "derived tensor not owned by the context");
+}
+
 void wsss_ctx_derived_put(wsss_ctx *ctx, const wsss_tensor *src, const void *key, size_t keylen,
                           wsss_tensor *derived) {
     WSSS_ASSERT(!derived || derived->ctx == ctx, "derived tensors must be owned by the context");
+    if (derived) detach(ctx, derived);
     for (size_t i = 0; i < ctx->n_derived; i++) {
         derived_entry *e = &ctx->derived[i];
         if (e->src_id == src->buf->id && e->keylen == keylen && memcmp(e->key, key, keylen) == 0) {
-            /* replace a stale entry; the old tensor may still be saved by a node, so it stays */
+            /* replace a stale entry; an old tensor handed out in this step may be saved by one of
+             * its nodes, so the context frees it at the next reset */
+            if (e->t && e->handed_out) tensor_list_push(ctx, e->t);
+            else if (e->t) {
+                bytes_add(ctx, 0, owned_bytes(e->t));
+                wsss_tensor_destroy(e->t);
+            }
+            e->handed_out = 0;
             e->src_version = src->buf->version;
             e->t = derived;
+            e->used = 1;
             return;
         }
     }
@@ -287,16 +343,14 @@ void wsss_ctx_derived_put(wsss_ctx *ctx, const wsss_tensor *src, const void *key
     e->key = wsss_xmalloc(keylen);
     memcpy(e->key, key, keylen);
     e->t = derived;
+    e->used = 1;
+    e->handed_out = 0;
 }
 
 wsss_tensor *wsss_ctx_adopt(wsss_ctx *ctx, wsss_tensor *t) {
     if (!ctx) return t;
     WSSS_ASSERT(t->ctx == NULL, "tensor already owned");
-    if (ctx->n_tensors == ctx->cap_tensors) {
-        ctx->cap_tensors = ctx->cap_tensors ? ctx->cap_tensors * 2 : 256;
-        ctx->tensors = wsss_xrealloc(ctx->tensors, ctx->cap_tensors * sizeof *ctx->tensors);
-    }
-    ctx->tensors[ctx->n_tensors++] = t;
+    tensor_list_push(ctx, t);
     t->ctx = ctx;
     bytes_add(ctx, owned_bytes(t), 0);
     return t;

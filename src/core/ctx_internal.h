@@ -35,7 +35,9 @@ int wsss_grad_is_private(const wsss_node *node, const wsss_tensor *gy);
 /* ---- derived-tensor cache ----
  * A tensor computed from a source tensor's buffer (a weight reordered into a kernel's layout),
  * kept by the context: found again while the source buffer (id) and its version are unchanged and
- * the caller's key bytes match. The derived tensor is ctx-owned and freed with the context.
+ * the caller's key bytes match. put hands the derived tensor (created in ctx) over to the cache;
+ * entries used since the last wsss_ctx_reset survive it, so a loop of inference steps converts
+ * each weight once; the rest are freed at the reset, and all with the context.
  * get returns NULL when there is none; *seen (may be NULL) tells whether the key was put before
  * for this source version, possibly with derived = NULL (a marker: "computed once, not kept"). */
 wsss_tensor *wsss_ctx_derived_get(wsss_ctx *ctx, const wsss_tensor *src, const void *key, size_t keylen,
