@@ -48,6 +48,13 @@ void wsss_bn_init(wsss_bn *b, wsss_params *ps, const char *name, wsss_dtype dt, 
 wsss_tensor *wsss_bn_forward(wsss_ctx *ctx, const wsss_bn *b, wsss_tensor *x, wsss_bn_mode mode);
 /* relu(bn(x)) with the same statistics behaviour, as one fused op (wsss_batchnorm2d_relu). */
 wsss_tensor *wsss_bn_relu_forward(wsss_ctx *ctx, const wsss_bn *b, wsss_tensor *x, wsss_bn_mode mode);
+/* relu?(bn(conv(x)) + residual?) with the batch norm's running statistics, as
+ * wsss_conv2d_bn_eval: one convolution with the batch norm folded in when nothing needs a
+ * gradient (inference), the separate ops otherwise. */
+wsss_tensor *wsss_conv_bn_eval_forward(wsss_ctx *ctx, const wsss_conv *c, const wsss_bn *b, wsss_tensor *x,
+                                       wsss_tensor *residual, int consume_residual, int relu);
+/* 1 if nothing in relu?(bn(conv(x))) needs a gradient: inference, where the fused form applies. */
+int wsss_conv_bn_no_grad(const wsss_ctx *ctx, const wsss_conv *c, const wsss_bn *b, wsss_tensor *x);
 /* requires_grad of weight and bias (frozen BN also wants them out of the optimizer's steps). */
 void wsss_bn_set_trainable(wsss_bn *b, int on);
 

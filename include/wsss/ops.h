@@ -49,6 +49,24 @@ wsss_tensor *wsss_batchnorm2d_relu(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *w
                                    wsss_tensor *running_var, wsss_bn_mode mode, double momentum,
                                    double eps);
 
+/* Convolution + batch norm with running statistics (a ResNet conv/bn pair). */
+typedef struct wsss_conv_bn_args {
+    wsss_tensor *weight, *bias; /* convolution; bias may be NULL */
+    wsss_conv2d_params conv;
+    wsss_tensor *bn_weight, *bn_bias; /* may be NULL (affine off) */
+    wsss_tensor *running_mean, *running_var;
+    double eps;
+} wsss_conv_bn_args;
+/* relu?(batchnorm2d(conv2d(x), running statistics) + residual?): the eval-mode ResNet pieces.
+ * Without a gradient to compute, under oneDNN for F32, it is one convolution: the batch norm
+ * folded into the weights (w * s with s = gamma / sqrt(var + eps), kept by the context per weight
+ * and statistics version) and the bias (beta + (b - mean) * s), the residual sum and the ReLU as
+ * post-ops; only the rounding differs from the separate ops, which it is composed of otherwise.
+ * residual: NULL or a tensor of the output's shape. consume_residual: the caller gives residual
+ * up, so the result may be written over it (the return value is then residual itself). */
+wsss_tensor *wsss_conv2d_bn_eval(wsss_ctx *ctx, wsss_tensor *x, const wsss_conv_bn_args *a, wsss_tensor *residual,
+                                 int consume_residual, int relu);
+
 typedef struct wsss_pool2d_params {
     int kernel[2];
     int stride[2];  /* 0 means = kernel (PyTorch default) */

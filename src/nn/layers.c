@@ -61,6 +61,24 @@ wsss_tensor *wsss_bn_relu_forward(wsss_ctx *ctx, const wsss_bn *b, wsss_tensor *
     return y;
 }
 
+wsss_tensor *wsss_conv_bn_eval_forward(wsss_ctx *ctx, const wsss_conv *c, const wsss_bn *b, wsss_tensor *x,
+                                       wsss_tensor *residual, int consume_residual, int relu) {
+    const wsss_conv_bn_args a = {.weight = c->weight,
+                                 .bias = c->bias,
+                                 .conv = c->p,
+                                 .bn_weight = b->weight,
+                                 .bn_bias = b->bias,
+                                 .running_mean = b->running_mean,
+                                 .running_var = b->running_var,
+                                 .eps = b->eps};
+    return wsss_conv2d_bn_eval(ctx, x, &a, residual, consume_residual, relu);
+}
+
+int wsss_conv_bn_no_grad(const wsss_ctx *ctx, const wsss_conv *c, const wsss_bn *b, wsss_tensor *x) {
+    wsss_tensor *in[5] = {x, c->weight, c->bias, b->weight, b->bias};
+    return !wsss_needs_grad(ctx, 5, in);
+}
+
 void wsss_bn_set_trainable(wsss_bn *b, int on) {
     b->weight->requires_grad = on ? 1 : 0;
     b->bias->requires_grad = on ? 1 : 0;

@@ -211,6 +211,8 @@ static void drop(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *next) {
 
 static wsss_tensor *conv_bn(wsss_ctx *ctx, const wsss_conv *c, const wsss_bn *b, wsss_tensor *x, wsss_bn_mode mode,
                             int relu) {
+    if (mode != WSSS_BN_TRAIN && wsss_conv_bn_no_grad(ctx, c, b, x))
+        return wsss_conv_bn_eval_forward(ctx, c, b, x, NULL, 0, relu);
     wsss_tensor *y = wsss_conv_forward(ctx, c, x);
     /* BN + ReLU as one op: one pass, and no pre-ReLU tensor kept for the backward */
     wsss_tensor *z = relu ? wsss_bn_relu_forward(ctx, b, y, mode) : wsss_bn_forward(ctx, b, y, mode);
@@ -218,7 +220,53 @@ static wsss_tensor *conv_bn(wsss_ctx *ctx, const wsss_conv *c, const wsss_bn *b,
     return z;
 }
 
-static wsss_tensor *block_forward(wsss_ctx *ctx, const wsss_resnet_block *blk, wsss_tensor *x, wsss_bn_mode mode) {
+/* The block's conv/bn pairs in order: conv1/bn1, conv2/bn2 (, conv3/bn3), the last one adding the
+ * identity. */
+static int block_pairs(const wsss_resnet_block *blk, const wsss_conv *c[3], const wsss_bn *b[3]) {
+    c[0] = &blk->conv1, b[0] = &blk->bn1;
+    c[1] = &blk->conv2, b[1] = &blk->bn2;
+    c[2] = &blk->conv3, b[2] = &blk->bn3;
+    return blk->bottleneck ? 3 : 2;
+}
+
+/* Inference: every conv/bn pair is one convolution with the batch norm folded in, and the last
+ * one adds the identity and applies the ReLU as post-ops, over the identity's storage when the
+ * caller gives x up (consume_x) or the identity is the downsample branch's own output. */
+static wsss_tensor *block_forward_eval(wsss_ctx *ctx, const wsss_resnet_block *blk, wsss_tensor *x, int consume_x) {
+    const wsss_conv *c[3];
+    const wsss_bn *b[3];
+    const int n = block_pairs(blk, c, b);
+    wsss_tensor *h = x;
+    for (int i = 0; i < n - 1; i++) {
+        wsss_tensor *t = wsss_conv_bn_eval_forward(ctx, c[i], b[i], h, NULL, 0, 1);
+        if (h != x) wsss_ctx_release(ctx, h);
+        h = t;
+    }
+    wsss_tensor *identity = x;
+    int own = consume_x;
+    if (blk->has_downsample) {
+        identity = wsss_conv_bn_eval_forward(ctx, &blk->down_conv, &blk->down_bn, x, NULL, 0, 0);
+        own = 1;
+    }
+    wsss_tensor *y = wsss_conv_bn_eval_forward(ctx, c[n - 1], b[n - 1], h, identity, own, 1);
+    wsss_ctx_release(ctx, h);
+    if (identity != x && identity != y) wsss_ctx_release(ctx, identity);
+    return y;
+}
+
+static int block_no_grad(wsss_ctx *ctx, const wsss_resnet_block *blk, wsss_tensor *x) {
+    const wsss_conv *c[3];
+    const wsss_bn *b[3];
+    const int n = block_pairs(blk, c, b);
+    for (int i = 0; i < n; i++)
+        if (!wsss_conv_bn_no_grad(ctx, c[i], b[i], x)) return 0;
+    return !blk->has_downsample || wsss_conv_bn_no_grad(ctx, &blk->down_conv, &blk->down_bn, x);
+}
+
+/* Returns the block's output; with consume_x it may be x itself, overwritten (inference). */
+static wsss_tensor *block_forward(wsss_ctx *ctx, const wsss_resnet_block *blk, wsss_tensor *x, wsss_bn_mode mode,
+                                  int consume_x) {
+    if (mode != WSSS_BN_TRAIN && block_no_grad(ctx, blk, x)) return block_forward_eval(ctx, blk, x, consume_x);
     wsss_tensor *out = conv_bn(ctx, &blk->conv1, &blk->bn1, x, mode, 1);
     wsss_tensor *t = conv_bn(ctx, &blk->conv2, &blk->bn2, out, mode, blk->bottleneck);
     drop(ctx, out, t);
@@ -245,10 +293,10 @@ wsss_tensor *wsss_resnet_features(wsss_ctx *ctx, const wsss_resnet *m, wsss_tens
     h = p;
     for (int s = 0; s < 4; s++) {
         for (int b = 0; b < m->n_blocks[s]; b++) {
-            wsss_tensor *y = block_forward(ctx, &m->layers[s][b], h, mode);
             /* stage outputs handed to the caller stay alive */
             int keep = stages && s > 0 && b == 0;
-            if (!keep) drop(ctx, h, y);
+            wsss_tensor *y = block_forward(ctx, &m->layers[s][b], h, mode, !keep);
+            if (!keep && y != h) drop(ctx, h, y);
             h = y;
         }
         if (stages) stages[s] = h;

@@ -6,6 +6,7 @@
 #include "backend/dnnl/eltwise.h"
 #include "backend/ref/conv.h"
 #include "core/ctx_internal.h"
+#include "ops/conv_geom.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
 #include "wsss/runtime.h"
@@ -24,8 +25,8 @@ static void conv_fail(const char *what, const wsss_tensor *x, const wsss_tensor 
     WSSS_ASSERT(0, what);
 }
 
-static void conv_geom(const wsss_tensor *x, const wsss_tensor *w, const wsss_tensor *b,
-                      wsss_conv2d_params p, wsss_conv_geom *g) {
+void wsss_conv_geom_init(wsss_conv_geom *g, const wsss_tensor *x, const wsss_tensor *w, const wsss_tensor *b,
+                         wsss_conv2d_params p) {
     if (x->dtype != WSSS_F32 && x->dtype != WSSS_F64) conv_fail("input must be F32 or F64", x, w, b);
     if (w->dtype != x->dtype || (b && b->dtype != x->dtype))
         conv_fail("input, weight and bias dtypes differ", x, w, b);
@@ -181,7 +182,7 @@ wsss_tensor *wsss_conv2d_relu(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *w, wss
     WSSS_ASSERT(ctx != NULL, "conv2d_relu needs a context");
     if (!use_dnnl(x)) return wsss_relu(ctx, wsss_conv2d(ctx, x, w, b, p));
     wsss_conv_geom g;
-    conv_geom(x, w, b, p, &g);
+    wsss_conv_geom_init(&g, x, w, b, p);
     const wsss_tensor *wc = wsss_ctx_contiguous(ctx, w);
     const wsss_tensor *bc = b ? wsss_ctx_contiguous(ctx, b) : NULL;
     wsss_tensor *in[3] = {x, w, b};
@@ -194,7 +195,7 @@ wsss_tensor *wsss_conv2d(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *w, wsss_ten
                          wsss_conv2d_params p) {
     WSSS_ASSERT(ctx != NULL, "conv2d needs a context");
     wsss_conv_geom g;
-    conv_geom(x, w, b, p, &g);
+    wsss_conv_geom_init(&g, x, w, b, p);
     const wsss_tensor *wc = wsss_ctx_contiguous(ctx, w);
     const wsss_tensor *bc = b ? wsss_ctx_contiguous(ctx, b) : NULL;
     wsss_tensor *in[3] = {x, w, b};

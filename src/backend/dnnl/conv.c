@@ -5,6 +5,7 @@
 
 #include "backend/dnnl/dnnl_common.h"
 #include "backend/dnnl/tensor_md.h"
+#include "core/ctx_internal.h"
 #include "wsss/error.h"
 
 #include <pthread.h>
@@ -58,15 +59,16 @@ static void plain_mds(const conv_shapes *s, dnnl_memory_desc_t *src, dnnl_memory
 /* What selects a convolution primitive besides its geometry. */
 typedef struct conv_pd_arg {
     wsss_conv_geom g;
-    int post_relu; /* forward only: fused ReLU post-op */
+    int post;      /* forward only: WSSS_DNNL_POST_* post-ops */
     int wino;      /* Winograd F(4x4, 3x3) instead of direct */
+    int inference; /* forward_inference primitive (no backward will follow) */
 } conv_pd_arg;
 
-static conv_pd_arg pd_arg(const wsss_conv_geom *g, int post_relu, int wino) {
+static conv_pd_arg pd_arg(const wsss_conv_geom *g, int post, int wino) {
     conv_pd_arg a;
     memset(&a, 0, sizeof a);
     a.g = *g;
-    a.post_relu = post_relu;
+    a.post = post;
     a.wino = wino;
     return a;
 }
@@ -75,7 +77,7 @@ static void conv_key(wsss_dnnl_key *k, const char *op, const conv_pd_arg *a) {
     const wsss_conv_geom *g = &a->g;
     wsss_dnnl_key_init(k, op);
     const int64_t v[] = {g->n, g->cin, g->h, g->w, g->cout, g->kh, g->kw, g->oh, g->ow, g->sh, g->sw,
-                         g->ph, g->pw, g->dh, g->dw, g->groups, g->has_bias, a->post_relu, a->wino};
+                         g->ph, g->pw, g->dh, g->dw, g->groups, g->has_bias, a->post, a->wino, a->inference};
     wsss_dnnl_key_i64s(k, (int)(sizeof v / sizeof v[0]), v);
 }
 
@@ -84,18 +86,23 @@ static dnnl_alg_kind_t conv_alg(const conv_pd_arg *a) {
     return a->wino ? dnnl_convolution_winograd : dnnl_convolution_direct;
 }
 
-/* Attributes of the forward with a fused ReLU: the shared scratchpad plus an eltwise post-op. */
-static pthread_once_t g_relu_once = PTHREAD_ONCE_INIT;
-static dnnl_primitive_attr_t g_relu_attr;
+/* Attributes of the forwards with post-ops, indexed by the WSSS_DNNL_POST_* mask: the shared
+ * scratchpad plus a sum (the residual already in the output, scale 1) and/or a ReLU, in that
+ * order. */
+static pthread_once_t g_post_once = PTHREAD_ONCE_INIT;
+static dnnl_primitive_attr_t g_post_attr[4];
 
-static void relu_attr_init(void) {
-    DNNL_CHECK(dnnl_primitive_attr_create(&g_relu_attr));
-    DNNL_CHECK(dnnl_primitive_attr_set_scratchpad_mode(g_relu_attr, dnnl_scratchpad_mode_user));
-    dnnl_post_ops_t po;
-    DNNL_CHECK(dnnl_post_ops_create(&po));
-    DNNL_CHECK(dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f));
-    DNNL_CHECK(dnnl_primitive_attr_set_post_ops(g_relu_attr, po));
-    DNNL_CHECK(dnnl_post_ops_destroy(po));
+static void post_attr_init(void) {
+    for (int mask = 1; mask < 4; mask++) {
+        DNNL_CHECK(dnnl_primitive_attr_create(&g_post_attr[mask]));
+        DNNL_CHECK(dnnl_primitive_attr_set_scratchpad_mode(g_post_attr[mask], dnnl_scratchpad_mode_user));
+        dnnl_post_ops_t po;
+        DNNL_CHECK(dnnl_post_ops_create(&po));
+        if (mask & WSSS_DNNL_POST_SUM) DNNL_CHECK(dnnl_post_ops_append_sum(po, 1.f));
+        if (mask & WSSS_DNNL_POST_RELU) DNNL_CHECK(dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f));
+        DNNL_CHECK(dnnl_primitive_attr_set_post_ops(g_post_attr[mask], po));
+        DNNL_CHECK(dnnl_post_ops_destroy(po));
+    }
 }
 
 static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
@@ -110,13 +117,13 @@ static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
     wsss_dnnl_md_any(&dst, 4, s.dst);
     dnnl_convolution_desc_t d;
     dnnl_status_t st = dnnl_dilated_convolution_forward_desc_init(
-        &d, dnnl_forward_training, conv_alg(a), &src, &wei, g->has_bias ? &bias : NULL, &dst,
+        &d, a->inference ? dnnl_forward_inference : dnnl_forward_training, conv_alg(a), &src, &wei, g->has_bias ? &bias : NULL, &dst,
         s.strides, s.dilates, s.pad_l, s.pad_r);
     if (st != dnnl_success) return st;
     const_dnnl_primitive_attr_t attr = wsss_dnnl_attr();
-    if (a->post_relu) {
-        pthread_once(&g_relu_once, relu_attr_init);
-        attr = g_relu_attr;
+    if (a->post) {
+        pthread_once(&g_post_once, post_attr_init);
+        attr = g_post_attr[a->post];
     }
     return dnnl_primitive_desc_create(pd, &d, attr, wsss_dnnl_engine(), NULL);
 }
@@ -234,16 +241,16 @@ static void wino_refused(const char *op, const wsss_conv_geom *g) {
 #define WINO_MAX_SCRATCH ((size_t)32 << 20)
 
 /* Primitive for op with Winograd when asked and available (else direct). */
-static const wsss_dnnl_prim *algo_prim(const char *op, const wsss_conv_geom *g, int post_relu, int wino,
+static const wsss_dnnl_prim *algo_prim(const char *op, const wsss_conv_geom *g, int post, int wino,
                                        wsss_dnnl_make_pd_fn make) {
     if (wino && wino_possible(op, g)) {
-        conv_pd_arg a = pd_arg(g, post_relu, 1);
+        conv_pd_arg a = pd_arg(g, post, 1);
         dnnl_status_t st;
         const wsss_dnnl_prim *p = try_cached(op, &a, make, &st);
         if (p && p->scratchpad_bytes <= WINO_MAX_SCRATCH) return p;
         wino_refused(op, g);
     }
-    conv_pd_arg a = pd_arg(g, post_relu, 0);
+    conv_pd_arg a = pd_arg(g, post, 0);
     return cached(op, &a, make);
 }
 
@@ -331,26 +338,12 @@ static void store_plain(const dnnl_memory_desc_t *md, const void *ptr, const dnn
     wsss_dnnl_mem_free(d);
 }
 
-wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x,
-                                    wsss_tensor *w, wsss_tensor *b, int post_relu, int wino,
-                                    wsss_tensor **x_used) {
-    WSSS_ASSERT(!g->has_bias || b != NULL, "conv2d: has_bias without a bias tensor");
-    /* Winograd kernels use aligned vector accesses: a view starting inside its buffer goes direct */
-    wino = wino && wsss_dnnl_is_aligned(wsss_dnnl_tensor_ptr(x));
-    const wsss_dnnl_prim *p = algo_prim("conv2d_fwd", g, post_relu, wino, make_fwd_pd);
-    conv_shapes s;
-    conv_shapes_init(&s, g);
-    dnnl_memory_desc_t wei_user;
-    plain_mds(&s, NULL, &wei_user, NULL, NULL);
-    wsss_tensor *xin = wsss_dnnl_as_md(ctx, x, wsss_dnnl_arg_md(p, DNNL_ARG_SRC));
-    int wtemp;
-    wsss_tensor *wk = wsss_dnnl_cached_weight(ctx, w, &wei_user, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS), &wtemp);
-    const dnnl_memory_desc_t *ymd = wsss_dnnl_arg_md(p, DNNL_ARG_DST);
-    int64_t ys[4] = {g->n, g->cout, g->oh, g->ow};
-    wsss_tensor *y = wsss_dnnl_new_tensor(ctx, 4, ys, ymd);
+/* Run forward primitive p: y = conv(xin, wk) + b (+ post-ops); xin and wk in p's layouts. */
+static void exec_fwd(const wsss_dnnl_prim *p, const wsss_conv_geom *g, const wsss_tensor *xin,
+                     const wsss_tensor *wk, const wsss_tensor *b, wsss_tensor *y) {
     dnnl_memory_t mx = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_SRC), wsss_dnnl_tensor_ptr(xin));
     dnnl_memory_t mw = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS), wsss_dnnl_tensor_ptr(wk));
-    dnnl_memory_t my = wsss_dnnl_mem_wrap(ymd, wsss_dnnl_tensor_ptr(y));
+    dnnl_memory_t my = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_DST), wsss_dnnl_tensor_ptr(y));
     dnnl_memory_t mb = NULL;
     wsss_dnnl_args a = {0};
     wsss_dnnl_args_add(&a, DNNL_ARG_SRC, mx);
@@ -365,9 +358,87 @@ wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss
     wsss_dnnl_mem_free(mw);
     wsss_dnnl_mem_free(my);
     wsss_dnnl_mem_free(mb);
+}
+
+wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x,
+                                    wsss_tensor *w, wsss_tensor *b, int post_relu, int wino,
+                                    wsss_tensor **x_used) {
+    WSSS_ASSERT(!g->has_bias || b != NULL, "conv2d: has_bias without a bias tensor");
+    /* Winograd kernels use aligned vector accesses: a view starting inside its buffer goes direct */
+    wino = wino && wsss_dnnl_is_aligned(wsss_dnnl_tensor_ptr(x));
+    const wsss_dnnl_prim *p = algo_prim("conv2d_fwd", g, post_relu ? WSSS_DNNL_POST_RELU : 0, wino, make_fwd_pd);
+    conv_shapes s;
+    conv_shapes_init(&s, g);
+    dnnl_memory_desc_t wei_user;
+    plain_mds(&s, NULL, &wei_user, NULL, NULL);
+    wsss_tensor *xin = wsss_dnnl_as_md(ctx, x, wsss_dnnl_arg_md(p, DNNL_ARG_SRC));
+    int wtemp;
+    wsss_tensor *wk = wsss_dnnl_cached_weight(ctx, w, &wei_user, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS), &wtemp);
+    int64_t ys[4] = {g->n, g->cout, g->oh, g->ow};
+    wsss_tensor *y = wsss_dnnl_new_tensor(ctx, 4, ys, wsss_dnnl_arg_md(p, DNNL_ARG_DST));
+    exec_fwd(p, g, xin, wk, b, y);
     if (wtemp) wsss_ctx_release(ctx, wk);
     if (x_used) *x_used = xin;
     else if (xin != x) wsss_ctx_release(ctx, xin);
+    return y;
+}
+
+static const wsss_dnnl_prim *infer_prim(const wsss_conv_geom *g, int post) {
+    conv_pd_arg a = pd_arg(g, post, 0);
+    a.inference = 1;
+    return cached("conv2d_infer", &a, make_fwd_pd);
+}
+
+wsss_tensor *wsss_dnnl_conv2d_infer_weight(wsss_ctx *ctx, const wsss_conv_geom *g, int post, wsss_tensor *w,
+                                           const double *oc_scale, const void *key, size_t keylen) {
+    WSSS_ASSERT(g->groups == 1 && !w->layout && wsss_tensor_is_contiguous(w) && w->dtype == WSSS_F32,
+                "conv2d inference weights: plain contiguous F32, no groups");
+    const dnnl_memory_desc_t *want = wsss_dnnl_arg_md(infer_prim(g, post), DNNL_ARG_WEIGHTS);
+    wsss_dnnl_key k;
+    wsss_dnnl_key_init(&k, "conv2d_infer_weight");
+    wsss_dnnl_key_md(&k, want);
+    wsss_dnnl_key_add(&k, key, keylen);
+    wsss_tensor *d = wsss_ctx_derived_get(ctx, w, k.bytes, k.len, NULL);
+    if (d) return d;
+    wsss_tensor *scaled = wsss_ctx_tensor_uninit(ctx, WSSS_F32, 4, w->shape);
+    const int64_t per_oc = wsss_tensor_numel(w) / g->cout;
+    const float *src = wsss_f32(w);
+    float *dst = wsss_f32(scaled);
+    for (int64_t o = 0; o < g->cout; o++)
+        for (int64_t i = 0; i < per_oc; i++)
+            dst[o * per_oc + i] = oc_scale ? (float)(src[o * per_oc + i] * oc_scale[o]) : src[o * per_oc + i];
+    d = wsss_dnnl_as_md(ctx, scaled, want);
+    if (d != scaled) wsss_ctx_release(ctx, scaled);
+    wsss_ctx_derived_put(ctx, w, k.bytes, k.len, d); /* inference repeats: keep from the first use */
+    return d;
+}
+
+wsss_tensor *wsss_dnnl_conv2d_infer_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x, wsss_tensor *wk,
+                                      wsss_tensor *b, wsss_tensor *sum, int consume_sum, int relu) {
+    WSSS_ASSERT(!g->has_bias || b != NULL, "conv2d: has_bias without a bias tensor");
+    const int post = (sum ? WSSS_DNNL_POST_SUM : 0) | (relu ? WSSS_DNNL_POST_RELU : 0);
+    const wsss_dnnl_prim *p = infer_prim(g, post);
+    dnnl_memory_desc_t wmd;
+    wsss_dnnl_tensor_md(&wmd, wk);
+    WSSS_ASSERT(wsss_dnnl_md_equal(&wmd, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS)),
+                "conv2d inference: weights not in the primitive's layout (use wsss_dnnl_conv2d_infer_weight)");
+    const dnnl_memory_desc_t *ymd = wsss_dnnl_arg_md(p, DNNL_ARG_DST);
+    wsss_tensor *y = NULL;
+    if (sum) {
+        dnnl_memory_desc_t smd;
+        wsss_dnnl_tensor_md(&smd, sum);
+        /* the sum post-op adds what the output holds: the residual itself when it may be
+         * overwritten, else a copy of it in the output's layout */
+        if (consume_sum && wsss_dnnl_md_equal(&smd, ymd) && sum->buf->refcount == 1) y = sum;
+        else y = wsss_dnnl_convert(ctx, &smd, wsss_dnnl_tensor_ptr(sum), ymd, 4, sum->shape);
+        wsss_tensor_bump_version(y);
+    } else {
+        int64_t ys[4] = {g->n, g->cout, g->oh, g->ow};
+        y = wsss_dnnl_new_tensor(ctx, 4, ys, ymd);
+    }
+    wsss_tensor *xin = wsss_dnnl_as_md(ctx, x, wsss_dnnl_arg_md(p, DNNL_ARG_SRC));
+    exec_fwd(p, g, xin, wk, b, y);
+    if (xin != x) wsss_ctx_release(ctx, xin);
     return y;
 }
 

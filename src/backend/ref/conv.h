@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-/* Everything a convolution kernel needs; filled by wsss_conv_geom_init (src/ops/conv.c). */
+/* Everything a convolution kernel needs; filled by wsss_conv_geom_init (src/ops/conv_geom.h). */
 typedef struct wsss_conv_geom {
     int64_t n, cin, h, w; /* input */
     int64_t cout, kh, kw; /* weights: cout, cin/groups, kh, kw */
