@@ -115,6 +115,10 @@ static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
     wsss_dnnl_md_any(&wei, s.wei_ndims, s.wei);
     wsss_dnnl_md_any(&bias, 1, s.bias);
     wsss_dnnl_md_any(&dst, 4, s.dst);
+    /* Left to choose, inference primitives take channels-last brgemm kernels, which ran
+     * ResNet-50-OS8 inference 6% slower here than the nChw16c direct kernels training uses */
+    if (a->inference && g->cin % 16 == 0) wsss_dnnl_md_tag(&src, 4, s.src, dnnl_aBcd16b);
+    if (a->inference && g->cout % 16 == 0) wsss_dnnl_md_tag(&dst, 4, s.dst, dnnl_aBcd16b);
     dnnl_convolution_desc_t d;
     dnnl_status_t st = dnnl_dilated_convolution_forward_desc_init(
         &d, a->inference ? dnnl_forward_inference : dnnl_forward_training, conv_alg(a), &src, &wei, g->has_bias ? &bias : NULL, &dst,
