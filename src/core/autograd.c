@@ -39,9 +39,8 @@ struct wsss_ctx {
  * step needs more than its peak in buffers, since one size is not always released before another
  * is asked for, and at 1x each step evicted what the next needed and asked the kernel for fresh
  * pages again (ResNet-50: inference stopped allocating at 1.5x, a training step at 1.25x).
- * Buffers handed out keep a
- * reference to the pool, so one outliving its context (a view adopted elsewhere) is simply freed
- * when released after the context is gone. */
+ * Buffers handed out keep a reference to the pool, so one outliving its context (a view adopted
+ * elsewhere) is simply freed when released after the context is gone. */
 struct wsss_buffer_pool {
     int refcount; /* the owning context + buffers handed out */
     int closed;   /* the context is gone */
