@@ -73,9 +73,10 @@ wsss_tensor *wsss_conv2d_bn_eval(wsss_ctx *ctx, wsss_tensor *x, const wsss_conv_
     key_tensor(key + 2, a->running_var);
     double eps = a->eps;
     memcpy(&key[4], &eps, sizeof eps);
-    wsss_tensor *wk = wsss_dnnl_conv2d_infer_weight(ctx, &g, post, a->weight, scale, key, sizeof key);
+    const int wino = wsss_ctx_winograd(ctx);
+    wsss_tensor *wk = wsss_dnnl_conv2d_infer_weight(ctx, &g, post, wino, a->weight, scale, key, sizeof key);
     free(scale);
-    wsss_tensor *y = wsss_dnnl_conv2d_infer_t(ctx, &g, x, wk, bias, residual, consume_residual, relu);
+    wsss_tensor *y = wsss_dnnl_conv2d_infer_t(ctx, &g, wino, x, wk, bias, residual, consume_residual, relu);
     wsss_ctx_release(ctx, bias);
     /* a plain context hands out plain tensors */
     return wsss_ctx_blocked(ctx) ? y : wsss_tensor_plain(y);

@@ -32,9 +32,9 @@ typedef struct operands {
     wsss_conv_bn_args a;
 } operands;
 
-static void operands_init(operands *o, const bn_case *c, unsigned long long seed) {
+static void operands_init_hw(operands *o, const bn_case *c, unsigned long long seed, int64_t h, int64_t w) {
     memset(o, 0, sizeof *o);
-    const int64_t xs[4] = {2, c->cin, 11, 13}, ws[4] = {c->cout, c->cin, c->k, c->k}, cs[1] = {c->cout};
+    const int64_t xs[4] = {2, c->cin, h, w}, ws[4] = {c->cout, c->cin, c->k, c->k}, cs[1] = {c->cout};
     o->x = rand_tensor(WSSS_F32, 4, xs, -1, 1, seed);
     o->w = rand_tensor(WSSS_F32, 4, ws, -0.3, 0.3, seed + 1);
     if (c->conv_bias) o->b = rand_tensor(WSSS_F32, 1, cs, -0.5, 0.5, seed + 2);
@@ -54,6 +54,10 @@ static void operands_init(operands *o, const bn_case *c, unsigned long long seed
                                .running_mean = o->mean,
                                .running_var = o->var,
                                .eps = 1e-5};
+}
+
+static void operands_init(operands *o, const bn_case *c, unsigned long long seed) {
+    operands_init_hw(o, c, seed, 11, 13);
 }
 
 static void operands_free(operands *o) {
@@ -115,6 +119,46 @@ static void test_cases(void) {
     }
 }
 
+/* Winograd contexts: undilated 3x3 convolutions, and dilated ones (dilation 2 and 4 on maps of
+ * multiples of the dilation) on space-to-batch sub-maps, agree with the reference up to
+ * Winograd's rounding; maps of other sizes and 1x1 convolutions stay direct. */
+static void test_winograd(void) {
+    static const struct { bn_case c; int64_t h, w; } cases[] = {
+        {{"winograd 3x3", 32, 32, 3, 1, 1, 1, 0, 1, 0, 1}, 12, 16},
+        {{"winograd 3x3 dilation 2 (space-to-batch)", 32, 48, 3, 1, 2, 2, 0, 1, 0, 1}, 12, 16},
+        {{"winograd 3x3 dilation 4 (space-to-batch)", 16, 32, 3, 1, 4, 4, 1, 1, 0, 0}, 16, 8},
+        {{"winograd 3x3 dilation 2, odd map (direct)", 32, 32, 3, 1, 2, 2, 0, 1, 0, 1}, 11, 13},
+        {{"winograd context, 1x1 + residual (direct)", 32, 32, 1, 1, 0, 1, 0, 1, 1, 1}, 12, 16},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const bn_case *c = &cases[i].c;
+        operands o;
+        operands_init_hw(&o, c, 300 + 10 * i, cases[i].h, cases[i].w);
+        wsss_ctx *ctx = wsss_ctx_new();
+        wsss_ctx_set_blocked(ctx, 1);
+        wsss_ctx_set_winograd(ctx, 1);
+        wsss_ctx_set_grad_enabled(ctx, 0);
+        wsss_tensor *res = NULL, *res_copy = NULL;
+        if (c->residual) {
+            const int64_t rs[4] = {2, c->cout, cases[i].h, cases[i].w};
+            res_copy = rand_tensor(WSSS_F32, 4, rs, -1, 1, 77);
+            res = wsss_tensor_clone(res_copy);
+        }
+        wsss_tensor *want = reference(&o, res_copy, c->relu);
+        for (int rep = 0; rep < 2; rep++) { /* the second call runs on the cached weights */
+            wsss_tensor *y = wsss_conv2d_bn_eval(ctx, o.x, &o.a, res, 0, c->relu);
+            check_close_scaled(c->name, y, want, 1e-5);
+            CHECK(wsss_tensor_same_shape(y, want), "%s: output shape", c->name);
+            wsss_ctx_reset(ctx);
+        }
+        wsss_tensor_free(want);
+        wsss_tensor_free(res);
+        wsss_tensor_free(res_copy);
+        wsss_ctx_free(ctx);
+        operands_free(&o);
+    }
+}
+
 /* The folded weights are cached per weight and statistics version, and across resets. */
 static void test_cache_follows_updates(void) {
     const bn_case c = {"3x3", 16, 32, 3, 1, 1, 1, 0, 1, 0, 1};
@@ -173,6 +217,7 @@ static void test_with_gradients(void) {
 int main(void) {
     wsss_runtime_init();
     test_cases();
+    test_winograd();
     test_cache_follows_updates();
     test_with_gradients();
     return test_summary("test_conv_bn_eval");

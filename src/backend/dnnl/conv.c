@@ -4,6 +4,7 @@
 #include "backend/dnnl/conv.h"
 
 #include "backend/dnnl/dnnl_common.h"
+#include "backend/dnnl/space_to_batch.h"
 #include "backend/dnnl/tensor_md.h"
 #include "core/ctx_internal.h"
 #include "wsss/error.h"
@@ -241,19 +242,31 @@ static void wino_refused(const char *op, const wsss_conv_geom *g) {
 
 /* Winograd transforms whole layers into its scratchpad; where that would exceed this (deep
  * layers with many channels, e.g. 512x512 at 32x32: 170 MB), direct convolution is used, so the
- * shared scratchpad, and the process's memory, stay small. */
+ * shared scratchpad, and the process's memory, stay small. Inference, which keeps no activations
+ * for a backward pass, may spend more: ResNet-50-OS8's 512-channel dilated layers at 448 px need
+ * 73-82 MB on their space-to-batch maps. */
 #define WINO_MAX_SCRATCH ((size_t)32 << 20)
+#define WINO_MAX_SCRATCH_INFERENCE ((size_t)96 << 20)
+
+/* The Winograd primitive for op, or NULL where oneDNN has none for g (remembered) or it would need
+ * more scratchpad than WINO_MAX_SCRATCH(_INFERENCE). */
+static const wsss_dnnl_prim *wino_prim(const char *op, const wsss_conv_geom *g, int post, int inference,
+                                       wsss_dnnl_make_pd_fn make) {
+    if (!wino_possible(op, g)) return NULL;
+    conv_pd_arg a = pd_arg(g, post, 1);
+    a.inference = inference;
+    dnnl_status_t st;
+    const wsss_dnnl_prim *p = try_cached(op, &a, make, &st);
+    if (p && p->scratchpad_bytes <= (inference ? WINO_MAX_SCRATCH_INFERENCE : WINO_MAX_SCRATCH)) return p;
+    wino_refused(op, g);
+    return NULL;
+}
 
 /* Primitive for op with Winograd when asked and available (else direct). */
 static const wsss_dnnl_prim *algo_prim(const char *op, const wsss_conv_geom *g, int post, int wino,
                                        wsss_dnnl_make_pd_fn make) {
-    if (wino && wino_possible(op, g)) {
-        conv_pd_arg a = pd_arg(g, post, 1);
-        dnnl_status_t st;
-        const wsss_dnnl_prim *p = try_cached(op, &a, make, &st);
-        if (p && p->scratchpad_bytes <= WINO_MAX_SCRATCH) return p;
-        wino_refused(op, g);
-    }
+    const wsss_dnnl_prim *p = wino ? wino_prim(op, g, post, 0, make) : NULL;
+    if (p) return p;
     conv_pd_arg a = pd_arg(g, post, 0);
     return cached(op, &a, make);
 }
@@ -387,20 +400,64 @@ wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss
     return y;
 }
 
-static const wsss_dnnl_prim *infer_prim(const wsss_conv_geom *g, int post) {
-    conv_pd_arg a = pd_arg(g, post, 0);
-    a.inference = 1;
-    return cached("conv2d_infer", &a, make_fwd_pd);
+/* How an inference convolution runs: oneDNN's direct kernel on g; or, when Winograd is asked for,
+ * its Winograd kernel, on g itself (3x3 undilated) or, for a 3x3 convolution with dilation d and
+ * padding d (the dilated ResNet stages), on the d*d space-to-batch sub-maps, where it is
+ * undilated (space_to_batch.h). */
+typedef struct infer_plan {
+    const wsss_dnnl_prim *p;
+    wsss_conv_geom g; /* the geometry p runs */
+    int s2b;          /* space-to-batch factor (1: none) */
+} infer_plan;
+
+static int s2b_factor(const wsss_conv_geom *g, int post) {
+    const int d = g->dh;
+    if (d < 2 || g->dw != d || g->kh != 3 || g->kw != 3 || g->sh != 1 || g->sw != 1 || g->ph != d ||
+        g->pw != d || g->h % d || g->w % d || g->groups != 1 || g->cin % 16 || g->cout % 16)
+        return 1;
+    return post & WSSS_DNNL_POST_SUM ? 1 : d; /* a residual would need the rearrangement too */
 }
 
-wsss_tensor *wsss_dnnl_conv2d_infer_weight(wsss_ctx *ctx, const wsss_conv_geom *g, int post, wsss_tensor *w,
-                                           const double *oc_scale, const void *key, size_t keylen) {
+static void infer_plan_make(infer_plan *pl, const wsss_conv_geom *g, int post, int wino) {
+    pl->g = *g;
+    pl->s2b = 1;
+    pl->p = NULL;
+    if (wino) {
+        const int d = s2b_factor(g, post);
+        if (d > 1) {
+            wsss_conv_geom sg = *g;
+            sg.n *= (int64_t)d * d;
+            sg.h /= d, sg.w /= d, sg.oh /= d, sg.ow /= d;
+            sg.dh = sg.dw = 1;
+            sg.ph = sg.pw = 1;
+            pl->p = wino_prim("conv2d_infer", &sg, post, 1, make_fwd_pd);
+            if (pl->p) {
+                pl->g = sg;
+                pl->s2b = d;
+                return;
+            }
+        } else {
+            pl->p = wino_prim("conv2d_infer", g, post, 1, make_fwd_pd);
+            if (pl->p) return;
+        }
+    }
+    conv_pd_arg a = pd_arg(g, post, 0);
+    a.inference = 1;
+    pl->p = cached("conv2d_infer", &a, make_fwd_pd);
+}
+
+wsss_tensor *wsss_dnnl_conv2d_infer_weight(wsss_ctx *ctx, const wsss_conv_geom *g, int post, int wino,
+                                           wsss_tensor *w, const double *oc_scale, const void *key, size_t keylen) {
     WSSS_ASSERT(g->groups == 1 && !w->layout && wsss_tensor_is_contiguous(w) && w->dtype == WSSS_F32,
                 "conv2d inference weights: plain contiguous F32, no groups");
-    const dnnl_memory_desc_t *want = wsss_dnnl_arg_md(infer_prim(g, post), DNNL_ARG_WEIGHTS);
+    infer_plan pl;
+    infer_plan_make(&pl, g, post, wino);
+    const dnnl_memory_desc_t *want = wsss_dnnl_arg_md(pl.p, DNNL_ARG_WEIGHTS);
     wsss_dnnl_key k;
     wsss_dnnl_key_init(&k, "conv2d_infer_weight");
     wsss_dnnl_key_md(&k, want);
+    wsss_dnnl_key_i64(&k, pl.s2b);
+    wsss_dnnl_key_i64(&k, wino);
     wsss_dnnl_key_add(&k, key, keylen);
     wsss_tensor *d = wsss_ctx_derived_get(ctx, w, k.bytes, k.len, NULL);
     if (d) return d;
@@ -417,11 +474,13 @@ wsss_tensor *wsss_dnnl_conv2d_infer_weight(wsss_ctx *ctx, const wsss_conv_geom *
     return d;
 }
 
-wsss_tensor *wsss_dnnl_conv2d_infer_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x, wsss_tensor *wk,
-                                      wsss_tensor *b, wsss_tensor *sum, int consume_sum, int relu) {
+wsss_tensor *wsss_dnnl_conv2d_infer_t(wsss_ctx *ctx, const wsss_conv_geom *g, int wino, wsss_tensor *x,
+                                      wsss_tensor *wk, wsss_tensor *b, wsss_tensor *sum, int consume_sum, int relu) {
     WSSS_ASSERT(!g->has_bias || b != NULL, "conv2d: has_bias without a bias tensor");
     const int post = (sum ? WSSS_DNNL_POST_SUM : 0) | (relu ? WSSS_DNNL_POST_RELU : 0);
-    const wsss_dnnl_prim *p = infer_prim(g, post);
+    infer_plan pl;
+    infer_plan_make(&pl, g, post, wino);
+    const wsss_dnnl_prim *p = pl.p;
     dnnl_memory_desc_t wmd;
     wsss_dnnl_tensor_md(&wmd, wk);
     WSSS_ASSERT(wsss_dnnl_md_equal(&wmd, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS)),
@@ -437,12 +496,32 @@ wsss_tensor *wsss_dnnl_conv2d_infer_t(wsss_ctx *ctx, const wsss_conv_geom *g, ws
         else y = wsss_dnnl_convert(ctx, &smd, wsss_dnnl_tensor_ptr(sum), ymd, 4, sum->shape);
         wsss_tensor_bump_version(y);
     } else {
-        int64_t ys[4] = {g->n, g->cout, g->oh, g->ow};
+        int64_t ys[4] = {pl.g.n, pl.g.cout, pl.g.oh, pl.g.ow};
         y = wsss_dnnl_new_tensor(ctx, 4, ys, ymd);
     }
-    wsss_tensor *xin = wsss_dnnl_as_md(ctx, x, wsss_dnnl_arg_md(p, DNNL_ARG_SRC));
-    exec_fwd(p, g, xin, wk, b, y);
-    if (xin != x) wsss_ctx_release(ctx, xin);
+    wsss_tensor *xin = x;
+    if (pl.s2b > 1) { /* the rearrangement works on nChw16c */
+        dnnl_memory_desc_t blk;
+        const int64_t xs[4] = {g->n, g->cin, g->h, g->w};
+        wsss_dnnl_md_tag(&blk, 4, xs, dnnl_aBcd16b);
+        wsss_tensor *xb = wsss_dnnl_as_md(ctx, x, &blk);
+        xin = wsss_dnnl_space_to_batch(ctx, xb, pl.s2b);
+        if (xb != x) wsss_ctx_release(ctx, xb);
+    }
+    wsss_tensor *xk = wsss_dnnl_as_md(ctx, xin, wsss_dnnl_arg_md(p, DNNL_ARG_SRC));
+    if (xin != x && xk != xin) wsss_ctx_release(ctx, xin);
+    exec_fwd(p, &pl.g, xk, wk, b, y);
+    if (xk != x) wsss_ctx_release(ctx, xk);
+    if (pl.s2b > 1) {
+        dnnl_memory_desc_t blk;
+        const int64_t ys[4] = {pl.g.n, pl.g.cout, pl.g.oh, pl.g.ow};
+        wsss_dnnl_md_tag(&blk, 4, ys, dnnl_aBcd16b);
+        wsss_tensor *yk = wsss_dnnl_as_md(ctx, y, &blk);
+        wsss_tensor *yb = wsss_dnnl_batch_to_space(ctx, yk, pl.s2b);
+        if (yk != y) wsss_ctx_release(ctx, yk);
+        wsss_ctx_release(ctx, y);
+        y = yb;
+    }
     return y;
 }
 
