@@ -10,7 +10,9 @@
  *
  * Environment: WSSS_BENCH_PLAIN=1 runs with plain layouts (no wsss_ctx_set_blocked), to measure
  * what the blocked layouts bring; WSSS_BENCH_WINOGRAD=1 enables Winograd convolutions
- * (wsss_ctx_set_winograd); WSSS_BENCH_DEBUG=1 prints the context's bytes per step. */
+ * (wsss_ctx_set_winograd) in the training workloads, which train-cls and train-seg leave off;
+ * the inference workload has them on, as `wsss cam` and `wsss segment` do, unless
+ * WSSS_BENCH_DIRECT=1; WSSS_BENCH_DEBUG=1 prints the context's bytes per step. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +161,7 @@ static int setup_model(workload *wl, wsss_rng *r, const char *arch, int num_clas
     wsss_model_reset_parameters(&s->m, r);
     s->ctx = wsss_ctx_new();
     wsss_ctx_set_blocked(s->ctx, getenv("WSSS_BENCH_PLAIN") == NULL);
-    wsss_ctx_set_winograd(s->ctx, getenv("WSSS_BENCH_WINOGRAD") != NULL);
+    wsss_ctx_set_winograd(s->ctx, train ? getenv("WSSS_BENCH_WINOGRAD") != NULL : !getenv("WSSS_BENCH_DIRECT"));
     s->x = randn(r, batch, 3, hw, hw);
     s->train = train;
     if (train) {
@@ -231,6 +233,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < runs; i++) printf("%s%.6f", i ? ", " : "", ts[i]);
     printf("], \"peak_rss_mb\": %.1f, \"base_rss_mb\": %.1f, ", peak_rss, base_rss);
     if (getenv("WSSS_BENCH_WINOGRAD")) printf("\"variant\": \"winograd\", ");
+    if (getenv("WSSS_BENCH_DIRECT")) printf("\"variant\": \"direct convolutions\", ");
     printf("\"version\": \"wsss %s (oneDNN %s, %d threads)\"}\n", WSSS_VERSION,
            wsss_dnnl_version_string(), wsss_get_threads());
     return 0;

@@ -44,10 +44,13 @@ for wl_runs in train_resnet50_b8_224:5 train_vgg16d_b5_256:3 infer_resnet50os8_b
     OMP_NUM_THREADS=2 "$PY" "$HERE/torch_bench.py" "$wl" "$n" >> "$RAW"
   fi
 done
-# informational: VGG with Winograd convolutions (opt-in in wsss; PyTorch computes direct ones)
+# informational: VGG with Winograd convolutions (opt-in for training in wsss; PyTorch computes
+# direct ones), and inference with direct convolutions only (wsss cam --direct-conv)
 if [ -x "$BIN/bench_models" ]; then
   echo "== train_vgg16d_b5_256 (wsss with Winograd, 3 runs)" >&2
   WSSS_BENCH_WINOGRAD=1 OMP_NUM_THREADS=2 "$BIN/bench_models" train_vgg16d_b5_256 3 >> "$RAW"
+  echo "== infer_resnet50os8_b1_448 (wsss with direct convolutions, 5 runs)" >&2
+  WSSS_BENCH_DIRECT=1 OMP_NUM_THREADS=2 "$BIN/bench_models" infer_resnet50os8_b1_448 5 >> "$RAW"
 fi
 if [ -x "$PY" ]; then "$PY" "$HERE/compare.py" "$RAW" | tee -a "$OUT"; fi
 

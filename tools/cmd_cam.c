@@ -40,7 +40,7 @@ static int write_overlay(const char *path, const wsss_image *img, const wsss_ten
 int cmd_cam(int argc, char **argv) {
     const char *data = NULL, *split = "train", *run = "run", *model = NULL, *out = NULL, *overlay_dir = NULL;
     const char *scales = "1,0.5,1.5,2", *norm = "max";
-    int no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0, batch = 8, os = 0;
+    int direct_conv = 0, no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0, batch = 8, os = 0;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); image-level labels pick the classes", 1},
         {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
@@ -51,6 +51,7 @@ int cmd_cam(int argc, char **argv) {
         {"output-stride", CLI_INT, &os, "S",
          "denser maps: run a resnet18/34 classifier at output stride 16 or 8 (a trous; 0 = as trained)", 0},
         {"no-flip", CLI_FLAG, &no_flip, NULL, "do not add horizontally flipped inputs", 0},
+        {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", 0},
         {"norm", CLI_STRING, &norm, "N", "per-class normalisation: max (PSA) or minmax", 0},
         {"overlay", CLI_FLAG, &overlay, NULL, "also write heat-map overlays <id>.png", 0},
         {"overlay-dir", CLI_STRING, &overlay_dir, "DIR", "overlay folder (default RUN/cams_overlay)", 0},
@@ -72,6 +73,7 @@ int cmd_cam(int argc, char **argv) {
     wsss_cam_opts co;
     wsss_cam_opts_default(&co);
     co.flip = !no_flip;
+    co.direct_conv = direct_conv;
     if (strcmp(norm, "max") == 0) co.norm = WSSS_CAM_NORM_MAX;
     else if (strcmp(norm, "minmax") == 0) co.norm = WSSS_CAM_NORM_MINMAX;
     else {
@@ -129,6 +131,7 @@ int cmd_cam(int argc, char **argv) {
     wsss_runlog_kv_int(log, "images", ds->n);
     wsss_runlog_kv_string(log, "scales", scales);
     wsss_runlog_kv_int(log, "flip", co.flip);
+    wsss_runlog_kv_int(log, "direct_conv", co.direct_conv);
     wsss_runlog_end(log);
 
     ctx = wsss_ctx_new();

@@ -57,7 +57,7 @@ static int write_samples(wsss_segmenter *seg, wsss_ctx *ctx, const wsss_seg_infe
 int cmd_eval_seg(int argc, char **argv) {
     const char *data = NULL, *split = "val", *run = "run", *model = NULL, *pred = NULL, *json = NULL, *stage = NULL;
     const char *scales = "0.5,0.75,1,1.25,1.5";
-    int gt = 0, no_flip = 0, crf = 0, no_pred = 0, samples = -1, limit = 0, quiet = 0, skip_bad = 0, brief = 0;
+    int gt = 0, direct_conv = 0, no_flip = 0, crf = 0, no_pred = 0, samples = -1, limit = 0, quiet = 0, skip_bad = 0, brief = 0;
     int batch = 8;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, give the mIoU", 1},
@@ -71,6 +71,7 @@ int cmd_eval_seg(int argc, char **argv) {
         {"stage", CLI_STRING, &stage, "NAME", "stage name of the log and metrics (default eval-seg)", 0},
         {"scales", CLI_STRING, &scales, "S,S", "test scales; softmax outputs are averaged", 0},
         {"no-flip", CLI_FLAG, &no_flip, NULL, "do not average with the mirrored image", 0},
+        {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", 0},
         {"crf", CLI_FLAG, &crf, NULL, "dense CRF on the averaged probabilities (MCIS parameters)", 0},
         {"samples", CLI_INT, &samples, "0|1", "predict RUN/samples/<id>_image.png into <id>_pred.png (default 1, --gt 0)", 0},
         {"batch", CLI_INT, &batch, "N", "images of one size per forward pass", 0},
@@ -91,6 +92,7 @@ int cmd_eval_seg(int argc, char **argv) {
     wsss_seg_infer_opts io;
     wsss_seg_infer_opts_default(&io);
     io.flip = !no_flip;
+    io.direct_conv = direct_conv;
     io.crf = crf;
     if (wsss_seg_parse_scales(scales, &io) != WSSS_OK) {
         fprintf(stderr, "wsss eval-seg: --%s\n", wsss_error_msg());
@@ -141,6 +143,7 @@ int cmd_eval_seg(int argc, char **argv) {
     wsss_runlog_kv_int(log, "images", n_eval);
     wsss_runlog_kv_string(log, "scales", scales);
     wsss_runlog_kv_int(log, "flip", io.flip);
+    wsss_runlog_kv_int(log, "direct_conv", io.direct_conv);
     wsss_runlog_kv_int(log, "crf", io.crf);
     wsss_runlog_end(log);
     if (wsss_confusion_init(&conf, ds->num_classes) != WSSS_OK) goto fail;

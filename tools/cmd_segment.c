@@ -24,7 +24,7 @@ static char *stem(const char *path) {
 
 int cmd_segment(int argc, char **argv) {
     const char *run = "run", *model = NULL, *out = NULL, *scales = "0.5,0.75,1,1.25,1.5";
-    int no_flip = 0, crf = 0, no_overlay = 0, quiet = 0;
+    int direct_conv = 0, no_flip = 0, crf = 0, no_overlay = 0, quiet = 0;
     double alpha = 0.5;
     const cli_opt opts[] = {
         {"out", CLI_STRING, &out, "DIR", "output folder: <name>.png palette masks and <name>_overlay.png", 1},
@@ -32,6 +32,7 @@ int cmd_segment(int argc, char **argv) {
         {"run", CLI_STRING, &run, "DIR", "run directory of the default model", 0},
         {"scales", CLI_STRING, &scales, "S,S", "test scales; softmax outputs are averaged", 0},
         {"no-flip", CLI_FLAG, &no_flip, NULL, "do not average with the mirrored image", 0},
+        {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", 0},
         {"crf", CLI_FLAG, &crf, NULL, "dense CRF on the averaged probabilities (MCIS parameters)", 0},
         {"alpha", CLI_DOUBLE, &alpha, "A", "overlay opacity of the class colours", 0},
         {"no-overlay", CLI_FLAG, &no_overlay, NULL, "write only the masks", 0},
@@ -48,6 +49,7 @@ int cmd_segment(int argc, char **argv) {
     wsss_seg_infer_opts io;
     wsss_seg_infer_opts_default(&io);
     io.flip = !no_flip;
+    io.direct_conv = direct_conv;
     io.crf = crf;
     if (wsss_seg_parse_scales(scales, &io) != WSSS_OK) {
         fprintf(stderr, "wsss segment: --%s\n", wsss_error_msg());

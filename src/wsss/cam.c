@@ -78,6 +78,8 @@ int wsss_cam_compute_batch(const wsss_cam_opts *o, wsss_cam_forward_fn fn, void 
     if (total == 0) return WSSS_OK;
     const int old_grad = wsss_ctx_set_grad_enabled(ctx, 0);
     const int old_blocked = wsss_ctx_set_blocked(ctx, 1); /* oneDNN layouts between the network's ops */
+    /* Winograd where oneDNN has it (dilated stages by space-to-batch): ~20% faster ResNet CAMs */
+    const int old_wino = wsss_ctx_set_winograd(ctx, !o->direct_conv);
     const int nf = o->flip ? 2 : 1, nb = n_img * nf;
     int rc = WSSS_OK;
     for (int si = 0; si < o->n_scales && rc == WSSS_OK; si++) {
@@ -147,6 +149,7 @@ int wsss_cam_compute_batch(const wsss_cam_opts *o, wsss_cam_forward_fn fn, void 
         wsss_ctx_reset(ctx);
     }
     wsss_ctx_reset(ctx);
+    wsss_ctx_set_winograd(ctx, old_wino);
     wsss_ctx_set_blocked(ctx, old_blocked);
     wsss_ctx_set_grad_enabled(ctx, old_grad);
     for (int b = 0; b < n_img; b++) {

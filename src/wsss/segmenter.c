@@ -274,6 +274,7 @@ int wsss_segmenter_predict_batch(wsss_segmenter *s, wsss_ctx *ctx, int n_img, co
 
     int old_grad = wsss_ctx_set_grad_enabled(ctx, 0);
     int old_blocked = wsss_ctx_set_blocked(ctx, 1);
+    int old_wino = wsss_ctx_set_winograd(ctx, !o->direct_conv); /* as wsss_cam_compute */
     int runs = 0, rc = WSSS_OK;
     for (int si = 0; si < o->n_scales; si++) {
         wsss_ctx_reset(ctx);
@@ -304,6 +305,7 @@ int wsss_segmenter_predict_batch(wsss_segmenter *s, wsss_ctx *ctx, int n_img, co
         runs += o->flip ? 2 : 1;
     }
     wsss_ctx_reset(ctx);
+    wsss_ctx_set_winograd(ctx, old_wino);
     wsss_ctx_set_blocked(ctx, old_blocked);
     wsss_ctx_set_grad_enabled(ctx, old_grad);
     wsss_tensor_free(x0);

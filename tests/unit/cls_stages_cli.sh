@@ -63,6 +63,10 @@ check "cam log" has "$R/logs/cam.jsonl" '"event":"end"'
 check "cam from a checkpoint dir" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --model "$R/cls/ckpt" \
     --out "$TMP/cams_ckpt" --samples 0 --quiet
 check "checkpoint maps == final-model maps (bytes)" cmp -s "$R/cams/img05.safetensors" "$TMP/cams_ckpt/img05.safetensors"
+check "cam --direct-conv" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --direct-conv --out "$TMP/cams_direct" \
+    --samples 0 --quiet
+check "cam --direct-conv: maps" test -f "$TMP/cams_direct/img05.safetensors"
+check "cam --direct-conv logged" has "$R/logs/cam.jsonl" '"direct_conv":1'
 
 # eval-cam
 check "eval-cam" rc_is 0 "$WSSS" eval-cam --data "$D" --run "$R"
