@@ -81,6 +81,15 @@ static wsss_tensor *reference(const operands *o, const wsss_tensor *res, int rel
     return out;
 }
 
+/* A no-grad context as the inference commands use it. */
+static wsss_ctx *inference_ctx(int blocked, int winograd) {
+    wsss_ctx *ctx = wsss_ctx_new();
+    wsss_ctx_set_blocked(ctx, blocked);
+    wsss_ctx_set_winograd(ctx, winograd);
+    wsss_ctx_set_grad_enabled(ctx, 0);
+    return ctx;
+}
+
 static void test_cases(void) {
     for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) {
         const bn_case *c = &k_cases[i];
@@ -88,9 +97,7 @@ static void test_cases(void) {
             for (int consume = 0; consume < 1 + c->residual; consume++) {
                 operands o;
                 operands_init(&o, c, 100 + 10 * i);
-                wsss_ctx *ctx = wsss_ctx_new();
-                wsss_ctx_set_blocked(ctx, blocked);
-                wsss_ctx_set_grad_enabled(ctx, 0);
+                wsss_ctx *ctx = inference_ctx(blocked, 0);
                 char what[160];
                 snprintf(what, sizeof what, "%s (%s%s)", c->name, blocked ? "blocked" : "plain",
                          consume ? ", residual consumed" : "");
@@ -134,10 +141,7 @@ static void test_winograd(void) {
         const bn_case *c = &cases[i].c;
         operands o;
         operands_init_hw(&o, c, 300 + 10 * i, cases[i].h, cases[i].w);
-        wsss_ctx *ctx = wsss_ctx_new();
-        wsss_ctx_set_blocked(ctx, 1);
-        wsss_ctx_set_winograd(ctx, 1);
-        wsss_ctx_set_grad_enabled(ctx, 0);
+        wsss_ctx *ctx = inference_ctx(1, 1);
         wsss_tensor *res = NULL, *res_copy = NULL;
         if (c->residual) {
             const int64_t rs[4] = {2, c->cout, cases[i].h, cases[i].w};
@@ -164,9 +168,7 @@ static void test_cache_follows_updates(void) {
     const bn_case c = {"3x3", 16, 32, 3, 1, 1, 1, 0, 1, 0, 1};
     operands o;
     operands_init(&o, &c, 7);
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_blocked(ctx, 1);
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = inference_ctx(1, 0);
     wsss_tensor *want = reference(&o, NULL, 1);
     check_close_scaled("first call", wsss_conv2d_bn_eval(ctx, o.x, &o.a, NULL, 0, 1), want, 2e-6);
     wsss_ctx_reset(ctx);
