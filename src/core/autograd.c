@@ -153,13 +153,16 @@ static void tensor_list_push(wsss_ctx *ctx, wsss_tensor *t) {
 }
 
 /* Derived tensors used in the step being reset stay for the next one (an inference loop reorders
- * each weight once, not once per image); the others go. */
+ * each weight once, not once per image); the others go. A step that used none (a reset right
+ * after a reset) changes nothing. */
 static void derived_keep_used(wsss_ctx *ctx) {
+    int any_used = 0;
+    for (size_t i = 0; i < ctx->n_derived; i++) any_used |= ctx->derived[i].used;
     size_t k = 0;
     ctx->bytes = 0;
     for (size_t i = 0; i < ctx->n_derived; i++) {
         derived_entry *e = &ctx->derived[i];
-        if (!e->used) {
+        if (!e->used && any_used) {
             if (e->t) wsss_tensor_destroy(e->t);
             free(e->key);
             continue;
@@ -169,6 +172,14 @@ static void derived_keep_used(wsss_ctx *ctx) {
         ctx->derived[k++] = *e;
     }
     ctx->n_derived = k;
+}
+
+static void derived_free_all(wsss_ctx *ctx) {
+    for (size_t i = 0; i < ctx->n_derived; i++) {
+        if (ctx->derived[i].t) wsss_tensor_destroy(ctx->derived[i].t);
+        free(ctx->derived[i].key);
+    }
+    ctx->n_derived = 0;
 }
 
 void wsss_ctx_reset(wsss_ctx *ctx) {
@@ -187,7 +198,7 @@ void wsss_ctx_reset(wsss_ctx *ctx) {
 void wsss_ctx_free(wsss_ctx *ctx) {
     if (!ctx) return;
     wsss_ctx_reset(ctx);
-    derived_keep_used(ctx); /* nothing was used since: drops them all */
+    derived_free_all(ctx);
     free(ctx->tensors);
     free(ctx->nodes);
     free(ctx->derived);

@@ -37,7 +37,8 @@ int wsss_grad_is_private(const wsss_node *node, const wsss_tensor *gy);
  * kept by the context: found again while the source buffer (id) and its version are unchanged and
  * the caller's key bytes match. put hands the derived tensor (created in ctx) over to the cache;
  * entries used since the last wsss_ctx_reset survive it, so a loop of inference steps converts
- * each weight once; the rest are freed at the reset, and all with the context.
+ * each weight once; the rest are freed at the reset (unless the step used none), and all with
+ * the context.
  * get returns NULL when there is none; *seen (may be NULL) tells whether the key was put before
  * for this source version, possibly with derived = NULL (a marker: "computed once, not kept"). */
 wsss_tensor *wsss_ctx_derived_get(wsss_ctx *ctx, const wsss_tensor *src, const void *key, size_t keylen,
