@@ -66,17 +66,15 @@ wsss_tensor *wsss_conv2d_bn_eval(wsss_ctx *ctx, wsss_tensor *x, const wsss_conv_
         wsss_f32(bias)[o] = (float)((beta ? beta[o] : 0.0) + ((cb ? cb[o] : 0.0) - mean[o]) * scale[o]);
     }
     g.has_bias = 1;
-    const int post = (residual ? WSSS_DNNL_POST_SUM : 0) | (relu ? WSSS_DNNL_POST_RELU : 0);
     /* the folded weights depend on w (the cache's source), gamma, var and eps */
     uint64_t key[5];
     key_tensor(key, a->bn_weight);
     key_tensor(key + 2, a->running_var);
     double eps = a->eps;
     memcpy(&key[4], &eps, sizeof eps);
-    const int wino = wsss_ctx_winograd(ctx);
-    wsss_tensor *wk = wsss_dnnl_conv2d_infer_weight(ctx, &g, post, wino, a->weight, scale, key, sizeof key);
+    wsss_tensor *y = wsss_dnnl_conv2d_infer_t(ctx, &g, wsss_ctx_winograd(ctx), x, a->weight, scale, key, sizeof key,
+                                              bias, residual, consume_residual, relu);
     free(scale);
-    wsss_tensor *y = wsss_dnnl_conv2d_infer_t(ctx, &g, wino, x, wk, bias, residual, consume_residual, relu);
     wsss_ctx_release(ctx, bias);
     /* a plain context hands out plain tensors */
     return wsss_ctx_blocked(ctx) ? y : wsss_tensor_plain(y);

@@ -449,45 +449,43 @@ static void infer_plan_make(infer_plan *pl, const wsss_conv_geom *g, int post, i
     pl->p = cached("conv2d_infer", &a, make_fwd_pd);
 }
 
-wsss_tensor *wsss_dnnl_conv2d_infer_weight(wsss_ctx *ctx, const wsss_conv_geom *g, int post, int wino,
-                                           wsss_tensor *w, const double *oc_scale, const void *key, size_t keylen) {
-    WSSS_ASSERT(g->groups == 1 && !w->layout && wsss_tensor_is_contiguous(w) && w->dtype == WSSS_F32,
-                "conv2d inference weights: plain contiguous F32, no groups");
-    infer_plan pl;
-    infer_plan_make(&pl, g, post, wino);
-    const dnnl_memory_desc_t *want = wsss_dnnl_arg_md(pl.p, DNNL_ARG_WEIGHTS);
+/* The weights of plan pl: w scaled per output channel (oc_scale may be NULL) in pl's layout,
+ * kept by the context from the first use (inference repeats) as a derived tensor of w keyed by
+ * the caller's key bytes and the layout (which tells Winograd and direct weights apart). */
+static wsss_tensor *infer_weight(wsss_ctx *ctx, const infer_plan *pl, wsss_tensor *w, const double *oc_scale,
+                                 const void *key, size_t keylen) {
+    WSSS_ASSERT(!w->layout && wsss_tensor_is_contiguous(w) && w->dtype == WSSS_F32,
+                "conv2d inference weights: plain contiguous F32");
+    const dnnl_memory_desc_t *want = wsss_dnnl_arg_md(pl->p, DNNL_ARG_WEIGHTS);
     wsss_dnnl_key k;
     wsss_dnnl_key_init(&k, "conv2d_infer_weight");
     wsss_dnnl_key_md(&k, want);
-    wsss_dnnl_key_i64(&k, pl.s2b);
-    wsss_dnnl_key_i64(&k, wino);
     wsss_dnnl_key_add(&k, key, keylen);
     wsss_tensor *d = wsss_ctx_derived_get(ctx, w, k.bytes, k.len, NULL);
     if (d) return d;
     wsss_tensor *scaled = wsss_ctx_tensor_uninit(ctx, WSSS_F32, 4, w->shape);
-    const int64_t per_oc = wsss_tensor_numel(w) / g->cout;
+    const int64_t cout = w->shape[0], per_oc = wsss_tensor_numel(w) / cout;
     const float *src = wsss_f32(w);
     float *dst = wsss_f32(scaled);
-    for (int64_t o = 0; o < g->cout; o++)
+    for (int64_t o = 0; o < cout; o++)
         for (int64_t i = 0; i < per_oc; i++)
             dst[o * per_oc + i] = oc_scale ? (float)(src[o * per_oc + i] * oc_scale[o]) : src[o * per_oc + i];
     d = wsss_dnnl_as_md(ctx, scaled, want);
     if (d != scaled) wsss_ctx_release(ctx, scaled);
-    wsss_ctx_derived_put(ctx, w, k.bytes, k.len, d); /* inference repeats: keep from the first use */
+    wsss_ctx_derived_put(ctx, w, k.bytes, k.len, d);
     return d;
 }
 
 wsss_tensor *wsss_dnnl_conv2d_infer_t(wsss_ctx *ctx, const wsss_conv_geom *g, int wino, wsss_tensor *x,
-                                      wsss_tensor *wk, wsss_tensor *b, wsss_tensor *sum, int consume_sum, int relu) {
+                                      wsss_tensor *w, const double *oc_scale, const void *key, size_t keylen,
+                                      wsss_tensor *b, wsss_tensor *sum, int consume_sum, int relu) {
+    WSSS_ASSERT(g->groups == 1, "conv2d inference: no groups");
     WSSS_ASSERT(!g->has_bias || b != NULL, "conv2d: has_bias without a bias tensor");
     const int post = (sum ? WSSS_DNNL_POST_SUM : 0) | (relu ? WSSS_DNNL_POST_RELU : 0);
     infer_plan pl;
     infer_plan_make(&pl, g, post, wino);
     const wsss_dnnl_prim *p = pl.p;
-    dnnl_memory_desc_t wmd;
-    wsss_dnnl_tensor_md(&wmd, wk);
-    WSSS_ASSERT(wsss_dnnl_md_equal(&wmd, wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS)),
-                "conv2d inference: weights not in the primitive's layout (use wsss_dnnl_conv2d_infer_weight)");
+    wsss_tensor *wk = infer_weight(ctx, &pl, w, oc_scale, key, keylen);
     const dnnl_memory_desc_t *ymd = wsss_dnnl_arg_md(p, DNNL_ARG_DST);
     wsss_tensor *y = NULL;
     if (sum) {
@@ -502,26 +500,13 @@ wsss_tensor *wsss_dnnl_conv2d_infer_t(wsss_ctx *ctx, const wsss_conv_geom *g, in
         int64_t ys[4] = {pl.g.n, pl.g.cout, pl.g.oh, pl.g.ow};
         y = wsss_dnnl_new_tensor(ctx, 4, ys, ymd);
     }
-    wsss_tensor *xin = x;
-    if (pl.s2b > 1) { /* the rearrangement works on nChw16c */
-        dnnl_memory_desc_t blk;
-        const int64_t xs[4] = {g->n, g->cin, g->h, g->w};
-        wsss_dnnl_md_tag(&blk, 4, xs, dnnl_aBcd16b);
-        wsss_tensor *xb = wsss_dnnl_as_md(ctx, x, &blk);
-        xin = wsss_dnnl_space_to_batch(ctx, xb, pl.s2b);
-        if (xb != x) wsss_ctx_release(ctx, xb);
-    }
+    wsss_tensor *xin = pl.s2b > 1 ? wsss_dnnl_space_to_batch(ctx, x, pl.s2b) : x;
     wsss_tensor *xk = wsss_dnnl_as_md(ctx, xin, wsss_dnnl_arg_md(p, DNNL_ARG_SRC));
     if (xin != x && xk != xin) wsss_ctx_release(ctx, xin);
     exec_fwd(p, &pl.g, xk, wk, b, y);
     if (xk != x) wsss_ctx_release(ctx, xk);
     if (pl.s2b > 1) {
-        dnnl_memory_desc_t blk;
-        const int64_t ys[4] = {pl.g.n, pl.g.cout, pl.g.oh, pl.g.ow};
-        wsss_dnnl_md_tag(&blk, 4, ys, dnnl_aBcd16b);
-        wsss_tensor *yk = wsss_dnnl_as_md(ctx, y, &blk);
-        wsss_tensor *yb = wsss_dnnl_batch_to_space(ctx, yk, pl.s2b);
-        if (yk != y) wsss_ctx_release(ctx, yk);
+        wsss_tensor *yb = wsss_dnnl_batch_to_space(ctx, y, pl.s2b);
         wsss_ctx_release(ctx, y);
         y = yb;
     }

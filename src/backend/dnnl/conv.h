@@ -31,19 +31,16 @@ wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss
  * Post-ops of an inference convolution, in this order: the sum adds what the output already
  * holds (a residual), the ReLU comes last. */
 enum { WSSS_DNNL_POST_RELU = 1, WSSS_DNNL_POST_SUM = 2 };
-/* w (plain O,I,KH,KW, F32, no groups) scaled per output channel by oc_scale (NULL: unscaled) and
- * in the layout of g's inference primitive with `post` (and Winograd if wino): computed on the
- * first call and kept by the context (a derived tensor of w keyed by the caller's key bytes, which
- * must identify the scale's source, and the layout). Do not release it. */
-wsss_tensor *wsss_dnnl_conv2d_infer_weight(wsss_ctx *ctx, const wsss_conv_geom *g, int post, int wino,
-                                           wsss_tensor *w, const double *oc_scale, const void *key, size_t keylen);
-/* relu?(conv(x, wk) + b + sum?) with wk from wsss_dnnl_conv2d_infer_weight (same g, wino and
- * post-ops: WSSS_DNNL_POST_SUM iff sum, WSSS_DNNL_POST_RELU iff relu). With consume_sum, and sum
- * stored in the output's layout and not shared, the result is written over sum and sum itself is
- * returned; otherwise sum is unchanged and a new tensor is returned. wino: oneDNN's Winograd
- * kernel where it has one, dilated 3x3 convolutions by space-to-batch (space_to_batch.h). */
+/* relu?(conv(x, w * oc_scale) + b + sum?): w plain O,I,KH,KW F32 (no groups), scaled per output
+ * channel by oc_scale (NULL: unscaled) and converted into the primitive's layout on the first
+ * call, then kept by the context as a derived tensor of w keyed by the caller's key bytes (which
+ * must identify the scale's source) and the layout. With consume_sum, and sum stored in the
+ * output's layout and not shared, the result is written over sum and sum itself is returned;
+ * otherwise sum is unchanged and a new tensor is returned. wino: oneDNN's Winograd kernel where
+ * it has one, dilated 3x3 convolutions by space-to-batch (space_to_batch.h). */
 wsss_tensor *wsss_dnnl_conv2d_infer_t(wsss_ctx *ctx, const wsss_conv_geom *g, int wino, wsss_tensor *x,
-                                      wsss_tensor *wk, wsss_tensor *b, wsss_tensor *sum, int consume_sum, int relu);
+                                      wsss_tensor *w, const double *oc_scale, const void *key, size_t keylen,
+                                      wsss_tensor *b, wsss_tensor *sum, int consume_sum, int relu);
 
 /* Backward from gy: returns dx (NULL unless want_dx) in the primitive's layout; dw and db (plain
  * contiguous, may be NULL) are overwritten. x is the tensor the forward kept.

@@ -15,12 +15,12 @@ static void blocked_md(dnnl_memory_desc_t *md, int64_t n, int64_t c, int64_t h, 
     wsss_dnnl_md_tag(md, 4, dims, dnnl_aBcd16b);
 }
 
-static void check_blocked(const wsss_tensor *t, const char *what) {
-    dnnl_memory_desc_t want, md;
+/* t in nChw16c: t itself, or a converted copy the caller releases. */
+static wsss_tensor *as_blocked(wsss_ctx *ctx, wsss_tensor *t) {
     WSSS_ASSERT(t->ndim == 4 && t->shape[1] % CB == 0, "space_to_batch: 4-D with channels a multiple of 16");
-    blocked_md(&want, t->shape[0], t->shape[1], t->shape[2], t->shape[3]);
-    wsss_dnnl_tensor_md(&md, t);
-    WSSS_ASSERT(wsss_dnnl_md_equal(&md, &want), what);
+    dnnl_memory_desc_t md;
+    blocked_md(&md, t->shape[0], t->shape[1], t->shape[2], t->shape[3]);
+    return wsss_dnnl_as_md(ctx, t, &md);
 }
 
 /* Copies the 16-float vector of (n, cb, h, w) of the N,C,H,W map `big` to or from (b, cb, h/d,
@@ -43,27 +43,29 @@ static void shuffle(float *big, float *small, int64_t n_img, int64_t cblocks, in
     }
 }
 
-wsss_tensor *wsss_dnnl_space_to_batch(wsss_ctx *ctx, const wsss_tensor *x, int d) {
-    check_blocked(x, "space_to_batch: input not in nChw16c");
+wsss_tensor *wsss_dnnl_space_to_batch(wsss_ctx *ctx, wsss_tensor *x, int d) {
     const int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
     WSSS_ASSERT(d >= 1 && h % d == 0 && w % d == 0, "space_to_batch: map size not a multiple of the factor");
+    wsss_tensor *xb = as_blocked(ctx, x);
     dnnl_memory_desc_t md;
     blocked_md(&md, n * d * d, c, h / d, w / d);
     const int64_t shape[4] = {n * d * d, c, h / d, w / d};
     wsss_tensor *y = wsss_dnnl_new_tensor(ctx, 4, shape, &md);
-    shuffle(wsss_dnnl_tensor_ptr(x), wsss_dnnl_tensor_ptr(y), n, c / CB, h, w, d, 1);
+    shuffle(wsss_dnnl_tensor_ptr(xb), wsss_dnnl_tensor_ptr(y), n, c / CB, h, w, d, 1);
+    if (xb != x) wsss_ctx_release(ctx, xb);
     return y;
 }
 
-wsss_tensor *wsss_dnnl_batch_to_space(wsss_ctx *ctx, const wsss_tensor *y, int d) {
-    check_blocked(y, "batch_to_space: input not in nChw16c");
+wsss_tensor *wsss_dnnl_batch_to_space(wsss_ctx *ctx, wsss_tensor *y, int d) {
     const int64_t nb = y->shape[0], c = y->shape[1], hs = y->shape[2], ws = y->shape[3];
     WSSS_ASSERT(d >= 1 && nb % ((int64_t)d * d) == 0, "batch_to_space: batch not a multiple of factor^2");
     const int64_t n = nb / ((int64_t)d * d);
+    wsss_tensor *yb = as_blocked(ctx, y);
     dnnl_memory_desc_t md;
     blocked_md(&md, n, c, hs * d, ws * d);
     const int64_t shape[4] = {n, c, hs * d, ws * d};
     wsss_tensor *x = wsss_dnnl_new_tensor(ctx, 4, shape, &md);
-    shuffle(wsss_dnnl_tensor_ptr(x), wsss_dnnl_tensor_ptr(y), n, c / CB, hs * d, ws * d, d, 0);
+    shuffle(wsss_dnnl_tensor_ptr(x), wsss_dnnl_tensor_ptr(yb), n, c / CB, hs * d, ws * d, d, 0);
+    if (yb != y) wsss_ctx_release(ctx, yb);
     return x;
 }
