@@ -88,6 +88,10 @@ typedef struct wsss_fashion_opts {
 
 void wsss_fashion_opts_default(wsss_fashion_opts *o);
 
+/* A --classes list such as "9,2": up to 10 comma-separated integers into classes[], their number
+ * into *n (ids are range-checked by the generators). WSSS_ERR with a message if malformed. */
+int wsss_fashion_parse_classes(const char *list, int classes[10], int *n);
+
 /* What went into one scene (for tests and statistics). */
 typedef struct wsss_fashion_scene_info {
     int n_items;

@@ -149,6 +149,19 @@ int wsss_fashion_check_common(const char *who, int size, int max_distractors, in
     return WSSS_OK;
 }
 
+int wsss_fashion_parse_classes(const char *list, int classes[10], int *n) {
+    *n = 0;
+    for (const char *p = list; p && *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || *n >= 10)
+            return wsss_error_set("--classes \"%s\": expected up to 10 comma-separated class ids 1..10", list);
+        classes[(*n)++] = v < 0 || v > 99 ? 0 : (int)v; /* out of range: the generators name it */
+        p = *end ? end + 1 : end;
+    }
+    return WSSS_OK;
+}
+
 int wsss_fashion_make_dir(const char *path) {
     if (mkdir(path, 0755) == 0 || errno == EEXIST) {
         struct stat st;
