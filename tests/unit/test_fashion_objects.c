@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fashion_fixture.h"
 #include "test_util.h"
 #include "voc_fixture.h"
 #include "wsss/fashion_objects.h"
@@ -95,26 +96,8 @@ static void test_geometry(void) {
             if ((double)side / S < fill_lo) fill_lo = (double)side / S;
             if ((double)side / S > fill_hi) fill_hi = (double)side / S;
             /* background (mask 0 two pixels away from the item) is a texture, not a flat colour */
-            double sum[3] = {0}, sq[3] = {0};
-            int64_t nb = 0;
-            for (int y = 2; y < S - 2; y++)
-                for (int x = 2; x < S - 2; x++) {
-                    int ok = 1;
-                    for (int dy = -2; dy <= 2; dy++)
-                        for (int dx = -2; dx <= 2; dx++) ok &= m.data[(y + dy) * S + x + dx] == 0;
-                    if (!ok) continue;
-                    nb++;
-                    for (int k = 0; k < 3; k++) {
-                        double v = im.data[(y * S + x) * 3 + k];
-                        sum[k] += v;
-                        sq[k] += v * v;
-                    }
-                }
-            if (nb > 50) {
-                double sd = 0;
-                for (int k = 0; k < 3; k++) sd += sqrt(fmax(0, sq[k] / nb - (sum[k] / nb) * (sum[k] / nb))) / 3;
-                if (sd < min_std) min_std = sd;
-            }
+            double sd = fashion_background_std(&im, &m, 2, 51);
+            if (sd >= 0 && sd < min_std) min_std = sd;
             wsss_image_free(&im);
             wsss_image_free(&m);
         }
@@ -136,15 +119,6 @@ static void test_geometry(void) {
     }
     wsss_fashion_source_free(&src);
     wsss_fashion_source_free(&full);
-}
-
-static int same_file(const char *a, const char *b) {
-    size_t na, nb;
-    uint8_t *da = test_read_file(a, &na), *db = test_read_file(b, &nb);
-    int same = da && db && na == nb && memcmp(da, db, na) == 0;
-    free(da);
-    free(db);
-    return same;
 }
 
 static int gen(const char *dir, uint64_t seed, int threads, int n_train, int n_val) {
@@ -193,8 +167,8 @@ static void test_written_folder(void) {
               (long long)fa->n, counts[s]);
         int same_ab = 1, differ_c = 0, wrong_folder = 0, seen[64] = {0};
         for (int64_t i = 0; i < fa->n && i < fb->n && i < fc->n; i++) {
-            same_ab &= strcmp(fa->ids[i], fb->ids[i]) == 0 && same_file(fa->paths[i], fb->paths[i]);
-            differ_c += strcmp(fa->ids[i], fc->ids[i]) == 0 && !same_file(fa->paths[i], fc->paths[i]);
+            same_ab &= strcmp(fa->ids[i], fb->ids[i]) == 0 && fashion_same_file(fa->paths[i], fb->paths[i]);
+            differ_c += strcmp(fa->ids[i], fc->ids[i]) == 0 && !fashion_same_file(fa->paths[i], fc->paths[i]);
             /* "<folder>/<split>_<k>.jpg": image k shows pool item k, so its folder is that item's class */
             const char *slash = strchr(fa->ids[i], '/');
             long k = -1;

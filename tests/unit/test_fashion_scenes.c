@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "fashion_fixture.h"
 #include "test_util.h"
 #include "wsss/dataset.h"
 #include "wsss/fashion_scenes.h"
@@ -295,26 +296,8 @@ static void test_scene_consistency(void) {
         if (hist[255] != dropped || other) bad_ignore++;
         if (S * S - hist[0] != vis) bad_ignore++;
         /* background (mask 0, eroded by one pixel to skip soft item edges) is not a flat colour */
-        double sum[3] = {0}, sq[3] = {0};
-        int64_t nb = 0;
-        for (int y = 1; y < S - 1; y++)
-            for (int x = 1; x < S - 1; x++) {
-                int ok = 1;
-                for (int dy = -1; dy <= 1; dy++)
-                    for (int dx = -1; dx <= 1; dx++) ok &= m.data[(y + dy) * S + x + dx] == 0;
-                if (!ok) continue;
-                nb++;
-                for (int k = 0; k < 3; k++) {
-                    double v = im.data[(y * S + x) * 3 + k];
-                    sum[k] += v;
-                    sq[k] += v * v;
-                }
-            }
-        if (nb > 100) {
-            double sd = 0;
-            for (int k = 0; k < 3; k++) sd += sqrt(fmax(0, sq[k] / nb - (sum[k] / nb) * (sum[k] / nb))) / 3;
-            if (sd < min_std) min_std = sd;
-        }
+        double sd = fashion_background_std(&im, &m, 1, 101);
+        if (sd >= 0 && sd < min_std) min_std = sd;
         wsss_image_free(&im);
         wsss_image_free(&m);
     }
@@ -333,15 +316,6 @@ static void test_scene_consistency(void) {
     printf("  scenes with 1..4 items: %d %d %d %d; redraws %d; flattest background std %.1f\n", count[1], count[2],
            count[3], count[4], retries, min_std);
     wsss_fashion_source_free(&src);
-}
-
-static int same_file(const char *a, const char *b) {
-    size_t na, nb;
-    uint8_t *da = test_read_file(a, &na), *db = test_read_file(b, &nb);
-    int same = da && db && na == nb && memcmp(da, db, na) == 0;
-    free(da);
-    free(db);
-    return same;
 }
 
 static void gen(const char *dir, uint64_t seed, int threads) {
@@ -372,7 +346,7 @@ static void test_dataset_files(void) {
     for (size_t i = 0; i < 4; i++) {
         snprintf(pa, sizeof pa, "%s/%s", a, fixed[i]);
         snprintf(pb, sizeof pb, "%s/%s", b, fixed[i]);
-        CHECK(same_file(pa, pb), "%s differs between two runs with one seed", fixed[i]);
+        CHECK(fashion_same_file(pa, pb), "%s differs between two runs with one seed", fixed[i]);
     }
     int same_ab = 1, differ_c = 0;
     for (int s = 0; s < 2; s++)
@@ -384,8 +358,8 @@ static void test_dataset_files(void) {
                 snprintf(pa, sizeof pa, fmt, a, id);
                 snprintf(pb, sizeof pb, fmt, b, id);
                 snprintf(pc, sizeof pc, fmt, c, id);
-                same_ab &= same_file(pa, pb);
-                if (k == 0) differ_c += !same_file(pa, pc);
+                same_ab &= fashion_same_file(pa, pb);
+                if (k == 0) differ_c += !fashion_same_file(pa, pc);
             }
         }
     CHECK(same_ab, "same seed with 1 and 2 threads gave different bytes");
