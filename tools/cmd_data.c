@@ -12,6 +12,7 @@ int cmd_data(int argc, char **argv) {
     } subs[] = {
         {"check", cmd_data_check, "validate a VOC-format dataset and print a summary"},
         {"fashion-scenes", cmd_data_fashion_scenes, "generate the Fashion-Scenes benchmark dataset"},
+        {"fashion-objects", cmd_data_fashion_objects, "generate Fashion-Objects (single-label ImageFolder for pretraining)"},
     };
     if (argc >= 2) {
         for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)

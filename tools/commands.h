@@ -8,6 +8,7 @@ int cmd_version(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_data_check(int argc, char **argv);          /* tools/cmd_data_check.c */
 int cmd_data_fashion_scenes(int argc, char **argv); /* tools/cmd_data_fashion.c */
+int cmd_data_fashion_objects(int argc, char **argv); /* tools/cmd_data_fashion_objects.c */
 int cmd_eval_masks(int argc, char **argv);          /* tools/cmd_eval.c */
 int cmd_report(int argc, char **argv);              /* tools/cmd_report.c */
 int cmd_train_cls(int argc, char **argv);           /* tools/cmd_train_cls.c */
@@ -21,7 +22,7 @@ int cmd_forward(int argc, char **argv);             /* tools/cmd_forward.c */
 
 /* name, function, one-line summary; keep alphabetical within a stage */
 #define WSSS_COMMAND_TABLE \
-    X("data", cmd_data, "dataset tools: check, fashion-scenes")                        \
+    X("data", cmd_data, "dataset tools: check, fashion-scenes, fashion-objects")       \
     X("eval-masks", cmd_eval_masks, "mIoU of predicted masks against ground-truth masks") \
     X("train-cls", cmd_train_cls, "stage 1: train the multi-label classifier (CAM backbone)") \
     X("cam", cmd_cam, "stage 2: class activation maps of a split (multi-scale + flip)") \

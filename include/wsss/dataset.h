@@ -28,7 +28,11 @@ typedef enum {
     WSSS_MASKS_NONE      /* ignore masks (labels then must come from cls_labels.txt) */
 } wsss_mask_mode;
 
-typedef enum { WSSS_LABELS_FROM_FILE = 0, WSSS_LABELS_FROM_MASKS = 1 } wsss_label_source;
+typedef enum {
+    WSSS_LABELS_FROM_FILE = 0,  /* cls_labels.txt */
+    WSSS_LABELS_FROM_MASKS = 1, /* the classes present in each mask */
+    WSSS_LABELS_FROM_LIST = 2   /* given by the caller (wsss_dataset_from_list) */
+} wsss_label_source;
 
 /* Called once per problem found while opening with skip_bad = 1 (the sample is dropped).
  * msg names the file and the problem. NULL callback: printed to stderr as "wsss: warning: msg". */
@@ -70,6 +74,14 @@ typedef struct wsss_dataset {
  * problem) and *out = NULL. */
 int wsss_dataset_open(const char *root, const wsss_dataset_opts *opts, wsss_dataset **out);
 void wsss_dataset_free(wsss_dataset *ds);
+
+/* A dataset from an explicit list of single-label images (no masks), e.g. an ImageFolder
+ * (image_folder.h): sample i is image_paths[i], named ids[i] (ids must be unique), with the one
+ * foreground class labels[i] (1..num_classes-1). root names the dataset in messages. Everything is
+ * copied. Errors: fewer than 2 or more than WSSS_MAX_CLASSES classes, no samples, a repeated id. */
+int wsss_dataset_from_list(const char *root, int num_classes, const char *const *class_names, int64_t n,
+                           const char *const *ids, const char *const *image_paths, const int *labels,
+                           wsss_dataset **out);
 
 /* Image-level labels of sample i. */
 static inline const uint8_t *wsss_dataset_labels(const wsss_dataset *ds, int64_t i) {

@@ -493,6 +493,14 @@ static int cmp_order(const void *a, const void *b, void *ids) {
     return strcmp(((char **)ids)[x], ((char **)ids)[y]);
 }
 
+/* The per-class sample lists and the id order wsss_dataset_find searches. */
+static void index_samples(wsss_dataset *ds) {
+    build_class_index(ds);
+    ds->id_order = wsss_xmalloc(sizeof(int64_t) * (size_t)ds->n);
+    for (int64_t i = 0; i < ds->n; i++) ds->id_order[i] = i;
+    qsort_r(ds->id_order, (size_t)ds->n, sizeof(int64_t), cmp_order, ds->ids);
+}
+
 int wsss_dataset_open(const char *root, const wsss_dataset_opts *opts, wsss_dataset **out) {
     *out = NULL;
     wsss_dataset_opts defaults;
@@ -518,12 +526,7 @@ int wsss_dataset_open(const char *root, const wsss_dataset_opts *opts, wsss_data
         if (ds->n == 0) rc = wsss_error_set("%s: no usable samples (all %lld listed ids had problems)", c.list_path,
                                             (long long)ds->n_skipped);
     }
-    if (rc == WSSS_OK) {
-        build_class_index(ds);
-        ds->id_order = wsss_xmalloc(sizeof(int64_t) * (size_t)ds->n);
-        for (int64_t i = 0; i < ds->n; i++) ds->id_order[i] = i;
-        qsort_r(ds->id_order, (size_t)ds->n, sizeof(int64_t), cmp_order, ds->ids);
-    }
+    if (rc == WSSS_OK) index_samples(ds);
     free_lines(&c.list);
     free_lines(&c.cls_text);
     for (int64_t k = 0; k < c.n_cls; k++) {
@@ -566,6 +569,44 @@ void wsss_dataset_free(wsss_dataset *ds) {
     free(ds->root);
     free(ds->list_path);
     free(ds);
+}
+
+int wsss_dataset_from_list(const char *root, int num_classes, const char *const *class_names, int64_t n,
+                           const char *const *ids, const char *const *image_paths, const int *labels,
+                           wsss_dataset **out) {
+    *out = NULL;
+    if (num_classes < 2 || num_classes > WSSS_MAX_CLASSES)
+        return wsss_error_set("%s: %d classes (background included); expected 2..%d", root, num_classes,
+                              WSSS_MAX_CLASSES);
+    if (n < 1) return wsss_error_set("%s: no samples", root);
+    wsss_dataset *ds = wsss_xcalloc(1, sizeof *ds);
+    ds->root = wsss_xstrdup(root);
+    ds->num_classes = num_classes;
+    ds->class_names = wsss_xcalloc((size_t)num_classes, sizeof(char *));
+    for (int k = 0; k < num_classes; k++) ds->class_names[k] = wsss_xstrdup(class_names[k]);
+    ds->n = n;
+    ds->ids = wsss_xcalloc((size_t)n, sizeof(char *));
+    ds->image_paths = wsss_xcalloc((size_t)n, sizeof(char *));
+    ds->labels = wsss_xcalloc((size_t)n, (size_t)num_classes);
+    for (int64_t i = 0; i < n; i++) {
+        WSSS_ASSERT(labels[i] >= 1 && labels[i] < num_classes, "list label out of range");
+        ds->ids[i] = wsss_xstrdup(ids[i]);
+        ds->image_paths[i] = wsss_xstrdup(image_paths[i]);
+        ds->labels[i * num_classes + labels[i]] = 1;
+    }
+    ds->has_labels = 1;
+    ds->label_source = WSSS_LABELS_FROM_LIST;
+    index_samples(ds);
+    for (int64_t k = 1; k < n; k++) {
+        const char *a = ds->ids[ds->id_order[k - 1]], *b = ds->ids[ds->id_order[k]];
+        if (strcmp(a, b) == 0) {
+            int rc = wsss_error_set("%s: id '%s' given twice (ids must be unique)", root, a);
+            wsss_dataset_free(ds);
+            return rc;
+        }
+    }
+    *out = ds;
+    return WSSS_OK;
 }
 
 /* ---- queries ---- */

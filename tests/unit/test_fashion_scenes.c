@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "fashion_fixture.h"
 #include "test_util.h"
 #include "wsss/dataset.h"
 #include "wsss/fashion_scenes.h"
@@ -86,7 +87,7 @@ static void test_hole_filling(void) {
     for (int y = 4; y < 24; y++)
         for (int x = 4; x < 24; x++)
             if (y < 7 || y >= 21 || x < 7 || x >= 21) img[y * 28 + x] = 255;
-    wsss_fashion_source src = {1, 28, 28, img, &label};
+    wsss_fashion_source src = {1, 28, 28, img, &label, NULL};
     wsss_fashion_opts o;
     wsss_fashion_opts_default(&o);
     o.item_probs[0] = 1;
@@ -131,6 +132,118 @@ static void test_hole_filling(void) {
     CHECK(wsss_fashion_render_scene(&src, &o, WSSS_FASHION_TRAIN, 0, &im, &m, NULL) == WSSS_ERR &&
               strstr(wsss_error_msg(), "minimum visible"),
           "impossible min_visible: '%s'", wsss_error_msg());
+}
+
+/* The spec's "Item pools" table, literally; per file the two sets' pools are disjoint and cover it.
+ * A file too short for its pool is an error naming it. */
+static void test_pool_table(void) {
+    const struct {
+        wsss_fashion_set set;
+        wsss_fashion_split split;
+        int64_t first, last;
+    } want[4] = {{WSSS_FASHION_SCENES, WSSS_FASHION_TRAIN, 50000, 59999},
+                 {WSSS_FASHION_SCENES, WSSS_FASHION_VAL, 0, 4999},
+                 {WSSS_FASHION_OBJECTS, WSSS_FASHION_TRAIN, 0, 49999},
+                 {WSSS_FASHION_OBJECTS, WSSS_FASHION_VAL, 5000, 9999}};
+    for (int k = 0; k < 4; k++) {
+        wsss_fashion_pool p = wsss_fashion_item_pool(want[k].set, want[k].split);
+        CHECK(p.first == want[k].first && p.first + p.count - 1 == want[k].last, "pool %d: %lld..%lld", k,
+              (long long)p.first, (long long)(p.first + p.count - 1));
+    }
+    const int64_t file_items[2] = {60000, 10000};
+    for (int s = 0; s < 2; s++) {
+        wsss_fashion_pool a = wsss_fashion_item_pool(WSSS_FASHION_SCENES, (wsss_fashion_split)s);
+        wsss_fashion_pool b = wsss_fashion_item_pool(WSSS_FASHION_OBJECTS, (wsss_fashion_split)s);
+        CHECK(a.first + a.count <= b.first || b.first + b.count <= a.first, "split %d: pools overlap", s);
+        CHECK(a.count + b.count == file_items[s], "split %d: pools cover %lld of %lld items", s,
+              (long long)(a.count + b.count), (long long)file_items[s]);
+    }
+
+    /* a 3-item "training file" */
+    char dir[1200], path[1400];
+    snprintf(dir, sizeof dir, "%s/short_mnist", g_dir);
+    mkdir(dir, 0755);
+    uint8_t im[16 + 3 * 4] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2};
+    uint8_t lb[8 + 3] = {0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3};
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+    write_gz(path, im, sizeof im);
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", dir);
+    write_gz(path, lb, sizeof lb);
+    wsss_fashion_source src;
+    CHECK(wsss_fashion_source_load(dir, WSSS_FASHION_TRAIN, &src) == WSSS_OK && src.n == 3, "whole short file: %s",
+          wsss_error_msg());
+    wsss_fashion_source_free(&src);
+    CHECK(wsss_fashion_source_load_pool(dir, WSSS_FASHION_SCENES, WSSS_FASHION_TRAIN, NULL, 0, &src) == WSSS_ERR &&
+              strstr(wsss_error_msg(), "train-images-idx3-ubyte.gz") && strstr(wsss_error_msg(), "50000..59999"),
+          "short file for the pool: '%s'", wsss_error_msg());
+    CHECK(src.images == NULL && src.file_index == NULL, "nothing left allocated on error");
+}
+
+/* Scenes draw every item from their split's pool (also with a class subset): each item's recorded
+ * file index lies in the pool, the pool source holds exactly the file's items at those indices, and
+ * the item's class is the file's label there. */
+static void test_scene_items_in_pool(void) {
+    const int subset[2] = {9, 2};
+    for (int s = 0; s < 2; s++) {
+        const wsss_fashion_split split = (wsss_fashion_split)s;
+        const wsss_fashion_pool pool = wsss_fashion_item_pool(WSSS_FASHION_SCENES, split);
+        wsss_fashion_source full;
+        CHECK(wsss_fashion_source_load(WSSS_FASHION_DEFAULT_DIR, split, &full) == WSSS_OK, "%s", wsss_error_msg());
+        for (int sub = 0; sub < 2; sub++) {
+            wsss_fashion_source src;
+            if (wsss_fashion_source_load_pool(WSSS_FASHION_DEFAULT_DIR, WSSS_FASHION_SCENES, split, subset,
+                                              sub ? 2 : 0, &src) != WSSS_OK) {
+                CHECK(0, "%s", wsss_error_msg());
+                continue;
+            }
+            const size_t item = (size_t)src.rows * (size_t)src.cols;
+            int64_t bad_source = 0;
+            for (int64_t k = 0; k < src.n; k++) {
+                int64_t f = src.file_index[k];
+                int cls = sub ? subset[src.labels[k]] : src.labels[k] + 1;
+                bad_source += f < pool.first || f >= pool.first + pool.count || (k > 0 && f <= src.file_index[k - 1]) ||
+                              full.labels[f] + 1 != cls || memcmp(src.images + k * item, full.images + f * item, item);
+            }
+            int64_t expect_n = 0; /* the pool's items of the kept classes, counted in the file */
+            for (int64_t f = pool.first; f < pool.first + pool.count; f++)
+                expect_n += !sub || full.labels[f] + 1 == subset[0] || full.labels[f] + 1 == subset[1];
+            CHECK(src.n == expect_n, "pool source has %lld items, the file's pool %lld", (long long)src.n,
+                  (long long)expect_n);
+            CHECK(bad_source == 0, "split %d subset %d: %lld pool items differ from the file", s, sub,
+                  (long long)bad_source);
+            wsss_fashion_opts o;
+            wsss_fashion_opts_default(&o);
+            o.size = 64;
+            o.seed = 3;
+            int64_t items = 0, outside = 0, wrong_class = 0;
+            for (int64_t i = 0; i < 150; i++) {
+                wsss_image im = {0}, m = {0};
+                wsss_fashion_scene_info info;
+                if (wsss_fashion_render_scene(&src, &o, split, i, &im, &m, &info) != WSSS_OK) {
+                    CHECK(0, "%s", wsss_error_msg());
+                    break;
+                }
+                for (int k = 0; k < info.n_items; k++) {
+                    int64_t f = info.src_index[k];
+                    items++;
+                    if (f < pool.first || f >= pool.first + pool.count) {
+                        outside++;
+                        continue;
+                    }
+                    int cls = sub ? subset[info.cls[k] - 1] : info.cls[k];
+                    wrong_class += full.labels[f] + 1 != cls;
+                }
+                wsss_image_free(&im);
+                wsss_image_free(&m);
+            }
+            CHECK(items > 150 && outside == 0 && wrong_class == 0,
+                  "split %d subset %d: %lld items, %lld outside the pool %lld..%lld, %lld with another class", s, sub,
+                  (long long)items, (long long)outside, (long long)pool.first,
+                  (long long)(pool.first + pool.count - 1), (long long)wrong_class);
+            wsss_fashion_source_free(&src);
+        }
+        wsss_fashion_source_free(&full);
+    }
 }
 
 static int have_mnist(void) {
@@ -183,26 +296,8 @@ static void test_scene_consistency(void) {
         if (hist[255] != dropped || other) bad_ignore++;
         if (S * S - hist[0] != vis) bad_ignore++;
         /* background (mask 0, eroded by one pixel to skip soft item edges) is not a flat colour */
-        double sum[3] = {0}, sq[3] = {0};
-        int64_t nb = 0;
-        for (int y = 1; y < S - 1; y++)
-            for (int x = 1; x < S - 1; x++) {
-                int ok = 1;
-                for (int dy = -1; dy <= 1; dy++)
-                    for (int dx = -1; dx <= 1; dx++) ok &= m.data[(y + dy) * S + x + dx] == 0;
-                if (!ok) continue;
-                nb++;
-                for (int k = 0; k < 3; k++) {
-                    double v = im.data[(y * S + x) * 3 + k];
-                    sum[k] += v;
-                    sq[k] += v * v;
-                }
-            }
-        if (nb > 100) {
-            double sd = 0;
-            for (int k = 0; k < 3; k++) sd += sqrt(fmax(0, sq[k] / nb - (sum[k] / nb) * (sum[k] / nb))) / 3;
-            if (sd < min_std) min_std = sd;
-        }
+        double sd = fashion_background_std(&im, &m, 1, 101);
+        if (sd >= 0 && sd < min_std) min_std = sd;
         wsss_image_free(&im);
         wsss_image_free(&m);
     }
@@ -221,15 +316,6 @@ static void test_scene_consistency(void) {
     printf("  scenes with 1..4 items: %d %d %d %d; redraws %d; flattest background std %.1f\n", count[1], count[2],
            count[3], count[4], retries, min_std);
     wsss_fashion_source_free(&src);
-}
-
-static int same_file(const char *a, const char *b) {
-    size_t na, nb;
-    uint8_t *da = test_read_file(a, &na), *db = test_read_file(b, &nb);
-    int same = da && db && na == nb && memcmp(da, db, na) == 0;
-    free(da);
-    free(db);
-    return same;
 }
 
 static void gen(const char *dir, uint64_t seed, int threads) {
@@ -260,7 +346,7 @@ static void test_dataset_files(void) {
     for (size_t i = 0; i < 4; i++) {
         snprintf(pa, sizeof pa, "%s/%s", a, fixed[i]);
         snprintf(pb, sizeof pb, "%s/%s", b, fixed[i]);
-        CHECK(same_file(pa, pb), "%s differs between two runs with one seed", fixed[i]);
+        CHECK(fashion_same_file(pa, pb), "%s differs between two runs with one seed", fixed[i]);
     }
     int same_ab = 1, differ_c = 0;
     for (int s = 0; s < 2; s++)
@@ -272,8 +358,8 @@ static void test_dataset_files(void) {
                 snprintf(pa, sizeof pa, fmt, a, id);
                 snprintf(pb, sizeof pb, fmt, b, id);
                 snprintf(pc, sizeof pc, fmt, c, id);
-                same_ab &= same_file(pa, pb);
-                if (k == 0) differ_c += !same_file(pa, pc);
+                same_ab &= fashion_same_file(pa, pb);
+                if (k == 0) differ_c += !fashion_same_file(pa, pc);
             }
         }
     CHECK(same_ab, "same seed with 1 and 2 threads gave different bytes");
@@ -306,10 +392,13 @@ static void test_dataset_files(void) {
             CHECK(smp.image.width == 64 && smp.image.height == 64, "size");
             wsss_sample_free(&smp);
         }
-        /* val scenes draw from t10k: rendering with the t10k source reproduces the written mask */
-        if (s == 1) {
+        /* the written scenes are the renders from the split's item pool: rendering with that source
+         * reproduces every mask (and the image up to JPEG loss) */
+        {
             wsss_fashion_source src;
-            CHECK(wsss_fashion_source_load(WSSS_FASHION_DEFAULT_DIR, WSSS_FASHION_VAL, &src) == WSSS_OK, "t10k");
+            CHECK(wsss_fashion_source_load_pool(WSSS_FASHION_DEFAULT_DIR, WSSS_FASHION_SCENES, (wsss_fashion_split)s,
+                                                NULL, 0, &src) == WSSS_OK,
+                  "pool source: %s", wsss_error_msg());
             wsss_fashion_opts o;
             wsss_fashion_opts_default(&o);
             o.size = 64;
@@ -317,14 +406,15 @@ static void test_dataset_files(void) {
             for (int64_t i = 0; i < ds->n; i++) {
                 wsss_image im = {0}, m = {0};
                 wsss_sample smp;
-                wsss_fashion_render_scene(&src, &o, WSSS_FASHION_VAL, i, &im, &m, NULL);
+                wsss_fashion_render_scene(&src, &o, (wsss_fashion_split)s, i, &im, &m, NULL);
                 wsss_dataset_load(ds, i, WSSS_LOAD_IMAGE | WSSS_LOAD_MASK, &smp);
-                CHECK(memcmp(m.data, smp.mask.data, 64 * 64) == 0, "val mask %lld differs from a t10k render",
-                      (long long)i);
+                CHECK(memcmp(m.data, smp.mask.data, 64 * 64) == 0, "%s mask %lld differs from its pool's render",
+                      splits[s], (long long)i);
                 double mad = 0; /* JPEG q95 with chroma subsampling: small mean error, large at colour edges */
                 for (int p = 0; p < 64 * 64 * 3; p++) mad += abs((int)im.data[p] - (int)smp.image.data[p]);
                 mad /= 64 * 64 * 3;
-                CHECK(mad < 10.0, "val image %lld: JPEG differs from the render by %.2f on average", (long long)i, mad);
+                CHECK(mad < 10.0, "%s image %lld: JPEG differs from the render by %.2f on average", splits[s],
+                      (long long)i, mad);
                 if (mad > g_max_mad) g_max_mad = mad;
                 wsss_image_free(&im);
                 wsss_image_free(&m);
@@ -334,7 +424,7 @@ static void test_dataset_files(void) {
         }
         wsss_dataset_free(ds);
     }
-    printf("  val JPEG vs t10k render: mean abs difference <= %.2f\n", g_max_mad);
+    printf("  JPEG vs render from the item pool: mean abs difference <= %.2f\n", g_max_mad);
 }
 
 /* --classes: a subset of the classes, renumbered in the listed order, everywhere in the dataset */
@@ -410,7 +500,9 @@ int main(void) {
     snprintf(g_dir, sizeof g_dir, "%s", test_tmp_dir("fashion_scenes"));
     test_idx_reader();
     test_hole_filling();
+    test_pool_table();
     if (have_mnist()) {
+        test_scene_items_in_pool();
         test_scene_consistency();
         test_dataset_files();
         test_class_subset();

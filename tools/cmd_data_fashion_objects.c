@@ -1,0 +1,86 @@
+/* `wsss data fashion-objects`: generate Fashion-Objects, the ImageNet stand-in for backbone
+ * pretraining (specs/fashion-scenes.md), as a torchvision ImageFolder. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "wsss/error.h"
+#include "wsss/fashion_objects.h"
+
+int cmd_data_fashion_objects(int argc, char **argv) {
+    wsss_fashion_objects_opts o;
+    wsss_fashion_objects_opts_default(&o);
+    const char *out = NULL, *mnist = o.mnist_dir, *classes = NULL;
+    int n_train = (int)o.n_train, n_val = (int)o.n_val, size = o.size, seed = 0, quiet = 0;
+    int max_distractors = o.max_distractors, quality = o.jpeg_quality;
+    double fill_min = o.fill_min, fill_max = o.fill_max, jitter = o.jitter;
+    const cli_opt opts[] = {
+        {"out", CLI_STRING, &out, "DIR", "output directory (ImageFolder: DIR/train/<class>/, DIR/val/<class>/)", 1},
+        {"train", CLI_INT, &n_train, "N",
+         "number of train images, one per item of the train pool (training file items 0..49,999); -1: all", 0},
+        {"val", CLI_INT, &n_val, "N", "number of val images, one per item of the val pool (t10k items 5,000..9,999); -1: all",
+         0},
+        {"size", CLI_INT, &size, "S", "canvas side in pixels", 0},
+        {"seed", CLI_INT, &seed, "K", "seed: same seed, same bytes", 0},
+        {"mnist-dir", CLI_STRING, &mnist, "DIR", "directory with the Fashion-MNIST *-ubyte.gz files", 0},
+        {"fill-min", CLI_DOUBLE, &fill_min, "F", "smallest item bounding-box side, a fraction of the canvas side", 0},
+        {"fill-max", CLI_DOUBLE, &fill_max, "F", "largest item bounding-box side, a fraction of the canvas side", 0},
+        {"jitter", CLI_DOUBLE, &jitter, "F", "largest offset of the item's centre from the canvas centre (fraction of the side)",
+         0},
+        {"max-distractors", CLI_INT, &max_distractors, "N", "0..N background distractor shapes per image", 0},
+        {"classes", CLI_STRING, &classes, "LIST",
+         "only these Fashion-MNIST classes, comma-separated ids 1..10 (as fashion-scenes --classes); default all", 0},
+        {"jpeg-quality", CLI_INT, &quality, "Q", "JPEG quality", 0},
+        {"quiet", CLI_FLAG, &quiet, NULL, "no progress output", 0},
+    };
+    const cli_spec spec = {"data fashion-objects", NULL,
+                           "Generate Fashion-Objects (one centred Fashion-MNIST item per image, for backbone pretraining) "
+                           "as a torchvision ImageFolder.",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
+    char **pos;
+    int np;
+    int rc = cli_parse(&spec, argc, argv, &pos, &np);
+    if (rc) return rc > 0 ? 0 : 2;
+    free(pos);
+    if (n_train < -1 || n_val < -1 || seed < 0) {
+        fprintf(stderr, "wsss data fashion-objects: --train and --val must be -1 (all) or more, --seed not negative\n");
+        return 2;
+    }
+    if (classes && wsss_fashion_parse_classes(classes, o.classes, &o.n_classes) != WSSS_OK) {
+        fprintf(stderr, "wsss data fashion-objects: %s\n", wsss_error_msg());
+        return 2;
+    }
+    o.out_dir = out;
+    o.mnist_dir = mnist;
+    o.n_train = n_train;
+    o.n_val = n_val;
+    o.size = size;
+    o.seed = (uint64_t)seed;
+    o.fill_min = fill_min;
+    o.fill_max = fill_max;
+    o.jitter = jitter;
+    o.max_distractors = max_distractors;
+    o.jpeg_quality = quality;
+    o.progress = !quiet;
+    int64_t counts[2][WSSS_FASHION_NUM_CLASSES];
+    const int bad_usage = wsss_fashion_objects_check_opts(&o) != WSSS_OK;
+    if (bad_usage || wsss_fashion_objects_generate(&o, counts) != WSSS_OK) {
+        const char *msg = wsss_error_msg(), *own = "fashion-objects: ";
+        if (strncmp(msg, own, strlen(own)) == 0) msg += strlen(own); /* one prefix: the command's */
+        fprintf(stderr, "wsss data fashion-objects: %s\n", msg);
+        return bad_usage ? 2 : 1;
+    }
+    static const char *const names[2] = {"train", "val"};
+    const int K = o.n_classes ? o.n_classes : 10;
+    for (int s = 0; s < 2; s++) {
+        printf("%s images by class:", names[s]);
+        for (int c = 1; c <= K; c++) {
+            char *folder = wsss_fashion_objects_class_folder(&o, c);
+            printf(" %s:%lld", folder, (long long)counts[s][c]);
+            free(folder);
+        }
+        printf("\n");
+    }
+    return 0;
+}
