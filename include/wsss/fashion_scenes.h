@@ -64,6 +64,9 @@ typedef struct wsss_fashion_opts {
 } wsss_fashion_opts;
 
 void wsss_fashion_opts_default(wsss_fashion_opts *o);
+/* The settings errors found before any work (sizes, counts, class list; messages name the
+ * command-line options). wsss_fashion_generate checks the same first. */
+int wsss_fashion_opts_check(const wsss_fashion_opts *o);
 
 /* What went into one scene (for tests and statistics). */
 typedef struct wsss_fashion_scene_info {

@@ -326,32 +326,40 @@ static int sample_item_count(wsss_rng *r, const double p[4]) {
     return 4;
 }
 
+/* the settings a scene depends on */
 static int check_opts(const wsss_fashion_opts *o) {
-    if (o->size < 16 || o->size > 4096) return wsss_error_set("fashion-scenes: --size %d, expected 16..4096", o->size);
+    if (o->size < 16 || o->size > 4096) return wsss_error_set("--size %d: expected 16..4096", o->size);
     if (!(o->scale_min > 0 && o->scale_max >= o->scale_min))
-        return wsss_error_set("fashion-scenes: item scale range [%g, %g] is empty or not positive", o->scale_min, o->scale_max);
+        return wsss_error_set("--scale-min %g, --scale-max %g: expected 0 < min <= max", o->scale_min, o->scale_max);
     double tot = 0;
     for (int k = 0; k < 4; k++) {
-        if (!(o->item_probs[k] >= 0)) return wsss_error_set("fashion-scenes: item-count probability %d is negative", k + 1);
+        if (!(o->item_probs[k] >= 0)) return wsss_error_set("item-count probability %d is negative", k + 1);
         tot += o->item_probs[k];
     }
-    if (!(tot > 0)) return wsss_error_set("fashion-scenes: item-count probabilities sum to 0");
+    if (!(tot > 0)) return wsss_error_set("item-count probabilities sum to 0");
     if (o->n_train < 0 || o->n_val < 0 || o->n_train > 10000000 || o->n_val > 10000000)
-        return wsss_error_set("fashion-scenes: scene counts %lld/%lld, expected 0..10000000", (long long)o->n_train,
+        return wsss_error_set("--train %lld, --val %lld: expected 0..10000000 each", (long long)o->n_train,
                               (long long)o->n_val);
     if (o->max_distractors < 0 || o->max_distractors > 64)
-        return wsss_error_set("fashion-scenes: max distractors %d, expected 0..64", o->max_distractors);
+        return wsss_error_set("--max-distractors %d: expected 0..64", o->max_distractors);
     if (o->jpeg_quality < 1 || o->jpeg_quality > 100)
-        return wsss_error_set("fashion-scenes: JPEG quality %d, expected 1..100", o->jpeg_quality);
+        return wsss_error_set("--jpeg-quality %d: expected 1..100", o->jpeg_quality);
     if (o->n_classes < 0 || o->n_classes > 10)
-        return wsss_error_set("fashion-scenes: %d classes in the subset, expected 1..10", o->n_classes);
+        return wsss_error_set("--classes: %d classes in the subset, expected 1..10", o->n_classes);
     for (int k = 0; k < o->n_classes; k++) {
         if (o->classes[k] < 1 || o->classes[k] > 10)
-            return wsss_error_set("fashion-scenes: class %d, expected a Fashion-MNIST class id 1..10", o->classes[k]);
+            return wsss_error_set("--classes: class %d, expected a Fashion-MNIST class id 1..10", o->classes[k]);
         for (int j = 0; j < k; j++)
             if (o->classes[j] == o->classes[k])
-                return wsss_error_set("fashion-scenes: class %d listed twice", o->classes[k]);
+                return wsss_error_set("--classes: class %d listed twice", o->classes[k]);
     }
+    return WSSS_OK;
+}
+
+int wsss_fashion_opts_check(const wsss_fashion_opts *o) {
+    if (!o->out_dir || !*o->out_dir) return wsss_error_set("no output directory given (--out DIR)");
+    if (check_opts(o) != WSSS_OK) return WSSS_ERR;
+    if (o->n_train + o->n_val == 0) return wsss_error_set("nothing to generate (--train 0 and --val 0)");
     return WSSS_OK;
 }
 
@@ -400,8 +408,8 @@ int wsss_fashion_render_scene(const wsss_fashion_source *src, const wsss_fashion
             free(b.g);
             free(b.sil);
             free(b.stack);
-            return wsss_error_set("fashion-scenes: scene %lld: no item reached the minimum visible area %g of the "
-                                  "canvas in 1000 attempts (is min_visible too large?)", (long long)index, o->min_visible);
+            return wsss_error_set("scene %lld: no item reached the minimum visible area %g of the "
+                                  "canvas in 1000 attempts (is --min-visible too large?)", (long long)index, o->min_visible);
         }
     }
 
@@ -522,9 +530,7 @@ static int generate_split(const wsss_fashion_opts *o, wsss_fashion_split split, 
 }
 
 int wsss_fashion_generate(const wsss_fashion_opts *o, int64_t labels_hist[2][WSSS_FASHION_NUM_CLASSES]) {
-    if (!o->out_dir || !*o->out_dir) return wsss_error_set("fashion-scenes: no output directory given");
-    if (check_opts(o) != WSSS_OK) return WSSS_ERR;
-    if (o->n_train + o->n_val == 0) return wsss_error_set("fashion-scenes: nothing to generate (0 train and 0 val scenes)");
+    if (wsss_fashion_opts_check(o) != WSSS_OK) return WSSS_ERR;
     char path[4096];
     static const char *const dirs[] = {"", "/JPEGImages", "/SegmentationClass", "/ImageSets", "/ImageSets/Segmentation"};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
