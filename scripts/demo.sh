@@ -126,8 +126,8 @@ stage train-cls "$WSSS" train-cls --data "$DATA" --run "$RUN" --arch "$CLS_ARCH"
     --epochs "$CLS_EPOCHS" --batch "$CLS_BATCH" --optim adamw --lr "$CLS_LR" --weight-decay 0.0001 --pool "$CLS_POOL" \
     --log-every 5
 stage cam "$WSSS" cam --data "$DATA" --run "$RUN" --scales "$CAM_SCALES" --samples 8
-stage eval-cam "$WSSS" eval-cam --data "$DATA" --run "$RUN" --quiet
-stage pseudo "$WSSS" pseudo --data "$DATA" --run "$RUN" "${PSEUDO_ARGS[@]}" --quiet
+stage eval-cam "$WSSS" eval-cam --data "$DATA" --run "$RUN" --brief --quiet
+stage pseudo "$WSSS" pseudo --data "$DATA" --run "$RUN" "${PSEUDO_ARGS[@]}" --brief --quiet
 # 5-6: segmentation network on the pseudo labels; its backbone starts from the classifier's (the
 # demo has no ImageNet weights; the classifier saw the same images with image-level labels only)
 SEG=(--data "$DATA" --run "$RUN" --arch "$SEG_ARCH" --hidden "$SEG_HIDDEN" --head-dilation "$SEG_DIL"

@@ -1,38 +1,136 @@
-#include <stdio.h>
+/* The option-table parser, its --help and the one error prefix (cli.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "wsss/error.h"
 
+void cli_error(const char *command, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "wsss %s: ", command);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_fail(const char *command, int code) {
+    cli_error(command, "%s", wsss_error_msg());
+    return code;
+}
+
+static int is_numeric(const cli_opt *o) { return o->kind == CLI_INT || o->kind == CLI_DOUBLE; }
+
+/* The table is code: a numeric option without a range, or an integer range an int cannot hold, is
+ * a programmer error. */
+static void check_table(const cli_spec *spec) {
+    for (int i = 0; i < spec->n_opts; i++) {
+        const cli_opt *o = &spec->opts[i];
+        WSSS_ASSERT(o->name && o->dest && o->help, "cli option without name, destination or help");
+        WSSS_ASSERT((o->kind == CLI_FLAG) == (o->metavar == NULL), "cli: flags take no metavar, values need one");
+        if (is_numeric(o)) WSSS_ASSERT(o->min < o->max, "cli: a numeric option needs a range (min < max)");
+        if (o->kind == CLI_INT) WSSS_ASSERT(o->min >= INT_MIN && o->max <= INT_MAX, "cli: integer range beyond int");
+        if (o->unless) WSSS_ASSERT(cli_find(spec, o->unless) >= 0, "cli: 'unless' names no option of the table");
+    }
+}
+
+int cli_find(const cli_spec *spec, const char *name) {
+    for (int k = 0; k < spec->n_opts; k++)
+        if (strcmp(spec->opts[k].name, name) == 0) return k;
+    return -1;
+}
+
+/* Shortest decimal text that reads back as v; whole numbers without an exponent ("1000"). */
+static void double_text(double v, char *buf, size_t cap) {
+    if (v == (double)(long long)v && v > -1e15 && v < 1e15) {
+        snprintf(buf, cap, "%lld", (long long)v);
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+void cli_range_text(const cli_opt *o, char *buf, size_t cap) {
+    if (o->kind == CLI_INT) {
+        snprintf(buf, cap, "%lld..%lld", (long long)o->min, (long long)o->max);
+        return;
+    }
+    char lo[32], hi[32];
+    double_text(o->min, lo, sizeof lo);
+    double_text(o->max, hi, sizeof hi);
+    snprintf(buf, cap, "%s %s %s %s %s", lo, o->flags & CLI_MIN_OPEN ? "<" : "<=", o->metavar,
+             o->flags & CLI_MAX_OPEN ? "<" : "<=", hi);
+}
+
+void cli_value_text(const cli_opt *o, const void *value, char *buf, size_t cap) {
+    switch (o->kind) {
+    case CLI_FLAG: snprintf(buf, cap, "%s", *(const int *)value ? "on" : "off"); break;
+    case CLI_INT: snprintf(buf, cap, "%d", *(const int *)value); break;
+    case CLI_DOUBLE: double_text(*(const double *)value, buf, cap); break;
+    case CLI_STRING: {
+        const char *s = *(const char *const *)value;
+        snprintf(buf, cap, "%s", s ? s : "(unset)");
+        break;
+    }
+    }
+}
+
+static void add_note(char *notes, size_t cap, const char *part) {
+    size_t k = strlen(notes);
+    snprintf(notes + k, cap - k, "%s%s", k ? ", " : "", part);
+}
+
 void cli_usage(const cli_spec *spec, FILE *out) {
+    check_table(spec);
     fprintf(out, "usage: wsss %s [options]%s%s\n\n%s\n\noptions:\n", spec->command,
             spec->positional ? " " : "", spec->positional ? spec->positional : "", spec->summary);
     for (int i = 0; i < spec->n_opts; i++) {
         const cli_opt *o = &spec->opts[i];
+        if (o->flags & CLI_HIDDEN) continue;
         char left[96];
         snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
-        char def[96] = "";
-        switch (o->kind) {
-        case CLI_INT: snprintf(def, sizeof def, " (default %d)", *(int *)o->dest); break;
-        case CLI_DOUBLE: snprintf(def, sizeof def, " (default %g)", *(double *)o->dest); break;
-        case CLI_STRING:
-            if (*(const char **)o->dest) snprintf(def, sizeof def, " (default %s)", *(const char **)o->dest);
-            break;
-        case CLI_FLAG: break;
+        /* "(required, 1..4096, default 16)": each part only where it says something */
+        char notes[256] = "", r[128];
+        if (o->flags & CLI_REQUIRED) {
+            if (o->unless) snprintf(r, sizeof r, "required unless --%s", o->unless);
+            add_note(notes, sizeof notes, o->unless ? r : "required");
         }
-        fprintf(out, "  %-26s %s%s%s\n", left, o->help, o->required ? " (required)" : "", def);
+        if (is_numeric(o)) {
+            cli_range_text(o, r, sizeof r);
+            add_note(notes, sizeof notes, r);
+        }
+        if (o->default_text || is_numeric(o) || (o->kind == CLI_STRING && *(const char **)o->dest && **(const char **)o->dest)) {
+            char v[96];
+            if (o->default_text) snprintf(v, sizeof v, "%s", o->default_text);
+            else cli_value_text(o, o->dest, v, sizeof v);
+            snprintf(r, sizeof r, "default %s", v);
+            add_note(notes, sizeof notes, r);
+        }
+        const int k = notes[0] != 0;
+        fprintf(out, "  %-26s %s%s%s%s\n", left, o->help, k ? " (" : "", notes, k ? ")" : "");
     }
     fprintf(out, "  %-26s %s\n", "--help", "show this help");
 }
 
 static int parse_value(const cli_spec *spec, const cli_opt *o, const char *v) {
+    char range[96];
+    if (is_numeric(o)) cli_range_text(o, range, sizeof range);
     char *end;
+    errno = 0;
     switch (o->kind) {
     case CLI_INT: {
-        long x = strtol(v, &end, 10);
+        long long x = strtoll(v, &end, 10);
         if (*v == 0 || *end != 0) {
-            fprintf(stderr, "wsss %s: --%s expects an integer, got '%s'\n", spec->command, o->name, v);
+            cli_error(spec->command, "--%s %s: not an integer (expected %s)", o->name, v, range);
+            return -1;
+        }
+        if (errno == ERANGE || x < (long long)o->min || x > (long long)o->max) {
+            cli_error(spec->command, "--%s %s: out of range (expected %s)", o->name, v, range);
             return -1;
         }
         *(int *)o->dest = (int)x;
@@ -41,7 +139,13 @@ static int parse_value(const cli_spec *spec, const cli_opt *o, const char *v) {
     case CLI_DOUBLE: {
         double x = strtod(v, &end);
         if (*v == 0 || *end != 0) {
-            fprintf(stderr, "wsss %s: --%s expects a number, got '%s'\n", spec->command, o->name, v);
+            cli_error(spec->command, "--%s %s: not a number (expected %s)", o->name, v, range);
+            return -1;
+        }
+        const int low_ok = o->flags & CLI_MIN_OPEN ? x > o->min : x >= o->min;
+        const int high_ok = o->flags & CLI_MAX_OPEN ? x < o->max : x <= o->max;
+        if (!(low_ok && high_ok)) { /* NaN fails both */
+            cli_error(spec->command, "--%s %s: out of range (expected %s)", o->name, v, range);
             return -1;
         }
         *(double *)o->dest = x;
@@ -53,10 +157,36 @@ static int parse_value(const cli_spec *spec, const cli_opt *o, const char *v) {
     return -1;
 }
 
+/* "-x" or "--x": an option; "-", "--", "-3" and "-.5" are arguments. */
+static int looks_like_option(const char *a) {
+    if (a[0] != '-' || a[1] == 0) return 0;
+    if (a[1] == '-') return a[2] != 0;
+    return !(a[1] == '.' || (a[1] >= '0' && a[1] <= '9'));
+}
+
+static int check_positional(const cli_spec *spec, char **positional, int np) {
+    if (spec->max_positional >= 0 && np > spec->max_positional) {
+        if (spec->max_positional == 0)
+            cli_error(spec->command, "unexpected argument '%s' (the command takes options only; see wsss %s --help)",
+                      positional[0], spec->command);
+        else
+            cli_error(spec->command, "unexpected argument '%s' (expected %s; see wsss %s --help)",
+                      positional[spec->max_positional], spec->positional, spec->command);
+        return -1;
+    }
+    if (np < spec->min_positional) {
+        cli_error(spec->command, "missing %s (see wsss %s --help)", spec->positional, spec->command);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_parse(const cli_spec *spec, int argc, char **argv, char ***pos, int *n_pos) {
+    check_table(spec);
+    WSSS_ASSERT(pos || spec->max_positional == 0, "cli_parse: a command with arguments needs pos");
     char **positional = wsss_xcalloc((size_t)argc + 1, sizeof *positional);
     int np = 0;
-    int *seen = wsss_xcalloc((size_t)spec->n_opts + 1, sizeof *seen);
+    unsigned char *seen = wsss_xcalloc((size_t)spec->n_opts + 1, 1);
     int rc = 0;
     for (int i = 1; i < argc && rc == 0; i++) {
         const char *a = argv[i];
@@ -65,28 +195,26 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, char ***pos, int *n_p
             rc = 1;
             break;
         }
-        if (strncmp(a, "--", 2) != 0 || a[2] == 0) {
+        if (!looks_like_option(a)) {
             positional[np++] = argv[i];
             continue;
         }
-        const char *name = a + 2, *eq = strchr(name, '=');
+        const char *name = a + (a[1] == '-' ? 2 : 1), *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        const cli_opt *o = NULL;
         int oi = -1;
-        for (int k = 0; k < spec->n_opts; k++)
-            if (strlen(spec->opts[k].name) == len && strncmp(spec->opts[k].name, name, len) == 0) {
-                o = &spec->opts[k];
-                oi = k;
-            }
-        if (!o) {
-            fprintf(stderr, "wsss %s: unknown option '%s' (see wsss %s --help)\n", spec->command, a, spec->command);
+        for (int k = 0; a[1] == '-' && k < spec->n_opts; k++)
+            if (strlen(spec->opts[k].name) == len && strncmp(spec->opts[k].name, name, len) == 0) oi = k;
+        if (oi < 0) {
+            cli_error(spec->command, "unknown option '%.*s' (see wsss %s --help)", (int)(name - a + len), a,
+                      spec->command);
             rc = -1;
             break;
         }
+        const cli_opt *o = &spec->opts[oi];
         seen[oi] = 1;
         if (o->kind == CLI_FLAG) {
             if (eq) {
-                fprintf(stderr, "wsss %s: --%s takes no value\n", spec->command, o->name);
+                cli_error(spec->command, "--%s takes no value (got '%s')", o->name, eq + 1);
                 rc = -1;
             } else {
                 *(int *)o->dest = 1;
@@ -95,28 +223,34 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, char ***pos, int *n_p
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!v) {
-            fprintf(stderr, "wsss %s: --%s needs a value (%s)\n", spec->command, o->name, o->metavar ? o->metavar : "value");
+            cli_error(spec->command, "--%s needs a value (%s)", o->name, o->metavar);
             rc = -1;
             break;
         }
         if (parse_value(spec, o, v) != 0) rc = -1;
     }
-    for (int k = 0; rc == 0 && k < spec->n_opts; k++)
-        if (spec->opts[k].required && !seen[k]) {
-            fprintf(stderr, "wsss %s: --%s is required (see wsss %s --help)\n", spec->command, spec->opts[k].name, spec->command);
-            rc = -1;
-        }
-    if (rc == 0 && (np < spec->min_positional || (spec->max_positional >= 0 && np > spec->max_positional))) {
-        fprintf(stderr, "wsss %s: expected %s, got %d argument%s (see wsss %s --help)\n", spec->command,
-                spec->positional ? spec->positional : "no positional arguments", np, np == 1 ? "" : "s", spec->command);
+    for (int k = 0; rc == 0 && k < spec->n_opts; k++) {
+        const cli_opt *o = &spec->opts[k];
+        if (!(o->flags & CLI_REQUIRED) || seen[k] || (o->unless && seen[cli_find(spec, o->unless)])) continue;
+        if (o->unless)
+            cli_error(spec->command, "--%s is required unless --%s is given (see wsss %s --help)", o->name, o->unless,
+                      spec->command);
+        else
+            cli_error(spec->command, "--%s is required (see wsss %s --help)", o->name, spec->command);
         rc = -1;
     }
+    if (rc == 0) rc = check_positional(spec, positional, np);
+    if (spec->given) memcpy(spec->given, seen, (size_t)spec->n_opts);
     free(seen);
     if (rc != 0) {
         free(positional);
         return rc;
     }
-    *pos = positional;
-    *n_pos = np;
+    if (pos) {
+        *pos = positional;
+        *n_pos = np;
+    } else {
+        free(positional);
+    }
     return 0;
 }

@@ -42,34 +42,32 @@ int cmd_cam(int argc, char **argv) {
     const char *scales = "1,0.5,1.5,2", *norm = "max";
     int direct_conv = 0, no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0, batch = 8, os = 0;
     const cli_opt opts[] = {
-        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); image-level labels pick the classes", 1},
-        {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
-        {"run", CLI_STRING, &run, "DIR", "run directory (default paths derive from it)", 0},
-        {"model", CLI_STRING, &model, "FILE", "classifier file, or a train-cls checkpoint dir (default RUN/cls/model.safetensors)", 0},
-        {"out", CLI_STRING, &out, "DIR", "output folder of <id>.safetensors maps (default RUN/cams)", 0},
-        {"scales", CLI_STRING, &scales, "S,S", "input scales, summed", 0},
+        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); image-level labels pick the classes", .flags = CLI_REQUIRED},
+        {"split", CLI_STRING, &split, "NAME", "split name or list file", .flags = 0},
+        CLI_OPT_RUN(&run),
+        {"model", CLI_STRING, &model, "FILE", "classifier file, or a train-cls checkpoint dir (default RUN/cls/model.safetensors)", .flags = 0},
+        {"out", CLI_STRING, &out, "DIR", "output folder of <id>.safetensors maps (default RUN/cams)", .flags = 0},
+        {"scales", CLI_STRING, &scales, "S,S", "input scales, summed", .flags = 0},
         {"output-stride", CLI_INT, &os, "S",
-         "denser maps: run a resnet18/34 classifier at output stride 16 or 8 (a trous; 0 = as trained)", 0},
-        {"no-flip", CLI_FLAG, &no_flip, NULL, "do not add horizontally flipped inputs", 0},
-        {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", 0},
-        {"norm", CLI_STRING, &norm, "N", "per-class normalisation: max (PSA) or minmax", 0},
-        {"overlay", CLI_FLAG, &overlay, NULL, "also write heat-map overlays <id>.png", 0},
-        {"overlay-dir", CLI_STRING, &overlay_dir, "DIR", "overlay folder (default RUN/cams_overlay)", 0},
-        {"batch", CLI_INT, &batch, "N", "images per forward pass (consecutive images of one size)", 0},
-        {"samples", CLI_INT, &samples, "N", "report samples for the first N images (RUN/samples)", 0},
-        {"skip-existing", CLI_FLAG, &skip_existing, NULL, "keep maps already written (continue a stopped run)", 0},
-        {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about and skip unreadable samples", 0},
-        {"quiet", CLI_FLAG, &quiet, NULL, "no progress output", 0},
+         "denser maps: run a resnet18/34 classifier at output stride 16 or 8 (a trous; 0 = as trained)", .min = 0, .max = 16},
+        {"no-flip", CLI_FLAG, &no_flip, NULL, "do not add horizontally flipped inputs", .flags = 0},
+        {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", .flags = 0},
+        {"norm", CLI_STRING, &norm, "N", "per-class normalisation: max (PSA) or minmax", .flags = 0},
+        {"overlay", CLI_FLAG, &overlay, NULL, "also write heat-map overlays <id>.png of every image", .flags = 0},
+        {"overlay-dir", CLI_STRING, &overlay_dir, "DIR", "overlay folder (default RUN/cams_overlay)", .flags = 0},
+        {"batch", CLI_INT, &batch, "N", "images per forward pass (consecutive images of one size)", .min = 1, .max = 1024},
+        {"samples", CLI_INT, &samples, "N", "report sample images (RUN/samples) of the first N images; 0 = none", .min = 0,
+         .max = 1000000},
+        {"skip-existing", CLI_FLAG, &skip_existing, NULL, "keep maps already written (continue a stopped run)", .flags = 0},
+        {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about and skip unreadable samples", .flags = 0},
+        CLI_OPT_QUIET(&quiet),
     };
     const cli_spec spec = {"cam", NULL,
                            "Class activation maps of the labelled classes of every image of a split: multi-scale + "
                            "flip, ReLU, summed, normalised per class; one safetensors file per image.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
-    char **pos;
-    int np;
-    int rc = cli_parse(&spec, argc, argv, &pos, &np);
-    if (rc) return rc > 0 ? 0 : 2;
-    free(pos);
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return cli_parse_exit(rc);
     wsss_cam_opts co;
     wsss_cam_opts_default(&co);
     co.flip = !no_flip;
@@ -77,16 +75,16 @@ int cmd_cam(int argc, char **argv) {
     if (strcmp(norm, "max") == 0) co.norm = WSSS_CAM_NORM_MAX;
     else if (strcmp(norm, "minmax") == 0) co.norm = WSSS_CAM_NORM_MINMAX;
     else {
-        fprintf(stderr, "wsss cam: --norm %s (expected max or minmax)\n", norm);
-        return 2;
+        cli_error(spec.command, "--norm %s: expected max or minmax", norm);
+        return CLI_EXIT_USAGE;
     }
-    if (batch < 1 || batch > 1024) {
-        fprintf(stderr, "wsss cam: --batch must be in 1..1024\n");
-        return 2;
+    if (os != 0 && os != 8 && os != 16) {
+        cli_error(spec.command, "--output-stride %d: expected 0, 8 or 16", os);
+        return CLI_EXIT_USAGE;
     }
     if (wsss_cam_parse_scales(scales, &co) != WSSS_OK) {
-        fprintf(stderr, "wsss cam: --%s\n", wsss_error_msg());
-        return 2;
+        cli_error(spec.command, "--%s", wsss_error_msg());
+        return CLI_EXIT_USAGE;
     }
     char *model_path = model ? wsss_xstrdup(model) : wsss_run_path(run, WSSS_RUN_CLS_MODEL);
     char *out_dir = out ? wsss_xstrdup(out) : wsss_run_path(run, WSSS_RUN_CAMS);
@@ -97,7 +95,7 @@ int cmd_cam(int argc, char **argv) {
     memset(&cls, 0, sizeof cls);
     wsss_runlog *log = NULL;
     wsss_ctx *ctx = NULL;
-    int code = 1;
+    int code = CLI_EXIT_FAILURE;
     int64_t done = 0, skipped = 0, failed = 0;
 
     wsss_dataset_opts dopt;
@@ -172,7 +170,7 @@ int cmd_cam(int argc, char **argv) {
                 int what = WSSS_LOAD_IMAGE | (i < samples ? WSSS_LOAD_MASK : 0);
                 if (wsss_dataset_load(ds, i, what, &s) != WSSS_OK) {
                     if (!skip_bad) goto fail_loop;
-                    fprintf(stderr, "wsss: warning: %s (skipped)\n", wsss_error_msg());
+                    cli_error(spec.command, "warning: %s (skipped)", wsss_error_msg());
                     failed++;
                     if (!quiet) wsss_progress_add(&prog, 1);
                     continue;
@@ -252,10 +250,13 @@ int cmd_cam(int argc, char **argv) {
         wsss_runlog_kv_double(log, "seconds", dt);
         wsss_runlog_kv_double(log, "images_per_s", dt > 0 ? (double)done / dt : 0.0);
         wsss_runlog_end(log);
-        if (!quiet)
-            fprintf(stderr, "cam: %lld maps written to %s (%.1f images/s)%s\n", (long long)done, out_dir,
-                    dt > 0 ? (double)done / dt : 0.0, stopped ? "; interrupted: rerun with --skip-existing" : "");
-        code = stopped ? 130 : 0;
+        if (stopped)
+            cli_error(spec.command, "interrupted after %lld maps in %s; rerun with --skip-existing to continue",
+                      (long long)done, out_dir);
+        else if (!quiet)
+            fprintf(stderr, "cam: %lld maps written to %s (%.1f images/s)\n", (long long)done, out_dir,
+                    dt > 0 ? (double)done / dt : 0.0);
+        code = stopped ? CLI_EXIT_INTERRUPTED : CLI_EXIT_OK;
     }
     goto done;
 fail_loop:
@@ -274,8 +275,7 @@ fail_loop:
     wsss_trainer_signals_restore();
     if (!quiet) wsss_progress_finish(&prog);
 fail:
-    fprintf(stderr, "wsss cam: %s\n", wsss_error_msg());
-    code = 1;
+    code = cli_fail(spec.command, CLI_EXIT_FAILURE);
 done:
     if (ctx) wsss_ctx_free(ctx);
     wsss_runlog_close(log);

@@ -4,25 +4,31 @@
 
 #include "commands.h"
 
+static const cli_command k_subs[] = {
+    {"check", cmd_data_check, "validate a VOC-format dataset and print a summary"},
+    {"fashion-scenes", cmd_data_fashion_scenes, "generate the Fashion-Scenes benchmark dataset"},
+    {"fashion-objects", cmd_data_fashion_objects, "generate Fashion-Objects (single-label ImageFolder for pretraining)"},
+};
+#define N_SUBS (sizeof k_subs / sizeof k_subs[0])
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: wsss data SUBCOMMAND [options]   (wsss data SUBCOMMAND --help for its options)\n\n"
+                 "Dataset tools.\n\nsubcommands:\n");
+    for (size_t i = 0; i < N_SUBS; i++) fprintf(out, "  %-26s %s\n", k_subs[i].name, k_subs[i].summary);
+    fprintf(out, "  %-26s %s\n", "--help", "show this help");
+}
+
 int cmd_data(int argc, char **argv) {
-    static const struct {
-        const char *name;
-        cli_command_fn run;
-        const char *summary;
-    } subs[] = {
-        {"check", cmd_data_check, "validate a VOC-format dataset and print a summary"},
-        {"fashion-scenes", cmd_data_fashion_scenes, "generate the Fashion-Scenes benchmark dataset"},
-        {"fashion-objects", cmd_data_fashion_objects, "generate Fashion-Objects (single-label ImageFolder for pretraining)"},
-    };
-    if (argc >= 2) {
-        for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-            if (strcmp(argv[1], subs[i].name) == 0) return subs[i].run(argc - 1, argv + 1);
+    if (argc < 2) {
+        cli_error("data", "missing SUBCOMMAND (check, fashion-scenes or fashion-objects; see wsss data --help)");
+        return CLI_EXIT_USAGE;
     }
-    int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
-    FILE *out = help ? stdout : stderr;
-    if (argc >= 2 && !help) fprintf(stderr, "wsss data: unknown subcommand '%s'\n", argv[1]);
-    fprintf(out, "usage: wsss data SUBCOMMAND [options]\n\nsubcommands:\n");
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        fprintf(out, "  %-16s %s\n", subs[i].name, subs[i].summary);
-    return help ? 0 : 2;
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < N_SUBS; i++)
+        if (strcmp(argv[1], k_subs[i].name) == 0) return k_subs[i].run(argc - 1, argv + 1);
+    cli_error("data", "unknown subcommand '%s' (expected check, fashion-scenes or fashion-objects; see wsss data --help)", argv[1]);
+    return CLI_EXIT_USAGE;
 }

@@ -15,7 +15,7 @@ typedef struct check_state {
 
 static void report(check_state *st, const char *msg) {
     st->problems++;
-    fprintf(stderr, "wsss data check: %s: %s\n", st->skip_bad ? "warning" : "error", msg);
+    cli_error("data check", "%s: %s", st->skip_bad ? "warning" : "error", msg);
 }
 
 static void on_open_problem(void *user, const char *msg) { report(user, msg); }
@@ -59,20 +59,20 @@ int cmd_data_check(int argc, char **argv) {
     const char *split = "train", *mask_dir = NULL, *masks = "auto", *saliency = NULL;
     int skip_bad = 0;
     const cli_opt opts[] = {
-        {"split", CLI_STRING, &split, "S", "split name (ImageSets/Segmentation/S.txt) or a list file path", 0},
-        {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about bad samples, skip them and exit 0", 0},
-        {"masks", CLI_STRING, &masks, "MODE", "auto | optional | required | none", 0},
-        {"mask-dir", CLI_STRING, &mask_dir, "DIR", "mask folder (default SegmentationClassAug, else SegmentationClass)", 0},
-        {"saliency", CLI_STRING, &saliency, "DIR", "saliency map folder to check as well", 0},
+        {"split", CLI_STRING, &split, "S", "split name (ImageSets/Segmentation/S.txt) or a list file path", .flags = 0},
+        {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about bad samples, skip them and exit 0", .flags = 0},
+        {"masks", CLI_STRING, &masks, "MODE", "auto | optional | required | none", .flags = 0},
+        {"mask-dir", CLI_STRING, &mask_dir, "DIR", "mask folder (default SegmentationClassAug, else SegmentationClass)", .flags = 0},
+        {"saliency", CLI_STRING, &saliency, "DIR", "saliency map folder to check as well", .flags = 0},
     };
     const cli_spec spec = {"data check", "ROOT",
                            "Validate a VOC-format dataset: every listed image decodes, masks exist and match their "
                            "image, class ids are in range, labels agree with masks; then print a summary.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 1, 1};
+                           opts, (int)(sizeof opts / sizeof opts[0]), 1, 1, NULL};
     char **pos;
     int np;
     int rc = cli_parse(&spec, argc, argv, &pos, &np);
-    if (rc) return rc > 0 ? 0 : 2;
+    if (rc) return cli_parse_exit(rc);
     const char *root = pos[0];
     free(pos);
 
@@ -87,17 +87,17 @@ int cmd_data_check(int argc, char **argv) {
     else if (strcmp(masks, "required") == 0) o.masks = WSSS_MASKS_REQUIRED;
     else if (strcmp(masks, "none") == 0) o.masks = WSSS_MASKS_NONE;
     else {
-        fprintf(stderr, "wsss data check: --masks expects auto, optional, required or none, got '%s'\n", masks);
-        return 2;
+        cli_error(spec.command, "--masks %s: expected auto, optional, required or none", masks);
+        return CLI_EXIT_USAGE;
     }
     check_state st = {skip_bad, 0};
     o.warn = on_open_problem;
     o.warn_user = &st;
     wsss_dataset *ds;
     if (wsss_dataset_open(root, &o, &ds) != WSSS_OK) {
-        fprintf(stderr, "wsss data check: error: %s\n", wsss_error_msg());
-        if (st.problems) fprintf(stderr, "wsss data check: %lld problem%s found\n", (long long)st.problems, st.problems == 1 ? "" : "s");
-        return 1;
+        cli_error(spec.command, "error: %s", wsss_error_msg());
+        if (st.problems) cli_error(spec.command, "%lld problem%s found", (long long)st.problems, st.problems == 1 ? "" : "s");
+        return CLI_EXIT_FAILURE;
     }
 
     /* decode everything; messages are printed afterwards in list order */
@@ -143,7 +143,6 @@ int cmd_data_check(int argc, char **argv) {
            st.problems && skip_bad ? " (bad samples skipped: --skip-bad)" : "");
     wsss_dataset_free(ds);
     if (st.problems && skip_bad)
-        fprintf(stderr, "wsss data check: %lld problem%s, bad samples skipped\n", (long long)st.problems,
-                st.problems == 1 ? "" : "s");
-    return st.problems && !skip_bad ? 1 : 0;
+        cli_error(spec.command, "%lld problem%s, bad samples skipped", (long long)st.problems, st.problems == 1 ? "" : "s");
+    return st.problems && !skip_bad ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }

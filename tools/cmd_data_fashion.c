@@ -1,4 +1,5 @@
 /* `wsss data fashion-scenes`: generate the Fashion-Scenes benchmark (specs/fashion-scenes.md). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -14,46 +15,33 @@ int cmd_data_fashion_scenes(int argc, char **argv) {
     int max_distractors = o.max_distractors, quality = o.jpeg_quality;
     double scale_min = o.scale_min, scale_max = o.scale_max, min_visible = o.min_visible;
     const cli_opt opts[] = {
-        {"out", CLI_STRING, &out, "DIR", "output directory (VOC layout)", 1},
-        {"train", CLI_INT, &n_train, "N", "number of train scenes (items from the Fashion-MNIST train file)", 0},
-        {"val", CLI_INT, &n_val, "N", "number of val scenes (items from the t10k file)", 0},
-        {"size", CLI_INT, &size, "S", "canvas side in pixels", 0},
-        {"seed", CLI_INT, &seed, "K", "seed: same seed, same bytes", 0},
-        {"mnist-dir", CLI_STRING, &mnist, "DIR", "directory with the Fashion-MNIST *-ubyte.gz files", 0},
-        {"scale-min", CLI_DOUBLE, &scale_min, "F", "smallest item upscale factor", 0},
-        {"scale-max", CLI_DOUBLE, &scale_max, "F", "largest item upscale factor", 0},
-        {"min-visible", CLI_DOUBLE, &min_visible, "F", "items with less visible area (fraction of canvas) become 255", 0},
-        {"max-distractors", CLI_INT, &max_distractors, "N", "0..N background distractor shapes per scene", 0},
+        {"out", CLI_STRING, &out, "DIR", "output directory (VOC layout)", .flags = CLI_REQUIRED},
+        {"train", CLI_INT, &n_train, "N", "number of train scenes (items from the Fashion-MNIST train file)", .min = 0,
+         .max = 10000000},
+        {"val", CLI_INT, &n_val, "N", "number of val scenes (items from the t10k file)", .min = 0, .max = 10000000},
+        {"size", CLI_INT, &size, "S", "canvas side in pixels", .min = 16, .max = 4096},
+        {"seed", CLI_INT, &seed, "K", "seed: same seed, same bytes", .min = 0, .max = INT_MAX},
+        {"mnist-dir", CLI_STRING, &mnist, "DIR", "directory with the Fashion-MNIST *-ubyte.gz files", .flags = 0},
+        {"scale-min", CLI_DOUBLE, &scale_min, "F", "smallest item upscale factor", .flags = CLI_MIN_OPEN, .min = 0, .max = 100},
+        {"scale-max", CLI_DOUBLE, &scale_max, "F", "largest item upscale factor (>= --scale-min)", .flags = CLI_MIN_OPEN,
+         .min = 0, .max = 100},
+        {"min-visible", CLI_DOUBLE, &min_visible, "F", "items with less visible area (fraction of canvas) become 255",
+         .min = 0, .max = 1},
+        {"max-distractors", CLI_INT, &max_distractors, "N", "0..N background distractor shapes per scene", .min = 0, .max = 64},
         {"classes", CLI_STRING, &classes, "LIST",
          "only these Fashion-MNIST classes, comma-separated ids 1..10 (a smaller, easier benchmark; renumbered 1..n "
          "in the listed order); default all",
-         0},
-        {"jpeg-quality", CLI_INT, &quality, "Q", "JPEG quality", 0},
-        {"quiet", CLI_FLAG, &quiet, NULL, "no progress output", 0},
+         .flags = 0},
+        {"jpeg-quality", CLI_INT, &quality, "Q", "JPEG quality", .min = 1, .max = 100},
+        CLI_OPT_QUIET(&quiet),
     };
     const cli_spec spec = {"data fashion-scenes", NULL,
                            "Generate the Fashion-Scenes WSSS benchmark (scenes of Fashion-MNIST items) as a VOC-format dataset.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
-    char **pos;
-    int np;
-    int rc = cli_parse(&spec, argc, argv, &pos, &np);
-    if (rc) return rc > 0 ? 0 : 2;
-    free(pos);
-    if (n_train < 0 || n_val < 0 || seed < 0) {
-        fprintf(stderr, "wsss data fashion-scenes: --train, --val and --seed must not be negative\n");
-        return 2;
-    }
-    for (const char *p = classes; p && *p;) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || (*end && *end != ',') || o.n_classes >= 10) {
-            fprintf(stderr, "wsss data fashion-scenes: --classes \"%s\": expected up to 10 comma-separated class ids 1..10\n",
-                    classes);
-            return 2;
-        }
-        o.classes[o.n_classes++] = v < 0 || v > 99 ? 0 : (int)v; /* range checked by the generator */
-        p = *end ? end + 1 : end;
-    }
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return cli_parse_exit(rc);
+    if (classes && wsss_fashion_parse_classes(classes, o.classes, &o.n_classes) != WSSS_OK)
+        return cli_fail(spec.command, CLI_EXIT_USAGE);
     o.out_dir = out;
     o.mnist_dir = mnist;
     o.n_train = n_train;
@@ -66,16 +54,14 @@ int cmd_data_fashion_scenes(int argc, char **argv) {
     o.max_distractors = max_distractors;
     o.jpeg_quality = quality;
     o.progress = !quiet;
+    if (wsss_fashion_opts_check(&o) != WSSS_OK) return cli_fail(spec.command, CLI_EXIT_USAGE);
     int64_t hist[2][WSSS_FASHION_NUM_CLASSES];
-    if (wsss_fashion_generate(&o, hist) != WSSS_OK) {
-        fprintf(stderr, "wsss data fashion-scenes: %s\n", wsss_error_msg());
-        return 1;
-    }
+    if (wsss_fashion_generate(&o, hist) != WSSS_OK) return cli_fail(spec.command, CLI_EXIT_FAILURE);
     static const char *const names[2] = {"train", "val"};
     for (int s = 0; s < 2; s++) {
         printf("%s scenes by number of labels:", names[s]);
         for (int k = 1; k <= 4; k++) printf(" %d:%lld", k, (long long)hist[s][k]);
         printf("\n");
     }
-    return 0;
+    return CLI_EXIT_OK;
 }

@@ -1,8 +1,8 @@
 /* `wsss data fashion-objects`: generate Fashion-Objects, the ImageNet stand-in for backbone
  * pretraining (specs/fashion-scenes.md), as a torchvision ImageFolder. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "commands.h"
 #include "wsss/error.h"
@@ -16,41 +16,37 @@ int cmd_data_fashion_objects(int argc, char **argv) {
     int max_distractors = o.max_distractors, quality = o.jpeg_quality;
     double fill_min = o.fill_min, fill_max = o.fill_max, jitter = o.jitter;
     const cli_opt opts[] = {
-        {"out", CLI_STRING, &out, "DIR", "output directory (ImageFolder: DIR/train/<class>/, DIR/val/<class>/)", 1},
+        {"out", CLI_STRING, &out, "DIR", "output directory (ImageFolder: DIR/train/<class>/, DIR/val/<class>/)",
+         .flags = CLI_REQUIRED},
         {"train", CLI_INT, &n_train, "N",
-         "number of train images, one per item of the train pool (training file items 0..49,999); -1: all", 0},
+         "number of train images, one per item of the train pool (training file items 0..49,999); -1: all", .min = -1,
+         .max = 10000000},
         {"val", CLI_INT, &n_val, "N", "number of val images, one per item of the val pool (t10k items 5,000..9,999); -1: all",
-         0},
-        {"size", CLI_INT, &size, "S", "canvas side in pixels", 0},
-        {"seed", CLI_INT, &seed, "K", "seed: same seed, same bytes", 0},
-        {"mnist-dir", CLI_STRING, &mnist, "DIR", "directory with the Fashion-MNIST *-ubyte.gz files", 0},
-        {"fill-min", CLI_DOUBLE, &fill_min, "F", "smallest item bounding-box side, a fraction of the canvas side", 0},
-        {"fill-max", CLI_DOUBLE, &fill_max, "F", "largest item bounding-box side, a fraction of the canvas side", 0},
+         .min = -1, .max = 10000000},
+        {"size", CLI_INT, &size, "S", "canvas side in pixels", .min = 16, .max = 4096},
+        {"seed", CLI_INT, &seed, "K", "seed: same seed, same bytes", .min = 0, .max = INT_MAX},
+        {"mnist-dir", CLI_STRING, &mnist, "DIR", "directory with the Fashion-MNIST *-ubyte.gz files", .flags = 0},
+        {"fill-min", CLI_DOUBLE, &fill_min, "F", "smallest item bounding-box side, a fraction of the canvas side",
+         .flags = CLI_MIN_OPEN, .min = 0, .max = 1},
+        {"fill-max", CLI_DOUBLE, &fill_max, "F", "largest item bounding-box side, a fraction of the canvas side (>= --fill-min)",
+         .flags = CLI_MIN_OPEN, .min = 0, .max = 1},
         {"jitter", CLI_DOUBLE, &jitter, "F", "largest offset of the item's centre from the canvas centre (fraction of the side)",
-         0},
-        {"max-distractors", CLI_INT, &max_distractors, "N", "0..N background distractor shapes per image", 0},
+         .min = 0, .max = 0.5},
+        {"max-distractors", CLI_INT, &max_distractors, "N", "0..N background distractor shapes per image", .min = 0, .max = 64},
         {"classes", CLI_STRING, &classes, "LIST",
-         "only these Fashion-MNIST classes, comma-separated ids 1..10 (as fashion-scenes --classes); default all", 0},
-        {"jpeg-quality", CLI_INT, &quality, "Q", "JPEG quality", 0},
-        {"quiet", CLI_FLAG, &quiet, NULL, "no progress output", 0},
+         "only these Fashion-MNIST classes, comma-separated ids 1..10 (as fashion-scenes --classes); default all",
+         .flags = 0},
+        {"jpeg-quality", CLI_INT, &quality, "Q", "JPEG quality", .min = 1, .max = 100},
+        CLI_OPT_QUIET(&quiet),
     };
     const cli_spec spec = {"data fashion-objects", NULL,
                            "Generate Fashion-Objects (one centred Fashion-MNIST item per image, for backbone pretraining) "
                            "as a torchvision ImageFolder.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
-    char **pos;
-    int np;
-    int rc = cli_parse(&spec, argc, argv, &pos, &np);
-    if (rc) return rc > 0 ? 0 : 2;
-    free(pos);
-    if (n_train < -1 || n_val < -1 || seed < 0) {
-        fprintf(stderr, "wsss data fashion-objects: --train and --val must be -1 (all) or more, --seed not negative\n");
-        return 2;
-    }
-    if (classes && wsss_fashion_parse_classes(classes, o.classes, &o.n_classes) != WSSS_OK) {
-        fprintf(stderr, "wsss data fashion-objects: %s\n", wsss_error_msg());
-        return 2;
-    }
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return cli_parse_exit(rc);
+    if (classes && wsss_fashion_parse_classes(classes, o.classes, &o.n_classes) != WSSS_OK)
+        return cli_fail(spec.command, CLI_EXIT_USAGE);
     o.out_dir = out;
     o.mnist_dir = mnist;
     o.n_train = n_train;
@@ -63,14 +59,9 @@ int cmd_data_fashion_objects(int argc, char **argv) {
     o.max_distractors = max_distractors;
     o.jpeg_quality = quality;
     o.progress = !quiet;
+    if (wsss_fashion_objects_check_opts(&o) != WSSS_OK) return cli_fail(spec.command, CLI_EXIT_USAGE);
     int64_t counts[2][WSSS_FASHION_NUM_CLASSES];
-    const int bad_usage = wsss_fashion_objects_check_opts(&o) != WSSS_OK;
-    if (bad_usage || wsss_fashion_objects_generate(&o, counts) != WSSS_OK) {
-        const char *msg = wsss_error_msg(), *own = "fashion-objects: ";
-        if (strncmp(msg, own, strlen(own)) == 0) msg += strlen(own); /* one prefix: the command's */
-        fprintf(stderr, "wsss data fashion-objects: %s\n", msg);
-        return bad_usage ? 2 : 1;
-    }
+    if (wsss_fashion_objects_generate(&o, counts) != WSSS_OK) return cli_fail(spec.command, CLI_EXIT_FAILURE);
     static const char *const names[2] = {"train", "val"};
     const int K = o.n_classes ? o.n_classes : 10;
     for (int s = 0; s < 2; s++) {
@@ -82,5 +73,5 @@ int cmd_data_fashion_objects(int argc, char **argv) {
         }
         printf("\n");
     }
-    return 0;
+    return CLI_EXIT_OK;
 }

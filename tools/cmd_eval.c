@@ -82,31 +82,27 @@ static int file_exists(const char *p) {
 
 int cmd_eval_masks(int argc, char **argv) {
     const char *gt = NULL, *pred = NULL, *list = NULL, *classes = NULL, *json = NULL, *stage = "eval", *split = NULL;
-    int num_classes = 0, brief = 0;
+    int num_classes = 0, brief = 0, quiet = 0;
     const cli_opt opts[] = {
-        {"gt", CLI_STRING, &gt, "DIR", "ground-truth masks <id>.png (palette indices or grey values, 255 = ignore)", 1},
-        {"pred", CLI_STRING, &pred, "DIR", "predicted masks <id>.png (0..K-1; 255 = ignored, counted as wrong)", 1},
-        {"list", CLI_STRING, &list, "FILE", "ids to evaluate, one a line (default: every .png in --gt)", 0},
-        {"num-classes", CLI_INT, &num_classes, "K", "classes incl. background (default: from the class names, else 21)", 0},
-        {"classes", CLI_STRING, &classes, "FILE", "class names, one a line (default: GT_DIR/../classes.txt if it exists)", 0},
-        {"json", CLI_STRING, &json, "OUT", "write the metrics JSON (metrics.h format; e.g. RUN/metrics/<stage>.json)", 0},
-        {"stage", CLI_STRING, &stage, "NAME", "stage name written into the JSON", 0},
-        {"split", CLI_STRING, &split, "NAME", "split name written into the JSON (default: the list file's name)", 0},
-        {"brief", CLI_FLAG, &brief, NULL, "print only the mIoU line", 0},
+        {"gt", CLI_STRING, &gt, "DIR", "ground-truth masks <id>.png (palette indices or grey values, 255 = ignore)", .flags = CLI_REQUIRED},
+        {"pred", CLI_STRING, &pred, "DIR", "predicted masks <id>.png (0..K-1; 255 = ignored, counted as wrong)", .flags = CLI_REQUIRED},
+        {"list", CLI_STRING, &list, "FILE", "ids to evaluate, one a line (default: every .png in --gt)", .flags = 0},
+        {"num-classes", CLI_INT, &num_classes, "K", "classes incl. background (0 = from the class names, else 21)",
+         .min = 0, .max = 255},
+        {"classes", CLI_STRING, &classes, "FILE", "class names, one a line (default: GT_DIR/../classes.txt if it exists)", .flags = 0},
+        {"json", CLI_STRING, &json, "FILE", "write the metrics JSON (metrics.h format; e.g. RUN/metrics/<stage>.json)", .flags = 0},
+        {"stage", CLI_STRING, &stage, "NAME", "stage name written into the JSON", .flags = 0},
+        {"split", CLI_STRING, &split, "NAME", "split name written into the JSON (default: the list file's name)", .flags = 0},
+        CLI_OPT_BRIEF(&brief),
+        CLI_OPT_QUIET(&quiet),
     };
     const cli_spec spec = {"eval-masks", NULL,
                            "mIoU of predicted masks against ground-truth masks from one dataset-level confusion matrix "
                            "(GT 255 skipped; nan-mean over classes present in GT or prediction).",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
-    char **pos;
-    int np;
-    int rc = cli_parse(&spec, argc, argv, &pos, &np);
-    if (rc) return rc > 0 ? 0 : 2;
-    free(pos);
-    if (num_classes < 0 || num_classes > 255) {
-        fprintf(stderr, "wsss eval-masks: --num-classes must be 1..255 (background included), got %d\n", num_classes);
-        return 2;
-    }
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+    const char *cmd = spec.command;
+    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return cli_parse_exit(rc);
 
     /* class names */
     strlist names = {0};
@@ -118,46 +114,44 @@ int cmd_eval_masks(int argc, char **argv) {
         if (file_exists(auto_classes)) classes = auto_classes;
     }
     if (classes && read_lines(classes, 0, &names) != WSSS_OK) {
-        fprintf(stderr, "wsss eval-masks: %s\n", wsss_error_msg());
         free(auto_classes);
-        return 1;
+        return cli_fail(cmd, CLI_EXIT_FAILURE);
     }
     if (classes && (names.n < 1 || names.n > 255)) {
-        fprintf(stderr, "wsss eval-masks: %s: %d class names (expected 1..255, background first)\n", classes, names.n);
+        cli_error(cmd, "%s: %d class names (expected 1..255, background first)", classes, names.n);
         sl_free(&names);
         free(auto_classes);
-        return 1;
+        return CLI_EXIT_FAILURE;
     }
     if (num_classes == 0) num_classes = classes ? names.n : 21;
     if (classes && names.n != num_classes) {
-        fprintf(stderr, "wsss eval-masks: %s has %d class names but --num-classes is %d\n", classes, names.n, num_classes);
+        cli_error(cmd, "--num-classes %d: %s has %d class names", num_classes, classes, names.n);
         sl_free(&names);
         free(auto_classes);
-        return 2;
+        return CLI_EXIT_USAGE;
     }
     const char *const *cn = classes ? (const char *const *)names.v : num_classes == 21 ? wsss_voc_class_names : NULL;
 
     /* ids */
     strlist ids = {0};
     if (list ? read_lines(list, 1, &ids) : list_pngs(gt, &ids)) {
-        fprintf(stderr, "wsss eval-masks: %s\n", wsss_error_msg());
         sl_free(&names);
         free(auto_classes);
-        return 1;
+        return cli_fail(cmd, CLI_EXIT_FAILURE);
     }
     if (ids.n == 0) {
-        fprintf(stderr, "wsss eval-masks: no images to evaluate (%s is empty)\n", list ? list : gt);
+        cli_error(cmd, "no images to evaluate (%s is empty)", list ? list : gt);
         sl_free(&names);
         sl_free(&ids);
         free(auto_classes);
-        return 1;
+        return CLI_EXIT_FAILURE;
     }
 
     wsss_confusion total;
     wsss_confusion_init(&total, num_classes);
     char **err = wsss_xcalloc((size_t)ids.n, sizeof(char *));
     wsss_progress prog;
-    wsss_progress_start(&prog, "eval-masks", ids.n);
+    if (!quiet) wsss_progress_start(&prog, "eval-masks", ids.n);
 #pragma omp parallel
     {
         wsss_confusion mine;
@@ -174,25 +168,25 @@ int cmd_eval_masks(int argc, char **argv) {
             }
             free(g);
             free(p);
-            wsss_progress_add(&prog, 1);
+            if (!quiet) wsss_progress_add(&prog, 1);
         }
 #pragma omp critical(eval_masks_merge)
         wsss_confusion_merge(&total, &mine);
         wsss_confusion_free(&mine);
     }
-    wsss_progress_finish(&prog);
+    if (!quiet) wsss_progress_finish(&prog);
     int n_err = 0;
     for (int i = 0; i < ids.n; i++)
         if (err[i]) {
-            if (n_err < 20) fprintf(stderr, "wsss eval-masks: error: %s\n", err[i]);
+            if (n_err < 20) cli_error(cmd, "error: %s", err[i]);
             n_err++;
             free(err[i]);
         }
     free(err);
     rc = 0;
     if (n_err) {
-        fprintf(stderr, "wsss eval-masks: %d of %d images could not be evaluated; no score reported\n", n_err, ids.n);
-        rc = 1;
+        cli_error(cmd, "%d of %d images could not be evaluated; no score reported", n_err, ids.n);
+        rc = CLI_EXIT_FAILURE;
     } else {
         wsss_seg_scores s;
         wsss_confusion_scores(&total, &s);
@@ -215,10 +209,8 @@ int cmd_eval_masks(int argc, char **argv) {
             wsss_jw w;
             wsss_jw_init(&w, 2);
             wsss_metrics_json_segmentation(&w, &total, cn, stage, split ? split : sp);
-            if (wsss_mkdirs_parent(json) != WSSS_OK || wsss_metrics_write_file(json, w.buf) != WSSS_OK) {
-                fprintf(stderr, "wsss eval-masks: %s\n", wsss_error_msg());
-                rc = 1;
-            }
+            if (wsss_mkdirs_parent(json) != WSSS_OK || wsss_metrics_write_file(json, w.buf) != WSSS_OK)
+                rc = cli_fail(cmd, CLI_EXIT_FAILURE);
             wsss_jw_free(&w);
             free(sp);
         }

@@ -11,6 +11,7 @@
 #include "wsss/json.h"
 #include "wsss/metrics.h"
 #include "wsss/run_layout.h"
+#include "wsss/runlog.h"
 
 /* One image: its maps and GT mask into the sweep. */
 static int add_image(wsss_cam_sweep *sw, const wsss_dataset *ds, int64_t i, const char *cam_dir) {
@@ -36,36 +37,30 @@ static int add_image(wsss_cam_sweep *sw, const wsss_dataset *ds, int64_t i, cons
 
 int cmd_eval_cam(int argc, char **argv) {
     const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *json = NULL;
-    int n_thr = 60, quiet = 0;
+    int n_thr = 60, quiet = 0, brief = 0;
     const cli_opt opts[] = {
-        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout) with ground-truth masks", 1},
-        {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
-        {"run", CLI_STRING, &run, "DIR", "run directory (default paths derive from it)", 0},
-        {"cams", CLI_STRING, &cams, "DIR", "folder of <id>.safetensors maps (default RUN/cams)", 0},
-        {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/cam.json)", 0},
-        {"thresholds", CLI_INT, &n_thr, "N", "sweep t = 0.00, 0.01, ..., (N-1)/100", 0},
-        {"quiet", CLI_FLAG, &quiet, NULL, "print only the final line", 0},
+        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout) with ground-truth masks", .flags = CLI_REQUIRED},
+        {"split", CLI_STRING, &split, "NAME", "split name or list file", .flags = 0},
+        CLI_OPT_RUN(&run),
+        {"cams", CLI_STRING, &cams, "DIR", "folder of <id>.safetensors maps (default RUN/cams)", .flags = 0},
+        {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/cam.json)", .flags = 0},
+        {"thresholds", CLI_INT, &n_thr, "N", "sweep t = 0.00, 0.01, ..., (N-1)/100", .min = 1, .max = 101},
+        CLI_OPT_BRIEF(&brief),
+        CLI_OPT_QUIET(&quiet),
     };
     const cli_spec spec = {"eval-cam", NULL,
                            "CAM mIoU against the ground truth: background = constant t, argmax over [t; maps of "
                            "the labelled classes], swept over t; prints the best threshold and mIoU. The sweep uses "
                            "the ground truth: it measures seed quality, do not tune the pipeline with it.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
-    char **pos;
-    int np;
-    int rc = cli_parse(&spec, argc, argv, &pos, &np);
-    if (rc) return rc > 0 ? 0 : 2;
-    free(pos);
-    if (n_thr < 1 || n_thr > 101) {
-        fprintf(stderr, "wsss eval-cam: --thresholds must be in 1..101\n");
-        return 2;
-    }
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return cli_parse_exit(rc);
     char *cam_dir = cams ? wsss_xstrdup(cams) : wsss_run_path(run, WSSS_RUN_CAMS);
     char *json_path = json ? wsss_xstrdup(json) : wsss_run_metrics_path(run, "cam");
     wsss_dataset *ds = NULL;
     wsss_cam_sweep total;
     memset(&total, 0, sizeof total);
-    int code = 1;
+    int code = CLI_EXIT_FAILURE;
     wsss_dataset_opts dopt;
     wsss_dataset_opts_default(&dopt);
     dopt.split = split;
@@ -79,6 +74,8 @@ int cmd_eval_cam(int argc, char **argv) {
     /* images in parallel, one sweep per thread, merged; the first error (lowest index) wins */
     int64_t bad = -1;
     char msg[1024] = "";
+    wsss_progress prog;
+    if (!quiet) wsss_progress_start(&prog, "eval-cam", ds->n);
 #pragma omp parallel
     {
         wsss_cam_sweep mine;
@@ -96,18 +93,20 @@ int cmd_eval_cam(int argc, char **argv) {
                     snprintf(msg, sizeof msg, "%s", wsss_error_msg());
                 }
             }
+            if (!quiet) wsss_progress_add(&prog, 1);
         }
 #pragma omp critical(eval_cam_merge)
         wsss_cam_sweep_merge(&total, &mine);
         wsss_cam_sweep_free(&mine);
     }
+    if (!quiet) wsss_progress_finish(&prog);
     if (bad >= 0) {
         wsss_error_set("%s", msg);
         goto fail;
     }
     double *miou = wsss_xmalloc(sizeof(double) * (size_t)n_thr);
     int best = wsss_cam_sweep_best(&total, miou);
-    if (!quiet) wsss_cam_sweep_print(stdout, &total, (const char *const *)ds->class_names);
+    if (!brief) wsss_cam_sweep_print(stdout, &total, (const char *const *)ds->class_names);
     wsss_jw w;
     wsss_jw_init(&w, 1);
     wsss_metrics_json_cam_sweep(&w, &total, (const char *const *)ds->class_names, "cam", split);
@@ -116,10 +115,10 @@ int cmd_eval_cam(int argc, char **argv) {
     printf("cam_miou %.4f thr %.2f\n", miou[best], wsss_cam_sweep_threshold(&total, best));
     free(miou);
     if (wr != WSSS_OK) goto fail;
-    code = 0;
+    code = CLI_EXIT_OK;
     goto done;
 fail:
-    fprintf(stderr, "wsss eval-cam: %s\n", wsss_error_msg());
+    cli_fail(spec.command, CLI_EXIT_FAILURE);
 done:
     wsss_cam_sweep_free(&total);
     wsss_dataset_free(ds);

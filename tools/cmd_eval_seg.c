@@ -2,6 +2,7 @@
  * flip, optional CRF) and score the predictions against the ground truth (stage 6;
  * refinement.md §c testing, §d.1). */
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,26 +18,36 @@
 #include "wsss/train_seg.h"
 #include "wsss/trainer.h"
 
-/* Predictions for the report samples: every RUN/samples/<id>_image.png gets <id>_pred.png. */
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Predictions for the report samples: <id>_pred.png next to the first `limit` (by name)
+ * RUN/samples/<id>_image.png. */
 static int write_samples(wsss_segmenter *seg, wsss_ctx *ctx, const wsss_seg_infer_opts *io, const char *dir,
-                         int *n_written) {
+                         int limit, int *n_written) {
     *n_written = 0;
     DIR *d = opendir(dir);
     if (!d) return WSSS_OK; /* no samples: nothing to do */
-    struct dirent *e;
-    int rc = WSSS_OK;
     static const char suffix[] = "_image.png";
     const size_t sl = sizeof suffix - 1;
-    while (rc == WSSS_OK && (e = readdir(d))) {
+    char **ids = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        if (e->d_name[0] == '.' || l <= sl || strcmp(e->d_name + l - sl, suffix) != 0) continue;
-        char id[1024];
-        if (l - sl >= sizeof id - 8) continue;
-        memcpy(id, e->d_name, l - sl);
-        id[l - sl] = 0;
-        char *in = wsss_run_file(dir, e->d_name, "");
-        strcat(id, "_pred");
-        char *out = wsss_run_file(dir, id, ".png");
+        if (e->d_name[0] == '.' || l <= sl || l - sl >= 1000 || strcmp(e->d_name + l - sl, suffix) != 0) continue;
+        if (n == cap) ids = wsss_xrealloc(ids, sizeof *ids * (cap = cap ? 2 * cap : 16));
+        ids[n] = wsss_xstrdup(e->d_name);
+        ids[n++][l - sl] = 0;
+    }
+    closedir(d);
+    if (n) qsort(ids, n, sizeof *ids, cmp_str);
+    int rc = WSSS_OK;
+    for (size_t k = 0; k < n && (int)k < limit && rc == WSSS_OK; k++) {
+        char name[1024];
+        snprintf(name, sizeof name, "%s_image", ids[k]);
+        char *in = wsss_run_file(dir, name, ".png");
+        snprintf(name, sizeof name, "%s_pred", ids[k]);
+        char *out = wsss_run_file(dir, name, ".png");
         wsss_image img = {0}, lab = {0};
         rc = wsss_image_read_rgb(in, &img);
         if (rc == WSSS_OK) {
@@ -50,7 +61,8 @@ static int write_samples(wsss_segmenter *seg, wsss_ctx *ctx, const wsss_seg_infe
         free(in);
         free(out);
     }
-    closedir(d);
+    for (size_t k = 0; k < n; k++) free(ids[k]);
+    free(ids);
     return rc;
 }
 
@@ -60,49 +72,44 @@ int cmd_eval_seg(int argc, char **argv) {
     int gt = 0, direct_conv = 0, no_flip = 0, crf = 0, no_pred = 0, samples = -1, limit = 0, quiet = 0, skip_bad = 0, brief = 0;
     int batch = 8;
     const cli_opt opts[] = {
-        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, give the mIoU", 1},
-        {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
-        {"run", CLI_STRING, &run, "DIR", "run directory (default paths derive from it)", 0},
-        {"gt", CLI_FLAG, &gt, NULL, "evaluate the upper-bound model: defaults RUN/seg_gt/model.safetensors, RUN/pred_gt, stage eval-seg-gt", 0},
-        {"model", CLI_STRING, &model, "FILE", "segmentation model file or train-seg checkpoint dir (default RUN/seg/model.safetensors)", 0},
-        {"pred", CLI_STRING, &pred, "DIR", "output folder of <id>.png palette masks (default RUN/pred)", 0},
-        {"no-pred", CLI_FLAG, &no_pred, NULL, "do not write the predicted masks", 0},
-        {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/STAGE.json)", 0},
-        {"stage", CLI_STRING, &stage, "NAME", "stage name of the log and metrics (default eval-seg)", 0},
-        {"scales", CLI_STRING, &scales, "S,S", "test scales; softmax outputs are averaged", 0},
-        {"no-flip", CLI_FLAG, &no_flip, NULL, "do not average with the mirrored image", 0},
-        {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", 0},
-        {"crf", CLI_FLAG, &crf, NULL, "dense CRF on the averaged probabilities (MCIS parameters)", 0},
-        {"samples", CLI_INT, &samples, "0|1", "predict RUN/samples/<id>_image.png into <id>_pred.png (default 1, --gt 0)", 0},
-        {"batch", CLI_INT, &batch, "N", "images of one size per forward pass", 0},
-        {"limit", CLI_INT, &limit, "N", "evaluate only the first N images (0 = all)", 0},
-        {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about and skip unreadable samples", 0},
-        {"brief", CLI_FLAG, &brief, NULL, "no per-class table and confusion matrix", 0},
-        {"quiet", CLI_FLAG, &quiet, NULL, "no progress output", 0},
+        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, give the mIoU", .flags = CLI_REQUIRED},
+        {"split", CLI_STRING, &split, "NAME", "split name or list file", .flags = 0},
+        CLI_OPT_RUN(&run),
+        {"gt", CLI_FLAG, &gt, NULL, "evaluate the upper-bound model: defaults RUN/seg_gt/model.safetensors, RUN/pred_gt, stage eval-seg-gt", .flags = 0},
+        {"model", CLI_STRING, &model, "FILE", "segmentation model file or train-seg checkpoint dir (default RUN/seg/model.safetensors)", .flags = 0},
+        {"pred", CLI_STRING, &pred, "DIR", "output folder of <id>.png palette masks (default RUN/pred)", .flags = 0},
+        {"no-pred", CLI_FLAG, &no_pred, NULL, "do not write the predicted masks", .flags = 0},
+        {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/STAGE.json)", .flags = 0},
+        {"stage", CLI_STRING, &stage, "NAME", "stage name of the log and metrics (default eval-seg)", .flags = 0},
+        {"scales", CLI_STRING, &scales, "S,S", "test scales; softmax outputs are averaged", .flags = 0},
+        {"no-flip", CLI_FLAG, &no_flip, NULL, "do not average with the mirrored image", .flags = 0},
+        {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", .flags = 0},
+        {"crf", CLI_FLAG, &crf, NULL, "dense CRF on the averaged probabilities (MCIS parameters)", .flags = 0},
+        {"samples", CLI_INT, &samples, "N",
+         "report sample images (RUN/samples): the prediction of the first N images wsss cam made samples of; 0 = none",
+         .min = 0, .max = 1000000, .default_text = "all, with --gt 0"},
+        {"batch", CLI_INT, &batch, "N", "images of one size per forward pass", .min = 1, .max = 1024},
+        {"limit", CLI_INT, &limit, "N", "evaluate only the first N images (0 = all)", .min = 0, .max = INT_MAX},
+        {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about and skip unreadable samples", .flags = 0},
+        CLI_OPT_BRIEF(&brief),
+        CLI_OPT_QUIET(&quiet),
     };
     const cli_spec spec = {"eval-seg", NULL,
                            "Segment every image of a split (multi-scale + flip, optional CRF), write palette masks and "
                            "score them against the ground truth: per-class IoU, confusion matrix, mIoU.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
-    char **pos;
-    int np;
-    int rc = cli_parse(&spec, argc, argv, &pos, &np);
-    if (rc) return rc > 0 ? 0 : 2;
-    free(pos);
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return cli_parse_exit(rc);
     wsss_seg_infer_opts io;
     wsss_seg_infer_opts_default(&io);
     io.flip = !no_flip;
     io.direct_conv = direct_conv;
     io.crf = crf;
     if (wsss_seg_parse_scales(scales, &io) != WSSS_OK) {
-        fprintf(stderr, "wsss eval-seg: --%s\n", wsss_error_msg());
-        return 2;
+        cli_error(spec.command, "--%s", wsss_error_msg());
+        return CLI_EXIT_USAGE;
     }
-    if (limit < 0 || batch < 1 || batch > 1024) {
-        fprintf(stderr, "wsss eval-seg: --limit must be >= 0 and --batch in 1..1024\n");
-        return 2;
-    }
-    if (samples < 0) samples = !gt;
+    if (samples < 0) samples = gt ? 0 : INT_MAX;
     if (!stage) stage = gt ? "eval-seg-gt" : "eval-seg";
     char *model_path = model ? wsss_xstrdup(model) : wsss_run_path(run, gt ? WSSS_RUN_SEG_GT_MODEL : WSSS_RUN_SEG_MODEL);
     char *pred_dir = pred ? wsss_xstrdup(pred) : wsss_run_path(run, gt ? "pred_gt" : WSSS_RUN_PRED);
@@ -115,7 +122,7 @@ int cmd_eval_seg(int argc, char **argv) {
     wsss_ctx *ctx = NULL;
     wsss_confusion conf;
     memset(&conf, 0, sizeof conf);
-    int code = 1, signals = 0;
+    int code = CLI_EXIT_FAILURE, signals = 0;
     int64_t done = 0, failed = 0, with_mask = 0;
 
     wsss_dataset_opts dopt;
@@ -176,7 +183,7 @@ int cmd_eval_seg(int argc, char **argv) {
                     r = WSSS_ERR;
                     break;
                 }
-                fprintf(stderr, "wsss: warning: %s (skipped)\n", wsss_error_msg());
+                cli_error(spec.command, "warning: %s (skipped)", wsss_error_msg());
                 failed++;
                 i++;
                 continue;
@@ -221,13 +228,13 @@ int cmd_eval_seg(int argc, char **argv) {
     const double dt = wsss_now_seconds() - t0;
     if (wsss_trainer_interrupted()) {
         wsss_runlog_event(log, "interrupted");
-        fprintf(stderr, "eval-seg: interrupted after %lld images; no score written\n", (long long)done);
-        code = 130;
+        cli_error(spec.command, "interrupted after %lld images; no score written", (long long)done);
+        code = CLI_EXIT_INTERRUPTED;
         goto done;
     }
     if (samples) {
         int ns = 0;
-        if (write_samples(&seg, ctx, &io, sample_dir, &ns) != WSSS_OK) goto fail;
+        if (write_samples(&seg, ctx, &io, sample_dir, samples, &ns) != WSSS_OK) goto fail;
         if (!quiet && ns) fprintf(stderr, "eval-seg: %d report samples predicted in %s\n", ns, sample_dir);
     }
     const char *const *cn = (const char *const *)ds->class_names;
@@ -245,8 +252,8 @@ int cmd_eval_seg(int argc, char **argv) {
         fprintf(stderr, "%s: %lld images in %.1f s (%.1f images/s)%s%s\n", stage, (long long)done, dt,
                 dt > 0 ? (double)done / dt : 0.0, no_pred ? "" : ", masks in ", no_pred ? "" : pred_dir);
     if (!with_mask) {
-        fprintf(stderr, "%s: the split has no ground-truth masks; predictions only\n", stage);
-        code = 0;
+        cli_error(spec.command, "%s has no ground-truth masks for split %s: predictions only, no score", data, split);
+        code = CLI_EXIT_OK;
         goto done;
     }
     if (!brief) {
@@ -264,19 +271,19 @@ int cmd_eval_seg(int argc, char **argv) {
         if (wr != WSSS_OK) goto fail;
     }
     printf("%s %.4f\n", gt ? "supervised_miou" : "seg_miou", sc.miou);
-    code = 0;
+    code = CLI_EXIT_OK;
     goto done;
 fail_loop:
     if (!quiet) wsss_progress_finish(&prog);
 fail:
-    fprintf(stderr, "wsss eval-seg: %s\n", wsss_error_msg());
+    cli_fail(spec.command, CLI_EXIT_FAILURE);
     if (log) {
         wsss_runlog_begin(log);
         wsss_runlog_kv_string(log, "event", "error");
         wsss_runlog_kv_string(log, "error", wsss_error_msg());
         wsss_runlog_end(log);
     }
-    code = 1;
+    code = CLI_EXIT_FAILURE;
 done:
     if (signals) wsss_trainer_signals_restore();
     if (ctx) wsss_ctx_free(ctx);

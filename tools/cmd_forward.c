@@ -12,25 +12,21 @@
 #include "wsss/runtime.h"
 #include "wsss/safetensors.h"
 
-static int fail(const char *msg) {
-    fprintf(stderr, "wsss forward: %s\n", msg);
-    return 1;
-}
-
 int cmd_forward(int argc, char **argv) {
     const char *arch = NULL, *weights = NULL, *input = NULL, *output = NULL, *input_name = "input",
                *backend = "dnnl";
     int num_classes = -1, features = 0;
     const cli_opt opts[] = {
-        {"arch", CLI_STRING, &arch, "A", "model: resnet18|34|50|101|152[-os16|-os8][-largefov|-aspp], vgg16-deeplab[-largefov|-aspp]", 1},
+        {"arch", CLI_STRING, &arch, "A", "model: resnet18|34|50|101|152[-os16|-os8][-largefov|-aspp], vgg16-deeplab[-largefov|-aspp]", .flags = CLI_REQUIRED},
         {"num-classes", CLI_INT, &num_classes, "C", "classes of the fc / CAM / segmentation head (-1: the arch's default: "
-                                                    "resnet 1000, vgg16-deeplab 0 = no head, -largefov/-aspp 21)", 0},
-        {"weights", CLI_STRING, &weights, "W", "safetensors state_dict with PyTorch key names (all tensors must match)", 1},
-        {"input", CLI_STRING, &input, "X", "safetensors file holding an N,3,H,W float tensor", 1},
-        {"input-name", CLI_STRING, &input_name, "NAME", "name of the input tensor in X", 0},
-        {"output", CLI_STRING, &output, "Y", "safetensors file to write (\"output\", and with --features \"features\"/\"cam\")", 1},
-        {"features", CLI_FLAG, &features, NULL, "also write \"features\" (the map the classifier reads) and \"cam\" where defined", 0},
-        {"backend", CLI_STRING, &backend, "B", "dnnl | ref (plain C reference kernels)", 0},
+                                                    "resnet 1000, vgg16-deeplab 0 = no head, -largefov/-aspp 21)",
+         .min = -1, .max = 100000},
+        {"weights", CLI_STRING, &weights, "W", "safetensors state_dict with PyTorch key names (all tensors must match)", .flags = CLI_REQUIRED},
+        {"input", CLI_STRING, &input, "X", "safetensors file holding an N,3,H,W float tensor", .flags = CLI_REQUIRED},
+        {"input-name", CLI_STRING, &input_name, "NAME", "name of the input tensor in X", .flags = 0},
+        {"output", CLI_STRING, &output, "Y", "safetensors file to write (\"output\", and with --features \"features\"/\"cam\")", .flags = CLI_REQUIRED},
+        {"features", CLI_FLAG, &features, NULL, "also write \"features\" (the map the classifier reads) and \"cam\" where defined", .flags = 0},
+        {"backend", CLI_STRING, &backend, "B", "dnnl | ref (plain C reference kernels)", .flags = 0},
     };
     const cli_spec spec = {
         "forward", NULL,
@@ -38,34 +34,32 @@ int cmd_forward(int argc, char **argv) {
         "output; the layer4 map if --num-classes 0); vgg16-deeplab: the conv5_3 map N,512,H/8,W/8, or with "
         "--num-classes C the MCIS CAM head's scores N,C (GAP of extra_last_conv); -largefov/-aspp: segmentation logits "
         "N,C,h,w at the feature resolution (keys backbone.*, classifier.*).",
-        opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
-    char **pos = NULL;
-    int np = 0;
-    int rc = cli_parse(&spec, argc, argv, &pos, &np);
-    if (rc) return rc > 0 ? 0 : 2; /* cli_parse keeps nothing on help/error */
-    free(pos);
+        opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+    const char *cmd = spec.command;
+    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return cli_parse_exit(rc);
     if (strcmp(backend, "dnnl") == 0)
         wsss_set_backend(WSSS_BACKEND_DNNL);
     else if (strcmp(backend, "ref") == 0)
         wsss_set_backend(WSSS_BACKEND_REF);
     else {
-        fprintf(stderr, "wsss forward: --backend must be dnnl or ref, got '%s'\n", backend);
-        return 2;
+        cli_error(cmd, "--backend %s: expected dnnl or ref", backend);
+        return CLI_EXIT_USAGE;
     }
 
     wsss_model m;
-    if (wsss_model_create(&m, arch, num_classes, WSSS_F32)) return fail(wsss_error_msg());
+    if (wsss_model_create(&m, arch, num_classes, WSSS_F32)) return cli_fail(cmd, CLI_EXIT_FAILURE);
     if (wsss_model_load(&m, weights)) {
         wsss_model_free(&m);
-        return fail(wsss_error_msg());
+        return cli_fail(cmd, CLI_EXIT_FAILURE);
     }
 
     wsss_safetensors *in;
     if (wsss_st_open(input, &in)) {
         wsss_model_free(&m);
-        return fail(wsss_error_msg());
+        return cli_fail(cmd, CLI_EXIT_FAILURE);
     }
-    int status = 1;
+    int status = CLI_EXIT_FAILURE;
     wsss_tensor *x = NULL, *xf = NULL;
     wsss_ctx *ctx = NULL;
     char what[1200];
@@ -103,9 +97,9 @@ int cmd_forward(int argc, char **argv) {
     if (wrc) goto done;
     char s[96];
     printf("%s: output %s = %s\n", output, wsss_shape_str(y, s, sizeof s), wsss_model_output_doc(&m));
-    status = 0;
+    status = CLI_EXIT_OK;
 done:
-    if (status) fail(wsss_error_msg());
+    if (status) cli_fail(cmd, status);
     if (ctx) wsss_ctx_free(ctx);
     wsss_tensor_free(x);
     wsss_st_close(in);

@@ -41,7 +41,25 @@ typedef struct job {
     const wsss_dataset *ds;
     const wsss_pseudo_opts *po;
     const char *cam_dir, *out_dir, *sample_dir;
+    const unsigned char *sample; /* sample[i]: add image i's label to the report samples */
 } job;
+
+/* The first `limit` images (in split order) that `wsss cam` wrote a report sample for. */
+static unsigned char *pick_samples(const wsss_dataset *ds, const char *sample_dir, int limit) {
+    unsigned char *pick = wsss_xcalloc((size_t)ds->n + 1, 1);
+    int n = 0;
+    for (int64_t i = 0; i < ds->n && n < limit; i++) {
+        char name[1024];
+        snprintf(name, sizeof name, "%s_image", ds->ids[i]);
+        char *si = wsss_run_file(sample_dir, name, ".png");
+        if (access(si, F_OK) == 0) {
+            pick[i] = 1;
+            n++;
+        }
+        free(si);
+    }
+    return pick;
+}
 
 /* One image: label, write, and add to the confusion matrix if it has a mask. *written = 0 when
  * skipped. */
@@ -72,18 +90,12 @@ static int do_image(const job *jb, int64_t i, int skip_existing, wsss_confusion 
         }
         if (rc == WSSS_OK) rc = wsss_image_write_mask_png(out, &lab);
         if (rc == WSSS_OK) *written = 1;
-        /* a report sample when `wsss cam` made one for this image */
-        if (rc == WSSS_OK && jb->sample_dir) {
+        if (rc == WSSS_OK && jb->sample[i]) {
             char name[1024];
-            snprintf(name, sizeof name, "%s_image", ds->ids[i]);
-            char *si = wsss_run_file(jb->sample_dir, name, ".png");
-            if (access(si, F_OK) == 0) {
-                snprintf(name, sizeof name, "%s_pseudo", ds->ids[i]);
-                char *sp = wsss_run_file(jb->sample_dir, name, ".png");
-                rc = wsss_image_write_mask_png(sp, &lab);
-                free(sp);
-            }
-            free(si);
+            snprintf(name, sizeof name, "%s_pseudo", ds->ids[i]);
+            char *sp = wsss_run_file(jb->sample_dir, name, ".png");
+            rc = wsss_image_write_mask_png(sp, &lab);
+            free(sp);
         }
         free(cp);
     }
@@ -100,61 +112,65 @@ int cmd_pseudo(int argc, char **argv) {
     const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *out = NULL, *json = NULL, *bg = "psa";
     wsss_pseudo_opts po;
     wsss_pseudo_opts_default(&po);
-    int no_crf = 0, quiet = 0, skip_existing = 0, from_sweep = 0, iters = po.crf_params.iterations, samples = 1;
+    int no_crf = 0, quiet = 0, brief = 0, skip_existing = 0, from_sweep = 0, iters = po.crf_params.iterations;
+    int samples = 1000000;
     const cli_opt opts[] = {
-        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, are used for the mIoU", 1},
-        {"split", CLI_STRING, &split, "NAME", "split name or list file", 0},
-        {"run", CLI_STRING, &run, "DIR", "run directory (default paths derive from it)", 0},
-        {"cams", CLI_STRING, &cams, "DIR", "folder of <id>.safetensors maps (default RUN/cams)", 0},
-        {"out", CLI_STRING, &out, "DIR", "output folder of <id>.png labels (default RUN/pseudo)", 0},
-        {"json", CLI_STRING, &json, "FILE", "metrics when masks exist (default RUN/metrics/pseudo.json)", 0},
-        {"bg", CLI_STRING, &bg, "MODE", "background: psa (low/high pair, 255 between), pow, const", 0},
-        {"alpha-low", CLI_DOUBLE, &po.alpha_low, "A", "psa: exponent of the inflated background (1-max)^A", 0},
-        {"alpha-high", CLI_DOUBLE, &po.alpha_high, "A", "psa: exponent of the shrunk background", 0},
-        {"alpha", CLI_DOUBLE, &po.alpha, "A", "pow: background (1-max)^A", 0},
-        {"bg-threshold", CLI_DOUBLE, &po.threshold, "T", "const: background score", 0},
+        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, are used for the mIoU", .flags = CLI_REQUIRED},
+        {"split", CLI_STRING, &split, "NAME", "split name or list file", .flags = 0},
+        CLI_OPT_RUN(&run),
+        {"cams", CLI_STRING, &cams, "DIR", "folder of <id>.safetensors maps (default RUN/cams)", .flags = 0},
+        {"out", CLI_STRING, &out, "DIR", "output folder of <id>.png labels (default RUN/pseudo)", .flags = 0},
+        {"json", CLI_STRING, &json, "FILE", "metrics when masks exist (default RUN/metrics/pseudo.json)", .flags = 0},
+        {"bg", CLI_STRING, &bg, "MODE", "background: psa (low/high pair, 255 between), pow, const", .flags = 0},
+        {"alpha-low", CLI_DOUBLE, &po.alpha_low, "A", "psa: exponent of the inflated background (1-max)^A",
+         .flags = CLI_MIN_OPEN, .min = 0, .max = 1000},
+        {"alpha-high", CLI_DOUBLE, &po.alpha_high, "A", "psa: exponent of the shrunk background", .flags = CLI_MIN_OPEN,
+         .min = 0, .max = 1000},
+        {"alpha", CLI_DOUBLE, &po.alpha, "A", "pow: background (1-max)^A", .flags = CLI_MIN_OPEN, .min = 0, .max = 1000},
+        {"bg-threshold", CLI_DOUBLE, &po.threshold, "T", "const: background score", .min = 0, .max = 1},
         {"bg-threshold-from-sweep", CLI_FLAG, &from_sweep, NULL,
-         "const: take T from RUN/metrics/cam.json (tuned on ground truth: for analysis only)", 0},
-        {"min-conf", CLI_DOUBLE, &po.min_conf, "P", "pow/const: 255 where the CRF probability is below P", 0},
-        {"no-crf", CLI_FLAG, &no_crf, NULL, "argmax of the score stack without the CRF", 0},
-        {"crf-iters", CLI_INT, &iters, "N", "mean-field iterations", 0},
-        {"crf-gauss-sxy", CLI_DOUBLE, &po.crf_params.gauss_sxy, "F", "smoothness kernel std (pixels)", 0},
-        {"crf-gauss-compat", CLI_DOUBLE, &po.crf_params.gauss_compat, "F", "smoothness kernel weight", 0},
-        {"crf-bilat-sxy", CLI_DOUBLE, &po.crf_params.bilat_sxy, "F", "appearance kernel std (pixels)", 0},
-        {"crf-bilat-srgb", CLI_DOUBLE, &po.crf_params.bilat_srgb, "F", "appearance kernel std (intensity)", 0},
-        {"crf-bilat-compat", CLI_DOUBLE, &po.crf_params.bilat_compat, "F", "appearance kernel weight", 0},
-        {"samples", CLI_INT, &samples, "0|1", "write RUN/samples/<id>_pseudo.png where wsss cam wrote a sample", 0},
-        {"skip-existing", CLI_FLAG, &skip_existing, NULL, "keep labels already written (continue a stopped run)", 0},
-        {"quiet", CLI_FLAG, &quiet, NULL, "print only the final lines", 0},
+         "const: take T from RUN/metrics/cam.json (tuned on ground truth: for analysis only)", .flags = 0},
+        {"min-conf", CLI_DOUBLE, &po.min_conf, "P", "pow/const: 255 where the CRF probability is below P", .min = 0, .max = 1},
+        {"no-crf", CLI_FLAG, &no_crf, NULL, "argmax of the score stack without the CRF", .flags = 0},
+        {"crf-iters", CLI_INT, &iters, "N", "mean-field iterations", .min = 0, .max = 10000},
+        {"crf-gauss-sxy", CLI_DOUBLE, &po.crf_params.gauss_sxy, "F", "smoothness kernel std (pixels)",
+         .flags = CLI_MIN_OPEN, .min = 0, .max = 10000},
+        {"crf-gauss-compat", CLI_DOUBLE, &po.crf_params.gauss_compat, "F", "smoothness kernel weight", .min = 0, .max = 10000},
+        {"crf-bilat-sxy", CLI_DOUBLE, &po.crf_params.bilat_sxy, "F", "appearance kernel std (pixels)",
+         .flags = CLI_MIN_OPEN, .min = 0, .max = 10000},
+        {"crf-bilat-srgb", CLI_DOUBLE, &po.crf_params.bilat_srgb, "F", "appearance kernel std (intensity)",
+         .flags = CLI_MIN_OPEN, .min = 0, .max = 10000},
+        {"crf-bilat-compat", CLI_DOUBLE, &po.crf_params.bilat_compat, "F", "appearance kernel weight", .min = 0, .max = 10000},
+        {"samples", CLI_INT, &samples, "N",
+         "report sample images (RUN/samples): the label of the first N images wsss cam made samples of; 0 = none",
+         .min = 0, .max = 1000000, .default_text = "all"},
+        {"skip-existing", CLI_FLAG, &skip_existing, NULL, "keep labels already written (continue a stopped run)", .flags = 0},
+        CLI_OPT_BRIEF(&brief),
+        CLI_OPT_QUIET(&quiet),
     };
     const cli_spec spec = {"pseudo", NULL,
                            "Pseudo labels from the maps: background score, dense CRF (PSA parameters), palette PNGs "
                            "with 255 for uncertain pixels; mIoU against the masks when they exist.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
-    char **pos;
-    int np;
-    int rc = cli_parse(&spec, argc, argv, &pos, &np);
-    if (rc) return rc > 0 ? 0 : 2;
-    free(pos);
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return cli_parse_exit(rc);
     if (wsss_pseudo_bg_parse(bg, &po.bg) != WSSS_OK) {
-        fprintf(stderr, "wsss pseudo: --bg: %s\n", wsss_error_msg());
-        return 2;
+        cli_error(spec.command, "--bg %s: expected psa, pow or const", bg);
+        return CLI_EXIT_USAGE;
     }
     po.crf = !no_crf;
     po.crf_params.iterations = iters;
-    if (po.crf && wsss_crf_params_check(&po.crf_params) != WSSS_OK) {
-        fprintf(stderr, "wsss pseudo: %s\n", wsss_error_msg());
-        return 2;
-    }
+    if (po.crf && wsss_crf_params_check(&po.crf_params) != WSSS_OK) return cli_fail(spec.command, CLI_EXIT_USAGE);
     char *cam_dir = cams ? wsss_xstrdup(cams) : wsss_run_path(run, WSSS_RUN_CAMS);
     char *out_dir = out ? wsss_xstrdup(out) : wsss_run_path(run, WSSS_RUN_PSEUDO);
     char *json_path = json ? wsss_xstrdup(json) : wsss_run_metrics_path(run, "pseudo");
-    char *sample_dir = samples ? wsss_run_path(run, WSSS_RUN_SAMPLES) : NULL;
+    char *sample_dir = wsss_run_path(run, WSSS_RUN_SAMPLES);
+    unsigned char *sample = NULL;
     wsss_dataset *ds = NULL;
     wsss_runlog *log = NULL;
     wsss_confusion total;
     memset(&total, 0, sizeof total);
-    int code = 1;
+    int code = CLI_EXIT_FAILURE;
     if (from_sweep) {
         char *mp = wsss_run_metrics_path(run, "cam");
         int r = sweep_threshold(mp, &po.threshold);
@@ -182,7 +198,8 @@ int cmd_pseudo(int argc, char **argv) {
     wsss_runlog_kv_int(log, "crf", po.crf);
     wsss_runlog_end(log);
 
-    job jb = {ds, &po, cam_dir, out_dir, sample_dir};
+    sample = pick_samples(ds, sample_dir, samples);
+    job jb = {ds, &po, cam_dir, out_dir, sample_dir, sample};
     wsss_progress prog;
     if (!quiet) wsss_progress_start(&prog, "pseudo", ds->n);
     wsss_trainer_signals_install();
@@ -235,15 +252,16 @@ int cmd_pseudo(int argc, char **argv) {
     }
     wsss_runlog_end(log);
     if (stopped) {
-        fprintf(stderr, "pseudo: interrupted after %lld labels; rerun with --skip-existing\n", (long long)written);
-        code = 130;
+        cli_error(spec.command, "interrupted after %lld labels in %s; rerun with --skip-existing to continue",
+                  (long long)written, out_dir);
+        code = CLI_EXIT_INTERRUPTED;
         goto done;
     }
     if (!quiet)
         fprintf(stderr, "pseudo: %lld labels written to %s (%.1f images/s)\n", (long long)written, out_dir,
                 dt > 0 ? (double)written / dt : 0.0);
     if (total.n_images > 0) {
-        if (!quiet) {
+        if (!brief) {
             wsss_seg_scores_print(stdout, &sc, (const char *const *)ds->class_names);
             wsss_confusion_print(stdout, &total, (const char *const *)ds->class_names);
         }
@@ -255,12 +273,12 @@ int cmd_pseudo(int argc, char **argv) {
         printf("pseudo_miou %.4f ignored %.4f\n", sc.miou, sc.frac_ignored);
         if (wr != WSSS_OK) goto fail;
     }
-    code = 0;
+    code = CLI_EXIT_OK;
     goto done;
 fail:
-    fprintf(stderr, "wsss pseudo: %s\n", wsss_error_msg());
-    code = 1;
+    code = cli_fail(spec.command, CLI_EXIT_FAILURE);
 done:
+    free(sample);
     wsss_confusion_free(&total);
     wsss_runlog_close(log);
     wsss_dataset_free(ds);

@@ -27,48 +27,42 @@ int cmd_segment(int argc, char **argv) {
     int direct_conv = 0, no_flip = 0, crf = 0, no_overlay = 0, quiet = 0;
     double alpha = 0.5;
     const cli_opt opts[] = {
-        {"out", CLI_STRING, &out, "DIR", "output folder: <name>.png palette masks and <name>_overlay.png", 1},
-        {"model", CLI_STRING, &model, "FILE", "segmentation model file or train-seg checkpoint dir (default RUN/seg/model.safetensors)", 0},
-        {"run", CLI_STRING, &run, "DIR", "run directory of the default model", 0},
-        {"scales", CLI_STRING, &scales, "S,S", "test scales; softmax outputs are averaged", 0},
-        {"no-flip", CLI_FLAG, &no_flip, NULL, "do not average with the mirrored image", 0},
-        {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", 0},
-        {"crf", CLI_FLAG, &crf, NULL, "dense CRF on the averaged probabilities (MCIS parameters)", 0},
-        {"alpha", CLI_DOUBLE, &alpha, "A", "overlay opacity of the class colours", 0},
-        {"no-overlay", CLI_FLAG, &no_overlay, NULL, "write only the masks", 0},
-        {"quiet", CLI_FLAG, &quiet, NULL, "no progress output", 0},
+        {"out", CLI_STRING, &out, "DIR", "output folder: <name>.png palette masks and <name>_overlay.png", .flags = CLI_REQUIRED},
+        {"model", CLI_STRING, &model, "FILE", "segmentation model file or train-seg checkpoint dir (default RUN/seg/model.safetensors)", .flags = 0},
+        CLI_OPT_RUN(&run),
+        {"scales", CLI_STRING, &scales, "S,S", "test scales; softmax outputs are averaged", .flags = 0},
+        {"no-flip", CLI_FLAG, &no_flip, NULL, "do not average with the mirrored image", .flags = 0},
+        {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", .flags = 0},
+        {"crf", CLI_FLAG, &crf, NULL, "dense CRF on the averaged probabilities (MCIS parameters)", .flags = 0},
+        {"alpha", CLI_DOUBLE, &alpha, "A", "overlay opacity of the class colours", .min = 0, .max = 1},
+        {"no-overlay", CLI_FLAG, &no_overlay, NULL, "write only the masks", .flags = 0},
+        CLI_OPT_QUIET(&quiet),
     };
     const cli_spec spec = {"segment", "IMAGE...",
                            "Segment JPEG/PNG images with a trained model: a VOC-palette mask (class ids) and a colour "
                            "overlay per image, named after the image file.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 1, -1};
+                           opts, (int)(sizeof opts / sizeof opts[0]), 1, -1, NULL};
     char **pos;
     int np;
     int rc = cli_parse(&spec, argc, argv, &pos, &np);
-    if (rc) return rc > 0 ? 0 : 2;
+    if (rc) return cli_parse_exit(rc);
     wsss_seg_infer_opts io;
     wsss_seg_infer_opts_default(&io);
     io.flip = !no_flip;
     io.direct_conv = direct_conv;
     io.crf = crf;
     if (wsss_seg_parse_scales(scales, &io) != WSSS_OK) {
-        fprintf(stderr, "wsss segment: --%s\n", wsss_error_msg());
+        cli_error(spec.command, "--%s", wsss_error_msg());
         free(pos);
-        return 2;
-    }
-    if (!(alpha >= 0 && alpha <= 1)) {
-        fprintf(stderr, "wsss segment: --alpha must be in [0, 1]\n");
-        free(pos);
-        return 2;
+        return CLI_EXIT_USAGE;
     }
     char *model_path = model ? wsss_xstrdup(model) : wsss_run_path(run, WSSS_RUN_SEG_MODEL);
     wsss_segmenter seg;
     if (wsss_train_seg_open_model(model_path, &seg) != WSSS_OK || wsss_mkdirs(out) != WSSS_OK) {
-        fprintf(stderr, "wsss segment: %s\n", wsss_error_msg());
         wsss_segmenter_free(&seg);
         free(model_path);
         free(pos);
-        return 1;
+        return cli_fail(spec.command, CLI_EXIT_FAILURE);
     }
     wsss_ctx *ctx = wsss_ctx_new();
     wsss_progress prog;
@@ -95,7 +89,7 @@ int cmd_segment(int argc, char **argv) {
             if (r == WSSS_OK) r = wsss_image_write_png(ov_path, &ov);
         }
         if (r != WSSS_OK) {
-            fprintf(stderr, "wsss segment: %s\n", wsss_error_msg());
+            cli_fail(spec.command, CLI_EXIT_FAILURE);
             failed++;
         } else {
             done++;
@@ -113,10 +107,11 @@ int cmd_segment(int argc, char **argv) {
     int stopped = wsss_trainer_interrupted();
     wsss_trainer_signals_restore();
     if (!quiet) fprintf(stderr, "segment: %d of %d images written to %s\n", done, np, out);
-    if (failed) fprintf(stderr, "wsss segment: %d image%s could not be segmented\n", failed, failed == 1 ? "" : "s");
+    if (stopped) cli_error(spec.command, "interrupted after %d of %d images", done, np);
+    if (failed) cli_error(spec.command, "%d image%s could not be segmented", failed, failed == 1 ? "" : "s");
     wsss_ctx_free(ctx);
     wsss_segmenter_free(&seg);
     free(model_path);
     free(pos);
-    return stopped ? 130 : failed ? 1 : 0;
+    return stopped ? CLI_EXIT_INTERRUPTED : failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }

@@ -5,8 +5,12 @@
 
 #include "commands.h"
 #include "wsss/error.h"
+#include "wsss/run_layout.h"
 #include "wsss/train_seg.h"
-#include "wsss/trainer.h"
+
+static int config_from_json(const char *text, void *cfg, void **storage) {
+    return wsss_train_seg_config_from_json(text, cfg, storage);
+}
 
 int cmd_train_seg(int argc, char **argv) {
     wsss_train_seg_config c;
@@ -14,78 +18,72 @@ int cmd_train_seg(int argc, char **argv) {
     const char *resume = NULL;
     int quiet = 0, stop_after = 0;
     const cli_opt opts[] = {
-        {"data", CLI_STRING, &c.data, "DIR", "dataset root (VOC layout): images and split lists", 0},
-        {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt) or a list file", 0},
-        {"run", CLI_STRING, &c.run, "DIR", "run directory (default paths below derive from it)", 0},
-        {"masks", CLI_STRING, &c.masks, "DIR", "training masks <id>.png, 255 = ignore (default RUN/pseudo; with --gt the dataset's)", 0},
-        {"gt", CLI_FLAG, &c.gt, NULL, "fully-supervised upper bound: the dataset's ground truth, outputs under RUN/seg_gt", 0},
-        {"ckpt", CLI_STRING, &c.ckpt, "DIR", "checkpoint directory (default RUN/seg/ckpt, --gt: RUN/seg_gt/ckpt)", 0},
-        {"out", CLI_STRING, &c.out, "FILE", "final model (default RUN/seg/model.safetensors, --gt: RUN/seg_gt/...)", 0},
-        {"log", CLI_STRING, &c.log, "FILE", "JSONL log (default RUN/logs/STAGE.jsonl)", 0},
-        {"stage", CLI_STRING, &c.stage, "NAME", "stage name in logs (default train-seg, --gt: train-seg-gt)", 0},
-        {"resume", CLI_STRING, &resume, "DIR", "continue from a checkpoint with its stored settings", 0},
-        {"arch", CLI_STRING, &c.arch, "A", "BACKBONE[-os16|-os8]-largefov|-aspp (backbone resnet18..152, vgg16-deeplab)", 0},
-        {"hidden", CLI_INT, &c.hidden, "N", "LargeFOV fc6/fc7 channels (DeepLab: 1024)", 0},
-        {"head-dilation", CLI_INT, &c.head_dilation, "D", "LargeFOV fc6 dilation (DeepLab: 12 for 321 crops)", 0},
+        {"data", CLI_STRING, &c.data, "DIR", "dataset root (VOC layout): images and split lists", .flags = CLI_REQUIRED,
+         .unless = "resume"},
+        {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt) or a list file", .flags = 0},
+        CLI_OPT_RUN(&c.run),
+        {"masks", CLI_STRING, &c.masks, "DIR", "training masks <id>.png, 255 = ignore (default RUN/pseudo; with --gt the dataset's)", .flags = 0},
+        {"gt", CLI_FLAG, &c.gt, NULL, "fully-supervised upper bound: the dataset's ground truth, outputs under RUN/seg_gt", .flags = 0},
+        {"ckpt", CLI_STRING, &c.ckpt, "DIR", "checkpoint directory (default RUN/seg/ckpt, --gt: RUN/seg_gt/ckpt)", .flags = 0},
+        {"model", CLI_STRING, &c.out, "FILE",
+         "the trained model to write (default RUN/seg/model.safetensors, --gt: RUN/seg_gt/...)", .flags = 0},
+        {"log", CLI_STRING, &c.log, "FILE", "JSONL log (default RUN/logs/STAGE.jsonl)", .flags = 0},
+        {"stage", CLI_STRING, &c.stage, "NAME", "stage name in logs (default train-seg, --gt: train-seg-gt)", .flags = 0},
+        {"resume", CLI_STRING, &resume, "DIR",
+         "continue from a checkpoint with its stored settings (only --epochs, --log-every, --workers, --quiet may change)",
+         .flags = 0},
+        {"arch", CLI_STRING, &c.arch, "A", "BACKBONE[-os16|-os8]-largefov|-aspp (backbone resnet18..152, vgg16-deeplab)", .flags = 0},
+        {"hidden", CLI_INT, &c.hidden, "N", "LargeFOV fc6/fc7 channels (DeepLab: 1024)", .min = 1, .max = 65536},
+        {"head-dilation", CLI_INT, &c.head_dilation, "D", "LargeFOV fc6 dilation (DeepLab: 12 for 321 crops)", .min = 1,
+         .max = 1024},
         {"backbone-weights", CLI_STRING, &c.backbone_weights, "FILE",
-         "backbone init: ImageNet weights (torchvision names) or a wsss classifier (default: from scratch)", 0},
-        {"bn", CLI_STRING, &c.bn, "MODE", "BN: auto (frozen with --backbone-weights), train or frozen", 0},
-        {"epochs", CLI_INT, &c.epochs, "N", "epochs", 0},
-        {"batch", CLI_INT, &c.batch, "N", "batch size", 0},
-        {"crop", CLI_INT, &c.crop, "S", "random crop side (images are padded up to it)", 0},
-        {"scale-min", CLI_DOUBLE, &c.scale_min, "F", "random rescale: smallest factor", 0},
-        {"scale-max", CLI_DOUBLE, &c.scale_max, "F", "random rescale: largest factor", 0},
-        {"flip", CLI_DOUBLE, &c.hflip, "P", "horizontal flip probability", 0},
-        {"optim", CLI_STRING, &c.optim, "O", "sgd (with momentum) or adamw", 0},
-        {"lr", CLI_DOUBLE, &c.lr, "F", "base learning rate (poly schedule)", 0},
-        {"lr-power", CLI_DOUBLE, &c.lr_power, "F", "poly power", 0},
-        {"momentum", CLI_DOUBLE, &c.momentum, "F", "SGD momentum (adamw: unused)", 0},
-        {"weight-decay", CLI_DOUBLE, &c.weight_decay, "F", "weight decay (weights only)", 0},
-        {"head-lr-mult", CLI_DOUBLE, &c.head_lr_mult, "F", "lr multiplier of the head weights (biases twice that)", 0},
-        {"seed", CLI_INT, &c.seed, "K", "seed (init, data order, augmentation)", 0},
-        {"workers", CLI_INT, &c.workers, "N", "data loader threads (0 = auto)", 0},
-        {"log-every", CLI_INT, &c.log_every, "N", "JSONL record every N steps", 0},
-        {"skip-bad", CLI_FLAG, &c.skip_bad, NULL, "warn about and skip unreadable samples", 0},
-        {"quiet", CLI_FLAG, &quiet, NULL, "no progress output", 0},
-        {"stop-after", CLI_INT, &stop_after, "N", "testing: checkpoint and stop (exit 130) after N steps", 0},
+         "backbone init: ImageNet weights (torchvision names) or a wsss classifier (default: from scratch)", .flags = 0},
+        {"bn", CLI_STRING, &c.bn, "MODE", "BN: auto (frozen with --backbone-weights), train or frozen", .flags = 0},
+        {"epochs", CLI_INT, &c.epochs, "N", "epochs", .flags = CLI_RESUMABLE, .min = 1, .max = 1000000},
+        {"batch", CLI_INT, &c.batch, "N", "batch size", .min = 1, .max = 4096},
+        {"crop", CLI_INT, &c.crop, "S", "random crop side (images are padded up to it)", .min = 8, .max = 8192},
+        {"scale-min", CLI_DOUBLE, &c.scale_min, "F", "random rescale: smallest factor", .flags = CLI_MIN_OPEN, .min = 0,
+         .max = 4},
+        {"scale-max", CLI_DOUBLE, &c.scale_max, "F", "random rescale: largest factor (>= --scale-min)",
+         .flags = CLI_MIN_OPEN, .min = 0, .max = 4},
+        {"flip", CLI_DOUBLE, &c.hflip, "P", "horizontal flip probability", .min = 0, .max = 1},
+        {"optim", CLI_STRING, &c.optim, "O", "sgd (with momentum) or adamw", .flags = 0},
+        {"lr", CLI_DOUBLE, &c.lr, "F", "base learning rate (poly schedule)", .flags = CLI_MIN_OPEN, .min = 0, .max = 10},
+        {"lr-power", CLI_DOUBLE, &c.lr_power, "F", "poly power", .flags = CLI_MIN_OPEN, .min = 0, .max = 10},
+        {"momentum", CLI_DOUBLE, &c.momentum, "F", "SGD momentum (adamw: unused)", .flags = CLI_MAX_OPEN, .min = 0,
+         .max = 1},
+        {"weight-decay", CLI_DOUBLE, &c.weight_decay, "F", "weight decay (weights only)", .min = 0, .max = 1},
+        {"head-lr-mult", CLI_DOUBLE, &c.head_lr_mult, "F", "lr multiplier of the head weights (biases twice that)",
+         .min = 0, .max = 1000},
+        CLI_OPTS_TRAIN_LOOP(c, &quiet, &stop_after),
     };
+    unsigned char given[sizeof opts / sizeof opts[0]];
     const cli_spec spec = {"train-seg", NULL,
                            "Train the segmentation network (DeepLab-LargeFOV / ASPP) on a folder of masks: pseudo "
                            "labels, or the ground truth with --gt. Cross-entropy ignoring 255, random scale/crop/flip, "
                            "poly lr, head lr x10. Checkpoints every epoch; Ctrl-C saves a checkpoint and exits 130; "
                            "--resume continues exactly.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
-    char **pos;
-    int np;
-    int rc = cli_parse(&spec, argc, argv, &pos, &np);
-    if (rc) return rc > 0 ? 0 : 2;
-    free(pos);
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, given};
+    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return cli_parse_exit(rc);
     void *storage = NULL;
     if (resume) {
-        char *txt = wsss_trainer_ckpt_config(resume);
-        if (!txt || wsss_train_seg_config_from_json(txt, &c, &storage) != WSSS_OK) {
-            fprintf(stderr, "wsss train-seg: --resume %s: %s\n", resume, wsss_error_msg());
-            free(txt);
+        int code = cli_train_resume(&spec, resume, &c, sizeof c, config_from_json, &storage, quiet);
+        if (code != CLI_EXIT_OK) {
             wsss_train_seg_config_free_storage(storage);
-            return 1;
+            return code;
         }
-        free(txt);
         c.ckpt = resume; /* keep checkpointing where the run is resumed from */
-        if (!quiet) fprintf(stderr, "train-seg: resuming from %s with its stored settings\n", resume);
-    } else if (!c.data) {
-        fprintf(stderr, "wsss train-seg: --data DIR is required (or --resume DIR)\n");
-        return 2;
     }
     c.progress = !quiet;
     c.stop_after = stop_after;
-    rc = wsss_train_seg_run(&c, resume);
-    int code = 0;
-    if (rc == WSSS_TRAINER_INTERRUPTED) {
-        fprintf(stderr, "train-seg: stopped; checkpoint saved, continue with --resume\n");
-        code = 130;
-    } else if (rc != WSSS_OK) {
-        fprintf(stderr, "wsss train-seg: %s\n", wsss_error_msg());
-        code = 1;
+    int code;
+    if (wsss_train_seg_config_check(&c) != WSSS_OK) {
+        code = cli_fail(spec.command, CLI_EXIT_USAGE);
+    } else {
+        char *ckpt = c.ckpt ? wsss_xstrdup(c.ckpt) : wsss_run_path(c.run, c.gt ? WSSS_RUN_SEG_GT_CKPT : WSSS_RUN_SEG_CKPT);
+        code = cli_train_exit(spec.command, wsss_train_seg_run(&c, resume), ckpt);
+        free(ckpt);
     }
     wsss_train_seg_config_free_storage(storage);
     return code;

@@ -87,6 +87,9 @@ typedef struct wsss_fashion_opts {
 } wsss_fashion_opts;
 
 void wsss_fashion_opts_default(wsss_fashion_opts *o);
+/* The settings errors found before any work (sizes, counts, class list; messages name the
+ * command-line options). wsss_fashion_generate checks the same first. */
+int wsss_fashion_opts_check(const wsss_fashion_opts *o);
 
 /* A --classes list such as "9,2": up to 10 comma-separated integers into classes[], their number
  * into *n (ids are range-checked by the generators). WSSS_ERR with a message if malformed. */

@@ -48,6 +48,11 @@ char *wsss_train_cls_config_to_json(const wsss_train_cls_config *c);
 int wsss_train_cls_config_from_json(const char *text, wsss_train_cls_config *c, void **storage);
 void wsss_train_cls_config_free_storage(void *storage);
 
+/* The settings errors found before any work (ranges, option words, --lr-steps): WSSS_ERR with a
+ * message naming the option by its command-line name, the value and what was expected. run checks
+ * the same first. */
+int wsss_train_cls_config_check(const wsss_train_cls_config *c);
+
 /* Train. resume_dir: NULL or a checkpoint directory to continue (its stored config must be used:
  * load it with wsss_trainer_ckpt_config + from_json). Returns WSSS_OK, WSSS_ERR (message set) or
  * WSSS_TRAINER_INTERRUPTED (a checkpoint was saved). */

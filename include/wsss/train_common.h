@@ -11,8 +11,12 @@
 #include "wsss/params.h"
 
 /* "sgd" (momentum) -> 0, "adamw" (PyTorch defaults for betas/eps) -> 1; anything else is an error
- * naming the stage's --optim. */
-int wsss_train_optim_kind(const char *stage, const char *name, int *adamw);
+ * naming --optim. */
+int wsss_train_optim_kind(const char *name, int *adamw);
+/* The settings error of a stage's config check: "--OPTION VALUE: out of range (expected EXPECTED)";
+ * returns WSSS_ERR. Messages name options by their command-line names and carry no stage prefix
+ * (the caller adds its own). */
+int wsss_train_setting_error(const char *option, double value, const char *expected);
 /* The optimizer over a model's registry with the groups its layers are registered in: backbone
  * weights x1 with weight decay, backbone biases x2 without, new head weights x head_mult with
  * decay, head biases x 2*head_mult without. */

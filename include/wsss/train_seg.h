@@ -53,6 +53,10 @@ void wsss_train_seg_config_free_storage(void *storage);
 struct wsss_segmenter;
 int wsss_train_seg_open_model(const char *path, struct wsss_segmenter *s);
 
+/* The settings errors found before any work (ranges, option words): WSSS_ERR with a message naming
+ * the option by its command-line name, the value and what was expected. run checks the same first. */
+int wsss_train_seg_config_check(const wsss_train_seg_config *c);
+
 /* Train. resume_dir: NULL or a checkpoint directory (use its stored config). Returns WSSS_OK,
  * WSSS_ERR (message set) or WSSS_TRAINER_INTERRUPTED (a checkpoint was saved). */
 int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir);

@@ -55,8 +55,8 @@ int wsss_fashion_item_bbox(const wsss_fashion_item *it, int *x0, int *y0, int *x
 void wsss_fashion_paint_item(wsss_fashion_canvas *c, const wsss_fashion_item *it, int x0, int y0,
                              const float tint[3], uint8_t id);
 
-/* Checks of the options both generators have; `who` prefixes the messages ("fashion-scenes"). */
-int wsss_fashion_check_common(const char *who, int size, int max_distractors, int jpeg_quality, int n_classes,
+/* Checks of the options both generators have; messages name the option (the CLI adds its prefix). */
+int wsss_fashion_check_common(int size, int max_distractors, int jpeg_quality, int n_classes,
                               const int *classes);
 /* Creates a directory (an existing one is fine); errors name the path. */
 int wsss_fashion_make_dir(const char *path);

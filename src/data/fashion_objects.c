@@ -42,21 +42,21 @@ static void fill_range(const wsss_fashion_objects_opts *o, int *lo, int *hi) {
 }
 
 int wsss_fashion_objects_check_opts(const wsss_fashion_objects_opts *o) {
-    if (wsss_fashion_check_common("fashion-objects", o->size, o->max_distractors, o->jpeg_quality, o->n_classes,
+    if (wsss_fashion_check_common(o->size, o->max_distractors, o->jpeg_quality, o->n_classes,
                                   o->classes) != WSSS_OK)
         return WSSS_ERR;
     int lo, hi;
     fill_range(o, &lo, &hi);
     if (!(o->fill_min > 0 && o->fill_max <= 1 && o->fill_min <= o->fill_max) || lo < 1 || lo > hi)
-        return wsss_error_set("fashion-objects: fill range [%g, %g] of a %d-pixel side, expected 0 < min <= max <= 1 "
+        return wsss_error_set("--fill-min %g, --fill-max %g on a %d-pixel side, expected 0 < min <= max <= 1 "
                               "holding a whole number of pixels",
                               o->fill_min, o->fill_max, o->size);
     if (!(o->jitter >= 0 && o->jitter <= 0.5))
-        return wsss_error_set("fashion-objects: jitter %g, expected 0..0.5 of the canvas side", o->jitter);
+        return wsss_error_set("--jitter %g: expected 0..0.5 of the canvas side", o->jitter);
     if (!(o->silhouette_thr > 0 && o->silhouette_thr <= 1))
-        return wsss_error_set("fashion-objects: silhouette threshold %g, expected (0, 1]", o->silhouette_thr);
+        return wsss_error_set("silhouette threshold %g, expected (0, 1]", o->silhouette_thr);
     if (o->n_train < WSSS_FASHION_OBJECTS_ALL || o->n_val < WSSS_FASHION_OBJECTS_ALL)
-        return wsss_error_set("fashion-objects: image counts %lld/%lld, expected >= 0 (or -1: one per pool item)",
+        return wsss_error_set("--train %lld, --val %lld: expected >= 0 (or -1: one per pool item)",
                               (long long)o->n_train, (long long)o->n_val);
     return WSSS_OK;
 }
@@ -90,7 +90,7 @@ static int scale_item(wsss_fashion_item *it, const wsss_fashion_source *src, int
     const int64_t file_idx = src->file_index ? src->file_index[idx] : idx;
     int nb[4];
     if (!native_box(px, src->rows, src->cols, o->silhouette_thr, nb))
-        return wsss_error_set("fashion-objects: item %lld of the Fashion-MNIST file has no pixel at or above the "
+        return wsss_error_set("item %lld of the Fashion-MNIST file has no pixel at or above the "
                               "silhouette threshold %g", (long long)file_idx, o->silhouette_thr);
     int cx0 = nb[0] > 0 ? nb[0] - 1 : 0, cy0 = nb[1] > 0 ? nb[1] - 1 : 0;
     int cx1 = nb[2] < src->cols - 1 ? nb[2] + 1 : nb[2], cy1 = nb[3] < src->rows - 1 ? nb[3] + 1 : nb[3];
@@ -129,7 +129,7 @@ static int scale_item(wsss_fashion_item *it, const wsss_fashion_source *src, int
         f = next;
     }
     if (best_f < 0)
-        return wsss_error_set("fashion-objects: item %lld of the Fashion-MNIST file: its silhouette cannot be scaled "
+        return wsss_error_set("item %lld of the Fashion-MNIST file: its silhouette cannot be scaled "
                               "to fill %g..%g of a %d-pixel canvas", (long long)file_idx, o->fill_min, o->fill_max,
                               o->size);
     if (!made_best) {
@@ -254,7 +254,7 @@ static int prepare_split(const wsss_fashion_objects_opts *o, split_job *j) {
     const wsss_fashion_pool pool = wsss_fashion_item_pool(WSSS_FASHION_OBJECTS, j->split);
     j->n = want == WSSS_FASHION_OBJECTS_ALL ? j->src.n : want;
     if (j->n > j->src.n)
-        return wsss_error_set("fashion-objects: %lld %s images asked for, but the %s pool (%s file items %lld..%lld) "
+        return wsss_error_set("%lld %s images asked for, but the %s pool (%s file items %lld..%lld) "
                               "has %lld items%s, one image each",
                               (long long)want, j->name, j->name, j->split == WSSS_FASHION_TRAIN ? "training" : "t10k",
                               (long long)pool.first, (long long)(pool.first + pool.count - 1), (long long)j->src.n,
@@ -333,10 +333,10 @@ static int write_split(const wsss_fashion_objects_opts *o, split_job *j, int64_t
 }
 
 int wsss_fashion_objects_generate(const wsss_fashion_objects_opts *o, int64_t counts[2][WSSS_FASHION_NUM_CLASSES]) {
-    if (!o->out_dir || !*o->out_dir) return wsss_error_set("fashion-objects: no output directory given");
+    if (!o->out_dir || !*o->out_dir) return wsss_error_set("no output directory given (--out DIR)");
     if (wsss_fashion_objects_check_opts(o) != WSSS_OK) return WSSS_ERR;
     if (o->n_train == 0 && o->n_val == 0)
-        return wsss_error_set("fashion-objects: nothing to generate (0 train and 0 val images)");
+        return wsss_error_set("nothing to generate (0 train and 0 val images)");
     int64_t local[2][WSSS_FASHION_NUM_CLASSES];
     if (!counts) counts = local;
     memset(counts, 0, sizeof(int64_t) * 2 * WSSS_FASHION_NUM_CLASSES);

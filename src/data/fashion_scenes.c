@@ -66,21 +66,29 @@ static int sample_item_count(wsss_rng *r, const double p[4]) {
     return 4;
 }
 
+/* the settings a scene depends on */
 static int check_opts(const wsss_fashion_opts *o) {
-    if (wsss_fashion_check_common("fashion-scenes", o->size, o->max_distractors, o->jpeg_quality, o->n_classes,
+    if (wsss_fashion_check_common(o->size, o->max_distractors, o->jpeg_quality, o->n_classes,
                                   o->classes) != WSSS_OK)
         return WSSS_ERR;
     if (!(o->scale_min > 0 && o->scale_max >= o->scale_min))
-        return wsss_error_set("fashion-scenes: item scale range [%g, %g] is empty or not positive", o->scale_min, o->scale_max);
+        return wsss_error_set("--scale-min %g, --scale-max %g: expected 0 < min <= max", o->scale_min, o->scale_max);
     double tot = 0;
     for (int k = 0; k < 4; k++) {
-        if (!(o->item_probs[k] >= 0)) return wsss_error_set("fashion-scenes: item-count probability %d is negative", k + 1);
+        if (!(o->item_probs[k] >= 0)) return wsss_error_set("item-count probability %d is negative", k + 1);
         tot += o->item_probs[k];
     }
-    if (!(tot > 0)) return wsss_error_set("fashion-scenes: item-count probabilities sum to 0");
+    if (!(tot > 0)) return wsss_error_set("item-count probabilities sum to 0");
     if (o->n_train < 0 || o->n_val < 0 || o->n_train > 10000000 || o->n_val > 10000000)
-        return wsss_error_set("fashion-scenes: scene counts %lld/%lld, expected 0..10000000", (long long)o->n_train,
+        return wsss_error_set("--train %lld, --val %lld: expected 0..10000000 each", (long long)o->n_train,
                               (long long)o->n_val);
+    return WSSS_OK;
+}
+
+int wsss_fashion_opts_check(const wsss_fashion_opts *o) {
+    if (!o->out_dir || !*o->out_dir) return wsss_error_set("no output directory given (--out DIR)");
+    if (check_opts(o) != WSSS_OK) return WSSS_ERR;
+    if (o->n_train + o->n_val == 0) return wsss_error_set("nothing to generate (--train 0 and --val 0)");
     return WSSS_OK;
 }
 
@@ -118,8 +126,8 @@ int wsss_fashion_render_scene(const wsss_fashion_source *src, const wsss_fashion
         }
         if (any) break;
         if (attempt >= 1000) {
-            rc = wsss_error_set("fashion-scenes: scene %lld: no item reached the minimum visible area %g of the "
-                                "canvas in 1000 attempts (is min_visible too large?)", (long long)index, o->min_visible);
+            rc = wsss_error_set("scene %lld: no item reached the minimum visible area %g of the "
+                                "canvas in 1000 attempts (is --min-visible too large?)", (long long)index, o->min_visible);
             break;
         }
     }
@@ -221,9 +229,7 @@ static int generate_split(const wsss_fashion_opts *o, wsss_fashion_split split, 
 }
 
 int wsss_fashion_generate(const wsss_fashion_opts *o, int64_t labels_hist[2][WSSS_FASHION_NUM_CLASSES]) {
-    if (!o->out_dir || !*o->out_dir) return wsss_error_set("fashion-scenes: no output directory given");
-    if (check_opts(o) != WSSS_OK) return WSSS_ERR;
-    if (o->n_train + o->n_val == 0) return wsss_error_set("fashion-scenes: nothing to generate (0 train and 0 val scenes)");
+    if (wsss_fashion_opts_check(o) != WSSS_OK) return WSSS_ERR;
     char path[4096];
     static const char *const dirs[] = {"", "/JPEGImages", "/SegmentationClass", "/ImageSets", "/ImageSets/Segmentation"};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {

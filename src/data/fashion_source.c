@@ -131,20 +131,20 @@ int wsss_fashion_source_load_pool(const char *dir, wsss_fashion_set set, wsss_fa
 
 /* ---------------------------------------------------------------- shared by both generators */
 
-int wsss_fashion_check_common(const char *who, int size, int max_distractors, int jpeg_quality, int n_classes,
+int wsss_fashion_check_common(int size, int max_distractors, int jpeg_quality, int n_classes,
                               const int *classes) {
-    if (size < 16 || size > 4096) return wsss_error_set("%s: --size %d, expected 16..4096", who, size);
+    if (size < 16 || size > 4096) return wsss_error_set("--size %d: expected 16..4096", size);
     if (max_distractors < 0 || max_distractors > 64)
-        return wsss_error_set("%s: max distractors %d, expected 0..64", who, max_distractors);
+        return wsss_error_set("--max-distractors %d: expected 0..64", max_distractors);
     if (jpeg_quality < 1 || jpeg_quality > 100)
-        return wsss_error_set("%s: JPEG quality %d, expected 1..100", who, jpeg_quality);
+        return wsss_error_set("--jpeg-quality %d: expected 1..100", jpeg_quality);
     if (n_classes < 0 || n_classes > 10)
-        return wsss_error_set("%s: %d classes in the subset, expected 1..10", who, n_classes);
+        return wsss_error_set("--classes: %d classes in the subset, expected 1..10", n_classes);
     for (int k = 0; k < n_classes; k++) {
         if (classes[k] < 1 || classes[k] > 10)
-            return wsss_error_set("%s: class %d, expected a Fashion-MNIST class id 1..10", who, classes[k]);
+            return wsss_error_set("--classes: class %d, expected a Fashion-MNIST class id 1..10", classes[k]);
         for (int j = 0; j < k; j++)
-            if (classes[j] == classes[k]) return wsss_error_set("%s: class %d listed twice", who, classes[k]);
+            if (classes[j] == classes[k]) return wsss_error_set("--classes: class %d listed twice", classes[k]);
     }
     return WSSS_OK;
 }

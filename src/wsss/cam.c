@@ -114,14 +114,14 @@ int wsss_cam_compute_batch(const wsss_cam_opts *o, wsss_cam_forward_fn fn, void 
         }
         if (cam->ndim != 4 || cam->shape[0] != nb || cam->dtype != WSSS_F32) {
             char sh[96];
-            rc = wsss_error_set("cam: the model returned %s maps, expected F32 [%d, K, h, w]",
+            rc = wsss_error_set("the CAM model returned %s maps, expected F32 [%d, K, h, w]",
                                 wsss_shape_str(cam, sh, sizeof sh), nb);
             break;
         }
         for (int b = 0; b < n_img && rc == WSSS_OK; b++)
             for (int k = 0; k < n[b]; k++)
                 if (cls[b][k] < 1 || cls[b][k] > cam->shape[1]) {
-                    rc = wsss_error_set("cam: class %d outside the model's %lld classes", cls[b][k],
+                    rc = wsss_error_set("class %d outside the CAM model's %lld classes", cls[b][k],
                                         (long long)cam->shape[1]);
                     break;
                 }

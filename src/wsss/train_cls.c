@@ -124,25 +124,44 @@ static int parse_steps(const char *txt, int epochs, int64_t spe, int *n, int64_t
     return WSSS_OK;
 }
 
-int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
-    if (!c->data) return wsss_error_set("train-cls: no dataset given (--data DIR)");
-    if (c->epochs < 1 || c->batch < 1 || c->size < 8 || c->lr <= 0 || c->weight_decay < 0 ||
-        c->momentum < 0 || c->momentum >= 1 || c->rrc_min <= 0 || c->rrc_min > 1 || c->hflip < 0 || c->hflip > 1 ||
-        c->jitter < 0 || c->jitter > 0.5)
-        return wsss_error_set("train-cls: bad settings (need epochs >= 1, batch >= 1, size >= 8, lr > 0, "
-                              "momentum in [0,1), rrc-min in (0,1], flip in [0,1], jitter in [0,0.5])");
-    int bce = 0;
-    if (strcmp(c->loss, "bce") == 0) bce = 1;
-    else if (strcmp(c->loss, "mlsm") != 0) return wsss_error_set("train-cls: --loss %s (expected mlsm or bce)", c->loss);
+int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
+    if (!c->data) return wsss_error_set("no dataset given (--data DIR)");
+    if (c->epochs < 1) return wsss_train_setting_error("epochs", c->epochs, ">= 1");
+    if (c->batch < 1) return wsss_train_setting_error("batch", c->batch, ">= 1");
+    if (c->size < 8) return wsss_train_setting_error("size", c->size, ">= 8");
+    if (!(c->lr > 0)) return wsss_train_setting_error("lr", c->lr, "> 0");
+    if (!(c->weight_decay >= 0)) return wsss_train_setting_error("weight-decay", c->weight_decay, ">= 0");
+    if (!(c->momentum >= 0 && c->momentum < 1)) return wsss_train_setting_error("momentum", c->momentum, "0 <= F < 1");
+    if (!(c->rrc_min > 0 && c->rrc_min <= 1)) return wsss_train_setting_error("rrc-min", c->rrc_min, "0 < F <= 1");
+    if (!(c->hflip >= 0 && c->hflip <= 1)) return wsss_train_setting_error("flip", c->hflip, "0 <= P <= 1");
+    if (!(c->jitter >= 0 && c->jitter <= 0.5)) return wsss_train_setting_error("jitter", c->jitter, "0 <= F <= 0.5");
+    if (!c->loss || (strcmp(c->loss, "bce") != 0 && strcmp(c->loss, "mlsm") != 0))
+        return wsss_error_set("--loss %s: expected mlsm or bce", c->loss ? c->loss : "(unset)");
     int adamw;
-    if (wsss_train_optim_kind("train-cls", c->optim, &adamw) != WSSS_OK) return WSSS_ERR;
+    if (wsss_train_optim_kind(c->optim, &adamw) != WSSS_OK) return WSSS_ERR;
     wsss_pool_kind pool;
-    if (wsss_pool_kind_parse(c->pool, &pool) != WSSS_OK) return wsss_error_prefix("train-cls: --pool");
+    if (wsss_pool_kind_parse(c->pool, &pool) != WSSS_OK)
+        return wsss_error_set("--pool %s: expected gap, gmp or lse", c->pool ? c->pool : "(unset)");
     if (pool == WSSS_POOL_LSE && !(c->lse_r > 0 && c->lse_r <= 100))
-        return wsss_error_set("train-cls: --lse-r must be in (0, 100]");
+        return wsss_train_setting_error("lse-r", c->lse_r, "0 < R <= 100");
     wsss_lr_kind lk;
     if (wsss_lr_kind_parse(c->lr_policy, &lk) != WSSS_OK || lk == WSSS_LR_CONSTANT)
-        return wsss_error_set("train-cls: --lr-policy %s (expected poly or step)", c->lr_policy);
+        return wsss_error_set("--lr-policy %s: expected poly or step", c->lr_policy ? c->lr_policy : "(unset)");
+    int nm;
+    int64_t ms[WSSS_LR_MAX_MILESTONES];
+    if (lk == WSSS_LR_STEP && parse_steps(c->lr_steps, c->epochs, 1, &nm, ms) != WSSS_OK) return WSSS_ERR;
+    return WSSS_OK;
+}
+
+int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
+    if (wsss_train_cls_config_check(c) != WSSS_OK) return WSSS_ERR;
+    const int bce = strcmp(c->loss, "bce") == 0;
+    int adamw;
+    wsss_train_optim_kind(c->optim, &adamw);
+    wsss_pool_kind pool;
+    wsss_pool_kind_parse(c->pool, &pool);
+    wsss_lr_kind lk;
+    wsss_lr_kind_parse(c->lr_policy, &lk);
 
     char *ckpt = c->ckpt ? wsss_xstrdup(c->ckpt) : wsss_run_path(c->run, WSSS_RUN_CLS_CKPT);
     char *out = c->out ? wsss_xstrdup(c->out) : wsss_run_path(c->run, WSSS_RUN_CLS_MODEL);
@@ -179,7 +198,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
         goto done;
     if (c->frozen_bn) {
         if (cls.m.backbone != WSSS_BACKBONE_RESNET) {
-            wsss_error_set("train-cls: --frozen-bn applies to ResNet backbones only");
+            wsss_error_set("--frozen-bn applies to ResNet backbones only (--arch %s)", c->arch);
             goto done;
         }
         wsss_resnet_set_frozen_bn(&cls.m.resnet, 1);

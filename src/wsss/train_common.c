@@ -5,11 +5,15 @@
 
 #include "wsss/error.h"
 
-int wsss_train_optim_kind(const char *stage, const char *name, int *adamw) {
+int wsss_train_optim_kind(const char *name, int *adamw) {
     if (name && strcmp(name, "adamw") == 0) *adamw = 1;
     else if (name && strcmp(name, "sgd") == 0) *adamw = 0;
-    else return wsss_error_set("%s: --optim %s (expected sgd or adamw)", stage, name ? name : "(none)");
+    else return wsss_error_set("--optim %s: expected sgd or adamw", name ? name : "(unset)");
     return WSSS_OK;
+}
+
+int wsss_train_setting_error(const char *option, double value, const char *expected) {
+    return wsss_error_set("--%s %g: out of range (expected %s)", option, value, expected);
 }
 
 wsss_optim *wsss_train_optim_new(int adamw, double momentum, double weight_decay, double head_mult,

@@ -167,20 +167,32 @@ static int is_dir(const char *p) {
     return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
-    if (!c->data) return wsss_error_set("train-seg: no dataset given (--data DIR)");
-    if (c->epochs < 1 || c->batch < 1 || c->crop < 8 || c->lr <= 0 || c->head_lr_mult < 0 || c->weight_decay < 0 ||
-        c->momentum < 0 || c->momentum >= 1 || !(c->scale_min > 0) || c->scale_max < c->scale_min ||
-        c->scale_max > 4 || c->hflip < 0 || c->hflip > 1 || c->lr_power <= 0)
-        return wsss_error_set("train-seg: bad settings (need epochs >= 1, batch >= 1, crop >= 8, lr > 0, momentum in "
-                              "[0,1), 0 < scale-min <= scale-max <= 4, flip in [0,1], lr-power > 0)");
+int wsss_train_seg_config_check(const wsss_train_seg_config *c) {
+    if (!c->data) return wsss_error_set("no dataset given (--data DIR)");
+    if (c->epochs < 1) return wsss_train_setting_error("epochs", c->epochs, ">= 1");
+    if (c->batch < 1) return wsss_train_setting_error("batch", c->batch, ">= 1");
+    if (c->crop < 8) return wsss_train_setting_error("crop", c->crop, ">= 8");
+    if (!(c->lr > 0)) return wsss_train_setting_error("lr", c->lr, "> 0");
+    if (!(c->head_lr_mult >= 0)) return wsss_train_setting_error("head-lr-mult", c->head_lr_mult, ">= 0");
+    if (!(c->weight_decay >= 0)) return wsss_train_setting_error("weight-decay", c->weight_decay, ">= 0");
+    if (!(c->momentum >= 0 && c->momentum < 1)) return wsss_train_setting_error("momentum", c->momentum, "0 <= F < 1");
+    if (!(c->scale_min > 0 && c->scale_min <= 4)) return wsss_train_setting_error("scale-min", c->scale_min, "0 < F <= 4");
+    if (!(c->scale_max >= c->scale_min && c->scale_max <= 4))
+        return wsss_train_setting_error("scale-max", c->scale_max, "--scale-min <= F <= 4");
+    if (!(c->hflip >= 0 && c->hflip <= 1)) return wsss_train_setting_error("flip", c->hflip, "0 <= P <= 1");
+    if (!(c->lr_power > 0)) return wsss_train_setting_error("lr-power", c->lr_power, "> 0");
     int adamw;
-    if (wsss_train_optim_kind("train-seg", c->optim, &adamw) != WSSS_OK) return WSSS_ERR;
-    int frozen;
-    if (strcmp(c->bn, "auto") == 0) frozen = c->backbone_weights != NULL;
-    else if (strcmp(c->bn, "frozen") == 0) frozen = 1;
-    else if (strcmp(c->bn, "train") == 0) frozen = 0;
-    else return wsss_error_set("train-seg: --bn %s (expected auto, train or frozen)", c->bn);
+    if (wsss_train_optim_kind(c->optim, &adamw) != WSSS_OK) return WSSS_ERR;
+    if (!c->bn || (strcmp(c->bn, "auto") != 0 && strcmp(c->bn, "frozen") != 0 && strcmp(c->bn, "train") != 0))
+        return wsss_error_set("--bn %s: expected auto, train or frozen", c->bn ? c->bn : "(unset)");
+    return WSSS_OK;
+}
+
+int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
+    if (wsss_train_seg_config_check(c) != WSSS_OK) return WSSS_ERR;
+    int adamw;
+    wsss_train_optim_kind(c->optim, &adamw);
+    const int frozen = strcmp(c->bn, "auto") == 0 ? c->backbone_weights != NULL : strcmp(c->bn, "frozen") == 0;
 
     const char *sub = c->gt ? "seg_gt" : "seg";
     char rel[64];

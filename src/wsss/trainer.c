@@ -74,16 +74,15 @@ int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_param
     if (opts) t->opts = *opts;
     else wsss_trainer_opts_default(&t->opts);
     if (t->opts.log_every <= 0) t->opts.log_every = 1;
-    if (t->opts.epochs < 0) return wsss_error_set("%s: epochs must not be negative", t->opts.stage);
+    if (t->opts.epochs < 0) return wsss_error_set("epochs %lld: expected >= 0", (long long)t->opts.epochs);
     t->model = model;
     t->opt = opt;
     t->loader = loader;
     t->sched = *sched;
     t->steps_per_epoch = wsss_loader_batches_per_epoch(loader);
     if (t->steps_per_epoch <= 0)
-        return wsss_error_set("%s: the dataset gives no batch per epoch (too few images for the batch size "
-                              "with drop-last?)",
-                              t->opts.stage);
+        return wsss_error_set("the dataset gives no batch per epoch (too few images for the batch size "
+                              "with drop-last?)");
     wsss_rng_seed(&t->rng, seed);
     if (!t->opts.resume_dir) return WSSS_OK;
 
@@ -105,6 +104,8 @@ int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_param
         t->step = st.step;
         t->epoch = st.epoch;
         t->sched = st.sched;
+        /* the run's length may change on resume (--epochs): a poly schedule decays over the new one */
+        if (st.sched.kind == WSSS_LR_POLY && sched->kind == WSSS_LR_POLY) t->sched.max_iter = sched->max_iter;
         t->rng = st.rng;
         t->last_lr = st.lr;
         t->resumed = 1;
@@ -196,9 +197,9 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
             break;
         }
         if (!isfinite(stats.loss)) {
-            rc = wsss_error_set("%s: the loss is not finite at step %lld (epoch %lld); lower the learning rate "
+            rc = wsss_error_set("the loss is not finite at step %lld (epoch %lld); lower the learning rate "
                                 "(nothing saved for this step)",
-                                o->stage, (long long)t->step, (long long)t->epoch);
+                                (long long)t->step, (long long)t->epoch);
             break;
         }
         wsss_optim_step(t->opt, lr);

@@ -151,7 +151,7 @@ check "missing mask named" has "$TMP/out" "s05"
 check "train-seg: unknown arch: exit 1" rc_is 1 "$WSSS" train-seg "${SEG[@]}" --run "$TMP/r7" --masks "$R/pseudo" \
     --arch resnet18-fcn
 check "unknown arch named" has "$TMP/out" "resnet18-fcn"
-check "train-seg: bad BN mode: exit 1" rc_is 1 "$WSSS" train-seg "${SEG[@]}" --run "$TMP/r7" --masks "$R/pseudo" \
+check "train-seg: bad BN mode: exit 2" rc_is 2 "$WSSS" train-seg "${SEG[@]}" --run "$TMP/r7" --masks "$R/pseudo" \
     --bn sometimes
 check "bad BN mode named" has "$TMP/out" "sometimes"
 head -c 2000 "$R/cls/model.safetensors" >"$TMP/trunc.safetensors"

@@ -41,7 +41,7 @@ err="$TMP/err.txt"
 
 "$WSSS" eval-masks --help >"$out" 2>&1
 check "--help exits 0" test $? -eq 0
-check "--help lists --json" has "$out" "--json OUT"
+check "--help lists --json" has "$out" "--json FILE"
 
 WSSS_PROGRESS=0 "$WSSS" eval-masks --gt "$GT" --pred "$TMP/pred" --json "$TMP/run/metrics/eval-seg.json" --stage eval-seg >"$out" 2>"$err"
 check "eval exits 0" test $? -eq 0

@@ -46,9 +46,9 @@ check "--out required: exit 2" rc_is 2 "$WSSS" data fashion-objects --train 3
 check "--classes 2,x: exit 2" rc_is 2 gen --out "$TMP/d" --classes 2,x
 check "names the list" has "$TMP/out" 'wsss data fashion-objects: --classes "2,x": expected up to 10'
 check "--classes 2,11: exit 2" rc_is 2 gen --out "$TMP/d" --classes 2,11
-check "names the class" has "$TMP/out" "wsss data fashion-objects: class 11, expected a Fashion-MNIST class id 1..10"
+check "names the class" has "$TMP/out" "wsss data fashion-objects: --classes: class 11, expected a Fashion-MNIST class id 1..10"
 check "--size 8: exit 2" rc_is 2 gen --out "$TMP/d" --size 8
-check "names the value and the range" has "$TMP/out" "wsss data fashion-objects: --size 8, expected 16..4096"
+check "names the value and the range" has "$TMP/out" "wsss data fashion-objects: --size 8: out of range (expected 16..4096)"
 check "--fill-max 1.5: exit 2" rc_is 2 gen --out "$TMP/d" --fill-max 1.5
 check "nothing written on errors" test ! -e "$TMP/d"
 

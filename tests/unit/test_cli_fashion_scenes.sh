@@ -32,7 +32,7 @@ fi
 rc=$?
 check '[ $rc -eq 1 ] && grep -q "nowhere/train-images-idx3-ubyte.gz" "$T/d.err"' "missing Fashion-MNIST: exit 1 naming the file"
 "$WSSS" data fashion-scenes --out "$T/e" --size abc > /dev/null 2> "$T/e.err"
-check '[ $? -eq 2 ] && grep -q "expects an integer" "$T/e.err"' "bad option value: exit 2"
+check '[ $? -eq 2 ] && grep -qF "wsss data fashion-scenes: --size abc: not an integer (expected 16..4096)" "$T/e.err"' "bad option value: exit 2"
 "$WSSS" data fashion-scenes --train 3 > /dev/null 2> "$T/f.err"
 check '[ $? -eq 2 ] && grep -q "out is required" "$T/f.err"' "--out required"
 "$WSSS" data fashion-scenes --out "$T/g" --train 4 --val 0 --size 48 --classes 9,2 --quiet > /dev/null 2>&1
@@ -40,5 +40,9 @@ check '[ $? -eq 0 ] && [ "$(tr "\n" , < "$T/g/classes.txt")" = "background,Bag,T
 "$WSSS" data fashion-scenes --out "$T/h" --classes 2,x > /dev/null 2> "$T/h.err"
 check '[ $? -eq 2 ] && grep -q "class ids 1..10" "$T/h.err"' "--classes with a non-number: exit 2"
 "$WSSS" data fashion-scenes --out "$T/h" --classes 2,11 > /dev/null 2> "$T/h.err"
-check '[ $? -eq 1 ] && grep -q "class 11" "$T/h.err"' "--classes with an unknown id: exit 1 naming it"
+check '[ $? -eq 2 ] && grep -q "class 11" "$T/h.err"' "--classes with an unknown id: exit 2 naming it"
+"$WSSS" data fashion-scenes --out "$T/h" --classes 2,2 > /dev/null 2> "$T/h.err"
+check '[ $? -eq 2 ] && grep -qF "wsss data fashion-scenes: --classes: class 2 listed twice" "$T/h.err"' "--classes with a repeated id: exit 2 naming it"
+"$WSSS" data fashion-scenes --out "$T/h" --train 0 --val 0 > /dev/null 2> "$T/h.err"
+check '[ $? -eq 2 ] && grep -q "nothing to generate" "$T/h.err" && [ ! -e "$T/h" ]' "nothing to generate: exit 2, nothing written"
 exit $fail

@@ -256,7 +256,7 @@ static void test_written_folder(void) {
     wsss_fashion_objects_opts_default(&o);
     o.out_dir = d;
     o.fill_min = 0.95;
-    CHECK(wsss_fashion_objects_generate(&o, NULL) == WSSS_ERR && strstr(wsss_error_msg(), "fill range"), "fill: '%s'",
+    CHECK(wsss_fashion_objects_generate(&o, NULL) == WSSS_ERR && strstr(wsss_error_msg(), "--fill-min 0.95, --fill-max 0.9"), "fill: '%s'",
           wsss_error_msg());
     o.fill_min = 0.4;
     o.jitter = 0.7;

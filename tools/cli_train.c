@@ -1,0 +1,108 @@
+/* What the training commands share (cli.h): --resume DIR against the command line (a resumed run
+ * keeps the checkpoint's settings; options marked CLI_RESUMABLE may change, any other given option
+ * must repeat the stored value) and the exit code of a run. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "wsss/error.h"
+#include "wsss/trainer.h"
+
+static size_t value_size(cli_kind k) {
+    switch (k) {
+    case CLI_FLAG:
+    case CLI_INT: return sizeof(int);
+    case CLI_DOUBLE: return sizeof(double);
+    case CLI_STRING: return sizeof(const char *);
+    }
+    return 0;
+}
+
+static int same_value(cli_kind k, const void *a, const void *b) {
+    switch (k) {
+    case CLI_FLAG:
+    case CLI_INT: return *(const int *)a == *(const int *)b;
+    case CLI_DOUBLE: return *(const double *)a == *(const double *)b;
+    case CLI_STRING: {
+        const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+        return x == y || (x && y && strcmp(x, y) == 0);
+    }
+    }
+    return 0;
+}
+
+/* "--epochs, --log-every and --quiet": the visible options that may change on resume. */
+static void resumable_list(const cli_spec *spec, char *buf, size_t cap) {
+    int n = 0, total = 0;
+    for (int i = 0; i < spec->n_opts; i++)
+        total += (spec->opts[i].flags & (CLI_RESUMABLE | CLI_HIDDEN)) == CLI_RESUMABLE;
+    buf[0] = 0;
+    for (int i = 0; i < spec->n_opts; i++) {
+        const cli_opt *o = &spec->opts[i];
+        if ((o->flags & (CLI_RESUMABLE | CLI_HIDDEN)) != CLI_RESUMABLE) continue;
+        size_t k = strlen(buf);
+        n++;
+        snprintf(buf + k, cap - k, "%s--%s", n == 1 ? "" : n == total ? " and " : ", ", o->name);
+    }
+}
+
+int cli_resume_merge(const cli_spec *spec, void *cfg, const void *cli_cfg, size_t cfg_size, const char *resume_dir) {
+    WSSS_ASSERT(spec->given, "cli_resume_merge needs the given options (cli_spec.given)");
+    const uintptr_t lo = (uintptr_t)cfg, hi = lo + cfg_size;
+    int refused = 0;
+    for (int i = 0; i < spec->n_opts; i++) {
+        const cli_opt *o = &spec->opts[i];
+        const uintptr_t at = (uintptr_t)o->dest;
+        if (!spec->given[i] || at < lo || at >= hi) continue; /* not given, or not part of the stored config */
+        const void *from_cli = (const char *)cli_cfg + (at - lo);
+        if (o->flags & CLI_RESUMABLE) {
+            memcpy(o->dest, from_cli, value_size(o->kind));
+        } else if (!same_value(o->kind, o->dest, from_cli)) {
+            char given[256], stored[256];
+            cli_value_text(o, from_cli, given, sizeof given);
+            cli_value_text(o, o->dest, stored, sizeof stored);
+            if (o->kind == CLI_FLAG)
+                cli_error(spec->command, "--%s: the run in %s was started without it, and --resume keeps its settings",
+                          o->name, resume_dir);
+            else
+                cli_error(spec->command, "--%s %s: the run in %s was started with %s, and --resume keeps its settings",
+                          o->name, given, resume_dir, stored);
+            refused++;
+        }
+    }
+    if (refused) {
+        char list[256];
+        resumable_list(spec, list, sizeof list);
+        cli_error(spec->command, "with --resume only %s may change (start a new run for other settings)", list);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_train_resume(const cli_spec *spec, const char *resume_dir, void *cfg, size_t cfg_size,
+                     cli_config_from_json from_json, void **storage, int quiet) {
+    void *from_cli = wsss_xmalloc(cfg_size);
+    memcpy(from_cli, cfg, cfg_size);
+    char *text = wsss_trainer_ckpt_config(resume_dir);
+    int code = CLI_EXIT_OK;
+    if (!text || from_json(text, cfg, storage) != WSSS_OK) {
+        cli_error(spec->command, "--resume %s: %s", resume_dir, wsss_error_msg());
+        code = CLI_EXIT_FAILURE;
+    } else if (cli_resume_merge(spec, cfg, from_cli, cfg_size, resume_dir) != 0) {
+        code = CLI_EXIT_USAGE;
+    } else if (!quiet) {
+        fprintf(stderr, "%s: resuming from %s with its stored settings\n", spec->command, resume_dir);
+    }
+    free(text);
+    free(from_cli);
+    return code;
+}
+
+int cli_train_exit(const char *command, int run_rc, const char *ckpt_dir) {
+    if (run_rc == WSSS_TRAINER_INTERRUPTED) {
+        cli_error(command, "interrupted; checkpoint saved in %s (continue with --resume %s)", ckpt_dir, ckpt_dir);
+        return CLI_EXIT_INTERRUPTED;
+    }
+    return run_rc == WSSS_OK ? CLI_EXIT_OK : cli_fail(command, CLI_EXIT_FAILURE);
+}
