@@ -6,8 +6,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BUILD_PKGS := build-essential cmake pkg-config libdnnl-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
 DATA_PKGS := dataset-fashion-mnist
-TEST_PKGS := python3-pil chromium
+# Everything the tests and scripts/ run: /usr/bin/python3 with numpy and PIL (test data, JPEG
+# reference), torch and torchvision (the .pth converter), chromium (the report). Listed even when
+# another package pulls them in: scripts/fresh_check.sh proves the lists on a bare Debian root.
+TEST_PKGS := python3-numpy python3-pil python3-torch python3-torchvision chromium
 BENCH_PKGS := python3-torch python3-torchvision
+FRESH_PKGS := debootstrap git
 
 # Install the Debian packages in $(1) that are missing (apt-get update only when needed).
 define apt_install
@@ -20,7 +24,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all deps deps-test deps-bench build test test-unit test-parity demo bench clean
+.PHONY: all deps deps-test deps-bench build test test-unit test-parity demo bench fresh-check clean
 
 all: build
 
@@ -54,6 +58,11 @@ demo: deps build
 
 bench: deps-bench build
 	bash bench/run.sh $(BUILD)
+
+# The README's `make test` and `WSSS_QUICK=1 make demo` on a bare Debian 12 root (needs root).
+fresh-check:
+	$(call apt_install,$(FRESH_PKGS))
+	bash scripts/fresh_check.sh
 
 clean:
 	rm -rf $(BUILD) build-asan
