@@ -53,5 +53,8 @@ int wsss_ckpt_load(const char *dir, wsss_params *model, wsss_optim *opt, wsss_ck
 
 /* Only the state (state.json), e.g. to inspect a checkpoint. */
 int wsss_ckpt_load_state(const char *dir, wsss_ckpt_state *st);
+/* The state.json parser itself, on text[0..len) (file names it in messages): the same validation,
+ * st is replaced only on success; *has_optimizer receives the file's has_optimizer flag. */
+int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_ckpt_state *st, int *has_optimizer);
 
 #endif

@@ -255,7 +255,7 @@ static int parse_hex_u64(const char *s, uint64_t *out) {
     return WSSS_OK;
 }
 
-static int state_from_json(const char *file, const char *text, size_t len, wsss_ckpt_state *st, int *has_optimizer) {
+int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_ckpt_state *st, int *has_optimizer) {
     wsss_json *root = wsss_json_parse(text, len);
     if (!root) return wsss_error_prefix("%s", file);
     int rc = WSSS_ERR;
@@ -447,7 +447,7 @@ static int load_state_json(const char *dir_arg, wsss_ckpt_state *st, int *has_op
     free(dir);
     size_t len = 0;
     int rc = read_text(path, &text, &len);
-    if (rc == WSSS_OK) rc = state_from_json(path, text, len, st, has_optimizer);
+    if (rc == WSSS_OK) rc = wsss_ckpt_state_parse(path, text, len, st, has_optimizer);
     free(text);
     free(path);
     return rc;
