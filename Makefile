@@ -8,6 +8,9 @@ BUILD_PKGS := build-essential cmake pkg-config libdnnl-dev libjpeg62-turbo-dev l
 DATA_PKGS := dataset-fashion-mnist
 TEST_PKGS := python3-pil chromium
 BENCH_PKGS := python3-torch python3-torchvision
+FUZZ_PKGS := clang libclang-rt-14-dev libomp-dev
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
 # Install the Debian packages in $(1) that are missing (apt-get update only when needed).
 define apt_install
@@ -20,7 +23,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all deps deps-test deps-bench build test test-unit test-parity demo bench clean
+.PHONY: all deps deps-test deps-bench deps-fuzz build test test-unit test-parity demo bench fuzz clean
 
 all: build
 
@@ -32,6 +35,9 @@ deps-test: deps
 
 deps-bench: deps
 	$(call apt_install,$(BENCH_PKGS))
+
+deps-fuzz: deps
+	$(call apt_install,$(FUZZ_PKGS))
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
@@ -55,5 +61,13 @@ demo: deps build
 bench: deps-bench build
 	bash bench/run.sh $(BUILD)
 
+# Every libFuzzer harness (fuzz/) for FUZZ_SECONDS on its seed corpus; fails on any crash.
+$(FUZZ_BUILD)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Release -DWSSS_FUZZ=ON
+
+fuzz: deps-fuzz $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)
