@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/stale_tmp.h"
 #include "wsss/error.h"
 #include "wsss/json.h"
 
@@ -684,9 +685,7 @@ int wsss_st_writer_save(wsss_st_writer *w, const char *path) {
     while (jw.len % 8) wsss_jw_append(&jw, " ", 1); /* keeps the data section 8-byte aligned */
 
     /* temporary file in the same directory, so rename() is atomic */
-    size_t plen = strlen(path);
-    char *tmp = wsss_xmalloc(plen + 16);
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    char *tmp = wsss_tmp_file_template(path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         wsss_error_set("%s: cannot create temporary file: %s", path, strerror(errno));

@@ -85,6 +85,7 @@ int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_param
                               "with drop-last?)",
                               t->opts.stage);
     wsss_rng_seed(&t->rng, seed);
+    if (t->opts.ckpt_dir) wsss_ckpt_clean_stale(t->opts.ckpt_dir); /* leftovers of a killed run */
     if (!t->opts.resume_dir) return WSSS_OK;
 
     wsss_ckpt_state st;

@@ -355,7 +355,7 @@ static void test_atomic_writes(void) {
     /* no temporary files left behind */
     DIR *d = opendir(g_dir);
     int leftovers = 0;
-    for (struct dirent *e; d && (e = readdir(d)) != NULL;) leftovers += strstr(e->d_name, ".tmp.") != NULL;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) leftovers += strstr(e->d_name, ".tmp-") != NULL;
     if (d) closedir(d);
     CHECK(leftovers == 0, "%d temporary files left", leftovers);
     /* writing into a missing folder is an error naming the file */

@@ -6,8 +6,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "io/stale_tmp.h"
 #include "test_util.h"
 #include "wsss/json.h"
 #include "wsss/safetensors.h"
@@ -54,7 +56,7 @@ static int count_tmp_files(void) {
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)))
-        if (strstr(e->d_name, ".tmp.")) n++;
+        if (strstr(e->d_name, ".tmp-")) n++;
     closedir(d);
     return n;
 }
@@ -505,6 +507,53 @@ static void test_atomic(void) {
     wsss_tensor_free(bt);
 }
 
+/* Writers name their temporary file PATH.tmp-<pid>.XXXXXX; the leftovers of a killed writer (pid
+ * gone) are removed by wsss_remove_stale_tmp_files, a live writer's never. */
+static void test_stale_tmp_files(void) {
+    const char *target = tmp_path("model.safetensors");
+    long dead = test_dead_pid(), live = (long)getppid();
+    char stale[1300], alive[1300], own[1300], no_suffix[1300], other[1300];
+    snprintf(stale, sizeof stale, "%s.tmp-%ld.Xy12Ab", target, dead);
+    snprintf(alive, sizeof alive, "%s.tmp-%ld.Xy12Ab", target, live);
+    snprintf(own, sizeof own, "%s.tmp-%ld.Xy12Ab", target, (long)getpid());
+    snprintf(no_suffix, sizeof no_suffix, "%s.tmp-%ld", target, dead);
+    snprintf(other, sizeof other, "%s.tmp-%ld.Xy12Ab", tmp_path("other.safetensors"), dead);
+    const char *all[] = {stale, alive, own, no_suffix, other};
+    for (int i = 0; i < 5; i++) test_write_file(all[i], "partial", 7);
+    CHECK(wsss_remove_stale_tmp_files(target) == 1, "one stale temporary removed");
+    CHECK(access(stale, F_OK) != 0, "the dead writer's temporary is gone");
+    for (int i = 1; i < 5; i++) {
+        CHECK(access(all[i], F_OK) == 0, "kept: %s", all[i]);
+        unlink(all[i]);
+    }
+    /* a writer killed mid-write (here by SIGXFSZ past a 4 KiB file-size limit) leaves its temporary
+     * named with its pid; the next clean-up removes it */
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        struct rlimit no_core = {0, 0}, small = {4096, 4096};
+        setrlimit(RLIMIT_CORE, &no_core);
+        setrlimit(RLIMIT_FSIZE, &small);
+        signal(SIGXFSZ, SIG_DFL);
+        int64_t s[1] = {100000};
+        wsss_tensor *t = wsss_tensor_new(WSSS_F32, 1, s);
+        wsss_st_writer *w = wsss_st_writer_new();
+        wsss_st_writer_add(w, "t", t);
+        wsss_st_writer_save(w, target);
+        _exit(0); /* not reached: the write past the limit kills the process */
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ, "the writer was killed mid-write (status %d)", status);
+    snprintf(stale, sizeof stale, "%s.tmp-%ld.", "model.safetensors", (long)child);
+    int found = 0;
+    DIR *d = opendir(g_dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) found += strncmp(e->d_name, stale, strlen(stale)) == 0;
+    closedir(d);
+    CHECK(found == 1, "the killed writer left %s* (found %d)", stale, found);
+    CHECK(wsss_remove_stale_tmp_files(target) == 1 && count_tmp_files() == 0, "and it is cleaned up");
+}
+
 /* wsss_st_open_memory: the same validation on bytes in memory, messages naming the given name. */
 static void test_open_memory(void) {
     const char header[] = "{" T("a", "[2]", "[0,8]") "}";
@@ -536,6 +585,7 @@ static void test_open_memory(void) {
 int main(void) {
     g_dir = test_tmp_dir("test_safetensors");
     test_open_memory();
+    test_stale_tmp_files();
     test_round_trip();
     test_write_views();
     test_layout();
