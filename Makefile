@@ -12,6 +12,9 @@ DATA_PKGS := dataset-fashion-mnist
 TEST_PKGS := python3-numpy python3-pil python3-torch python3-torchvision chromium
 BENCH_PKGS := python3-torch python3-torchvision
 FRESH_PKGS := debootstrap git
+FUZZ_PKGS := clang libclang-rt-14-dev libomp-dev
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
 # Install the Debian packages in $(1) that are missing (apt-get update only when needed).
 define apt_install
@@ -24,7 +27,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all deps deps-test deps-bench build test test-unit test-parity demo bench fresh-check clean
+.PHONY: all deps deps-test deps-bench deps-fuzz build test test-unit test-parity demo bench fuzz fresh-check clean
 
 all: build
 
@@ -36,6 +39,9 @@ deps-test: deps
 
 deps-bench: deps
 	$(call apt_install,$(BENCH_PKGS))
+
+deps-fuzz: deps
+	$(call apt_install,$(FUZZ_PKGS))
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
@@ -64,5 +70,13 @@ fresh-check:
 	$(call apt_install,$(FRESH_PKGS))
 	bash scripts/fresh_check.sh
 
+# Every libFuzzer harness (fuzz/) for FUZZ_SECONDS on its seed corpus; fails on any crash.
+$(FUZZ_BUILD)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Release -DWSSS_FUZZ=ON
+
+fuzz: deps-fuzz $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "wsss/rng.h"
 
@@ -224,6 +226,18 @@ double fd_check_sampled(const char *what, double (*loss)(const void *arg), const
     }
     CHECK(bad == 0, "%s: %d finite-difference mismatches (max rel err %.3g)", what, bad, maxerr);
     return maxerr;
+}
+
+long test_dead_pid(void) {
+    fflush(NULL); /* the child must not flush our buffered output again */
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    if (pid < 0) {
+        fprintf(stderr, "test_dead_pid: fork failed: %s\n", strerror(errno));
+        abort();
+    }
+    waitpid(pid, NULL, 0);
+    return (long)pid;
 }
 
 int test_summary(const char *name) {

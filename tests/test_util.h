@@ -52,6 +52,10 @@ const char *test_tmp_dir(const char *test_name);
 /* "dir/name" in one of 8 static buffers used in turn (valid until 8 more calls). */
 const char *test_path(const char *dir, const char *name);
 
+/* The pid of a process that has exited and been reaped (a child forked for the purpose): what a
+ * killed writer leaves in its temporary names. */
+long test_dead_pid(void);
+
 /* Random tensor (persistent) with values in [lo, hi), from a seeded generator. */
 wsss_tensor *rand_tensor(wsss_dtype dt, int ndim, const int64_t *shape, double lo, double hi,
                          unsigned long long seed);

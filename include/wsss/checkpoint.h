@@ -8,8 +8,10 @@
  *
  * Save writes everything into DIR.tmp-<pid>, fsyncs it, then renames it over DIR: when DIR exists
  * it is first renamed to DIR.old-<pid>, and removed after the new one is in place. A crash leaves
- * either DIR (old or new, complete) or DIR.old-<pid> (complete; load names it in its error). An
- * existing DIR that is not a wsss checkpoint (no state.json) is never replaced.
+ * either DIR (old or new, complete) or DIR.old-<pid> (complete), plus possibly DIR.tmp-<pid>. The
+ * next save or load of DIR cleans up after saves whose process is gone (wsss_ckpt_clean_stale);
+ * a live process's temporaries are never touched. An existing DIR that is not a wsss checkpoint
+ * (no state.json) is never replaced.
  *
  * Load validates everything (missing files, malformed JSON, wrong version, missing or mistyped
  * fields, missing/unexpected tensors, shape mismatches) and the error names the file and field. */
@@ -51,7 +53,16 @@ int wsss_ckpt_save(const char *dir, const wsss_params *model, const wsss_optim *
  * loaded: discard them. */
 int wsss_ckpt_load(const char *dir, wsss_params *model, wsss_optim *opt, wsss_ckpt_state *st);
 
+/* Leftovers next to DIR of saves whose process is gone (kill -9, power loss): DIR.tmp-<pid> is
+ * removed; DIR.old-<pid> is renamed back to DIR when DIR is missing (the save died between its two
+ * renames), else removed. Only files a checkpoint holds are deleted (a leftover with other files
+ * in it is kept, with a warning). Returns how many leftovers were cleaned. Save and load call it. */
+int wsss_ckpt_clean_stale(const char *dir);
+
 /* Only the state (state.json), e.g. to inspect a checkpoint. */
 int wsss_ckpt_load_state(const char *dir, wsss_ckpt_state *st);
+/* The state.json parser itself, on text[0..len) (file names it in messages): the same validation,
+ * st is replaced only on success; *has_optimizer receives the file's has_optimizer flag. */
+int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_ckpt_state *st, int *has_optimizer);
 
 #endif

@@ -34,6 +34,8 @@ typedef struct wsss_safetensors {
 
 /* Open and validate. Returns WSSS_OK or WSSS_ERR (message via wsss_error_msg, naming the file). */
 int wsss_st_open(const char *path, wsss_safetensors **out);
+/* The same from a whole file's bytes in memory (copied); name stands for the file in messages. */
+int wsss_st_open_memory(const char *name, const void *data, size_t len, wsss_safetensors **out);
 void wsss_st_close(wsss_safetensors *st);
 const wsss_st_entry *wsss_st_find(const wsss_safetensors *st, const char *name);
 const char *wsss_st_meta(const wsss_safetensors *st, const char *key); /* NULL if absent */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "data/image_internal.h"
+#include "io/stale_tmp.h"
 #include "wsss/error.h"
 #include "wsss/image.h"
 
@@ -67,10 +68,7 @@ int wsss_file_read_all(const char *path, uint8_t **data, size_t *size) {
  * wanted is that readers never see a half-written file, not durability across power loss, and an
  * fsync per image would dominate dataset generation time. */
 int wsss_file_write_atomic(const char *path, const void *data, size_t size) {
-    size_t len = strlen(path);
-    char *tmp = wsss_xmalloc(len + 16);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp.XXXXXX", 12);
+    char *tmp = wsss_tmp_file_template(path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/stale_tmp.h"
 #include "wsss/error.h"
 #include "wsss/json.h"
 
@@ -114,6 +115,58 @@ static int remove_ckpt_dir(const char *dir) {
         closedir(d);
     }
     return rmdir(dir);
+}
+
+/* One leftover of an interrupted save next to DIR: DIR<tag><pid> of a process that is gone. */
+typedef struct leftover {
+    char *path;
+    int is_old; /* DIR.old-<pid> (a complete previous checkpoint), else DIR.tmp-<pid> */
+} leftover;
+
+int wsss_ckpt_clean_stale(const char *dir_arg) {
+    char *dir = normalize_dir(dir_arg);
+    char *c1 = wsss_xstrdup(dir), *c2 = wsss_xstrdup(dir);
+    const char *parent = dirname(c1), *base = basename(c2);
+    leftover *found = NULL;
+    int n = 0, cleaned = 0;
+    DIR *d = opendir(parent);
+    /* collect first: renaming entries while readdir walks the directory may skip or repeat some */
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        static const char *const tags[2] = {".tmp-", ".old-"};
+        for (int k = 0; k < 2; k++) {
+            long pid = wsss_tmp_name_pid(e->d_name, base, tags[k]);
+            char exact[300];
+            snprintf(exact, sizeof exact, "%s%s%ld", base, tags[k], pid);
+            if (!pid || strcmp(exact, e->d_name) != 0 || !wsss_pid_is_gone(pid)) continue;
+            found = wsss_xrealloc(found, sizeof *found * (size_t)(n + 1));
+            found[n].path = path_join(parent, e->d_name);
+            found[n].is_old = k == 1;
+            n++;
+        }
+    }
+    if (d) closedir(d);
+    /* DIR.old-<pid> first: without DIR the save died between its two renames, and the previous
+     * checkpoint goes back in place; with DIR it was already superseded */
+    for (int pass = 1; pass >= 0; pass--)
+        for (int i = 0; i < n; i++) {
+            struct stat sb; /* a real directory: never follow a symlink into someone's folder */
+            if (found[i].is_old != pass || lstat(found[i].path, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
+            if (pass == 1 && !path_exists(dir) && rename(found[i].path, dir) == 0) {
+                fprintf(stderr, "wsss: note: %s: restored from %s (a save was interrupted)\n", dir, found[i].path);
+                cleaned++;
+            } else if (remove_ckpt_dir(found[i].path) == 0) {
+                cleaned++;
+            } else {
+                fprintf(stderr, "wsss: warning: leftover of an interrupted save kept at %s (contains other files)\n",
+                        found[i].path);
+            }
+        }
+    for (int i = 0; i < n; i++) free(found[i].path);
+    free(found);
+    free(c1);
+    free(c2);
+    free(dir);
+    return cleaned;
 }
 
 static int write_file_sync(const char *path, const char *data, size_t len) {
@@ -255,7 +308,7 @@ static int parse_hex_u64(const char *s, uint64_t *out) {
     return WSSS_OK;
 }
 
-static int state_from_json(const char *file, const char *text, size_t len, wsss_ckpt_state *st, int *has_optimizer) {
+int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_ckpt_state *st, int *has_optimizer) {
     wsss_json *root = wsss_json_parse(text, len);
     if (!root) return wsss_error_prefix("%s", file);
     int rc = WSSS_ERR;
@@ -438,6 +491,7 @@ static int missing_dir_error(const char *dir) {
 
 static int load_state_json(const char *dir_arg, wsss_ckpt_state *st, int *has_optimizer) {
     char *dir = normalize_dir(dir_arg);
+    wsss_ckpt_clean_stale(dir); /* may put back a checkpoint an interrupted save had moved aside */
     if (!is_dir(dir)) {
         missing_dir_error(dir);
         free(dir);
@@ -447,7 +501,7 @@ static int load_state_json(const char *dir_arg, wsss_ckpt_state *st, int *has_op
     free(dir);
     size_t len = 0;
     int rc = read_text(path, &text, &len);
-    if (rc == WSSS_OK) rc = state_from_json(path, text, len, st, has_optimizer);
+    if (rc == WSSS_OK) rc = wsss_ckpt_state_parse(path, text, len, st, has_optimizer);
     free(text);
     free(path);
     return rc;
@@ -471,6 +525,7 @@ int wsss_ckpt_save(const char *dir_arg, const wsss_params *model, const wsss_opt
     char *model_path = path_join(tmp, MODEL_FILE), *optim_path = path_join(tmp, OPTIM_FILE);
     char *state_path = path_join(tmp, STATE_JSON), *json = NULL;
     int tmp_made = 0;
+    wsss_ckpt_clean_stale(dir);
 
     /* Never replace something that is not a checkpoint of ours. */
     if (path_exists(dir)) {

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/stale_tmp.h"
 #include "wsss/error.h"
 #include "wsss/json.h"
 
@@ -109,8 +110,10 @@ static int parse_entry(wsss_safetensors *st, const char *name, const wsss_json *
         return wsss_error_set("%s: tensor \"%s\": shape has %d dimensions (expected at most %d)", path, name,
                               sh->n, WSSS_MAX_DIMS);
     out->ndim = sh->n;
-    uint64_t numel = 1;
-    int overflow = 0;
+    /* The product of the non-zero dimensions must fit even when a zero makes the tensor empty:
+     * strides are products of dimensions too, and an empty [0, 2^40, 2^40] would overflow them. */
+    uint64_t nonzero = 1;
+    int overflow = 0, empty = 0;
     for (int i = 0; i < sh->n; i++) {
         uint64_t d;
         if (!get_u64(sh->items[i], &d) || d > (uint64_t)INT64_MAX)
@@ -118,18 +121,16 @@ static int parse_entry(wsss_safetensors *st, const char *name, const wsss_json *
                                   "an array of non-negative integers)",
                                   path, name, i);
         out->shape[i] = (int64_t)d;
-        if (d != 0 && numel > (uint64_t)INT64_MAX / d) overflow = 1;
-        else numel *= d;
+        if (d == 0) empty = 1;
+        else if (nonzero > (uint64_t)INT64_MAX / d) overflow = 1;
+        else nonzero *= d;
     }
-    /* a zero dimension makes the product 0 even if other factors overflow */
-    for (int i = 0; i < sh->n; i++)
-        if (out->shape[i] == 0) overflow = 0, numel = 0;
     size_t esz = wsss_dtype_size(out->dtype);
-    if (overflow || numel > (uint64_t)INT64_MAX / esz)
-        return wsss_error_set("%s: tensor \"%s\": shape product overflows (expected a tensor that fits in "
-                              "memory)",
+    if (overflow || nonzero > (uint64_t)INT64_MAX / esz)
+        return wsss_error_set("%s: tensor \"%s\": shape product overflows (expected the product of the "
+                              "non-zero dimensions times the element size to fit in 63 bits)",
                               path, name);
-    uint64_t want = numel * esz;
+    uint64_t want = empty ? 0 : nonzero * esz;
     if (off->type != WSSS_JSON_ARRAY || off->n != 2 || !get_u64(off->items[0], begin) ||
         !get_u64(off->items[1], end))
         return wsss_error_set("%s: tensor \"%s\": data_offsets is not [begin, end] (expected two "
@@ -255,6 +256,58 @@ typedef struct {
     int mapped;
 } st_impl;
 
+/* The header length from the first 8 bytes, checked against the file size (before anything large is
+ * mapped or allocated). */
+static int check_header_len(const char *path, const uint8_t lenb[8], uint64_t fsize, uint64_t *hlen_out) {
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | lenb[i];
+    if (fsize == 8)
+        return wsss_error_set("%s: file is only the 8-byte header length (expected a JSON header after it)",
+                              path);
+    if (hlen == 0 || hlen > fsize - 8 || hlen > ST_MAX_HEADER)
+        return wsss_error_set("%s: header length %llu is invalid (expected 1..%llu for a file of %llu bytes, "
+                              "at most 100 MB)",
+                              path, (unsigned long long)hlen,
+                              (unsigned long long)(fsize - 8 < ST_MAX_HEADER ? fsize - 8 : ST_MAX_HEADER),
+                              (unsigned long long)fsize);
+    *hlen_out = hlen;
+    return WSSS_OK;
+}
+
+static int check_file_size(const char *path, uint64_t fsize) {
+    if (fsize < 8)
+        return wsss_error_set("%s: file is %llu bytes (expected at least 8: a safetensors header length)",
+                              path, (unsigned long long)fsize);
+    if (fsize > SIZE_MAX) return wsss_error_set("%s: file too large", path);
+    return WSSS_OK;
+}
+
+/* Takes ownership of the whole file's bytes in buf (mapped or malloc'd) and validates them;
+ * on failure everything is released. */
+static int st_from_bytes(const char *path, void *buf, size_t size, int mapped, uint64_t hlen,
+                         wsss_safetensors **out) {
+    st_impl *impl = wsss_xcalloc(1, sizeof *impl);
+    wsss_safetensors *st = &impl->pub;
+    st->path = wsss_xstrdup(path);
+    impl->mapped = mapped;
+    st->map = buf;
+    st->map_len = size;
+    const uint8_t *b = buf;
+    st->data = b + 8 + hlen;
+    st->data_len = (size_t)(size - 8 - hlen);
+    if (b[8] != '{') {
+        wsss_error_set("%s: header does not start with '{' (expected a JSON object)", path);
+        wsss_st_close(st);
+        return WSSS_ERR;
+    }
+    if (parse_header(st, (const char *)b + 8, (size_t)hlen)) {
+        wsss_st_close(st);
+        return WSSS_ERR;
+    }
+    *out = st;
+    return WSSS_OK;
+}
+
 int wsss_st_open(const char *path, wsss_safetensors **out) {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -270,16 +323,10 @@ int wsss_st_open(const char *path, wsss_safetensors **out) {
         return wsss_error_set("%s: not a regular file (expected a safetensors file)", path);
     }
     uint64_t fsize = (uint64_t)sb.st_size;
-    if (fsize < 8) {
+    if (check_file_size(path, fsize) != WSSS_OK) {
         close(fd);
-        return wsss_error_set("%s: file is %llu bytes (expected at least 8: a safetensors header length)",
-                              path, (unsigned long long)fsize);
+        return WSSS_ERR;
     }
-    if (fsize > SIZE_MAX) {
-        close(fd);
-        return wsss_error_set("%s: file too large", path);
-    }
-    /* validate the header length before mapping or allocating anything */
     uint8_t lenb[8];
     ssize_t r;
     do r = pread(fd, lenb, 8, 0);
@@ -289,49 +336,26 @@ int wsss_st_open(const char *path, wsss_safetensors **out) {
         close(fd);
         return wsss_error_set("%s: cannot read the header length: %s", path, r < 0 ? strerror(e) : "short read");
     }
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | lenb[i];
-    if (fsize == 8) {
+    uint64_t hlen;
+    if (check_header_len(path, lenb, fsize, &hlen) != WSSS_OK) {
         close(fd);
-        return wsss_error_set("%s: file is only the 8-byte header length (expected a JSON header after it)",
-                              path);
+        return WSSS_ERR;
     }
-    if (hlen == 0 || hlen > fsize - 8 || hlen > ST_MAX_HEADER) {
-        close(fd);
-        return wsss_error_set("%s: header length %llu is invalid (expected 1..%llu for a file of %llu bytes, "
-                              "at most 100 MB)",
-                              path, (unsigned long long)hlen,
-                              (unsigned long long)(fsize - 8 < ST_MAX_HEADER ? fsize - 8 : ST_MAX_HEADER),
-                              (unsigned long long)fsize);
-    }
-    st_impl *impl = wsss_xcalloc(1, sizeof *impl);
-    wsss_safetensors *st = &impl->pub;
-    st->path = wsss_xstrdup(path);
     void *buf;
     int how = read_whole(path, fd, (size_t)fsize, &buf);
     close(fd);
-    if (how < 0) {
-        free(st->path);
-        free(impl);
+    if (how < 0) return WSSS_ERR;
+    return st_from_bytes(path, buf, (size_t)fsize, how, hlen, out);
+}
+
+int wsss_st_open_memory(const char *name, const void *data, size_t len, wsss_safetensors **out) {
+    *out = NULL;
+    uint64_t hlen;
+    if (check_file_size(name, len) != WSSS_OK || check_header_len(name, data, len, &hlen) != WSSS_OK)
         return WSSS_ERR;
-    }
-    impl->mapped = how;
-    st->map = buf;
-    st->map_len = (size_t)fsize;
-    const uint8_t *b = buf;
-    st->data = b + 8 + hlen;
-    st->data_len = (size_t)(fsize - 8 - hlen);
-    if (b[8] != '{') {
-        wsss_error_set("%s: header does not start with '{' (expected a JSON object)", path);
-        wsss_st_close(st);
-        return WSSS_ERR;
-    }
-    if (parse_header(st, (const char *)b + 8, (size_t)hlen)) {
-        wsss_st_close(st);
-        return WSSS_ERR;
-    }
-    *out = st;
-    return WSSS_OK;
+    void *copy = wsss_xmalloc(len);
+    memcpy(copy, data, len);
+    return st_from_bytes(name, copy, len, 0, hlen, out);
 }
 
 void wsss_st_close(wsss_safetensors *st) {
@@ -661,9 +685,7 @@ int wsss_st_writer_save(wsss_st_writer *w, const char *path) {
     while (jw.len % 8) wsss_jw_append(&jw, " ", 1); /* keeps the data section 8-byte aligned */
 
     /* temporary file in the same directory, so rename() is atomic */
-    size_t plen = strlen(path);
-    char *tmp = wsss_xmalloc(plen + 16);
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    char *tmp = wsss_tmp_file_template(path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         wsss_error_set("%s: cannot create temporary file: %s", path, strerror(errno));

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wsss/classifier.h"
+#include "io/stale_tmp.h"
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
@@ -256,6 +257,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     rc = wsss_trainer_run(&tr, cls_step_fn, &st);
     wsss_ctx_free(st.ctx);
     if (rc == WSSS_OK) {
+        wsss_remove_stale_tmp_files(out); /* left by a run killed while writing it */
         if (wsss_mkdirs_parent(out) != WSSS_OK || wsss_classifier_save(&cls, out) != WSSS_OK) {
             rc = WSSS_ERR;
             goto done;

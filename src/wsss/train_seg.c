@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "io/stale_tmp.h"
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
@@ -288,6 +289,7 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     rc = wsss_trainer_run(&tr, seg_step_fn, &st);
     wsss_ctx_free(st.ctx);
     if (rc == WSSS_OK) {
+        wsss_remove_stale_tmp_files(out); /* left by a run killed while writing it */
         if (wsss_mkdirs_parent(out) != WSSS_OK || wsss_segmenter_save(&seg, out) != WSSS_OK) {
             rc = WSSS_ERR;
             goto done;

@@ -84,6 +84,7 @@ int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_param
         return wsss_error_set("the dataset gives no batch per epoch (too few images for the batch size "
                               "with drop-last?)");
     wsss_rng_seed(&t->rng, seed);
+    if (t->opts.ckpt_dir) wsss_ckpt_clean_stale(t->opts.ckpt_dir); /* leftovers of a killed run */
     if (!t->opts.resume_dir) return WSSS_OK;
 
     wsss_ckpt_state st;

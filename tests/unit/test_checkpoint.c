@@ -1,6 +1,6 @@
 /* Checkpoint directories: bit-exact round trip of model, buffers, optimizer state and training
  * state; clear errors for missing/corrupted pieces; an existing checkpoint survives a failed save
- * and an interrupted swap. */
+ * and an interrupted swap; leftovers of killed saves are cleaned, a live process's never. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -188,6 +188,69 @@ static void expect_load_error(const char *what, const char *dir, int variant, in
     wsss_params_free(&ps);
 }
 
+/* "DIR<tag><pid>" as a directory holding a (partial) model file, like a killed save leaves it. */
+static void make_leftover(char *out, size_t n, const char *dir, const char *tag, long pid) {
+    snprintf(out, n, "%s%s%ld", dir, tag, pid);
+    mkdir(out, 0755);
+    char f[1300];
+    snprintf(f, sizeof f, "%s/model.safetensors", out);
+    test_write_file(f, "partial", 7);
+    snprintf(f, sizeof f, "%s/optim.safetensors.tmp-%ld.Ab12Cd", out, pid);
+    test_write_file(f, "partial", 7);
+}
+
+static int exists(const char *p) { return access(p, F_OK) == 0; }
+
+/* Leftovers of killed saves (process gone) are cleaned by the next load or save; a live process's
+ * are never touched. dir holds a valid checkpoint of m. */
+static void test_stale_leftovers(const char *dir, wsss_params *m, wsss_optim *o, const wsss_ckpt_state *s) {
+    long dead = test_dead_pid(), dead2 = test_dead_pid(), live = (long)getppid();
+    CHECK(dead != dead2, "two dead pids");
+    char dead_tmp[1200], live_tmp[1200], dead_old[1200], moved[1200];
+    /* a save killed between its two renames: DIR is missing, DIR.old-<pid> holds the checkpoint */
+    snprintf(dead_old, sizeof dead_old, "%s.old-%ld", dir, dead);
+    CHECK(rename(dir, dead_old) == 0, "rename: %s", strerror(errno));
+    make_leftover(dead_tmp, sizeof dead_tmp, dir, ".tmp-", dead);
+    make_leftover(live_tmp, sizeof live_tmp, dir, ".tmp-", live);
+    {
+        wsss_params m2;
+        build_model(&m2, 0);
+        wsss_optim *o2 = build_optim(&m2);
+        wsss_ckpt_state s2;
+        wsss_ckpt_state_init(&s2);
+        CHECK(wsss_ckpt_load(dir, &m2, o2, &s2) == WSSS_OK && models_equal(m, &m2) && optims_equal(o, o2),
+              "load puts DIR.old-<dead pid> back: %s", wsss_error_msg());
+        wsss_ckpt_state_clear(&s2);
+        wsss_optim_free(o2);
+        wsss_params_free(&m2);
+    }
+    CHECK(!exists(dead_old), "DIR.old-<dead pid> moved back");
+    CHECK(!exists(dead_tmp), "DIR.tmp-<dead pid> removed");
+    CHECK(exists(live_tmp), "DIR.tmp-<live pid> kept");
+    /* a save killed while removing DIR.old-<pid> (DIR in place): the next save removes it */
+    make_leftover(dead_old, sizeof dead_old, dir, ".old-", dead2);
+    make_leftover(dead_tmp, sizeof dead_tmp, dir, ".tmp-", dead2);
+    snprintf(moved, sizeof moved, "%s.old-%ld", dir, live);
+    mkdir(moved, 0755);
+    CHECK(wsss_ckpt_save(dir, m, o, s) == WSSS_OK, "save: %s", wsss_error_msg());
+    CHECK(!exists(dead_old) && !exists(dead_tmp), "save removes the dead process's DIR.old-/DIR.tmp-");
+    CHECK(exists(live_tmp) && exists(moved), "save keeps the live process's DIR.tmp-/DIR.old-");
+    /* a leftover holding files that are not a checkpoint's is kept */
+    make_leftover(dead_tmp, sizeof dead_tmp, dir, ".tmp-", dead);
+    char f[1300];
+    snprintf(f, sizeof f, "%s/notes.txt", dead_tmp);
+    test_write_file(f, "mine", 4);
+    CHECK(wsss_ckpt_clean_stale(dir) == 0 && exists(f), "a leftover with a foreign file is kept");
+    /* names that only look similar are not leftovers */
+    snprintf(f, sizeof f, "%s.tmp-%ldx", dir, dead);
+    mkdir(f, 0755);
+    CHECK(wsss_ckpt_clean_stale(dir) == 0 && exists(f), "DIR.tmp-<pid>x is not a leftover");
+    wsss_ckpt_state st;
+    wsss_ckpt_state_init(&st);
+    CHECK(wsss_ckpt_load_state(dir, &st) == WSSS_OK, "DIR still loads: %s", wsss_error_msg());
+    wsss_ckpt_state_clear(&st);
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "%s", test_tmp_dir("test_checkpoint"));
     char ck[1100], p[1200];
@@ -302,14 +365,17 @@ int main(void) {
               "refuses to replace a foreign directory: %s", wsss_error_msg());
         CHECK(access(f, F_OK) == 0, "foreign file kept");
     }
-    /* interrupted swap: only DIR.old-<pid> exists; load says where the checkpoint is */
+    /* interrupted swap by a live process (here: us): only DIR.old-<pid> exists; load leaves it alone
+     * and says where the checkpoint is */
+    char crash[1100];
+    snprintf(crash, sizeof crash, "%s/crash", g_dir);
     {
-        char moved[1200], crash[1100];
-        snprintf(crash, sizeof crash, "%s/crash", g_dir);
+        char moved[1200];
         CHECK(wsss_ckpt_save(crash, &m1, o1, &s1) == WSSS_OK, "save: %s", wsss_error_msg());
-        snprintf(moved, sizeof moved, "%s.old-4242", crash);
+        snprintf(moved, sizeof moved, "%s.old-%ld", crash, (long)getpid());
         CHECK(rename(crash, moved) == 0, "rename: %s", strerror(errno));
-        expect_load_error("interrupted swap", crash, 0, 1, "not found", ".old-4242");
+        snprintf(p, sizeof p, ".old-%ld", (long)getpid());
+        expect_load_error("interrupted swap", crash, 0, 1, "not found", p);
         wsss_params m2;
         build_model(&m2, 0);
         wsss_optim *o2 = build_optim(&m2);
@@ -320,7 +386,9 @@ int main(void) {
         wsss_ckpt_state_clear(&s2);
         wsss_optim_free(o2);
         wsss_params_free(&m2);
+        CHECK(rename(moved, crash) == 0, "rename back: %s", strerror(errno));
     }
+    test_stale_leftovers(crash, &m1, o1, &s1);
 
     /* ---- validation errors name the file and the field ---- */
     const char *bad;

@@ -1,11 +1,13 @@
 /* Image I/O: VOC palette, PNG/JPEG round trips, palette masks keep their indices, every PNG colour
- * type the decoder accepts (test files written here directly with libpng), atomic writes. */
+ * type the decoder accepts (test files written here directly with libpng), the pixel limit against
+ * hostile headers, atomic writes. */
 #include <dirent.h>
 #include <png.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "test_util.h"
 #include "wsss/image.h"
@@ -355,7 +357,7 @@ static void test_atomic_writes(void) {
     /* no temporary files left behind */
     DIR *d = opendir(g_dir);
     int leftovers = 0;
-    for (struct dirent *e; d && (e = readdir(d)) != NULL;) leftovers += strstr(e->d_name, ".tmp.") != NULL;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) leftovers += strstr(e->d_name, ".tmp-") != NULL;
     if (d) closedir(d);
     CHECK(leftovers == 0, "%d temporary files left", leftovers);
     /* writing into a missing folder is an error naming the file */
@@ -366,6 +368,54 @@ static void test_atomic_writes(void) {
     wsss_image_free(&a);
 }
 
+static void put_be32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+/* A header declaring more than WSSS_IMAGE_MAX_PIXELS (2^28) is refused before any pixel buffer is
+ * allocated; its size can still be read. */
+static void test_pixel_limit(void) {
+    /* PNG: signature, IHDR 20000 x 20000 RGB 8-bit (4e8 pixels), an IDAT of 4 bytes */
+    uint8_t png[8 + 25 + 16] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+    put_be32(png + 16, 20000);
+    put_be32(png + 20, 20000);
+    png[24] = 8, png[25] = 2; /* depth 8, colour type RGB; compression, filter, interlace 0 */
+    put_be32(png + 29, (uint32_t)crc32(0, png + 12, 17));
+    put_be32(png + 33, 4);
+    memcpy(png + 37, "IDAT\x78\x9c\x03\x00", 8);
+    put_be32(png + 45, (uint32_t)crc32(0, png + 37, 8));
+    const char *p = tmp_path("huge.png");
+    test_write_file(p, png, sizeof png);
+    wsss_image im;
+    CHECK(wsss_image_read_rgb(p, &im) == WSSS_ERR && im.data == NULL && strstr(wsss_error_msg(), "pixel limit") &&
+              strstr(wsss_error_msg(), "huge.png"),
+          "huge PNG: %s", wsss_error_msg());
+    CHECK(wsss_image_read_mask(p, &im) == WSSS_ERR && strstr(wsss_error_msg(), "pixel limit"), "huge PNG mask: %s",
+          wsss_error_msg());
+    int w = 0, h = 0;
+    CHECK(wsss_image_read_size(p, &w, &h) == WSSS_OK && w == 20000 && h == 20000, "huge PNG size %dx%d", w, h);
+    /* JPEG: a real 8x8 file whose frame header is patched to 20000 x 20000 */
+    wsss_image small;
+    fill_rgb(&small, 8, 8);
+    const char *j = tmp_path("huge.jpg");
+    CHECK(wsss_image_write_jpeg(j, &small, 90) == WSSS_OK, "%s", wsss_error_msg());
+    wsss_image_free(&small);
+    size_t n = 0;
+    uint8_t *b = test_read_file(j, &n);
+    size_t sof = 0;
+    for (size_t i = 2; b && i + 9 < n && !sof; i++)
+        if (b[i] == 0xFF && b[i + 1] == 0xC0) sof = i;
+    CHECK(sof > 0, "SOF0 marker in the written JPEG");
+    if (sof) {
+        b[sof + 5] = b[sof + 7] = 0x4E, b[sof + 6] = b[sof + 8] = 0x20; /* height, width = 20000 */
+        test_write_file(j, b, n);
+        CHECK(wsss_image_read_rgb(j, &im) == WSSS_ERR && im.data == NULL && strstr(wsss_error_msg(), "pixel limit"),
+              "huge JPEG: %s", wsss_error_msg());
+        CHECK(wsss_image_read_size(j, &w, &h) == WSSS_OK && w == 20000 && h == 20000, "huge JPEG size %dx%d", w, h);
+    }
+    free(b);
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "%s", test_tmp_dir("test_image"));
     test_voc_palette();
@@ -373,6 +423,7 @@ int main(void) {
     test_mask_png();
     test_png_colour_types();
     test_jpeg_roundtrip();
+    test_pixel_limit();
     test_atomic_writes();
     return test_summary("test_image");
 }

@@ -6,8 +6,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "io/stale_tmp.h"
 #include "test_util.h"
 #include "wsss/json.h"
 #include "wsss/safetensors.h"
@@ -54,7 +56,7 @@ static int count_tmp_files(void) {
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)))
-        if (strstr(e->d_name, ".tmp.")) n++;
+        if (strstr(e->d_name, ".tmp-")) n++;
     closedir(d);
     return n;
 }
@@ -362,6 +364,11 @@ static void test_malformed(void) {
     bad_header("shape product overflow", "{" T("a", "[4294967296,4294967296,4]", "[0,4]") "}", 4,
                "overflow");
     bad_header("bytes overflow", "{" T("a", "[2305843009213693952,2]", "[0,4]") "}", 4, "overflow");
+    /* found by fuzz_safetensors: empty, but loading it overflowed the strides / element count */
+    bad_header("empty, other dims overflow (zero first)", "{" T("a", "[0,1099511627776,1099511627776]", "[0,0]") "}",
+               0, "shape product overflows");
+    bad_header("empty, other dims overflow (zero last)", "{" T("a", "[1099511627776,1099511627776,0]", "[0,0]") "}",
+               0, "shape product overflows");
     bad_header("offsets not array", "{" T("a", "[1]", "{}") "}", 4, "data_offsets is not [begin, end]");
     bad_header("offsets one number", "{" T("a", "[1]", "[0]") "}", 4, "data_offsets is not [begin, end]");
     bad_header("offsets three numbers", "{" T("a", "[1]", "[0,4,4]") "}", 4, "data_offsets is not");
@@ -396,16 +403,23 @@ static void test_malformed(void) {
         "{}       ",
         "{\"__metadata__\":{}}",
         "{" T("e", "[0,5]", "[0,0]") "," T("s", "[]", "[0,4]") "}",
+        "{" T("e", "[0,1099511627776,1024]", "[0,0]") "}", /* empty with large other dims that fit */
         "{\"__metadata__\":{\"\\u00e9\\ud83d\\ude00\":\"\\n\"}," T("a", "[1,1,1,1,1]", "[0,4]") "}",
         /* entries in any order, empty tensors anywhere */
         "{" T("b", "[1]", "[4,8]") "," T("z", "[0]", "[8,8]") "," T("a", "[1]", "[0,4]") "}",
     };
-    size_t ok_data[] = {0, 0, 0, 4, 4, 8};
+    size_t ok_data[] = {0, 0, 0, 4, 0, 4, 8};
     for (size_t i = 0; i < sizeof ok_headers / sizeof *ok_headers; i++) {
         write_st(p, ok_headers[i], UINT64_MAX, ok_data[i]);
         wsss_safetensors *st;
         int rc = wsss_st_open(p, &st);
         CHECK(rc == WSSS_OK, "valid header %zu rejected: %s", i, wsss_error_msg());
+        for (int k = 0; rc == WSSS_OK && k < st->n_entries; k++) { /* every tensor loads */
+            wsss_tensor *t = wsss_st_load(st, st->entries[k].name);
+            CHECK(t && wsss_tensor_nbytes(t) == st->entries[k].nbytes, "valid header %zu: load %s", i,
+                  st->entries[k].name);
+            wsss_tensor_free(t);
+        }
         if (rc == WSSS_OK) wsss_st_close(st);
     }
     write_st(p, "{" T("s", "[]", "[0,4]") "}", UINT64_MAX, 4);
@@ -493,8 +507,85 @@ static void test_atomic(void) {
     wsss_tensor_free(bt);
 }
 
+/* Writers name their temporary file PATH.tmp-<pid>.XXXXXX; the leftovers of a killed writer (pid
+ * gone) are removed by wsss_remove_stale_tmp_files, a live writer's never. */
+static void test_stale_tmp_files(void) {
+    const char *target = tmp_path("model.safetensors");
+    long dead = test_dead_pid(), live = (long)getppid();
+    char stale[1300], alive[1300], own[1300], no_suffix[1300], other[1300];
+    snprintf(stale, sizeof stale, "%s.tmp-%ld.Xy12Ab", target, dead);
+    snprintf(alive, sizeof alive, "%s.tmp-%ld.Xy12Ab", target, live);
+    snprintf(own, sizeof own, "%s.tmp-%ld.Xy12Ab", target, (long)getpid());
+    snprintf(no_suffix, sizeof no_suffix, "%s.tmp-%ld", target, dead);
+    snprintf(other, sizeof other, "%s.tmp-%ld.Xy12Ab", tmp_path("other.safetensors"), dead);
+    const char *all[] = {stale, alive, own, no_suffix, other};
+    for (int i = 0; i < 5; i++) test_write_file(all[i], "partial", 7);
+    CHECK(wsss_remove_stale_tmp_files(target) == 1, "one stale temporary removed");
+    CHECK(access(stale, F_OK) != 0, "the dead writer's temporary is gone");
+    for (int i = 1; i < 5; i++) {
+        CHECK(access(all[i], F_OK) == 0, "kept: %s", all[i]);
+        unlink(all[i]);
+    }
+    /* a writer killed mid-write (here by SIGXFSZ past a 4 KiB file-size limit) leaves its temporary
+     * named with its pid; the next clean-up removes it */
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        struct rlimit no_core = {0, 0}, small = {4096, 4096};
+        setrlimit(RLIMIT_CORE, &no_core);
+        setrlimit(RLIMIT_FSIZE, &small);
+        signal(SIGXFSZ, SIG_DFL);
+        int64_t s[1] = {100000};
+        wsss_tensor *t = wsss_tensor_new(WSSS_F32, 1, s);
+        wsss_st_writer *w = wsss_st_writer_new();
+        wsss_st_writer_add(w, "t", t);
+        wsss_st_writer_save(w, target);
+        _exit(0); /* not reached: the write past the limit kills the process */
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ, "the writer was killed mid-write (status %d)", status);
+    snprintf(stale, sizeof stale, "%s.tmp-%ld.", "model.safetensors", (long)child);
+    int found = 0;
+    DIR *d = opendir(g_dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) found += strncmp(e->d_name, stale, strlen(stale)) == 0;
+    closedir(d);
+    CHECK(found == 1, "the killed writer left %s* (found %d)", stale, found);
+    CHECK(wsss_remove_stale_tmp_files(target) == 1 && count_tmp_files() == 0, "and it is cleaned up");
+}
+
+/* wsss_st_open_memory: the same validation on bytes in memory, messages naming the given name. */
+static void test_open_memory(void) {
+    const char header[] = "{" T("a", "[2]", "[0,8]") "}";
+    size_t h = strlen(header);
+    uint8_t buf[8 + sizeof header + 8];
+    for (int i = 0; i < 8; i++) buf[i] = (uint8_t)((uint64_t)h >> (8 * i));
+    memcpy(buf + 8, header, h);
+    float vals[2] = {1.5f, -2.0f};
+    memcpy(buf + 8 + h, vals, 8);
+    wsss_safetensors *st = NULL;
+    CHECK(wsss_st_open_memory("mem.safetensors", buf, 8 + h + 8, &st) == WSSS_OK, "open_memory: %s",
+          wsss_error_msg());
+    if (st) {
+        memset(buf + 8 + h, 0, 8); /* the reader keeps its own copy */
+        wsss_tensor *t = wsss_st_load(st, "a");
+        CHECK(t && wsss_tensor_get(t, 1) == -2.0, "open_memory: tensor values");
+        wsss_tensor_free(t);
+        wsss_st_close(st);
+    }
+    st = (wsss_safetensors *)0x1;
+    CHECK(wsss_st_open_memory("mem.safetensors", buf, 8 + h + 4, &st) == WSSS_ERR && st == NULL,
+          "open_memory: truncated data accepted");
+    CHECK(strstr(wsss_error_msg(), "mem.safetensors") && strstr(wsss_error_msg(), "past the data section"),
+          "open_memory message: %s", wsss_error_msg());
+    CHECK(wsss_st_open_memory("mem.safetensors", buf, 5, &st) == WSSS_ERR && strstr(wsss_error_msg(), "at least 8"),
+          "open_memory: 5 bytes: %s", wsss_error_msg());
+}
+
 int main(void) {
     g_dir = test_tmp_dir("test_safetensors");
+    test_open_memory();
+    test_stale_tmp_files();
     test_round_trip();
     test_write_views();
     test_layout();
