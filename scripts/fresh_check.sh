@@ -70,13 +70,30 @@ BASE=${WSSS_FRESH_DIR:-/var/tmp}
 mkdir -p "$BASE"
 ROOT=$(cd "$(mktemp -d "$BASE/wsss-fresh.XXXXXX")" && pwd -P)
 chmod 755 "$ROOT" # the root's "/": apt's unprivileged _apt user must be able to traverse it
-CHILD=""
+CHILD=""    # the running step's process (and session) id
+CURRENT=""  # ... and its name
+RESULTS=()  # "name  seconds  status" of every finished step
+FAILED=0
+
+summary() { # summary EXIT_CODE
+    if [ "${#RESULTS[@]}" != 0 ]; then
+        say "summary (commit ${COMMIT:0:12}, mirror $MIRROR):"
+        printf 'fresh-check:   %s\n' "${RESULTS[@]}" >&2
+    fi
+    if [ -n "$CURRENT" ]; then say "  cut short during: $CURRENT"; fi
+    if [ "$1" = 0 ]; then
+        say "ok: make test and WSSS_QUICK=1 make demo pass on a bare $SUITE root"
+    else
+        say "FAILED (exit $1): the README's commands did not both pass on a bare $SUITE root"
+    fi
+}
 
 # Mount points under the root, deepest first (whoever mounted them: us, or debootstrap's own).
 mounts_under_root() { awk -v r="$ROOT/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r; }
 cleanup() {
     local rc=$? pid p left
     trap - EXIT INT TERM
+    summary "$rc"
     # the running step's process group, then anything else whose root is the chroot (daemons a
     # package started) so that nothing keeps the mounts busy
     if [ -n "$CHILD" ]; then
@@ -97,6 +114,7 @@ cleanup() {
     elif [ "$KEEP" = 1 ]; then
         say "kept the root: $ROOT (chroot $ROOT bash)"
     else
+        say "removing $ROOT"
         rm -rf --one-file-system "$ROOT"
     fi
     exit "$rc"
@@ -107,25 +125,21 @@ trap 'say "terminated"; exit 143' TERM
 
 # step NAME COMMAND...: run COMMAND in a session of its own (so that an interrupt can end all of it
 # and the traps run at once, not after it), print and record its time and status.
-RESULTS=()
-FAILED=0
 step() {
     local name=$1 t0 rc=0 status=ok
     shift
     say "== $name"
     t0=$(date +%s)
+    CURRENT=$name
     setsid "$@" &
     CHILD=$!
     wait "$CHILD" || rc=$?
     CHILD=""
+    CURRENT=""
     [ "$rc" = 0 ] || { status="FAILED (exit $rc)"; FAILED=1; }
     RESULTS+=("$(printf '%-24s %5d s  %s' "$name" $(($(date +%s) - t0)) "$status")")
     say "$name: $status"
     return "$rc"
-}
-summary() {
-    say "summary (commit ${COMMIT:0:12}, mirror $MIRROR):"
-    printf 'fresh-check:   %s\n' "${RESULTS[@]}" >&2
 }
 
 # a login shell in the bare root as a new user has it: root, none of our environment variables
@@ -136,13 +150,12 @@ say "commit ${COMMIT:0:12} of $REPO; bare $SUITE root in $ROOT from $MIRROR"
 include=()
 # an https mirror needs the CA certificates inside (plumbing for the mirror, not a project dependency)
 case "$MIRROR" in https:*) include=(--include=ca-certificates) ;; esac
-step "debootstrap minbase" debootstrap --variant=minbase "${include[@]}" "$SUITE" "$ROOT" "$MIRROR" ||
-    { summary; exit 1; }
+step "debootstrap minbase" debootstrap --variant=minbase "${include[@]}" "$SUITE" "$ROOT" "$MIRROR" || exit 1
 
 mkdir -p "$ROOT/root/wsss"
 # shellcheck disable=SC2016 # the inner script's own arguments
 step "checkout" bash -c 'git -C "$1" init -q && git -C "$1" -c safe.directory="$2" fetch -q "$2" "$3" &&
-    git -C "$1" checkout -q --detach FETCH_HEAD' _ "$ROOT/root/wsss" "$REPO" "$COMMIT" || { summary; exit 1; }
+    git -C "$1" checkout -q --detach FETCH_HEAD' _ "$ROOT/root/wsss" "$REPO" "$COMMIT" || exit 1
 
 mount -t proc proc "$ROOT/proc"
 mount -t sysfs sysfs "$ROOT/sys"
@@ -152,10 +165,7 @@ mount -t tmpfs -o mode=1777 tmpfs "$ROOT/dev/shm"
 
 # `make` itself is the one thing a user installs by hand before the README's commands (README,
 # "Quick start"); everything else must come from the Makefile.
-step "apt-get install make" "${IN_ROOT[@]}" 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q make' ||
-    { summary; exit 1; }
+step "apt-get install make" "${IN_ROOT[@]}" 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q make' || exit 1
 step "make test" "${IN_ROOT[@]}" 'cd /root/wsss && make test' || true
 step "WSSS_QUICK=1 make demo" "${IN_ROOT[@]}" 'cd /root/wsss && WSSS_QUICK=1 make demo' || true
-summary
-[ "$FAILED" = 0 ] || die "FAILED: the README's commands do not work on a bare $SUITE root"
-say "ok: make test and WSSS_QUICK=1 make demo pass on a bare $SUITE root"
+[ "$FAILED" = 0 ] # the verdict and the times: cleanup's summary
