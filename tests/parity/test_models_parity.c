@@ -7,6 +7,9 @@
  *    parameters get a gradient at all, and the running statistics after the step.
  * Float32 runs on the default backend (oneDNN); float64 runs on the reference kernels and must agree
  * to ~1e-9, which checks the composition exactly rather than within float32 noise.
+ * With --blocked, float32 runs in a blocked-layout context instead (wsss_ctx_set_blocked, as every
+ * training and inference stage does), to the same tolerances: a separate CTest test, so each run
+ * stays within its time limit.
  * Reference: scripts/gen_fixtures_models.py -> tests/fixtures/models_<tag>.safetensors. */
 #include <stdlib.h>
 #include <string.h>
@@ -82,10 +85,16 @@ static const char *key(const char *prefix, const char *leaf) {
     return buf;
 }
 
+static const char *backend_label(wsss_dtype dt, int blocked) {
+    if (dt == WSSS_F64) return "f64/ref";
+    if (wsss_get_backend() == WSSS_BACKEND_REF) return "f32/ref";
+    return blocked ? "f32/dnnl-blocked" : "f32/dnnl";
+}
+
 /* One forward/backward with BN in `mode` ("train", "eval" or "frozen") against the fixture's
  * <prefix>* tensors. */
 static void run_step(const model_case *c, wsss_model *m, const wsss_safetensors *st, wsss_tensor *x, wsss_dtype dt,
-                     const char *prefix, const char *mode) {
+                     int blocked, const char *prefix, const char *mode) {
     const int f64 = dt == WSSS_F64;
     const tols *tol = f64 ? &k_tol_f64 : &k_tol_f32;
     const int train_bn = strcmp(mode, "train") == 0;
@@ -93,9 +102,9 @@ static void run_step(const model_case *c, wsss_model *m, const wsss_safetensors 
      * ResNet are not defined to better than ~25% (PyTorch's own float32 differs that much) */
     const int grads_comparable = f64 || !train_bn || !c->ill_conditioned_train;
     char label[64];
-    snprintf(label, sizeof label, "%s %s", f64 ? "f64/ref" : wsss_get_backend() == WSSS_BACKEND_REF ? "f32/ref" : "f32/dnnl",
-             prefix);
+    snprintf(label, sizeof label, "%s %s", backend_label(dt, blocked), prefix);
     wsss_ctx *ctx = wsss_ctx_new();
+    wsss_ctx_set_blocked(ctx, blocked);
 
     wsss_params_zero_grad(&m->params, 1);
     /* training = 0 with grads on: eval-mode BN (running statistics) with gradients */
@@ -204,13 +213,15 @@ static void run_step(const model_case *c, wsss_model *m, const wsss_safetensors 
     wsss_ctx_free(ctx);
 }
 
-static void run_case(const model_case *c, wsss_dtype dt) {
+/* blocked: a blocked-layout context (float32 on oneDNN only). */
+static void run_case(const model_case *c, wsss_dtype dt, int blocked) {
     const int f64 = dt == WSSS_F64;
     const tols *tol = f64 ? &k_tol_f64 : &k_tol_f32;
     const char *env = getenv("WSSS_MODELS_F32_BACKEND"); /* "ref": float32 on the reference kernels */
     const int f32_ref = env && strcmp(env, "ref") == 0;
+    WSSS_ASSERT(!blocked || (!f64 && !f32_ref), "blocked layouts exist on oneDNN only");
     wsss_set_backend(f64 || f32_ref ? WSSS_BACKEND_REF : WSSS_BACKEND_DNNL);
-    const char *label = f64 ? "f64/ref" : f32_ref ? "f32/ref" : "f32/dnnl";
+    const char *label = backend_label(dt, blocked);
 
     char path[1024];
     snprintf(path, sizeof path, "%s/models_%s.safetensors", WSSS_FIXTURE_DIR, c->tag);
@@ -228,11 +239,15 @@ static void run_case(const model_case *c, wsss_dtype dt) {
     model_weights_fill(&m.params);
     wsss_tensor *x = model_weights_input(dt);
     wsss_ctx *ctx = wsss_ctx_new();
+    wsss_ctx_set_blocked(ctx, blocked);
 
     /* ---- eval */
     wsss_ctx_set_grad_enabled(ctx, 0);
     wsss_tensor *feat = NULL;
     wsss_tensor *y = wsss_model_forward(ctx, &m, x, 0, &feat, NULL);
+    /* the blocked run must really have kept oneDNN's layouts up to the last feature map */
+    CHECK(wsss_tensor_is_blocked(feat) == blocked, "%s %s: features %s a blocked layout", c->tag, label,
+          blocked ? "not in" : "in");
     wsss_tensor *want = load_as(st, "output", dt);
     double e_out = max_rel_error(y, want);
     CHECK(wsss_tensor_same_shape(y, want) && e_out <= tol->output, "%s %s: eval output max rel error %.3g",
@@ -266,7 +281,7 @@ static void run_case(const model_case *c, wsss_dtype dt) {
         const char *mode = dot + 1;
         char prefix[32];
         snprintf(prefix, sizeof prefix, "%.*s", (int)(dot - item + 1), item);
-        run_step(c, &m, st, x, dt, prefix, mode);
+        run_step(c, &m, st, x, dt, blocked, prefix, mode);
     }
     free(list);
     wsss_ctx_free(ctx);
@@ -375,18 +390,24 @@ static void run_heads(wsss_dtype dt) {
     wsss_st_close(st);
 }
 
+/* test_models_parity [--blocked] [TAG]: --blocked runs only the float32 model cases, in blocked-layout
+ * contexts; TAG runs only the cases whose tag contains it. */
 int main(int argc, char **argv) {
-    /* optional filter: run only the cases whose tag contains argv[1] */
-    const char *only = argc > 1 ? argv[1] : NULL;
+    int a = 1, blocked = 0;
+    if (a < argc && strcmp(argv[a], "--blocked") == 0) {
+        blocked = 1;
+        a++;
+    }
+    const char *only = a < argc ? argv[a] : NULL;
     const char *no_f64 = getenv("WSSS_MODELS_NO_F64");
-    if (!only || strstr("heads", only)) {
+    if (!blocked && (!only || strstr("heads", only))) {
         run_heads(WSSS_F32);
         run_heads(WSSS_F64);
     }
     for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) {
         if (only && !strstr(k_cases[i].tag, only)) continue;
-        run_case(&k_cases[i], WSSS_F32);
-        if (k_cases[i].f64 && !(no_f64 && *no_f64 == '1')) run_case(&k_cases[i], WSSS_F64);
+        run_case(&k_cases[i], WSSS_F32, blocked);
+        if (!blocked && k_cases[i].f64 && !(no_f64 && *no_f64 == '1')) run_case(&k_cases[i], WSSS_F64, 0);
     }
-    return test_summary("test_models_parity");
+    return test_summary(blocked ? "test_models_parity --blocked" : "test_models_parity");
 }
