@@ -207,8 +207,12 @@ char *wsss_fashion_objects_class_folder(const wsss_fashion_objects_opts *o, int 
 
 /* ---------------------------------------------------------------- ImageFolder writer */
 
-/* Remove a leftover OUT/<split>.partial: class folders of files, nothing deeper. */
+/* Remove a leftover OUT/<split>.partial: class folders of files, nothing deeper. Symbolic links are
+ * never followed (lstat), so nothing outside the leftover folder can be removed. */
 static int remove_partial(const char *dir) {
+    struct stat st;
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return wsss_error_set("%s: a leftover that is not a folder (remove it by hand)", dir);
     DIR *d = opendir(dir);
     if (!d) return wsss_error_set("%s: cannot read the leftover folder: %s", dir, strerror(errno));
     int rc = WSSS_OK;
@@ -217,7 +221,7 @@ static int remove_partial(const char *dir) {
     while (rc == WSSS_OK && (e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        DIR *cd = opendir(path);
+        DIR *cd = lstat(path, &st) == 0 && S_ISDIR(st.st_mode) ? opendir(path) : NULL;
         if (!cd) {
             rc = wsss_error_set("%s: unexpected entry in a leftover %s (remove it by hand)", path, dir);
             break;

@@ -242,6 +242,18 @@ static void test_written_folder(void) {
     CHECK(wsss_image_folder_open(d, "train", NULL, &f) == WSSS_OK && f->n == 6, "%s", wsss_error_msg());
     wsss_image_folder_free(f);
 
+    /* a leftover holding a link to a folder elsewhere: refused, nothing behind the link removed */
+    char keep[1200];
+    snprintf(d, sizeof d, "%s/fo_link", g_dir);
+    snprintf(keep, sizeof keep, "%s/keep", g_dir);
+    vf_mkdir("%s", keep);
+    vf_write(test_path(keep, "precious.jpg"), "user data");
+    vf_mkdir("%s/train.partial", d);
+    CHECK(symlink(keep, test_path(d, "train.partial/coat")) == 0, "symlink");
+    CHECK(gen(d, 7, 2, 6, 0) == WSSS_ERR && strstr(wsss_error_msg(), "unexpected entry"), "linked leftover: '%s'",
+          wsss_error_msg());
+    CHECK(stat(test_path(keep, "precious.jpg"), &st) == 0, "a file behind the link was removed");
+
     /* pool sizes and options */
     snprintf(d, sizeof d, "%s/fo_e", g_dir);
     CHECK(gen(d, 7, 2, 50001, 0) == WSSS_ERR && strstr(wsss_error_msg(), "50001 train images") &&
