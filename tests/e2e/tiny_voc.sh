@@ -111,8 +111,20 @@ check "eval-seg of a checkpoint directory" rc_is 0 "$WSSS" eval-seg --data "$D" 
     --scales 0.75,1,1.25 --batch 3 --no-pred --json "$TMP/ckpt.json" --samples 0 --brief --quiet
 check "checkpoint = final model (same mIoU as eval-seg above)" test "$(grep '"miou"' "$TMP/ckpt.json")" = \
     "$(grep '"miou"' "$R/metrics/eval-seg.json")"
-check "eval-masks agrees on the predictions" rc_is 0 "$WSSS" eval-masks --gt "$D/SegmentationClass" \
-    --pred "$R/pred" --list "$D/ImageSets/Segmentation/val.txt" --brief
+check "eval-masks on eval-seg's predictions" rc_is 0 "$WSSS" eval-masks --gt "$D/SegmentationClass" \
+    --pred "$R/pred" --list "$D/ImageSets/Segmentation/val.txt" --json "$TMP/masks.json" --brief
+# eval-seg scored the network's labels, eval-masks reads them back from the written PNGs: the same
+# confusion matrix and so the same numbers, or the PNGs lost or changed a label
+check "eval-masks agrees with eval-seg (confusion, mIoU, accuracies)" $PY - "$R/metrics/eval-seg.json" \
+    "$TMP/masks.json" <<'EOF'
+import json, sys
+seg, masks = (json.load(open(p)) for p in sys.argv[1:3])
+keys = ("num_images", "num_classes", "confusion", "miou", "pixel_acc", "mean_acc", "valid_pixels")
+diff = [k for k in keys if seg[k] != masks[k]]
+print("eval-seg mIoU %.6f, eval-masks mIoU %.6f, %d images" % (seg["miou"], masks["miou"], masks["num_images"]))
+assert seg["num_images"] == 4 and sum(map(sum, seg["confusion"])) > 0, seg["num_images"]
+sys.exit("differ: " + ", ".join(diff) if diff else 0)
+EOF
 cp -r "$D" "$TMP/ds_nomask" && rm -rf "$TMP/ds_nomask/SegmentationClass"
 check "eval-seg on a split without masks: predictions only" rc_is 0 "$WSSS" eval-seg --data "$TMP/ds_nomask" \
     --run "$R" --scales 1 --pred "$TMP/pnm" --json "$TMP/pnm.json" --samples 0 --quiet
@@ -172,6 +184,9 @@ check "eval-seg: corrupt image: exit 1" rc_is 1 "$WSSS" eval-seg --data "$TMP/ds
 check "corrupt image named" has "$TMP/out" "s14.jpg"
 check "eval-seg --skip-bad goes on" rc_is 0 "$WSSS" eval-seg --data "$TMP/ds_bad" --run "$R" --pred "$TMP/p9" \
     --json "$TMP/p9.json" --samples 0 --skip-bad --quiet
+check "--skip-bad scored the 3 readable images" has "$TMP/p9.json" '"num_images": 3'
+check "--skip-bad: no prediction for the corrupt image, one for the others" test ! -e "$TMP/p9/s14.png" -a \
+    -f "$TMP/p9/s12.png" -a -f "$TMP/p9/s13.png" -a -f "$TMP/p9/s15.png"
 check "segment: missing image: exit 1, others written" rc_is 1 "$WSSS" segment "$TMP/none.jpg" "$TMP/b.png" \
     --out "$TMP/seg2" --run "$R" --scales 1 --quiet
 check "missing image named" has "$TMP/out" "none.jpg"

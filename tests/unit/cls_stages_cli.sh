@@ -58,7 +58,25 @@ n=$(ls "$R/cams" | grep -c '\.safetensors$')
 check "8 CAM files (got $n)" test "$n" = 8
 check "overlay" test -f "$R/cams_overlay/img01.png"
 check "samples" test -f "$R/samples/img00_image.png" -a -f "$R/samples/img00_cam.png" -a -f "$R/samples/img00_gt.png"
-check "cam --skip-existing" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --skip-existing --samples 0 --quiet
+# cam --skip-existing: with one map deleted and the others dated in the past, it writes only the
+# missing one (the same bytes as before) and leaves every other file untouched (bytes and mtime)
+cp "$R/cams/img03.safetensors" "$TMP/img03.first"
+rm "$R/cams/img03.safetensors"
+touch -d "2001-01-01 00:00:00" "$R"/cams/*.safetensors
+cp -a "$R/cams" "$TMP/cams_kept"
+check "cam --skip-existing" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --skip-existing --samples 0
+check "cam --skip-existing: one map written" has "$TMP/out" "cam: 1 maps written"
+check "cam --skip-existing: the missing map again, same bytes" cmp "$R/cams/img03.safetensors" "$TMP/img03.first"
+kept_untouched() {
+    local f n=0
+    for f in "$TMP"/cams_kept/*.safetensors; do
+        local g="$R/cams/$(basename "$f")"
+        cmp -s "$f" "$g" && [ "$(stat -c %Y "$f")" = "$(stat -c %Y "$g")" ] || { echo "--- rewritten: $g"; return 1; }
+        n=$((n + 1))
+    done
+    [ "$n" = 7 ] || { echo "--- $n kept maps, expected 7"; return 1; }
+}
+check "cam --skip-existing: the 7 other maps untouched" kept_untouched
 check "cam log" has "$R/logs/cam.jsonl" '"event":"end"'
 check "cam from a checkpoint dir" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --model "$R/cls/ckpt" \
     --out "$TMP/cams_ckpt" --samples 0 --quiet
@@ -82,8 +100,18 @@ check "metrics/pseudo.json" has "$R/metrics/pseudo.json" '"frac_ignored"'
 check "pseudo sample" test -f "$R/samples/img00_pseudo.png"
 check "pseudo --bg const --no-crf" rc_is 0 "$WSSS" pseudo --data "$D" --run "$R" --bg const --bg-threshold 0.25 \
     --no-crf --out "$TMP/p2" --json "$TMP/p2.json" --quiet
+n=$(ls "$TMP/p2" | grep -c '\.png$')
+check "pseudo --bg const: 8 labels (got $n)" test "$n" = 8
+check "pseudo --bg const without --min-conf leaves no pixel uncertain" /usr/bin/python3 -c \
+    "import json, sys; m = json.load(open(sys.argv[1])); sys.exit(m['frac_ignored'] != 0 or m['num_images'] != 8)" \
+    "$TMP/p2.json"
 check "pseudo from the sweep threshold" rc_is 0 "$WSSS" pseudo --data "$D" --run "$R" --bg-threshold-from-sweep \
     --out "$TMP/p3" --json "$TMP/p3.json" --quiet
+T=$(/usr/bin/python3 -c "import json, sys; print(repr(json.load(open(sys.argv[1]))['best_threshold']))" \
+    "$R/metrics/cam.json")
+check "pseudo --bg const --bg-threshold $T (cam.json's best)" rc_is 0 "$WSSS" pseudo --data "$D" --run "$R" \
+    --bg const --bg-threshold "$T" --out "$TMP/p3t" --json "$TMP/p3t.json" --quiet
+check "--bg-threshold-from-sweep == --bg const --bg-threshold $T (bytes)" diff -r "$TMP/p3" "$TMP/p3t"
 
 # backbone weights: the trained classifier's file is a torchvision-named state_dict (its fc is ignored)
 check "--backbone-weights" rc_is 0 "$WSSS" train-cls "${TRAIN[@]}" --epochs 1 --run "$TMP/run3" \

@@ -2,9 +2,10 @@
 # `wsss forward` end to end: formula weights written by the C side (test_models write), forward,
 # output compared with the PyTorch fixture; --features; user errors (missing/truncated/mismatched
 # weights, wrong input rank/channels/name, bad arch) exit non-zero with a message naming the file.
-# If Debian's /usr/bin/python3 has torch, also: a torchvision resnet18 with the same formula weights,
-# saved as a DataParallel checkpoint .pth, converted by scripts/pth_to_safetensors.py, gives the same
-# output.
+# The README's route to ImageNet weights, scripts/pth_to_safetensors.py: a torchvision resnet18 with
+# the same formula weights, saved as a bare state_dict .pth (as torchvision publishes them) and as a
+# DataParallel checkpoint .pth, converted, gives the same output. Needs Debian's /usr/bin/python3
+# with torch and torchvision (make deps-test installs them); without them the test fails.
 # Usage: bash forward_cli.sh <path-to-wsss> <tmpdir>
 set -u
 . "$(dirname "$0")/../cli_test_lib.sh"
@@ -72,28 +73,58 @@ expect_fail "integer input" "expected F32" --arch resnet18 --num-classes 5 --inp
 expect_fail "missing --weights" "--weights" --arch resnet18 --input "$TMP/x.safetensors" --output "$TMP/e.safetensors"
 check "no output file after errors" test ! -e "$TMP/e.safetensors"
 
-# ---- the .pth converter, when torch is available
-if /usr/bin/python3 -c "import torch, torchvision" >/dev/null 2>&1; then
-    /usr/bin/python3 - "$ROOT/scripts" "$TMP/r18.pth" <<'EOF' >"$out" 2>&1
+# ---- the .pth converter (a declared test dependency: torch and torchvision)
+if ! /usr/bin/python3 -c "import torch, torchvision" >"$out" 2>&1; then
+    cat "$out"
+    echo "FAIL: /usr/bin/python3 cannot import torch and torchvision, which this test needs to run"
+    echo "      scripts/pth_to_safetensors.py (apt-get install python3-torch python3-torchvision, or make deps-test)"
+    exit 1
+fi
+/usr/bin/python3 - "$ROOT/scripts" "$TMP/r18_state_dict.pth" "$TMP/r18_checkpoint.pth" <<'EOF' >"$out" 2>&1
 import sys
 sys.path.insert(0, sys.argv[1])
 import torch
 import gen_fixtures_models as g
 m = g.resnet(18, 5)
 g.fill_module(m)
+torch.save(m.state_dict(), sys.argv[2])
 sd = {"module." + k: v for k, v in m.state_dict().items()}
-torch.save({"epoch": 1, "model": sd, "optimizer": {}}, sys.argv[2])
+torch.save({"epoch": 1, "model": sd, "optimizer": {}}, sys.argv[3])
 EOF
-    check "write a .pth checkpoint" test $? -eq 0
-    /usr/bin/python3 "$ROOT/scripts/pth_to_safetensors.py" "$TMP/r18.pth" "$TMP/conv.safetensors" >"$out" 2>&1
-    check "converter exits 0" test $? -eq 0
-    check "converter summary" has "$out" "122 tensors"
-    "$WSSS" forward --arch resnet18 --num-classes 5 --weights "$TMP/conv.safetensors" --input "$TMP/x.safetensors" \
-        --output "$TMP/yc.safetensors" >"$out" 2>&1
-    check "forward on converted weights exits 0" test $? -eq 0
-    check "converted weights equal PyTorch" "$HELPER" compare "$TMP/yc.safetensors" output models_resnet18.safetensors output 1e-4
-else
-    echo "SKIP: /usr/bin/python3 has no torch; converter not exercised"
-fi
+check "write the .pth files" test $? -eq 0
+for kind in state_dict checkpoint; do
+    /usr/bin/python3 "$ROOT/scripts/pth_to_safetensors.py" "$TMP/r18_$kind.pth" "$TMP/conv_$kind.safetensors" >"$out" 2>&1
+    check "converter on a $kind .pth exits 0" test $? -eq 0
+    check "converter on a $kind .pth: summary" has "$out" "122 tensors"
+    "$WSSS" forward --arch resnet18 --num-classes 5 --weights "$TMP/conv_$kind.safetensors" --input "$TMP/x.safetensors" \
+        --output "$TMP/yc_$kind.safetensors" >"$out" 2>&1
+    check "forward on the converted $kind exits 0" test $? -eq 0
+    check "converted $kind gives PyTorch's output" "$HELPER" compare "$TMP/yc_$kind.safetensors" output \
+        models_resnet18.safetensors output 1e-4
+done
+# the converted file holds exactly the state_dict: same keys, dtypes (num_batches_tracked stays I64), values
+# (read here with json + numpy, not with the converter's own writer module)
+check "converted tensors equal the state_dict" /usr/bin/python3 - "$TMP/r18_state_dict.pth" \
+    "$TMP/conv_checkpoint.safetensors" <<'EOF'
+import json, struct, sys
+import numpy as np
+import torch
+sd = torch.load(sys.argv[1], map_location="cpu")
+raw = open(sys.argv[2], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = {k: v for k, v in json.loads(raw[8:8 + n]).items() if k != "__metadata__"}
+np_dtype = {"F32": "<f4", "I64": "<i8"}
+assert sorted(header) == sorted(sd), set(header) ^ set(sd)
+bad = []
+for k, e in header.items():
+    b, end = e["data_offsets"]
+    a = np.frombuffer(raw[8 + n + b:8 + n + end], dtype=np_dtype[e["dtype"]]).reshape(e["shape"])
+    want = sd[k].numpy()
+    if a.dtype != want.dtype or a.shape != want.shape or not np.array_equal(a, want):
+        bad.append(k)
+assert not bad, bad[:5]
+assert header["bn1.num_batches_tracked"]["dtype"] == "I64"
+print("converted: %d tensors equal the state_dict" % len(header))
+EOF
 
 cli_summary forward_cli
