@@ -28,35 +28,38 @@ for tool in debootstrap git chroot setsid mount umount; do
     command -v "$tool" >/dev/null || die "'$tool' not found (make fresh-check installs debootstrap and git)"
 done
 
-# The first deb URI serving $SUITE in this machine's apt sources: deb822 *.sources stanzas
-# (Types/URIs/Suites/Enabled) and one-line sources.list entries, in the order apt reads them.
+# The first deb URI serving $SUITE in this machine's apt sources, read in apt's order: one-line
+# entries (sources.list, *.list) and deb822 stanzas (*.sources: Types/URIs/Suites/Enabled).
 mirror_from_apt() {
-    local f
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    local f uri
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*; do
         [ -f "$f" ] || continue
-        awk -v suite="$SUITE" '
-            { sub(/#.*/, "") }
-            $1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-                          if ($(i + 1) == suite) { print $i; exit } }' "$f"
-    done
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] || continue
-        awk -v suite="$SUITE" '
-            function flush() {
-                if (deb && on && has && uri != "" && !found) { print uri; found = 1; exit }
-                deb = 0; on = 1; has = 0; uri = ""
-            }
-            BEGIN { on = 1 }
-            /^[ \t]*#/ { next }
-            /^[ \t]*$/ { flush(); next }
-            tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
-            tolower($1) == "uris:" { uri = $2 }
-            tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == suite) has = 1 }
-            tolower($1) == "enabled:" { on = (tolower($2) != "no") }
-            END { flush() }' "$f"
+        case "$f" in
+        *.list)
+            uri=$(awk -v suite="$SUITE" '
+                { sub(/#.*/, "") }
+                $1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+                              if ($(i + 1) == suite) { print $i; exit } }' "$f") ;;
+        *.sources)
+            uri=$(awk -v suite="$SUITE" '
+                function flush() {
+                    if (deb && on && has && uri != "" && !found) { print uri; found = 1; exit }
+                    deb = 0; on = 1; has = 0; uri = ""
+                }
+                BEGIN { on = 1 }
+                /^[ \t]*#/ { next }
+                /^[ \t]*$/ { flush(); next }
+                tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+                tolower($1) == "uris:" { uri = $2 }
+                tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == suite) has = 1 }
+                tolower($1) == "enabled:" { on = (tolower($2) != "no") }
+                END { flush() }' "$f") ;;
+        *) uri="" ;;
+        esac
+        if [ -n "$uri" ]; then echo "$uri"; return; fi
     done
 }
-MIRROR=${WSSS_FRESH_MIRROR:-$(mirror_from_apt | head -1)}
+MIRROR=${WSSS_FRESH_MIRROR:-$(mirror_from_apt)}
 [ -n "$MIRROR" ] || die "no Debian '$SUITE' URI in /etc/apt/sources.list{,.d/*.list,.d/*.sources}; set WSSS_FRESH_MIRROR=URL"
 
 # (safe.directory: under sudo the repository belongs to another user)
