@@ -12,7 +12,9 @@
 #   WSSS_FRESH_DIR=DIR      where the temporary root is made (default /var/tmp)
 #   WSSS_FRESH_KEEP=1       keep the root afterwards (default: removed)
 # Uncommitted changes are not tested (a warning lists them). proc, sys, dev, dev/pts and dev/shm
-# are mounted in the root for the chroot; they are unmounted on every exit, interrupts included.
+# are mounted in the root for the chroot (dev is a tmpfs of its own, not the host's); they are
+# unmounted on every exit, interrupts included, and the root is removed only when nothing is left
+# mounted in it.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,35 +28,38 @@ for tool in debootstrap git chroot setsid mount umount; do
     command -v "$tool" >/dev/null || die "'$tool' not found (make fresh-check installs debootstrap and git)"
 done
 
-# The first deb URI serving $SUITE in this machine's apt sources: deb822 *.sources stanzas
-# (Types/URIs/Suites/Enabled) and one-line sources.list entries, in the order apt reads them.
+# The first deb URI serving $SUITE in this machine's apt sources, read in apt's order: one-line
+# entries (sources.list, *.list) and deb822 stanzas (*.sources: Types/URIs/Suites/Enabled).
 mirror_from_apt() {
-    local f
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    local f uri
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*; do
         [ -f "$f" ] || continue
-        awk -v suite="$SUITE" '
-            { sub(/#.*/, "") }
-            $1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-                          if ($(i + 1) == suite) { print $i; exit } }' "$f"
-    done
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] || continue
-        awk -v suite="$SUITE" '
-            function flush() {
-                if (deb && on && has && uri != "" && !found) { print uri; found = 1; exit }
-                deb = 0; on = 1; has = 0; uri = ""
-            }
-            BEGIN { on = 1 }
-            /^[ \t]*#/ { next }
-            /^[ \t]*$/ { flush(); next }
-            tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
-            tolower($1) == "uris:" { uri = $2 }
-            tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == suite) has = 1 }
-            tolower($1) == "enabled:" { on = (tolower($2) != "no") }
-            END { flush() }' "$f"
+        case "$f" in
+        *.list)
+            uri=$(awk -v suite="$SUITE" '
+                { sub(/#.*/, "") }
+                $1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+                              if ($(i + 1) == suite) { print $i; exit } }' "$f") ;;
+        *.sources)
+            uri=$(awk -v suite="$SUITE" '
+                function flush() {
+                    if (deb && on && has && uri != "" && !found) { print uri; found = 1; exit }
+                    deb = 0; on = 1; has = 0; uri = ""
+                }
+                BEGIN { on = 1 }
+                /^[ \t]*#/ { next }
+                /^[ \t]*$/ { flush(); next }
+                tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+                tolower($1) == "uris:" { uri = $2 }
+                tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == suite) has = 1 }
+                tolower($1) == "enabled:" { on = (tolower($2) != "no") }
+                END { flush() }' "$f") ;;
+        *) uri="" ;;
+        esac
+        if [ -n "$uri" ]; then echo "$uri"; return; fi
     done
 }
-MIRROR=${WSSS_FRESH_MIRROR:-$(mirror_from_apt | head -1)}
+MIRROR=${WSSS_FRESH_MIRROR:-$(mirror_from_apt)}
 [ -n "$MIRROR" ] || die "no Debian '$SUITE' URI in /etc/apt/sources.list{,.d/*.list,.d/*.sources}; set WSSS_FRESH_MIRROR=URL"
 
 # (safe.directory: under sudo the repository belongs to another user)
@@ -159,9 +164,19 @@ step "checkout" bash -c 'git -C "$1" init -q && git -C "$1" -c safe.directory="$
 
 mount -t proc proc "$ROOT/proc"
 mount -t sysfs sysfs "$ROOT/sys"
-mount --bind /dev "$ROOT/dev"
-mount --bind /dev/pts "$ROOT/dev/pts"
-mount -t tmpfs -o mode=1777 tmpfs "$ROOT/dev/shm"
+# /dev of its own (a tmpfs with the usual nodes, a private devpts, a fresh /dev/shm), not a bind of
+# the host's: a stray `rm -rf` of the root can then never delete this machine's device nodes
+mount -t tmpfs -o mode=755,nosuid tmpfs "$ROOT/dev"
+for node in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+    IFS=: read -r name major minor <<<"$node"
+    mknod -m 666 "$ROOT/dev/$name" c "$major" "$minor"
+done
+mkdir "$ROOT/dev/pts" "$ROOT/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$ROOT/dev/pts"
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$ROOT/dev/shm"
+ln -s pts/ptmx "$ROOT/dev/ptmx"
+ln -s /proc/self/fd "$ROOT/dev/fd"
+for i in 0:stdin 1:stdout 2:stderr; do ln -s "/proc/self/fd/${i%%:*}" "$ROOT/dev/${i#*:}"; done
 
 # `make` itself is the one thing a user installs by hand before the README's commands (README,
 # "Quick start"); everything else must come from the Makefile.
