@@ -37,14 +37,14 @@ static int add_image(wsss_cam_sweep *sw, const wsss_dataset *ds, int64_t i, cons
 
 int cmd_eval_cam(int argc, char **argv) {
     const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *json = NULL;
-    int n_thr = 60, quiet = 0, brief = 0;
+    int n_thr = 100, quiet = 0, brief = 0;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout) with ground-truth masks", .flags = CLI_REQUIRED},
         {"split", CLI_STRING, &split, "NAME", "split name or list file", .flags = 0},
         CLI_OPT_RUN(&run),
         {"cams", CLI_STRING, &cams, "DIR", "folder of <id>.safetensors maps (default RUN/cams)", .flags = 0},
         {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/cam.json)", .flags = 0},
-        {"thresholds", CLI_INT, &n_thr, "N", "sweep t = 0.00, 0.01, ..., (N-1)/100", .min = 1, .max = 101},
+        {"thresholds", CLI_INT, &n_thr, "N", "sweep t = 0.00, 0.01, ..., (N-1)/100 (the default covers all of [0, 1))", .min = 1, .max = 101},
         CLI_OPT_BRIEF(&brief),
         CLI_OPT_QUIET(&quiet),
     };
@@ -113,6 +113,11 @@ int cmd_eval_cam(int argc, char **argv) {
     int wr = wsss_mkdirs_parent(json_path) == WSSS_OK ? wsss_metrics_write_file(json_path, w.buf) : WSSS_ERR;
     wsss_jw_free(&w);
     printf("cam_miou %.4f thr %.2f\n", miou[best], wsss_cam_sweep_threshold(&total, best));
+    if (wsss_cam_sweep_best_at_edge(&total, best))
+        fprintf(stderr,
+                "wsss eval-cam: note: the best threshold %.2f is at the end of the sweep; the mIoU there is a "
+                "lower bound (widen it with --thresholds)\n",
+                wsss_cam_sweep_threshold(&total, best));
     free(miou);
     if (wr != WSSS_OK) goto fail;
     code = CLI_EXIT_OK;

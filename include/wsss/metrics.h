@@ -99,6 +99,9 @@ void wsss_cam_sweep_merge(wsss_cam_sweep *dst, const wsss_cam_sweep *src);
 void wsss_cam_sweep_confusion(const wsss_cam_sweep *s, int j, wsss_confusion *out);
 /* mIoU for every threshold (miou[n_thresholds]) and the best index (first maximum; NaNs lose). */
 int wsss_cam_sweep_best(const wsss_cam_sweep *s, double *miou);
+/* 1 when threshold index j is the first or last of the sweep (with more than one threshold): a best
+ * there may sit outside the range, so its mIoU is only a lower bound. */
+int wsss_cam_sweep_best_at_edge(const wsss_cam_sweep *s, int j);
 
 /* ---- printing and JSON ---- */
 /* class_names: num_classes names, or NULL ("class <i>"). */

@@ -228,6 +228,10 @@ void wsss_cam_sweep_confusion(const wsss_cam_sweep *s, int j, wsss_confusion *ou
     out->n_images = s->n_images;
 }
 
+int wsss_cam_sweep_best_at_edge(const wsss_cam_sweep *s, int j) {
+    return s->n_thresholds > 1 && (j == 0 || j == s->n_thresholds - 1);
+}
+
 int wsss_cam_sweep_best(const wsss_cam_sweep *s, double *miou) {
     int best = 0;
     double bv = -1;
@@ -317,7 +321,10 @@ void wsss_cam_sweep_print(FILE *out, const wsss_cam_sweep *s, const char *const 
     for (int j = 0; j < s->n_thresholds; j++)
         if (j % step == 0 || j == best) {
             pct(a, sizeof a, miou[j]);
-            fprintf(out, "%9.2f %7s%s\n", wsss_cam_sweep_threshold(s, j), a, j == best ? "  <- best" : "");
+            fprintf(out, "%9.2f %7s%s\n", wsss_cam_sweep_threshold(s, j), a,
+                    j != best                                ? ""
+                    : wsss_cam_sweep_best_at_edge(s, best) ? "  <- best (at the end of the sweep: a lower bound)"
+                                                             : "  <- best");
         }
     wsss_confusion c;
     wsss_seg_scores sc;
@@ -402,6 +409,7 @@ void wsss_metrics_json_cam_sweep(wsss_jw *w, const wsss_cam_sweep *s, const char
     wsss_jw_kv_string(w, "kind", "cam_sweep");
     json_body(w, &c, class_names, stage, split);
     wsss_jw_kv_double(w, "best_threshold", wsss_cam_sweep_threshold(s, best));
+    wsss_jw_kv_bool(w, "best_at_edge", wsss_cam_sweep_best_at_edge(s, best));
     int saved = w->indent;
     wsss_jw_key(w, "thresholds");
     wsss_jw_arr_begin(w);

@@ -312,6 +312,23 @@ static void test_sweep_hand(void) {
     CHECK(close_to(miou[38], 0.5) && close_to(miou[49], 0.5), "0.38 <= t < 0.5: %g %g", miou[38], miou[49]);
     CHECK(close_to(miou[50], 1.0 / 6) && close_to(miou[59], 1.0 / 6), "t >= 0.5: %g %g", miou[50], miou[59]);
     CHECK(best == 38, "best index %d", best);
+    CHECK(!wsss_cam_sweep_best_at_edge(&sw, best), "j = 38 of 60 is inside the sweep");
+    CHECK(wsss_cam_sweep_best_at_edge(&sw, 0) && wsss_cam_sweep_best_at_edge(&sw, 59), "j = 0 and 59 are its ends");
+    wsss_cam_sweep_free(&sw);
+    /* the same image swept only over t = 0.00..0.30: the best (t < 0.25, mIoU 1/3) is the first, an edge,
+     * and the JSON says so */
+    wsss_cam_sweep_init(&sw, 2, 31, 100);
+    wsss_cam_sweep_add(&sw, maps, 1, cls, gt, 3, NULL);
+    best = wsss_cam_sweep_best(&sw, NULL);
+    CHECK(best == 0 && wsss_cam_sweep_best_at_edge(&sw, best), "best %d at the low end", best);
+    wsss_jw jw;
+    wsss_jw_init(&jw, 0);
+    wsss_metrics_json_cam_sweep(&jw, &sw, NULL, "cam", "train");
+    wsss_json *js = wsss_json_parse(jw.buf, jw.len);
+    const wsss_json *edge = js ? wsss_json_get(js, "best_at_edge") : NULL;
+    CHECK(edge && edge->type == WSSS_JSON_BOOL && edge->boolean, "JSON best_at_edge true: %s", jw.buf);
+    wsss_json_free(js);
+    wsss_jw_free(&jw);
     wsss_cam_sweep_free(&sw);
 
     /* float map values compare as their exact value: 0.3f = 0.30000001 > 0.3, so it still beats t = 0.30 */
