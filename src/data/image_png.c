@@ -132,23 +132,31 @@ static int decode_impl(pngio *io, wsss_decode_mode mode, wsss_image *out) {
     return WSSS_OK;
 }
 
+static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+/* The PNG format requires IHDR as the first chunk. libpng skips unknown ancillary chunks before it,
+ * so without this check a file the size reader rejects could still decode (found by fuzz_png). */
+static int first_chunk_is_ihdr(const uint8_t *buf, size_t n) {
+    return n >= 16 && memcmp(buf + 12, "IHDR", 4) == 0 && be32(buf + 8) == 13;
+}
+
 int wsss_png_decode(const char *path, const uint8_t *buf, size_t n, wsss_decode_mode mode, wsss_image *out) {
     pngio io;
     memset(&io, 0, sizeof io);
     memset(out, 0, sizeof *out);
+    static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n >= 16 && memcmp(buf, signature, 8) == 0 && !first_chunk_is_ihdr(buf, n))
+        return wsss_error_set("%s: corrupt PNG: first chunk is not IHDR", path);
     io.path = path;
     io.buf = buf;
     io.n = n;
     return decode_impl(&io, mode, out);
 }
 
-static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
-
 /* The size is in the IHDR chunk, which the PNG format requires to come first. */
 int wsss_png_read_size(const char *path, const uint8_t *buf, size_t n, int *w, int *h) {
     if (n < 24) return wsss_error_set("%s: truncated PNG (file ends early)", path);
-    if (memcmp(buf + 12, "IHDR", 4) != 0 || be32(buf + 8) != 13)
-        return wsss_error_set("%s: corrupt PNG: first chunk is not IHDR", path);
+    if (!first_chunk_is_ihdr(buf, n)) return wsss_error_set("%s: corrupt PNG: first chunk is not IHDR", path);
     uint32_t ww = be32(buf + 16), hh = be32(buf + 20);
     if (ww == 0 || hh == 0 || ww > 0x7fffffffu || hh > 0x7fffffffu)
         return wsss_error_set("%s: corrupt PNG: invalid size %ux%u", path, (unsigned)ww, (unsigned)hh);

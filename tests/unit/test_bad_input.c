@@ -261,6 +261,23 @@ static void test_dataset_cases(void) {
     expect_open_error(r, "SegmentationClass/s0.png", "corrupt PNG", 1);
     expect_cli(r, "s0.png", "corrupt PNG", 1);
 
+    /* an ancillary chunk before IHDR: libpng would skip it and decode, but the format requires IHDR
+     * first and the size reader refuses it, so the decoder must too (found by fuzz_png) */
+    r = base("png_chunk_before_ihdr");
+    b = slurp(test_path(r, "SegmentationClass/s0.png"), &n);
+    {
+        static const uint8_t chunk[12] = {0, 0, 0, 0, 't', 'E', 'X', 'q', 0, 0, 0, 0};
+        uint8_t *moved = malloc(n + sizeof chunk);
+        memcpy(moved, b, 8);
+        memcpy(moved + 8, chunk, sizeof chunk);
+        memcpy(moved + 8 + sizeof chunk, b + 8, n - 8);
+        test_write_file(test_path(r, "SegmentationClass/s0.png"), moved, n + sizeof chunk);
+        free(moved);
+    }
+    free(b);
+    expect_open_error(r, "SegmentationClass/s0.png", "first chunk is not IHDR", 1);
+    expect_cli(r, "s0.png", "first chunk is not IHDR", 1);
+
     /* classes.txt problems */
     r = base("classes_bad");
     vf_write(test_path(r, "classes.txt"), "background\n");
