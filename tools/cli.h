@@ -13,9 +13,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "wsss/config_table.h"
+
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_INTERRUPTED = 130 };
 
-typedef enum { CLI_FLAG, CLI_INT, CLI_DOUBLE, CLI_STRING } cli_kind;
+/* CHOICE: one word of a list (wsss_choice, shared with the stored configs); dest receives the enum
+ * value, an unknown word is a usage error naming the option, the word and the accepted words. */
+typedef enum { CLI_FLAG, CLI_INT, CLI_DOUBLE, CLI_STRING, CLI_CHOICE } cli_kind;
 
 enum {
     CLI_REQUIRED = 1,  /* must be given (unless cli_opt.unless is) */
@@ -28,13 +32,14 @@ enum {
 typedef struct cli_opt {
     const char *name;    /* long name without dashes, e.g. "out" for --out */
     cli_kind kind;
-    void *dest;          /* int* (FLAG, INT), double*, const char** */
+    void *dest;          /* int* (FLAG, INT, CHOICE: an enum), double*, const char** */
     const char *metavar; /* e.g. "DIR"; NULL for flags */
     const char *help;    /* one line; the range and the default (from *dest) are appended */
     unsigned flags;      /* CLI_REQUIRED ... */
     double min, max;     /* INT and DOUBLE: the accepted values (min < max; inclusive unless *_OPEN) */
     const char *default_text; /* the default as words when *dest is a placeholder ("all", "RUN/...") */
     const char *unless;       /* CLI_REQUIRED unless this other option is given */
+    const wsss_choice *choices; /* CHOICE: the accepted words and their values */
 } cli_opt;
 
 /* The same option in every command: one name, one meaning, one help line. */

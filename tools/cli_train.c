@@ -12,7 +12,8 @@
 static size_t value_size(cli_kind k) {
     switch (k) {
     case CLI_FLAG:
-    case CLI_INT: return sizeof(int);
+    case CLI_INT:
+    case CLI_CHOICE: return sizeof(int);
     case CLI_DOUBLE: return sizeof(double);
     case CLI_STRING: return sizeof(const char *);
     }
@@ -22,7 +23,8 @@ static size_t value_size(cli_kind k) {
 static int same_value(cli_kind k, const void *a, const void *b) {
     switch (k) {
     case CLI_FLAG:
-    case CLI_INT: return *(const int *)a == *(const int *)b;
+    case CLI_INT:
+    case CLI_CHOICE: return *(const int *)a == *(const int *)b;
     case CLI_DOUBLE: return *(const double *)a == *(const double *)b;
     case CLI_STRING: {
         const char *x = *(const char *const *)a, *y = *(const char *const *)b;

@@ -39,7 +39,9 @@ static int write_overlay(const char *path, const wsss_image *img, const wsss_ten
 
 int cmd_cam(int argc, char **argv) {
     const char *data = NULL, *split = "train", *run = "run", *model = NULL, *out = NULL, *overlay_dir = NULL;
-    const char *scales = "1,0.5,1.5,2", *norm = "max";
+    const char *scales = "1,0.5,1.5,2";
+    static const wsss_choice norms[] = {{"max", WSSS_CAM_NORM_MAX}, {"minmax", WSSS_CAM_NORM_MINMAX}, {NULL, 0}};
+    wsss_cam_norm norm = WSSS_CAM_NORM_MAX;
     int direct_conv = 0, no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0, batch = 8, os = 0;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); image-level labels pick the classes", .flags = CLI_REQUIRED},
@@ -52,7 +54,7 @@ int cmd_cam(int argc, char **argv) {
          "denser maps: run a resnet18/34 classifier at output stride 16 or 8 (a trous; 0 = as trained)", .min = 0, .max = 16},
         {"no-flip", CLI_FLAG, &no_flip, NULL, "do not add horizontally flipped inputs", .flags = 0},
         {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", .flags = 0},
-        {"norm", CLI_STRING, &norm, "N", "per-class normalisation: max (PSA) or minmax", .flags = 0},
+        {"norm", CLI_CHOICE, &norm, "N", "per-class normalisation: max (PSA) or minmax", .choices = norms},
         {"overlay", CLI_FLAG, &overlay, NULL, "also write heat-map overlays <id>.png of every image", .flags = 0},
         {"overlay-dir", CLI_STRING, &overlay_dir, "DIR", "overlay folder (default RUN/cams_overlay)", .flags = 0},
         {"batch", CLI_INT, &batch, "N", "images per forward pass (consecutive images of one size)", .min = 1, .max = 1024},
@@ -72,12 +74,7 @@ int cmd_cam(int argc, char **argv) {
     wsss_cam_opts_default(&co);
     co.flip = !no_flip;
     co.direct_conv = direct_conv;
-    if (strcmp(norm, "max") == 0) co.norm = WSSS_CAM_NORM_MAX;
-    else if (strcmp(norm, "minmax") == 0) co.norm = WSSS_CAM_NORM_MINMAX;
-    else {
-        cli_error(spec.command, "--norm %s: expected max or minmax", norm);
-        return CLI_EXIT_USAGE;
-    }
+    co.norm = norm;
     if (os != 0 && os != 8 && os != 16) {
         cli_error(spec.command, "--output-stride %d: expected 0, 8 or 16", os);
         return CLI_EXIT_USAGE;

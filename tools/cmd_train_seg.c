@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "wsss/error.h"
 #include "wsss/run_layout.h"
+#include "wsss/train_common.h"
 #include "wsss/train_seg.h"
 
 static int config_from_json(const char *text, void *cfg, void **storage) {
@@ -38,7 +39,8 @@ int cmd_train_seg(int argc, char **argv) {
          .max = 1024},
         {"backbone-weights", CLI_STRING, &c.backbone_weights, "FILE",
          "backbone init: ImageNet weights (torchvision names) or a wsss classifier (default: from scratch)", .flags = 0},
-        {"bn", CLI_STRING, &c.bn, "MODE", "BN: auto (frozen with --backbone-weights), train or frozen", .flags = 0},
+        {"bn", CLI_CHOICE, &c.bn, "MODE", "BN: auto (frozen with --backbone-weights), train or frozen",
+         .choices = wsss_seg_bn_choices},
         {"epochs", CLI_INT, &c.epochs, "N", "epochs", .flags = CLI_RESUMABLE, .min = 1, .max = 1000000},
         {"batch", CLI_INT, &c.batch, "N", "batch size", .min = 1, .max = 4096},
         {"crop", CLI_INT, &c.crop, "S", "random crop side (images are padded up to it)", .min = 8, .max = 8192},
@@ -47,7 +49,7 @@ int cmd_train_seg(int argc, char **argv) {
         {"scale-max", CLI_DOUBLE, &c.scale_max, "F", "random rescale: largest factor (>= --scale-min)",
          .flags = CLI_MIN_OPEN, .min = 0, .max = 4},
         {"flip", CLI_DOUBLE, &c.hflip, "P", "horizontal flip probability", .min = 0, .max = 1},
-        {"optim", CLI_STRING, &c.optim, "O", "sgd (with momentum) or adamw", .flags = 0},
+        {"optim", CLI_CHOICE, &c.optim, "O", "sgd (with momentum) or adamw", .choices = wsss_train_optim_choices},
         {"lr", CLI_DOUBLE, &c.lr, "F", "base learning rate (poly schedule)", .flags = CLI_MIN_OPEN, .min = 0, .max = 10},
         {"lr-power", CLI_DOUBLE, &c.lr_power, "F", "poly power", .flags = CLI_MIN_OPEN, .min = 0, .max = 10},
         {"momentum", CLI_DOUBLE, &c.momentum, "F", "SGD momentum (adamw: unused)", .flags = CLI_MAX_OPEN, .min = 0,

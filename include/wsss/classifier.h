@@ -14,6 +14,7 @@
 #ifndef WSSS_CLASSIFIER_H
 #define WSSS_CLASSIFIER_H
 
+#include "wsss/config_table.h"
 #include "wsss/models.h"
 
 typedef struct wsss_classifier {
@@ -56,7 +57,7 @@ wsss_tensor *wsss_classifier_forward(wsss_ctx *ctx, wsss_classifier *c, wsss_ten
  * GAP: spatial mean; GMP: spatial max; LSE: (1/r) log(mean exp(r x)) (between the two: r -> 0 gives
  * the mean, r -> inf the max). Differentiable. */
 typedef enum { WSSS_POOL_GAP = 0, WSSS_POOL_GMP, WSSS_POOL_LSE } wsss_pool_kind;
-int wsss_pool_kind_parse(const char *name, wsss_pool_kind *out);
+extern const wsss_choice wsss_pool_choices[]; /* gap, gmp, lse */
 wsss_tensor *wsss_classifier_pool_scores(wsss_ctx *ctx, wsss_tensor *cam, wsss_tensor *bias, wsss_pool_kind pool,
                                          double r);
 /* The head's bias (fc.bias or the CAM head's classifier bias; NULL if none). */

@@ -6,13 +6,14 @@
 
 #include <stdint.h>
 
+#include "wsss/config_table.h"
 #include "wsss/loader.h"
 #include "wsss/optim.h"
 #include "wsss/params.h"
 
-/* "sgd" (momentum) -> 0, "adamw" (PyTorch defaults for betas/eps) -> 1; anything else is an error
- * naming --optim. */
-int wsss_train_optim_kind(const char *name, int *adamw);
+/* The words of --optim: sgd (momentum) -> WSSS_OPTIM_SGD, adamw (PyTorch defaults for betas/eps)
+ * -> WSSS_OPTIM_ADAMW. */
+extern const wsss_choice wsss_train_optim_choices[];
 /* The settings error of a stage's config check: "--OPTION VALUE: out of range (expected EXPECTED)";
  * returns WSSS_ERR. Messages name options by their command-line names and carry no stage prefix
  * (the caller adds its own). */
@@ -20,7 +21,7 @@ int wsss_train_setting_error(const char *option, double value, const char *expec
 /* The optimizer over a model's registry with the groups its layers are registered in: backbone
  * weights x1 with weight decay, backbone biases x2 without, new head weights x head_mult with
  * decay, head biases x 2*head_mult without. */
-wsss_optim *wsss_train_optim_new(int adamw, double momentum, double weight_decay, double head_mult,
+wsss_optim *wsss_train_optim_new(wsss_optim_kind kind, double momentum, double weight_decay, double head_mult,
                                  const wsss_params *model);
 /* Loader defaults plus shuffled batches of `batch` (the last partial batch dropped when the split
  * has a full one: constant batch statistics), seed, workers, skip_bad. */

@@ -19,6 +19,13 @@
 
 #include <stdint.h>
 
+#include "wsss/config_table.h"
+#include "wsss/optim.h"
+
+/* BN of the backbone: auto = frozen with backbone weights, else trained. */
+typedef enum { WSSS_SEG_BN_AUTO = 0, WSSS_SEG_BN_TRAIN, WSSS_SEG_BN_FROZEN } wsss_seg_bn;
+extern const wsss_choice wsss_seg_bn_choices[]; /* auto, train, frozen */
+
 typedef struct wsss_train_seg_config {
     const char *data;             /* dataset root (VOC layout) */
     const char *split;            /* "train" */
@@ -32,10 +39,10 @@ typedef struct wsss_train_seg_config {
     const char *arch;             /* "resnet18-os8-largefov" */
     int hidden, head_dilation;    /* LargeFOV width and fc6 dilation */
     const char *backbone_weights; /* torchvision / classifier state_dict, or NULL: from scratch */
-    const char *bn;               /* "auto", "train" or "frozen" */
+    wsss_seg_bn bn;
     int epochs, batch, crop;
     double scale_min, scale_max, hflip;
-    const char *optim;            /* "sgd" (momentum) or "adamw" (decoupled weight decay) */
+    wsss_optim_kind optim;        /* sgd (momentum) or adamw (decoupled weight decay) */
     double lr, momentum, weight_decay, head_lr_mult, lr_power;
     int seed, workers, log_every, progress, skip_bad;
     int64_t stop_after;           /* testing: behave as interrupted after this many steps (0 = off) */
@@ -53,7 +60,7 @@ void wsss_train_seg_config_free_storage(void *storage);
 struct wsss_segmenter;
 int wsss_train_seg_open_model(const char *path, struct wsss_segmenter *s);
 
-/* The settings errors found before any work (ranges, option words): WSSS_ERR with a message naming
+/* The settings errors found before any work (ranges; typed settings are asserted): WSSS_ERR with a message naming
  * the option by its command-line name, the value and what was expected. run checks the same first. */
 int wsss_train_seg_config_check(const wsss_train_seg_config *c);
 

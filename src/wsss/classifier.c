@@ -155,13 +155,8 @@ wsss_tensor *wsss_classifier_forward(wsss_ctx *ctx, wsss_classifier *c, wsss_ten
     return wsss_model_forward(ctx, &c->m, x, training, NULL, cam);
 }
 
-int wsss_pool_kind_parse(const char *name, wsss_pool_kind *out) {
-    if (strcmp(name, "gap") == 0) *out = WSSS_POOL_GAP;
-    else if (strcmp(name, "gmp") == 0) *out = WSSS_POOL_GMP;
-    else if (strcmp(name, "lse") == 0) *out = WSSS_POOL_LSE;
-    else return wsss_error_set("pooling \"%s\" (expected gap, gmp or lse)", name);
-    return WSSS_OK;
-}
+const wsss_choice wsss_pool_choices[] = {
+    {"gap", WSSS_POOL_GAP}, {"gmp", WSSS_POOL_GMP}, {"lse", WSSS_POOL_LSE}, {NULL, 0}};
 
 wsss_tensor *wsss_classifier_pool_scores(wsss_ctx *ctx, wsss_tensor *cam, wsss_tensor *bias, wsss_pool_kind pool,
                                          double r) {

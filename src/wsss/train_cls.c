@@ -19,6 +19,9 @@
 #include "wsss/train_common.h"
 #include "wsss/trainer.h"
 
+const wsss_choice wsss_cls_loss_choices[] = {{"mlsm", WSSS_CLS_LOSS_MLSM}, {"bce", WSSS_CLS_LOSS_BCE}, {NULL, 0}};
+const wsss_choice wsss_cls_lr_policy_choices[] = {{"poly", WSSS_LR_POLY}, {"step", WSSS_LR_STEP}, {NULL, 0}};
+
 void wsss_train_cls_config_default(wsss_train_cls_config *c) {
     memset(c, 0, sizeof *c);
     c->split = "train";
@@ -30,17 +33,17 @@ void wsss_train_cls_config_default(wsss_train_cls_config *c) {
     c->rrc_min = 0.7;
     c->hflip = 0.5;
     c->jitter = 0.0;
-    c->optim = "sgd";
+    c->optim = WSSS_OPTIM_SGD;
     c->lr = 0.05;
     c->momentum = 0.9;
     c->weight_decay = 1e-4;
     c->head_lr_mult = -1.0; /* auto: 10 with pretrained backbone weights, 1 from scratch */
-    c->lr_policy = "poly";
+    c->lr_policy = WSSS_LR_POLY;
     c->lr_power = 0.9;
     c->lr_gamma = 0.1;
     c->lr_steps = "";
-    c->loss = "mlsm";
-    c->pool = "gap";
+    c->loss = WSSS_CLS_LOSS_MLSM;
+    c->pool = WSSS_POOL_GAP;
     c->lse_r = 5.0;
     c->seed = 0;
     c->workers = 0;
@@ -53,10 +56,12 @@ void wsss_train_cls_config_default(wsss_train_cls_config *c) {
 #define FS(n) WSSS_CFG_S(wsss_train_cls_config, n)
 #define FI(n) WSSS_CFG_I(wsss_train_cls_config, n)
 #define FD(n) WSSS_CFG_D(wsss_train_cls_config, n)
+#define FE(n, choices) WSSS_CFG_E(wsss_train_cls_config, n, choices)
 static const wsss_cfg_field k_fields[] = {
     FS(data), FS(split), FS(run), FS(ckpt), FS(out), FS(log), FS(arch), FS(backbone_weights), FI(frozen_bn),
-    FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FS(optim), FD(lr), FD(momentum),
-    FD(weight_decay), FD(head_lr_mult), FS(lr_policy), FD(lr_power), FD(lr_gamma), FS(lr_steps), FS(loss), FS(pool), FD(lse_r),
+    FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FE(optim, wsss_train_optim_choices), FD(lr),
+    FD(momentum), FD(weight_decay), FD(head_lr_mult), FE(lr_policy, wsss_cls_lr_policy_choices), FD(lr_power),
+    FD(lr_gamma), FS(lr_steps), FE(loss, wsss_cls_loss_choices), FE(pool, wsss_pool_choices), FD(lse_r),
     FI(seed), FI(workers), FI(log_every), FI(skip_bad),
 };
 #define N_FIELDS ((int)(sizeof k_fields / sizeof k_fields[0]))
@@ -136,33 +141,21 @@ int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
     if (!(c->rrc_min > 0 && c->rrc_min <= 1)) return wsss_train_setting_error("rrc-min", c->rrc_min, "0 < F <= 1");
     if (!(c->hflip >= 0 && c->hflip <= 1)) return wsss_train_setting_error("flip", c->hflip, "0 <= P <= 1");
     if (!(c->jitter >= 0 && c->jitter <= 0.5)) return wsss_train_setting_error("jitter", c->jitter, "0 <= F <= 0.5");
-    if (!c->loss || (strcmp(c->loss, "bce") != 0 && strcmp(c->loss, "mlsm") != 0))
-        return wsss_error_set("--loss %s: expected mlsm or bce", c->loss ? c->loss : "(unset)");
-    int adamw;
-    if (wsss_train_optim_kind(c->optim, &adamw) != WSSS_OK) return WSSS_ERR;
-    wsss_pool_kind pool;
-    if (wsss_pool_kind_parse(c->pool, &pool) != WSSS_OK)
-        return wsss_error_set("--pool %s: expected gap, gmp or lse", c->pool ? c->pool : "(unset)");
-    if (pool == WSSS_POOL_LSE && !(c->lse_r > 0 && c->lse_r <= 100))
+    /* the typed settings were parsed at the command line or from a stored config */
+    WSSS_ASSERT(wsss_choice_has(wsss_cls_loss_choices, (int)c->loss), "train-cls: loss");
+    WSSS_ASSERT(wsss_choice_has(wsss_train_optim_choices, (int)c->optim), "train-cls: optimizer");
+    WSSS_ASSERT(wsss_choice_has(wsss_pool_choices, (int)c->pool), "train-cls: pooling");
+    WSSS_ASSERT(wsss_choice_has(wsss_cls_lr_policy_choices, (int)c->lr_policy), "train-cls: lr policy");
+    if (c->pool == WSSS_POOL_LSE && !(c->lse_r > 0 && c->lse_r <= 100))
         return wsss_train_setting_error("lse-r", c->lse_r, "0 < R <= 100");
-    wsss_lr_kind lk;
-    if (wsss_lr_kind_parse(c->lr_policy, &lk) != WSSS_OK || lk == WSSS_LR_CONSTANT)
-        return wsss_error_set("--lr-policy %s: expected poly or step", c->lr_policy ? c->lr_policy : "(unset)");
     int nm;
     int64_t ms[WSSS_LR_MAX_MILESTONES];
-    if (lk == WSSS_LR_STEP && parse_steps(c->lr_steps, c->epochs, 1, &nm, ms) != WSSS_OK) return WSSS_ERR;
+    if (c->lr_policy == WSSS_LR_STEP && parse_steps(c->lr_steps, c->epochs, 1, &nm, ms) != WSSS_OK) return WSSS_ERR;
     return WSSS_OK;
 }
 
 int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     if (wsss_train_cls_config_check(c) != WSSS_OK) return WSSS_ERR;
-    const int bce = strcmp(c->loss, "bce") == 0;
-    int adamw;
-    wsss_train_optim_kind(c->optim, &adamw);
-    wsss_pool_kind pool;
-    wsss_pool_kind_parse(c->pool, &pool);
-    wsss_lr_kind lk;
-    wsss_lr_kind_parse(c->lr_policy, &lk);
 
     char *ckpt = c->ckpt ? wsss_xstrdup(c->ckpt) : wsss_run_path(c->run, WSSS_RUN_CLS_CKPT);
     char *out = c->out ? wsss_xstrdup(c->out) : wsss_run_path(c->run, WSSS_RUN_CLS_MODEL);
@@ -222,11 +215,11 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
 
     /* from scratch every layer is new: the 10x head multiplier is a fine-tuning rule */
     const double hm = c->head_lr_mult >= 0 ? c->head_lr_mult : c->backbone_weights ? 10.0 : 1.0;
-    opt = wsss_train_optim_new(adamw, c->momentum, c->weight_decay, hm, &cls.m.params);
+    opt = wsss_train_optim_new(c->optim, c->momentum, c->weight_decay, hm, &cls.m.params);
 
     const int64_t spe = wsss_loader_batches_per_epoch(loader);
     wsss_lr_schedule sched;
-    if (lk == WSSS_LR_POLY) {
+    if (c->lr_policy == WSSS_LR_POLY) {
         sched = wsss_lr_poly(c->lr, c->lr_power, (int64_t)c->epochs * spe);
     } else {
         int nm;
@@ -252,7 +245,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
         fprintf(stderr, "train-cls: %s, %lld images, %d classes, %d epochs x %lld steps (batch %d)%s\n", cls.arch,
                 (long long)ds->n, ds->num_classes - 1, c->epochs, (long long)spe, c->batch,
                 tr.resumed ? ", resumed" : "");
-    cls_step st = {&cls, bce, pool, c->lse_r, wsss_ctx_new()};
+    cls_step st = {&cls, c->loss == WSSS_CLS_LOSS_BCE, c->pool, c->lse_r, wsss_ctx_new()};
     wsss_ctx_set_blocked(st.ctx, 1); /* activations stay in oneDNN's layouts between its ops */
     rc = wsss_trainer_run(&tr, cls_step_fn, &st);
     wsss_ctx_free(st.ctx);

@@ -5,19 +5,16 @@
 
 #include "wsss/error.h"
 
-int wsss_train_optim_kind(const char *name, int *adamw) {
-    if (name && strcmp(name, "adamw") == 0) *adamw = 1;
-    else if (name && strcmp(name, "sgd") == 0) *adamw = 0;
-    else return wsss_error_set("--optim %s: expected sgd or adamw", name ? name : "(unset)");
-    return WSSS_OK;
-}
+const wsss_choice wsss_train_optim_choices[] = {{"sgd", WSSS_OPTIM_SGD}, {"adamw", WSSS_OPTIM_ADAMW}, {NULL, 0}};
 
 int wsss_train_setting_error(const char *option, double value, const char *expected) {
     return wsss_error_set("--%s %g: out of range (expected %s)", option, value, expected);
 }
 
-wsss_optim *wsss_train_optim_new(int adamw, double momentum, double weight_decay, double head_mult,
+wsss_optim *wsss_train_optim_new(wsss_optim_kind kind, double momentum, double weight_decay, double head_mult,
                                  const wsss_params *model) {
+    WSSS_ASSERT(kind == WSSS_OPTIM_SGD || kind == WSSS_OPTIM_ADAMW, "optimizer kind");
+    const int adamw = kind == WSSS_OPTIM_ADAMW;
     const wsss_optim_group groups[4] = {
         {1.0, weight_decay}, {2.0, 0.0}, {head_mult, weight_decay}, {2.0 * head_mult, 0.0}};
     const wsss_optim_config oc = adamw ? wsss_optim_adamw_config() : wsss_optim_sgd_config(momentum, 0, 0);

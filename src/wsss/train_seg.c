@@ -22,6 +22,9 @@
 #include "wsss/train_common.h"
 #include "wsss/trainer.h"
 
+const wsss_choice wsss_seg_bn_choices[] = {
+    {"auto", WSSS_SEG_BN_AUTO}, {"train", WSSS_SEG_BN_TRAIN}, {"frozen", WSSS_SEG_BN_FROZEN}, {NULL, 0}};
+
 void wsss_train_seg_config_default(wsss_train_seg_config *c) {
     /* refinement.md §c (DeepLab-LargeFOV fine-tuning recipe) on a ResNet-18 backbone */
     memset(c, 0, sizeof *c);
@@ -30,14 +33,14 @@ void wsss_train_seg_config_default(wsss_train_seg_config *c) {
     c->arch = "resnet18-os8-largefov";
     c->hidden = 1024;
     c->head_dilation = 12;
-    c->bn = "auto";
+    c->bn = WSSS_SEG_BN_AUTO;
     c->epochs = 10;
     c->batch = 10;
     c->crop = 321;
     c->scale_min = 0.7;
     c->scale_max = 1.3;
     c->hflip = 0.5;
-    c->optim = "sgd";
+    c->optim = WSSS_OPTIM_SGD;
     c->lr = 1e-3;
     c->momentum = 0.9;
     c->weight_decay = 5e-4;
@@ -52,11 +55,12 @@ void wsss_train_seg_config_default(wsss_train_seg_config *c) {
 #define FS(n) WSSS_CFG_S(wsss_train_seg_config, n)
 #define FI(n) WSSS_CFG_I(wsss_train_seg_config, n)
 #define FD(n) WSSS_CFG_D(wsss_train_seg_config, n)
+#define FE(n, choices) WSSS_CFG_E(wsss_train_seg_config, n, choices)
 static const wsss_cfg_field k_fields[] = {
     FS(data),   FS(split),       FS(masks),     FI(gt),         FS(run),      FS(ckpt),
     FS(out),    FS(log),         FS(stage),     FS(arch),       FI(hidden),   FI(head_dilation),
-    FS(backbone_weights),        FS(bn),        FI(epochs),     FI(batch),    FI(crop),
-    FD(scale_min), FD(scale_max), FD(hflip),    FS(optim),      FD(lr),         FD(momentum), FD(weight_decay),
+    FS(backbone_weights),        FE(bn, wsss_seg_bn_choices),   FI(epochs),     FI(batch),    FI(crop),
+    FD(scale_min), FD(scale_max), FD(hflip),    FE(optim, wsss_train_optim_choices), FD(lr), FD(momentum), FD(weight_decay),
     FD(head_lr_mult), FD(lr_power), FI(seed),   FI(workers),    FI(log_every), FI(skip_bad),
 };
 #define N_FIELDS ((int)(sizeof k_fields / sizeof k_fields[0]))
@@ -182,18 +186,15 @@ int wsss_train_seg_config_check(const wsss_train_seg_config *c) {
         return wsss_train_setting_error("scale-max", c->scale_max, "--scale-min <= F <= 4");
     if (!(c->hflip >= 0 && c->hflip <= 1)) return wsss_train_setting_error("flip", c->hflip, "0 <= P <= 1");
     if (!(c->lr_power > 0)) return wsss_train_setting_error("lr-power", c->lr_power, "> 0");
-    int adamw;
-    if (wsss_train_optim_kind(c->optim, &adamw) != WSSS_OK) return WSSS_ERR;
-    if (!c->bn || (strcmp(c->bn, "auto") != 0 && strcmp(c->bn, "frozen") != 0 && strcmp(c->bn, "train") != 0))
-        return wsss_error_set("--bn %s: expected auto, train or frozen", c->bn ? c->bn : "(unset)");
+    /* the typed settings were parsed at the command line or from a stored config */
+    WSSS_ASSERT(wsss_choice_has(wsss_train_optim_choices, (int)c->optim), "train-seg: optimizer");
+    WSSS_ASSERT(wsss_choice_has(wsss_seg_bn_choices, (int)c->bn), "train-seg: BN mode");
     return WSSS_OK;
 }
 
 int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     if (wsss_train_seg_config_check(c) != WSSS_OK) return WSSS_ERR;
-    int adamw;
-    wsss_train_optim_kind(c->optim, &adamw);
-    const int frozen = strcmp(c->bn, "auto") == 0 ? c->backbone_weights != NULL : strcmp(c->bn, "frozen") == 0;
+    const int frozen = c->bn == WSSS_SEG_BN_AUTO ? c->backbone_weights != NULL : c->bn == WSSS_SEG_BN_FROZEN;
 
     const char *sub = c->gt ? "seg_gt" : "seg";
     char rel[64];
@@ -262,7 +263,7 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     lo.aug.hflip_p = c->hflip;
     if (wsss_loader_new(ds, &lo, &loader) != WSSS_OK) goto done;
 
-    opt = wsss_train_optim_new(adamw, c->momentum, c->weight_decay, c->head_lr_mult, &seg.m.params);
+    opt = wsss_train_optim_new(c->optim, c->momentum, c->weight_decay, c->head_lr_mult, &seg.m.params);
     const int64_t spe = wsss_loader_batches_per_epoch(loader);
     wsss_lr_schedule sched = wsss_lr_poly(c->lr, c->lr_power, (int64_t)c->epochs * spe);
 

@@ -246,8 +246,9 @@ int main(void) {
         wsss_tensor_free(cam);
         wsss_tensor_free(bias);
         wsss_tensor_free(w);
-        wsss_pool_kind pk;
-        CHECK(wsss_pool_kind_parse("avg", &pk) == WSSS_ERR, "unknown pooling rejected");
+        int pk = -1;
+        CHECK(wsss_choice_parse(wsss_pool_choices, "avg", &pk) == WSSS_ERR && pk == -1, "unknown pooling rejected");
+        CHECK(wsss_choice_parse(wsss_pool_choices, "lse", &pk) == WSSS_OK && pk == WSSS_POOL_LSE, "lse pooling parsed");
     }
 
     /* train-cls config JSON round trip */
@@ -277,6 +278,23 @@ int main(void) {
               strstr(wsss_error_msg(), "epochs"),
           "mistyped field named: '%s'", wsss_error_msg());
     wsss_train_cls_config_free_storage(store);
+    /* typed settings are stored as their words (older checkpoints hold the same strings) */
+    CHECK(wsss_train_cls_config_from_json("{\"stage\": \"train-cls\", \"optim\": \"adamw\", \"pool\": \"lse\", "
+                                          "\"loss\": \"bce\", \"lr_policy\": \"step\"}",
+                                          &b, &store) == WSSS_OK &&
+              b.optim == WSSS_OPTIM_ADAMW && b.pool == WSSS_POOL_LSE && b.loss == WSSS_CLS_LOSS_BCE &&
+              b.lr_policy == WSSS_LR_STEP,
+          "stored words read as typed settings: %s", wsss_error_msg());
+    wsss_train_cls_config_free_storage(store);
+    CHECK(wsss_train_cls_config_from_json("{\"stage\": \"train-cls\", \"pool\": \"avg\"}", &b, &store) == WSSS_ERR &&
+              strstr(wsss_error_msg(), "pool") && strstr(wsss_error_msg(), "avg") &&
+              strstr(wsss_error_msg(), "gap, gmp or lse"),
+          "unknown stored word named with the choices: '%s'", wsss_error_msg());
+    wsss_train_cls_config_free_storage(store);
+    a.pool = WSSS_POOL_GMP;
+    js = wsss_train_cls_config_to_json(&a);
+    CHECK(strstr(js, "\"gmp\"") != NULL, "a typed setting is written as its word: %s", js);
+    free(js);
     wsss_error_clear();
 
     wsss_tensor_free(x);
