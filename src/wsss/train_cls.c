@@ -191,7 +191,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     if (c->backbone_weights && !resume_dir && wsss_classifier_load_backbone(&cls, c->backbone_weights) != WSSS_OK)
         goto done;
     if (c->frozen_bn) {
-        if (cls.m.backbone != WSSS_BACKBONE_RESNET) {
+        if (cls.m.a.backbone != WSSS_BACKBONE_RESNET) {
             wsss_error_set("--frozen-bn applies to ResNet backbones only (--arch %s)", c->arch);
             goto done;
         }

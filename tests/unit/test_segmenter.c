@@ -257,7 +257,8 @@ int main(void) {
     randomise_bn(&imnet.params, 12);
     snprintf(path, sizeof path, "%s/imagenet.safetensors", tmp);
     CHECK(wsss_params_save_safetensors(&imnet.params, path, 1) == WSSS_OK, "save imagenet file");
-    wsss_tensor *head_before = wsss_tensor_clone(seg->m.largefov.fc6.weight);
+    const wsss_largefov_head *lf = wsss_head_impl(&seg->m.head, WSSS_HEAD_LARGEFOV);
+    wsss_tensor *head_before = wsss_tensor_clone(lf->fc6.weight);
     CHECK(wsss_segmenter_load_backbone(seg, path) == WSSS_OK, "load torchvision names: %s", wsss_error_msg());
     int all = 1, n_cmp = 0;
     for (int i = 0; i < wsss_params_count(&seg->m.params); i++) {
@@ -268,7 +269,7 @@ int main(void) {
         n_cmp++;
     }
     CHECK(all && n_cmp > 100, "all %d backbone tensors loaded", n_cmp);
-    CHECK(same_tensor(head_before, seg->m.largefov.fc6.weight), "the head keeps its initialisation");
+    CHECK(same_tensor(head_before, lf->fc6.weight), "the head keeps its initialisation");
     wsss_tensor_free(head_before);
 
     /* missing tensor: error naming file and tensor; nothing loaded */
