@@ -15,7 +15,6 @@
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/segmenter.h"
-#include "wsss/train_seg.h"
 #include "wsss/trainer.h"
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -131,7 +130,7 @@ int cmd_eval_seg(int argc, char **argv) {
     dopt.masks = WSSS_MASKS_OPTIONAL;
     dopt.skip_bad = skip_bad;
     if (wsss_dataset_open(data, &dopt, &ds) != WSSS_OK) goto fail;
-    if (wsss_train_seg_open_model(model_path, &seg) != WSSS_OK) goto fail;
+    if (wsss_segmenter_open_any(&seg, model_path) != WSSS_OK) goto fail;
     if (seg.num_classes != ds->num_classes) {
         wsss_error_set("%s: the model has %d classes, the dataset %s has %d (background included)", model_path,
                        seg.num_classes, data, ds->num_classes);

@@ -10,7 +10,6 @@
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/segmenter.h"
-#include "wsss/train_seg.h"
 #include "wsss/trainer.h"
 
 /* File name without directory and extension ("a/b/x.jpg" -> "x"), malloc'd. */
@@ -58,7 +57,7 @@ int cmd_segment(int argc, char **argv) {
     }
     char *model_path = model ? wsss_xstrdup(model) : wsss_run_path(run, WSSS_RUN_SEG_MODEL);
     wsss_segmenter seg;
-    if (wsss_train_seg_open_model(model_path, &seg) != WSSS_OK || wsss_mkdirs(out) != WSSS_OK) {
+    if (wsss_segmenter_open_any(&seg, model_path) != WSSS_OK || wsss_mkdirs(out) != WSSS_OK) {
         wsss_segmenter_free(&seg);
         free(model_path);
         free(pos);

@@ -63,6 +63,10 @@ int wsss_segmenter_load_backbone(wsss_segmenter *s, const char *path);
 int wsss_segmenter_save(const wsss_segmenter *s, const char *path);
 /* Create from a model file written by save; strict. */
 int wsss_segmenter_open(wsss_segmenter *s, const char *path);
+/* The inference entry point: a model file (wsss_segmenter_open), or a train-seg checkpoint
+ * directory (arch and LargeFOV settings from its stored config, the class count from the head's
+ * last layer), e.g. to evaluate a run mid-training. Strict load. */
+int wsss_segmenter_open_any(wsss_segmenter *s, const char *path);
 /* Logits N,C,h,w at the feature resolution (x: normalised images N,3,H,W). */
 wsss_tensor *wsss_segmenter_forward(wsss_ctx *ctx, wsss_segmenter *s, wsss_tensor *x, int training);
 

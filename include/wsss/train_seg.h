@@ -55,11 +55,6 @@ char *wsss_train_seg_config_to_json(const wsss_train_seg_config *c);
 int wsss_train_seg_config_from_json(const char *text, wsss_train_seg_config *c, void **storage);
 void wsss_train_seg_config_free_storage(void *storage);
 
-/* A segmentation model from a model file (wsss_segmenter_open) or from a train-seg checkpoint
- * directory (architecture from its stored config), e.g. to evaluate a run mid-training. */
-struct wsss_segmenter;
-int wsss_train_seg_open_model(const char *path, struct wsss_segmenter *s);
-
 /* The settings errors found before any work (ranges; typed settings are asserted): WSSS_ERR with a message naming
  * the option by its command-line name, the value and what was expected. run checks the same first. */
 int wsss_train_seg_config_check(const wsss_train_seg_config *c);

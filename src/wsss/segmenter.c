@@ -6,11 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "wsss/augment.h"
 #include "wsss/error.h"
+#include "wsss/json.h"
 #include "wsss/ops.h"
+#include "wsss/run_layout.h"
 #include "wsss/safetensors.h"
+#include "wsss/trainer.h"
 
 static int create_impl(wsss_segmenter *s, const wsss_segmenter_config *cfg) {
     const char *arch = cfg->arch ? cfg->arch : "";
@@ -113,6 +117,51 @@ int wsss_segmenter_open(wsss_segmenter *s, const char *path) {
         return WSSS_ERR;
     }
     return WSSS_OK;
+}
+
+/* A train-seg checkpoint: the architecture from its stored config (the train-seg config's fields),
+ * the class count from the head's last layer. */
+static int open_checkpoint(wsss_segmenter *s, const char *dir) {
+    char *txt = wsss_trainer_ckpt_config(dir);
+    if (!txt) return WSSS_ERR;
+    wsss_json *j = wsss_json_parse(txt, strlen(txt));
+    free(txt);
+    const char *tag = j ? wsss_json_get_string(j, "config", NULL) : NULL, *arch = j ? wsss_json_get_string(j, "arch", NULL) : NULL;
+    if (!tag || strcmp(tag, "train-seg") != 0 || !arch || strlen(arch) >= 64) {
+        wsss_json_free(j);
+        return wsss_error_set("%s/state.json: the stored config is not a train-seg configuration naming an \"arch\"", dir);
+    }
+    char a[64];
+    snprintf(a, sizeof a, "%s", arch);
+    wsss_segmenter_config sc = {.arch = a, .hidden = wsss_json_get_int64(j, "hidden", 1024),
+                                .head_dilation = (int)wsss_json_get_int64(j, "head_dilation", 12)};
+    wsss_json_free(j);
+    char *mp = wsss_run_file(dir, "model", ".safetensors");
+    wsss_safetensors *st = NULL;
+    int rc = wsss_st_open(mp, &st);
+    if (rc == WSSS_OK) {
+        const wsss_st_entry *e = wsss_st_find(st, "classifier.fc8.bias");
+        if (!e) e = wsss_st_find(st, "classifier.c0.bias");
+        if (!e || e->ndim != 1 || e->shape[0] < 2 || e->shape[0] > 255)
+            rc = wsss_error_set("%s: no segmentation head (classifier.fc8.bias / classifier.c0.bias)", mp);
+        else
+            sc.num_classes = (int)e->shape[0];
+        wsss_st_close(st);
+    }
+    if (rc == WSSS_OK && wsss_segmenter_create(s, &sc) != WSSS_OK) rc = wsss_error_prefix("%s", dir);
+    if (rc == WSSS_OK && wsss_model_load(&s->m, mp) != WSSS_OK) {
+        wsss_segmenter_free(s);
+        rc = WSSS_ERR;
+    }
+    free(mp);
+    return rc;
+}
+
+int wsss_segmenter_open_any(wsss_segmenter *s, const char *path) {
+    memset(s, 0, sizeof *s);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return open_checkpoint(s, path);
+    return wsss_segmenter_open(s, path);
 }
 
 wsss_tensor *wsss_segmenter_forward(wsss_ctx *ctx, wsss_segmenter *s, wsss_tensor *x, int training) {

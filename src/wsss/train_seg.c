@@ -17,7 +17,6 @@
 #include "wsss/ops.h"
 #include "wsss/optim.h"
 #include "wsss/run_layout.h"
-#include "wsss/safetensors.h"
 #include "wsss/segmenter.h"
 #include "wsss/train_common.h"
 #include "wsss/trainer.h"
@@ -76,50 +75,6 @@ int wsss_train_seg_config_from_json(const char *text, wsss_train_seg_config *c, 
 
 void wsss_train_seg_config_free_storage(void *storage) {
     wsss_cfg_free_storage(storage);
-}
-
-/* ---- a model from a file or a checkpoint ---- */
-
-int wsss_train_seg_open_model(const char *path, wsss_segmenter *s) {
-    memset(s, 0, sizeof *s);
-    struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) return wsss_segmenter_open(s, path);
-    /* a train-seg checkpoint: the architecture from its stored config, the class count from the
-     * head's last layer */
-    char *txt = wsss_trainer_ckpt_config(path);
-    if (!txt) return WSSS_ERR;
-    wsss_train_seg_config c;
-    void *store = NULL;
-    int rc = wsss_train_seg_config_from_json(txt, &c, &store);
-    free(txt);
-    if (rc != WSSS_OK) {
-        wsss_train_seg_config_free_storage(store);
-        return wsss_error_prefix("%s", path);
-    }
-    char *mp = wsss_run_file(path, "model", ".safetensors");
-    wsss_safetensors *st = NULL;
-    rc = wsss_st_open(mp, &st);
-    const wsss_st_entry *e = NULL;
-    if (rc == WSSS_OK) {
-        e = wsss_st_find(st, "classifier.fc8.bias");
-        if (!e) e = wsss_st_find(st, "classifier.c0.bias");
-        if (!e || e->ndim != 1 || e->shape[0] < 2 || e->shape[0] > 255)
-            rc = wsss_error_set("%s: no segmentation head (classifier.fc8.bias / classifier.c0.bias)", mp);
-    }
-    if (rc == WSSS_OK) {
-        wsss_segmenter_config sc = {.arch = c.arch, .num_classes = (int)e->shape[0], .hidden = c.hidden,
-                                    .head_dilation = c.head_dilation};
-        rc = wsss_segmenter_create(s, &sc);
-        if (rc != WSSS_OK) wsss_error_prefix("%s", path);
-    }
-    if (st) wsss_st_close(st);
-    if (rc == WSSS_OK && wsss_model_load(&s->m, mp) != WSSS_OK) {
-        wsss_segmenter_free(s);
-        rc = WSSS_ERR;
-    }
-    free(mp);
-    wsss_train_seg_config_free_storage(store);
-    return rc;
 }
 
 /* ---- training ---- */
