@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "wsss/classifier.h"
-#include "io/stale_tmp.h"
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
@@ -154,6 +153,8 @@ int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
     return WSSS_OK;
 }
 
+static int save_classifier(const void *cls, const char *path) { return wsss_classifier_save(cls, path); }
+
 int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     if (wsss_train_cls_config_check(c) != WSSS_OK) return WSSS_ERR;
 
@@ -165,8 +166,6 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     wsss_optim *opt = NULL;
     wsss_classifier cls;
     memset(&cls, 0, sizeof cls);
-    wsss_trainer tr;
-    memset(&tr, 0, sizeof tr);
     char *cfg_json = NULL;
     int rc = WSSS_ERR;
 
@@ -184,11 +183,8 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
         wsss_error_set("%s: the dataset has no foreground class", c->data);
         goto done;
     }
-    if (wsss_classifier_create(&cls, c->arch, ds->num_classes - 1) != WSSS_OK) goto done;
-    wsss_rng init_rng;
-    wsss_rng_seed3(&init_rng, (uint64_t)c->seed, 0x494e4954ULL, 0);
-    wsss_classifier_reset(&cls, &init_rng);
-    if (c->backbone_weights && !resume_dir && wsss_classifier_load_backbone(&cls, c->backbone_weights) != WSSS_OK)
+    if (wsss_classifier_create(&cls, c->arch, ds->num_classes - 1) != WSSS_OK ||
+        wsss_train_model_start(&cls.m, c->seed, 0x494e4954ULL, c->backbone_weights, resume_dir) != WSSS_OK)
         goto done;
     if (c->frozen_bn) {
         if (cls.m.a.backbone != WSSS_BACKBONE_RESNET) {
@@ -229,38 +225,18 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     }
 
     cfg_json = wsss_train_cls_config_to_json(c);
-    wsss_trainer_opts to;
-    wsss_trainer_opts_default(&to);
-    to.stage = "train-cls";
-    to.epochs = c->epochs;
-    to.ckpt_dir = ckpt;
-    to.resume_dir = resume_dir;
-    to.log_path = logp;
-    to.config = cfg_json;
-    to.progress = c->progress;
-    to.log_every = c->log_every;
-    to.stop_after = c->stop_after;
-    if (wsss_trainer_init(&tr, &to, &cls.m.params, opt, &sched, loader, (uint64_t)c->seed) != WSSS_OK) goto done;
-    if (c->progress)
-        fprintf(stderr, "train-cls: %s, %lld images, %d classes, %d epochs x %lld steps (batch %d)%s\n", cls.arch,
-                (long long)ds->n, ds->num_classes - 1, c->epochs, (long long)spe, c->batch,
-                tr.resumed ? ", resumed" : "");
-    cls_step st = {&cls, c->loss == WSSS_CLS_LOSS_BCE, c->pool, c->lse_r, wsss_ctx_new()};
-    wsss_ctx_set_blocked(st.ctx, 1); /* activations stay in oneDNN's layouts between its ops */
-    rc = wsss_trainer_run(&tr, cls_step_fn, &st);
-    wsss_ctx_free(st.ctx);
-    if (rc == WSSS_OK) {
-        wsss_remove_stale_tmp_files(out); /* left by a run killed while writing it */
-        if (wsss_mkdirs_parent(out) != WSSS_OK || wsss_classifier_save(&cls, out) != WSSS_OK) {
-            rc = WSSS_ERR;
-            goto done;
-        }
-        if (c->progress)
-            fprintf(stderr, "train-cls: %.1f images/s, model written to %s\n",
-                    tr.seconds > 0 ? (double)tr.images / tr.seconds : 0.0, out);
-    }
+    char announce[512];
+    snprintf(announce, sizeof announce, "train-cls: %s, %lld images, %d classes, %d epochs x %lld steps (batch %d)",
+             cls.arch, (long long)ds->n, ds->num_classes - 1, c->epochs, (long long)spe, c->batch);
+    cls_step st = {&cls, c->loss == WSSS_CLS_LOSS_BCE, c->pool, c->lse_r, NULL};
+    const wsss_train_loop loop = {
+        .stage = "train-cls", .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
+        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed,
+        .stop_after = c->stop_after, .announce = announce, .params = &cls.m.params, .opt = opt, .sched = &sched,
+        .loader = loader, .step = cls_step_fn, .step_user = &st, .step_ctx = &st.ctx, .out = out,
+        .save = save_classifier, .model = &cls};
+    rc = wsss_train_loop_run(&loop);
 done:
-    wsss_trainer_free(&tr);
     wsss_loader_free(loader);
     if (opt) wsss_optim_free(opt);
     wsss_classifier_free(&cls);

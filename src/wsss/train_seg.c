@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "io/stale_tmp.h"
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
@@ -147,6 +146,8 @@ int wsss_train_seg_config_check(const wsss_train_seg_config *c) {
     return WSSS_OK;
 }
 
+static int save_segmenter(const void *seg, const char *path) { return wsss_segmenter_save(seg, path); }
+
 int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     if (wsss_train_seg_config_check(c) != WSSS_OK) return WSSS_ERR;
     const int frozen = c->bn == WSSS_SEG_BN_AUTO ? c->backbone_weights != NULL : c->bn == WSSS_SEG_BN_FROZEN;
@@ -165,8 +166,6 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     wsss_optim *opt = NULL;
     wsss_segmenter seg;
     memset(&seg, 0, sizeof seg);
-    wsss_trainer tr;
-    memset(&tr, 0, sizeof tr);
     char *cfg_json = NULL;
     int rc = WSSS_ERR;
 
@@ -200,11 +199,8 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     }
     wsss_segmenter_config sc = {.arch = c->arch, .num_classes = ds->num_classes, .hidden = c->hidden,
                                 .head_dilation = c->head_dilation, .frozen_bn = frozen};
-    if (wsss_segmenter_create(&seg, &sc) != WSSS_OK) goto done;
-    wsss_rng init_rng;
-    wsss_rng_seed3(&init_rng, (uint64_t)c->seed, 0x5345474dULL, 0);
-    wsss_segmenter_reset(&seg, &init_rng);
-    if (c->backbone_weights && !resume_dir && wsss_segmenter_load_backbone(&seg, c->backbone_weights) != WSSS_OK)
+    if (wsss_segmenter_create(&seg, &sc) != WSSS_OK ||
+        wsss_train_model_start(&seg.m, c->seed, 0x5345474dULL, c->backbone_weights, resume_dir) != WSSS_OK)
         goto done;
 
     wsss_loader_opts lo;
@@ -223,39 +219,20 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     wsss_lr_schedule sched = wsss_lr_poly(c->lr, c->lr_power, (int64_t)c->epochs * spe);
 
     cfg_json = wsss_train_seg_config_to_json(c);
-    wsss_trainer_opts to;
-    wsss_trainer_opts_default(&to);
-    to.stage = stage;
-    to.epochs = c->epochs;
-    to.ckpt_dir = ckpt;
-    to.resume_dir = resume_dir;
-    to.log_path = logp;
-    to.config = cfg_json;
-    to.progress = c->progress;
-    to.log_every = c->log_every;
-    to.stop_after = c->stop_after;
-    if (wsss_trainer_init(&tr, &to, &seg.m.params, opt, &sched, loader, (uint64_t)c->seed) != WSSS_OK) goto done;
-    if (c->progress)
-        fprintf(stderr, "%s: %s, %lld images, masks %s, %d classes, %d epochs x %lld steps (batch %d, crop %d), BN %s%s\n",
-                stage, seg.arch, (long long)ds->n, mask_dir ? mask_dir : "from the dataset", ds->num_classes,
-                c->epochs, (long long)spe, c->batch, c->crop, frozen ? "frozen" : "trained",
-                tr.resumed ? ", resumed" : "");
-    seg_step st = {&seg, wsss_ctx_new(), ds->num_classes};
-    wsss_ctx_set_blocked(st.ctx, 1); /* activations stay in oneDNN's layouts between its ops */
-    rc = wsss_trainer_run(&tr, seg_step_fn, &st);
-    wsss_ctx_free(st.ctx);
-    if (rc == WSSS_OK) {
-        wsss_remove_stale_tmp_files(out); /* left by a run killed while writing it */
-        if (wsss_mkdirs_parent(out) != WSSS_OK || wsss_segmenter_save(&seg, out) != WSSS_OK) {
-            rc = WSSS_ERR;
-            goto done;
-        }
-        if (c->progress)
-            fprintf(stderr, "%s: %.1f images/s, model written to %s\n", stage,
-                    tr.seconds > 0 ? (double)tr.images / tr.seconds : 0.0, out);
-    }
+    char announce[8192]; /* the mask folder is a full path */
+    snprintf(announce, sizeof announce,
+             "%s: %s, %lld images, masks %s, %d classes, %d epochs x %lld steps (batch %d, crop %d), BN %s", stage,
+             seg.arch, (long long)ds->n, mask_dir ? mask_dir : "from the dataset", ds->num_classes, c->epochs,
+             (long long)spe, c->batch, c->crop, frozen ? "frozen" : "trained");
+    seg_step st = {&seg, NULL, ds->num_classes};
+    const wsss_train_loop loop = {
+        .stage = stage, .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
+        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed,
+        .stop_after = c->stop_after, .announce = announce, .params = &seg.m.params, .opt = opt, .sched = &sched,
+        .loader = loader, .step = seg_step_fn, .step_user = &st, .step_ctx = &st.ctx, .out = out,
+        .save = save_segmenter, .model = &seg};
+    rc = wsss_train_loop_run(&loop);
 done:
-    wsss_trainer_free(&tr);
     wsss_loader_free(loader);
     if (opt) wsss_optim_free(opt);
     wsss_segmenter_free(&seg);
