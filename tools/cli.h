@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "wsss/config_table.h"
@@ -104,6 +105,25 @@ int cli_resume_merge(const cli_spec *spec, void *cfg, const void *cli_cfg, size_
 typedef int (*cli_config_from_json)(const char *text, void *cfg, void **storage);
 int cli_train_resume(const cli_spec *spec, const char *resume_dir, void *cfg, size_t cfg_size,
                      cli_config_from_json from_json, void **storage, int quiet);
+/* A training command after its option table: parse, --resume DIR (the checkpoint's settings and
+ * the command line merged), the settings check (exit 2), the run and its exit code (cli_train_exit).
+ * cfg's ckpt, progress and stop_after fields and the command's --resume, --quiet and --stop-after
+ * values are reached through the pointers. */
+typedef struct cli_train_stage {
+    void *cfg;
+    size_t cfg_size;
+    const char **ckpt;         /* cfg's checkpoint dir: a resumed run keeps checkpointing where it was */
+    int *progress;             /* cfg's status output switch */
+    int64_t *stop_after;       /* cfg's test hook */
+    const char *const *resume; /* the options' values, set by the parse */
+    const int *quiet, *stop_after_opt;
+    cli_config_from_json from_json;
+    void (*free_storage)(void *storage);
+    int (*check)(const void *cfg);
+    int (*run)(const void *cfg, const char *resume_dir);
+    char *(*ckpt_dir)(const void *cfg); /* where the run checkpoints (malloc'd), for the exit message */
+} cli_train_stage;
+int cli_train_main(const cli_spec *spec, int argc, char **argv, const cli_train_stage *t);
 /* The exit code of a training run's result (WSSS_OK, WSSS_ERR or WSSS_TRAINER_INTERRUPTED), with
  * its message: 0, 1, or 130 once the checkpoint in ckpt_dir is written. */
 int cli_train_exit(const char *command, int run_rc, const char *ckpt_dir);

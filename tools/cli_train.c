@@ -101,6 +101,33 @@ int cli_train_resume(const cli_spec *spec, const char *resume_dir, void *cfg, si
     return code;
 }
 
+int cli_train_main(const cli_spec *spec, int argc, char **argv, const cli_train_stage *t) {
+    int rc = cli_parse(spec, argc, argv, NULL, NULL);
+    if (rc) return cli_parse_exit(rc);
+    void *storage = NULL;
+    const char *resume = *t->resume;
+    if (resume) {
+        int code = cli_train_resume(spec, resume, t->cfg, t->cfg_size, t->from_json, &storage, *t->quiet);
+        if (code != CLI_EXIT_OK) {
+            t->free_storage(storage);
+            return code;
+        }
+        *t->ckpt = resume; /* keep checkpointing where the run is resumed from */
+    }
+    *t->progress = !*t->quiet;
+    *t->stop_after = *t->stop_after_opt;
+    int code;
+    if (t->check(t->cfg) != WSSS_OK) {
+        code = cli_fail(spec->command, CLI_EXIT_USAGE);
+    } else {
+        char *ckpt = t->ckpt_dir(t->cfg);
+        code = cli_train_exit(spec->command, t->run(t->cfg, resume), ckpt);
+        free(ckpt);
+    }
+    t->free_storage(storage);
+    return code;
+}
+
 int cli_train_exit(const char *command, int run_rc, const char *ckpt_dir) {
     if (run_rc == WSSS_TRAINER_INTERRUPTED) {
         cli_error(command, "interrupted; checkpoint saved in %s (continue with --resume %s)", ckpt_dir, ckpt_dir);

@@ -1,16 +1,16 @@
 /* `wsss train-cls`: train the multi-label classifier (stage 1; train_cls.h). */
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "commands.h"
-#include "wsss/error.h"
-#include "wsss/run_layout.h"
 #include "wsss/train_cls.h"
 #include "wsss/train_common.h"
 
+/* the stage's functions on the command's untyped config */
 static int config_from_json(const char *text, void *cfg, void **storage) {
     return wsss_train_cls_config_from_json(text, cfg, storage);
 }
+static int check(const void *cfg) { return wsss_train_cls_config_check(cfg); }
+static int run(const void *cfg, const char *resume_dir) { return wsss_train_cls_run(cfg, resume_dir); }
+static char *ckpt_dir(const void *cfg) { return wsss_train_cls_ckpt_dir(cfg); }
 
 int cmd_train_cls(int argc, char **argv) {
     wsss_train_cls_config c;
@@ -63,27 +63,7 @@ int cmd_train_cls(int argc, char **argv) {
                            "Train the multi-label image classifier (CAM backbone) on image-level labels. "
                            "Checkpoints every epoch; Ctrl-C saves a checkpoint and exits 130; --resume continues exactly.",
                            opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, given};
-    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
-    if (rc) return cli_parse_exit(rc);
-    void *storage = NULL;
-    if (resume) {
-        int code = cli_train_resume(&spec, resume, &c, sizeof c, config_from_json, &storage, quiet);
-        if (code != CLI_EXIT_OK) {
-            wsss_train_cls_config_free_storage(storage);
-            return code;
-        }
-        c.ckpt = resume; /* keep checkpointing where the run is being resumed from */
-    }
-    c.progress = !quiet;
-    c.stop_after = stop_after;
-    int code;
-    if (wsss_train_cls_config_check(&c) != WSSS_OK) {
-        code = cli_fail(spec.command, CLI_EXIT_USAGE);
-    } else {
-        char *ckpt = c.ckpt ? wsss_xstrdup(c.ckpt) : wsss_run_path(c.run, WSSS_RUN_CLS_CKPT);
-        code = cli_train_exit(spec.command, wsss_train_cls_run(&c, resume), ckpt);
-        free(ckpt);
-    }
-    wsss_train_cls_config_free_storage(storage);
-    return code;
+    const cli_train_stage t = {&c, sizeof c, &c.ckpt, &c.progress, &c.stop_after, &resume, &quiet, &stop_after,
+                               config_from_json, wsss_train_cls_config_free_storage, check, run, ckpt_dir};
+    return cli_train_main(&spec, argc, argv, &t);
 }

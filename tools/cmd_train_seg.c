@@ -1,17 +1,16 @@
 /* `wsss train-seg`: train the segmentation network on pseudo labels or ground truth (stage 5;
  * train_seg.h). */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "commands.h"
-#include "wsss/error.h"
-#include "wsss/run_layout.h"
 #include "wsss/train_common.h"
 #include "wsss/train_seg.h"
 
+/* the stage's functions on the command's untyped config */
 static int config_from_json(const char *text, void *cfg, void **storage) {
     return wsss_train_seg_config_from_json(text, cfg, storage);
 }
+static int check(const void *cfg) { return wsss_train_seg_config_check(cfg); }
+static int run(const void *cfg, const char *resume_dir) { return wsss_train_seg_run(cfg, resume_dir); }
+static char *ckpt_dir(const void *cfg) { return wsss_train_seg_ckpt_dir(cfg); }
 
 int cmd_train_seg(int argc, char **argv) {
     wsss_train_seg_config c;
@@ -66,27 +65,7 @@ int cmd_train_seg(int argc, char **argv) {
                            "poly lr, head lr x10. Checkpoints every epoch; Ctrl-C saves a checkpoint and exits 130; "
                            "--resume continues exactly.",
                            opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, given};
-    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
-    if (rc) return cli_parse_exit(rc);
-    void *storage = NULL;
-    if (resume) {
-        int code = cli_train_resume(&spec, resume, &c, sizeof c, config_from_json, &storage, quiet);
-        if (code != CLI_EXIT_OK) {
-            wsss_train_seg_config_free_storage(storage);
-            return code;
-        }
-        c.ckpt = resume; /* keep checkpointing where the run is resumed from */
-    }
-    c.progress = !quiet;
-    c.stop_after = stop_after;
-    int code;
-    if (wsss_train_seg_config_check(&c) != WSSS_OK) {
-        code = cli_fail(spec.command, CLI_EXIT_USAGE);
-    } else {
-        char *ckpt = c.ckpt ? wsss_xstrdup(c.ckpt) : wsss_run_path(c.run, c.gt ? WSSS_RUN_SEG_GT_CKPT : WSSS_RUN_SEG_CKPT);
-        code = cli_train_exit(spec.command, wsss_train_seg_run(&c, resume), ckpt);
-        free(ckpt);
-    }
-    wsss_train_seg_config_free_storage(storage);
-    return code;
+    const cli_train_stage t = {&c, sizeof c, &c.ckpt, &c.progress, &c.stop_after, &resume, &quiet, &stop_after,
+                               config_from_json, wsss_train_seg_config_free_storage, check, run, ckpt_dir};
+    return cli_train_main(&spec, argc, argv, &t);
 }

@@ -64,6 +64,9 @@ void wsss_train_cls_config_free_storage(void *storage);
  * error: assert). */
 int wsss_train_cls_config_check(const wsss_train_cls_config *c);
 
+/* Where the run checkpoints: --ckpt, else RUN/cls/ckpt (malloc'd). */
+char *wsss_train_cls_ckpt_dir(const wsss_train_cls_config *c);
+
 /* Train. resume_dir: NULL or a checkpoint directory to continue (its stored config must be used:
  * load it with wsss_trainer_ckpt_config + from_json). Returns WSSS_OK, WSSS_ERR (message set) or
  * WSSS_TRAINER_INTERRUPTED (a checkpoint was saved). */

@@ -59,6 +59,9 @@ void wsss_train_seg_config_free_storage(void *storage);
  * the option by its command-line name, the value and what was expected. run checks the same first. */
 int wsss_train_seg_config_check(const wsss_train_seg_config *c);
 
+/* Where the run checkpoints: --ckpt, else RUN/seg/ckpt (gt: RUN/seg_gt/ckpt) (malloc'd). */
+char *wsss_train_seg_ckpt_dir(const wsss_train_seg_config *c);
+
 /* Train. resume_dir: NULL or a checkpoint directory (use its stored config). Returns WSSS_OK,
  * WSSS_ERR (message set) or WSSS_TRAINER_INTERRUPTED (a checkpoint was saved). */
 int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir);

@@ -153,12 +153,16 @@ int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
     return WSSS_OK;
 }
 
+char *wsss_train_cls_ckpt_dir(const wsss_train_cls_config *c) {
+    return c->ckpt ? wsss_xstrdup(c->ckpt) : wsss_run_path(c->run, WSSS_RUN_CLS_CKPT);
+}
+
 static int save_classifier(const void *cls, const char *path) { return wsss_classifier_save(cls, path); }
 
 int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     if (wsss_train_cls_config_check(c) != WSSS_OK) return WSSS_ERR;
 
-    char *ckpt = c->ckpt ? wsss_xstrdup(c->ckpt) : wsss_run_path(c->run, WSSS_RUN_CLS_CKPT);
+    char *ckpt = wsss_train_cls_ckpt_dir(c);
     char *out = c->out ? wsss_xstrdup(c->out) : wsss_run_path(c->run, WSSS_RUN_CLS_MODEL);
     char *logp = c->log ? wsss_xstrdup(c->log) : wsss_run_log_path(c->run, "train-cls");
     wsss_dataset *ds = NULL;

@@ -146,19 +146,19 @@ int wsss_train_seg_config_check(const wsss_train_seg_config *c) {
     return WSSS_OK;
 }
 
+char *wsss_train_seg_ckpt_dir(const wsss_train_seg_config *c) {
+    return c->ckpt ? wsss_xstrdup(c->ckpt) : wsss_run_path(c->run, c->gt ? WSSS_RUN_SEG_GT_CKPT : WSSS_RUN_SEG_CKPT);
+}
+
 static int save_segmenter(const void *seg, const char *path) { return wsss_segmenter_save(seg, path); }
 
 int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     if (wsss_train_seg_config_check(c) != WSSS_OK) return WSSS_ERR;
     const int frozen = c->bn == WSSS_SEG_BN_AUTO ? c->backbone_weights != NULL : c->bn == WSSS_SEG_BN_FROZEN;
 
-    const char *sub = c->gt ? "seg_gt" : "seg";
-    char rel[64];
     const char *stage = c->stage ? c->stage : c->gt ? "train-seg-gt" : "train-seg";
-    snprintf(rel, sizeof rel, "%s/ckpt", sub);
-    char *ckpt = c->ckpt ? wsss_xstrdup(c->ckpt) : wsss_run_path(c->run, rel);
-    snprintf(rel, sizeof rel, "%s/model.safetensors", sub);
-    char *out = c->out ? wsss_xstrdup(c->out) : wsss_run_path(c->run, rel);
+    char *ckpt = wsss_train_seg_ckpt_dir(c);
+    char *out = c->out ? wsss_xstrdup(c->out) : wsss_run_path(c->run, c->gt ? WSSS_RUN_SEG_GT_MODEL : WSSS_RUN_SEG_MODEL);
     char *logp = c->log ? wsss_xstrdup(c->log) : wsss_run_log_path(c->run, stage);
     char *mask_dir = NULL;
     wsss_dataset *ds = NULL;
