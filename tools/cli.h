@@ -61,6 +61,23 @@ typedef struct cli_opt {
     {"stop-after", CLI_INT, (stop_after), "N", "tests: checkpoint and stop (exit 130) after N steps (0 = never)",       \
      .flags = CLI_HIDDEN | CLI_RESUMABLE, .min = 0, .max = INT_MAX}
 
+/* The segmentation inference settings of eval-seg and segment (CLI_OPTS_SEG_INFER fills them). */
+typedef struct cli_seg_infer {
+    const char *scales;
+    int no_flip, direct_conv, crf;
+} cli_seg_infer;
+#define CLI_OPTS_SEG_INFER(si)                                                                                        \
+    {"scales", CLI_STRING, &(si).scales, "S,S", "test scales; softmax outputs are averaged", .flags = 0},            \
+    {"no-flip", CLI_FLAG, &(si).no_flip, NULL, "do not average with the mirrored image", .flags = 0},                \
+    {"direct-conv", CLI_FLAG, &(si).direct_conv, NULL,                                                               \
+     "direct convolutions only, as PyTorch computes them (no Winograd): slower", .flags = 0},                        \
+    {"crf", CLI_FLAG, &(si).crf, NULL, "dense CRF on the averaged probabilities (MCIS parameters)", .flags = 0}
+/* Scales "0.5,0.75,1,1.25,1.5", flip, Winograd, no CRF. */
+cli_seg_infer cli_seg_infer_default(void);
+/* The library's inference options from the parsed settings; a bad --scales is printed (exit 2). */
+struct wsss_seg_infer_opts;
+int cli_seg_infer_opts(const char *command, const cli_seg_infer *si, struct wsss_seg_infer_opts *io);
+
 typedef struct cli_spec {
     const char *command;    /* "data fashion-scenes" */
     const char *positional; /* e.g. "ROOT", "IMAGE..." or NULL if none are accepted */
