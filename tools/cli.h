@@ -115,27 +115,24 @@ void cli_value_text(const cli_opt *o, const void *value, char *buf, size_t cap);
  * stored value, else each is named with both values and -1 is returned (exit 2). */
 int cli_resume_merge(const cli_spec *spec, void *cfg, const void *cli_cfg, size_t cfg_size, const char *resume_dir);
 
-/* A training command's --resume DIR: read the checkpoint's configuration into cfg (from_json fills
- * it, with strings in *storage) and merge the command line into it (cli_resume_merge). Returns
+/* A training command's --resume DIR: read the checkpoint's configuration (described by table) into
+ * cfg, with strings in *storage, and merge the command line into it (cli_resume_merge). Returns
  * CLI_EXIT_OK, CLI_EXIT_FAILURE (unreadable checkpoint) or CLI_EXIT_USAGE (refused options); the
  * messages are printed (and, unless quiet, that the run resumes). */
-typedef int (*cli_config_from_json)(const char *text, void *cfg, void **storage);
-int cli_train_resume(const cli_spec *spec, const char *resume_dir, void *cfg, size_t cfg_size,
-                     cli_config_from_json from_json, void **storage, int quiet);
+int cli_train_resume(const cli_spec *spec, const char *resume_dir, const wsss_cfg_table *table, void *cfg,
+                     void **storage, int quiet);
 /* A training command after its option table: parse, --resume DIR (the checkpoint's settings and
  * the command line merged), the settings check (exit 2), the run and its exit code (cli_train_exit).
  * cfg's ckpt, progress and stop_after fields and the command's --resume, --quiet and --stop-after
  * values are reached through the pointers. */
 typedef struct cli_train_stage {
+    const wsss_cfg_table *table; /* the config's description (its JSON form in checkpoints) */
     void *cfg;
-    size_t cfg_size;
     const char **ckpt;         /* cfg's checkpoint dir: a resumed run keeps checkpointing where it was */
     int *progress;             /* cfg's status output switch */
     int64_t *stop_after;       /* cfg's test hook */
     const char *const *resume; /* the options' values, set by the parse */
     const int *quiet, *stop_after_opt;
-    cli_config_from_json from_json;
-    void (*free_storage)(void *storage);
     int (*check)(const void *cfg);
     int (*run)(const void *cfg, const char *resume_dir);
     char *(*ckpt_dir)(const void *cfg); /* where the run checkpoints (malloc'd), for the exit message */

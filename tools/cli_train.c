@@ -82,13 +82,14 @@ int cli_resume_merge(const cli_spec *spec, void *cfg, const void *cli_cfg, size_
     return 0;
 }
 
-int cli_train_resume(const cli_spec *spec, const char *resume_dir, void *cfg, size_t cfg_size,
-                     cli_config_from_json from_json, void **storage, int quiet) {
+int cli_train_resume(const cli_spec *spec, const char *resume_dir, const wsss_cfg_table *table, void *cfg,
+                     void **storage, int quiet) {
+    const size_t cfg_size = table->size;
     void *from_cli = wsss_xmalloc(cfg_size);
     memcpy(from_cli, cfg, cfg_size);
     char *text = wsss_trainer_ckpt_config(resume_dir);
     int code = CLI_EXIT_OK;
-    if (!text || from_json(text, cfg, storage) != WSSS_OK) {
+    if (!text || wsss_cfg_from_json(table, text, cfg, storage) != WSSS_OK) {
         cli_error(spec->command, "--resume %s: %s", resume_dir, wsss_error_msg());
         code = CLI_EXIT_FAILURE;
     } else if (cli_resume_merge(spec, cfg, from_cli, cfg_size, resume_dir) != 0) {
@@ -107,9 +108,9 @@ int cli_train_main(const cli_spec *spec, int argc, char **argv, const cli_train_
     void *storage = NULL;
     const char *resume = *t->resume;
     if (resume) {
-        int code = cli_train_resume(spec, resume, t->cfg, t->cfg_size, t->from_json, &storage, *t->quiet);
+        int code = cli_train_resume(spec, resume, t->table, t->cfg, &storage, *t->quiet);
         if (code != CLI_EXIT_OK) {
-            t->free_storage(storage);
+            wsss_cfg_free_storage(storage);
             return code;
         }
         *t->ckpt = resume; /* keep checkpointing where the run is resumed from */
@@ -124,7 +125,7 @@ int cli_train_main(const cli_spec *spec, int argc, char **argv, const cli_train_
         code = cli_train_exit(spec->command, t->run(t->cfg, resume), ckpt);
         free(ckpt);
     }
-    t->free_storage(storage);
+    wsss_cfg_free_storage(storage);
     return code;
 }
 

@@ -5,9 +5,6 @@
 #include "wsss/train_seg.h"
 
 /* the stage's functions on the command's untyped config */
-static int config_from_json(const char *text, void *cfg, void **storage) {
-    return wsss_train_seg_config_from_json(text, cfg, storage);
-}
 static int check(const void *cfg) { return wsss_train_seg_config_check(cfg); }
 static int run(const void *cfg, const char *resume_dir) { return wsss_train_seg_run(cfg, resume_dir); }
 static char *ckpt_dir(const void *cfg) { return wsss_train_seg_ckpt_dir(cfg); }
@@ -65,7 +62,7 @@ int cmd_train_seg(int argc, char **argv) {
                            "poly lr, head lr x10. Checkpoints every epoch; Ctrl-C saves a checkpoint and exits 130; "
                            "--resume continues exactly.",
                            opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, given};
-    const cli_train_stage t = {&c, sizeof c, &c.ckpt, &c.progress, &c.stop_after, &resume, &quiet, &stop_after,
-                               config_from_json, wsss_train_seg_config_free_storage, check, run, ckpt_dir};
+    const cli_train_stage t = {&wsss_train_seg_config_table, &c, &c.ckpt, &c.progress, &c.stop_after, &resume, &quiet,
+                               &stop_after, check, run, ckpt_dir};
     return cli_train_main(&spec, argc, argv, &t);
 }

@@ -41,13 +41,20 @@ typedef struct wsss_cfg_field {
 #define WSSS_CFG_D(type, f) {#f, WSSS_CFG_DBL, offsetof(type, f), NULL}
 #define WSSS_CFG_E(type, f, choices) {#f, WSSS_CFG_ENUM, offsetof(type, f), (choices)}
 
+/* A configuration struct's description: its tag, its fields and its defaults. */
+typedef struct wsss_cfg_table {
+    const char *tag_key, *tag; /* e.g. "stage": "train-cls" */
+    const wsss_cfg_field *fields;
+    int n_fields;
+    size_t size;                    /* sizeof the struct */
+    void (*set_default)(void *cfg); /* the struct's defaults */
+} wsss_cfg_table;
+
 /* JSON text (malloc'd) of the fields of the struct at base. */
-char *wsss_cfg_to_json(const char *tag_key, const char *tag, const wsss_cfg_field *fields, int n,
-                       const void *base);
-/* Parse text into the struct at base (which holds the defaults). Parsed strings point into
- * *storage, freed with wsss_cfg_free_storage (also after a failure). */
-int wsss_cfg_from_json(const char *text, const char *tag_key, const char *tag, const wsss_cfg_field *fields,
-                       int n, void *base, void **storage);
+char *wsss_cfg_to_json(const wsss_cfg_table *t, const void *base);
+/* The defaults, then text parsed into the struct at base. Parsed strings point into *storage,
+ * freed with wsss_cfg_free_storage (also after a failure). */
+int wsss_cfg_from_json(const wsss_cfg_table *t, const char *text, void *base, void **storage);
 void wsss_cfg_free_storage(void *storage);
 
 #endif

@@ -49,11 +49,9 @@ typedef struct wsss_train_seg_config {
 } wsss_train_seg_config;
 
 void wsss_train_seg_config_default(wsss_train_seg_config *c);
-/* JSON text of the config (stored in checkpoints) and back; strings of the parsed config point into
- * *storage (free with wsss_train_seg_config_free_storage). */
-char *wsss_train_seg_config_to_json(const wsss_train_seg_config *c);
-int wsss_train_seg_config_from_json(const char *text, wsss_train_seg_config *c, void **storage);
-void wsss_train_seg_config_free_storage(void *storage);
+/* The config's JSON form (stored in checkpoints; the typed settings as their words): tag "config":
+ * "train-seg"; read and write it with wsss_cfg_from_json / wsss_cfg_to_json (config_table.h). */
+extern const wsss_cfg_table wsss_train_seg_config_table;
 
 /* The settings errors found before any work (ranges; typed settings are asserted): WSSS_ERR with a message naming
  * the option by its command-line name, the value and what was expected. run checks the same first. */

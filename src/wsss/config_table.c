@@ -42,8 +42,10 @@ void wsss_choice_list(const wsss_choice *choices, char *buf, size_t cap) {
     }
 }
 
-char *wsss_cfg_to_json(const char *tag_key, const char *tag, const wsss_cfg_field *fields, int n,
-                       const void *base) {
+char *wsss_cfg_to_json(const wsss_cfg_table *t, const void *base) {
+    const char *tag_key = t->tag_key, *tag = t->tag;
+    const wsss_cfg_field *fields = t->fields;
+    const int n = t->n_fields;
     wsss_jw w;
     wsss_jw_init(&w, 0);
     wsss_jw_obj_begin(&w);
@@ -76,8 +78,11 @@ typedef struct str_store {
     char **s;
 } str_store;
 
-int wsss_cfg_from_json(const char *text, const char *tag_key, const char *tag, const wsss_cfg_field *fields,
-                       int n, void *base, void **storage) {
+int wsss_cfg_from_json(const wsss_cfg_table *t, const char *text, void *base, void **storage) {
+    const char *tag_key = t->tag_key, *tag = t->tag;
+    const wsss_cfg_field *fields = t->fields;
+    const int n = t->n_fields;
+    t->set_default(base);
     *storage = NULL;
     wsss_json *j = wsss_json_parse(text, strlen(text));
     if (!j) return WSSS_ERR;

@@ -63,20 +63,10 @@ static const wsss_cfg_field k_fields[] = {
     FD(lr_gamma), FS(lr_steps), FE(loss, wsss_cls_loss_choices), FE(pool, wsss_pool_choices), FD(lse_r),
     FI(seed), FI(workers), FI(log_every), FI(skip_bad),
 };
-#define N_FIELDS ((int)(sizeof k_fields / sizeof k_fields[0]))
+static void set_default(void *c) { wsss_train_cls_config_default(c); }
 
-char *wsss_train_cls_config_to_json(const wsss_train_cls_config *c) {
-    return wsss_cfg_to_json("stage", "train-cls", k_fields, N_FIELDS, c);
-}
-
-int wsss_train_cls_config_from_json(const char *text, wsss_train_cls_config *c, void **storage) {
-    wsss_train_cls_config_default(c);
-    return wsss_cfg_from_json(text, "stage", "train-cls", k_fields, N_FIELDS, c, storage);
-}
-
-void wsss_train_cls_config_free_storage(void *storage) {
-    wsss_cfg_free_storage(storage);
-}
+const wsss_cfg_table wsss_train_cls_config_table = {"stage", "train-cls", k_fields, (int)(sizeof k_fields / sizeof k_fields[0]),
+                                                     sizeof(wsss_train_cls_config), set_default};
 
 /* ---- training ---- */
 
@@ -228,7 +218,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
         sched = wsss_lr_step(c->lr, c->lr_gamma, nm, ms);
     }
 
-    cfg_json = wsss_train_cls_config_to_json(c);
+    cfg_json = wsss_cfg_to_json(&wsss_train_cls_config_table, c);
     char announce[512];
     snprintf(announce, sizeof announce, "train-cls: %s, %lld images, %d classes, %d epochs x %lld steps (batch %d)",
              cls.arch, (long long)ds->n, ds->num_classes - 1, c->epochs, (long long)spe, c->batch);

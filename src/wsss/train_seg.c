@@ -61,20 +61,10 @@ static const wsss_cfg_field k_fields[] = {
     FD(scale_min), FD(scale_max), FD(hflip),    FE(optim, wsss_train_optim_choices), FD(lr), FD(momentum), FD(weight_decay),
     FD(head_lr_mult), FD(lr_power), FI(seed),   FI(workers),    FI(log_every), FI(skip_bad),
 };
-#define N_FIELDS ((int)(sizeof k_fields / sizeof k_fields[0]))
+static void set_default(void *c) { wsss_train_seg_config_default(c); }
 
-char *wsss_train_seg_config_to_json(const wsss_train_seg_config *c) {
-    return wsss_cfg_to_json("config", "train-seg", k_fields, N_FIELDS, c);
-}
-
-int wsss_train_seg_config_from_json(const char *text, wsss_train_seg_config *c, void **storage) {
-    wsss_train_seg_config_default(c);
-    return wsss_cfg_from_json(text, "config", "train-seg", k_fields, N_FIELDS, c, storage);
-}
-
-void wsss_train_seg_config_free_storage(void *storage) {
-    wsss_cfg_free_storage(storage);
-}
+const wsss_cfg_table wsss_train_seg_config_table = {"config", "train-seg", k_fields, (int)(sizeof k_fields / sizeof k_fields[0]),
+                                                     sizeof(wsss_train_seg_config), set_default};
 
 /* ---- training ---- */
 
@@ -218,7 +208,7 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     const int64_t spe = wsss_loader_batches_per_epoch(loader);
     wsss_lr_schedule sched = wsss_lr_poly(c->lr, c->lr_power, (int64_t)c->epochs * spe);
 
-    cfg_json = wsss_train_seg_config_to_json(c);
+    cfg_json = wsss_cfg_to_json(&wsss_train_seg_config_table, c);
     char announce[8192]; /* the mask folder is a full path */
     snprintf(announce, sizeof announce,
              "%s: %s, %lld images, masks %s, %d classes, %d epochs x %lld steps (batch %d, crop %d), BN %s", stage,

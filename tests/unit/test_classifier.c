@@ -238,39 +238,39 @@ int main(void) {
     a.lr = 0.0123;
     a.backbone_weights = NULL;
     a.lr_steps = "3,5";
-    char *js = wsss_train_cls_config_to_json(&a);
+    char *js = wsss_cfg_to_json(&wsss_train_cls_config_table, &a);
     void *store = NULL;
-    CHECK(wsss_train_cls_config_from_json(js, &b, &store) == WSSS_OK, "config parse: %s", wsss_error_msg());
+    CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, js, &b, &store) == WSSS_OK, "config parse: %s", wsss_error_msg());
     CHECK(strcmp(b.data, "/data/x") == 0 && strcmp(b.arch, "resnet34-os8") == 0 && b.epochs == 17 && b.lr == 0.0123 &&
               b.backbone_weights == NULL && strcmp(b.lr_steps, "3,5") == 0 && b.batch == a.batch,
           "config round trip");
-    char *js2 = wsss_train_cls_config_to_json(&b);
+    char *js2 = wsss_cfg_to_json(&wsss_train_cls_config_table, &b);
     CHECK(strcmp(js, js2) == 0, "config JSON stable");
     free(js);
     free(js2);
-    wsss_train_cls_config_free_storage(store);
-    CHECK(wsss_train_cls_config_from_json("{\"stage\": \"train-seg\"}", &b, &store) == WSSS_ERR,
+    wsss_cfg_free_storage(store);
+    CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, "{\"stage\": \"train-seg\"}", &b, &store) == WSSS_ERR,
           "another stage's config rejected");
-    wsss_train_cls_config_free_storage(store);
-    CHECK(wsss_train_cls_config_from_json("{\"stage\": \"train-cls\", \"epochs\": \"x\"}", &b, &store) == WSSS_ERR &&
+    wsss_cfg_free_storage(store);
+    CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, "{\"stage\": \"train-cls\", \"epochs\": \"x\"}", &b, &store) == WSSS_ERR &&
               strstr(wsss_error_msg(), "epochs"),
           "mistyped field named: '%s'", wsss_error_msg());
-    wsss_train_cls_config_free_storage(store);
+    wsss_cfg_free_storage(store);
     /* typed settings are stored as their words (older checkpoints hold the same strings) */
-    CHECK(wsss_train_cls_config_from_json("{\"stage\": \"train-cls\", \"optim\": \"adamw\", \"pool\": \"lse\", "
+    CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, "{\"stage\": \"train-cls\", \"optim\": \"adamw\", \"pool\": \"lse\", "
                                           "\"loss\": \"bce\", \"lr_policy\": \"step\"}",
                                           &b, &store) == WSSS_OK &&
               b.optim == WSSS_OPTIM_ADAMW && b.pool == WSSS_POOL_LSE && b.loss == WSSS_CLS_LOSS_BCE &&
               b.lr_policy == WSSS_LR_STEP,
           "stored words read as typed settings: %s", wsss_error_msg());
-    wsss_train_cls_config_free_storage(store);
-    CHECK(wsss_train_cls_config_from_json("{\"stage\": \"train-cls\", \"pool\": \"avg\"}", &b, &store) == WSSS_ERR &&
+    wsss_cfg_free_storage(store);
+    CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, "{\"stage\": \"train-cls\", \"pool\": \"avg\"}", &b, &store) == WSSS_ERR &&
               strstr(wsss_error_msg(), "pool") && strstr(wsss_error_msg(), "avg") &&
               strstr(wsss_error_msg(), "gap, gmp or lse"),
           "unknown stored word named with the choices: '%s'", wsss_error_msg());
-    wsss_train_cls_config_free_storage(store);
+    wsss_cfg_free_storage(store);
     a.pool = WSSS_POOL_GMP;
-    js = wsss_train_cls_config_to_json(&a);
+    js = wsss_cfg_to_json(&wsss_train_cls_config_table, &a);
     CHECK(strstr(js, "\"gmp\"") != NULL, "a typed setting is written as its word: %s", js);
     free(js);
     wsss_error_clear();

@@ -323,25 +323,25 @@ int main(void) {
     a.hidden = 512;
     a.epochs = 9;
     a.scale_max = 1.5;
-    char *js = wsss_train_seg_config_to_json(&a);
+    char *js = wsss_cfg_to_json(&wsss_train_seg_config_table, &a);
     void *store = NULL;
-    CHECK(wsss_train_seg_config_from_json(js, &b, &store) == WSSS_OK, "config parse: %s", wsss_error_msg());
+    CHECK(wsss_cfg_from_json(&wsss_train_seg_config_table, js, &b, &store) == WSSS_OK, "config parse: %s", wsss_error_msg());
     CHECK(strcmp(b.data, "/data/y") == 0 && strcmp(b.masks, "/runs/r/pseudo") == 0 && b.gt == 1 &&
               strcmp(b.arch, "resnet50-os8-aspp") == 0 && b.hidden == 512 && b.epochs == 9 && b.scale_max == 1.5 &&
               b.backbone_weights == NULL && b.batch == a.batch,
           "config round trip");
-    char *js2 = wsss_train_seg_config_to_json(&b);
+    char *js2 = wsss_cfg_to_json(&wsss_train_seg_config_table, &b);
     CHECK(strcmp(js, js2) == 0, "config JSON stable");
     free(js);
     free(js2);
-    wsss_train_seg_config_free_storage(store);
-    CHECK(wsss_train_seg_config_from_json("{\"stage\": \"train-cls\"}", &b, &store) == WSSS_ERR,
+    wsss_cfg_free_storage(store);
+    CHECK(wsss_cfg_from_json(&wsss_train_seg_config_table, "{\"stage\": \"train-cls\"}", &b, &store) == WSSS_ERR,
           "another stage's config rejected");
-    wsss_train_seg_config_free_storage(store);
-    CHECK(wsss_train_seg_config_from_json("{\"config\": \"train-seg\", \"crop\": 1.5}", &b, &store) == WSSS_ERR &&
+    wsss_cfg_free_storage(store);
+    CHECK(wsss_cfg_from_json(&wsss_train_seg_config_table, "{\"config\": \"train-seg\", \"crop\": 1.5}", &b, &store) == WSSS_ERR &&
               strstr(wsss_error_msg(), "crop"),
           "mistyped field named: '%s'", wsss_error_msg());
-    wsss_train_seg_config_free_storage(store);
+    wsss_cfg_free_storage(store);
     wsss_error_clear();
 
     wsss_segmenter_free(seg);
