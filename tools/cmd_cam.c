@@ -145,7 +145,8 @@ int cmd_cam(int argc, char **argv) {
     int64_t next = 0, held = -1; /* held: an image already loaded that starts the next batch */
     wsss_sample held_smp;
     memset(&held_smp, 0, sizeof held_smp);
-    while ((next < ds->n || held >= 0) && !wsss_trainer_interrupted()) {
+    int loop_rc = WSSS_OK;
+    while (loop_rc == WSSS_OK && (next < ds->n || held >= 0) && !wsss_trainer_interrupted()) {
         int nb = 0;
         while (nb < batch && (held >= 0 || next < ds->n)) {
             int64_t i;
@@ -166,7 +167,10 @@ int cmd_cam(int argc, char **argv) {
                 }
                 int what = WSSS_LOAD_IMAGE | (i < samples ? WSSS_LOAD_MASK : 0);
                 if (wsss_dataset_load(ds, i, what, &s) != WSSS_OK) {
-                    if (!skip_bad) goto fail_loop;
+                    if (!skip_bad) {
+                        loop_rc = WSSS_ERR;
+                        break;
+                    }
                     cli_error(spec.command, "warning: %s (skipped)", wsss_error_msg());
                     failed++;
                     if (!quiet) wsss_progress_add(&prog, 1);
@@ -185,8 +189,9 @@ int cmd_cam(int argc, char **argv) {
             nc[nb] = wsss_dataset_label_ids(ds, i, clsv[nb]);
             nb++;
         }
-        if (nb == 0) continue;
-        int r = wsss_cam_compute_batch(&co, classifier_cam, &cls, ctx, nb, imgs, nc, (const int *const *)clsv, maps);
+        int r = loop_rc;
+        if (r == WSSS_OK && nb > 0)
+            r = wsss_cam_compute_batch(&co, classifier_cam, &cls, ctx, nb, imgs, nc, (const int *const *)clsv, maps);
         for (int b = 0; b < nb && r == WSSS_OK; b++) {
             const int64_t i = which[b];
             char *path = wsss_run_file(out_dir, ds->ids[i], ".safetensors");
@@ -224,7 +229,7 @@ int cmd_cam(int argc, char **argv) {
             maps[b] = NULL;
             wsss_sample_free(&smp[b]);
         }
-        if (r != WSSS_OK) goto fail_loop;
+        loop_rc = r;
     }
     if (held >= 0) wsss_sample_free(&held_smp);
     free(smp);
@@ -236,6 +241,7 @@ int cmd_cam(int argc, char **argv) {
     free(maps);
     wsss_trainer_signals_restore();
     if (!quiet) wsss_progress_finish(&prog);
+    if (loop_rc != WSSS_OK) goto fail;
     {
         const double dt = wsss_now_seconds() - t0;
         const int stopped = wsss_trainer_interrupted();
@@ -256,21 +262,6 @@ int cmd_cam(int argc, char **argv) {
         code = stopped ? CLI_EXIT_INTERRUPTED : CLI_EXIT_OK;
     }
     goto done;
-fail_loop:
-    if (held >= 0) wsss_sample_free(&held_smp);
-    for (int b = 0; b < batch; b++) {
-        if (maps[b]) wsss_tensor_free(maps[b]);
-        wsss_sample_free(&smp[b]);
-    }
-    free(smp);
-    free(imgs);
-    free(which);
-    free(nc);
-    free(clsv);
-    free(cls_store);
-    free(maps);
-    wsss_trainer_signals_restore();
-    if (!quiet) wsss_progress_finish(&prog);
 fail:
     code = cli_fail(spec.command, CLI_EXIT_FAILURE);
 done:
