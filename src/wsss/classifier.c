@@ -57,7 +57,9 @@ void wsss_classifier_free(wsss_classifier *c) {
 
 void wsss_classifier_reset(wsss_classifier *c, wsss_rng *rng) { wsss_model_reset_parameters(&c->m, rng); }
 
-int wsss_classifier_load_backbone(wsss_classifier *c, const char *path) { return wsss_model_load_backbone(&c->m, path); }
+int wsss_classifier_load_backbone(wsss_classifier *c, const char *path) {
+    return wsss_model_load_backbone(&c->m, path);
+}
 
 int wsss_classifier_save(const wsss_classifier *c, const char *path) {
     wsss_st_writer *w = wsss_st_writer_new();

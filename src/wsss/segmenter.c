@@ -126,10 +126,12 @@ static int open_checkpoint(wsss_segmenter *s, const char *dir) {
     if (!txt) return WSSS_ERR;
     wsss_json *j = wsss_json_parse(txt, strlen(txt));
     free(txt);
-    const char *tag = j ? wsss_json_get_string(j, "config", NULL) : NULL, *arch = j ? wsss_json_get_string(j, "arch", NULL) : NULL;
+    const char *tag = j ? wsss_json_get_string(j, "config", NULL) : NULL;
+    const char *arch = j ? wsss_json_get_string(j, "arch", NULL) : NULL;
     if (!tag || strcmp(tag, "train-seg") != 0 || !arch || strlen(arch) >= 64) {
         wsss_json_free(j);
-        return wsss_error_set("%s/state.json: the stored config is not a train-seg configuration naming an \"arch\"", dir);
+        return wsss_error_set("%s/state.json: the stored config is not a train-seg configuration naming an \"arch\"",
+                              dir);
     }
     char a[64];
     snprintf(a, sizeof a, "%s", arch);

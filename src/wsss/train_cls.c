@@ -65,8 +65,9 @@ static const wsss_cfg_field k_fields[] = {
 };
 static void set_default(void *c) { wsss_train_cls_config_default(c); }
 
-const wsss_cfg_table wsss_train_cls_config_table = {"stage", "train-cls", k_fields, (int)(sizeof k_fields / sizeof k_fields[0]),
-                                                     sizeof(wsss_train_cls_config), set_default};
+const wsss_cfg_table wsss_train_cls_config_table = {
+    "stage", "train-cls", k_fields, (int)(sizeof k_fields / sizeof k_fields[0]),
+    sizeof(wsss_train_cls_config), set_default};
 
 /* ---- training ---- */
 

@@ -58,13 +58,15 @@ static const wsss_cfg_field k_fields[] = {
     FS(data),   FS(split),       FS(masks),     FI(gt),         FS(run),      FS(ckpt),
     FS(out),    FS(log),         FS(stage),     FS(arch),       FI(hidden),   FI(head_dilation),
     FS(backbone_weights),        FE(bn, wsss_seg_bn_choices),   FI(epochs),     FI(batch),    FI(crop),
-    FD(scale_min), FD(scale_max), FD(hflip),    FE(optim, wsss_train_optim_choices), FD(lr), FD(momentum), FD(weight_decay),
+    FD(scale_min), FD(scale_max), FD(hflip),    FE(optim, wsss_train_optim_choices), FD(lr), FD(momentum),
+    FD(weight_decay),
     FD(head_lr_mult), FD(lr_power), FI(seed),   FI(workers),    FI(log_every), FI(skip_bad),
 };
 static void set_default(void *c) { wsss_train_seg_config_default(c); }
 
-const wsss_cfg_table wsss_train_seg_config_table = {"config", "train-seg", k_fields, (int)(sizeof k_fields / sizeof k_fields[0]),
-                                                     sizeof(wsss_train_seg_config), set_default};
+const wsss_cfg_table wsss_train_seg_config_table = {
+    "config", "train-seg", k_fields, (int)(sizeof k_fields / sizeof k_fields[0]),
+    sizeof(wsss_train_seg_config), set_default};
 
 /* ---- training ---- */
 
