@@ -46,6 +46,7 @@ typedef struct cli_opt {
 /* The same option in every command: one name, one meaning, one help line. */
 #define CLI_OPT_QUIET(dest) {"quiet", CLI_FLAG, (dest), NULL, "no progress bar or status lines on stderr", .flags = CLI_RESUMABLE}
 #define CLI_OPT_RUN(dest) {"run", CLI_STRING, (dest), "DIR", "run directory: the default paths (RUN/...) derive from it", .flags = 0}
+#define CLI_OPT_SKIP_BAD(dest) {"skip-bad", CLI_FLAG, (dest), NULL, "warn about and skip unreadable samples", .flags = 0}
 #define CLI_OPT_BRIEF(dest) {"brief", CLI_FLAG, (dest), NULL, "results only: no per-class table or confusion matrix", .flags = 0}
 
 /* The trainer-loop options of every training command (cfg: its config struct, which names these
@@ -56,7 +57,7 @@ typedef struct cli_opt {
      .max = 256},                                                                                                      \
     {"log-every", CLI_INT, &(cfg).log_every, "N", "JSONL record every N steps", .flags = CLI_RESUMABLE, .min = 1,       \
      .max = INT_MAX},                                                                                                  \
-    {"skip-bad", CLI_FLAG, &(cfg).skip_bad, NULL, "warn about and skip unreadable samples", .flags = 0},              \
+    CLI_OPT_SKIP_BAD(&(cfg).skip_bad),                                                                                 \
     CLI_OPT_QUIET(quiet),                                                                                              \
     {"stop-after", CLI_INT, (stop_after), "N", "tests: checkpoint and stop (exit 130) after N steps (0 = never)",       \
      .flags = CLI_HIDDEN | CLI_RESUMABLE, .min = 0, .max = INT_MAX}

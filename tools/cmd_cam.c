@@ -61,7 +61,7 @@ int cmd_cam(int argc, char **argv) {
         {"samples", CLI_INT, &samples, "N", "report sample images (RUN/samples) of the first N images; 0 = none", .min = 0,
          .max = 1000000},
         {"skip-existing", CLI_FLAG, &skip_existing, NULL, "keep maps already written (continue a stopped run)", .flags = 0},
-        {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about and skip unreadable samples", .flags = 0},
+        CLI_OPT_SKIP_BAD(&skip_bad),
         CLI_OPT_QUIET(&quiet),
     };
     const cli_spec spec = {"cam", NULL,

@@ -86,7 +86,7 @@ int cmd_eval_seg(int argc, char **argv) {
          .min = 0, .max = 1000000, .default_text = "all, with --gt 0"},
         {"batch", CLI_INT, &batch, "N", "images of one size per forward pass", .min = 1, .max = 1024},
         {"limit", CLI_INT, &limit, "N", "evaluate only the first N images (0 = all)", .min = 0, .max = INT_MAX},
-        {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about and skip unreadable samples", .flags = 0},
+        CLI_OPT_SKIP_BAD(&skip_bad),
         CLI_OPT_BRIEF(&brief),
         CLI_OPT_QUIET(&quiet),
     };
