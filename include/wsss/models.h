@@ -253,6 +253,7 @@ static inline void *wsss_head_impl(const wsss_head *h, wsss_head_kind kind) {
 typedef enum { WSSS_BACKBONE_RESNET = 0, WSSS_BACKBONE_VGG16_DEEPLAB } wsss_backbone_kind;
 
 typedef struct wsss_arch {
+    char name[64];           /* as parsed, for messages and model files */
     wsss_backbone_kind backbone;
     int depth;               /* ResNet: 18, 34, 50, 101, 152 */
     int output_stride;       /* 32, 16 or 8 (vgg16-deeplab: 8) */
@@ -286,10 +287,11 @@ typedef struct wsss_model {
     wsss_head head;
 } wsss_model;
 
-/* Build a model from its arch name. Errors (WSSS_ERR, message naming the arch): unknown arch, bad
- * combination, a segmentation head without classes. Parameters are zero until reset or loaded. */
-int wsss_model_build(wsss_model *m, const char *arch, const wsss_model_opts *o);
-/* wsss_model_build with the defaults but num_classes and dtype. */
+/* Build a model of a parsed arch. Errors (WSSS_ERR, message naming the arch): a segmentation head
+ * without classes, an implausible class count, a bad dtype. Parameters are zero until reset or
+ * loaded. */
+int wsss_model_build(wsss_model *m, const wsss_arch *a, const wsss_model_opts *o);
+/* Parse arch and build it with the defaults but num_classes and dtype. */
 int wsss_model_create(wsss_model *m, const char *arch, int num_classes, wsss_dtype dtype);
 void wsss_model_free(wsss_model *m);
 void wsss_model_reset_parameters(wsss_model *m, wsss_rng *rng);

@@ -29,7 +29,8 @@ static int bad_arch(const char *arch, const char *why) {
 
 int wsss_arch_parse(const char *arch, wsss_arch *a) {
     memset(a, 0, sizeof *a);
-    if (!arch || strlen(arch) >= 64) return bad_arch(arch ? arch : "", "name too long");
+    if (!arch || strlen(arch) >= sizeof a->name) return bad_arch(arch ? arch : "", "name too long");
+    snprintf(a->name, sizeof a->name, "%s", arch);
     size_t len = strlen(arch);
     static const struct {
         const char *suffix;
@@ -86,8 +87,9 @@ wsss_model_opts wsss_model_opts_default(void) {
     return o;
 }
 
-static int build_impl(wsss_model *m, const char *arch, const wsss_model_opts *o) {
-    if (wsss_arch_parse(arch, &m->a) != WSSS_OK) return WSSS_ERR;
+static int build_impl(wsss_model *m, const wsss_arch *parsed, const wsss_model_opts *o) {
+    m->a = *parsed;
+    const char *arch = m->a.name;
     if (o->dtype != WSSS_F32 && o->dtype != WSSS_F64) return wsss_error_set("model dtype must be F32 or F64");
     const wsss_arch *a = &m->a;
     const int seg = a->seg_head != WSSS_HEAD_NONE;
@@ -140,19 +142,22 @@ static int build_impl(wsss_model *m, const char *arch, const wsss_model_opts *o)
     return WSSS_OK;
 }
 
-int wsss_model_build(wsss_model *m, const char *arch, const wsss_model_opts *o) {
+int wsss_model_build(wsss_model *m, const wsss_arch *a, const wsss_model_opts *o) {
     memset(m, 0, sizeof *m);
     wsss_params_init(&m->params);
-    int rc = build_impl(m, arch, o);
+    int rc = build_impl(m, a, o);
     if (rc != WSSS_OK) wsss_model_free(m); /* keeps the message */
     return rc;
 }
 
 int wsss_model_create(wsss_model *m, const char *arch, int num_classes, wsss_dtype dtype) {
+    memset(m, 0, sizeof *m);
+    wsss_arch a;
+    if (wsss_arch_parse(arch, &a) != WSSS_OK) return WSSS_ERR;
     wsss_model_opts o = wsss_model_opts_default();
     o.num_classes = num_classes;
     o.dtype = dtype;
-    return wsss_model_build(m, arch, &o);
+    return wsss_model_build(m, &a, &o);
 }
 
 void wsss_model_free(wsss_model *m) {

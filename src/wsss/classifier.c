@@ -28,7 +28,7 @@ int wsss_classifier_create(wsss_classifier *c, const char *arch, int num_classes
     c->num_classes = num_classes;
     wsss_model_opts o = wsss_model_opts_default();
     o.num_classes = num_classes;
-    if (wsss_model_build(&c->m, arch, &o) != WSSS_OK) return wsss_error_prefix("classifier");
+    if (wsss_model_build(&c->m, &a, &o) != WSSS_OK) return wsss_error_prefix("classifier");
     const wsss_head_kind head = wsss_model_head_kind(&c->m);
     if (head != WSSS_HEAD_FC && head != WSSS_HEAD_CAM) {
         wsss_model_free(&c->m);

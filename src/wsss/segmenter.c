@@ -40,7 +40,7 @@ static int create_impl(wsss_segmenter *s, const wsss_segmenter_config *cfg) {
     o.frozen_bn = cfg->frozen_bn != 0;
     o.largefov_hidden = s->hidden;
     o.largefov_dilation = s->head_dilation;
-    if (wsss_model_build(&s->m, arch, &o) != WSSS_OK) return wsss_error_prefix("segmenter");
+    if (wsss_model_build(&s->m, &a, &o) != WSSS_OK) return wsss_error_prefix("segmenter");
     return WSSS_OK;
 }
 
