@@ -91,12 +91,12 @@ static void read_as_user_files(const wsss_json *v, const uint8_t *data, size_t s
     z[size] = 0;
     void *storage = NULL;
     wsss_train_cls_config cls;
-    (void)wsss_train_cls_config_from_json(z, &cls, &storage);
-    wsss_train_cls_config_free_storage(storage);
+    (void)wsss_cfg_from_json(&wsss_train_cls_config_table, z, &cls, &storage);
+    wsss_cfg_free_storage(storage);
     wsss_train_seg_config seg;
     storage = NULL;
-    (void)wsss_train_seg_config_from_json(z, &seg, &storage);
-    wsss_train_seg_config_free_storage(storage);
+    (void)wsss_cfg_from_json(&wsss_train_seg_config_table, z, &seg, &storage);
+    wsss_cfg_free_storage(storage);
     free(z);
 }
 

@@ -244,3 +244,37 @@ int test_summary(const char *name) {
     printf("%s: %d passed, %d failed\n", name, g_test_passed, g_test_failed);
     return g_test_failed ? 1 : 0;
 }
+
+int same_tensor(const wsss_tensor *a, const wsss_tensor *b) {
+    return a->dtype == b->dtype && wsss_tensor_same_shape(a, b) && memcmp(a->data, b->data, wsss_tensor_nbytes(a)) == 0;
+}
+
+int test_save_params_without(const wsss_params *ps, const char *skip, const char *path) {
+    wsss_params partial;
+    wsss_params_init(&partial);
+    for (int i = 0; i < wsss_params_count(ps); i++) {
+        const wsss_param *p = wsss_params_at(ps, i);
+        if (strcmp(p->t->name, skip) == 0) continue;
+        wsss_tensor *t = p->kind == WSSS_KIND_PARAM
+                             ? wsss_params_add_param(&partial, p->t->name, p->t->dtype, p->t->ndim, p->t->shape, 0)
+                             : wsss_params_add_buffer(&partial, p->t->name, p->t->dtype, p->t->ndim, p->t->shape);
+        wsss_tensor_copy_into(t, p->t);
+    }
+    int rc = wsss_params_save_safetensors(&partial, path, 1);
+    wsss_params_free(&partial);
+    return rc;
+}
+
+int test_params_equal(const wsss_params *got, const char *strip, const char *skip, const wsss_params *want, int *n) {
+    int all = 1;
+    const size_t k = strlen(strip);
+    *n = 0;
+    for (int i = 0; i < wsss_params_count(got); i++) {
+        const char *name = wsss_params_at(got, i)->t->name;
+        if (strncmp(name, strip, k) != 0 || (skip && strncmp(name + k, skip, strlen(skip)) == 0)) continue;
+        const wsss_tensor *src = wsss_params_find(want, name + k);
+        all &= src && same_tensor(src, wsss_params_at(got, i)->t);
+        ++*n;
+    }
+    return all;
+}

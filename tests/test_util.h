@@ -8,6 +8,7 @@
 
 #include "wsss/autograd.h"
 #include "wsss/error.h"
+#include "wsss/params.h"
 #include "wsss/safetensors.h"
 #include "wsss/tensor.h"
 
@@ -76,6 +77,14 @@ wsss_tensor *take_grad(wsss_tensor *t);
  * under 1e-7 (the first 3 misses are printed); one CHECK. Returns the max of that error. */
 double fd_check_sampled(const char *what, double (*loss)(const void *arg), const void *arg, wsss_tensor *t,
                         const wsss_tensor *analytic, int max_checks);
+
+/* Same dtype, shape and bytes. */
+int same_tensor(const wsss_tensor *a, const wsss_tensor *b);
+/* Save a copy of the registry without the tensor named skip (a file missing one tensor); WSSS_OK. */
+int test_save_params_without(const wsss_params *ps, const char *skip, const char *path);
+/* Whether every tensor of got named strip + K (K not starting with skip; skip may be NULL) equals
+ * want's tensor K; *n receives how many were compared. */
+int test_params_equal(const wsss_params *got, const char *strip, const char *skip, const wsss_params *want, int *n);
 
 /* Prints the summary line and returns the process exit code. */
 int test_summary(const char *name);

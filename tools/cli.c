@@ -34,6 +34,7 @@ static void check_table(const cli_spec *spec) {
         if (is_numeric(o)) WSSS_ASSERT(o->min < o->max, "cli: a numeric option needs a range (min < max)");
         if (o->kind == CLI_INT) WSSS_ASSERT(o->min >= INT_MIN && o->max <= INT_MAX, "cli: integer range beyond int");
         if (o->unless) WSSS_ASSERT(cli_find(spec, o->unless) >= 0, "cli: 'unless' names no option of the table");
+        WSSS_ASSERT((o->kind == CLI_CHOICE) == (o->choices != NULL), "cli: a choice option needs its list of words");
     }
 }
 
@@ -77,6 +78,7 @@ void cli_value_text(const cli_opt *o, const void *value, char *buf, size_t cap) 
         snprintf(buf, cap, "%s", s ? s : "(unset)");
         break;
     }
+    case CLI_CHOICE: snprintf(buf, cap, "%s", wsss_choice_name(o->choices, *(const int *)value)); break;
     }
 }
 
@@ -104,7 +106,8 @@ void cli_usage(const cli_spec *spec, FILE *out) {
             cli_range_text(o, r, sizeof r);
             add_note(notes, sizeof notes, r);
         }
-        if (o->default_text || is_numeric(o) || (o->kind == CLI_STRING && *(const char **)o->dest && **(const char **)o->dest)) {
+        if (o->default_text || is_numeric(o) || o->kind == CLI_CHOICE ||
+            (o->kind == CLI_STRING && *(const char **)o->dest && **(const char **)o->dest)) {
             char v[96];
             if (o->default_text) snprintf(v, sizeof v, "%s", o->default_text);
             else cli_value_text(o, o->dest, v, sizeof v);
@@ -152,6 +155,14 @@ static int parse_value(const cli_spec *spec, const cli_opt *o, const char *v) {
         return 0;
     }
     case CLI_STRING: *(const char **)o->dest = v; return 0;
+    case CLI_CHOICE:
+        if (wsss_choice_parse(o->choices, v, (int *)o->dest) != WSSS_OK) {
+            char words[256];
+            wsss_choice_list(o->choices, words, sizeof words);
+            cli_error(spec->command, "--%s %s: expected %s", o->name, v, words);
+            return -1;
+        }
+        return 0;
     case CLI_FLAG: *(int *)o->dest = 1; return 0;
     }
     return -1;

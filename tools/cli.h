@@ -11,11 +11,16 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include "wsss/config_table.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_INTERRUPTED = 130 };
 
-typedef enum { CLI_FLAG, CLI_INT, CLI_DOUBLE, CLI_STRING } cli_kind;
+/* CHOICE: one word of a list (wsss_choice, shared with the stored configs); dest receives the enum
+ * value, an unknown word is a usage error naming the option, the word and the accepted words. */
+typedef enum { CLI_FLAG, CLI_INT, CLI_DOUBLE, CLI_STRING, CLI_CHOICE } cli_kind;
 
 enum {
     CLI_REQUIRED = 1,  /* must be given (unless cli_opt.unless is) */
@@ -28,18 +33,20 @@ enum {
 typedef struct cli_opt {
     const char *name;    /* long name without dashes, e.g. "out" for --out */
     cli_kind kind;
-    void *dest;          /* int* (FLAG, INT), double*, const char** */
+    void *dest;          /* int* (FLAG, INT, CHOICE: an enum), double*, const char** */
     const char *metavar; /* e.g. "DIR"; NULL for flags */
     const char *help;    /* one line; the range and the default (from *dest) are appended */
     unsigned flags;      /* CLI_REQUIRED ... */
     double min, max;     /* INT and DOUBLE: the accepted values (min < max; inclusive unless *_OPEN) */
     const char *default_text; /* the default as words when *dest is a placeholder ("all", "RUN/...") */
     const char *unless;       /* CLI_REQUIRED unless this other option is given */
+    const wsss_choice *choices; /* CHOICE: the accepted words and their values */
 } cli_opt;
 
 /* The same option in every command: one name, one meaning, one help line. */
 #define CLI_OPT_QUIET(dest) {"quiet", CLI_FLAG, (dest), NULL, "no progress bar or status lines on stderr", .flags = CLI_RESUMABLE}
 #define CLI_OPT_RUN(dest) {"run", CLI_STRING, (dest), "DIR", "run directory: the default paths (RUN/...) derive from it", .flags = 0}
+#define CLI_OPT_SKIP_BAD(dest) {"skip-bad", CLI_FLAG, (dest), NULL, "warn about and skip unreadable samples", .flags = 0}
 #define CLI_OPT_BRIEF(dest) {"brief", CLI_FLAG, (dest), NULL, "results only: no per-class table or confusion matrix", .flags = 0}
 
 /* The trainer-loop options of every training command (cfg: its config struct, which names these
@@ -50,10 +57,27 @@ typedef struct cli_opt {
      .max = 256},                                                                                                      \
     {"log-every", CLI_INT, &(cfg).log_every, "N", "JSONL record every N steps", .flags = CLI_RESUMABLE, .min = 1,       \
      .max = INT_MAX},                                                                                                  \
-    {"skip-bad", CLI_FLAG, &(cfg).skip_bad, NULL, "warn about and skip unreadable samples", .flags = 0},              \
+    CLI_OPT_SKIP_BAD(&(cfg).skip_bad),                                                                                 \
     CLI_OPT_QUIET(quiet),                                                                                              \
     {"stop-after", CLI_INT, (stop_after), "N", "tests: checkpoint and stop (exit 130) after N steps (0 = never)",       \
      .flags = CLI_HIDDEN | CLI_RESUMABLE, .min = 0, .max = INT_MAX}
+
+/* The segmentation inference settings of eval-seg and segment (CLI_OPTS_SEG_INFER fills them). */
+typedef struct cli_seg_infer {
+    const char *scales;
+    int no_flip, direct_conv, crf;
+} cli_seg_infer;
+#define CLI_OPTS_SEG_INFER(si)                                                                                        \
+    {"scales", CLI_STRING, &(si).scales, "S,S", "test scales; softmax outputs are averaged", .flags = 0},            \
+    {"no-flip", CLI_FLAG, &(si).no_flip, NULL, "do not average with the mirrored image", .flags = 0},                \
+    {"direct-conv", CLI_FLAG, &(si).direct_conv, NULL,                                                               \
+     "direct convolutions only, as PyTorch computes them (no Winograd): slower", .flags = 0},                        \
+    {"crf", CLI_FLAG, &(si).crf, NULL, "dense CRF on the averaged probabilities (MCIS parameters)", .flags = 0}
+/* Scales "0.5,0.75,1,1.25,1.5", flip, Winograd, no CRF. */
+cli_seg_infer cli_seg_infer_default(void);
+/* The library's inference options from the parsed settings; a bad --scales is printed (exit 2). */
+struct wsss_seg_infer_opts;
+int cli_seg_infer_opts(const char *command, const cli_seg_infer *si, struct wsss_seg_infer_opts *io);
 
 typedef struct cli_spec {
     const char *command;    /* "data fashion-scenes" */
@@ -92,13 +116,29 @@ void cli_value_text(const cli_opt *o, const void *value, char *buf, size_t cap);
  * stored value, else each is named with both values and -1 is returned (exit 2). */
 int cli_resume_merge(const cli_spec *spec, void *cfg, const void *cli_cfg, size_t cfg_size, const char *resume_dir);
 
-/* A training command's --resume DIR: read the checkpoint's configuration into cfg (from_json fills
- * it, with strings in *storage) and merge the command line into it (cli_resume_merge). Returns
+/* A training command's --resume DIR: read the checkpoint's configuration (described by table) into
+ * cfg, with strings in *storage, and merge the command line into it (cli_resume_merge). Returns
  * CLI_EXIT_OK, CLI_EXIT_FAILURE (unreadable checkpoint) or CLI_EXIT_USAGE (refused options); the
  * messages are printed (and, unless quiet, that the run resumes). */
-typedef int (*cli_config_from_json)(const char *text, void *cfg, void **storage);
-int cli_train_resume(const cli_spec *spec, const char *resume_dir, void *cfg, size_t cfg_size,
-                     cli_config_from_json from_json, void **storage, int quiet);
+int cli_train_resume(const cli_spec *spec, const char *resume_dir, const wsss_cfg_table *table, void *cfg,
+                     void **storage, int quiet);
+/* A training command after its option table: parse, --resume DIR (the checkpoint's settings and
+ * the command line merged), the settings check (exit 2), the run and its exit code (cli_train_exit).
+ * cfg's ckpt, progress and stop_after fields and the command's --resume, --quiet and --stop-after
+ * values are reached through the pointers. */
+typedef struct cli_train_stage {
+    const wsss_cfg_table *table; /* the config's description (its JSON form in checkpoints) */
+    void *cfg;
+    const char **ckpt;         /* cfg's checkpoint dir: a resumed run keeps checkpointing where it was */
+    int *progress;             /* cfg's status output switch */
+    int64_t *stop_after;       /* cfg's test hook */
+    const char *const *resume; /* the options' values, set by the parse */
+    const int *quiet, *stop_after_opt;
+    int (*check)(const void *cfg);
+    int (*run)(const void *cfg, const char *resume_dir);
+    char *(*ckpt_dir)(const void *cfg); /* where the run checkpoints (malloc'd), for the exit message */
+} cli_train_stage;
+int cli_train_main(const cli_spec *spec, int argc, char **argv, const cli_train_stage *t);
 /* The exit code of a training run's result (WSSS_OK, WSSS_ERR or WSSS_TRAINER_INTERRUPTED), with
  * its message: 0, 1, or 130 once the checkpoint in ckpt_dir is written. */
 int cli_train_exit(const char *command, int run_rc, const char *ckpt_dir);

@@ -12,7 +12,8 @@
 static size_t value_size(cli_kind k) {
     switch (k) {
     case CLI_FLAG:
-    case CLI_INT: return sizeof(int);
+    case CLI_INT:
+    case CLI_CHOICE: return sizeof(int);
     case CLI_DOUBLE: return sizeof(double);
     case CLI_STRING: return sizeof(const char *);
     }
@@ -22,7 +23,8 @@ static size_t value_size(cli_kind k) {
 static int same_value(cli_kind k, const void *a, const void *b) {
     switch (k) {
     case CLI_FLAG:
-    case CLI_INT: return *(const int *)a == *(const int *)b;
+    case CLI_INT:
+    case CLI_CHOICE: return *(const int *)a == *(const int *)b;
     case CLI_DOUBLE: return *(const double *)a == *(const double *)b;
     case CLI_STRING: {
         const char *x = *(const char *const *)a, *y = *(const char *const *)b;
@@ -80,13 +82,14 @@ int cli_resume_merge(const cli_spec *spec, void *cfg, const void *cli_cfg, size_
     return 0;
 }
 
-int cli_train_resume(const cli_spec *spec, const char *resume_dir, void *cfg, size_t cfg_size,
-                     cli_config_from_json from_json, void **storage, int quiet) {
+int cli_train_resume(const cli_spec *spec, const char *resume_dir, const wsss_cfg_table *table, void *cfg,
+                     void **storage, int quiet) {
+    const size_t cfg_size = table->size;
     void *from_cli = wsss_xmalloc(cfg_size);
     memcpy(from_cli, cfg, cfg_size);
     char *text = wsss_trainer_ckpt_config(resume_dir);
     int code = CLI_EXIT_OK;
-    if (!text || from_json(text, cfg, storage) != WSSS_OK) {
+    if (!text || wsss_cfg_from_json(table, text, cfg, storage) != WSSS_OK) {
         cli_error(spec->command, "--resume %s: %s", resume_dir, wsss_error_msg());
         code = CLI_EXIT_FAILURE;
     } else if (cli_resume_merge(spec, cfg, from_cli, cfg_size, resume_dir) != 0) {
@@ -96,6 +99,33 @@ int cli_train_resume(const cli_spec *spec, const char *resume_dir, void *cfg, si
     }
     free(text);
     free(from_cli);
+    return code;
+}
+
+int cli_train_main(const cli_spec *spec, int argc, char **argv, const cli_train_stage *t) {
+    int rc = cli_parse(spec, argc, argv, NULL, NULL);
+    if (rc) return cli_parse_exit(rc);
+    void *storage = NULL;
+    const char *resume = *t->resume;
+    if (resume) {
+        int code = cli_train_resume(spec, resume, t->table, t->cfg, &storage, *t->quiet);
+        if (code != CLI_EXIT_OK) {
+            wsss_cfg_free_storage(storage);
+            return code;
+        }
+        *t->ckpt = resume; /* keep checkpointing where the run is resumed from */
+    }
+    *t->progress = !*t->quiet;
+    *t->stop_after = *t->stop_after_opt;
+    int code;
+    if (t->check(t->cfg) != WSSS_OK) {
+        code = cli_fail(spec->command, CLI_EXIT_USAGE);
+    } else {
+        char *ckpt = t->ckpt_dir(t->cfg);
+        code = cli_train_exit(spec->command, t->run(t->cfg, resume), ckpt);
+        free(ckpt);
+    }
+    wsss_cfg_free_storage(storage);
     return code;
 }
 

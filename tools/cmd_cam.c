@@ -39,7 +39,9 @@ static int write_overlay(const char *path, const wsss_image *img, const wsss_ten
 
 int cmd_cam(int argc, char **argv) {
     const char *data = NULL, *split = "train", *run = "run", *model = NULL, *out = NULL, *overlay_dir = NULL;
-    const char *scales = "1,0.5,1.5,2", *norm = "max";
+    const char *scales = "1,0.5,1.5,2";
+    static const wsss_choice norms[] = {{"max", WSSS_CAM_NORM_MAX}, {"minmax", WSSS_CAM_NORM_MINMAX}, {NULL, 0}};
+    wsss_cam_norm norm = WSSS_CAM_NORM_MAX;
     int direct_conv = 0, no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0, batch = 8, os = 0;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); image-level labels pick the classes", .flags = CLI_REQUIRED},
@@ -52,14 +54,14 @@ int cmd_cam(int argc, char **argv) {
          "denser maps: run a resnet18/34 classifier at output stride 16 or 8 (a trous; 0 = as trained)", .min = 0, .max = 16},
         {"no-flip", CLI_FLAG, &no_flip, NULL, "do not add horizontally flipped inputs", .flags = 0},
         {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", .flags = 0},
-        {"norm", CLI_STRING, &norm, "N", "per-class normalisation: max (PSA) or minmax", .flags = 0},
+        {"norm", CLI_CHOICE, &norm, "N", "per-class normalisation: max (PSA) or minmax", .choices = norms},
         {"overlay", CLI_FLAG, &overlay, NULL, "also write heat-map overlays <id>.png of every image", .flags = 0},
         {"overlay-dir", CLI_STRING, &overlay_dir, "DIR", "overlay folder (default RUN/cams_overlay)", .flags = 0},
         {"batch", CLI_INT, &batch, "N", "images per forward pass (consecutive images of one size)", .min = 1, .max = 1024},
         {"samples", CLI_INT, &samples, "N", "report sample images (RUN/samples) of the first N images; 0 = none", .min = 0,
          .max = 1000000},
         {"skip-existing", CLI_FLAG, &skip_existing, NULL, "keep maps already written (continue a stopped run)", .flags = 0},
-        {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about and skip unreadable samples", .flags = 0},
+        CLI_OPT_SKIP_BAD(&skip_bad),
         CLI_OPT_QUIET(&quiet),
     };
     const cli_spec spec = {"cam", NULL,
@@ -72,12 +74,7 @@ int cmd_cam(int argc, char **argv) {
     wsss_cam_opts_default(&co);
     co.flip = !no_flip;
     co.direct_conv = direct_conv;
-    if (strcmp(norm, "max") == 0) co.norm = WSSS_CAM_NORM_MAX;
-    else if (strcmp(norm, "minmax") == 0) co.norm = WSSS_CAM_NORM_MINMAX;
-    else {
-        cli_error(spec.command, "--norm %s: expected max or minmax", norm);
-        return CLI_EXIT_USAGE;
-    }
+    co.norm = norm;
     if (os != 0 && os != 8 && os != 16) {
         cli_error(spec.command, "--output-stride %d: expected 0, 8 or 16", os);
         return CLI_EXIT_USAGE;
@@ -148,7 +145,8 @@ int cmd_cam(int argc, char **argv) {
     int64_t next = 0, held = -1; /* held: an image already loaded that starts the next batch */
     wsss_sample held_smp;
     memset(&held_smp, 0, sizeof held_smp);
-    while ((next < ds->n || held >= 0) && !wsss_trainer_interrupted()) {
+    int loop_rc = WSSS_OK;
+    while (loop_rc == WSSS_OK && (next < ds->n || held >= 0) && !wsss_trainer_interrupted()) {
         int nb = 0;
         while (nb < batch && (held >= 0 || next < ds->n)) {
             int64_t i;
@@ -169,7 +167,10 @@ int cmd_cam(int argc, char **argv) {
                 }
                 int what = WSSS_LOAD_IMAGE | (i < samples ? WSSS_LOAD_MASK : 0);
                 if (wsss_dataset_load(ds, i, what, &s) != WSSS_OK) {
-                    if (!skip_bad) goto fail_loop;
+                    if (!skip_bad) {
+                        loop_rc = WSSS_ERR;
+                        break;
+                    }
                     cli_error(spec.command, "warning: %s (skipped)", wsss_error_msg());
                     failed++;
                     if (!quiet) wsss_progress_add(&prog, 1);
@@ -188,8 +189,9 @@ int cmd_cam(int argc, char **argv) {
             nc[nb] = wsss_dataset_label_ids(ds, i, clsv[nb]);
             nb++;
         }
-        if (nb == 0) continue;
-        int r = wsss_cam_compute_batch(&co, classifier_cam, &cls, ctx, nb, imgs, nc, (const int *const *)clsv, maps);
+        int r = loop_rc;
+        if (r == WSSS_OK && nb > 0)
+            r = wsss_cam_compute_batch(&co, classifier_cam, &cls, ctx, nb, imgs, nc, (const int *const *)clsv, maps);
         for (int b = 0; b < nb && r == WSSS_OK; b++) {
             const int64_t i = which[b];
             char *path = wsss_run_file(out_dir, ds->ids[i], ".safetensors");
@@ -227,7 +229,7 @@ int cmd_cam(int argc, char **argv) {
             maps[b] = NULL;
             wsss_sample_free(&smp[b]);
         }
-        if (r != WSSS_OK) goto fail_loop;
+        loop_rc = r;
     }
     if (held >= 0) wsss_sample_free(&held_smp);
     free(smp);
@@ -239,6 +241,7 @@ int cmd_cam(int argc, char **argv) {
     free(maps);
     wsss_trainer_signals_restore();
     if (!quiet) wsss_progress_finish(&prog);
+    if (loop_rc != WSSS_OK) goto fail;
     {
         const double dt = wsss_now_seconds() - t0;
         const int stopped = wsss_trainer_interrupted();
@@ -259,21 +262,6 @@ int cmd_cam(int argc, char **argv) {
         code = stopped ? CLI_EXIT_INTERRUPTED : CLI_EXIT_OK;
     }
     goto done;
-fail_loop:
-    if (held >= 0) wsss_sample_free(&held_smp);
-    for (int b = 0; b < batch; b++) {
-        if (maps[b]) wsss_tensor_free(maps[b]);
-        wsss_sample_free(&smp[b]);
-    }
-    free(smp);
-    free(imgs);
-    free(which);
-    free(nc);
-    free(clsv);
-    free(cls_store);
-    free(maps);
-    wsss_trainer_signals_restore();
-    if (!quiet) wsss_progress_finish(&prog);
 fail:
     code = cli_fail(spec.command, CLI_EXIT_FAILURE);
 done:

@@ -56,12 +56,15 @@ static char *check_sample(const wsss_dataset *ds, int64_t i) {
 }
 
 int cmd_data_check(int argc, char **argv) {
-    const char *split = "train", *mask_dir = NULL, *masks = "auto", *saliency = NULL;
+    const char *split = "train", *mask_dir = NULL, *saliency = NULL;
+    static const wsss_choice mask_modes[] = {{"auto", WSSS_MASKS_AUTO}, {"optional", WSSS_MASKS_OPTIONAL},
+                                             {"required", WSSS_MASKS_REQUIRED}, {"none", WSSS_MASKS_NONE}, {NULL, 0}};
+    wsss_mask_mode masks = WSSS_MASKS_AUTO;
     int skip_bad = 0;
     const cli_opt opts[] = {
         {"split", CLI_STRING, &split, "S", "split name (ImageSets/Segmentation/S.txt) or a list file path", .flags = 0},
         {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about bad samples, skip them and exit 0", .flags = 0},
-        {"masks", CLI_STRING, &masks, "MODE", "auto | optional | required | none", .flags = 0},
+        {"masks", CLI_CHOICE, &masks, "MODE", "auto | optional | required | none", .choices = mask_modes},
         {"mask-dir", CLI_STRING, &mask_dir, "DIR", "mask folder (default SegmentationClassAug, else SegmentationClass)", .flags = 0},
         {"saliency", CLI_STRING, &saliency, "DIR", "saliency map folder to check as well", .flags = 0},
     };
@@ -82,14 +85,7 @@ int cmd_data_check(int argc, char **argv) {
     o.mask_dir = mask_dir;
     o.saliency_dir = saliency;
     o.skip_bad = 1; /* always collect every problem; the flag decides the exit code */
-    if (strcmp(masks, "auto") == 0) o.masks = WSSS_MASKS_AUTO;
-    else if (strcmp(masks, "optional") == 0) o.masks = WSSS_MASKS_OPTIONAL;
-    else if (strcmp(masks, "required") == 0) o.masks = WSSS_MASKS_REQUIRED;
-    else if (strcmp(masks, "none") == 0) o.masks = WSSS_MASKS_NONE;
-    else {
-        cli_error(spec.command, "--masks %s: expected auto, optional, required or none", masks);
-        return CLI_EXIT_USAGE;
-    }
+    o.masks = masks;
     check_state st = {skip_bad, 0};
     o.warn = on_open_problem;
     o.warn_user = &st;

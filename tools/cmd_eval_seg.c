@@ -15,7 +15,6 @@
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/segmenter.h"
-#include "wsss/train_seg.h"
 #include "wsss/trainer.h"
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -68,8 +67,8 @@ static int write_samples(wsss_segmenter *seg, wsss_ctx *ctx, const wsss_seg_infe
 
 int cmd_eval_seg(int argc, char **argv) {
     const char *data = NULL, *split = "val", *run = "run", *model = NULL, *pred = NULL, *json = NULL, *stage = NULL;
-    const char *scales = "0.5,0.75,1,1.25,1.5";
-    int gt = 0, direct_conv = 0, no_flip = 0, crf = 0, no_pred = 0, samples = -1, limit = 0, quiet = 0, skip_bad = 0, brief = 0;
+    cli_seg_infer si = cli_seg_infer_default();
+    int gt = 0, no_pred = 0, samples = -1, limit = 0, quiet = 0, skip_bad = 0, brief = 0;
     int batch = 8;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, give the mIoU", .flags = CLI_REQUIRED},
@@ -81,16 +80,13 @@ int cmd_eval_seg(int argc, char **argv) {
         {"no-pred", CLI_FLAG, &no_pred, NULL, "do not write the predicted masks", .flags = 0},
         {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/STAGE.json)", .flags = 0},
         {"stage", CLI_STRING, &stage, "NAME", "stage name of the log and metrics (default eval-seg)", .flags = 0},
-        {"scales", CLI_STRING, &scales, "S,S", "test scales; softmax outputs are averaged", .flags = 0},
-        {"no-flip", CLI_FLAG, &no_flip, NULL, "do not average with the mirrored image", .flags = 0},
-        {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", .flags = 0},
-        {"crf", CLI_FLAG, &crf, NULL, "dense CRF on the averaged probabilities (MCIS parameters)", .flags = 0},
+        CLI_OPTS_SEG_INFER(si),
         {"samples", CLI_INT, &samples, "N",
          "report sample images (RUN/samples): the prediction of the first N images wsss cam made samples of; 0 = none",
          .min = 0, .max = 1000000, .default_text = "all, with --gt 0"},
         {"batch", CLI_INT, &batch, "N", "images of one size per forward pass", .min = 1, .max = 1024},
         {"limit", CLI_INT, &limit, "N", "evaluate only the first N images (0 = all)", .min = 0, .max = INT_MAX},
-        {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about and skip unreadable samples", .flags = 0},
+        CLI_OPT_SKIP_BAD(&skip_bad),
         CLI_OPT_BRIEF(&brief),
         CLI_OPT_QUIET(&quiet),
     };
@@ -101,14 +97,7 @@ int cmd_eval_seg(int argc, char **argv) {
     int rc = cli_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return cli_parse_exit(rc);
     wsss_seg_infer_opts io;
-    wsss_seg_infer_opts_default(&io);
-    io.flip = !no_flip;
-    io.direct_conv = direct_conv;
-    io.crf = crf;
-    if (wsss_seg_parse_scales(scales, &io) != WSSS_OK) {
-        cli_error(spec.command, "--%s", wsss_error_msg());
-        return CLI_EXIT_USAGE;
-    }
+    if (cli_seg_infer_opts(spec.command, &si, &io) != 0) return CLI_EXIT_USAGE;
     if (samples < 0) samples = gt ? 0 : INT_MAX;
     if (!stage) stage = gt ? "eval-seg-gt" : "eval-seg";
     char *model_path = model ? wsss_xstrdup(model) : wsss_run_path(run, gt ? WSSS_RUN_SEG_GT_MODEL : WSSS_RUN_SEG_MODEL);
@@ -131,7 +120,7 @@ int cmd_eval_seg(int argc, char **argv) {
     dopt.masks = WSSS_MASKS_OPTIONAL;
     dopt.skip_bad = skip_bad;
     if (wsss_dataset_open(data, &dopt, &ds) != WSSS_OK) goto fail;
-    if (wsss_train_seg_open_model(model_path, &seg) != WSSS_OK) goto fail;
+    if (wsss_segmenter_open_any(&seg, model_path) != WSSS_OK) goto fail;
     if (seg.num_classes != ds->num_classes) {
         wsss_error_set("%s: the model has %d classes, the dataset %s has %d (background included)", model_path,
                        seg.num_classes, data, ds->num_classes);
@@ -148,7 +137,7 @@ int cmd_eval_seg(int argc, char **argv) {
     wsss_runlog_begin(log);
     wsss_runlog_kv_string(log, "event", "start");
     wsss_runlog_kv_int(log, "images", n_eval);
-    wsss_runlog_kv_string(log, "scales", scales);
+    wsss_runlog_kv_string(log, "scales", si.scales);
     wsss_runlog_kv_int(log, "flip", io.flip);
     wsss_runlog_kv_int(log, "direct_conv", io.direct_conv);
     wsss_runlog_kv_int(log, "crf", io.crf);
@@ -257,7 +246,7 @@ int cmd_eval_seg(int argc, char **argv) {
         goto done;
     }
     if (!brief) {
-        printf("%s: %lld images of %s (%s), scales %s%s%s\n", stage, (long long)with_mask, data, split, scales,
+        printf("%s: %lld images of %s (%s), scales %s%s%s\n", stage, (long long)with_mask, data, split, si.scales,
                io.flip ? " + flip" : "", io.crf ? " + CRF" : "");
         wsss_seg_scores_print(stdout, &sc, cn);
         wsss_confusion_print(stdout, &conf, cn);

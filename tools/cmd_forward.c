@@ -13,8 +13,9 @@
 #include "wsss/safetensors.h"
 
 int cmd_forward(int argc, char **argv) {
-    const char *arch = NULL, *weights = NULL, *input = NULL, *output = NULL, *input_name = "input",
-               *backend = "dnnl";
+    const char *arch = NULL, *weights = NULL, *input = NULL, *output = NULL, *input_name = "input";
+    static const wsss_choice backends[] = {{"dnnl", WSSS_BACKEND_DNNL}, {"ref", WSSS_BACKEND_REF}, {NULL, 0}};
+    wsss_backend backend = WSSS_BACKEND_DNNL;
     int num_classes = -1, features = 0;
     const cli_opt opts[] = {
         {"arch", CLI_STRING, &arch, "A", "model: resnet18|34|50|101|152[-os16|-os8][-largefov|-aspp], vgg16-deeplab[-largefov|-aspp]", .flags = CLI_REQUIRED},
@@ -26,7 +27,7 @@ int cmd_forward(int argc, char **argv) {
         {"input-name", CLI_STRING, &input_name, "NAME", "name of the input tensor in X", .flags = 0},
         {"output", CLI_STRING, &output, "Y", "safetensors file to write (\"output\", and with --features \"features\"/\"cam\")", .flags = CLI_REQUIRED},
         {"features", CLI_FLAG, &features, NULL, "also write \"features\" (the map the classifier reads) and \"cam\" where defined", .flags = 0},
-        {"backend", CLI_STRING, &backend, "B", "dnnl | ref (plain C reference kernels)", .flags = 0},
+        {"backend", CLI_CHOICE, &backend, "B", "dnnl | ref (plain C reference kernels)", .choices = backends},
     };
     const cli_spec spec = {
         "forward", NULL,
@@ -38,14 +39,7 @@ int cmd_forward(int argc, char **argv) {
     const char *cmd = spec.command;
     int rc = cli_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return cli_parse_exit(rc);
-    if (strcmp(backend, "dnnl") == 0)
-        wsss_set_backend(WSSS_BACKEND_DNNL);
-    else if (strcmp(backend, "ref") == 0)
-        wsss_set_backend(WSSS_BACKEND_REF);
-    else {
-        cli_error(cmd, "--backend %s: expected dnnl or ref", backend);
-        return CLI_EXIT_USAGE;
-    }
+    wsss_set_backend(backend);
 
     wsss_model m;
     if (wsss_model_create(&m, arch, num_classes, WSSS_F32)) return cli_fail(cmd, CLI_EXIT_FAILURE);

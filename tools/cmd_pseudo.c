@@ -109,7 +109,7 @@ static int do_image(const job *jb, int64_t i, int skip_existing, wsss_confusion 
 }
 
 int cmd_pseudo(int argc, char **argv) {
-    const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *out = NULL, *json = NULL, *bg = "psa";
+    const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *out = NULL, *json = NULL;
     wsss_pseudo_opts po;
     wsss_pseudo_opts_default(&po);
     int no_crf = 0, quiet = 0, brief = 0, skip_existing = 0, from_sweep = 0, iters = po.crf_params.iterations;
@@ -121,7 +121,8 @@ int cmd_pseudo(int argc, char **argv) {
         {"cams", CLI_STRING, &cams, "DIR", "folder of <id>.safetensors maps (default RUN/cams)", .flags = 0},
         {"out", CLI_STRING, &out, "DIR", "output folder of <id>.png labels (default RUN/pseudo)", .flags = 0},
         {"json", CLI_STRING, &json, "FILE", "metrics when masks exist (default RUN/metrics/pseudo.json)", .flags = 0},
-        {"bg", CLI_STRING, &bg, "MODE", "background: psa (low/high pair, 255 between), pow, const", .flags = 0},
+        {"bg", CLI_CHOICE, &po.bg, "MODE", "background: psa (low/high pair, 255 between), pow, const",
+         .choices = wsss_pseudo_bg_choices},
         {"alpha-low", CLI_DOUBLE, &po.alpha_low, "A", "psa: exponent of the inflated background (1-max)^A",
          .flags = CLI_MIN_OPEN, .min = 0, .max = 1000},
         {"alpha-high", CLI_DOUBLE, &po.alpha_high, "A", "psa: exponent of the shrunk background", .flags = CLI_MIN_OPEN,
@@ -154,10 +155,6 @@ int cmd_pseudo(int argc, char **argv) {
                            opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
     int rc = cli_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return cli_parse_exit(rc);
-    if (wsss_pseudo_bg_parse(bg, &po.bg) != WSSS_OK) {
-        cli_error(spec.command, "--bg %s: expected psa, pow or const", bg);
-        return CLI_EXIT_USAGE;
-    }
     po.crf = !no_crf;
     po.crf_params.iterations = iters;
     if (po.crf && wsss_crf_params_check(&po.crf_params) != WSSS_OK) return cli_fail(spec.command, CLI_EXIT_USAGE);

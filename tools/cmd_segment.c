@@ -10,7 +10,6 @@
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/segmenter.h"
-#include "wsss/train_seg.h"
 #include "wsss/trainer.h"
 
 /* File name without directory and extension ("a/b/x.jpg" -> "x"), malloc'd. */
@@ -23,17 +22,15 @@ static char *stem(const char *path) {
 }
 
 int cmd_segment(int argc, char **argv) {
-    const char *run = "run", *model = NULL, *out = NULL, *scales = "0.5,0.75,1,1.25,1.5";
-    int direct_conv = 0, no_flip = 0, crf = 0, no_overlay = 0, quiet = 0;
+    const char *run = "run", *model = NULL, *out = NULL;
+    cli_seg_infer si = cli_seg_infer_default();
+    int no_overlay = 0, quiet = 0;
     double alpha = 0.5;
     const cli_opt opts[] = {
         {"out", CLI_STRING, &out, "DIR", "output folder: <name>.png palette masks and <name>_overlay.png", .flags = CLI_REQUIRED},
         {"model", CLI_STRING, &model, "FILE", "segmentation model file or train-seg checkpoint dir (default RUN/seg/model.safetensors)", .flags = 0},
         CLI_OPT_RUN(&run),
-        {"scales", CLI_STRING, &scales, "S,S", "test scales; softmax outputs are averaged", .flags = 0},
-        {"no-flip", CLI_FLAG, &no_flip, NULL, "do not average with the mirrored image", .flags = 0},
-        {"direct-conv", CLI_FLAG, &direct_conv, NULL, "direct convolutions only, as PyTorch computes them (no Winograd): slower", .flags = 0},
-        {"crf", CLI_FLAG, &crf, NULL, "dense CRF on the averaged probabilities (MCIS parameters)", .flags = 0},
+        CLI_OPTS_SEG_INFER(si),
         {"alpha", CLI_DOUBLE, &alpha, "A", "overlay opacity of the class colours", .min = 0, .max = 1},
         {"no-overlay", CLI_FLAG, &no_overlay, NULL, "write only the masks", .flags = 0},
         CLI_OPT_QUIET(&quiet),
@@ -47,18 +44,13 @@ int cmd_segment(int argc, char **argv) {
     int rc = cli_parse(&spec, argc, argv, &pos, &np);
     if (rc) return cli_parse_exit(rc);
     wsss_seg_infer_opts io;
-    wsss_seg_infer_opts_default(&io);
-    io.flip = !no_flip;
-    io.direct_conv = direct_conv;
-    io.crf = crf;
-    if (wsss_seg_parse_scales(scales, &io) != WSSS_OK) {
-        cli_error(spec.command, "--%s", wsss_error_msg());
+    if (cli_seg_infer_opts(spec.command, &si, &io) != 0) {
         free(pos);
         return CLI_EXIT_USAGE;
     }
     char *model_path = model ? wsss_xstrdup(model) : wsss_run_path(run, WSSS_RUN_SEG_MODEL);
     wsss_segmenter seg;
-    if (wsss_train_seg_open_model(model_path, &seg) != WSSS_OK || wsss_mkdirs(out) != WSSS_OK) {
+    if (wsss_segmenter_open_any(&seg, model_path) != WSSS_OK || wsss_mkdirs(out) != WSSS_OK) {
         wsss_segmenter_free(&seg);
         free(model_path);
         free(pos);

@@ -1,15 +1,13 @@
 /* `wsss train-cls`: train the multi-label classifier (stage 1; train_cls.h). */
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "commands.h"
-#include "wsss/error.h"
-#include "wsss/run_layout.h"
 #include "wsss/train_cls.h"
+#include "wsss/train_common.h"
 
-static int config_from_json(const char *text, void *cfg, void **storage) {
-    return wsss_train_cls_config_from_json(text, cfg, storage);
-}
+/* the stage's functions on the command's untyped config */
+static int check(const void *cfg) { return wsss_train_cls_config_check(cfg); }
+static int run(const void *cfg, const char *resume_dir) { return wsss_train_cls_run(cfg, resume_dir); }
+static char *ckpt_dir(const void *cfg) { return wsss_train_cls_ckpt_dir(cfg); }
 
 int cmd_train_cls(int argc, char **argv) {
     wsss_train_cls_config c;
@@ -38,20 +36,21 @@ int cmd_train_cls(int argc, char **argv) {
         {"flip", CLI_DOUBLE, &c.hflip, "P", "horizontal flip probability", .min = 0, .max = 1},
         {"jitter", CLI_DOUBLE, &c.jitter, "F", "colour jitter strength (brightness/contrast/saturation; hue F/3)",
          .min = 0, .max = 0.5},
-        {"optim", CLI_STRING, &c.optim, "O", "sgd (with momentum) or adamw", .flags = 0},
+        {"optim", CLI_CHOICE, &c.optim, "O", "sgd (with momentum) or adamw", .choices = wsss_train_optim_choices},
         {"lr", CLI_DOUBLE, &c.lr, "F", "base learning rate", .flags = CLI_MIN_OPEN, .min = 0, .max = 10},
         {"momentum", CLI_DOUBLE, &c.momentum, "F", "SGD momentum", .flags = CLI_MAX_OPEN, .min = 0, .max = 1},
         {"weight-decay", CLI_DOUBLE, &c.weight_decay, "F", "weight decay (weights only)", .min = 0, .max = 1},
         {"head-lr-mult", CLI_DOUBLE, &c.head_lr_mult, "F",
          "lr multiplier of the new head, its bias twice (negative: 10 with --backbone-weights, else 1)", .min = -1,
          .max = 1000},
-        {"lr-policy", CLI_STRING, &c.lr_policy, "P", "poly or step", .flags = 0},
+        {"lr-policy", CLI_CHOICE, &c.lr_policy, "P", "poly or step", .choices = wsss_cls_lr_policy_choices},
         {"lr-power", CLI_DOUBLE, &c.lr_power, "F", "poly power", .min = 0, .max = 10},
         {"lr-steps", CLI_STRING, &c.lr_steps, "E,E", "step policy: epochs at which lr is multiplied by gamma (default none)",
          .flags = 0},
         {"lr-gamma", CLI_DOUBLE, &c.lr_gamma, "F", "step policy factor", .flags = CLI_MIN_OPEN, .min = 0, .max = 1},
-        {"loss", CLI_STRING, &c.loss, "L", "mlsm (multilabel soft margin) or bce", .flags = 0},
-        {"pool", CLI_STRING, &c.pool, "P", "class scores from the CAM: gap (PSA), gmp (max) or lse (log-mean-exp)", .flags = 0},
+        {"loss", CLI_CHOICE, &c.loss, "L", "mlsm (multilabel soft margin) or bce", .choices = wsss_cls_loss_choices},
+        {"pool", CLI_CHOICE, &c.pool, "P", "class scores from the CAM: gap (PSA), gmp (max) or lse (log-mean-exp)",
+         .choices = wsss_pool_choices},
         {"lse-r", CLI_DOUBLE, &c.lse_r, "R", "lse pooling sharpness (small: like gap, large: like gmp)",
          .flags = CLI_MIN_OPEN, .min = 0, .max = 100},
         CLI_OPTS_TRAIN_LOOP(c, &quiet, &stop_after),
@@ -61,27 +60,7 @@ int cmd_train_cls(int argc, char **argv) {
                            "Train the multi-label image classifier (CAM backbone) on image-level labels. "
                            "Checkpoints every epoch; Ctrl-C saves a checkpoint and exits 130; --resume continues exactly.",
                            opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, given};
-    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
-    if (rc) return cli_parse_exit(rc);
-    void *storage = NULL;
-    if (resume) {
-        int code = cli_train_resume(&spec, resume, &c, sizeof c, config_from_json, &storage, quiet);
-        if (code != CLI_EXIT_OK) {
-            wsss_train_cls_config_free_storage(storage);
-            return code;
-        }
-        c.ckpt = resume; /* keep checkpointing where the run is being resumed from */
-    }
-    c.progress = !quiet;
-    c.stop_after = stop_after;
-    int code;
-    if (wsss_train_cls_config_check(&c) != WSSS_OK) {
-        code = cli_fail(spec.command, CLI_EXIT_USAGE);
-    } else {
-        char *ckpt = c.ckpt ? wsss_xstrdup(c.ckpt) : wsss_run_path(c.run, WSSS_RUN_CLS_CKPT);
-        code = cli_train_exit(spec.command, wsss_train_cls_run(&c, resume), ckpt);
-        free(ckpt);
-    }
-    wsss_train_cls_config_free_storage(storage);
-    return code;
+    const cli_train_stage t = {&wsss_train_cls_config_table, &c, &c.ckpt, &c.progress, &c.stop_after, &resume, &quiet,
+                               &stop_after, check, run, ckpt_dir};
+    return cli_train_main(&spec, argc, argv, &t);
 }

@@ -1,16 +1,13 @@
 /* `wsss train-seg`: train the segmentation network on pseudo labels or ground truth (stage 5;
  * train_seg.h). */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "commands.h"
-#include "wsss/error.h"
-#include "wsss/run_layout.h"
+#include "wsss/train_common.h"
 #include "wsss/train_seg.h"
 
-static int config_from_json(const char *text, void *cfg, void **storage) {
-    return wsss_train_seg_config_from_json(text, cfg, storage);
-}
+/* the stage's functions on the command's untyped config */
+static int check(const void *cfg) { return wsss_train_seg_config_check(cfg); }
+static int run(const void *cfg, const char *resume_dir) { return wsss_train_seg_run(cfg, resume_dir); }
+static char *ckpt_dir(const void *cfg) { return wsss_train_seg_ckpt_dir(cfg); }
 
 int cmd_train_seg(int argc, char **argv) {
     wsss_train_seg_config c;
@@ -38,7 +35,8 @@ int cmd_train_seg(int argc, char **argv) {
          .max = 1024},
         {"backbone-weights", CLI_STRING, &c.backbone_weights, "FILE",
          "backbone init: ImageNet weights (torchvision names) or a wsss classifier (default: from scratch)", .flags = 0},
-        {"bn", CLI_STRING, &c.bn, "MODE", "BN: auto (frozen with --backbone-weights), train or frozen", .flags = 0},
+        {"bn", CLI_CHOICE, &c.bn, "MODE", "BN: auto (frozen with --backbone-weights), train or frozen",
+         .choices = wsss_seg_bn_choices},
         {"epochs", CLI_INT, &c.epochs, "N", "epochs", .flags = CLI_RESUMABLE, .min = 1, .max = 1000000},
         {"batch", CLI_INT, &c.batch, "N", "batch size", .min = 1, .max = 4096},
         {"crop", CLI_INT, &c.crop, "S", "random crop side (images are padded up to it)", .min = 8, .max = 8192},
@@ -47,7 +45,7 @@ int cmd_train_seg(int argc, char **argv) {
         {"scale-max", CLI_DOUBLE, &c.scale_max, "F", "random rescale: largest factor (>= --scale-min)",
          .flags = CLI_MIN_OPEN, .min = 0, .max = 4},
         {"flip", CLI_DOUBLE, &c.hflip, "P", "horizontal flip probability", .min = 0, .max = 1},
-        {"optim", CLI_STRING, &c.optim, "O", "sgd (with momentum) or adamw", .flags = 0},
+        {"optim", CLI_CHOICE, &c.optim, "O", "sgd (with momentum) or adamw", .choices = wsss_train_optim_choices},
         {"lr", CLI_DOUBLE, &c.lr, "F", "base learning rate (poly schedule)", .flags = CLI_MIN_OPEN, .min = 0, .max = 10},
         {"lr-power", CLI_DOUBLE, &c.lr_power, "F", "poly power", .flags = CLI_MIN_OPEN, .min = 0, .max = 10},
         {"momentum", CLI_DOUBLE, &c.momentum, "F", "SGD momentum (adamw: unused)", .flags = CLI_MAX_OPEN, .min = 0,
@@ -64,27 +62,7 @@ int cmd_train_seg(int argc, char **argv) {
                            "poly lr, head lr x10. Checkpoints every epoch; Ctrl-C saves a checkpoint and exits 130; "
                            "--resume continues exactly.",
                            opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, given};
-    int rc = cli_parse(&spec, argc, argv, NULL, NULL);
-    if (rc) return cli_parse_exit(rc);
-    void *storage = NULL;
-    if (resume) {
-        int code = cli_train_resume(&spec, resume, &c, sizeof c, config_from_json, &storage, quiet);
-        if (code != CLI_EXIT_OK) {
-            wsss_train_seg_config_free_storage(storage);
-            return code;
-        }
-        c.ckpt = resume; /* keep checkpointing where the run is resumed from */
-    }
-    c.progress = !quiet;
-    c.stop_after = stop_after;
-    int code;
-    if (wsss_train_seg_config_check(&c) != WSSS_OK) {
-        code = cli_fail(spec.command, CLI_EXIT_USAGE);
-    } else {
-        char *ckpt = c.ckpt ? wsss_xstrdup(c.ckpt) : wsss_run_path(c.run, c.gt ? WSSS_RUN_SEG_GT_CKPT : WSSS_RUN_SEG_CKPT);
-        code = cli_train_exit(spec.command, wsss_train_seg_run(&c, resume), ckpt);
-        free(ckpt);
-    }
-    wsss_train_seg_config_free_storage(storage);
-    return code;
+    const cli_train_stage t = {&wsss_train_seg_config_table, &c, &c.ckpt, &c.progress, &c.stop_after, &resume, &quiet,
+                               &stop_after, check, run, ckpt_dir};
+    return cli_train_main(&spec, argc, argv, &t);
 }

@@ -2,23 +2,20 @@
  * (ResNet: GAP + linear, whose bias-free weights give the CAM; vgg16-deeplab: the MCIS CAM head),
  * over the K foreground classes of a dataset.
  *
- * Arch names are the model zoo's (models.h), e.g. "resnet18", "resnet50-os8", "vgg16-deeplab".
- * In addition, "-os16" / "-os8" is accepted for basic-block ResNets (resnet18, resnet34), which the
- * zoo builds only at output stride 32: the classifier replaces the strides of layer4 (and layer3
- * for 8) by dilation, as torchvision's replace_stride_with_dilation does for bottlenecks (a
- * dilated stage's first block keeps the previous dilation in its first conv; the downsample 1x1
- * conv gets stride 1). State_dict names are unchanged, so torchvision weights still load.
+ * Arch names are the model zoo's without a segmentation head (models.h), e.g. "resnet18",
+ * "resnet18-os16", "resnet50-os8", "vgg16-deeplab"; the zoo builds and dilates the model.
  *
  * Model file (wsss_classifier_save): safetensors with the state_dict (parameters and buffers) and
  * metadata "wsss_model": "classifier", "arch", "num_classes" (K, foreground classes). */
 #ifndef WSSS_CLASSIFIER_H
 #define WSSS_CLASSIFIER_H
 
+#include "wsss/config_table.h"
 #include "wsss/models.h"
 
 typedef struct wsss_classifier {
     wsss_model m;
-    char arch[64];    /* as given (may carry a classifier-applied -osN) */
+    char arch[64];    /* as given */
     int num_classes;  /* K foreground classes = model outputs */
     int output_stride;
 } wsss_classifier;
@@ -34,9 +31,10 @@ void wsss_classifier_reset(wsss_classifier *c, wsss_rng *rng);
  * the same classifier on shifted windows. Only basic-block ResNets; a larger stride is an error. */
 int wsss_classifier_set_output_stride(wsss_classifier *c, int os);
 /* Load ImageNet backbone weights (torchvision state_dict names, e.g. converted by
- * scripts/pth_to_safetensors.py): every backbone tensor must be present with its shape; the file's
- * classifier ("fc.*" / "classifier.*") is ignored; missing num_batches_tracked are tolerated.
- * On error nothing is loaded and the message names the file and lists the problems. */
+ * scripts/pth_to_safetensors.py; wsss_model_load_backbone): every backbone tensor must be present
+ * with its shape; the heads of the zoo in the file (an ImageNet fc, ...) are ignored; missing
+ * num_batches_tracked are tolerated. On error nothing is loaded and the message names the file and
+ * lists the problems. */
 int wsss_classifier_load_backbone(wsss_classifier *c, const char *path);
 /* Final model file (see above); atomic. */
 int wsss_classifier_save(const wsss_classifier *c, const char *path);
@@ -56,7 +54,7 @@ wsss_tensor *wsss_classifier_forward(wsss_ctx *ctx, wsss_classifier *c, wsss_ten
  * GAP: spatial mean; GMP: spatial max; LSE: (1/r) log(mean exp(r x)) (between the two: r -> 0 gives
  * the mean, r -> inf the max). Differentiable. */
 typedef enum { WSSS_POOL_GAP = 0, WSSS_POOL_GMP, WSSS_POOL_LSE } wsss_pool_kind;
-int wsss_pool_kind_parse(const char *name, wsss_pool_kind *out);
+extern const wsss_choice wsss_pool_choices[]; /* gap, gmp, lse */
 wsss_tensor *wsss_classifier_pool_scores(wsss_ctx *ctx, wsss_tensor *cam, wsss_tensor *bias, wsss_pool_kind pool,
                                          double r);
 /* The head's bias (fc.bias or the CAM head's classifier bias; NULL if none). */

@@ -133,6 +133,8 @@ void wsss_cam_head_reset_parameters(wsss_cam_head *h, wsss_rng *rng);
 wsss_tensor *wsss_cam_head_features(wsss_ctx *ctx, const wsss_cam_head *h, wsss_tensor *x);
 /* 1x1 classifier on the head features: N,C,h,w. */
 wsss_tensor *wsss_cam_head_cam(wsss_ctx *ctx, const wsss_cam_head *h, wsss_tensor *features);
+/* Global average pool + flatten + linear (torchvision's ResNet classifier): N,K,h,w -> N,out. */
+wsss_tensor *wsss_gap_linear(wsss_ctx *ctx, const wsss_linear_layer *fc, wsss_tensor *features);
 /* Spatial mean: N,C,h,w -> N,C (GAP scores). */
 wsss_tensor *wsss_spatial_mean(wsss_ctx *ctx, wsss_tensor *x);
 /* Bias-free CAM of a GAP + linear head: W (C,K) applied at every position of features (N,K,h,w)
@@ -189,12 +191,54 @@ void wsss_aspp_init(wsss_aspp_head *h, wsss_params *ps, const char *prefix, cons
 void wsss_aspp_reset_parameters(wsss_aspp_head *h, wsss_rng *rng);
 wsss_tensor *wsss_aspp_forward(wsss_ctx *ctx, const wsss_aspp_head *h, wsss_tensor *x);
 
-/* ------------------------------------------------------------------ by-name models (model_zoo.c)
+/* ------------------------------------------------------------------ heads as modules
+ * A head is a small module on the backbone's feature map: the model holds one (or none) behind
+ * this interface, so a new head is a new wsss_head_ops, not a new field of wsss_model. */
+typedef enum { WSSS_HEAD_NONE = 0, WSSS_HEAD_FC, WSSS_HEAD_CAM, WSSS_HEAD_LARGEFOV, WSSS_HEAD_ASPP } wsss_head_kind;
+
+typedef struct wsss_head_ops {
+    wsss_head_kind kind;
+    const char *output_doc;          /* what the model's output is with this head (one line) */
+    const char *const *tensor_names; /* prefixes of its state_dict keys, NULL-terminated */
+    void (*reset)(void *impl, wsss_rng *rng);
+    /* features: the backbone map. Returns the model output; *features (never NULL) receives the map
+     * the final classifier layer reads, *cam (may be NULL) the class activation map or NULL. */
+    wsss_tensor *(*forward)(wsss_ctx *ctx, void *impl, wsss_tensor *features, int training, wsss_tensor **head_features,
+                            wsss_tensor **cam);
+    wsss_tensor *(*class_bias)(void *impl); /* the bias added to class scores, or NULL */
+} wsss_head_ops;
+
+typedef struct wsss_head {
+    const wsss_head_ops *ops; /* NULL: no head */
+    void *impl;               /* the head's own struct (heap; its tensors belong to the registry) */
+} wsss_head;
+
+/* Heads over in_channels features (dtype dt, optimizer group WSSS_GROUP_NEW), registered under
+ * their tensor_names: "fc." (torchvision's ResNet fc, already registered by wsss_resnet_init: the
+ * module only runs it), "extra_convs." + "extra_last_conv." (the MCIS CAM head, 3 x 3x3 convs),
+ * "classifier." (LargeFOV, ASPP). */
+void wsss_head_fc(wsss_head *h, const wsss_linear_layer *fc);
+void wsss_head_cam(wsss_head *h, wsss_params *ps, int64_t in_channels, int num_classes, wsss_dtype dt);
+void wsss_head_largefov(wsss_head *h, wsss_params *ps, const wsss_largefov_config *cfg);
+void wsss_head_aspp(wsss_head *h, wsss_params *ps, const wsss_aspp_config *cfg);
+void wsss_head_free(wsss_head *h);
+/* Every head the zoo builds, NULL-terminated (their tensor_names: what a backbone file may carry
+ * besides the backbone). */
+extern const wsss_head_ops *const wsss_head_kinds[];
+/* The head's own struct, or NULL if h is not of that kind (tests and tools reading its layers). */
+static inline void *wsss_head_impl(const wsss_head *h, wsss_head_kind kind) {
+    return h->ops && h->ops->kind == kind ? h->impl : NULL;
+}
+
+/* ------------------------------------------------------------------ the model zoo (model_zoo.c)
+ * One grammar for every network of the pipeline, parsed once into a wsss_arch:
  * arch = BACKBONE[-osN][-HEAD]
  *   BACKBONE  resnet18 | resnet34 | resnet50 | resnet101 | resnet152 | vgg16-deeplab
- *   -os16/-os8  output stride of a bottleneck ResNet (dilation instead of stride); default 32
+ *   -os32/-os16/-os8  output stride of a ResNet (default 32): dilation instead of stride, as
+ *               torchvision's replace_stride_with_dilation (bottlenecks) or
+ *               wsss_resnet_dilate_basic (resnet18/34); vgg16-deeplab is fixed at 8 (-os8 allowed)
  *   -largefov / -aspp  a segmentation model: backbone keys under "backbone.", head under
- *               "classifier.", BN frozen; num_classes default 21.
+ *               "classifier.", BN frozen by default; num_classes default 21.
  * What forward returns as `output`:
  *   resnetX[-osN]        num_classes > 0 (default 1000): fc logits N,C (torchvision's output);
  *                        0: the layer4 feature map N,C',h,w.
@@ -207,24 +251,47 @@ wsss_tensor *wsss_aspp_forward(wsss_ctx *ctx, const wsss_aspp_head *h, wsss_tens
  * activation map N,C,h,w where defined (vgg16-deeplab with head: extra_last_conv output; resnet with
  * fc: the bias-free fc CAM), else NULL. */
 typedef enum { WSSS_BACKBONE_RESNET = 0, WSSS_BACKBONE_VGG16_DEEPLAB } wsss_backbone_kind;
-typedef enum { WSSS_HEAD_NONE = 0, WSSS_HEAD_FC, WSSS_HEAD_CAM, WSSS_HEAD_LARGEFOV, WSSS_HEAD_ASPP } wsss_head_kind;
+
+typedef struct wsss_arch {
+    char name[64];           /* as parsed, for messages and model files */
+    wsss_backbone_kind backbone;
+    int depth;               /* ResNet: 18, 34, 50, 101, 152 */
+    int output_stride;       /* 32, 16 or 8 (vgg16-deeplab: 8) */
+    wsss_head_kind seg_head; /* WSSS_HEAD_NONE, WSSS_HEAD_LARGEFOV or WSSS_HEAD_ASPP */
+} wsss_arch;
+
+/* Parse an arch name. Unknown or bad combination: WSSS_ERR naming it and listing the forms. */
+int wsss_arch_parse(const char *name, wsss_arch *a);
+
+typedef struct wsss_model_opts {
+    int num_classes;        /* < 0: the arch's default */
+    wsss_dtype dtype;       /* F32 or F64 */
+    int frozen_bn;          /* ResNet BN frozen; < 0: the arch's default (frozen with a segmentation head) */
+    int64_t largefov_hidden;   /* fc6/fc7 channels; 0: 1024 */
+    int largefov_dilation;     /* fc6 dilation; 0: 12 */
+} wsss_model_opts;
+
+/* num_classes -1, F32, BN and LargeFOV settings of the arch. */
+wsss_model_opts wsss_model_opts_default(void);
 
 typedef struct wsss_model {
     char arch[64];
-    wsss_backbone_kind backbone;
-    wsss_head_kind head;
+    wsss_arch a;
     int num_classes;
     int64_t min_input; /* smallest H, W accepted */
     wsss_params params;
-    wsss_resnet resnet;
+    const char *backbone_prefix; /* "" or "backbone." */
+    int n_backbone;              /* params.items[0 .. n_backbone) are the backbone's tensors */
+    wsss_resnet resnet;          /* the backbone: resnet or vgg by a.backbone */
     wsss_vgg vgg;
-    wsss_cam_head cam;
-    wsss_largefov_head largefov;
-    wsss_aspp_head aspp;
+    wsss_head head;
 } wsss_model;
 
-/* num_classes < 0: the arch's default. Unknown arch / bad combination: WSSS_ERR naming the arch
- * and listing the accepted forms. Parameters are zero until reset or loaded. */
+/* Build a model of a parsed arch. Errors (WSSS_ERR, message naming the arch): a segmentation head
+ * without classes, an implausible class count, a bad dtype. Parameters are zero until reset or
+ * loaded. */
+int wsss_model_build(wsss_model *m, const wsss_arch *a, const wsss_model_opts *o);
+/* Parse arch and build it with the defaults but num_classes and dtype. */
 int wsss_model_create(wsss_model *m, const char *arch, int num_classes, wsss_dtype dtype);
 void wsss_model_free(wsss_model *m);
 void wsss_model_reset_parameters(wsss_model *m, wsss_rng *rng);
@@ -232,10 +299,17 @@ void wsss_model_reset_parameters(wsss_model *m, wsss_rng *rng);
 const char *wsss_model_arch_help(void);
 /* What `output` is for this model (one line). */
 const char *wsss_model_output_doc(const wsss_model *m);
+/* The head's kind (WSSS_HEAD_NONE without one). */
+wsss_head_kind wsss_model_head_kind(const wsss_model *m);
 /* Strict load from a safetensors state_dict: every model tensor present with its shape, no extra
  * tensors; a missing "*.num_batches_tracked" is tolerated (old torchvision files lack them) and
  * set to 0. On error nothing is loaded and the message names the file and lists every problem. */
 int wsss_model_load(wsss_model *m, const char *path);
+/* Strict load of the backbone only (e.g. ImageNet weights): every backbone tensor must be in the
+ * file with its shape, under its torchvision name or under the model's backbone prefix; tensors of
+ * any zoo head in the file (wsss_head_kinds' names) are ignored, anything else is an error;
+ * missing num_batches_tracked are tolerated. Nothing is loaded on error. */
+int wsss_model_load_backbone(wsss_model *m, const char *path);
 /* x must be 4-D N,3,H,W (N >= 1, H, W >= min_input) of the model's dtype; errors name `what`. */
 int wsss_model_check_input(const wsss_model *m, const wsss_tensor *x, const char *what);
 /* Forward (training selects batch statistics / dropout where the model has them). features and

@@ -22,6 +22,7 @@
 #ifndef WSSS_PSEUDO_H
 #define WSSS_PSEUDO_H
 
+#include "wsss/config_table.h"
 #include "wsss/crf.h"
 #include "wsss/image.h"
 
@@ -38,8 +39,8 @@ typedef struct wsss_pseudo_opts {
 } wsss_pseudo_opts;
 
 void wsss_pseudo_opts_default(wsss_pseudo_opts *o);
-/* Names "psa", "pow", "const". */
-int wsss_pseudo_bg_parse(const char *name, wsss_pseudo_bg *out);
+/* The words of the modes: psa, pow, const. */
+extern const wsss_choice wsss_pseudo_bg_choices[];
 const char *wsss_pseudo_bg_name(wsss_pseudo_bg bg);
 
 /* Label one image. rgb: H x W RGB; maps: n planes of H*W floats (CHW), classes[k] the id of plane k;

@@ -3,10 +3,8 @@
  * multi-scale + flip inference with an optional dense CRF.
  *
  * Arch names: BACKBONE[-osN]-HEAD, e.g. "resnet18-os8-largefov", "resnet101-os8-aspp",
- * "vgg16-deeplab-largefov". Bottleneck ResNets are dilated by the model zoo; basic-block ResNets
- * (resnet18, resnet34) with -os16 / -os8 are dilated here the way torchvision's
- * replace_stride_with_dilation does it (a dilated stage keeps stride 1, its first block's first conv
- * uses the previous dilation, the downsample 1x1 loses its stride). State_dict names are the zoo's
+ * "vgg16-deeplab-largefov": the model zoo's grammar (models.h), which builds and dilates every
+ * backbone (resnet18/34 too, see wsss_resnet_dilate_basic). State_dict names are the zoo's
  * ("backbone.conv1.weight", ..., "classifier.fc6.weight", ...), so torchvision backbone weights
  * load into "backbone.*" unchanged.
  *
@@ -54,17 +52,21 @@ void wsss_segmenter_free(wsss_segmenter *s);
 void wsss_segmenter_reset(wsss_segmenter *s, wsss_rng *rng);
 /* Frozen (on) or trained (off) BN; ResNet backbones only (no-op otherwise). */
 void wsss_segmenter_set_frozen_bn(wsss_segmenter *s, int on);
-/* Load backbone weights from a state_dict file: torchvision names ("conv1.weight", "layer1.0...";
- * an ImageNet model converted by scripts/pth_to_safetensors.py, or a wsss classifier file), or the
- * same names under "backbone.". Every backbone tensor must be present with its shape; classifier
- * heads in the file ("fc.*", "classifier.*", "extra_convs.*", "extra_last_conv.*") are ignored;
- * missing num_batches_tracked are tolerated. On error nothing is loaded; the message names the file
- * and lists the problems. */
+/* Load backbone weights from a state_dict file (wsss_model_load_backbone): torchvision names
+ * ("conv1.weight", "layer1.0..."; an ImageNet model converted by scripts/pth_to_safetensors.py, or
+ * a wsss classifier file), or the same names under "backbone.". Every backbone tensor must be
+ * present with its shape; the heads of the zoo in the file ("fc.*", "classifier.*",
+ * "extra_convs.*", "extra_last_conv.*") are ignored; missing num_batches_tracked are tolerated. On
+ * error nothing is loaded; the message names the file and lists the problems. */
 int wsss_segmenter_load_backbone(wsss_segmenter *s, const char *path);
 /* Model file (see above); atomic. */
 int wsss_segmenter_save(const wsss_segmenter *s, const char *path);
 /* Create from a model file written by save; strict. */
 int wsss_segmenter_open(wsss_segmenter *s, const char *path);
+/* The inference entry point: a model file (wsss_segmenter_open), or a train-seg checkpoint
+ * directory (arch and LargeFOV settings from its stored config, the class count from the head's
+ * last layer), e.g. to evaluate a run mid-training. Strict load. */
+int wsss_segmenter_open_any(wsss_segmenter *s, const char *path);
 /* Logits N,C,h,w at the feature resolution (x: normalised images N,3,H,W). */
 wsss_tensor *wsss_segmenter_forward(wsss_ctx *ctx, wsss_segmenter *s, wsss_tensor *x, int training);
 

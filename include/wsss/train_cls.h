@@ -14,7 +14,16 @@
 
 #include <stdint.h>
 
+#include "wsss/classifier.h"
+#include "wsss/config_table.h"
+#include "wsss/optim.h"
+
 #define WSSS_TRAIN_CLS_MAX_STEPS 8
+
+typedef enum { WSSS_CLS_LOSS_MLSM = 0, WSSS_CLS_LOSS_BCE } wsss_cls_loss;
+/* The words of the typed settings (command line and stored config): mlsm, bce; poly, step. */
+extern const wsss_choice wsss_cls_loss_choices[];
+extern const wsss_choice wsss_cls_lr_policy_choices[];
 
 typedef struct wsss_train_cls_config {
     const char *data;       /* dataset root (VOC layout) */
@@ -28,30 +37,32 @@ typedef struct wsss_train_cls_config {
     int frozen_bn;
     int epochs, batch, size;
     double rrc_min, hflip, jitter;
-    const char *optim;      /* "sgd" (momentum) or "adamw" (PyTorch defaults for betas/eps) */
+    wsss_optim_kind optim;  /* sgd (momentum) or adamw (PyTorch defaults for betas/eps) */
     double lr, momentum, weight_decay, head_lr_mult;
-    const char *lr_policy;  /* "poly" or "step" */
+    wsss_lr_kind lr_policy; /* WSSS_LR_POLY or WSSS_LR_STEP */
     double lr_power, lr_gamma;
     const char *lr_steps;   /* step policy: comma-separated epochs, e.g. "6,9" */
-    const char *loss;       /* "mlsm" or "bce" */
-    const char *pool;       /* class scores from the CAM: "gap" (the model's GAP + linear), "gmp" (max),
-                               "lse" (log-mean-exp with sharpness lse_r); all + the fc bias */
+    wsss_cls_loss loss;
+    wsss_pool_kind pool;    /* class scores from the CAM: gap (the model's GAP + linear), gmp (max),
+                               lse (log-mean-exp with sharpness lse_r); all + the fc bias */
     double lse_r;
     int seed, workers, log_every, progress, skip_bad;
     int64_t stop_after;     /* testing: behave as interrupted after this many steps (0 = off) */
 } wsss_train_cls_config;
 
 void wsss_train_cls_config_default(wsss_train_cls_config *c);
-/* JSON text of the config (stored in checkpoints) and back. Strings of the parsed config point into
- * *storage (free it with wsss_train_cls_config_free_storage). */
-char *wsss_train_cls_config_to_json(const wsss_train_cls_config *c);
-int wsss_train_cls_config_from_json(const char *text, wsss_train_cls_config *c, void **storage);
-void wsss_train_cls_config_free_storage(void *storage);
+/* The config's JSON form (stored in checkpoints; the typed settings as their words): tag "stage":
+ * "train-cls"; read and write it with wsss_cfg_from_json / wsss_cfg_to_json (config_table.h). */
+extern const wsss_cfg_table wsss_train_cls_config_table;
 
-/* The settings errors found before any work (ranges, option words, --lr-steps): WSSS_ERR with a
- * message naming the option by its command-line name, the value and what was expected. run checks
- * the same first. */
+/* The settings errors found before any work (ranges, --lr-steps): WSSS_ERR with a message naming
+ * the option by its command-line name, the value and what was expected. run checks the same first.
+ * The typed settings hold valid values by construction (an enum outside its list is a programmer
+ * error: assert). */
 int wsss_train_cls_config_check(const wsss_train_cls_config *c);
+
+/* Where the run checkpoints: --ckpt, else RUN/cls/ckpt (malloc'd). */
+char *wsss_train_cls_ckpt_dir(const wsss_train_cls_config *c);
 
 /* Train. resume_dir: NULL or a checkpoint directory to continue (its stored config must be used:
  * load it with wsss_trainer_ckpt_config + from_json). Returns WSSS_OK, WSSS_ERR (message set) or

@@ -1,18 +1,22 @@
-/* What the training stages (train-cls, train-seg and the WSSS methods built on them) set up the
- * same way around the trainer loop (trainer.h): the optimizer over the four parameter groups and
- * the shuffled training loader. */
+/* What the training stages (train-cls, train-seg and the WSSS methods built on them) do the same
+ * way around the trainer loop (trainer.h): the model's start (seeded init, backbone weights), the
+ * optimizer over the four parameter groups, the shuffled training loader, and the run itself up to
+ * the final model file. */
 #ifndef WSSS_TRAIN_COMMON_H
 #define WSSS_TRAIN_COMMON_H
 
 #include <stdint.h>
 
+#include "wsss/config_table.h"
 #include "wsss/loader.h"
+#include "wsss/models.h"
 #include "wsss/optim.h"
 #include "wsss/params.h"
+#include "wsss/trainer.h"
 
-/* "sgd" (momentum) -> 0, "adamw" (PyTorch defaults for betas/eps) -> 1; anything else is an error
- * naming --optim. */
-int wsss_train_optim_kind(const char *name, int *adamw);
+/* The words of --optim: sgd (momentum) -> WSSS_OPTIM_SGD, adamw (PyTorch defaults for betas/eps)
+ * -> WSSS_OPTIM_ADAMW. */
+extern const wsss_choice wsss_train_optim_choices[];
 /* The settings error of a stage's config check: "--OPTION VALUE: out of range (expected EXPECTED)";
  * returns WSSS_ERR. Messages name options by their command-line names and carry no stage prefix
  * (the caller adds its own). */
@@ -20,10 +24,40 @@ int wsss_train_setting_error(const char *option, double value, const char *expec
 /* The optimizer over a model's registry with the groups its layers are registered in: backbone
  * weights x1 with weight decay, backbone biases x2 without, new head weights x head_mult with
  * decay, head biases x 2*head_mult without. */
-wsss_optim *wsss_train_optim_new(int adamw, double momentum, double weight_decay, double head_mult,
+wsss_optim *wsss_train_optim_new(wsss_optim_kind kind, double momentum, double weight_decay, double head_mult,
                                  const wsss_params *model);
 /* Loader defaults plus shuffled batches of `batch` (the last partial batch dropped when the split
  * has a full one: constant batch statistics), seed, workers, skip_bad. */
 void wsss_train_loader_opts(wsss_loader_opts *lo, int64_t n_images, int batch, int seed, int workers, int skip_bad);
+
+/* A fresh model's start: parameters initialised from rng stream (seed, stream) (each stage its own
+ * stream), then the backbone weights file if given and the run is not resumed (a resumed run
+ * loads its checkpoint instead). */
+int wsss_train_model_start(wsss_model *m, int seed, uint64_t stream, const char *backbone_weights,
+                           const char *resume_dir);
+
+/* A stage once its model, loader, optimizer and schedule exist: the trainer loop (checkpoints,
+ * JSONL log, resume), then the final model file. */
+typedef struct wsss_train_loop {
+    const char *stage;       /* "train-cls": log records and status lines */
+    const char *ckpt_dir, *resume_dir, *log_path;
+    const char *config_json; /* stored in checkpoints */
+    int epochs, log_every, progress, seed;
+    int64_t stop_after;
+    const char *announce;    /* status line once the trainer is set up (", resumed" added) or NULL */
+    wsss_params *params;
+    wsss_optim *opt;
+    const wsss_lr_schedule *sched;
+    wsss_loader *loader;
+    wsss_trainer_step_fn step;
+    void *step_user;
+    wsss_ctx **step_ctx;     /* the step's graph context, made for the run (oneDNN layouts kept) */
+    const char *out;         /* final model file, written by save(model, out) after a complete run */
+    int (*save)(const void *model, const char *path);
+    const void *model;
+} wsss_train_loop;
+
+/* WSSS_OK, WSSS_ERR (message set) or WSSS_TRAINER_INTERRUPTED (a checkpoint was saved). */
+int wsss_train_loop_run(const wsss_train_loop *l);
 
 #endif

@@ -19,6 +19,13 @@
 
 #include <stdint.h>
 
+#include "wsss/config_table.h"
+#include "wsss/optim.h"
+
+/* BN of the backbone: auto = frozen with backbone weights, else trained. */
+typedef enum { WSSS_SEG_BN_AUTO = 0, WSSS_SEG_BN_TRAIN, WSSS_SEG_BN_FROZEN } wsss_seg_bn;
+extern const wsss_choice wsss_seg_bn_choices[]; /* auto, train, frozen */
+
 typedef struct wsss_train_seg_config {
     const char *data;             /* dataset root (VOC layout) */
     const char *split;            /* "train" */
@@ -32,30 +39,26 @@ typedef struct wsss_train_seg_config {
     const char *arch;             /* "resnet18-os8-largefov" */
     int hidden, head_dilation;    /* LargeFOV width and fc6 dilation */
     const char *backbone_weights; /* torchvision / classifier state_dict, or NULL: from scratch */
-    const char *bn;               /* "auto", "train" or "frozen" */
+    wsss_seg_bn bn;
     int epochs, batch, crop;
     double scale_min, scale_max, hflip;
-    const char *optim;            /* "sgd" (momentum) or "adamw" (decoupled weight decay) */
+    wsss_optim_kind optim;        /* sgd (momentum) or adamw (decoupled weight decay) */
     double lr, momentum, weight_decay, head_lr_mult, lr_power;
     int seed, workers, log_every, progress, skip_bad;
     int64_t stop_after;           /* testing: behave as interrupted after this many steps (0 = off) */
 } wsss_train_seg_config;
 
 void wsss_train_seg_config_default(wsss_train_seg_config *c);
-/* JSON text of the config (stored in checkpoints) and back; strings of the parsed config point into
- * *storage (free with wsss_train_seg_config_free_storage). */
-char *wsss_train_seg_config_to_json(const wsss_train_seg_config *c);
-int wsss_train_seg_config_from_json(const char *text, wsss_train_seg_config *c, void **storage);
-void wsss_train_seg_config_free_storage(void *storage);
+/* The config's JSON form (stored in checkpoints; the typed settings as their words): tag "config":
+ * "train-seg"; read and write it with wsss_cfg_from_json / wsss_cfg_to_json (config_table.h). */
+extern const wsss_cfg_table wsss_train_seg_config_table;
 
-/* A segmentation model from a model file (wsss_segmenter_open) or from a train-seg checkpoint
- * directory (architecture from its stored config), e.g. to evaluate a run mid-training. */
-struct wsss_segmenter;
-int wsss_train_seg_open_model(const char *path, struct wsss_segmenter *s);
-
-/* The settings errors found before any work (ranges, option words): WSSS_ERR with a message naming
+/* The settings errors found before any work (ranges; typed settings are asserted): WSSS_ERR with a message naming
  * the option by its command-line name, the value and what was expected. run checks the same first. */
 int wsss_train_seg_config_check(const wsss_train_seg_config *c);
+
+/* Where the run checkpoints: --ckpt, else RUN/seg/ckpt (gt: RUN/seg_gt/ckpt) (malloc'd). */
+char *wsss_train_seg_ckpt_dir(const wsss_train_seg_config *c);
 
 /* Train. resume_dir: NULL or a checkpoint directory (use its stored config). Returns WSSS_OK,
  * WSSS_ERR (message set) or WSSS_TRAINER_INTERRUPTED (a checkpoint was saved). */

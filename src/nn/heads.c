@@ -55,6 +55,13 @@ wsss_tensor *wsss_cam_head_cam(wsss_ctx *ctx, const wsss_cam_head *h, wsss_tenso
     return wsss_conv_forward(ctx, &h->cls, features);
 }
 
+wsss_tensor *wsss_gap_linear(wsss_ctx *ctx, const wsss_linear_layer *fc, wsss_tensor *features) {
+    wsss_tensor *pooled = wsss_global_avgpool(ctx, features);
+    const int64_t shape[2] = {pooled->shape[0], pooled->shape[1]};
+    wsss_tensor *flat = wsss_reshape(ctx, pooled, 2, shape);
+    return wsss_linear_forward(ctx, fc, flat);
+}
+
 wsss_tensor *wsss_spatial_mean(wsss_ctx *ctx, wsss_tensor *x) {
     WSSS_ASSERT(x->ndim == 4, "spatial mean of a N,C,H,W tensor");
     return wsss_mean(ctx, x, (1u << 2) | (1u << 3), 0);

@@ -1,6 +1,8 @@
-/* By-name model construction (arch strings of include/wsss/models.h), strict weight loading that
- * tolerates the num_batches_tracked buffers old torchvision files lack, input validation and a
- * uniform forward used by `wsss forward` and the tests. */
+/* The model zoo (models.h): one arch grammar parsed into a wsss_arch, one builder for every
+ * network of the pipeline (backbone + head module), strict loading of whole models and of
+ * backbones (which tensors are the backbone's is recorded at build time), input validation and a
+ * uniform forward used by the classifier, the segmenter, `wsss forward` and the tests. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,158 +25,161 @@ static int bad_arch(const char *arch, const char *why) {
                           k_arch_help);
 }
 
-int wsss_model_create(wsss_model *m, const char *arch, int num_classes, wsss_dtype dtype) {
-    memset(m, 0, sizeof *m);
-    wsss_params_init(&m->params);
-    if (!arch || strlen(arch) >= sizeof m->arch) return bad_arch(arch ? arch : "", "name too long");
-    if (dtype != WSSS_F32 && dtype != WSSS_F64) return wsss_error_set("model dtype must be F32 or F64");
-    snprintf(m->arch, sizeof m->arch, "%s", arch);
+/* ---- the grammar: BACKBONE[-osN][-HEAD], parsed from the end */
 
-    /* parse BACKBONE[-osN][-HEAD] from the end */
+int wsss_arch_parse(const char *arch, wsss_arch *a) {
+    memset(a, 0, sizeof *a);
+    if (!arch || strlen(arch) >= sizeof a->name) return bad_arch(arch ? arch : "", "name too long");
+    snprintf(a->name, sizeof a->name, "%s", arch);
     size_t len = strlen(arch);
-    wsss_head_kind seg = WSSS_HEAD_NONE;
-    if (ends_with(arch, len, "-largefov")) {
-        seg = WSSS_HEAD_LARGEFOV;
-        len -= strlen("-largefov");
-    } else if (ends_with(arch, len, "-aspp")) {
-        seg = WSSS_HEAD_ASPP;
-        len -= strlen("-aspp");
-    }
+    static const struct {
+        const char *suffix;
+        wsss_head_kind head;
+    } heads[] = {{"-largefov", WSSS_HEAD_LARGEFOV}, {"-aspp", WSSS_HEAD_ASPP}};
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+        if (ends_with(arch, len, heads[i].suffix)) {
+            a->seg_head = heads[i].head;
+            len -= strlen(heads[i].suffix);
+            break;
+        }
+    static const struct {
+        const char *suffix;
+        int os;
+    } strides[] = {{"-os32", 32}, {"-os16", 16}, {"-os8", 8}};
     int os = 0;
-    if (ends_with(arch, len, "-os16")) {
-        os = 16;
-        len -= 5;
-    } else if (ends_with(arch, len, "-os8")) {
-        os = 8;
-        len -= 4;
-    } else if (ends_with(arch, len, "-os32")) {
-        os = 32;
-        len -= 5;
-    }
+    for (size_t i = 0; i < sizeof strides / sizeof strides[0]; i++)
+        if (ends_with(arch, len, strides[i].suffix)) {
+            os = strides[i].os;
+            len -= strlen(strides[i].suffix);
+            break;
+        }
     char base[64];
     memcpy(base, arch, len);
     base[len] = 0;
-
-    const char *prefix = seg ? "backbone." : "";
-    if (num_classes < 0) num_classes = seg ? 21 : (strcmp(base, "vgg16-deeplab") == 0 ? 0 : 1000);
-    if (seg && num_classes == 0) return wsss_error_set("%s: a segmentation head needs --num-classes > 0", arch);
-    if (num_classes > 1000000) return wsss_error_set("%s: implausible number of classes %d", arch, num_classes);
-    m->num_classes = num_classes;
-
-    int64_t feat_channels;
     if (strcmp(base, "vgg16-deeplab") == 0) {
         if (os && os != 8) return bad_arch(arch, "vgg16-deeplab has a fixed output stride of 8");
-        m->backbone = WSSS_BACKBONE_VGG16_DEEPLAB;
-        m->min_input = 8;
-        wsss_vgg_config vc = {.dtype = dtype, .group = WSSS_GROUP_BACKBONE};
-        wsss_vgg16_deeplab_init(&m->vgg, &m->params, prefix, &vc);
-        feat_channels = m->vgg.out_channels;
-        if (!seg && num_classes > 0) {
-            /* the MCIS basic classifier head */
-            m->head = WSSS_HEAD_CAM;
-            wsss_cam_head_config hc = {.in_channels = 512, .mid_channels = 512, .n_extra = 3,
-                                       .num_classes = num_classes, .cls_bias = 1, .dtype = dtype,
-                                       .group = WSSS_GROUP_NEW};
-            wsss_cam_head_init(&m->cam, &m->params, "extra_convs", "extra_last_conv", &hc);
-        }
-    } else if (strncmp(base, "resnet", 6) == 0 && base[6] >= '1' && base[6] <= '9') {
+        a->backbone = WSSS_BACKBONE_VGG16_DEEPLAB;
+        a->depth = 16;
+        a->output_stride = 8;
+        return WSSS_OK;
+    }
+    if (strncmp(base, "resnet", 6) == 0 && base[6] >= '1' && base[6] <= '9') {
         char *end;
         long depth = strtol(base + 6, &end, 10);
         if (*end || (depth != 18 && depth != 34 && depth != 50 && depth != 101 && depth != 152))
             return bad_arch(arch, "ResNet depths are 18, 34, 50, 101 and 152");
-        m->backbone = WSSS_BACKBONE_RESNET;
-        m->min_input = 1;
-        wsss_resnet_config rc = wsss_resnet_config_default((int)depth);
-        rc.output_stride = os ? os : 32;
-        rc.num_classes = seg ? 0 : num_classes;
-        rc.frozen_bn = seg != WSSS_HEAD_NONE; /* DeepLab fine-tuning (refinement.md §c) */
-        rc.dtype = dtype;
-        if (wsss_resnet_init(&m->resnet, &m->params, prefix, &rc)) {
-            wsss_error_prefix("%s", arch);
-            wsss_model_free(m);
-            return WSSS_ERR;
-        }
-        feat_channels = m->resnet.out_channels;
-        if (!seg && num_classes > 0) m->head = WSSS_HEAD_FC;
+        a->backbone = WSSS_BACKBONE_RESNET;
+        a->depth = (int)depth;
+        a->output_stride = os ? os : 32;
+        return WSSS_OK;
+    }
+    return bad_arch(arch, NULL);
+}
+
+/* ---- building */
+
+wsss_model_opts wsss_model_opts_default(void) {
+    wsss_model_opts o;
+    memset(&o, 0, sizeof o);
+    o.num_classes = -1;
+    o.dtype = WSSS_F32;
+    o.frozen_bn = -1;
+    return o;
+}
+
+static int build_impl(wsss_model *m, const wsss_arch *parsed, const wsss_model_opts *o) {
+    m->a = *parsed;
+    const char *arch = m->a.name;
+    if (o->dtype != WSSS_F32 && o->dtype != WSSS_F64) return wsss_error_set("model dtype must be F32 or F64");
+    const wsss_arch *a = &m->a;
+    const int seg = a->seg_head != WSSS_HEAD_NONE;
+    snprintf(m->arch, sizeof m->arch, "%s", arch);
+    int num_classes = o->num_classes;
+    if (num_classes < 0) num_classes = seg ? 21 : a->backbone == WSSS_BACKBONE_VGG16_DEEPLAB ? 0 : 1000;
+    if (seg && num_classes == 0) return wsss_error_set("%s: a segmentation head needs --num-classes > 0", arch);
+    if (num_classes > 1000000) return wsss_error_set("%s: implausible number of classes %d", arch, num_classes);
+    m->num_classes = num_classes;
+    m->backbone_prefix = seg ? "backbone." : "";
+
+    int64_t feat_channels;
+    if (a->backbone == WSSS_BACKBONE_VGG16_DEEPLAB) {
+        m->min_input = 8;
+        wsss_vgg_config vc = {.dtype = o->dtype, .group = WSSS_GROUP_BACKBONE};
+        wsss_vgg16_deeplab_init(&m->vgg, &m->params, m->backbone_prefix, &vc);
+        feat_channels = m->vgg.out_channels;
+        m->n_backbone = m->params.n;
+        if (!seg && num_classes > 0) wsss_head_cam(&m->head, &m->params, feat_channels, num_classes, o->dtype);
     } else {
-        return bad_arch(arch, NULL);
+        m->min_input = 1;
+        const int basic = a->depth == 18 || a->depth == 34; /* torchvision dilates bottlenecks only */
+        wsss_resnet_config rc = wsss_resnet_config_default(a->depth);
+        rc.output_stride = basic ? 32 : a->output_stride;
+        rc.num_classes = seg ? 0 : num_classes;
+        rc.frozen_bn = o->frozen_bn < 0 ? seg : o->frozen_bn != 0; /* DeepLab fine-tuning (refinement.md §c) */
+        rc.dtype = o->dtype;
+        if (wsss_resnet_init(&m->resnet, &m->params, m->backbone_prefix, &rc)) return wsss_error_prefix("%s", arch);
+        if (basic && a->output_stride != 32) wsss_resnet_dilate_basic(&m->resnet, a->output_stride);
+        feat_channels = m->resnet.out_channels;
+        /* the fc is torchvision's, registered last by the ResNet: the head, not the backbone */
+        m->n_backbone = m->params.n - (m->resnet.has_fc ? 2 : 0);
+        if (m->resnet.has_fc) {
+            WSSS_ASSERT(m->params.items[m->n_backbone].t == m->resnet.fc.weight, "the fc registered last");
+            wsss_head_fc(&m->head, &m->resnet.fc);
+        }
     }
 
-    if (seg == WSSS_HEAD_LARGEFOV) {
-        m->head = seg;
+    if (a->seg_head == WSSS_HEAD_LARGEFOV) {
         wsss_largefov_config c = wsss_largefov_config_default(feat_channels, num_classes);
-        c.dtype = dtype;
-        wsss_largefov_init(&m->largefov, &m->params, "classifier.", &c);
-    } else if (seg == WSSS_HEAD_ASPP) {
-        m->head = seg;
+        if (o->largefov_hidden) c.hidden = o->largefov_hidden;
+        if (o->largefov_dilation) c.dilation = o->largefov_dilation;
+        c.dtype = o->dtype;
+        wsss_head_largefov(&m->head, &m->params, &c);
+    } else if (a->seg_head == WSSS_HEAD_ASPP) {
         wsss_aspp_config c = wsss_aspp_config_default(feat_channels, num_classes);
-        c.dtype = dtype;
-        wsss_aspp_init(&m->aspp, &m->params, "classifier.", &c);
+        c.dtype = o->dtype;
+        wsss_head_aspp(&m->head, &m->params, &c);
     }
     return WSSS_OK;
 }
 
+int wsss_model_build(wsss_model *m, const wsss_arch *a, const wsss_model_opts *o) {
+    memset(m, 0, sizeof *m);
+    wsss_params_init(&m->params);
+    int rc = build_impl(m, a, o);
+    if (rc != WSSS_OK) wsss_model_free(m); /* keeps the message */
+    return rc;
+}
+
+int wsss_model_create(wsss_model *m, const char *arch, int num_classes, wsss_dtype dtype) {
+    memset(m, 0, sizeof *m);
+    wsss_arch a;
+    if (wsss_arch_parse(arch, &a) != WSSS_OK) return WSSS_ERR;
+    wsss_model_opts o = wsss_model_opts_default();
+    o.num_classes = num_classes;
+    o.dtype = dtype;
+    return wsss_model_build(m, &a, &o);
+}
+
 void wsss_model_free(wsss_model *m) {
-    if (m->backbone == WSSS_BACKBONE_RESNET) wsss_resnet_free(&m->resnet);
+    if (m->a.backbone == WSSS_BACKBONE_RESNET) wsss_resnet_free(&m->resnet);
+    wsss_head_free(&m->head);
     wsss_params_free(&m->params);
     memset(m, 0, sizeof *m);
 }
 
 void wsss_model_reset_parameters(wsss_model *m, wsss_rng *rng) {
-    if (m->backbone == WSSS_BACKBONE_RESNET)
+    if (m->a.backbone == WSSS_BACKBONE_RESNET)
         wsss_resnet_reset_parameters(&m->resnet, rng);
     else
         wsss_vgg_reset_parameters(&m->vgg, rng);
-    switch (m->head) {
-    case WSSS_HEAD_CAM: wsss_cam_head_reset_parameters(&m->cam, rng); break;
-    case WSSS_HEAD_LARGEFOV: wsss_largefov_reset_parameters(&m->largefov, rng); break;
-    case WSSS_HEAD_ASPP: wsss_aspp_reset_parameters(&m->aspp, rng); break;
-    default: break; /* the fc is reset with the resnet */
-    }
+    if (m->head.ops) m->head.ops->reset(m->head.impl, rng);
 }
+
+wsss_head_kind wsss_model_head_kind(const wsss_model *m) { return m->head.ops ? m->head.ops->kind : WSSS_HEAD_NONE; }
 
 const char *wsss_model_output_doc(const wsss_model *m) {
-    switch (m->head) {
-    case WSSS_HEAD_FC: return "fc logits N,C (torchvision's output)";
-    case WSSS_HEAD_CAM: return "class scores N,C = spatial mean of the CAM (MCIS basic head)";
-    case WSSS_HEAD_LARGEFOV:
-    case WSSS_HEAD_ASPP: return "segmentation logits N,C,h,w at the feature resolution";
-    default:
-        return m->backbone == WSSS_BACKBONE_RESNET ? "layer4 feature map N,C,h,w" : "conv5_3 feature map N,512,h,w";
-    }
-}
-
-static int ends_with_str(const char *s, const char *suffix) { return ends_with(s, strlen(s), suffix); }
-
-int wsss_model_load(wsss_model *m, const char *path) {
-    wsss_safetensors *st;
-    if (wsss_st_open(path, &st)) return WSSS_ERR;
-    /* a registry view without the num_batches_tracked buffers the file lacks (PyTorch's BatchNorm
-     * accepts such files too); the tensors stay owned by m->params */
-    wsss_params view = m->params;
-    view.items = wsss_xmalloc(sizeof(wsss_param) * (size_t)(m->params.n + 1));
-    view.n = 0;
-    wsss_tensor **absent = wsss_xmalloc(sizeof(wsss_tensor *) * (size_t)(m->params.n + 1));
-    int n_absent = 0;
-    for (int i = 0; i < m->params.n; i++) {
-        const wsss_param *p = &m->params.items[i];
-        if (p->kind == WSSS_KIND_BUFFER && ends_with_str(p->t->name, ".num_batches_tracked") &&
-            !wsss_st_find(st, p->t->name)) {
-            absent[n_absent++] = p->t;
-            continue;
-        }
-        view.items[view.n++] = *p;
-    }
-    wsss_params_load_opts o = {0};
-    o.strict = 1;
-    int rc = wsss_params_load_st(&view, st, &o, NULL);
-    if (rc == WSSS_OK)
-        for (int i = 0; i < n_absent; i++) wsss_tensor_fill(absent[i], 0.0);
-    free(view.items);
-    free(absent);
-    wsss_st_close(st);
-    if (rc) wsss_error_prefix("model %s", m->arch);
-    return rc;
+    if (m->head.ops) return m->head.ops->output_doc;
+    return m->a.backbone == WSSS_BACKBONE_RESNET ? "layer4 feature map N,C,h,w" : "conv5_3 feature map N,512,h,w";
 }
 
 int wsss_model_check_input(const wsss_model *m, const wsss_tensor *x, const char *what) {
@@ -193,24 +198,11 @@ int wsss_model_check_input(const wsss_model *m, const wsss_tensor *x, const char
 
 wsss_tensor *wsss_model_forward(wsss_ctx *ctx, wsss_model *m, wsss_tensor *x, int training,
                                 wsss_tensor **features, wsss_tensor **cam) {
-    wsss_tensor *f = m->backbone == WSSS_BACKBONE_RESNET ? wsss_resnet_features(ctx, &m->resnet, x, training, NULL)
-                                                          : wsss_vgg16_deeplab_features(ctx, &m->vgg, x, NULL);
-    wsss_tensor *out = f, *c = NULL;
-    switch (m->head) {
-    case WSSS_HEAD_FC:
-        out = wsss_resnet_classify(ctx, &m->resnet, f);
-        if (cam) c = wsss_linear_cam(ctx, m->resnet.fc.weight, f);
-        break;
-    case WSSS_HEAD_CAM:
-        f = wsss_cam_head_features(ctx, &m->cam, f);
-        c = wsss_cam_head_cam(ctx, &m->cam, f);
-        out = wsss_spatial_mean(ctx, c);
-        break;
-    case WSSS_HEAD_LARGEFOV: out = wsss_largefov_forward(ctx, &m->largefov, f, training, NULL); break;
-    case WSSS_HEAD_ASPP: out = wsss_aspp_forward(ctx, &m->aspp, f); break;
-    default: break;
-    }
-    if (features) *features = f;
-    if (cam) *cam = c;
+    wsss_tensor *f = m->a.backbone == WSSS_BACKBONE_RESNET ? wsss_resnet_features(ctx, &m->resnet, x, training, NULL)
+                                                            : wsss_vgg16_deeplab_features(ctx, &m->vgg, x, NULL);
+    wsss_tensor *out = f, *hf = f;
+    if (cam) *cam = NULL;
+    if (m->head.ops) out = m->head.ops->forward(ctx, m->head.impl, f, training, &hf, cam);
+    if (features) *features = hf;
     return out;
 }

@@ -306,8 +306,5 @@ wsss_tensor *wsss_resnet_features(wsss_ctx *ctx, const wsss_resnet *m, wsss_tens
 
 wsss_tensor *wsss_resnet_classify(wsss_ctx *ctx, const wsss_resnet *m, wsss_tensor *features) {
     WSSS_ASSERT(m->has_fc, "resnet built without fc (num_classes = 0)");
-    wsss_tensor *pooled = wsss_global_avgpool(ctx, features);
-    const int64_t shape[2] = {pooled->shape[0], pooled->shape[1]};
-    wsss_tensor *flat = wsss_reshape(ctx, pooled, 2, shape);
-    return wsss_linear_forward(ctx, &m->fc, flat);
+    return wsss_gap_linear(ctx, &m->fc, features);
 }

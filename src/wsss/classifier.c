@@ -14,47 +14,33 @@
 #include "wsss/trainer.h"
 #include "wsss/safetensors.h"
 
-static int ends_with(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
 int wsss_classifier_create(wsss_classifier *c, const char *arch, int num_classes) {
     memset(c, 0, sizeof *c);
     if (!arch || strlen(arch) >= sizeof c->arch) return wsss_error_set("classifier: arch name missing or too long");
     if (num_classes < 1) return wsss_error_set("classifier %s: needs at least one foreground class", arch);
-    if (ends_with(arch, "-largefov") || ends_with(arch, "-aspp"))
+    wsss_arch a;
+    if (wsss_arch_parse(arch, &a) != WSSS_OK) return wsss_error_prefix("classifier");
+    if (a.seg_head != WSSS_HEAD_NONE)
         return wsss_error_set("classifier: %s is a segmentation model (expected a backbone such as resnet18, "
                               "resnet50-os16 or vgg16-deeplab)",
                               arch);
     snprintf(c->arch, sizeof c->arch, "%s", arch);
     c->num_classes = num_classes;
-    /* basic-block ResNets with -os16/-os8: build at stride 32, then dilate */
-    char base[64];
-    snprintf(base, sizeof base, "%s", arch);
-    int os = 0;
-    if (strncmp(base, "resnet18", 8) == 0 || strncmp(base, "resnet34", 8) == 0) {
-        if (strcmp(base + 8, "-os16") == 0) os = 16;
-        else if (strcmp(base + 8, "-os8") == 0) os = 8;
-        if (os) base[8] = 0;
-    }
-    if (wsss_model_create(&c->m, base, num_classes, WSSS_F32) != WSSS_OK) {
-        wsss_error_prefix("classifier");
-        return WSSS_ERR;
-    }
-    if (c->m.head != WSSS_HEAD_FC && c->m.head != WSSS_HEAD_CAM) {
+    wsss_model_opts o = wsss_model_opts_default();
+    o.num_classes = num_classes;
+    if (wsss_model_build(&c->m, &a, &o) != WSSS_OK) return wsss_error_prefix("classifier");
+    const wsss_head_kind head = wsss_model_head_kind(&c->m);
+    if (head != WSSS_HEAD_FC && head != WSSS_HEAD_CAM) {
         wsss_model_free(&c->m);
         return wsss_error_set("classifier %s: the model has no class-activation head", arch);
     }
-    if (os) wsss_resnet_dilate_basic(&c->m.resnet, os);
-    c->output_stride = c->m.backbone == WSSS_BACKBONE_RESNET ? c->m.resnet.cfg.output_stride : 8;
+    c->output_stride = c->m.a.output_stride;
     return WSSS_OK;
 }
 
 int wsss_classifier_set_output_stride(wsss_classifier *c, int os) {
     if (os == c->output_stride) return WSSS_OK;
-    const int basic = c->m.backbone == WSSS_BACKBONE_RESNET && c->m.resnet.n_blocks[0] > 0 &&
-                      !c->m.resnet.layers[0][0].bottleneck;
+    const int basic = c->m.a.backbone == WSSS_BACKBONE_RESNET && (c->m.a.depth == 18 || c->m.a.depth == 34);
     if (!basic || (os != 16 && os != 8) || os > c->output_stride)
         return wsss_error_set("classifier %s: cannot run at output stride %d (only a smaller stride, 16 or 8, of "
                               "resnet18/34)",
@@ -71,42 +57,8 @@ void wsss_classifier_free(wsss_classifier *c) {
 
 void wsss_classifier_reset(wsss_classifier *c, wsss_rng *rng) { wsss_model_reset_parameters(&c->m, rng); }
 
-static int starts_with(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
-
 int wsss_classifier_load_backbone(wsss_classifier *c, const char *path) {
-    wsss_safetensors *st;
-    if (wsss_st_open(path, &st) != WSSS_OK) return WSSS_ERR;
-    /* the backbone part of the registry: everything but the new head, and without
-     * num_batches_tracked buffers the file lacks */
-    const wsss_params *ps = &c->m.params;
-    wsss_params view = *ps;
-    view.items = wsss_xmalloc(sizeof(wsss_param) * (size_t)(ps->n + 1));
-    view.n = 0;
-    wsss_tensor **absent = wsss_xmalloc(sizeof(wsss_tensor *) * (size_t)(ps->n + 1));
-    int n_absent = 0;
-    for (int i = 0; i < ps->n; i++) {
-        const wsss_param *p = &ps->items[i];
-        const char *name = p->t->name;
-        if (starts_with(name, "fc.") || starts_with(name, "extra_convs.") || starts_with(name, "extra_last_conv."))
-            continue;
-        if (p->kind == WSSS_KIND_BUFFER && ends_with(name, ".num_batches_tracked") && !wsss_st_find(st, name)) {
-            absent[n_absent++] = p->t;
-            continue;
-        }
-        view.items[view.n++] = *p;
-    }
-    static const char *const ignore[] = {"fc.", "classifier.", NULL};
-    wsss_params_load_opts o = {0};
-    o.strict = 1;
-    o.ignore_file_prefixes = ignore;
-    int rc = wsss_params_load_st(&view, st, &o, NULL);
-    if (rc == WSSS_OK)
-        for (int i = 0; i < n_absent; i++) wsss_tensor_fill(absent[i], 0.0);
-    free(view.items);
-    free(absent);
-    wsss_st_close(st);
-    if (rc != WSSS_OK) wsss_error_prefix("backbone weights for %s", c->arch);
-    return rc;
+    return wsss_model_load_backbone(&c->m, path);
 }
 
 int wsss_classifier_save(const wsss_classifier *c, const char *path) {
@@ -155,13 +107,8 @@ wsss_tensor *wsss_classifier_forward(wsss_ctx *ctx, wsss_classifier *c, wsss_ten
     return wsss_model_forward(ctx, &c->m, x, training, NULL, cam);
 }
 
-int wsss_pool_kind_parse(const char *name, wsss_pool_kind *out) {
-    if (strcmp(name, "gap") == 0) *out = WSSS_POOL_GAP;
-    else if (strcmp(name, "gmp") == 0) *out = WSSS_POOL_GMP;
-    else if (strcmp(name, "lse") == 0) *out = WSSS_POOL_LSE;
-    else return wsss_error_set("pooling \"%s\" (expected gap, gmp or lse)", name);
-    return WSSS_OK;
-}
+const wsss_choice wsss_pool_choices[] = {
+    {"gap", WSSS_POOL_GAP}, {"gmp", WSSS_POOL_GMP}, {"lse", WSSS_POOL_LSE}, {NULL, 0}};
 
 wsss_tensor *wsss_classifier_pool_scores(wsss_ctx *ctx, wsss_tensor *cam, wsss_tensor *bias, wsss_pool_kind pool,
                                          double r) {
@@ -185,11 +132,7 @@ wsss_tensor *wsss_classifier_pool_scores(wsss_ctx *ctx, wsss_tensor *cam, wsss_t
     return bias ? wsss_add(ctx, s, bias) : s;
 }
 
-wsss_tensor *wsss_classifier_bias(wsss_classifier *c) {
-    if (c->m.head == WSSS_HEAD_FC) return c->m.resnet.fc.bias;
-    if (c->m.head == WSSS_HEAD_CAM) return c->m.cam.cls.bias;
-    return NULL;
-}
+wsss_tensor *wsss_classifier_bias(wsss_classifier *c) { return c->m.head.ops->class_bias(c->m.head.impl); }
 
 int wsss_classifier_open_checkpoint(wsss_classifier *c, const char *dir, int num_classes) {
     memset(c, 0, sizeof *c);

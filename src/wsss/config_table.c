@@ -2,6 +2,7 @@
 #include "wsss/config_table.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,42 @@
 #include "wsss/error.h"
 #include "wsss/json.h"
 
-char *wsss_cfg_to_json(const char *tag_key, const char *tag, const wsss_cfg_field *fields, int n,
-                       const void *base) {
+int wsss_choice_parse(const wsss_choice *choices, const char *name, int *value) {
+    for (const wsss_choice *c = choices; name && c->name; c++)
+        if (strcmp(c->name, name) == 0) {
+            *value = c->value;
+            return WSSS_OK;
+        }
+    return WSSS_ERR;
+}
+
+int wsss_choice_has(const wsss_choice *choices, int value) {
+    for (const wsss_choice *c = choices; c->name; c++)
+        if (c->value == value) return 1;
+    return 0;
+}
+
+const char *wsss_choice_name(const wsss_choice *choices, int value) {
+    for (const wsss_choice *c = choices; c->name; c++)
+        if (c->value == value) return c->name;
+    WSSS_ASSERT(0, "a setting's value outside its list of choices");
+    return NULL;
+}
+
+void wsss_choice_list(const wsss_choice *choices, char *buf, size_t cap) {
+    int n = 0;
+    while (choices[n].name) n++;
+    buf[0] = 0;
+    for (int i = 0; i < n; i++) {
+        size_t k = strlen(buf);
+        snprintf(buf + k, cap - k, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", choices[i].name);
+    }
+}
+
+char *wsss_cfg_to_json(const wsss_cfg_table *t, const void *base) {
+    const char *tag_key = t->tag_key, *tag = t->tag;
+    const wsss_cfg_field *fields = t->fields;
+    const int n = t->n_fields;
     wsss_jw w;
     wsss_jw_init(&w, 0);
     wsss_jw_obj_begin(&w);
@@ -28,6 +63,7 @@ char *wsss_cfg_to_json(const char *tag_key, const char *tag, const wsss_cfg_fiel
         }
         case WSSS_CFG_INT: wsss_jw_int(&w, *(const int *)p); break;
         case WSSS_CFG_DBL: wsss_jw_double(&w, *(const double *)p); break;
+        case WSSS_CFG_ENUM: wsss_jw_string(&w, wsss_choice_name(f->choices, *(const int *)p)); break;
         }
     }
     wsss_jw_obj_end(&w);
@@ -42,8 +78,11 @@ typedef struct str_store {
     char **s;
 } str_store;
 
-int wsss_cfg_from_json(const char *text, const char *tag_key, const char *tag, const wsss_cfg_field *fields,
-                       int n, void *base, void **storage) {
+int wsss_cfg_from_json(const wsss_cfg_table *t, const char *text, void *base, void **storage) {
+    const char *tag_key = t->tag_key, *tag = t->tag;
+    const wsss_cfg_field *fields = t->fields;
+    const int n = t->n_fields;
+    t->set_default(base);
     *storage = NULL;
     wsss_json *j = wsss_json_parse(text, strlen(text));
     if (!j) return WSSS_ERR;
@@ -84,6 +123,16 @@ int wsss_cfg_from_json(const char *text, const char *tag_key, const char *tag, c
             if (wsss_json_as_double(v, (double *)p) != WSSS_OK)
                 rc = wsss_error_set("config field \"%s\": expected a number", f->name);
             break;
+        case WSSS_CFG_ENUM: { /* stored as its word, as the string fields these replaced */
+            const char *word = wsss_json_is(v, WSSS_JSON_STRING) ? v->str : NULL;
+            if (wsss_choice_parse(f->choices, word, (int *)p) != WSSS_OK) {
+                char list[256];
+                wsss_choice_list(f->choices, list, sizeof list);
+                rc = wsss_error_set("config field \"%s\": %s%s%s (expected %s)", f->name, word ? "\"" : "",
+                                    word ? word : "not a string", word ? "\"" : "", list);
+            }
+            break;
+        }
         }
     }
     wsss_json_free(j);

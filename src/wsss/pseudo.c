@@ -19,17 +19,10 @@ void wsss_pseudo_opts_default(wsss_pseudo_opts *o) {
     o->min_conf = 0.0;
 }
 
-int wsss_pseudo_bg_parse(const char *name, wsss_pseudo_bg *out) {
-    if (strcmp(name, "psa") == 0) *out = WSSS_PSEUDO_BG_PSA;
-    else if (strcmp(name, "pow") == 0) *out = WSSS_PSEUDO_BG_POW;
-    else if (strcmp(name, "const") == 0) *out = WSSS_PSEUDO_BG_CONST;
-    else return wsss_error_set("background mode \"%s\" (expected psa, pow or const)", name);
-    return WSSS_OK;
-}
+const wsss_choice wsss_pseudo_bg_choices[] = {
+    {"psa", WSSS_PSEUDO_BG_PSA}, {"pow", WSSS_PSEUDO_BG_POW}, {"const", WSSS_PSEUDO_BG_CONST}, {NULL, 0}};
 
-const char *wsss_pseudo_bg_name(wsss_pseudo_bg bg) {
-    return bg == WSSS_PSEUDO_BG_PSA ? "psa" : bg == WSSS_PSEUDO_BG_POW ? "pow" : "const";
-}
+const char *wsss_pseudo_bg_name(wsss_pseudo_bg bg) { return wsss_choice_name(wsss_pseudo_bg_choices, (int)bg); }
 
 /* stack[0] = background score (mode bg with exponent alpha or constant t), stack[1+k] = maps. */
 static void build_stack(const float *maps, int n, int64_t hw, int pow_mode, double alpha_or_t, float *stack) {

@@ -6,25 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "wsss/augment.h"
 #include "wsss/error.h"
+#include "wsss/json.h"
 #include "wsss/ops.h"
+#include "wsss/run_layout.h"
 #include "wsss/safetensors.h"
-
-static const char k_arch_help[] =
-    "resnet18|resnet34|resnet50|resnet101|resnet152[-os16|-os8]-largefov|-aspp, vgg16-deeplab-largefov|-aspp";
-
-static int ends_with(const char *s, size_t len, const char *suf) {
-    size_t k = strlen(suf);
-    return len >= k && memcmp(s + len - k, suf, k) == 0;
-}
-
-static int starts_with(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+#include "wsss/trainer.h"
 
 static int create_impl(wsss_segmenter *s, const wsss_segmenter_config *cfg) {
-    wsss_model *m = &s->m;
-    wsss_params_init(&m->params);
     const char *arch = cfg->arch ? cfg->arch : "";
     if (strlen(arch) >= sizeof s->arch) return wsss_error_set("segmenter: arch name too long: \"%s\"", arch);
     if (cfg->num_classes < 2 || cfg->num_classes > 255)
@@ -32,74 +24,23 @@ static int create_impl(wsss_segmenter *s, const wsss_segmenter_config *cfg) {
     if (cfg->hidden < 0 || cfg->hidden > 65536 || cfg->head_dilation < 0 || cfg->head_dilation > 256)
         return wsss_error_set("segmenter %s: bad head settings (hidden %lld, dilation %d)", arch, (long long)cfg->hidden,
                               cfg->head_dilation);
+    wsss_arch a;
+    if (wsss_arch_parse(arch, &a) != WSSS_OK) return wsss_error_prefix("segmenter");
+    if (a.seg_head == WSSS_HEAD_NONE)
+        return wsss_error_set("segmenter: %s has no segmentation head (expected BACKBONE[-osN]-largefov or -aspp, "
+                              "e.g. resnet18-os8-largefov)",
+                              arch);
     snprintf(s->arch, sizeof s->arch, "%s", arch);
-    snprintf(m->arch, sizeof m->arch, "%s", arch);
-    s->num_classes = m->num_classes = cfg->num_classes;
+    s->num_classes = cfg->num_classes;
     s->hidden = cfg->hidden ? cfg->hidden : 1024;
     s->head_dilation = cfg->head_dilation ? cfg->head_dilation : 12;
-
-    size_t len = strlen(arch);
-    wsss_head_kind head;
-    if (ends_with(arch, len, "-largefov")) {
-        head = WSSS_HEAD_LARGEFOV;
-        len -= strlen("-largefov");
-    } else if (ends_with(arch, len, "-aspp")) {
-        head = WSSS_HEAD_ASPP;
-        len -= strlen("-aspp");
-    } else {
-        return wsss_error_set("segmenter: unknown architecture \"%s\" (expected %s)", arch, k_arch_help);
-    }
-    int os = 32;
-    if (ends_with(arch, len, "-os16")) os = 16, len -= 5;
-    else if (ends_with(arch, len, "-os8")) os = 8, len -= 4;
-    else if (ends_with(arch, len, "-os32")) len -= 5;
-    char base[64];
-    memcpy(base, arch, len);
-    base[len] = 0;
-
-    int64_t feat;
-    if (strcmp(base, "vgg16-deeplab") == 0) {
-        if (os != 8 && os != 32)
-            return wsss_error_set("segmenter %s: vgg16-deeplab has a fixed output stride of 8", arch);
-        m->backbone = WSSS_BACKBONE_VGG16_DEEPLAB;
-        m->min_input = 8;
-        wsss_vgg_config vc = {.dtype = WSSS_F32, .group = WSSS_GROUP_BACKBONE};
-        wsss_vgg16_deeplab_init(&m->vgg, &m->params, "backbone.", &vc);
-        feat = m->vgg.out_channels;
-        s->output_stride = 8;
-    } else if (starts_with(base, "resnet") && base[6] >= '1' && base[6] <= '9') {
-        char *end;
-        long depth = strtol(base + 6, &end, 10);
-        if (*end || depth > 1000)
-            return wsss_error_set("segmenter: unknown architecture \"%s\" (expected %s)", arch, k_arch_help);
-        const int basic = depth == 18 || depth == 34;
-        m->backbone = WSSS_BACKBONE_RESNET;
-        m->min_input = 1;
-        wsss_resnet_config rc = wsss_resnet_config_default((int)depth);
-        rc.output_stride = basic ? 32 : os;
-        rc.num_classes = 0;
-        rc.frozen_bn = cfg->frozen_bn;
-        if (wsss_resnet_init(&m->resnet, &m->params, "backbone.", &rc) != WSSS_OK) {
-            wsss_error_prefix("segmenter %s", arch);
-            wsss_model_free(m);
-            return WSSS_ERR;
-        }
-        if (basic && os != 32) wsss_resnet_dilate_basic(&m->resnet, os);
-        feat = m->resnet.out_channels;
-        s->output_stride = os;
-    } else {
-        return wsss_error_set("segmenter: unknown architecture \"%s\" (expected %s)", arch, k_arch_help);
-    }
-    m->head = head;
-    if (head == WSSS_HEAD_LARGEFOV) {
-        wsss_largefov_config c = wsss_largefov_config_default(feat, cfg->num_classes);
-        c.hidden = s->hidden;
-        c.dilation = s->head_dilation;
-        wsss_largefov_init(&m->largefov, &m->params, "classifier.", &c);
-    } else {
-        wsss_aspp_config c = wsss_aspp_config_default(feat, cfg->num_classes);
-        wsss_aspp_init(&m->aspp, &m->params, "classifier.", &c);
-    }
+    s->output_stride = a.output_stride;
+    wsss_model_opts o = wsss_model_opts_default();
+    o.num_classes = cfg->num_classes;
+    o.frozen_bn = cfg->frozen_bn != 0;
+    o.largefov_hidden = s->hidden;
+    o.largefov_dilation = s->head_dilation;
+    if (wsss_model_build(&s->m, &a, &o) != WSSS_OK) return wsss_error_prefix("segmenter");
     return WSSS_OK;
 }
 
@@ -118,48 +59,10 @@ void wsss_segmenter_free(wsss_segmenter *s) {
 void wsss_segmenter_reset(wsss_segmenter *s, wsss_rng *rng) { wsss_model_reset_parameters(&s->m, rng); }
 
 void wsss_segmenter_set_frozen_bn(wsss_segmenter *s, int on) {
-    if (s->m.backbone == WSSS_BACKBONE_RESNET) wsss_resnet_set_frozen_bn(&s->m.resnet, on);
+    if (s->m.a.backbone == WSSS_BACKBONE_RESNET) wsss_resnet_set_frozen_bn(&s->m.resnet, on);
 }
 
-int wsss_segmenter_load_backbone(wsss_segmenter *s, const char *path) {
-    wsss_safetensors *st;
-    if (wsss_st_open(path, &st) != WSSS_OK) return WSSS_ERR;
-    /* file names carry "backbone." (a segmenter file) or not (torchvision / classifier) */
-    int prefixed = 0;
-    for (int i = 0; i < st->n_entries && !prefixed; i++) prefixed = starts_with(st->entries[i].name, "backbone.");
-    const wsss_params *ps = &s->m.params;
-    wsss_params view = *ps;
-    view.items = wsss_xmalloc(sizeof(wsss_param) * (size_t)(ps->n + 1));
-    view.n = 0;
-    wsss_tensor **absent = wsss_xmalloc(sizeof(wsss_tensor *) * (size_t)(ps->n + 1));
-    int n_absent = 0;
-    for (int i = 0; i < ps->n; i++) {
-        const wsss_param *p = &ps->items[i];
-        const char *name = p->t->name;
-        if (!starts_with(name, "backbone.")) continue;
-        const char *file_name = prefixed ? name : name + strlen("backbone.");
-        size_t nl = strlen(name);
-        if (p->kind == WSSS_KIND_BUFFER && ends_with(name, nl, ".num_batches_tracked") && !wsss_st_find(st, file_name)) {
-            absent[n_absent++] = p->t;
-            continue;
-        }
-        view.items[view.n++] = *p;
-    }
-    static const char *const ignore_plain[] = {"fc.", "classifier.", "extra_convs.", "extra_last_conv.", NULL};
-    static const char *const ignore_prefixed[] = {"classifier.", NULL};
-    wsss_params_load_opts o = {0};
-    o.strict = 1;
-    o.prefix = prefixed ? "" : "backbone.";
-    o.ignore_file_prefixes = prefixed ? ignore_prefixed : ignore_plain;
-    int rc = wsss_params_load_st(&view, st, &o, NULL);
-    if (rc == WSSS_OK)
-        for (int i = 0; i < n_absent; i++) wsss_tensor_fill(absent[i], 0.0);
-    free(view.items);
-    free(absent);
-    wsss_st_close(st);
-    if (rc != WSSS_OK) wsss_error_prefix("backbone weights for %s", s->arch);
-    return rc;
-}
+int wsss_segmenter_load_backbone(wsss_segmenter *s, const char *path) { return wsss_model_load_backbone(&s->m, path); }
 
 int wsss_segmenter_save(const wsss_segmenter *s, const char *path) {
     wsss_st_writer *w = wsss_st_writer_new();
@@ -214,6 +117,53 @@ int wsss_segmenter_open(wsss_segmenter *s, const char *path) {
         return WSSS_ERR;
     }
     return WSSS_OK;
+}
+
+/* A train-seg checkpoint: the architecture from its stored config (the train-seg config's fields),
+ * the class count from the head's last layer. */
+static int open_checkpoint(wsss_segmenter *s, const char *dir) {
+    char *txt = wsss_trainer_ckpt_config(dir);
+    if (!txt) return WSSS_ERR;
+    wsss_json *j = wsss_json_parse(txt, strlen(txt));
+    free(txt);
+    const char *tag = j ? wsss_json_get_string(j, "config", NULL) : NULL;
+    const char *arch = j ? wsss_json_get_string(j, "arch", NULL) : NULL;
+    if (!tag || strcmp(tag, "train-seg") != 0 || !arch || strlen(arch) >= 64) {
+        wsss_json_free(j);
+        return wsss_error_set("%s/state.json: the stored config is not a train-seg configuration naming an \"arch\"",
+                              dir);
+    }
+    char a[64];
+    snprintf(a, sizeof a, "%s", arch);
+    wsss_segmenter_config sc = {.arch = a, .hidden = wsss_json_get_int64(j, "hidden", 1024),
+                                .head_dilation = (int)wsss_json_get_int64(j, "head_dilation", 12)};
+    wsss_json_free(j);
+    char *mp = wsss_run_file(dir, "model", ".safetensors");
+    wsss_safetensors *st = NULL;
+    int rc = wsss_st_open(mp, &st);
+    if (rc == WSSS_OK) {
+        const wsss_st_entry *e = wsss_st_find(st, "classifier.fc8.bias");
+        if (!e) e = wsss_st_find(st, "classifier.c0.bias");
+        if (!e || e->ndim != 1 || e->shape[0] < 2 || e->shape[0] > 255)
+            rc = wsss_error_set("%s: no segmentation head (classifier.fc8.bias / classifier.c0.bias)", mp);
+        else
+            sc.num_classes = (int)e->shape[0];
+        wsss_st_close(st);
+    }
+    if (rc == WSSS_OK && wsss_segmenter_create(s, &sc) != WSSS_OK) rc = wsss_error_prefix("%s", dir);
+    if (rc == WSSS_OK && wsss_model_load(&s->m, mp) != WSSS_OK) {
+        wsss_segmenter_free(s);
+        rc = WSSS_ERR;
+    }
+    free(mp);
+    return rc;
+}
+
+int wsss_segmenter_open_any(wsss_segmenter *s, const char *path) {
+    memset(s, 0, sizeof *s);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return open_checkpoint(s, path);
+    return wsss_segmenter_open(s, path);
 }
 
 wsss_tensor *wsss_segmenter_forward(wsss_ctx *ctx, wsss_segmenter *s, wsss_tensor *x, int training) {

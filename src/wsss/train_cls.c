@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "wsss/classifier.h"
-#include "io/stale_tmp.h"
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
@@ -18,6 +17,9 @@
 #include "wsss/run_layout.h"
 #include "wsss/train_common.h"
 #include "wsss/trainer.h"
+
+const wsss_choice wsss_cls_loss_choices[] = {{"mlsm", WSSS_CLS_LOSS_MLSM}, {"bce", WSSS_CLS_LOSS_BCE}, {NULL, 0}};
+const wsss_choice wsss_cls_lr_policy_choices[] = {{"poly", WSSS_LR_POLY}, {"step", WSSS_LR_STEP}, {NULL, 0}};
 
 void wsss_train_cls_config_default(wsss_train_cls_config *c) {
     memset(c, 0, sizeof *c);
@@ -30,17 +32,17 @@ void wsss_train_cls_config_default(wsss_train_cls_config *c) {
     c->rrc_min = 0.7;
     c->hflip = 0.5;
     c->jitter = 0.0;
-    c->optim = "sgd";
+    c->optim = WSSS_OPTIM_SGD;
     c->lr = 0.05;
     c->momentum = 0.9;
     c->weight_decay = 1e-4;
     c->head_lr_mult = -1.0; /* auto: 10 with pretrained backbone weights, 1 from scratch */
-    c->lr_policy = "poly";
+    c->lr_policy = WSSS_LR_POLY;
     c->lr_power = 0.9;
     c->lr_gamma = 0.1;
     c->lr_steps = "";
-    c->loss = "mlsm";
-    c->pool = "gap";
+    c->loss = WSSS_CLS_LOSS_MLSM;
+    c->pool = WSSS_POOL_GAP;
     c->lse_r = 5.0;
     c->seed = 0;
     c->workers = 0;
@@ -53,26 +55,19 @@ void wsss_train_cls_config_default(wsss_train_cls_config *c) {
 #define FS(n) WSSS_CFG_S(wsss_train_cls_config, n)
 #define FI(n) WSSS_CFG_I(wsss_train_cls_config, n)
 #define FD(n) WSSS_CFG_D(wsss_train_cls_config, n)
+#define FE(n, choices) WSSS_CFG_E(wsss_train_cls_config, n, choices)
 static const wsss_cfg_field k_fields[] = {
     FS(data), FS(split), FS(run), FS(ckpt), FS(out), FS(log), FS(arch), FS(backbone_weights), FI(frozen_bn),
-    FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FS(optim), FD(lr), FD(momentum),
-    FD(weight_decay), FD(head_lr_mult), FS(lr_policy), FD(lr_power), FD(lr_gamma), FS(lr_steps), FS(loss), FS(pool), FD(lse_r),
+    FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FE(optim, wsss_train_optim_choices), FD(lr),
+    FD(momentum), FD(weight_decay), FD(head_lr_mult), FE(lr_policy, wsss_cls_lr_policy_choices), FD(lr_power),
+    FD(lr_gamma), FS(lr_steps), FE(loss, wsss_cls_loss_choices), FE(pool, wsss_pool_choices), FD(lse_r),
     FI(seed), FI(workers), FI(log_every), FI(skip_bad),
 };
-#define N_FIELDS ((int)(sizeof k_fields / sizeof k_fields[0]))
+static void set_default(void *c) { wsss_train_cls_config_default(c); }
 
-char *wsss_train_cls_config_to_json(const wsss_train_cls_config *c) {
-    return wsss_cfg_to_json("stage", "train-cls", k_fields, N_FIELDS, c);
-}
-
-int wsss_train_cls_config_from_json(const char *text, wsss_train_cls_config *c, void **storage) {
-    wsss_train_cls_config_default(c);
-    return wsss_cfg_from_json(text, "stage", "train-cls", k_fields, N_FIELDS, c, storage);
-}
-
-void wsss_train_cls_config_free_storage(void *storage) {
-    wsss_cfg_free_storage(storage);
-}
+const wsss_cfg_table wsss_train_cls_config_table = {
+    "stage", "train-cls", k_fields, (int)(sizeof k_fields / sizeof k_fields[0]),
+    sizeof(wsss_train_cls_config), set_default};
 
 /* ---- training ---- */
 
@@ -136,35 +131,29 @@ int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
     if (!(c->rrc_min > 0 && c->rrc_min <= 1)) return wsss_train_setting_error("rrc-min", c->rrc_min, "0 < F <= 1");
     if (!(c->hflip >= 0 && c->hflip <= 1)) return wsss_train_setting_error("flip", c->hflip, "0 <= P <= 1");
     if (!(c->jitter >= 0 && c->jitter <= 0.5)) return wsss_train_setting_error("jitter", c->jitter, "0 <= F <= 0.5");
-    if (!c->loss || (strcmp(c->loss, "bce") != 0 && strcmp(c->loss, "mlsm") != 0))
-        return wsss_error_set("--loss %s: expected mlsm or bce", c->loss ? c->loss : "(unset)");
-    int adamw;
-    if (wsss_train_optim_kind(c->optim, &adamw) != WSSS_OK) return WSSS_ERR;
-    wsss_pool_kind pool;
-    if (wsss_pool_kind_parse(c->pool, &pool) != WSSS_OK)
-        return wsss_error_set("--pool %s: expected gap, gmp or lse", c->pool ? c->pool : "(unset)");
-    if (pool == WSSS_POOL_LSE && !(c->lse_r > 0 && c->lse_r <= 100))
+    /* the typed settings were parsed at the command line or from a stored config */
+    WSSS_ASSERT(wsss_choice_has(wsss_cls_loss_choices, (int)c->loss), "train-cls: loss");
+    WSSS_ASSERT(wsss_choice_has(wsss_train_optim_choices, (int)c->optim), "train-cls: optimizer");
+    WSSS_ASSERT(wsss_choice_has(wsss_pool_choices, (int)c->pool), "train-cls: pooling");
+    WSSS_ASSERT(wsss_choice_has(wsss_cls_lr_policy_choices, (int)c->lr_policy), "train-cls: lr policy");
+    if (c->pool == WSSS_POOL_LSE && !(c->lse_r > 0 && c->lse_r <= 100))
         return wsss_train_setting_error("lse-r", c->lse_r, "0 < R <= 100");
-    wsss_lr_kind lk;
-    if (wsss_lr_kind_parse(c->lr_policy, &lk) != WSSS_OK || lk == WSSS_LR_CONSTANT)
-        return wsss_error_set("--lr-policy %s: expected poly or step", c->lr_policy ? c->lr_policy : "(unset)");
     int nm;
     int64_t ms[WSSS_LR_MAX_MILESTONES];
-    if (lk == WSSS_LR_STEP && parse_steps(c->lr_steps, c->epochs, 1, &nm, ms) != WSSS_OK) return WSSS_ERR;
+    if (c->lr_policy == WSSS_LR_STEP && parse_steps(c->lr_steps, c->epochs, 1, &nm, ms) != WSSS_OK) return WSSS_ERR;
     return WSSS_OK;
 }
 
+char *wsss_train_cls_ckpt_dir(const wsss_train_cls_config *c) {
+    return c->ckpt ? wsss_xstrdup(c->ckpt) : wsss_run_path(c->run, WSSS_RUN_CLS_CKPT);
+}
+
+static int save_classifier(const void *cls, const char *path) { return wsss_classifier_save(cls, path); }
+
 int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     if (wsss_train_cls_config_check(c) != WSSS_OK) return WSSS_ERR;
-    const int bce = strcmp(c->loss, "bce") == 0;
-    int adamw;
-    wsss_train_optim_kind(c->optim, &adamw);
-    wsss_pool_kind pool;
-    wsss_pool_kind_parse(c->pool, &pool);
-    wsss_lr_kind lk;
-    wsss_lr_kind_parse(c->lr_policy, &lk);
 
-    char *ckpt = c->ckpt ? wsss_xstrdup(c->ckpt) : wsss_run_path(c->run, WSSS_RUN_CLS_CKPT);
+    char *ckpt = wsss_train_cls_ckpt_dir(c);
     char *out = c->out ? wsss_xstrdup(c->out) : wsss_run_path(c->run, WSSS_RUN_CLS_MODEL);
     char *logp = c->log ? wsss_xstrdup(c->log) : wsss_run_log_path(c->run, "train-cls");
     wsss_dataset *ds = NULL;
@@ -172,8 +161,6 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     wsss_optim *opt = NULL;
     wsss_classifier cls;
     memset(&cls, 0, sizeof cls);
-    wsss_trainer tr;
-    memset(&tr, 0, sizeof tr);
     char *cfg_json = NULL;
     int rc = WSSS_ERR;
 
@@ -191,14 +178,11 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
         wsss_error_set("%s: the dataset has no foreground class", c->data);
         goto done;
     }
-    if (wsss_classifier_create(&cls, c->arch, ds->num_classes - 1) != WSSS_OK) goto done;
-    wsss_rng init_rng;
-    wsss_rng_seed3(&init_rng, (uint64_t)c->seed, 0x494e4954ULL, 0);
-    wsss_classifier_reset(&cls, &init_rng);
-    if (c->backbone_weights && !resume_dir && wsss_classifier_load_backbone(&cls, c->backbone_weights) != WSSS_OK)
+    if (wsss_classifier_create(&cls, c->arch, ds->num_classes - 1) != WSSS_OK ||
+        wsss_train_model_start(&cls.m, c->seed, 0x494e4954ULL, c->backbone_weights, resume_dir) != WSSS_OK)
         goto done;
     if (c->frozen_bn) {
-        if (cls.m.backbone != WSSS_BACKBONE_RESNET) {
+        if (cls.m.a.backbone != WSSS_BACKBONE_RESNET) {
             wsss_error_set("--frozen-bn applies to ResNet backbones only (--arch %s)", c->arch);
             goto done;
         }
@@ -222,11 +206,11 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
 
     /* from scratch every layer is new: the 10x head multiplier is a fine-tuning rule */
     const double hm = c->head_lr_mult >= 0 ? c->head_lr_mult : c->backbone_weights ? 10.0 : 1.0;
-    opt = wsss_train_optim_new(adamw, c->momentum, c->weight_decay, hm, &cls.m.params);
+    opt = wsss_train_optim_new(c->optim, c->momentum, c->weight_decay, hm, &cls.m.params);
 
     const int64_t spe = wsss_loader_batches_per_epoch(loader);
     wsss_lr_schedule sched;
-    if (lk == WSSS_LR_POLY) {
+    if (c->lr_policy == WSSS_LR_POLY) {
         sched = wsss_lr_poly(c->lr, c->lr_power, (int64_t)c->epochs * spe);
     } else {
         int nm;
@@ -235,39 +219,19 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
         sched = wsss_lr_step(c->lr, c->lr_gamma, nm, ms);
     }
 
-    cfg_json = wsss_train_cls_config_to_json(c);
-    wsss_trainer_opts to;
-    wsss_trainer_opts_default(&to);
-    to.stage = "train-cls";
-    to.epochs = c->epochs;
-    to.ckpt_dir = ckpt;
-    to.resume_dir = resume_dir;
-    to.log_path = logp;
-    to.config = cfg_json;
-    to.progress = c->progress;
-    to.log_every = c->log_every;
-    to.stop_after = c->stop_after;
-    if (wsss_trainer_init(&tr, &to, &cls.m.params, opt, &sched, loader, (uint64_t)c->seed) != WSSS_OK) goto done;
-    if (c->progress)
-        fprintf(stderr, "train-cls: %s, %lld images, %d classes, %d epochs x %lld steps (batch %d)%s\n", cls.arch,
-                (long long)ds->n, ds->num_classes - 1, c->epochs, (long long)spe, c->batch,
-                tr.resumed ? ", resumed" : "");
-    cls_step st = {&cls, bce, pool, c->lse_r, wsss_ctx_new()};
-    wsss_ctx_set_blocked(st.ctx, 1); /* activations stay in oneDNN's layouts between its ops */
-    rc = wsss_trainer_run(&tr, cls_step_fn, &st);
-    wsss_ctx_free(st.ctx);
-    if (rc == WSSS_OK) {
-        wsss_remove_stale_tmp_files(out); /* left by a run killed while writing it */
-        if (wsss_mkdirs_parent(out) != WSSS_OK || wsss_classifier_save(&cls, out) != WSSS_OK) {
-            rc = WSSS_ERR;
-            goto done;
-        }
-        if (c->progress)
-            fprintf(stderr, "train-cls: %.1f images/s, model written to %s\n",
-                    tr.seconds > 0 ? (double)tr.images / tr.seconds : 0.0, out);
-    }
+    cfg_json = wsss_cfg_to_json(&wsss_train_cls_config_table, c);
+    char announce[512];
+    snprintf(announce, sizeof announce, "train-cls: %s, %lld images, %d classes, %d epochs x %lld steps (batch %d)",
+             cls.arch, (long long)ds->n, ds->num_classes - 1, c->epochs, (long long)spe, c->batch);
+    cls_step st = {&cls, c->loss == WSSS_CLS_LOSS_BCE, c->pool, c->lse_r, NULL};
+    const wsss_train_loop loop = {
+        .stage = "train-cls", .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
+        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed,
+        .stop_after = c->stop_after, .announce = announce, .params = &cls.m.params, .opt = opt, .sched = &sched,
+        .loader = loader, .step = cls_step_fn, .step_user = &st, .step_ctx = &st.ctx, .out = out,
+        .save = save_classifier, .model = &cls};
+    rc = wsss_train_loop_run(&loop);
 done:
-    wsss_trainer_free(&tr);
     wsss_loader_free(loader);
     if (opt) wsss_optim_free(opt);
     wsss_classifier_free(&cls);

@@ -1,23 +1,24 @@
-/* Optimizer and loader set-up shared by the training stages (train_common.h). */
+/* Model start, optimizer, loader and the trainer run shared by the training stages
+ * (train_common.h). */
 #include "wsss/train_common.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "io/stale_tmp.h"
 #include "wsss/error.h"
+#include "wsss/run_layout.h"
 
-int wsss_train_optim_kind(const char *name, int *adamw) {
-    if (name && strcmp(name, "adamw") == 0) *adamw = 1;
-    else if (name && strcmp(name, "sgd") == 0) *adamw = 0;
-    else return wsss_error_set("--optim %s: expected sgd or adamw", name ? name : "(unset)");
-    return WSSS_OK;
-}
+const wsss_choice wsss_train_optim_choices[] = {{"sgd", WSSS_OPTIM_SGD}, {"adamw", WSSS_OPTIM_ADAMW}, {NULL, 0}};
 
 int wsss_train_setting_error(const char *option, double value, const char *expected) {
     return wsss_error_set("--%s %g: out of range (expected %s)", option, value, expected);
 }
 
-wsss_optim *wsss_train_optim_new(int adamw, double momentum, double weight_decay, double head_mult,
+wsss_optim *wsss_train_optim_new(wsss_optim_kind kind, double momentum, double weight_decay, double head_mult,
                                  const wsss_params *model) {
+    WSSS_ASSERT(kind == WSSS_OPTIM_SGD || kind == WSSS_OPTIM_ADAMW, "optimizer kind");
+    const int adamw = kind == WSSS_OPTIM_ADAMW;
     const wsss_optim_group groups[4] = {
         {1.0, weight_decay}, {2.0, 0.0}, {head_mult, weight_decay}, {2.0 * head_mult, 0.0}};
     const wsss_optim_config oc = adamw ? wsss_optim_adamw_config() : wsss_optim_sgd_config(momentum, 0, 0);
@@ -34,4 +35,50 @@ void wsss_train_loader_opts(wsss_loader_opts *lo, int64_t n_images, int batch, i
     lo->seed = (uint64_t)seed;
     lo->workers = workers;
     lo->skip_bad = skip_bad;
+}
+
+int wsss_train_model_start(wsss_model *m, int seed, uint64_t stream, const char *backbone_weights,
+                           const char *resume_dir) {
+    wsss_rng init_rng;
+    wsss_rng_seed3(&init_rng, (uint64_t)seed, stream, 0);
+    wsss_model_reset_parameters(m, &init_rng);
+    if (backbone_weights && !resume_dir) return wsss_model_load_backbone(m, backbone_weights);
+    return WSSS_OK;
+}
+
+static int save_final(const wsss_train_loop *l, const wsss_trainer *tr) {
+    wsss_remove_stale_tmp_files(l->out); /* left by a run killed while writing it */
+    if (wsss_mkdirs_parent(l->out) != WSSS_OK || l->save(l->model, l->out) != WSSS_OK) return WSSS_ERR;
+    if (l->progress)
+        fprintf(stderr, "%s: %.1f images/s, model written to %s\n", l->stage,
+                tr->seconds > 0 ? (double)tr->images / tr->seconds : 0.0, l->out);
+    return WSSS_OK;
+}
+
+int wsss_train_loop_run(const wsss_train_loop *l) {
+    wsss_trainer_opts to;
+    wsss_trainer_opts_default(&to);
+    to.stage = l->stage;
+    to.epochs = l->epochs;
+    to.ckpt_dir = l->ckpt_dir;
+    to.resume_dir = l->resume_dir;
+    to.log_path = l->log_path;
+    to.config = l->config_json;
+    to.progress = l->progress;
+    to.log_every = l->log_every;
+    to.stop_after = l->stop_after;
+    wsss_trainer tr;
+    memset(&tr, 0, sizeof tr);
+    int rc = wsss_trainer_init(&tr, &to, l->params, l->opt, l->sched, l->loader, (uint64_t)l->seed);
+    if (rc == WSSS_OK) {
+        if (l->progress && l->announce) fprintf(stderr, "%s%s\n", l->announce, tr.resumed ? ", resumed" : "");
+        *l->step_ctx = wsss_ctx_new();
+        wsss_ctx_set_blocked(*l->step_ctx, 1); /* activations stay in oneDNN's layouts between its ops */
+        rc = wsss_trainer_run(&tr, l->step, l->step_user);
+        wsss_ctx_free(*l->step_ctx);
+        *l->step_ctx = NULL;
+        if (rc == WSSS_OK) rc = save_final(l, &tr);
+    }
+    wsss_trainer_free(&tr);
+    return rc;
 }

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "io/stale_tmp.h"
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
@@ -17,10 +16,12 @@
 #include "wsss/ops.h"
 #include "wsss/optim.h"
 #include "wsss/run_layout.h"
-#include "wsss/safetensors.h"
 #include "wsss/segmenter.h"
 #include "wsss/train_common.h"
 #include "wsss/trainer.h"
+
+const wsss_choice wsss_seg_bn_choices[] = {
+    {"auto", WSSS_SEG_BN_AUTO}, {"train", WSSS_SEG_BN_TRAIN}, {"frozen", WSSS_SEG_BN_FROZEN}, {NULL, 0}};
 
 void wsss_train_seg_config_default(wsss_train_seg_config *c) {
     /* refinement.md §c (DeepLab-LargeFOV fine-tuning recipe) on a ResNet-18 backbone */
@@ -30,14 +31,14 @@ void wsss_train_seg_config_default(wsss_train_seg_config *c) {
     c->arch = "resnet18-os8-largefov";
     c->hidden = 1024;
     c->head_dilation = 12;
-    c->bn = "auto";
+    c->bn = WSSS_SEG_BN_AUTO;
     c->epochs = 10;
     c->batch = 10;
     c->crop = 321;
     c->scale_min = 0.7;
     c->scale_max = 1.3;
     c->hflip = 0.5;
-    c->optim = "sgd";
+    c->optim = WSSS_OPTIM_SGD;
     c->lr = 1e-3;
     c->momentum = 0.9;
     c->weight_decay = 5e-4;
@@ -52,71 +53,20 @@ void wsss_train_seg_config_default(wsss_train_seg_config *c) {
 #define FS(n) WSSS_CFG_S(wsss_train_seg_config, n)
 #define FI(n) WSSS_CFG_I(wsss_train_seg_config, n)
 #define FD(n) WSSS_CFG_D(wsss_train_seg_config, n)
+#define FE(n, choices) WSSS_CFG_E(wsss_train_seg_config, n, choices)
 static const wsss_cfg_field k_fields[] = {
     FS(data),   FS(split),       FS(masks),     FI(gt),         FS(run),      FS(ckpt),
     FS(out),    FS(log),         FS(stage),     FS(arch),       FI(hidden),   FI(head_dilation),
-    FS(backbone_weights),        FS(bn),        FI(epochs),     FI(batch),    FI(crop),
-    FD(scale_min), FD(scale_max), FD(hflip),    FS(optim),      FD(lr),         FD(momentum), FD(weight_decay),
+    FS(backbone_weights),        FE(bn, wsss_seg_bn_choices),   FI(epochs),     FI(batch),    FI(crop),
+    FD(scale_min), FD(scale_max), FD(hflip),    FE(optim, wsss_train_optim_choices), FD(lr), FD(momentum),
+    FD(weight_decay),
     FD(head_lr_mult), FD(lr_power), FI(seed),   FI(workers),    FI(log_every), FI(skip_bad),
 };
-#define N_FIELDS ((int)(sizeof k_fields / sizeof k_fields[0]))
+static void set_default(void *c) { wsss_train_seg_config_default(c); }
 
-char *wsss_train_seg_config_to_json(const wsss_train_seg_config *c) {
-    return wsss_cfg_to_json("config", "train-seg", k_fields, N_FIELDS, c);
-}
-
-int wsss_train_seg_config_from_json(const char *text, wsss_train_seg_config *c, void **storage) {
-    wsss_train_seg_config_default(c);
-    return wsss_cfg_from_json(text, "config", "train-seg", k_fields, N_FIELDS, c, storage);
-}
-
-void wsss_train_seg_config_free_storage(void *storage) {
-    wsss_cfg_free_storage(storage);
-}
-
-/* ---- a model from a file or a checkpoint ---- */
-
-int wsss_train_seg_open_model(const char *path, wsss_segmenter *s) {
-    memset(s, 0, sizeof *s);
-    struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) return wsss_segmenter_open(s, path);
-    /* a train-seg checkpoint: the architecture from its stored config, the class count from the
-     * head's last layer */
-    char *txt = wsss_trainer_ckpt_config(path);
-    if (!txt) return WSSS_ERR;
-    wsss_train_seg_config c;
-    void *store = NULL;
-    int rc = wsss_train_seg_config_from_json(txt, &c, &store);
-    free(txt);
-    if (rc != WSSS_OK) {
-        wsss_train_seg_config_free_storage(store);
-        return wsss_error_prefix("%s", path);
-    }
-    char *mp = wsss_run_file(path, "model", ".safetensors");
-    wsss_safetensors *st = NULL;
-    rc = wsss_st_open(mp, &st);
-    const wsss_st_entry *e = NULL;
-    if (rc == WSSS_OK) {
-        e = wsss_st_find(st, "classifier.fc8.bias");
-        if (!e) e = wsss_st_find(st, "classifier.c0.bias");
-        if (!e || e->ndim != 1 || e->shape[0] < 2 || e->shape[0] > 255)
-            rc = wsss_error_set("%s: no segmentation head (classifier.fc8.bias / classifier.c0.bias)", mp);
-    }
-    if (rc == WSSS_OK) {
-        wsss_segmenter_config sc = {.arch = c.arch, .num_classes = (int)e->shape[0], .hidden = c.hidden,
-                                    .head_dilation = c.head_dilation};
-        rc = wsss_segmenter_create(s, &sc);
-        if (rc != WSSS_OK) wsss_error_prefix("%s", path);
-    }
-    if (st) wsss_st_close(st);
-    if (rc == WSSS_OK && wsss_model_load(&s->m, mp) != WSSS_OK) {
-        wsss_segmenter_free(s);
-        rc = WSSS_ERR;
-    }
-    free(mp);
-    wsss_train_seg_config_free_storage(store);
-    return rc;
-}
+const wsss_cfg_table wsss_train_seg_config_table = {
+    "config", "train-seg", k_fields, (int)(sizeof k_fields / sizeof k_fields[0]),
+    sizeof(wsss_train_seg_config), set_default};
 
 /* ---- training ---- */
 
@@ -182,26 +132,25 @@ int wsss_train_seg_config_check(const wsss_train_seg_config *c) {
         return wsss_train_setting_error("scale-max", c->scale_max, "--scale-min <= F <= 4");
     if (!(c->hflip >= 0 && c->hflip <= 1)) return wsss_train_setting_error("flip", c->hflip, "0 <= P <= 1");
     if (!(c->lr_power > 0)) return wsss_train_setting_error("lr-power", c->lr_power, "> 0");
-    int adamw;
-    if (wsss_train_optim_kind(c->optim, &adamw) != WSSS_OK) return WSSS_ERR;
-    if (!c->bn || (strcmp(c->bn, "auto") != 0 && strcmp(c->bn, "frozen") != 0 && strcmp(c->bn, "train") != 0))
-        return wsss_error_set("--bn %s: expected auto, train or frozen", c->bn ? c->bn : "(unset)");
+    /* the typed settings were parsed at the command line or from a stored config */
+    WSSS_ASSERT(wsss_choice_has(wsss_train_optim_choices, (int)c->optim), "train-seg: optimizer");
+    WSSS_ASSERT(wsss_choice_has(wsss_seg_bn_choices, (int)c->bn), "train-seg: BN mode");
     return WSSS_OK;
 }
 
+char *wsss_train_seg_ckpt_dir(const wsss_train_seg_config *c) {
+    return c->ckpt ? wsss_xstrdup(c->ckpt) : wsss_run_path(c->run, c->gt ? WSSS_RUN_SEG_GT_CKPT : WSSS_RUN_SEG_CKPT);
+}
+
+static int save_segmenter(const void *seg, const char *path) { return wsss_segmenter_save(seg, path); }
+
 int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     if (wsss_train_seg_config_check(c) != WSSS_OK) return WSSS_ERR;
-    int adamw;
-    wsss_train_optim_kind(c->optim, &adamw);
-    const int frozen = strcmp(c->bn, "auto") == 0 ? c->backbone_weights != NULL : strcmp(c->bn, "frozen") == 0;
+    const int frozen = c->bn == WSSS_SEG_BN_AUTO ? c->backbone_weights != NULL : c->bn == WSSS_SEG_BN_FROZEN;
 
-    const char *sub = c->gt ? "seg_gt" : "seg";
-    char rel[64];
     const char *stage = c->stage ? c->stage : c->gt ? "train-seg-gt" : "train-seg";
-    snprintf(rel, sizeof rel, "%s/ckpt", sub);
-    char *ckpt = c->ckpt ? wsss_xstrdup(c->ckpt) : wsss_run_path(c->run, rel);
-    snprintf(rel, sizeof rel, "%s/model.safetensors", sub);
-    char *out = c->out ? wsss_xstrdup(c->out) : wsss_run_path(c->run, rel);
+    char *ckpt = wsss_train_seg_ckpt_dir(c);
+    char *out = c->out ? wsss_xstrdup(c->out) : wsss_run_path(c->run, c->gt ? WSSS_RUN_SEG_GT_MODEL : WSSS_RUN_SEG_MODEL);
     char *logp = c->log ? wsss_xstrdup(c->log) : wsss_run_log_path(c->run, stage);
     char *mask_dir = NULL;
     wsss_dataset *ds = NULL;
@@ -209,8 +158,6 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     wsss_optim *opt = NULL;
     wsss_segmenter seg;
     memset(&seg, 0, sizeof seg);
-    wsss_trainer tr;
-    memset(&tr, 0, sizeof tr);
     char *cfg_json = NULL;
     int rc = WSSS_ERR;
 
@@ -244,11 +191,8 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     }
     wsss_segmenter_config sc = {.arch = c->arch, .num_classes = ds->num_classes, .hidden = c->hidden,
                                 .head_dilation = c->head_dilation, .frozen_bn = frozen};
-    if (wsss_segmenter_create(&seg, &sc) != WSSS_OK) goto done;
-    wsss_rng init_rng;
-    wsss_rng_seed3(&init_rng, (uint64_t)c->seed, 0x5345474dULL, 0);
-    wsss_segmenter_reset(&seg, &init_rng);
-    if (c->backbone_weights && !resume_dir && wsss_segmenter_load_backbone(&seg, c->backbone_weights) != WSSS_OK)
+    if (wsss_segmenter_create(&seg, &sc) != WSSS_OK ||
+        wsss_train_model_start(&seg.m, c->seed, 0x5345474dULL, c->backbone_weights, resume_dir) != WSSS_OK)
         goto done;
 
     wsss_loader_opts lo;
@@ -262,44 +206,25 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     lo.aug.hflip_p = c->hflip;
     if (wsss_loader_new(ds, &lo, &loader) != WSSS_OK) goto done;
 
-    opt = wsss_train_optim_new(adamw, c->momentum, c->weight_decay, c->head_lr_mult, &seg.m.params);
+    opt = wsss_train_optim_new(c->optim, c->momentum, c->weight_decay, c->head_lr_mult, &seg.m.params);
     const int64_t spe = wsss_loader_batches_per_epoch(loader);
     wsss_lr_schedule sched = wsss_lr_poly(c->lr, c->lr_power, (int64_t)c->epochs * spe);
 
-    cfg_json = wsss_train_seg_config_to_json(c);
-    wsss_trainer_opts to;
-    wsss_trainer_opts_default(&to);
-    to.stage = stage;
-    to.epochs = c->epochs;
-    to.ckpt_dir = ckpt;
-    to.resume_dir = resume_dir;
-    to.log_path = logp;
-    to.config = cfg_json;
-    to.progress = c->progress;
-    to.log_every = c->log_every;
-    to.stop_after = c->stop_after;
-    if (wsss_trainer_init(&tr, &to, &seg.m.params, opt, &sched, loader, (uint64_t)c->seed) != WSSS_OK) goto done;
-    if (c->progress)
-        fprintf(stderr, "%s: %s, %lld images, masks %s, %d classes, %d epochs x %lld steps (batch %d, crop %d), BN %s%s\n",
-                stage, seg.arch, (long long)ds->n, mask_dir ? mask_dir : "from the dataset", ds->num_classes,
-                c->epochs, (long long)spe, c->batch, c->crop, frozen ? "frozen" : "trained",
-                tr.resumed ? ", resumed" : "");
-    seg_step st = {&seg, wsss_ctx_new(), ds->num_classes};
-    wsss_ctx_set_blocked(st.ctx, 1); /* activations stay in oneDNN's layouts between its ops */
-    rc = wsss_trainer_run(&tr, seg_step_fn, &st);
-    wsss_ctx_free(st.ctx);
-    if (rc == WSSS_OK) {
-        wsss_remove_stale_tmp_files(out); /* left by a run killed while writing it */
-        if (wsss_mkdirs_parent(out) != WSSS_OK || wsss_segmenter_save(&seg, out) != WSSS_OK) {
-            rc = WSSS_ERR;
-            goto done;
-        }
-        if (c->progress)
-            fprintf(stderr, "%s: %.1f images/s, model written to %s\n", stage,
-                    tr.seconds > 0 ? (double)tr.images / tr.seconds : 0.0, out);
-    }
+    cfg_json = wsss_cfg_to_json(&wsss_train_seg_config_table, c);
+    char announce[8192]; /* the mask folder is a full path */
+    snprintf(announce, sizeof announce,
+             "%s: %s, %lld images, masks %s, %d classes, %d epochs x %lld steps (batch %d, crop %d), BN %s", stage,
+             seg.arch, (long long)ds->n, mask_dir ? mask_dir : "from the dataset", ds->num_classes, c->epochs,
+             (long long)spe, c->batch, c->crop, frozen ? "frozen" : "trained");
+    seg_step st = {&seg, NULL, ds->num_classes};
+    const wsss_train_loop loop = {
+        .stage = stage, .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
+        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed,
+        .stop_after = c->stop_after, .announce = announce, .params = &seg.m.params, .opt = opt, .sched = &sched,
+        .loader = loader, .step = seg_step_fn, .step_user = &st, .step_ctx = &st.ctx, .out = out,
+        .save = save_segmenter, .model = &seg};
+    rc = wsss_train_loop_run(&loop);
 done:
-    wsss_trainer_free(&tr);
     wsss_loader_free(loader);
     if (opt) wsss_optim_free(opt);
     wsss_segmenter_free(&seg);

@@ -12,10 +12,6 @@
 #include "wsss/safetensors.h"
 #include "wsss/train_cls.h"
 
-static int same_tensor(const wsss_tensor *a, const wsss_tensor *b) {
-    return a->dtype == b->dtype && wsss_tensor_same_shape(a, b) && memcmp(a->data, b->data, wsss_tensor_nbytes(a)) == 0;
-}
-
 int main(void) {
     wsss_runtime_init();
     const char *tmp = test_tmp_dir("test_classifier");
@@ -120,33 +116,15 @@ int main(void) {
     wsss_classifier_reset(&c, &rng);
     wsss_tensor *fc_before = wsss_tensor_clone(c.m.resnet.fc.weight);
     CHECK(wsss_classifier_load_backbone(&c, path) == WSSS_OK, "load backbone: %s", wsss_error_msg());
-    int all = 1, n_cmp = 0;
-    for (int i = 0; i < wsss_params_count(&c.m.params); i++) {
-        const wsss_param *p = wsss_params_at(&c.m.params, i);
-        if (strncmp(p->t->name, "fc.", 3) == 0) continue;
-        wsss_tensor *src = wsss_params_find(&imnet.params, p->t->name);
-        int same = src && same_tensor(src, p->t);
-        all &= same;
-        n_cmp++;
-    }
+    int n_cmp = 0;
+    const int all = test_params_equal(&c.m.params, "", "fc.", &imnet.params, &n_cmp);
     CHECK(all && n_cmp > 100, "all %d backbone tensors loaded", n_cmp);
     CHECK(same_tensor(fc_before, c.m.resnet.fc.weight), "the new head keeps its initialisation");
     wsss_tensor_free(fc_before);
 
     /* missing tensor / truncated file: errors naming the file and the problem, nothing loaded */
-    wsss_params partial;
-    wsss_params_init(&partial);
-    for (int i = 0; i < wsss_params_count(&imnet.params); i++) {
-        const wsss_param *p = wsss_params_at(&imnet.params, i);
-        if (strcmp(p->t->name, "layer3.1.conv2.weight") == 0) continue;
-        wsss_tensor *t = p->kind == WSSS_KIND_PARAM
-                             ? wsss_params_add_param(&partial, p->t->name, p->t->dtype, p->t->ndim, p->t->shape, 0)
-                             : wsss_params_add_buffer(&partial, p->t->name, p->t->dtype, p->t->ndim, p->t->shape);
-        wsss_tensor_copy_into(t, p->t);
-    }
     snprintf(bad, sizeof bad, "%s/partial.safetensors", tmp);
-    CHECK(wsss_params_save_safetensors(&partial, bad, 1) == WSSS_OK, "save partial");
-    wsss_params_free(&partial);
+    CHECK(test_save_params_without(&imnet.params, "layer3.1.conv2.weight", bad) == WSSS_OK, "save partial");
     wsss_tensor *w_before = wsss_tensor_clone(c.m.resnet.conv1.weight);
     wsss_f32(c.m.resnet.conv1.weight)[0] += 1.0f;
     wsss_tensor_bump_version(c.m.resnet.conv1.weight); /* a direct write */
@@ -246,8 +224,9 @@ int main(void) {
         wsss_tensor_free(cam);
         wsss_tensor_free(bias);
         wsss_tensor_free(w);
-        wsss_pool_kind pk;
-        CHECK(wsss_pool_kind_parse("avg", &pk) == WSSS_ERR, "unknown pooling rejected");
+        int pk = -1;
+        CHECK(wsss_choice_parse(wsss_pool_choices, "avg", &pk) == WSSS_ERR && pk == -1, "unknown pooling rejected");
+        CHECK(wsss_choice_parse(wsss_pool_choices, "lse", &pk) == WSSS_OK && pk == WSSS_POOL_LSE, "lse pooling parsed");
     }
 
     /* train-cls config JSON round trip */
@@ -259,24 +238,41 @@ int main(void) {
     a.lr = 0.0123;
     a.backbone_weights = NULL;
     a.lr_steps = "3,5";
-    char *js = wsss_train_cls_config_to_json(&a);
+    char *js = wsss_cfg_to_json(&wsss_train_cls_config_table, &a);
     void *store = NULL;
-    CHECK(wsss_train_cls_config_from_json(js, &b, &store) == WSSS_OK, "config parse: %s", wsss_error_msg());
+    CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, js, &b, &store) == WSSS_OK, "config parse: %s", wsss_error_msg());
     CHECK(strcmp(b.data, "/data/x") == 0 && strcmp(b.arch, "resnet34-os8") == 0 && b.epochs == 17 && b.lr == 0.0123 &&
               b.backbone_weights == NULL && strcmp(b.lr_steps, "3,5") == 0 && b.batch == a.batch,
           "config round trip");
-    char *js2 = wsss_train_cls_config_to_json(&b);
+    char *js2 = wsss_cfg_to_json(&wsss_train_cls_config_table, &b);
     CHECK(strcmp(js, js2) == 0, "config JSON stable");
     free(js);
     free(js2);
-    wsss_train_cls_config_free_storage(store);
-    CHECK(wsss_train_cls_config_from_json("{\"stage\": \"train-seg\"}", &b, &store) == WSSS_ERR,
+    wsss_cfg_free_storage(store);
+    CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, "{\"stage\": \"train-seg\"}", &b, &store) == WSSS_ERR,
           "another stage's config rejected");
-    wsss_train_cls_config_free_storage(store);
-    CHECK(wsss_train_cls_config_from_json("{\"stage\": \"train-cls\", \"epochs\": \"x\"}", &b, &store) == WSSS_ERR &&
+    wsss_cfg_free_storage(store);
+    CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, "{\"stage\": \"train-cls\", \"epochs\": \"x\"}", &b, &store) == WSSS_ERR &&
               strstr(wsss_error_msg(), "epochs"),
           "mistyped field named: '%s'", wsss_error_msg());
-    wsss_train_cls_config_free_storage(store);
+    wsss_cfg_free_storage(store);
+    /* typed settings are stored as their words (older checkpoints hold the same strings) */
+    CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, "{\"stage\": \"train-cls\", \"optim\": \"adamw\", \"pool\": \"lse\", "
+                                          "\"loss\": \"bce\", \"lr_policy\": \"step\"}",
+                                          &b, &store) == WSSS_OK &&
+              b.optim == WSSS_OPTIM_ADAMW && b.pool == WSSS_POOL_LSE && b.loss == WSSS_CLS_LOSS_BCE &&
+              b.lr_policy == WSSS_LR_STEP,
+          "stored words read as typed settings: %s", wsss_error_msg());
+    wsss_cfg_free_storage(store);
+    CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, "{\"stage\": \"train-cls\", \"pool\": \"avg\"}", &b, &store) == WSSS_ERR &&
+              strstr(wsss_error_msg(), "pool") && strstr(wsss_error_msg(), "avg") &&
+              strstr(wsss_error_msg(), "gap, gmp or lse"),
+          "unknown stored word named with the choices: '%s'", wsss_error_msg());
+    wsss_cfg_free_storage(store);
+    a.pool = WSSS_POOL_GMP;
+    js = wsss_cfg_to_json(&wsss_train_cls_config_table, &a);
+    CHECK(strstr(js, "\"gmp\"") != NULL, "a typed setting is written as its word: %s", js);
+    free(js);
     wsss_error_clear();
 
     wsss_tensor_free(x);

@@ -159,10 +159,18 @@ static void test_shapes(void) {
     CHECK(f->shape[1] == 512 && f->shape[2] == H / 2 / 2 / 2 && f->shape[3] == W / 2 / 2 / 2,
           "vgg16-deeplab feature size %lldx%lld", (long long)f->shape[2], (long long)f->shape[3]);
     wsss_model_free(&m);
-    /* a basic-block ResNet cannot dilate (as torchvision) */
-    CHECK(wsss_model_create(&m, "resnet18-os8", -1, WSSS_F32) == WSSS_ERR &&
-              strstr(wsss_error_msg(), "dilation") != NULL,
-          "resnet18-os8 must be refused: %s", wsss_error_msg());
+    /* a basic-block ResNet (which torchvision will not dilate) is dilated by the zoo: layer4 keeps
+     * layer2's size, 512 channels */
+    CHECK(wsss_model_create(&m, "resnet18-os8", 0, WSSS_F32) == WSSS_OK, "%s", wsss_error_msg());
+    f = wsss_model_forward(ctx, &m, x, 0, NULL, NULL);
+    const int64_t h8 = conv_out(conv_out(conv_out(H, 7, 2, 3, 1), 3, 2, 1, 1), 3, 2, 1, 1),
+                  w8 = conv_out(conv_out(conv_out(W, 7, 2, 3, 1), 3, 2, 1, 1), 3, 2, 1, 1);
+    CHECK(f->shape[1] == 512 && f->shape[2] == h8 && f->shape[3] == w8 && m.resnet.stage_stride[3] == 8,
+          "resnet18-os8 feature size %lldx%lld, expected %lldx%lld", (long long)f->shape[2], (long long)f->shape[3],
+          (long long)h8, (long long)w8);
+    wsss_model_free(&m);
+    CHECK(wsss_model_create(&m, "resnet18-os4", -1, WSSS_F32) == WSSS_ERR && strstr(wsss_error_msg(), "resnet18-os4"),
+          "resnet18-os4 refused: %s", wsss_error_msg());
     wsss_ctx_free(ctx);
     wsss_tensor_free(x);
 }

@@ -20,10 +20,6 @@
 #include "wsss/segmenter.h"
 #include "wsss/train_seg.h"
 
-static int same_tensor(const wsss_tensor *a, const wsss_tensor *b) {
-    return a->dtype == b->dtype && wsss_tensor_same_shape(a, b) && memcmp(a->data, b->data, wsss_tensor_nbytes(a)) == 0;
-}
-
 /* Random running statistics so that eval-mode BN is not the identity. */
 static void randomise_bn(wsss_params *ps, unsigned seed) {
     wsss_rng r;
@@ -257,34 +253,18 @@ int main(void) {
     randomise_bn(&imnet.params, 12);
     snprintf(path, sizeof path, "%s/imagenet.safetensors", tmp);
     CHECK(wsss_params_save_safetensors(&imnet.params, path, 1) == WSSS_OK, "save imagenet file");
-    wsss_tensor *head_before = wsss_tensor_clone(seg->m.largefov.fc6.weight);
+    const wsss_largefov_head *lf = wsss_head_impl(&seg->m.head, WSSS_HEAD_LARGEFOV);
+    wsss_tensor *head_before = wsss_tensor_clone(lf->fc6.weight);
     CHECK(wsss_segmenter_load_backbone(seg, path) == WSSS_OK, "load torchvision names: %s", wsss_error_msg());
-    int all = 1, n_cmp = 0;
-    for (int i = 0; i < wsss_params_count(&seg->m.params); i++) {
-        const wsss_param *p = wsss_params_at(&seg->m.params, i);
-        if (strncmp(p->t->name, "backbone.", 9) != 0) continue;
-        wsss_tensor *src = wsss_params_find(&imnet.params, p->t->name + 9);
-        all &= src && same_tensor(src, p->t);
-        n_cmp++;
-    }
+    int n_cmp = 0;
+    const int all = test_params_equal(&seg->m.params, "backbone.", NULL, &imnet.params, &n_cmp);
     CHECK(all && n_cmp > 100, "all %d backbone tensors loaded", n_cmp);
-    CHECK(same_tensor(head_before, seg->m.largefov.fc6.weight), "the head keeps its initialisation");
+    CHECK(same_tensor(head_before, lf->fc6.weight), "the head keeps its initialisation");
     wsss_tensor_free(head_before);
 
     /* missing tensor: error naming file and tensor; nothing loaded */
-    wsss_params partial;
-    wsss_params_init(&partial);
-    for (int i = 0; i < wsss_params_count(&imnet.params); i++) {
-        const wsss_param *p = wsss_params_at(&imnet.params, i);
-        if (strcmp(p->t->name, "layer2.0.downsample.0.weight") == 0) continue;
-        wsss_tensor *t = p->kind == WSSS_KIND_PARAM
-                             ? wsss_params_add_param(&partial, p->t->name, p->t->dtype, p->t->ndim, p->t->shape, 0)
-                             : wsss_params_add_buffer(&partial, p->t->name, p->t->dtype, p->t->ndim, p->t->shape);
-        wsss_tensor_copy_into(t, p->t);
-    }
     snprintf(bad, sizeof bad, "%s/partial.safetensors", tmp);
-    CHECK(wsss_params_save_safetensors(&partial, bad, 1) == WSSS_OK, "save partial");
-    wsss_params_free(&partial);
+    CHECK(test_save_params_without(&imnet.params, "layer2.0.downsample.0.weight", bad) == WSSS_OK, "save partial");
     wsss_f32(seg->m.resnet.conv1.weight)[0] += 1.0f;
     wsss_tensor_bump_version(seg->m.resnet.conv1.weight); /* a direct write */
     wsss_tensor *w_before = wsss_tensor_clone(seg->m.resnet.conv1.weight);
@@ -343,25 +323,25 @@ int main(void) {
     a.hidden = 512;
     a.epochs = 9;
     a.scale_max = 1.5;
-    char *js = wsss_train_seg_config_to_json(&a);
+    char *js = wsss_cfg_to_json(&wsss_train_seg_config_table, &a);
     void *store = NULL;
-    CHECK(wsss_train_seg_config_from_json(js, &b, &store) == WSSS_OK, "config parse: %s", wsss_error_msg());
+    CHECK(wsss_cfg_from_json(&wsss_train_seg_config_table, js, &b, &store) == WSSS_OK, "config parse: %s", wsss_error_msg());
     CHECK(strcmp(b.data, "/data/y") == 0 && strcmp(b.masks, "/runs/r/pseudo") == 0 && b.gt == 1 &&
               strcmp(b.arch, "resnet50-os8-aspp") == 0 && b.hidden == 512 && b.epochs == 9 && b.scale_max == 1.5 &&
               b.backbone_weights == NULL && b.batch == a.batch,
           "config round trip");
-    char *js2 = wsss_train_seg_config_to_json(&b);
+    char *js2 = wsss_cfg_to_json(&wsss_train_seg_config_table, &b);
     CHECK(strcmp(js, js2) == 0, "config JSON stable");
     free(js);
     free(js2);
-    wsss_train_seg_config_free_storage(store);
-    CHECK(wsss_train_seg_config_from_json("{\"stage\": \"train-cls\"}", &b, &store) == WSSS_ERR,
+    wsss_cfg_free_storage(store);
+    CHECK(wsss_cfg_from_json(&wsss_train_seg_config_table, "{\"stage\": \"train-cls\"}", &b, &store) == WSSS_ERR,
           "another stage's config rejected");
-    wsss_train_seg_config_free_storage(store);
-    CHECK(wsss_train_seg_config_from_json("{\"config\": \"train-seg\", \"crop\": 1.5}", &b, &store) == WSSS_ERR &&
+    wsss_cfg_free_storage(store);
+    CHECK(wsss_cfg_from_json(&wsss_train_seg_config_table, "{\"config\": \"train-seg\", \"crop\": 1.5}", &b, &store) == WSSS_ERR &&
               strstr(wsss_error_msg(), "crop"),
           "mistyped field named: '%s'", wsss_error_msg());
-    wsss_train_seg_config_free_storage(store);
+    wsss_cfg_free_storage(store);
     wsss_error_clear();
 
     wsss_segmenter_free(seg);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "test_util.h"
+#include "tiny_model.h"
 #include "voc_fixture.h"
 #include "wsss/checkpoint.h"
 #include "wsss/ops.h"
@@ -20,37 +21,11 @@
 #define K 3     /* foreground classes */
 #define CH 6
 
-typedef struct model {
-    wsss_params ps;
-    wsss_tensor *cw, *cb, *bw, *bb, *rm, *rv, *fw, *fb;
-} model;
+typedef tiny_model model;
 
-static void model_init(model *m, uint64_t seed) {
-    wsss_params_init(&m->ps);
-    m->cw = wsss_params_add_param(&m->ps, "conv.weight", WSSS_F32, 4, (int64_t[]){CH, 3, 3, 3}, 0);
-    m->cb = wsss_params_add_param(&m->ps, "conv.bias", WSSS_F32, 1, (int64_t[]){CH}, 1);
-    m->bw = wsss_params_add_param(&m->ps, "bn.weight", WSSS_F32, 1, (int64_t[]){CH}, 0);
-    m->bb = wsss_params_add_param(&m->ps, "bn.bias", WSSS_F32, 1, (int64_t[]){CH}, 1);
-    m->rm = wsss_params_add_buffer(&m->ps, "bn.running_mean", WSSS_F32, 1, (int64_t[]){CH});
-    m->rv = wsss_params_add_buffer(&m->ps, "bn.running_var", WSSS_F32, 1, (int64_t[]){CH});
-    m->fw = wsss_params_add_param(&m->ps, "fc.weight", WSSS_F32, 2, (int64_t[]){K, CH}, 2);
-    m->fb = wsss_params_add_param(&m->ps, "fc.bias", WSSS_F32, 1, (int64_t[]){K}, 3);
-    wsss_rng r;
-    wsss_rng_seed(&r, seed);
-    wsss_tensor *rp[] = {m->cw, m->cb, m->fw, m->fb};
-    for (int i = 0; i < 4; i++)
-        for (int64_t k = 0; k < wsss_tensor_numel(rp[i]); k++) wsss_f32(rp[i])[k] = (float)(0.3 * wsss_rng_normal(&r));
-    wsss_tensor_fill(m->bw, 1.0);
-    wsss_tensor_fill(m->rv, 1.0);
-}
+static void model_init(model *m, uint64_t seed) { tiny_model_init(m, CH, K, seed); }
 
-static wsss_optim *make_optim(model *m) {
-    const wsss_optim_group g[4] = {{1, 5e-4}, {2, 0}, {10, 5e-4}, {20, 0}};
-    wsss_optim_config c = wsss_optim_sgd_config(0.9, 0, 0);
-    wsss_optim *o = wsss_optim_new(&c, 4, g);
-    wsss_optim_add_params(o, &m->ps);
-    return o;
-}
+static wsss_optim *make_optim(model *m) { return tiny_model_optim(m, 0); }
 
 typedef struct step_ctx {
     model *m;
@@ -63,13 +38,7 @@ static int step_fn(void *user, wsss_trainer *t, const wsss_batch *b, double lr, 
     model *m = sc->m;
     (void)lr;
     wsss_ctx *ctx = wsss_ctx_new();
-    wsss_tensor *h = wsss_conv2d(ctx, b->images, m->cw, m->cb, (wsss_conv2d_params){.padding = {1, 1}});
-    h = wsss_batchnorm2d(ctx, h, m->bw, m->bb, m->rm, m->rv, WSSS_BN_TRAIN, 0.1, 1e-5);
-    h = wsss_relu(ctx, h);
-    h = wsss_dropout(ctx, h, 0.3, 1, &t->rng);
-    h = wsss_global_avgpool(ctx, h);
-    h = wsss_reshape(ctx, h, 2, (int64_t[]){b->n, CH});
-    wsss_tensor *logits = wsss_linear(ctx, h, m->fw, m->fb);
+    wsss_tensor *logits = tiny_model_forward(ctx, m, b->images, &t->rng);
     wsss_tensor *loss = wsss_multilabel_soft_margin(ctx, logits, b->labels);
     int rc = wsss_backward(ctx, loss);
     stats->loss = wsss_tensor_get(loss, 0);
