@@ -9,6 +9,7 @@
 #include "wsss/classifier.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/overlay.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"

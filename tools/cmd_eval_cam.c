@@ -8,6 +8,7 @@
 #include "wsss/cam.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/json.h"
 #include "wsss/metrics.h"
 #include "wsss/run_layout.h"

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/metrics.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"

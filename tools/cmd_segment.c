@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/overlay.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "data/fashion_internal.h"
-#include "data/image_internal.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/rng.h"
 
 void wsss_fashion_opts_default(wsss_fashion_opts *o) {

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "data/image_internal.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/image.h"
 #include "wsss/json.h"
 #include "wsss/report.h"
@@ -77,13 +77,6 @@ static void bar_cell(buf *h, double v) {
                    "<td class=\"num\" style=\"background:linear-gradient(90deg,#c6dbef %.1f%%,transparent %.1f%%)\">"
                    "%.1f</td>",
                    p, p, 100.0 * v);
-}
-
-static char *path_join(const char *a, const char *b) {
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = wsss_xmalloc(n);
-    snprintf(p, n, "%s%s%s", a, (*a && a[strlen(a) - 1] != '/') ? "/" : "", b);
-    return p;
 }
 
 static int ends_with(const char *s, const char *suf) {
@@ -713,7 +706,7 @@ static int cmp_row(const void *a, const void *b) { return strcmp(((const sample_
 
 static void inline_image(buf *h, run *r, const char *dir, const char *file, const char *mime, const char *alt,
                          int64_t max_bytes) {
-    char *p = path_join(dir, file);
+    char *p = wsss_path_join(dir, file);
     uint8_t *data;
     size_t n;
     if (wsss_file_read_all(p, &data, &n) != WSSS_OK) {

@@ -6,8 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "data/image_internal.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "wsss/classifier.h"
-#include "io/stale_tmp.h"
+#include "wsss/fs.h"
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"

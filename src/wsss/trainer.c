@@ -10,6 +10,7 @@
 
 #include "wsss/checkpoint.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/runtime.h"

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "test_util.h"
+#include "wsss/fs.h"
 #include "wsss/metrics.h"
 #include "wsss/overlay.h"
 #include "wsss/report.h"
