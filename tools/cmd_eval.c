@@ -10,8 +10,8 @@
 #include "wsss/error.h"
 #include "wsss/fs.h"
 #include "wsss/metrics.h"
+#include "wsss/progress.h"
 #include "wsss/run_layout.h"
-#include "wsss/runlog.h"
 
 typedef struct strlist {
     char **v;

@@ -6,11 +6,13 @@
 
 #include "commands.h"
 #include "wsss/cam.h"
+#include "wsss/clock.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
 #include "wsss/fs.h"
 #include "wsss/json.h"
 #include "wsss/metrics.h"
+#include "wsss/progress.h"
 #include "wsss/pseudo.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"

@@ -9,7 +9,7 @@
 #include "wsss/fs.h"
 #include "wsss/overlay.h"
 #include "wsss/run_layout.h"
-#include "wsss/runlog.h"
+#include "wsss/progress.h"
 #include "wsss/segmenter.h"
 #include "wsss/train_seg.h"
 #include "wsss/trainer.h"

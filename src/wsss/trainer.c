@@ -5,12 +5,13 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "wsss/checkpoint.h"
+#include "wsss/clock.h"
 #include "wsss/error.h"
 #include "wsss/fs.h"
+#include "wsss/progress.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/runtime.h"
@@ -61,12 +62,6 @@ void wsss_trainer_opts_default(wsss_trainer_opts *o) {
     o->progress = 1;
     o->log_every = 1;
     o->handle_signals = 1;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_params *model, wsss_optim *opt,
@@ -182,9 +177,9 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
     int rc = WSSS_OK;
     int64_t steps_here = 0;
     int64_t saved_at_step = -1;
-    double t_start = now_s();
+    double t_start = wsss_now_seconds();
     while (t->epoch < o->epochs) {
-        double t0 = now_s(), w0 = wsss_loader_wait_seconds(t->loader);
+        double t0 = wsss_now_seconds(), w0 = wsss_loader_wait_seconds(t->loader);
         const wsss_batch *b = NULL;
         if (wsss_loader_next(t->loader, &b) != WSSS_OK) {
             rc = WSSS_ERR;
@@ -212,7 +207,7 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         t->epoch_loss_sum += stats.loss;
         t->epoch_steps++;
         t->images += b->n;
-        double dt = now_s() - t0, wait = wsss_loader_wait_seconds(t->loader) - w0;
+        double dt = wsss_now_seconds() - t0, wait = wsss_loader_wait_seconds(t->loader) - w0;
         if (o->progress) wsss_progress_add(&prog, 1);
         if (log && (t->step % o->log_every == 0 || b->last_in_epoch)) {
             wsss_runlog_begin(log);
@@ -260,7 +255,7 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
             break;
         }
     }
-    t->seconds += now_s() - t_start;
+    t->seconds += wsss_now_seconds() - t_start;
     if (o->progress) wsss_progress_finish(&prog);
     if (log) {
         wsss_runlog_begin(log);
