@@ -17,16 +17,16 @@ int wsss_file_read_all(const char *path, uint8_t **data, size_t *size) {
     *size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return wsss_error_set("%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
         return wsss_error_set("%s: not a regular file", path);
     }
-    if (st.st_size > ((off_t)1 << 31)) {
+    if (sb.st_size > ((off_t)1 << 31)) {
         close(fd);
-        return wsss_error_set("%s: file too large (%lld bytes, expected under 2 GiB)", path, (long long)st.st_size);
+        return wsss_error_set("%s: file too large (%lld bytes, expected under 2 GiB)", path, (long long)sb.st_size);
     }
-    size_t n = (size_t)st.st_size, got = 0;
+    size_t n = (size_t)sb.st_size, got = 0;
     uint8_t *buf = wsss_xmalloc(n + 1);
     while (got < n) {
         ssize_t r = read(fd, buf + got, n - got);

@@ -83,64 +83,64 @@ int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_param
     if (t->opts.ckpt_dir) wsss_ckpt_clean_stale(t->opts.ckpt_dir); /* leftovers of a killed run */
     if (!t->opts.resume_dir) return WSSS_OK;
 
-    wsss_ckpt_state st;
-    wsss_ckpt_state_init(&st);
-    if (wsss_ckpt_load(t->opts.resume_dir, model, opt, &st) != WSSS_OK) {
-        wsss_ckpt_state_clear(&st);
+    wsss_ckpt_state ckpt_state;
+    wsss_ckpt_state_init(&ckpt_state);
+    if (wsss_ckpt_load(t->opts.resume_dir, model, opt, &ckpt_state) != WSSS_OK) {
+        wsss_ckpt_state_clear(&ckpt_state);
         return WSSS_ERR;
     }
     int rc = WSSS_OK;
-    if (st.n_data_pos != 2 || st.step < 0 || st.epoch < 0 || st.data_pos[0] < 0 || st.data_pos[1] < 0) {
+    if (ckpt_state.n_data_pos != 2 || ckpt_state.step < 0 || ckpt_state.epoch < 0 || ckpt_state.data_pos[0] < 0 || ckpt_state.data_pos[1] < 0) {
         rc = wsss_error_set("%s/state.json: data_pos: expected [loader epoch, loader index] (not a trainer "
                             "checkpoint?)",
                             t->opts.resume_dir);
-    } else if (wsss_loader_seek(loader, st.data_pos[0], st.data_pos[1]) != WSSS_OK) {
+    } else if (wsss_loader_seek(loader, ckpt_state.data_pos[0], ckpt_state.data_pos[1]) != WSSS_OK) {
         wsss_error_prefix("%s/state.json: data_pos", t->opts.resume_dir);
         rc = WSSS_ERR;
     } else {
-        t->step = st.step;
-        t->epoch = st.epoch;
-        t->sched = st.sched;
+        t->step = ckpt_state.step;
+        t->epoch = ckpt_state.epoch;
+        t->sched = ckpt_state.sched;
         /* the run's length may change on resume (--epochs): a poly schedule decays over the new one */
-        if (st.sched.kind == WSSS_LR_POLY && sched->kind == WSSS_LR_POLY) t->sched.max_iter = sched->max_iter;
-        t->rng = st.rng;
-        t->last_lr = st.lr;
+        if (ckpt_state.sched.kind == WSSS_LR_POLY && sched->kind == WSSS_LR_POLY) t->sched.max_iter = sched->max_iter;
+        t->rng = ckpt_state.rng;
+        t->last_lr = ckpt_state.lr;
         t->resumed = 1;
     }
-    wsss_ckpt_state_clear(&st);
+    wsss_ckpt_state_clear(&ckpt_state);
     return rc;
 }
 
 void wsss_trainer_free(wsss_trainer *t) { memset(t, 0, sizeof *t); }
 
 char *wsss_trainer_ckpt_config(const char *dir) {
-    wsss_ckpt_state st;
-    wsss_ckpt_state_init(&st);
-    if (wsss_ckpt_load_state(dir, &st) != WSSS_OK) {
-        wsss_ckpt_state_clear(&st);
+    wsss_ckpt_state ckpt_state;
+    wsss_ckpt_state_init(&ckpt_state);
+    if (wsss_ckpt_load_state(dir, &ckpt_state) != WSSS_OK) {
+        wsss_ckpt_state_clear(&ckpt_state);
         return NULL;
     }
-    char *c = st.config;
-    st.config = NULL;
-    wsss_ckpt_state_clear(&st);
+    char *c = ckpt_state.config;
+    ckpt_state.config = NULL;
+    wsss_ckpt_state_clear(&ckpt_state);
     if (!c) wsss_error_set("%s/state.json: the checkpoint holds no run configuration", dir);
     return c;
 }
 
 int wsss_trainer_save(const wsss_trainer *t, const char *dir) {
     if (wsss_mkdirs_parent(dir) != WSSS_OK) return WSSS_ERR;
-    wsss_ckpt_state st;
-    wsss_ckpt_state_init(&st);
-    st.step = t->step;
-    st.epoch = t->epoch;
-    st.sched = t->sched;
-    st.lr = t->last_lr;
-    st.rng = t->rng;
-    st.n_data_pos = 2;
-    wsss_loader_position(t->loader, &st.data_pos[0], &st.data_pos[1]);
-    wsss_ckpt_state_set_config(&st, t->opts.config);
-    int rc = wsss_ckpt_save(dir, t->model, t->opt, &st);
-    wsss_ckpt_state_clear(&st);
+    wsss_ckpt_state ckpt_state;
+    wsss_ckpt_state_init(&ckpt_state);
+    ckpt_state.step = t->step;
+    ckpt_state.epoch = t->epoch;
+    ckpt_state.sched = t->sched;
+    ckpt_state.lr = t->last_lr;
+    ckpt_state.rng = t->rng;
+    ckpt_state.n_data_pos = 2;
+    wsss_loader_position(t->loader, &ckpt_state.data_pos[0], &ckpt_state.data_pos[1]);
+    wsss_ckpt_state_set_config(&ckpt_state, t->opts.config);
+    int rc = wsss_ckpt_save(dir, t->model, t->opt, &ckpt_state);
+    wsss_ckpt_state_clear(&ckpt_state);
     return rc;
 }
 
@@ -195,7 +195,7 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         }
         if (!isfinite(stats.loss)) {
             rc = wsss_error_set("the loss is not finite at step %lld (epoch %lld); lower the learning rate "
-                                "(nothing saved for this step)",
+                                "(nothing ckpt_state for this step)",
                                 (long long)t->step, (long long)t->epoch);
             break;
         }
