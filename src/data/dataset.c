@@ -23,19 +23,6 @@ void wsss_dataset_opts_default(wsss_dataset_opts *o) {
 
 /* ---- small file-system and string helpers ---- */
 
-static char *path_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *path_fmt(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *p = wsss_xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return p;
-}
-
 /* A text file split into lines (trailing \r removed). Lines point into one buffer. */
 typedef struct text_lines {
     char *buf;
@@ -180,7 +167,7 @@ static int read_list(open_ctx *c) {
     wsss_dataset *ds = c->ds;
     const char *split = c->o->split ? c->o->split : "train";
     if (split[0] == 0) return wsss_error_set("dataset %s: empty split name", ds->root);
-    char *rel = path_fmt("ImageSets/Segmentation/%s.txt", split);
+    char *rel = wsss_xasprintf("ImageSets/Segmentation/%s.txt", split);
     c->list_path = wsss_path_join(ds->root, rel);
     free(rel);
     if (!wsss_path_is_file(c->list_path) && (strchr(split, '/') || strstr(split, ".txt")) && wsss_path_is_file(split)) {
@@ -252,16 +239,16 @@ static int find_paths(open_ctx *c) {
     for (int64_t i = 0; i < n && rc == WSSS_OK; i++) {
         const char *id = ds->ids[i];
         for (size_t k = 0; k < sizeof exts / sizeof exts[0] && !ds->image_paths[i]; k++) {
-            char *p = path_fmt("%s/%s%s", img_dir, id, exts[k]);
+            char *p = wsss_xasprintf("%s/%s%s", img_dir, id, exts[k]);
             if (wsss_path_is_file(p)) ds->image_paths[i] = p;
             else free(p);
         }
         if (!ds->image_paths[i]) {
-            ds->image_paths[i] = path_fmt("%s/%s.jpg", img_dir, id); /* the name reported and tried later */
+            ds->image_paths[i] = wsss_xasprintf("%s/%s.jpg", img_dir, id); /* the name reported and tried later */
             rc = problem(c, i, "%s: image of id '%s' (listed in %s) not found", ds->image_paths[i], id, c->list_path);
         }
         if (rc == WSSS_OK && mask_dir) {
-            char *p = path_fmt("%s/%s.png", mask_dir, id);
+            char *p = wsss_xasprintf("%s/%s.png", mask_dir, id);
             if (wsss_path_is_file(p)) {
                 ds->mask_paths[i] = p;
             } else {
@@ -271,7 +258,7 @@ static int find_paths(open_ctx *c) {
             }
         }
         if (rc == WSSS_OK && sal_dir) {
-            char *p = path_fmt("%s/%s.png", sal_dir, id);
+            char *p = wsss_xasprintf("%s/%s.png", sal_dir, id);
             if (wsss_path_is_file(p)) {
                 ds->saliency_paths[i] = p;
             } else {
@@ -316,13 +303,13 @@ static int read_cls_labels(open_ctx *c) {
             long v = strtol(tok, &end, 10);
             if (*end || errno || end == tok) {
                 if (!e->problem)
-                    e->problem = path_fmt("%s:%d: '%s' is not a class id (expected integers 1..%d)", c->cls_path,
+                    e->problem = wsss_xasprintf("%s:%d: '%s' is not a class id (expected integers 1..%d)", c->cls_path,
                                           e->line, tok, ds->num_classes - 1);
                 continue;
             }
             if (v < 1 || v >= ds->num_classes) {
                 if (!e->problem)
-                    e->problem = path_fmt("%s:%d: class id %ld out of range (expected 1..%d: foreground classes, "
+                    e->problem = wsss_xasprintf("%s:%d: class id %ld out of range (expected 1..%d: foreground classes, "
                                           "background is 0 and never listed)",
                                           c->cls_path, e->line, v, ds->num_classes - 1);
                 continue;
@@ -333,7 +320,7 @@ static int read_cls_labels(open_ctx *c) {
     qsort(c->cls, (size_t)c->n_cls, sizeof(cls_entry), cmp_cls);
     for (int64_t k = 1; k < c->n_cls; k++)
         if (strcmp(c->cls[k].id, c->cls[k - 1].id) == 0 && !c->cls[k].problem)
-            c->cls[k].problem = path_fmt("%s:%d: id '%s' listed again (first on line %d)", c->cls_path, c->cls[k].line,
+            c->cls[k].problem = wsss_xasprintf("%s:%d: id '%s' listed again (first on line %d)", c->cls_path, c->cls[k].line,
                                          c->cls[k].id, c->cls[k - 1].line);
     return WSSS_OK;
 }

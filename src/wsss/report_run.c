@@ -45,14 +45,10 @@ void wsss_report_free_list(char **v, int n) {
 }
 
 void wsss_report_problem(report_run *r, const char *fmt, ...) {
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *m = wsss_xvasprintf(fmt, ap);
     va_end(ap);
-    char *m = wsss_xmalloc((size_t)(n > 0 ? n : 0) + 1);
-    vsnprintf(m, (size_t)(n > 0 ? n : 0) + 1, fmt, ap2);
-    va_end(ap2);
     r->problems = wsss_xrealloc(r->problems, sizeof(char *) * (size_t)(r->n_problems + 1));
     r->problems[r->n_problems++] = m;
 }
