@@ -8,7 +8,7 @@
 #include "core/kernel.h"
 #include "wsss/error.h"
 
-/* A tensor derived from a source buffer (see ctx_internal.h). */
+/* A tensor derived from a source buffer (see core/kernel.h). */
 typedef struct derived_entry {
     uint64_t src_id, src_version;
     size_t keylen;
