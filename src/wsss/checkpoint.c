@@ -35,6 +35,13 @@ void wsss_ckpt_state_clear(wsss_ckpt_state *s) {
     s->config = NULL;
 }
 
+/* Hands src's contents (and its config string) over to dst; src is left empty. */
+static void state_move(wsss_ckpt_state *dst, wsss_ckpt_state *src) {
+    wsss_ckpt_state_clear(dst);
+    *dst = *src;
+    src->config = NULL;
+}
+
 void wsss_ckpt_state_set_config(wsss_ckpt_state *s, const char *config) {
     free(s->config);
     s->config = config ? wsss_xstrdup(config) : NULL;
@@ -373,9 +380,7 @@ int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_c
     if (!(v = field(file, root, "", "has_optimizer", WSSS_JSON_BOOL))) goto done;
     *has_optimizer = v->boolean;
 
-    wsss_ckpt_state_clear(state);
-    *state = s;
-    s.config = NULL;
+    state_move(state, &s);
     rc = WSSS_OK;
 done:
     wsss_ckpt_state_clear(&s);
@@ -531,9 +536,7 @@ int wsss_ckpt_load(const char *dir_arg, wsss_params *model, wsss_optim *opt, wss
     lo.strict = 1;
     if (wsss_params_load_st(model, model_file, &lo, NULL) != WSSS_OK) goto done;
     if (opt && wsss_optim_state_load(opt, optim_file) != WSSS_OK) goto done;
-    wsss_ckpt_state_clear(state);
-    *state = s;
-    s.config = NULL;
+    state_move(state, &s);
     rc = WSSS_OK;
 done:
     wsss_ckpt_state_clear(&s);
