@@ -7,8 +7,8 @@
 
 #include "wsss/error.h"
 #include "wsss/fs.h"
-#include "wsss/run_layout.h"
 #include "wsss/report_internal.h"
+#include "wsss/run_layout.h"
 
 static int ends_with(const char *s, const char *suf) {
     size_t a = strlen(s), b = strlen(suf);

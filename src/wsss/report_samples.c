@@ -7,8 +7,8 @@
 #include "wsss/error.h"
 #include "wsss/fs.h"
 #include "wsss/image.h"
-#include "wsss/run_layout.h"
 #include "wsss/report_internal.h"
+#include "wsss/run_layout.h"
 
 char *wsss_base64(const uint8_t *d, size_t n) {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
