@@ -4,15 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "commands.h"
-#include "data/image_internal.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/metrics.h"
+#include "wsss/progress.h"
 #include "wsss/run_layout.h"
-#include "wsss/runlog.h"
 
 typedef struct strlist {
     char **v;
@@ -75,11 +74,6 @@ static int list_pngs(const char *dir, strlist *out) {
     return WSSS_OK;
 }
 
-static int file_exists(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
 int cmd_eval_masks(int argc, char **argv) {
     const char *gt = NULL, *pred = NULL, *list = NULL, *classes = NULL, *json = NULL, *stage = "eval", *split = NULL;
     int num_classes = 0, brief = 0, quiet = 0;
@@ -111,7 +105,7 @@ int cmd_eval_masks(int argc, char **argv) {
         size_t n = strlen(gt) + 32;
         auto_classes = wsss_xmalloc(n);
         snprintf(auto_classes, n, "%s/../classes.txt", gt);
-        if (file_exists(auto_classes)) classes = auto_classes;
+        if (wsss_path_is_file(auto_classes)) classes = auto_classes;
     }
     if (classes && read_lines(classes, 0, &names) != WSSS_OK) {
         free(auto_classes);
@@ -159,7 +153,7 @@ int cmd_eval_masks(int argc, char **argv) {
 #pragma omp for schedule(dynamic, 4)
         for (int i = 0; i < ids.n; i++) {
             char *g = wsss_run_file(gt, ids.v[i], ".png"), *p = wsss_run_file(pred, ids.v[i], ".png");
-            if (!file_exists(p)) {
+            if (!wsss_path_is_file(p)) {
                 size_t n = strlen(p) + 64;
                 err[i] = wsss_xmalloc(n);
                 snprintf(err[i], n, "%s: missing prediction", p);

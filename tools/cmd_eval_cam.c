@@ -8,10 +8,11 @@
 #include "wsss/cam.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/json.h"
 #include "wsss/metrics.h"
+#include "wsss/progress.h"
 #include "wsss/run_layout.h"
-#include "wsss/runlog.h"
 
 /* One image: its maps and GT mask into the sweep. */
 static int add_image(wsss_cam_sweep *sw, const wsss_dataset *ds, int64_t i, const char *cam_dir) {

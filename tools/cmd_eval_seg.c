@@ -9,9 +9,12 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "wsss/clock.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/metrics.h"
+#include "wsss/progress.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/segmenter.h"

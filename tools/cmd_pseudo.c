@@ -6,10 +6,13 @@
 
 #include "commands.h"
 #include "wsss/cam.h"
+#include "wsss/clock.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/json.h"
 #include "wsss/metrics.h"
+#include "wsss/progress.h"
 #include "wsss/pseudo.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
@@ -17,19 +20,14 @@
 
 /* Read best_threshold from a cam_sweep metrics file. */
 static int sweep_threshold(const char *path, double *t) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return wsss_error_set("%s: cannot open (run wsss eval-cam first)", path);
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 > cap) buf = wsss_xrealloc(buf, cap = 2 * cap + 8192);
-        size_t k = fread(buf + len, 1, cap - len, f);
-        len += k;
-        if (k == 0) break;
+    uint8_t *text;
+    size_t len;
+    if (wsss_file_read_all(path, &text, &len) != WSSS_OK) {
+        if (access(path, F_OK) != 0) return wsss_error_set("%s: cannot open (run wsss eval-cam first)", path);
+        return WSSS_ERR;
     }
-    fclose(f);
-    wsss_json *j = wsss_json_parse(buf, len);
-    free(buf);
+    wsss_json *j = wsss_json_parse((const char *)text, len);
+    free(text);
     if (!j) return wsss_error_prefix("%s", path);
     int rc = wsss_json_as_double(wsss_json_get(j, "best_threshold"), t);
     wsss_json_free(j);

@@ -6,9 +6,10 @@
 
 #include "commands.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/overlay.h"
 #include "wsss/run_layout.h"
-#include "wsss/runlog.h"
+#include "wsss/progress.h"
 #include "wsss/segmenter.h"
 #include "wsss/trainer.h"
 

@@ -14,7 +14,11 @@
  * (no state.json) is never replaced.
  *
  * Load validates everything (missing files, malformed JSON, wrong version, missing or mistyped
- * fields, missing/unexpected tensors, shape mismatches) and the error names the file and field. */
+ * fields, missing/unexpected tensors, shape mismatches) and the error names the file and field.
+ *
+ * Layering: a checkpoint sits above the things it saves (nn's params, optim's state) and the file
+ * formats it writes them in (io: safetensors, JSON, fs); its code lives with the stages
+ * (src/wsss/checkpoint.c), so nn and optim never depend on it. */
 #ifndef WSSS_CHECKPOINT_H
 #define WSSS_CHECKPOINT_H
 
@@ -44,14 +48,14 @@ void wsss_ckpt_state_clear(wsss_ckpt_state *s); /* frees config */
 void wsss_ckpt_state_set_config(wsss_ckpt_state *s, const char *config);
 
 /* Save model (parameters and buffers), optimizer (may be NULL) and state to dir atomically. */
-int wsss_ckpt_save(const char *dir, const wsss_params *model, const wsss_optim *opt, const wsss_ckpt_state *st);
+int wsss_ckpt_save(const char *dir, const wsss_params *model, const wsss_optim *opt, const wsss_ckpt_state *state);
 
 /* Load into existing objects with the same structure (strict: every tensor must match).
  * opt may be NULL (optimizer state not loaded); a checkpoint saved without optimizer state cannot
- * be loaded into a non-NULL opt. st receives the state (wsss_ckpt_state_clear it afterwards; any
+ * be loaded into a non-NULL opt. state receives the state (wsss_ckpt_state_clear it afterwards; any
  * previous config it held is freed). On error, model and opt are each either unchanged or fully
  * loaded: discard them. */
-int wsss_ckpt_load(const char *dir, wsss_params *model, wsss_optim *opt, wsss_ckpt_state *st);
+int wsss_ckpt_load(const char *dir, wsss_params *model, wsss_optim *opt, wsss_ckpt_state *state);
 
 /* Leftovers next to DIR of saves whose process is gone (kill -9, power loss): DIR.tmp-<pid> is
  * removed; DIR.old-<pid> is renamed back to DIR when DIR is missing (the save died between its two
@@ -60,9 +64,9 @@ int wsss_ckpt_load(const char *dir, wsss_params *model, wsss_optim *opt, wsss_ck
 int wsss_ckpt_clean_stale(const char *dir);
 
 /* Only the state (state.json), e.g. to inspect a checkpoint. */
-int wsss_ckpt_load_state(const char *dir, wsss_ckpt_state *st);
+int wsss_ckpt_load_state(const char *dir, wsss_ckpt_state *state);
 /* The state.json parser itself, on text[0..len) (file names it in messages): the same validation,
- * st is replaced only on success; *has_optimizer receives the file's has_optimizer flag. */
-int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_ckpt_state *st, int *has_optimizer);
+ * state is replaced only on success; *has_optimizer receives the file's has_optimizer flag. */
+int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_ckpt_state *state, int *has_optimizer);
 
 #endif

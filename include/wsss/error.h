@@ -3,6 +3,7 @@
 #ifndef WSSS_ERROR_H
 #define WSSS_ERROR_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -28,5 +29,8 @@ void *wsss_xmalloc(size_t n);
 void *wsss_xcalloc(size_t count, size_t size);
 void *wsss_xrealloc(void *p, size_t n);
 char *wsss_xstrdup(const char *s);
+/* printf into a fresh malloc'd string (aborts on out-of-memory, like the above). */
+char *wsss_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *wsss_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 #endif

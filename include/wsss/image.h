@@ -3,6 +3,7 @@
 #ifndef WSSS_IMAGE_H
 #define WSSS_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct wsss_image {
@@ -25,6 +26,9 @@ int wsss_image_read_rgb(const char *path, wsss_image *out);
 int wsss_image_read_mask(const char *path, wsss_image *out);
 /* Read only the size of a JPEG/PNG (header only; the pixel data is not checked). */
 int wsss_image_read_size(const char *path, int *width, int *height);
+/* 1 if the bytes start with a JPEG / PNG signature (the format is told by the bytes, not the name). */
+int wsss_is_jpeg(const uint8_t *buf, size_t n);
+int wsss_is_png(const uint8_t *buf, size_t n);
 
 /* Encoders; all write atomically (temporary file + rename). */
 int wsss_image_write_jpeg(const char *path, const wsss_image *img, int quality);

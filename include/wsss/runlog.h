@@ -1,4 +1,4 @@
-/* Stage logs and progress output.
+/* Stage logs.
  *
  * Run log: an append-only JSONL file (one JSON object per line, flushed per line, so a crash loses
  * at most the line being written) at RUN_DIR/logs/<stage>.jsonl. Every record has
@@ -9,18 +9,11 @@
  *   "images_per_s", "event" (a string such as "start", "end", "eval" for non-step records).
  * Other numeric fields are kept by the reader (and tabulated), strings other than stage/event are
  * ignored by the report. Stage names the pipeline uses (the report lists them in this order first):
- *   "train-cls", "cam", "affinity", "pseudo", "train-seg", "eval-seg".
- *
- * Progress bar: one line on stderr with a bar, done/total, rate, elapsed and ETA, redrawn at most
- * every 0.2 s when stderr is a terminal; otherwise plain lines at most every 10 s (and at the end).
- * wsss_progress_add may be called from many threads at once (e.g. inside an OpenMP loop).
- * WSSS_PROGRESS=0 in the environment silences it. */
+ *   "train-cls", "cam", "affinity", "pseudo", "train-seg", "eval-seg". */
 #ifndef WSSS_RUNLOG_H
 #define WSSS_RUNLOG_H
 
-#include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "wsss/json.h"
 
@@ -64,26 +57,5 @@ int wsss_runlog_field(const wsss_runlog_data *d, const char *name); /* column in
 static inline double wsss_runlog_value(const wsss_runlog_data *d, int64_t rec, int field) {
     return d->values[rec * d->n_fields + field];
 }
-
-/* ---- progress bar ---- */
-typedef struct wsss_progress {
-    char label[48];
-    int64_t total;   /* <= 0: unknown (no bar, no ETA) */
-    _Atomic int64_t done;
-    atomic_flag busy; /* one printer at a time; others skip */
-    _Atomic double last_print;
-    double t0, interval;
-    FILE *out;
-    int tty, enabled, printed_width;
-} wsss_progress;
-
-void wsss_progress_start(wsss_progress *p, const char *label, int64_t total);
-/* As start, writing to `out`; tty: 1 redraw in place, 0 plain lines; interval_s between updates. */
-void wsss_progress_start_ex(wsss_progress *p, const char *label, int64_t total, FILE *out, int tty, double interval_s);
-void wsss_progress_add(wsss_progress *p, int64_t n);
-/* Final line with the total time (always printed when enabled). */
-void wsss_progress_finish(wsss_progress *p);
-/* Monotonic seconds. */
-double wsss_now_seconds(void);
 
 #endif

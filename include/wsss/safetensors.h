@@ -2,7 +2,10 @@
  * header length, a JSON header {"name": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]},
  * "__metadata__": {"k": "v"}}, then the data. Reading validates everything before any tensor is
  * touched; a malformed file is an error naming the file and the problem, never an out-of-bounds
- * read. Writing is atomic (temporary file + rename). */
+ * read. Writing is atomic (temporary file + rename).
+ *
+ * A file format of the io layer, which sits below nn and optim (they save and load through it) and
+ * depends only on the core (see fs.h). */
 #ifndef WSSS_SAFETENSORS_H
 #define WSSS_SAFETENSORS_H
 

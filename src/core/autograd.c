@@ -1,13 +1,14 @@
 #include "wsss/autograd.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/dnnl/layout.h"
 #include "core/ctx_internal.h"
+#include "core/kernel.h"
 #include "wsss/error.h"
 
-/* A tensor derived from a source buffer (see ctx_internal.h). */
+/* A tensor derived from a source buffer (see core/kernel.h). */
 typedef struct derived_entry {
     uint64_t src_id, src_version;
     size_t keylen;
@@ -258,12 +259,22 @@ static void bytes_add(wsss_ctx *ctx, size_t add, size_t sub) {
     if (ctx->bytes > ctx->peak_ever) ctx->peak_ever = ctx->bytes;
 }
 
+/* How blocked layouts are handled, set by the first wsss_ctx_tensor_blocked: a blocked tensor
+ * exists only after one was created. */
+static _Atomic(const wsss_layout_ops *) blocked_layout_ops;
+
+static const wsss_layout_ops *layout_ops(void) {
+    const wsss_layout_ops *ops = atomic_load(&blocked_layout_ops);
+    WSSS_ASSERT(ops != NULL, "a blocked tensor without layout ops");
+    return ops;
+}
+
 wsss_tensor *wsss_tensor_plain(wsss_tensor *t) {
     if (!t || !t->layout) return t;
     WSSS_ASSERT(t->dtype == WSSS_F32, "blocked layouts hold F32 tensors");
     size_t old = t->ctx ? owned_bytes(t) : 0;
     wsss_buffer *nb = t->ctx ? pool_get(t->ctx, wsss_tensor_nbytes(t), 0) : wsss_buffer_new(wsss_tensor_nbytes(t));
-    wsss_dnnl_layout_to_plain(t->layout, t->buf->data, nb->data);
+    layout_ops()->to_plain(t->layout, t->buf->data, nb->data);
     wsss_buffer_release(t->buf);
     free(t->layout);
     t->layout = NULL;
@@ -282,8 +293,11 @@ wsss_tensor *wsss_ctx_tensor_uninit(wsss_ctx *ctx, wsss_dtype dt, int ndim, cons
 }
 
 wsss_tensor *wsss_ctx_tensor_blocked(wsss_ctx *ctx, wsss_dtype dt, int ndim, const int64_t *shape,
-                                     void *layout, size_t nbytes, int zero) {
-    WSSS_ASSERT(layout != NULL && ndim >= 1 && ndim <= WSSS_MAX_DIMS, "bad blocked tensor");
+                                     void *layout, const wsss_layout_ops *ops, size_t nbytes, int zero) {
+    WSSS_ASSERT(layout != NULL && ops != NULL && ndim >= 1 && ndim <= WSSS_MAX_DIMS, "bad blocked tensor");
+    const wsss_layout_ops *expected = NULL;
+    if (!atomic_compare_exchange_strong(&blocked_layout_ops, &expected, ops))
+        WSSS_ASSERT(expected == ops, "blocked tensors of two backends");
     WSSS_ASSERT(ctx != NULL, "blocked tensors are context-owned");
     wsss_tensor *t = pooled_tensor(ctx, dt, ndim, shape, nbytes, zero);
     t->data = NULL;
@@ -459,7 +473,7 @@ static int share_first(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *g) {
     h->buf = g->buf;
     wsss_buffer_retain(h->buf);
     h->data = g->layout ? NULL : g->data;
-    h->layout = g->layout ? wsss_dnnl_layout_copy(g->layout) : NULL;
+    h->layout = g->layout ? layout_ops()->copy(g->layout) : NULL;
     t->grad = wsss_ctx_adopt(ctx, h);
     return 1;
 }
@@ -487,15 +501,15 @@ static int accumulate_blocked(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *
         return 0;
     }
     if (leaf || (t->grad && !t->grad->layout) ||
-        (t->grad && !wsss_dnnl_layout_equal(t->grad->layout, g->layout))) {
+        (t->grad && !layout_ops()->equal(t->grad->layout, g->layout))) {
         wsss_tensor_plain((wsss_tensor *)g);
         if (t->grad) wsss_tensor_plain(t->grad);
         return 0;
     }
     if (!t->grad) {
         if (share_first(ctx, t, g)) return 1;
-        t->grad = wsss_ctx_tensor_blocked(ctx, g->dtype, g->ndim, g->shape,
-                                          wsss_dnnl_layout_copy(g->layout), g->buf->nbytes, 0);
+        t->grad = wsss_ctx_tensor_blocked(ctx, g->dtype, g->ndim, g->shape, layout_ops()->copy(g->layout),
+                                          layout_ops(), g->buf->nbytes, 0);
         memcpy(t->grad->buf->data, g->buf->data, g->buf->nbytes);
         return 1;
     }

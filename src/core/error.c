@@ -1,6 +1,7 @@
 #include "wsss/error.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static _Thread_local char g_msg[2048];
@@ -72,4 +73,21 @@ char *wsss_xstrdup(const char *s) {
     char *d = wsss_xmalloc(n);
     memcpy(d, s, n);
     return d;
+}
+
+char *wsss_xvasprintf(const char *fmt, va_list ap) {
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) {
+        fprintf(stderr, "wsss: out of memory formatting a string\n");
+        abort();
+    }
+    return s;
+}
+
+char *wsss_xasprintf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = wsss_xvasprintf(fmt, ap);
+    va_end(ap);
+    return s;
 }

@@ -5,11 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "data/image_internal.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 
 const char *const wsss_voc_class_names[21] = {
     "background", "aeroplane", "bicycle", "bird",  "boat",        "bottle", "bus",
@@ -23,40 +22,6 @@ void wsss_dataset_opts_default(wsss_dataset_opts *o) {
 }
 
 /* ---- small file-system and string helpers ---- */
-
-static char *path_join(const char *dir, const char *rel) {
-    if (rel[0] == '/') return wsss_xstrdup(rel);
-    size_t a = strlen(dir), b = strlen(rel);
-    char *p = wsss_xmalloc(a + b + 2);
-    memcpy(p, dir, a);
-    size_t k = a;
-    if (k > 0 && p[k - 1] != '/') p[k++] = '/';
-    memcpy(p + k, rel, b + 1);
-    return p;
-}
-
-static char *path_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *path_fmt(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *p = wsss_xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return p;
-}
-
-static int is_file(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 /* A text file split into lines (trailing \r removed). Lines point into one buffer. */
 typedef struct text_lines {
@@ -149,8 +114,8 @@ static int problem(open_ctx *c, int64_t i, const char *fmt, ...) {
 
 static int read_classes(open_ctx *c) {
     wsss_dataset *ds = c->ds;
-    char *path = path_join(ds->root, "classes.txt");
-    if (!is_file(path)) {
+    char *path = wsss_path_join(ds->root, "classes.txt");
+    if (!wsss_path_is_file(path)) {
         free(path);
         ds->num_classes = 21;
         ds->class_names = wsss_xcalloc(21, sizeof(char *));
@@ -202,14 +167,14 @@ static int read_list(open_ctx *c) {
     wsss_dataset *ds = c->ds;
     const char *split = c->o->split ? c->o->split : "train";
     if (split[0] == 0) return wsss_error_set("dataset %s: empty split name", ds->root);
-    char *rel = path_fmt("ImageSets/Segmentation/%s.txt", split);
-    c->list_path = path_join(ds->root, rel);
+    char *rel = wsss_xasprintf("ImageSets/Segmentation/%s.txt", split);
+    c->list_path = wsss_path_join(ds->root, rel);
     free(rel);
-    if (!is_file(c->list_path) && (strchr(split, '/') || strstr(split, ".txt")) && is_file(split)) {
+    if (!wsss_path_is_file(c->list_path) && (strchr(split, '/') || strstr(split, ".txt")) && wsss_path_is_file(split)) {
         free(c->list_path);
         c->list_path = wsss_xstrdup(split);
     }
-    if (!is_file(c->list_path))
+    if (!wsss_path_is_file(c->list_path))
         return wsss_error_set("%s: split list not found (expected ImageSets/Segmentation/<split>.txt under %s)",
                               c->list_path, ds->root);
     if (read_lines(c->list_path, &c->list) != WSSS_OK) return WSSS_ERR;
@@ -227,8 +192,8 @@ static int find_paths(open_ctx *c) {
     wsss_dataset *ds = c->ds;
     const wsss_dataset_opts *o = c->o;
     int64_t n = ds->n;
-    char *img_dir = path_join(ds->root, "JPEGImages");
-    if (!is_dir(img_dir)) {
+    char *img_dir = wsss_path_join(ds->root, "JPEGImages");
+    if (!wsss_path_is_dir(img_dir)) {
         int rc = wsss_error_set("%s: image folder not found", img_dir);
         free(img_dir);
         return rc;
@@ -236,15 +201,15 @@ static int find_paths(open_ctx *c) {
     char *mask_dir = NULL;
     if (o->masks != WSSS_MASKS_NONE) {
         if (o->mask_dir) {
-            mask_dir = path_join(ds->root, o->mask_dir);
+            mask_dir = wsss_path_join(ds->root, o->mask_dir);
         } else {
-            mask_dir = path_join(ds->root, "SegmentationClassAug");
-            if (!is_dir(mask_dir)) {
+            mask_dir = wsss_path_join(ds->root, "SegmentationClassAug");
+            if (!wsss_path_is_dir(mask_dir)) {
                 free(mask_dir);
-                mask_dir = path_join(ds->root, "SegmentationClass");
+                mask_dir = wsss_path_join(ds->root, "SegmentationClass");
             }
         }
-        if (!is_dir(mask_dir)) {
+        if (!wsss_path_is_dir(mask_dir)) {
             if (o->masks == WSSS_MASKS_REQUIRED || o->mask_dir) {
                 int rc = wsss_error_set("%s: mask folder not found", mask_dir);
                 free(mask_dir);
@@ -257,8 +222,8 @@ static int find_paths(open_ctx *c) {
     }
     char *sal_dir = NULL;
     if (o->saliency_dir) {
-        sal_dir = path_join(ds->root, o->saliency_dir);
-        if (!is_dir(sal_dir)) {
+        sal_dir = wsss_path_join(ds->root, o->saliency_dir);
+        if (!wsss_path_is_dir(sal_dir)) {
             int rc = wsss_error_set("%s: saliency folder not found", sal_dir);
             free(sal_dir);
             free(mask_dir);
@@ -274,17 +239,17 @@ static int find_paths(open_ctx *c) {
     for (int64_t i = 0; i < n && rc == WSSS_OK; i++) {
         const char *id = ds->ids[i];
         for (size_t k = 0; k < sizeof exts / sizeof exts[0] && !ds->image_paths[i]; k++) {
-            char *p = path_fmt("%s/%s%s", img_dir, id, exts[k]);
-            if (is_file(p)) ds->image_paths[i] = p;
+            char *p = wsss_xasprintf("%s/%s%s", img_dir, id, exts[k]);
+            if (wsss_path_is_file(p)) ds->image_paths[i] = p;
             else free(p);
         }
         if (!ds->image_paths[i]) {
-            ds->image_paths[i] = path_fmt("%s/%s.jpg", img_dir, id); /* the name reported and tried later */
+            ds->image_paths[i] = wsss_xasprintf("%s/%s.jpg", img_dir, id); /* the name reported and tried later */
             rc = problem(c, i, "%s: image of id '%s' (listed in %s) not found", ds->image_paths[i], id, c->list_path);
         }
         if (rc == WSSS_OK && mask_dir) {
-            char *p = path_fmt("%s/%s.png", mask_dir, id);
-            if (is_file(p)) {
+            char *p = wsss_xasprintf("%s/%s.png", mask_dir, id);
+            if (wsss_path_is_file(p)) {
                 ds->mask_paths[i] = p;
             } else {
                 if (o->masks != WSSS_MASKS_OPTIONAL)
@@ -293,8 +258,8 @@ static int find_paths(open_ctx *c) {
             }
         }
         if (rc == WSSS_OK && sal_dir) {
-            char *p = path_fmt("%s/%s.png", sal_dir, id);
-            if (is_file(p)) {
+            char *p = wsss_xasprintf("%s/%s.png", sal_dir, id);
+            if (wsss_path_is_file(p)) {
                 ds->saliency_paths[i] = p;
             } else {
                 rc = problem(c, i, "%s: saliency map of id '%s' (listed in %s) not found", p, id, c->list_path);
@@ -338,13 +303,13 @@ static int read_cls_labels(open_ctx *c) {
             long v = strtol(tok, &end, 10);
             if (*end || errno || end == tok) {
                 if (!e->problem)
-                    e->problem = path_fmt("%s:%d: '%s' is not a class id (expected integers 1..%d)", c->cls_path,
+                    e->problem = wsss_xasprintf("%s:%d: '%s' is not a class id (expected integers 1..%d)", c->cls_path,
                                           e->line, tok, ds->num_classes - 1);
                 continue;
             }
             if (v < 1 || v >= ds->num_classes) {
                 if (!e->problem)
-                    e->problem = path_fmt("%s:%d: class id %ld out of range (expected 1..%d: foreground classes, "
+                    e->problem = wsss_xasprintf("%s:%d: class id %ld out of range (expected 1..%d: foreground classes, "
                                           "background is 0 and never listed)",
                                           c->cls_path, e->line, v, ds->num_classes - 1);
                 continue;
@@ -355,7 +320,7 @@ static int read_cls_labels(open_ctx *c) {
     qsort(c->cls, (size_t)c->n_cls, sizeof(cls_entry), cmp_cls);
     for (int64_t k = 1; k < c->n_cls; k++)
         if (strcmp(c->cls[k].id, c->cls[k - 1].id) == 0 && !c->cls[k].problem)
-            c->cls[k].problem = path_fmt("%s:%d: id '%s' listed again (first on line %d)", c->cls_path, c->cls[k].line,
+            c->cls[k].problem = wsss_xasprintf("%s:%d: id '%s' listed again (first on line %d)", c->cls_path, c->cls[k].line,
                                          c->cls[k].id, c->cls[k - 1].line);
     return WSSS_OK;
 }
@@ -431,10 +396,10 @@ static int read_labels(open_ctx *c) {
     int64_t n = ds->n;
     ds->labels = wsss_xcalloc((size_t)n, (size_t)ds->num_classes);
     uint8_t *need = wsss_xcalloc((size_t)n, 1);
-    c->cls_path = path_join(ds->root, "cls_labels.txt");
+    c->cls_path = wsss_path_join(ds->root, "cls_labels.txt");
     int rc = WSSS_OK;
     ds->has_labels = 1;
-    if (is_file(c->cls_path)) {
+    if (wsss_path_is_file(c->cls_path)) {
         ds->label_source = WSSS_LABELS_FROM_FILE;
         rc = read_cls_labels(c);
         if (rc == WSSS_OK) rc = labels_from_file(c, need);
@@ -507,7 +472,7 @@ int wsss_dataset_open(const char *root, const wsss_dataset_opts *opts, wsss_data
     wsss_dataset_opts_default(&defaults);
     if (!opts) opts = &defaults;
     if (!root || !root[0]) return wsss_error_set("dataset: empty root path");
-    if (!is_dir(root)) return wsss_error_set("%s: dataset root not found (expected a directory)", root);
+    if (!wsss_path_is_dir(root)) return wsss_error_set("%s: dataset root not found (expected a directory)", root);
     wsss_dataset *ds = wsss_xcalloc(1, sizeof *ds);
     ds->root = wsss_xstrdup(root);
     open_ctx c;

@@ -60,7 +60,5 @@ int wsss_fashion_check_common(int size, int max_distractors, int jpeg_quality, i
                               const int *classes);
 /* Creates a directory (an existing one is fine); errors name the path. */
 int wsss_fashion_make_dir(const char *path);
-/* Monotonic seconds, for progress lines. */
-double wsss_fashion_now_s(void);
 
 #endif

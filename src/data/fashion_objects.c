@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "data/fashion_internal.h"
+#include "wsss/clock.h"
 #include "wsss/error.h"
 #include "wsss/image_folder.h"
 #include "wsss/rng.h"
@@ -323,7 +324,7 @@ static int write_split(const wsss_fashion_objects_opts *o, split_job *j, int64_t
         if (o->progress && (d % step == 0 || d == j->n)) {
 #pragma omp critical(fashion_objects_progress)
             fprintf(stderr, "fashion-objects: %s %lld/%lld images (%.1f s)\n", j->name, (long long)d, (long long)j->n,
-                    wsss_fashion_now_s() - t0);
+                    wsss_now_seconds() - t0);
         }
     }
     for (int c = 1; c <= K; c++) free(folders[c]);
@@ -345,7 +346,7 @@ int wsss_fashion_objects_generate(const wsss_fashion_objects_opts *o, int64_t co
     if (!counts) counts = local;
     memset(counts, 0, sizeof(int64_t) * 2 * WSSS_FASHION_NUM_CLASSES);
     split_job jobs[2] = {{.split = WSSS_FASHION_TRAIN, .name = "train"}, {.split = WSSS_FASHION_VAL, .name = "val"}};
-    const double t0 = wsss_fashion_now_s();
+    const double t0 = wsss_now_seconds();
     int rc = WSSS_OK;
     /* every check (pool sizes, existing splits) before the first image is written */
     for (int s = 0; s < 2 && rc == WSSS_OK; s++)
@@ -356,6 +357,6 @@ int wsss_fashion_objects_generate(const wsss_fashion_objects_opts *o, int64_t co
     for (int s = 0; s < 2; s++) wsss_fashion_source_free(&jobs[s].src);
     if (rc == WSSS_OK && o->progress)
         fprintf(stderr, "fashion-objects: wrote %lld train + %lld val images to %s (%.1f s)\n", (long long)jobs[0].n,
-                (long long)jobs[1].n, o->out_dir, wsss_fashion_now_s() - t0);
+                (long long)jobs[1].n, o->out_dir, wsss_now_seconds() - t0);
     return rc;
 }

@@ -9,8 +9,9 @@
 #include <string.h>
 
 #include "data/fashion_internal.h"
-#include "data/image_internal.h"
+#include "wsss/clock.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/rng.h"
 
 void wsss_fashion_opts_default(wsss_fashion_opts *o) {
@@ -220,7 +221,7 @@ static int generate_split(const wsss_fashion_opts *o, wsss_fashion_split split, 
         if (o->progress && (d % step == 0 || d == n)) {
 #pragma omp critical(fashion_progress)
             fprintf(stderr, "fashion-scenes: %s %lld/%lld scenes (%.1f s)\n", name, (long long)d, (long long)n,
-                    wsss_fashion_now_s() - t0);
+                    wsss_now_seconds() - t0);
         }
     }
     wsss_fashion_source_free(&src);
@@ -237,7 +238,7 @@ int wsss_fashion_generate(const wsss_fashion_opts *o, int64_t labels_hist[2][WSS
         if (wsss_fashion_make_dir(path) != WSSS_OK) return WSSS_ERR;
     }
     if (labels_hist) memset(labels_hist, 0, sizeof(int64_t) * 2 * WSSS_FASHION_NUM_CLASSES);
-    double t0 = wsss_fashion_now_s();
+    double t0 = wsss_now_seconds();
     const int64_t counts[2] = {o->n_train, o->n_val};
     uint8_t *labels[2] = {NULL, NULL};
     int rc = WSSS_OK;
@@ -286,6 +287,6 @@ int wsss_fashion_generate(const wsss_fashion_opts *o, int64_t labels_hist[2][WSS
     free(labels[1]);
     if (rc == WSSS_OK && o->progress)
         fprintf(stderr, "fashion-scenes: wrote %lld train + %lld val scenes to %s (%.1f s)\n", (long long)o->n_train,
-                (long long)o->n_val, o->out_dir, wsss_fashion_now_s() - t0);
+                (long long)o->n_val, o->out_dir, wsss_now_seconds() - t0);
     return rc;
 }

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "data/fashion_internal.h"
 #include "wsss/error.h"
@@ -169,10 +168,4 @@ int wsss_fashion_make_dir(const char *path) {
         return wsss_error_set("%s: exists and is not a directory", path);
     }
     return wsss_error_set("%s: cannot create directory: %s", path, strerror(errno));
-}
-
-double wsss_fashion_now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }

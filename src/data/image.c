@@ -1,15 +1,11 @@
-/* Image buffers, format detection from the file's bytes, atomic file writes, the VOC palette. */
-#include <errno.h>
-#include <fcntl.h>
+/* Image buffers, format detection from the file's bytes, the VOC palette. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "data/image_internal.h"
-#include "io/stale_tmp.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/image.h"
 
 int wsss_image_alloc(wsss_image *img, int width, int height, int channels) {
@@ -33,77 +29,6 @@ int wsss_is_jpeg(const uint8_t *buf, size_t n) { return n >= 3 && buf[0] == 0xFF
 int wsss_is_png(const uint8_t *buf, size_t n) {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
     return n >= 8 && memcmp(buf, sig, 8) == 0;
-}
-
-int wsss_file_read_all(const char *path, uint8_t **data, size_t *size) {
-    *data = NULL;
-    *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return wsss_error_set("%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return wsss_error_set("%s: not a regular file", path);
-    }
-    if (st.st_size > ((off_t)1 << 31)) {
-        close(fd);
-        return wsss_error_set("%s: file too large (%lld bytes, expected an image under 2 GiB)", path,
-                              (long long)st.st_size);
-    }
-    size_t n = (size_t)st.st_size, got = 0;
-    uint8_t *buf = wsss_xmalloc(n + 1);
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break; /* file shrank under us: decode what we have; decoders report truncation */
-        got += (size_t)r;
-    }
-    close(fd);
-    *data = buf;
-    *size = got;
-    return WSSS_OK;
-}
-
-/* Temporary file in the same directory (so rename is atomic), then rename. No fsync: the guarantee
- * wanted is that readers never see a half-written file, not durability across power loss, and an
- * fsync per image would dominate dataset generation time. */
-int wsss_file_write_atomic(const char *path, const void *data, size_t size) {
-    char *tmp = wsss_tmp_file_template(path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return wsss_error_set("%s: cannot create a temporary file next to it: %s", path, strerror(e));
-    }
-    (void)fchmod(fd, 0644); /* mkstemp creates 0600; images are ordinary shared files */
-    const uint8_t *p = data;
-    size_t done = 0;
-    while (done < size) {
-        ssize_t w = write(fd, p + done, size - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return wsss_error_set("%s: write failed: %s", path, w < 0 ? strerror(e) : "no progress");
-        }
-        done += (size_t)w;
-    }
-    if (close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return wsss_error_set("%s: write failed: %s", path, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return wsss_error_set("%s: cannot rename the temporary file into place: %s", path, strerror(e));
-    }
-    free(tmp);
-    return WSSS_OK;
 }
 
 static int read_decode(const char *path, wsss_decode_mode mode, wsss_image *out) {

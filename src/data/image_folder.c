@@ -9,20 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "wsss/error.h"
+#include "wsss/fs.h"
 
 void wsss_image_folder_opts_default(wsss_image_folder_opts *o) { memset(o, 0, sizeof *o); }
-
-static char *join(const char *dir, const char *name) {
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = wsss_xmalloc(a + b + 2);
-    memcpy(p, dir, a);
-    p[a] = '/';
-    memcpy(p + a + 1, name, b + 1);
-    return p;
-}
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -52,11 +43,6 @@ static int list_dir(const char *dir, char ***names, int64_t *n) {
 static void free_names(char **names, int64_t n) {
     for (int64_t i = 0; i < n; i++) free(names[i]);
     free(names);
-}
-
-static int is_dir(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static int has_image_extension(const char *name) {
@@ -102,19 +88,19 @@ static void add_sample(sample_list *s, char *path, char *id, int label) {
 /* The images of class folder k (files in name order). */
 static int read_class(const wsss_image_folder_opts *o, wsss_image_folder *f, int k, sample_list *s) {
     const char *cls = f->class_names[k];
-    char *cdir = join(f->dir, cls);
+    char *cdir = wsss_path_join(f->dir, cls);
     char **names;
     int64_t n;
     int rc = list_dir(cdir, &names, &n);
     int64_t before = s->n, skipped = f->n_skipped;
     for (int64_t i = 0; rc == WSSS_OK && i < n; i++) {
-        char *path = join(cdir, names[i]);
-        if (is_dir(path))
+        char *path = wsss_path_join(cdir, names[i]);
+        if (wsss_path_is_dir(path))
             rc = entry_problem(o, f, "%s: a folder inside class folder %s (images must be directly in it)", path, cdir);
         else if (!has_image_extension(names[i]))
             rc = entry_problem(o, f, "%s: not an image file name (expected .jpg, .jpeg or .png, any case)", path);
         else {
-            add_sample(s, path, join(cls, names[i]), k);
+            add_sample(s, path, wsss_path_join(cls, names[i]), k);
             continue;
         }
         free(path);
@@ -135,8 +121,8 @@ static int read_classes(const wsss_image_folder_opts *o, wsss_image_folder *f) {
     f->class_names = wsss_xcalloc((size_t)n + 1, sizeof(char *));
     int rc = WSSS_OK;
     for (int64_t i = 0; i < n && rc == WSSS_OK; i++) {
-        char *path = join(f->dir, names[i]);
-        if (is_dir(path)) {
+        char *path = wsss_path_join(f->dir, names[i]);
+        if (wsss_path_is_dir(path)) {
             f->class_names[f->num_classes++] = names[i];
             names[i] = NULL;
         } else {
@@ -159,11 +145,11 @@ int wsss_image_folder_open(const char *root, const char *split, const wsss_image
     if (!opts) opts = &defaults;
     if (!root || !root[0]) return wsss_error_set("image folder: empty root path");
     if (!split || !split[0]) return wsss_error_set("image folder %s: empty split name", root);
-    if (!is_dir(root)) return wsss_error_set("%s: dataset root not found (expected a directory)", root);
+    if (!wsss_path_is_dir(root)) return wsss_error_set("%s: dataset root not found (expected a directory)", root);
     wsss_image_folder *f = wsss_xcalloc(1, sizeof *f);
-    f->dir = join(root, split);
+    f->dir = wsss_path_join(root, split);
     int rc = WSSS_OK;
-    if (!is_dir(f->dir))
+    if (!wsss_path_is_dir(f->dir))
         rc = wsss_error_set("%s: split folder not found (ImageFolder layout: %s/<split>/<class>/<image>)", f->dir, root);
     if (rc == WSSS_OK) rc = read_classes(opts, f);
     sample_list s = {0};

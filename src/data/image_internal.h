@@ -1,6 +1,6 @@
 /* Shared by the image codec files (image.c, image_jpeg.c, image_png.c); not a public header.
  * Codecs work on whole files in memory: a truncated file is then a clean "ran out of bytes" error
- * inside the decoder, and writers can hand a finished buffer to one atomic write. */
+ * inside the decoder, and writers can hand a finished buffer to one atomic write (wsss/fs.h). */
 #ifndef WSSS_DATA_IMAGE_INTERNAL_H
 #define WSSS_DATA_IMAGE_INTERNAL_H
 
@@ -13,15 +13,6 @@
 #define WSSS_IMAGE_MAX_PIXELS ((int64_t)1 << 28)
 
 typedef enum { WSSS_DECODE_RGB, WSSS_DECODE_MASK } wsss_decode_mode;
-
-/* Whole file into a malloc'd buffer (free with free()); one byte more is allocated past *size, so
- * text readers may NUL-terminate. */
-int wsss_file_read_all(const char *path, uint8_t **data, size_t *size);
-/* Write to a temporary file next to path, then rename over path. */
-int wsss_file_write_atomic(const char *path, const void *data, size_t size);
-
-int wsss_is_jpeg(const uint8_t *buf, size_t n);
-int wsss_is_png(const uint8_t *buf, size_t n);
 
 /* Decoders: out receives a freshly allocated image; path only names the file in messages. */
 int wsss_jpeg_decode(const char *path, const uint8_t *buf, size_t n, wsss_image *out);

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "wsss/clock.h"
 #include "wsss/error.h"
 #include "wsss/rng.h"
 #include "wsss/runtime.h"
@@ -61,12 +61,6 @@ struct wsss_loader {
     double wait_s;
     uint8_t *warned; /* [n] bad samples already reported */
 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 void wsss_loader_opts_default(wsss_loader_opts *o) {
     memset(o, 0, sizeof *o);
@@ -402,9 +396,9 @@ int wsss_loader_next(wsss_loader *l, const wsss_batch **out) {
         pthread_cond_broadcast(&l->cv_work);
     }
     slot *s = &l->slots[l->consumed % l->P];
-    double t0 = now_s();
+    double t0 = wsss_now_seconds();
     while (!(s->state == SLOT_READY && s->seq == l->consumed)) pthread_cond_wait(&l->cv_done, &l->mu);
-    l->wait_s += now_s() - t0;
+    l->wait_s += wsss_now_seconds() - t0;
     l->holding = 1;
     if (s->last) {
         l->pos_epoch = s->epoch + 1;

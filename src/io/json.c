@@ -619,18 +619,12 @@ char *wsss_jw_take(wsss_jw *w) {
 void wsss_jw_append(wsss_jw *w, const char *s, size_t n) { buf_append(&w->buf, &w->len, &w->cap, s, n); }
 
 void wsss_jw_printf(wsss_jw *w, const char *fmt, ...) {
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *tmp = wsss_xvasprintf(fmt, ap);
     va_end(ap);
-    if (n > 0) {
-        char *tmp = wsss_xmalloc((size_t)n + 1);
-        vsnprintf(tmp, (size_t)n + 1, fmt, ap2);
-        wsss_jw_append(w, tmp, (size_t)n);
-        free(tmp);
-    }
-    va_end(ap2);
+    wsss_jw_append(w, tmp, strlen(tmp));
+    free(tmp);
 }
 
 void wsss_jw_append_quoted(wsss_jw *w, const char *s, size_t n) {

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io/stale_tmp.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/json.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -622,21 +621,6 @@ static int cmp_item(const void *a, const void *b) {
     return strcmp(((const w_item *)a)->name, ((const w_item *)b)->name);
 }
 
-static int write_all(int fd, const void *p, size_t n) {
-    const char *c = p;
-    while (n) {
-        ssize_t r = write(fd, c, n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            if (r == 0) errno = EIO;
-            return -1;
-        }
-        c += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
 int wsss_st_writer_save(wsss_st_writer *w, const char *path) {
     /* sorted by name, like the reference writers; duplicates are a caller error worth reporting */
     w_item *items = wsss_xmalloc(sizeof(w_item) * (size_t)(w->n ? w->n : 1));
@@ -684,56 +668,31 @@ int wsss_st_writer_save(wsss_st_writer *w, const char *path) {
     wsss_jw_obj_end(&jw);
     while (jw.len % 8) wsss_jw_append(&jw, " ", 1); /* keeps the data section 8-byte aligned */
 
-    /* temporary file in the same directory, so rename() is atomic */
-    char *tmp = wsss_tmp_file_template(path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        wsss_error_set("%s: cannot create temporary file: %s", path, strerror(errno));
-        free(tmp);
+    wsss_atomic_file f;
+    if (wsss_atomic_file_open(&f, path) != WSSS_OK) {
         free(items);
         wsss_jw_free(&jw);
         return WSSS_ERR;
     }
-    int ok = 1, err = 0;
-    const char *what = "write";
     uint8_t lenb[8];
     uint64_t hl = jw.len;
     for (int i = 0; i < 8; i++) lenb[i] = (uint8_t)(hl >> (8 * i));
-    if (write_all(fd, lenb, 8) || write_all(fd, jw.buf, jw.len)) ok = 0, err = errno;
-    for (int i = 0; ok && i < w->n; i++) {
+    wsss_atomic_file_write(&f, lenb, 8);
+    wsss_atomic_file_write(&f, jw.buf, jw.len);
+    for (int i = 0; !f.err && i < w->n; i++) {
         const wsss_tensor *t = items[i].t;
         size_t nb = (size_t)wsss_tensor_numel(t) * wsss_dtype_size(t->dtype);
         if (!nb) continue;
         if (wsss_tensor_is_contiguous(t)) {
-            if (write_all(fd, t->data, nb)) ok = 0, err = errno;
+            wsss_atomic_file_write(&f, t->data, nb);
         } else { /* a view: write its logical (row-major) contents */
             void *c = wsss_xmalloc(nb);
             gather_bytes(t, c);
-            if (write_all(fd, c, nb)) ok = 0, err = errno;
+            wsss_atomic_file_write(&f, c, nb);
             free(c);
         }
     }
-    if (ok && fchmod(fd, 0644) != 0) { /* mkstemp creates 0600 */
-        ok = 0, err = errno, what = "chmod";
-    }
-    if (ok && fsync(fd) != 0) ok = 0, err = errno, what = "fsync";
-    if (close(fd) != 0 && ok) ok = 0, err = errno, what = "close";
-    if (ok && rename(tmp, path) != 0) ok = 0, err = errno, what = "rename";
-    if (!ok) {
-        unlink(tmp);
-        wsss_error_set("%s: %s failed: %s", path, what, strerror(err));
-    } else {
-        /* make the rename itself durable (best effort) */
-        char *dcopy = wsss_xstrdup(path);
-        int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-        free(dcopy);
-    }
-    free(tmp);
     free(items);
     wsss_jw_free(&jw);
-    return ok ? WSSS_OK : WSSS_ERR;
+    return wsss_atomic_file_commit(&f, 1);
 }

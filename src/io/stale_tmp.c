@@ -1,6 +1,6 @@
 /* Temporary names with the writer's pid, and removal of the leftovers of writers that are gone
- * (stale_tmp.h). */
-#include "io/stale_tmp.h"
+ * (fs.h). */
+#include "wsss/fs.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
  * runs on oneDNN eltwise under WSSS_BACKEND_DNNL, everything else on the reference kernels. */
 #include "backend/dnnl/eltwise.h"
 #include "backend/ref/activation.h"
-#include "core/ctx_internal.h"
+#include "core/kernel.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
 #include "wsss/runtime.h"

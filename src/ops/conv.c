@@ -5,7 +5,7 @@
 #include "backend/dnnl/conv.h"
 #include "backend/dnnl/eltwise.h"
 #include "backend/ref/conv.h"
-#include "core/ctx_internal.h"
+#include "core/kernel.h"
 #include "ops/conv_geom.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"

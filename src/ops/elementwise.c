@@ -4,24 +4,9 @@
 #include <stdio.h>
 
 #include "backend/ref/elementwise.h"
+#include "ops/op_inputs.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
-
-static void check_float(const wsss_tensor *t, const char *op) {
-    if (t->dtype != WSSS_F32 && t->dtype != WSSS_F64) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%s: expected an F32 or F64 tensor, got %s", op,
-                 wsss_dtype_name(t->dtype));
-        WSSS_ASSERT(0, msg);
-    }
-}
-
-/* Kernels here read inputs through their strides, so views need no copy. A tensor in a blocked
- * oneDNN layout (it always has contiguous strides) is converted to plain in place by
- * wsss_ctx_contiguous, which returns the tensor itself for contiguous ones. */
-static void ensure_plain(wsss_ctx *ctx, wsss_tensor *t) {
-    if (wsss_tensor_is_contiguous(t)) (void)wsss_ctx_contiguous(ctx, t);
-}
 
 /* Strides of t seen through the broadcast output shape (left-padded to WSSS_BCAST_DIMS):
  * 0 where t has size 1 (or no dim at all). */

@@ -3,7 +3,7 @@
  * the output in that layout; the backward keeps only the output (gradient gy * (y > 0) to both
  * inputs). Otherwise (F64, the reference backend, broadcasting) the two ops composed. */
 #include "backend/dnnl/tensor_md.h"
-#include "core/ctx_internal.h"
+#include "core/kernel.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
 #include "wsss/runtime.h"

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "backend/ref/softmax.h"
+#include "ops/op_inputs.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
 
@@ -25,12 +26,7 @@ static void softmax_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gou
 }
 
 static wsss_tensor *softmax_impl(wsss_ctx *ctx, const char *name, wsss_tensor *x, int dim, int is_log) {
-    if (x->dtype != WSSS_F32 && x->dtype != WSSS_F64) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%s: expected an F32 or F64 tensor, got %s", name,
-                 wsss_dtype_name(x->dtype));
-        WSSS_ASSERT(0, msg);
-    }
+    check_float(x, name);
     int nd = x->ndim > 0 ? x->ndim : 1; /* 0-dim: one element, dim 0 / -1 */
     if (dim < 0) dim += nd;
     WSSS_ASSERT(dim >= 0 && dim < nd, "softmax: dim out of range");

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/image_internal.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/metrics.h"
 
 /* ---------------------------------------------------------------- confusion matrix */

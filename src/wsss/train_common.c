@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "io/stale_tmp.h"
+#include "wsss/fs.h"
 #include "wsss/error.h"
 #include "wsss/run_layout.h"
 

@@ -5,11 +5,13 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "wsss/checkpoint.h"
+#include "wsss/clock.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
+#include "wsss/progress.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/runtime.h"
@@ -62,12 +64,6 @@ void wsss_trainer_opts_default(wsss_trainer_opts *o) {
     o->handle_signals = 1;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_params *model, wsss_optim *opt,
                       const wsss_lr_schedule *sched, wsss_loader *loader, uint64_t seed) {
     memset(t, 0, sizeof *t);
@@ -87,64 +83,64 @@ int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_param
     if (t->opts.ckpt_dir) wsss_ckpt_clean_stale(t->opts.ckpt_dir); /* leftovers of a killed run */
     if (!t->opts.resume_dir) return WSSS_OK;
 
-    wsss_ckpt_state st;
-    wsss_ckpt_state_init(&st);
-    if (wsss_ckpt_load(t->opts.resume_dir, model, opt, &st) != WSSS_OK) {
-        wsss_ckpt_state_clear(&st);
+    wsss_ckpt_state ckpt_state;
+    wsss_ckpt_state_init(&ckpt_state);
+    if (wsss_ckpt_load(t->opts.resume_dir, model, opt, &ckpt_state) != WSSS_OK) {
+        wsss_ckpt_state_clear(&ckpt_state);
         return WSSS_ERR;
     }
     int rc = WSSS_OK;
-    if (st.n_data_pos != 2 || st.step < 0 || st.epoch < 0 || st.data_pos[0] < 0 || st.data_pos[1] < 0) {
+    if (ckpt_state.n_data_pos != 2 || ckpt_state.step < 0 || ckpt_state.epoch < 0 || ckpt_state.data_pos[0] < 0 || ckpt_state.data_pos[1] < 0) {
         rc = wsss_error_set("%s/state.json: data_pos: expected [loader epoch, loader index] (not a trainer "
                             "checkpoint?)",
                             t->opts.resume_dir);
-    } else if (wsss_loader_seek(loader, st.data_pos[0], st.data_pos[1]) != WSSS_OK) {
+    } else if (wsss_loader_seek(loader, ckpt_state.data_pos[0], ckpt_state.data_pos[1]) != WSSS_OK) {
         wsss_error_prefix("%s/state.json: data_pos", t->opts.resume_dir);
         rc = WSSS_ERR;
     } else {
-        t->step = st.step;
-        t->epoch = st.epoch;
-        t->sched = st.sched;
+        t->step = ckpt_state.step;
+        t->epoch = ckpt_state.epoch;
+        t->sched = ckpt_state.sched;
         /* the run's length may change on resume (--epochs): a poly schedule decays over the new one */
-        if (st.sched.kind == WSSS_LR_POLY && sched->kind == WSSS_LR_POLY) t->sched.max_iter = sched->max_iter;
-        t->rng = st.rng;
-        t->last_lr = st.lr;
+        if (ckpt_state.sched.kind == WSSS_LR_POLY && sched->kind == WSSS_LR_POLY) t->sched.max_iter = sched->max_iter;
+        t->rng = ckpt_state.rng;
+        t->last_lr = ckpt_state.lr;
         t->resumed = 1;
     }
-    wsss_ckpt_state_clear(&st);
+    wsss_ckpt_state_clear(&ckpt_state);
     return rc;
 }
 
 void wsss_trainer_free(wsss_trainer *t) { memset(t, 0, sizeof *t); }
 
 char *wsss_trainer_ckpt_config(const char *dir) {
-    wsss_ckpt_state st;
-    wsss_ckpt_state_init(&st);
-    if (wsss_ckpt_load_state(dir, &st) != WSSS_OK) {
-        wsss_ckpt_state_clear(&st);
+    wsss_ckpt_state ckpt_state;
+    wsss_ckpt_state_init(&ckpt_state);
+    if (wsss_ckpt_load_state(dir, &ckpt_state) != WSSS_OK) {
+        wsss_ckpt_state_clear(&ckpt_state);
         return NULL;
     }
-    char *c = st.config;
-    st.config = NULL;
-    wsss_ckpt_state_clear(&st);
+    char *c = ckpt_state.config;
+    ckpt_state.config = NULL;
+    wsss_ckpt_state_clear(&ckpt_state);
     if (!c) wsss_error_set("%s/state.json: the checkpoint holds no run configuration", dir);
     return c;
 }
 
 int wsss_trainer_save(const wsss_trainer *t, const char *dir) {
     if (wsss_mkdirs_parent(dir) != WSSS_OK) return WSSS_ERR;
-    wsss_ckpt_state st;
-    wsss_ckpt_state_init(&st);
-    st.step = t->step;
-    st.epoch = t->epoch;
-    st.sched = t->sched;
-    st.lr = t->last_lr;
-    st.rng = t->rng;
-    st.n_data_pos = 2;
-    wsss_loader_position(t->loader, &st.data_pos[0], &st.data_pos[1]);
-    wsss_ckpt_state_set_config(&st, t->opts.config);
-    int rc = wsss_ckpt_save(dir, t->model, t->opt, &st);
-    wsss_ckpt_state_clear(&st);
+    wsss_ckpt_state ckpt_state;
+    wsss_ckpt_state_init(&ckpt_state);
+    ckpt_state.step = t->step;
+    ckpt_state.epoch = t->epoch;
+    ckpt_state.sched = t->sched;
+    ckpt_state.lr = t->last_lr;
+    ckpt_state.rng = t->rng;
+    ckpt_state.n_data_pos = 2;
+    wsss_loader_position(t->loader, &ckpt_state.data_pos[0], &ckpt_state.data_pos[1]);
+    wsss_ckpt_state_set_config(&ckpt_state, t->opts.config);
+    int rc = wsss_ckpt_save(dir, t->model, t->opt, &ckpt_state);
+    wsss_ckpt_state_clear(&ckpt_state);
     return rc;
 }
 
@@ -181,9 +177,9 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
     int rc = WSSS_OK;
     int64_t steps_here = 0;
     int64_t saved_at_step = -1;
-    double t_start = now_s();
+    double t_start = wsss_now_seconds();
     while (t->epoch < o->epochs) {
-        double t0 = now_s(), w0 = wsss_loader_wait_seconds(t->loader);
+        double t0 = wsss_now_seconds(), w0 = wsss_loader_wait_seconds(t->loader);
         const wsss_batch *b = NULL;
         if (wsss_loader_next(t->loader, &b) != WSSS_OK) {
             rc = WSSS_ERR;
@@ -199,7 +195,7 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         }
         if (!isfinite(stats.loss)) {
             rc = wsss_error_set("the loss is not finite at step %lld (epoch %lld); lower the learning rate "
-                                "(nothing saved for this step)",
+                                "(nothing ckpt_state for this step)",
                                 (long long)t->step, (long long)t->epoch);
             break;
         }
@@ -211,7 +207,7 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         t->epoch_loss_sum += stats.loss;
         t->epoch_steps++;
         t->images += b->n;
-        double dt = now_s() - t0, wait = wsss_loader_wait_seconds(t->loader) - w0;
+        double dt = wsss_now_seconds() - t0, wait = wsss_loader_wait_seconds(t->loader) - w0;
         if (o->progress) wsss_progress_add(&prog, 1);
         if (log && (t->step % o->log_every == 0 || b->last_in_epoch)) {
             wsss_runlog_begin(log);
@@ -259,7 +255,7 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
             break;
         }
     }
-    t->seconds += now_s() - t_start;
+    t->seconds += wsss_now_seconds() - t_start;
     if (o->progress) wsss_progress_finish(&prog);
     if (log) {
         wsss_runlog_begin(log);

@@ -11,6 +11,7 @@
 
 #include "data/image_internal.h"
 #include "test_util.h"
+#include "wsss/fs.h"
 #include "wsss/image.h"
 
 static char g_dir[1024];

@@ -11,6 +11,7 @@
 
 #include "data/image_internal.h"
 #include "test_util.h"
+#include "wsss/fs.h"
 #include "voc_fixture.h"
 #include "wsss/dataset.h"
 

@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 
 #include "test_util.h"
+#include "wsss/fs.h"
 #include "wsss/metrics.h"
 #include "wsss/overlay.h"
+#include "wsss/progress.h"
 #include "wsss/report.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"

@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "io/stale_tmp.h"
 #include "test_util.h"
+#include "wsss/fs.h"
 #include "wsss/json.h"
 #include "wsss/safetensors.h"
 

@@ -6,7 +6,7 @@
 #include "backend/dnnl/dnnl_common.h"
 #include "backend/dnnl/space_to_batch.h"
 #include "backend/dnnl/tensor_md.h"
-#include "core/ctx_internal.h"
+#include "core/kernel.h"
 #include "wsss/error.h"
 
 #include <pthread.h>

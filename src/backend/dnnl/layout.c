@@ -1,21 +1,20 @@
-/* Blocked-layout tensors: descriptors, conversions, per-context weight cache (see layout.h). */
-#include "backend/dnnl/layout.h"
+/* Blocked-layout tensors: descriptors, conversions, per-context weight cache (see tensor_md.h). */
+#include "backend/dnnl/tensor_md.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/dnnl/dnnl_common.h"
-#include "backend/dnnl/tensor_md.h"
-#include "core/ctx_internal.h"
+#include "core/kernel.h"
 #include "wsss/error.h"
 
-void *wsss_dnnl_layout_copy(const void *layout) {
+static void *layout_copy(const void *layout) {
     dnnl_memory_desc_t *md = wsss_xmalloc(sizeof *md);
     memcpy(md, layout, sizeof *md);
     return md;
 }
 
-int wsss_dnnl_layout_equal(const void *a, const void *b) {
+static int layout_equal(const void *a, const void *b) {
     return wsss_dnnl_md_equal((const dnnl_memory_desc_t *)a, (const dnnl_memory_desc_t *)b);
 }
 
@@ -35,7 +34,7 @@ static void reorder_raw(const dnnl_memory_desc_t *src_md, const void *src,
     wsss_dnnl_mem_free(d);
 }
 
-void wsss_dnnl_layout_to_plain(const void *layout, const void *src, void *dst) {
+static void layout_to_plain(const void *layout, const void *src, void *dst) {
     const dnnl_memory_desc_t *md = layout;
     dnnl_memory_desc_t plain;
     plain_of(&plain, md);
@@ -65,8 +64,9 @@ wsss_tensor *wsss_dnnl_new_tensor(wsss_ctx *ctx, int ndim, const int64_t *shape,
                                   const dnnl_memory_desc_t *md) {
     WSSS_ASSERT(md->data_type == dnnl_f32, "wsss tensors in oneDNN layouts are F32");
     if (wsss_dnnl_md_is_plain(md)) return wsss_ctx_tensor_uninit(ctx, WSSS_F32, ndim, shape);
-    return wsss_ctx_tensor_blocked(ctx, WSSS_F32, ndim, shape, wsss_dnnl_layout_copy(md),
-                                   wsss_dnnl_md_bytes(md), md_has_padding(md));
+    static const wsss_layout_ops ops = {layout_copy, layout_equal, layout_to_plain};
+    return wsss_ctx_tensor_blocked(ctx, WSSS_F32, ndim, shape, layout_copy(md), &ops, wsss_dnnl_md_bytes(md),
+                                   md_has_padding(md));
 }
 
 wsss_tensor *wsss_dnnl_convert(wsss_ctx *ctx, const dnnl_memory_desc_t *src_md, const void *src,

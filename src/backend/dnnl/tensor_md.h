@@ -1,10 +1,19 @@
-/* oneDNN memory descriptors of wsss tensors, plain or blocked (see layout.h), for the kernels. */
+/* oneDNN memory descriptors of wsss tensors, plain or blocked, for the kernels (layout.c).
+ *
+ * Blocked-layout tensors (see "blocked layouts" in wsss/tensor.h): a blocked tensor's `layout` is a
+ * heap copy of the dnnl_memory_desc_t its buffer is stored in; its shape is the logical
+ * (PyTorch-order) shape, equal to the descriptor's dims. Kernels describe any F32 tensor with
+ * wsss_dnnl_tensor_md (plain tensors get their strided row-major descriptor), convert inputs to the
+ * layout a primitive wants with wsss_dnnl_convert / wsss_dnnl_as_md, and create outputs in the
+ * primitive's layout with wsss_dnnl_new_tensor. The core copies, compares and converts layouts
+ * through the wsss_layout_ops that wsss_dnnl_new_tensor hands it (core/kernel.h): it never includes
+ * dnnl.h and never calls the backend. */
 #ifndef WSSS_BACKEND_DNNL_TENSOR_MD_H
 #define WSSS_BACKEND_DNNL_TENSOR_MD_H
 
 #include <oneapi/dnnl/dnnl.h>
 
-#include "backend/dnnl/layout.h"
+#include "wsss/autograd.h"
 
 /* Descriptor of an F32 tensor as stored: its blocked layout, or the strided row-major layout. */
 void wsss_dnnl_tensor_md(dnnl_memory_desc_t *md, const wsss_tensor *t);

@@ -19,14 +19,5 @@ static inline void tap_range(int64_t k, int64_t in, int64_t out, int s, int p, i
     *o1 = hi;
 }
 
-#define REAL float
-#define FN(name) name##_f32
-#include "backend/ref/conv_impl.h"
-#undef REAL
-#undef FN
-
-#define REAL double
-#define FN(name) name##_f64
-#include "backend/ref/conv_impl.h"
-#undef REAL
-#undef FN
+#define REF_TEMPLATE "backend/ref/conv_impl.h"
+#include "backend/ref/for_each_real.h"

@@ -3,12 +3,5 @@
 
 #include <math.h>
 
-#define REAL float
-#define FN(name) name##_f32
-#include "backend/ref/norm_impl.h"
-#undef REAL
-#undef FN
-
-#define REAL double
-#define FN(name) name##_f64
-#include "backend/ref/norm_impl.h"
+#define REF_TEMPLATE "backend/ref/norm_impl.h"
+#include "backend/ref/for_each_real.h"

@@ -34,12 +34,5 @@ static inline void pool_window(int64_t o, int s, int p, int k, int64_t in, int64
     *hi = b > in ? in : b;
 }
 
-#define REAL float
-#define FN(name) name##_f32
-#include "backend/ref/pool_impl.h"
-#undef REAL
-#undef FN
-
-#define REAL double
-#define FN(name) name##_f64
-#include "backend/ref/pool_impl.h"
+#define REF_TEMPLATE "backend/ref/pool_impl.h"
+#include "backend/ref/for_each_real.h"

@@ -18,17 +18,8 @@ int64_t wsss_resize_nearest_src(int64_t dst, int64_t in, int64_t out) {
     return s < in - 1 ? s : in - 1;
 }
 
-#define REAL float
-#define FN(name) name##_f32
-#include "backend/ref/resize_impl.h"
-#undef REAL
-#undef FN
-
-#define REAL double
-#define FN(name) name##_f64
-#include "backend/ref/resize_impl.h"
-#undef REAL
-#undef FN
+#define REF_TEMPLATE "backend/ref/resize_impl.h"
+#include "backend/ref/for_each_real.h"
 
 /* ---- table-driven float kernels ----
  * Separable: per plane, each input row that some output row reads is first interpolated along W

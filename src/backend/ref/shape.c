@@ -135,14 +135,5 @@ void wsss_ref_gather_fwd(size_t es, int ndim, int dim, const int64_t *xshape, co
     }
 }
 
-#define REAL float
-#define FN(name) name##_f32
-#include "backend/ref/shape_impl.h"
-#undef REAL
-#undef FN
-
-#define REAL double
-#define FN(name) name##_f64
-#include "backend/ref/shape_impl.h"
-#undef REAL
-#undef FN
+#define REF_TEMPLATE "backend/ref/shape_impl.h"
+#include "backend/ref/for_each_real.h"

@@ -50,9 +50,5 @@ char *wsss_run_file(const char *dir, const char *name, const char *ext);
 /* "RUN/logs/<stage>.jsonl" and "RUN/metrics/<stage>.json" (malloc'd). */
 char *wsss_run_log_path(const char *run, const char *stage);
 char *wsss_run_metrics_path(const char *run, const char *stage);
-/* mkdir -p; WSSS_ERR naming the path on failure. */
-int wsss_mkdirs(const char *path);
-/* mkdir -p of the directory part of a file path. */
-int wsss_mkdirs_parent(const char *file_path);
 
 #endif

@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -13,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "io/stale_tmp.h"
 #include "wsss/error.h"
+#include "wsss/fs.h"
 #include "wsss/json.h"
 
 #define CKPT_FORMAT "wsss-checkpoint"
@@ -35,6 +34,13 @@ void wsss_ckpt_state_clear(wsss_ckpt_state *s) {
     s->config = NULL;
 }
 
+/* Hands src's contents (and its config string) over to dst; src is left empty. */
+static void state_move(wsss_ckpt_state *dst, wsss_ckpt_state *src) {
+    wsss_ckpt_state_clear(dst);
+    *dst = *src;
+    src->config = NULL;
+}
+
 void wsss_ckpt_state_set_config(wsss_ckpt_state *s, const char *config) {
     free(s->config);
     s->config = config ? wsss_xstrdup(config) : NULL;
@@ -43,37 +49,11 @@ void wsss_ckpt_state_set_config(wsss_ckpt_state *s, const char *config) {
 /* ------------------------------------------------------------------------------------------ */
 /* filesystem helpers                                                                          */
 
-static char *path_join(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = wsss_xmalloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 static char *path_suffix(const char *dir, const char *suffix, long pid) {
     size_t n = strlen(dir) + strlen(suffix) + 32;
     char *p = wsss_xmalloc(n);
     snprintf(p, n, "%s%s%ld", dir, suffix, pid);
     return p;
-}
-
-static void fsync_path(const char *path, int dir) {
-    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-static void fsync_parent(const char *path) {
-    char *c = wsss_xstrdup(path);
-    fsync_path(dirname(c), 1);
-    free(c);
-}
-
-static int is_dir(const char *path) {
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
 /* dir without trailing slashes ("ckpt/" would otherwise put DIR.tmp-<pid> inside the directory). */
@@ -84,16 +64,11 @@ static char *normalize_dir(const char *dir) {
     return d;
 }
 
-static int path_exists(const char *path) {
-    struct stat sb;
-    return lstat(path, &sb) == 0;
-}
-
 /* Remove a checkpoint-shaped directory: its known files, leftover temporary files of our safetensors
  * writer, then the directory. Anything else in it (user files) makes rmdir fail: returns -1 then. */
 static int remove_ckpt_dir(const char *dir) {
     for (size_t i = 0; i < sizeof ckpt_files / sizeof *ckpt_files; i++) {
-        char *p = path_join(dir, ckpt_files[i]);
+        char *p = wsss_path_join(dir, ckpt_files[i]);
         unlink(p);
         free(p);
     }
@@ -107,7 +82,7 @@ static int remove_ckpt_dir(const char *dir) {
                 if (strncmp(e->d_name, ckpt_files[i], n) == 0 && strncmp(e->d_name + n, ".tmp", 4) == 0) ours = 1;
             }
             if (ours) {
-                char *p = path_join(dir, e->d_name);
+                char *p = wsss_path_join(dir, e->d_name);
                 unlink(p);
                 free(p);
             }
@@ -139,7 +114,7 @@ int wsss_ckpt_clean_stale(const char *dir_arg) {
             snprintf(exact, sizeof exact, "%s%s%ld", base, tags[k], pid);
             if (!pid || strcmp(exact, e->d_name) != 0 || !wsss_pid_is_gone(pid)) continue;
             found = wsss_xrealloc(found, sizeof *found * (size_t)(n + 1));
-            found[n].path = path_join(parent, e->d_name);
+            found[n].path = wsss_path_join(parent, e->d_name);
             found[n].is_old = k == 1;
             n++;
         }
@@ -151,7 +126,7 @@ int wsss_ckpt_clean_stale(const char *dir_arg) {
         for (int i = 0; i < n; i++) {
             struct stat sb; /* a real directory: never follow a symlink into someone's folder */
             if (found[i].is_old != pass || lstat(found[i].path, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
-            if (pass == 1 && !path_exists(dir) && rename(found[i].path, dir) == 0) {
+            if (pass == 1 && !wsss_path_exists(dir) && rename(found[i].path, dir) == 0) {
                 fprintf(stderr, "wsss: note: %s: restored from %s (a save was interrupted)\n", dir, found[i].path);
                 cleaned++;
             } else if (remove_ckpt_dir(found[i].path) == 0) {
@@ -169,56 +144,33 @@ int wsss_ckpt_clean_stale(const char *dir_arg) {
     return cleaned;
 }
 
-static int write_file_sync(const char *path, const char *data, size_t len) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return wsss_error_set("%s: cannot create: %s", path, strerror(errno));
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            int err = errno;
-            close(fd);
-            return wsss_error_set("%s: write failed: %s", path, strerror(err));
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        int err = errno;
-        close(fd);
-        return wsss_error_set("%s: fsync failed: %s", path, strerror(err));
-    }
-    if (close(fd) != 0) return wsss_error_set("%s: close failed: %s", path, strerror(errno));
-    return WSSS_OK;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* state.json                                                                                  */
 
 static void hex_u64(char *buf, size_t n, uint64_t v) { snprintf(buf, n, "0x%016" PRIx64, v); }
 
-static char *state_to_json(const wsss_ckpt_state *st, int has_optimizer) {
+static char *state_to_json(const wsss_ckpt_state *state, int has_optimizer) {
     wsss_jw w;
     wsss_jw_init(&w, 2);
     char hex[32];
     wsss_jw_obj_begin(&w);
     wsss_jw_kv_string(&w, "format", CKPT_FORMAT);
     wsss_jw_kv_int(&w, "version", WSSS_CKPT_VERSION);
-    wsss_jw_kv_int(&w, "step", st->step);
-    wsss_jw_kv_int(&w, "epoch", st->epoch);
-    wsss_jw_kv_double(&w, "lr", st->lr);
+    wsss_jw_kv_int(&w, "step", state->step);
+    wsss_jw_kv_int(&w, "epoch", state->epoch);
+    wsss_jw_kv_double(&w, "lr", state->lr);
 
     wsss_jw_key(&w, "lr_schedule");
     wsss_jw_obj_begin(&w);
-    wsss_jw_kv_string(&w, "kind", wsss_lr_kind_name(st->sched.kind));
-    wsss_jw_kv_double(&w, "base_lr", st->sched.base_lr);
-    wsss_jw_kv_double(&w, "gamma", st->sched.gamma);
+    wsss_jw_kv_string(&w, "kind", wsss_lr_kind_name(state->sched.kind));
+    wsss_jw_kv_double(&w, "base_lr", state->sched.base_lr);
+    wsss_jw_kv_double(&w, "gamma", state->sched.gamma);
     wsss_jw_key(&w, "milestones");
     wsss_jw_arr_begin(&w);
-    for (int i = 0; i < st->sched.n_milestones; i++) wsss_jw_int(&w, st->sched.milestones[i]);
+    for (int i = 0; i < state->sched.n_milestones; i++) wsss_jw_int(&w, state->sched.milestones[i]);
     wsss_jw_arr_end(&w);
-    wsss_jw_kv_double(&w, "power", st->sched.power);
-    wsss_jw_kv_int(&w, "max_iter", st->sched.max_iter);
+    wsss_jw_kv_double(&w, "power", state->sched.power);
+    wsss_jw_kv_int(&w, "max_iter", state->sched.max_iter);
     wsss_jw_obj_end(&w);
 
     /* RNG words as hex strings: JSON numbers cannot hold 64-bit integers portably. The spare is
@@ -228,25 +180,25 @@ static char *state_to_json(const wsss_ckpt_state *st, int has_optimizer) {
     wsss_jw_key(&w, "s");
     wsss_jw_arr_begin(&w);
     for (int i = 0; i < 4; i++) {
-        hex_u64(hex, sizeof hex, st->rng.s[i]);
+        hex_u64(hex, sizeof hex, state->rng.s[i]);
         wsss_jw_string(&w, hex);
     }
     wsss_jw_arr_end(&w);
     uint64_t bits;
-    memcpy(&bits, &st->rng.spare, sizeof bits);
+    memcpy(&bits, &state->rng.spare, sizeof bits);
     hex_u64(hex, sizeof hex, bits);
     wsss_jw_kv_string(&w, "spare_bits", hex);
-    wsss_jw_kv_bool(&w, "has_spare", st->rng.has_spare);
+    wsss_jw_kv_bool(&w, "has_spare", state->rng.has_spare);
     wsss_jw_obj_end(&w);
 
     wsss_jw_key(&w, "data_position");
     wsss_jw_arr_begin(&w);
-    for (int i = 0; i < st->n_data_pos; i++) wsss_jw_int(&w, st->data_pos[i]);
+    for (int i = 0; i < state->n_data_pos; i++) wsss_jw_int(&w, state->data_pos[i]);
     wsss_jw_arr_end(&w);
 
     wsss_jw_key(&w, "config");
-    if (st->config)
-        wsss_jw_string(&w, st->config);
+    if (state->config)
+        wsss_jw_string(&w, state->config);
     else
         wsss_jw_null(&w);
 
@@ -308,7 +260,7 @@ static int parse_hex_u64(const char *s, uint64_t *out) {
     return WSSS_OK;
 }
 
-int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_ckpt_state *st, int *has_optimizer) {
+int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_ckpt_state *state, int *has_optimizer) {
     wsss_json *root = wsss_json_parse(text, len);
     if (!root) return wsss_error_prefix("%s", file);
     int rc = WSSS_ERR;
@@ -427,44 +379,12 @@ int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_c
     if (!(v = field(file, root, "", "has_optimizer", WSSS_JSON_BOOL))) goto done;
     *has_optimizer = v->boolean;
 
-    wsss_ckpt_state_clear(st);
-    *st = s;
-    s.config = NULL;
+    state_move(state, &s);
     rc = WSSS_OK;
 done:
     wsss_ckpt_state_clear(&s);
     wsss_json_free(root);
     return rc;
-}
-
-static int read_text(const char *path, char **out, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return wsss_error_set("%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = wsss_xmalloc(cap);
-    for (;;) {
-        if (n == cap) {
-            if (cap > ((size_t)64 << 20)) {
-                fclose(f);
-                free(buf);
-                return wsss_error_set("%s: larger than 64 MiB, not a checkpoint state file", path);
-            }
-            cap *= 2;
-            buf = wsss_xrealloc(buf, cap);
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        return wsss_error_set("%s: read error", path);
-    }
-    *out = buf;
-    *len = n;
-    return WSSS_OK;
 }
 
 /* "dir: no such checkpoint" with a hint when an interrupted save left dir.old-<pid> behind. */
@@ -489,48 +409,49 @@ static int missing_dir_error(const char *dir) {
     return wsss_error_set("%s: checkpoint directory not found%s", dir, hint);
 }
 
-static int load_state_json(const char *dir_arg, wsss_ckpt_state *st, int *has_optimizer) {
+static int load_state_json(const char *dir_arg, wsss_ckpt_state *state, int *has_optimizer) {
     char *dir = normalize_dir(dir_arg);
     wsss_ckpt_clean_stale(dir); /* may put back a checkpoint an interrupted save had moved aside */
-    if (!is_dir(dir)) {
+    if (!wsss_path_is_dir(dir)) {
         missing_dir_error(dir);
         free(dir);
         return WSSS_ERR;
     }
-    char *path = path_join(dir, STATE_JSON), *text = NULL;
+    char *path = wsss_path_join(dir, STATE_JSON);
     free(dir);
+    uint8_t *text = NULL;
     size_t len = 0;
-    int rc = read_text(path, &text, &len);
-    if (rc == WSSS_OK) rc = wsss_ckpt_state_parse(path, text, len, st, has_optimizer);
+    int rc = wsss_file_read_all(path, &text, &len);
+    if (rc == WSSS_OK) rc = wsss_ckpt_state_parse(path, (const char *)text, len, state, has_optimizer);
     free(text);
     free(path);
     return rc;
 }
 
-int wsss_ckpt_load_state(const char *dir, wsss_ckpt_state *st) {
+int wsss_ckpt_load_state(const char *dir, wsss_ckpt_state *state) {
     int has_opt;
-    return load_state_json(dir, st, &has_opt);
+    return load_state_json(dir, state, &has_opt);
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* save / load                                                                                 */
 
-int wsss_ckpt_save(const char *dir_arg, const wsss_params *model, const wsss_optim *opt, const wsss_ckpt_state *st) {
-    WSSS_ASSERT(dir_arg && model && st, "wsss_ckpt_save: dir, model and state are required");
+int wsss_ckpt_save(const char *dir_arg, const wsss_params *model, const wsss_optim *opt, const wsss_ckpt_state *state) {
+    WSSS_ASSERT(dir_arg && model && state, "wsss_ckpt_save: dir, model and state are required");
     char *dir = normalize_dir(dir_arg);
-    WSSS_ASSERT(st->n_data_pos >= 0 && st->n_data_pos <= WSSS_CKPT_MAX_DATA_POS, "too many data positions");
+    WSSS_ASSERT(state->n_data_pos >= 0 && state->n_data_pos <= WSSS_CKPT_MAX_DATA_POS, "too many data positions");
     const long pid = (long)getpid();
     int rc = WSSS_ERR;
     char *tmp = path_suffix(dir, ".tmp-", pid), *old = path_suffix(dir, ".old-", pid);
-    char *model_path = path_join(tmp, MODEL_FILE), *optim_path = path_join(tmp, OPTIM_FILE);
-    char *state_path = path_join(tmp, STATE_JSON), *json = NULL;
+    char *model_path = wsss_path_join(tmp, MODEL_FILE), *optim_path = wsss_path_join(tmp, OPTIM_FILE);
+    char *state_path = wsss_path_join(tmp, STATE_JSON), *json = NULL;
     int tmp_made = 0;
     wsss_ckpt_clean_stale(dir);
 
     /* Never replace something that is not a checkpoint of ours. */
-    if (path_exists(dir)) {
-        char *sj = path_join(dir, STATE_JSON);
-        int ok = is_dir(dir) && path_exists(sj);
+    if (wsss_path_exists(dir)) {
+        char *sj = wsss_path_join(dir, STATE_JSON);
+        int ok = wsss_path_is_dir(dir) && wsss_path_exists(sj);
         free(sj);
         if (!ok) {
             wsss_error_set("%s: exists and is not a wsss checkpoint directory (no %s); refusing to replace it", dir,
@@ -538,7 +459,7 @@ int wsss_ckpt_save(const char *dir_arg, const wsss_params *model, const wsss_opt
             goto done;
         }
     }
-    if (path_exists(tmp) && remove_ckpt_dir(tmp) != 0) {
+    if (wsss_path_exists(tmp) && remove_ckpt_dir(tmp) != 0) {
         wsss_error_set("%s: stale temporary checkpoint directory cannot be removed: %s", tmp, strerror(errno));
         goto done;
     }
@@ -549,14 +470,13 @@ int wsss_ckpt_save(const char *dir_arg, const wsss_params *model, const wsss_opt
     tmp_made = 1;
     if (wsss_params_save_safetensors(model, model_path, 1) != WSSS_OK) goto done;
     if (opt && wsss_optim_state_save(opt, optim_path) != WSSS_OK) goto done;
-    json = state_to_json(st, opt != NULL);
-    if (write_file_sync(state_path, json, strlen(json)) != WSSS_OK) goto done;
-    fsync_path(tmp, 1);
+    json = state_to_json(state, opt != NULL);
+    if (wsss_file_write_durable(state_path, json, strlen(json)) != WSSS_OK) goto done;
 
     /* Swap in: dir -> old, tmp -> dir, remove old. Between the two renames only old exists. */
     int had_old = 0;
-    if (path_exists(dir)) {
-        if (path_exists(old) && remove_ckpt_dir(old) != 0) {
+    if (wsss_path_exists(dir)) {
+        if (wsss_path_exists(old) && remove_ckpt_dir(old) != 0) {
             wsss_error_set("%s: stale previous checkpoint directory cannot be removed: %s", old, strerror(errno));
             goto done;
         }
@@ -572,7 +492,9 @@ int wsss_ckpt_save(const char *dir_arg, const wsss_params *model, const wsss_opt
         goto done;
     }
     tmp_made = 0;
-    fsync_parent(dir);
+    char *parent = wsss_xstrdup(dir);
+    wsss_fsync_dir(dirname(parent));
+    free(parent);
     if (had_old && remove_ckpt_dir(old) != 0)
         fprintf(stderr, "wsss: warning: previous checkpoint kept at %s (contains other files: %s)\n", old,
                 strerror(errno));
@@ -589,14 +511,14 @@ done:
     return rc;
 }
 
-int wsss_ckpt_load(const char *dir_arg, wsss_params *model, wsss_optim *opt, wsss_ckpt_state *st) {
-    WSSS_ASSERT(dir_arg && model && st, "wsss_ckpt_load: dir, model and state are required");
+int wsss_ckpt_load(const char *dir_arg, wsss_params *model, wsss_optim *opt, wsss_ckpt_state *state) {
+    WSSS_ASSERT(dir_arg && model && state, "wsss_ckpt_load: dir, model and state are required");
     char *dir = normalize_dir(dir_arg);
     wsss_ckpt_state s;
     wsss_ckpt_state_init(&s);
     int has_opt = 0, rc = WSSS_ERR;
-    char *model_path = path_join(dir, MODEL_FILE), *optim_path = path_join(dir, OPTIM_FILE);
-    wsss_safetensors *mst = NULL, *ost = NULL;
+    char *model_path = wsss_path_join(dir, MODEL_FILE), *optim_path = wsss_path_join(dir, OPTIM_FILE);
+    wsss_safetensors *model_file = NULL, *optim_file = NULL;
 
     if (load_state_json(dir, &s, &has_opt) != WSSS_OK) goto done;
     if (opt && !has_opt) {
@@ -605,22 +527,20 @@ int wsss_ckpt_load(const char *dir_arg, wsss_params *model, wsss_optim *opt, wss
         goto done;
     }
     /* Open (and so validate) every file before changing anything. */
-    if (wsss_st_open(model_path, &mst) != WSSS_OK) goto done;
-    if (opt && wsss_st_open(optim_path, &ost) != WSSS_OK) goto done;
+    if (wsss_st_open(model_path, &model_file) != WSSS_OK) goto done;
+    if (opt && wsss_st_open(optim_path, &optim_file) != WSSS_OK) goto done;
     /* Model first: a structural mismatch is best reported against the model file, which lists
      * every missing/unexpected/mis-shaped tensor. */
     wsss_params_load_opts lo = {0};
     lo.strict = 1;
-    if (wsss_params_load_st(model, mst, &lo, NULL) != WSSS_OK) goto done;
-    if (opt && wsss_optim_state_load(opt, ost) != WSSS_OK) goto done;
-    wsss_ckpt_state_clear(st);
-    *st = s;
-    s.config = NULL;
+    if (wsss_params_load_st(model, model_file, &lo, NULL) != WSSS_OK) goto done;
+    if (opt && wsss_optim_state_load(opt, optim_file) != WSSS_OK) goto done;
+    state_move(state, &s);
     rc = WSSS_OK;
 done:
     wsss_ckpt_state_clear(&s);
-    wsss_st_close(mst);
-    wsss_st_close(ost);
+    wsss_st_close(model_file);
+    wsss_st_close(optim_file);
     free(dir);
     free(model_path);
     free(optim_path);
