@@ -10,8 +10,8 @@
  * the trainer's RNG (t->rng, for dropout and other per-step randomness) and the loader position
  * from that checkpoint and seeks the loader, so the continued run equals an uninterrupted one bit
  * for bit (on one thread; oneDNN/OpenMP reductions may differ across thread counts). The one
- * setting a resumed run may change is its length (opts.epochs): a poly schedule then decays over
- * the caller's max_iter instead of the stored one.
+ * setting a resumed run may change is its length (opts.epochs): a poly or cosine schedule then
+ * decays over the caller's max_iter instead of the stored one.
  *
  * Interruption: SIGINT/SIGTERM set a flag; at the next step boundary the trainer saves a
  * checkpoint (mid-epoch position included) and run returns WSSS_TRAINER_INTERRUPTED; the CLI

@@ -146,7 +146,7 @@ int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
     if (pool == WSSS_POOL_LSE && !(c->lse_r > 0 && c->lse_r <= 100))
         return wsss_train_setting_error("lse-r", c->lse_r, "0 < R <= 100");
     wsss_lr_kind lk;
-    if (wsss_lr_kind_parse(c->lr_policy, &lk) != WSSS_OK || lk == WSSS_LR_CONSTANT)
+    if (wsss_lr_kind_parse(c->lr_policy, &lk) != WSSS_OK || (lk != WSSS_LR_POLY && lk != WSSS_LR_STEP))
         return wsss_error_set("--lr-policy %s: expected poly or step", c->lr_policy ? c->lr_policy : "(unset)");
     int nm;
     int64_t ms[WSSS_LR_MAX_MILESTONES];

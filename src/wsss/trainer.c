@@ -105,8 +105,10 @@ int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_param
         t->step = st.step;
         t->epoch = st.epoch;
         t->sched = st.sched;
-        /* the run's length may change on resume (--epochs): a poly schedule decays over the new one */
-        if (st.sched.kind == WSSS_LR_POLY && sched->kind == WSSS_LR_POLY) t->sched.max_iter = sched->max_iter;
+        /* the run's length may change on resume (--epochs): a poly or cosine schedule decays over
+         * the new one */
+        if ((st.sched.kind == WSSS_LR_POLY || st.sched.kind == WSSS_LR_COSINE) && sched->kind == st.sched.kind)
+            t->sched.max_iter = sched->max_iter;
         t->rng = st.rng;
         t->last_lr = st.lr;
         t->resumed = 1;
