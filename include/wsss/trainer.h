@@ -32,6 +32,9 @@
 #define WSSS_TRAINER_INTERRUPTED 130 /* run's return value after a signal (also the exit code) */
 #define WSSS_TRAINER_MAX_AUX 6
 
+struct wsss_trainer;
+struct wsss_trainer_stats;
+
 typedef struct wsss_trainer_opts {
     const char *stage;      /* log/progress name, e.g. "train-cls" */
     int64_t epochs;         /* total epochs of the run (a resumed run continues to this) */
@@ -44,6 +47,12 @@ typedef struct wsss_trainer_opts {
     int handle_signals;     /* 1 = install SIGINT/SIGTERM handlers during run */
     int64_t stop_after;     /* > 0: return WSSS_TRAINER_INTERRUPTED (with a checkpoint) after this
                                many steps of this call, as if interrupted (tests) */
+    /* NULL, or called at each epoch end after the epoch's last optimizer step and before its
+     * checkpoint (t->epoch is still the 0-based index of the epoch just finished), e.g. for a
+     * validation pass: the scalars it reports (stats->aux; loss unused) join the JSONL "epoch"
+     * record. WSSS_ERR (message set) stops the run without a checkpoint of that epoch. */
+    int (*epoch_end)(void *epoch_user, struct wsss_trainer *t, struct wsss_trainer_stats *stats);
+    void *epoch_user;
 } wsss_trainer_opts;
 
 void wsss_trainer_opts_default(wsss_trainer_opts *o);
