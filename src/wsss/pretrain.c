@@ -299,7 +299,7 @@ static int val_fn(void *user, wsss_trainer *t, wsss_trainer_stats *stats) {
     stats->aux[0] = loss_sum / (double)n;
     stats->aux_name[1] = "val_top1";
     stats->aux[1] = v->top1;
-    stats->aux_name[2] = v->top == 5 ? "val_top5" : "val_topk";
+    stats->aux_name[2] = "val_top5"; /* top-K when there are K < 5 classes */
     stats->aux[2] = (double)hitk / (double)n;
     if (v->progress)
         fprintf(stderr, "%s" STAGE ": epoch %lld/%lld: train loss %.4f, val loss %.4f, top-1 %.4f, top-%d %.4f (%lld images, %.1f s)\n",
