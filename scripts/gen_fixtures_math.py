@@ -7,7 +7,8 @@ float32 (suffix .f32). The metadata entry named after the case says which op it 
 parameters ("op p0 p1 ..."), so the C test needs no table of its own.
 
 Run: /usr/bin/python3 scripts/gen_fixtures_math.py
-Writes tests/fixtures/math_elementwise.safetensors, math_reduce.safetensors, math_softmax_loss.safetensors."""
+Writes tests/fixtures/math_elementwise.safetensors, math_reduce.safetensors, math_softmax_loss.safetensors,
+math_label_smoothing.safetensors."""
 import math
 import os
 import sys
@@ -188,8 +189,26 @@ def softmax_loss():
     fx.save("math_softmax_loss.safetensors")
 
 
+def label_smoothing():
+    """Single-label cross entropy with label smoothing (wsss_cross_entropy_smoothed)."""
+    fx = Fixture()
+    lg = rand(6, 5, lo=-4, hi=4)
+    t = torch.tensor([0, 4, 2, 2, 1, 3])
+    for eps in (0.0, 0.1, 0.3, 1.0):
+        fx.case(f"cross_entropy_smoothed_{eps}", f"cross_entropy_smoothed {eps}",
+                lambda xs, target, eps=eps: F.cross_entropy(xs[0], target, label_smoothing=eps), [lg],
+                extra={"target": t})
+    # confident logits (|x| up to 60): the log-softmax must stay finite
+    big = rand(4, 10, lo=-60, hi=60)
+    t2 = torch.tensor([9, 0, 5, 5])
+    fx.case("cross_entropy_smoothed_big", "cross_entropy_smoothed 0.2",
+            lambda xs, target: F.cross_entropy(xs[0], target, label_smoothing=0.2), [big], extra={"target": t2})
+    fx.save("math_label_smoothing.safetensors")
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     elementwise()
     reduce()
     softmax_loss()
+    label_smoothing()

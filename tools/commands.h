@@ -11,6 +11,7 @@ int cmd_data_fashion_scenes(int argc, char **argv); /* tools/cmd_data_fashion.c 
 int cmd_data_fashion_objects(int argc, char **argv); /* tools/cmd_data_fashion_objects.c */
 int cmd_eval_masks(int argc, char **argv);          /* tools/cmd_eval.c */
 int cmd_report(int argc, char **argv);              /* tools/cmd_report.c */
+int cmd_pretrain(int argc, char **argv);            /* tools/cmd_pretrain.c */
 int cmd_train_cls(int argc, char **argv);           /* tools/cmd_train_cls.c */
 int cmd_cam(int argc, char **argv);                 /* tools/cmd_cam.c */
 int cmd_eval_cam(int argc, char **argv);            /* tools/cmd_eval_cam.c */
@@ -24,6 +25,7 @@ int cmd_forward(int argc, char **argv);             /* tools/cmd_forward.c */
 #define WSSS_COMMAND_TABLE \
     X("data", cmd_data, "dataset tools: check, fashion-scenes, fashion-objects")       \
     X("eval-masks", cmd_eval_masks, "mIoU of predicted masks against ground-truth masks") \
+    X("pretrain", cmd_pretrain, "stage 0: pretrain a backbone on single-label ImageFolder data (top-1/top-5)") \
     X("train-cls", cmd_train_cls, "stage 1: train the multi-label classifier (CAM backbone)") \
     X("cam", cmd_cam, "stage 2: class activation maps of a split (multi-scale + flip)") \
     X("eval-cam", cmd_eval_cam, "stage 3: CAM mIoU with the background-threshold sweep") \

@@ -179,5 +179,9 @@ wsss_tensor *wsss_bce(wsss_ctx *ctx, wsss_tensor *probs, wsss_tensor *targets);
  * ignore_index is a programmer error (assert); validate labels when loading. */
 wsss_tensor *wsss_cross_entropy2d(wsss_ctx *ctx, wsss_tensor *logits, const wsss_tensor *target,
                                   int ignore_index);
+/* F.cross_entropy(logits N,C, target N (I64/I32/U8), label_smoothing=eps), mean over rows; eps 0
+ * is plain cross entropy (src/ops/loss_smoothing.c). */
+wsss_tensor *wsss_cross_entropy_smoothed(wsss_ctx *ctx, wsss_tensor *logits, const wsss_tensor *target,
+                                         double eps);
 
 #endif

@@ -91,7 +91,7 @@ int wsss_optim_state_save(const wsss_optim *o, const char *path);
 int wsss_optim_state_load(wsss_optim *o, const wsss_safetensors *st);
 
 /* ---- learning-rate schedules (src/optim/schedule.c) ---- */
-typedef enum { WSSS_LR_CONSTANT = 0, WSSS_LR_STEP, WSSS_LR_POLY } wsss_lr_kind;
+typedef enum { WSSS_LR_CONSTANT = 0, WSSS_LR_STEP, WSSS_LR_POLY, WSSS_LR_COSINE } wsss_lr_kind;
 
 #define WSSS_LR_MAX_MILESTONES 8
 
@@ -104,15 +104,18 @@ typedef struct wsss_lr_schedule {
     int64_t milestones[WSSS_LR_MAX_MILESTONES];
     /* POLY: lr = base * (1 - t / max_iter)^power for t < max_iter, 0 after */
     double power;
-    int64_t max_iter;
+    int64_t max_iter; /* POLY and COSINE */
+    /* COSINE (torch CosineAnnealingLR, eta_min 0, one half period):
+       lr = base * (1 + cos(pi * t / max_iter)) / 2 for t < max_iter, 0 after */
 } wsss_lr_schedule;
 
 wsss_lr_schedule wsss_lr_constant(double base_lr);
 wsss_lr_schedule wsss_lr_step(double base_lr, double gamma, int n_milestones, const int64_t *milestones);
 wsss_lr_schedule wsss_lr_poly(double base_lr, double power, int64_t max_iter);
+wsss_lr_schedule wsss_lr_cosine(double base_lr, int64_t max_iter);
 /* Base lr at t (iteration or epoch, in the unit the schedule was built with). */
 double wsss_lr_at(const wsss_lr_schedule *s, int64_t t);
-const char *wsss_lr_kind_name(wsss_lr_kind k); /* "constant", "step", "poly" */
+const char *wsss_lr_kind_name(wsss_lr_kind k); /* "constant", "step", "poly", "cosine" */
 /* Parse a kind name; WSSS_ERR (no message) if unknown. */
 int wsss_lr_kind_parse(const char *name, wsss_lr_kind *out);
 

@@ -10,8 +10,8 @@
  * the trainer's RNG (t->rng, for dropout and other per-step randomness) and the loader position
  * from that checkpoint and seeks the loader, so the continued run equals an uninterrupted one bit
  * for bit (on one thread; oneDNN/OpenMP reductions may differ across thread counts). The one
- * setting a resumed run may change is its length (opts.epochs): a poly schedule then decays over
- * the caller's max_iter instead of the stored one.
+ * setting a resumed run may change is its length (opts.epochs): a poly or cosine schedule then
+ * decays over the caller's max_iter instead of the stored one.
  *
  * Interruption: SIGINT/SIGTERM set a flag; at the next step boundary the trainer saves a
  * checkpoint (mid-epoch position included) and run returns WSSS_TRAINER_INTERRUPTED; the CLI
@@ -32,6 +32,9 @@
 #define WSSS_TRAINER_INTERRUPTED 130 /* run's return value after a signal (also the exit code) */
 #define WSSS_TRAINER_MAX_AUX 6
 
+struct wsss_trainer;
+struct wsss_trainer_stats;
+
 typedef struct wsss_trainer_opts {
     const char *stage;      /* log/progress name, e.g. "train-cls" */
     int64_t epochs;         /* total epochs of the run (a resumed run continues to this) */
@@ -44,6 +47,12 @@ typedef struct wsss_trainer_opts {
     int handle_signals;     /* 1 = install SIGINT/SIGTERM handlers during run */
     int64_t stop_after;     /* > 0: return WSSS_TRAINER_INTERRUPTED (with a checkpoint) after this
                                many steps of this call, as if interrupted (tests) */
+    /* NULL, or called at each epoch end after the epoch's last optimizer step and before its
+     * checkpoint (t->epoch is still the 0-based index of the epoch just finished), e.g. for a
+     * validation pass: the scalars it reports (stats->aux; loss unused) join the JSONL "epoch"
+     * record. WSSS_ERR (message set) stops the run without a checkpoint of that epoch. */
+    int (*epoch_end)(void *epoch_user, struct wsss_trainer *t, struct wsss_trainer_stats *stats);
+    void *epoch_user;
 } wsss_trainer_opts;
 
 void wsss_trainer_opts_default(wsss_trainer_opts *o);

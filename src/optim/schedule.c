@@ -37,6 +37,15 @@ wsss_lr_schedule wsss_lr_poly(double base_lr, double power, int64_t max_iter) {
     return s;
 }
 
+wsss_lr_schedule wsss_lr_cosine(double base_lr, int64_t max_iter) {
+    WSSS_ASSERT(max_iter > 0, "cosine schedule needs max_iter > 0");
+    wsss_lr_schedule s = {0};
+    s.kind = WSSS_LR_COSINE;
+    s.base_lr = base_lr;
+    s.max_iter = max_iter;
+    return s;
+}
+
 double wsss_lr_at(const wsss_lr_schedule *s, int64_t t) {
     switch (s->kind) {
     case WSSS_LR_CONSTANT:
@@ -53,12 +62,17 @@ double wsss_lr_at(const wsss_lr_schedule *s, int64_t t) {
         if (t >= s->max_iter) return 0.0;
         if (t <= 0) return s->base_lr;
         return s->base_lr * pow(1.0 - (double)t / (double)s->max_iter, s->power);
+    case WSSS_LR_COSINE:
+        /* past the end the closed form would rise again (a second period): stay at eta_min 0 */
+        if (t >= s->max_iter) return 0.0;
+        if (t <= 0) return s->base_lr;
+        return s->base_lr * 0.5 * (1.0 + cos(M_PI * (double)t / (double)s->max_iter));
     }
     WSSS_ASSERT(0, "unknown lr schedule kind");
     return 0.0;
 }
 
-static const char *const kind_names[] = {"constant", "step", "poly"};
+static const char *const kind_names[] = {"constant", "step", "poly", "cosine"};
 
 const char *wsss_lr_kind_name(wsss_lr_kind k) {
     return (unsigned)k < sizeof kind_names / sizeof *kind_names ? kind_names[k] : "?";

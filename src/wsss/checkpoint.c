@@ -294,7 +294,8 @@ int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_c
     if (!(sched = field(file, root, "", "lr_schedule", WSSS_JSON_OBJECT))) goto done;
     if (!(v = field(file, sched, "lr_schedule.", "kind", WSSS_JSON_STRING))) goto done;
     if (wsss_lr_kind_parse(v->str, &s.sched.kind) != WSSS_OK) {
-        wsss_error_set("%s: field 'lr_schedule.kind' is \"%s\", expected \"constant\", \"step\" or \"poly\"", file,
+        wsss_error_set("%s: field 'lr_schedule.kind' is \"%s\", expected \"constant\", \"step\", \"poly\" or \"cosine\"",
+                       file,
                        v->str);
         goto done;
     }
@@ -315,9 +316,9 @@ int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_c
             wsss_error_set("%s: field 'lr_schedule.milestones[%d]' is not an integer", file, i);
             goto done;
         }
-    if (s.sched.kind == WSSS_LR_POLY && s.sched.max_iter <= 0) {
-        wsss_error_set("%s: field 'lr_schedule.max_iter' is %lld, expected > 0 for a poly schedule", file,
-                       (long long)s.sched.max_iter);
+    if ((s.sched.kind == WSSS_LR_POLY || s.sched.kind == WSSS_LR_COSINE) && s.sched.max_iter <= 0) {
+        wsss_error_set("%s: field 'lr_schedule.max_iter' is %lld, expected > 0 for a %s schedule", file,
+                       (long long)s.sched.max_iter, wsss_lr_kind_name(s.sched.kind));
         goto done;
     }
 

@@ -101,8 +101,11 @@ int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_param
         t->step = ckpt_state.step;
         t->epoch = ckpt_state.epoch;
         t->sched = ckpt_state.sched;
-        /* the run's length may change on resume (--epochs): a poly schedule decays over the new one */
-        if (ckpt_state.sched.kind == WSSS_LR_POLY && sched->kind == WSSS_LR_POLY) t->sched.max_iter = sched->max_iter;
+        /* the run's length may change on resume (--epochs): a poly or cosine schedule decays over
+         * the new one */
+        if ((ckpt_state.sched.kind == WSSS_LR_POLY || ckpt_state.sched.kind == WSSS_LR_COSINE) &&
+            sched->kind == ckpt_state.sched.kind)
+            t->sched.max_iter = sched->max_iter;
         t->rng = ckpt_state.rng;
         t->last_lr = ckpt_state.lr;
         t->resumed = 1;
@@ -226,12 +229,20 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         }
         int end_of_epoch = b->last_in_epoch;
         if (end_of_epoch) {
+            wsss_trainer_stats es;
+            memset(&es, 0, sizeof es);
+            if (o->epoch_end && o->epoch_end(o->epoch_user, t, &es) != WSSS_OK) {
+                rc = WSSS_ERR;
+                break;
+            }
             if (log) {
                 wsss_runlog_begin(log);
                 wsss_runlog_kv_string(log, "event", "epoch");
                 wsss_runlog_kv_int(log, "step", t->step);
                 wsss_runlog_kv_int(log, "epoch", t->epoch + 1);
                 wsss_runlog_kv_double(log, "epoch_loss", t->epoch_loss_sum / (double)t->epoch_steps);
+                for (int k = 0; k < es.n_aux && k < WSSS_TRAINER_MAX_AUX; k++)
+                    wsss_runlog_kv_double(log, es.aux_name[k], es.aux[k]);
                 wsss_runlog_end(log);
             }
             t->epoch++;

@@ -75,6 +75,7 @@ static wsss_tensor *run(wsss_ctx *ctx, run_spec *r, wsss_tensor **in) {
     if (!strcmp(op, "multilabel_soft_margin")) return wsss_multilabel_soft_margin(ctx, in[0], in[1]);
     if (!strcmp(op, "bce")) return wsss_bce(ctx, in[0], in[1]);
     if (!strcmp(op, "cross_entropy2d")) return wsss_cross_entropy2d(ctx, in[0], r->target, (int)p[0]);
+    if (!strcmp(op, "cross_entropy_smoothed")) return wsss_cross_entropy_smoothed(ctx, in[0], r->target, p[0]);
     fprintf(stderr, "FATAL: unknown op '%s' in the fixture\n", op);
     exit(1);
 }
@@ -160,7 +161,9 @@ static void run_case(const wsss_safetensors *st, const char *cs, const char *spe
                 wsss_tensor *x2 = wsss_tensor_clone(in[0]);
                 x2->requires_grad = 1;
                 wsss_ctx *c2 = wsss_ctx_new();
-                wsss_tensor *o2 = wsss_cross_entropy2d(c2, x2, t2, (int)r.p[0]);
+                run_spec r2 = r;
+                r2.target = t2;
+                wsss_tensor *o2 = run(c2, &r2, &x2);
                 wsss_backward_with(c2, o2, g);
                 CHECK(wsss_tensor_get(o2, 0) == wsss_tensor_get(out, 0), "%s: %s labels", cs, wsss_dtype_name(alt[k]));
                 check_close("cross entropy label dtype", x2->grad, in[0]->grad, 0, 0);
@@ -194,6 +197,7 @@ int main(void) {
     run_file("math_elementwise.safetensors");
     run_file("math_reduce.safetensors");
     run_file("math_softmax_loss.safetensors");
+    run_file("math_label_smoothing.safetensors");
     printf("%-24s %5s  %-22s %-22s\n", "op", "cases", "max rel err F32 out/grad", "F64 out/grad");
     for (int i = 0; i < g_nstats; i++) {
         const op_stats *s = &g_stats[i];

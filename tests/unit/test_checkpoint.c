@@ -402,7 +402,8 @@ int main(void) {
         {"missing field", "\"epoch\"", "\"epoch_\"", "field 'epoch' missing"},
         {"mistyped field", "\"step\": 3", "\"step\": \"3\"", "field 'step' is a string"},
         {"bad rng word", "\"0x", "\"0y", "rng.s[0]"},
-        {"bad schedule kind", "\"kind\": \"step\"", "\"kind\": \"cosine\"", "lr_schedule.kind"},
+        {"bad schedule kind", "\"kind\": \"step\"", "\"kind\": \"linear\"", "lr_schedule.kind"},
+        {"cosine without a length", "\"kind\": \"step\"", "\"kind\": \"cosine\"", "max_iter' is 0, expected > 0 for a cosine"},
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         bad = fresh_copy(ck);

@@ -242,7 +242,19 @@ static void test_schedules(void) {
     CHECK(wsss_lr_at(&lin, 1) == 0.75 && wsss_lr_at(&lin, 3) == 0.25, "poly power 1 is linear");
     wsss_lr_kind k;
     CHECK(wsss_lr_kind_parse("poly", &k) == WSSS_OK && k == WSSS_LR_POLY, "parse poly");
-    CHECK(wsss_lr_kind_parse("cosine", &k) == WSSS_ERR, "unknown kind");
+    CHECK(wsss_lr_kind_parse("linear", &k) == WSSS_ERR, "unknown kind");
+    /* cosine against torch's closed form base * (1 + cos(pi t / T)) / 2, values worked out by hand:
+     * t = T/4: (1 + sqrt(2)/2) / 2, t = T/2: 1/2, t = 3T/4: (1 - sqrt(2)/2) / 2 */
+    wsss_lr_schedule cs = wsss_lr_cosine(2.0, 8);
+    CHECK(wsss_lr_at(&cs, 0) == 2.0, "cosine at 0");
+    CHECK(fabs(wsss_lr_at(&cs, 2) - (1 + 0.70710678118654752)) < 1e-15, "cosine at T/4: %.17g", wsss_lr_at(&cs, 2));
+    CHECK(fabs(wsss_lr_at(&cs, 4) - 1.0) < 1e-15, "cosine at T/2: %.17g", wsss_lr_at(&cs, 4));
+    CHECK(fabs(wsss_lr_at(&cs, 6) - (1 - 0.70710678118654752)) < 1e-15, "cosine at 3T/4: %.17g", wsss_lr_at(&cs, 6));
+    CHECK(wsss_lr_at(&cs, 8) == 0.0 && wsss_lr_at(&cs, 9) == 0.0, "cosine at/after max_iter is 0 (no second period)");
+    for (int64_t t = 1; t < 8; t++)
+        CHECK(wsss_lr_at(&cs, t) < wsss_lr_at(&cs, t - 1), "cosine decreases at %lld", (long long)t);
+    CHECK(wsss_lr_kind_parse("cosine", &k) == WSSS_OK && k == WSSS_LR_COSINE, "parse cosine");
+    CHECK(strcmp(wsss_lr_kind_name(WSSS_LR_COSINE), "cosine") == 0, "cosine name");
     CHECK(strcmp(wsss_lr_kind_name(WSSS_LR_STEP), "step") == 0, "kind name");
 }
 

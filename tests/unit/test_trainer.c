@@ -1,7 +1,8 @@
 /* Trainer loop (trainer.h): a run interrupted mid-epoch (stop_after, or a real SIGINT raised inside
  * a step) saves a checkpoint, and resuming into fresh objects finishes bit-for-bit where an
  * uninterrupted run ends (parameters, BN statistics, optimizer state, trainer RNG); per-epoch
- * checkpoints; errors for a bad resume directory and a non-finite loss. One thread, tiny CNN on a
+ * checkpoints; the epoch-end hook (once per epoch, its scalars in the JSONL epoch records); errors
+ * for a bad resume directory, a non-finite loss and a failing hook. One thread, tiny CNN on a
  * tiny VOC folder with random flips, so data order, augmentation and dropout all matter. */
 #include <signal.h>
 #include <string.h>
@@ -82,6 +83,28 @@ static const wsss_lr_schedule k_sched_dummy;
 /* Set up a run (fresh or resumed) and train; returns run's rc. */
 static const char *g_log_path;
 
+/* The epoch-end hook of run A: records when it ran and reports one scalar for the JSONL. */
+typedef struct epoch_hook {
+    int calls;
+    int64_t epoch_seen[8], step_seen[8];
+    int fail_at; /* calls + 1 at which it fails (0 = never) */
+} epoch_hook;
+static epoch_hook *g_hook;
+
+static int hook_fn(void *user, wsss_trainer *t, wsss_trainer_stats *stats) {
+    epoch_hook *h = user;
+    if (h->calls < 8) {
+        h->epoch_seen[h->calls] = t->epoch;
+        h->step_seen[h->calls] = t->step;
+    }
+    h->calls++;
+    if (h->calls == h->fail_at) return wsss_error_set("hook failed at call %d", h->calls);
+    stats->n_aux = 1;
+    stats->aux_name[0] = "hook_metric";
+    stats->aux[0] = 10.0 * (double)(t->epoch + 1);
+    return WSSS_OK;
+}
+
 static int do_run(run *r, uint64_t init_seed, const char *ckpt, const char *resume, int64_t stop_after,
                   int64_t raise_at, int nan_at) {
     model_init(&r->m, init_seed);
@@ -98,6 +121,10 @@ static int do_run(run *r, uint64_t init_seed, const char *ckpt, const char *resu
     to.config = "{\"test\": 1}";
     to.stop_after = stop_after;
     to.log_path = g_log_path;
+    if (g_hook) {
+        to.epoch_end = hook_fn;
+        to.epoch_user = g_hook;
+    }
     if (wsss_trainer_init(&r->t, &to, &r->m.ps, r->o, &sched, r->l, 77) != WSSS_OK) return WSSS_ERR;
     step_ctx sc = {&r->m, raise_at, nan_at};
     return wsss_trainer_run(&r->t, step_fn, &sc);
@@ -166,8 +193,16 @@ int main(void) {
     snprintf(logp, sizeof logp, "%s/a/logs/test.jsonl", tmp);
     remove(logp);
     g_log_path = logp;
+    epoch_hook hook = {0};
+    g_hook = &hook;
     CHECK(do_run(&a, 1, ck_a, NULL, 0, -1, -1) == WSSS_OK, "run A: %s", wsss_error_msg());
+    g_hook = NULL;
     g_log_path = NULL;
+    /* the epoch-end hook ran once per epoch, after the epoch's last step, before the epoch counter moved */
+    CHECK(hook.calls == EPOCHS, "epoch hook calls %d, expected %d", hook.calls, EPOCHS);
+    for (int e = 0; e < EPOCHS && e < hook.calls; e++)
+        CHECK(hook.epoch_seen[e] == e && hook.step_seen[e] == 4 * (e + 1), "hook call %d saw epoch %lld step %lld", e,
+              (long long)hook.epoch_seen[e], (long long)hook.step_seen[e]);
     /* JSONL: start, 12 steps, 3 epoch records, end */
     wsss_runlog_data ld;
     CHECK(wsss_runlog_read(logp, &ld) == WSSS_OK, "log: %s", wsss_error_msg());
@@ -176,6 +211,20 @@ int main(void) {
     int f_loss = wsss_runlog_field(&ld, "loss"), f_lr = wsss_runlog_field(&ld, "lr"),
         f_ips = wsss_runlog_field(&ld, "images_per_s"), f_batch = wsss_runlog_field(&ld, "batch");
     CHECK(f_loss >= 0 && f_lr >= 0 && f_ips >= 0 && f_batch >= 0, "log fields loss/lr/images_per_s/batch");
+    /* the hook's scalar is in each "epoch" record (and only there) */
+    int f_hook = wsss_runlog_field(&ld, "hook_metric"), f_eloss = wsss_runlog_field(&ld, "epoch_loss");
+    CHECK(f_hook >= 0 && f_eloss >= 0, "log fields hook_metric/epoch_loss");
+    if (f_hook >= 0 && f_eloss >= 0) {
+        int n_hook = 0;
+        for (int64_t r = 0; r < ld.n_records; r++) {
+            double v = wsss_runlog_value(&ld, r, f_hook);
+            if (isnan(v)) continue;
+            n_hook++;
+            CHECK(!isnan(wsss_runlog_value(&ld, r, f_eloss)) && v == 10.0 * n_hook, "record %lld: hook_metric %g",
+                  (long long)r, v);
+        }
+        CHECK(n_hook == EPOCHS, "%d records with hook_metric, expected %d", n_hook, EPOCHS);
+    }
     if (f_loss >= 0 && f_lr >= 0 && ld.n_records > 2) {
         CHECK(isfinite(wsss_runlog_value(&ld, 1, f_loss)) && fabs(wsss_runlog_value(&ld, 1, f_lr) - 0.05) < 1e-12,
               "first step record: loss %g lr %g", wsss_runlog_value(&ld, 1, f_loss), wsss_runlog_value(&ld, 1, f_lr));
@@ -255,7 +304,24 @@ int main(void) {
         run_free(&c2);
     }
 
-    /* Errors: a missing resume directory names it; a NaN loss stops without a checkpoint. */
+    /* Errors: a missing resume directory names it; a NaN loss stops without a checkpoint; a failing
+     * epoch hook stops the run before that epoch's checkpoint. */
+    {
+        run h;
+        char ck_h[1200];
+        snprintf(ck_h, sizeof ck_h, "%s/h/ckpt", tmp);
+        epoch_hook failing = {.fail_at = 2};
+        g_hook = &failing;
+        CHECK(do_run(&h, 1, ck_h, NULL, 0, -1, -1) == WSSS_ERR && strstr(wsss_error_msg(), "hook failed at call 2"),
+              "failing hook: '%s'", wsss_error_msg());
+        g_hook = NULL;
+        CHECK(h.t.step == 8, "failing hook: stopped at step %lld, expected 8", (long long)h.t.step);
+        run_free(&h);
+        wsss_ckpt_state_init(&st);
+        CHECK(wsss_ckpt_load_state(ck_h, &st) == WSSS_OK && st.step == 4 && st.epoch == 1,
+              "failing hook: the last checkpoint is epoch 1's (step %lld)", (long long)st.step);
+        wsss_ckpt_state_clear(&st);
+    }
     {
         run e;
         char missing[1200];
