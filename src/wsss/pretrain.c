@@ -79,17 +79,20 @@ typedef struct pretrain_net {
     int num_classes;
 } pretrain_net;
 
-static int ends_with(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
 static int net_create(pretrain_net *n, const char *arch, int num_classes) {
     memset(n, 0, sizeof *n);
-    if (ends_with(arch, "-largefov") || ends_with(arch, "-aspp"))
+    wsss_arch a;
+    if (wsss_arch_parse(arch, &a) != WSSS_OK) {
+        wsss_error_prefix("--arch");
+        return WSSS_ERR;
+    }
+    if (a.seg_head != WSSS_HEAD_NONE)
         return wsss_error_set("--arch %s: a segmentation model (expected a backbone: %s, without -largefov/-aspp)",
                               arch, wsss_model_arch_help());
-    if (wsss_model_create(&n->m, arch, 0, WSSS_F32) != WSSS_OK) {
+    wsss_model_opts o = wsss_model_opts_default();
+    o.num_classes = 0;
+    o.dtype = WSSS_F32;
+    if (wsss_model_build(&n->m, &a, &o) != WSSS_OK) {
         wsss_error_prefix("--arch");
         return WSSS_ERR;
     }
