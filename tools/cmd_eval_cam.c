@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "wsss/cam.h"
+#include "wsss/cam_threshold.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
 #include "wsss/fs.h"
@@ -14,8 +15,9 @@
 #include "wsss/progress.h"
 #include "wsss/run_layout.h"
 
-/* One image: its maps and GT mask into the sweep. */
-static int add_image(wsss_cam_sweep *sw, const wsss_dataset *ds, int64_t i, const char *cam_dir) {
+/* One image: its maps and GT mask into the sweep, its maps into the label-free histogram. */
+static int add_image(wsss_cam_sweep *sw, wsss_cam_hist *hist, const wsss_dataset *ds, int64_t i,
+                     const char *cam_dir) {
     char *path = wsss_run_file(cam_dir, ds->ids[i], ".safetensors");
     wsss_tensor *maps = NULL;
     int *classes = NULL, n = 0;
@@ -29,6 +31,7 @@ static int add_image(wsss_cam_sweep *sw, const wsss_dataset *ds, int64_t i, cons
     if (rc == WSSS_OK)
         rc = wsss_cam_sweep_add(sw, wsss_f32(maps), n, classes, smp.mask.data,
                                 (int64_t)smp.mask.width * smp.mask.height, path);
+    if (rc == WSSS_OK) wsss_cam_hist_add(hist, wsss_f32(maps), n, (int64_t)smp.mask.width * smp.mask.height);
     wsss_sample_free(&smp);
     if (maps) wsss_tensor_free(maps);
     free(classes);
@@ -51,8 +54,10 @@ int cmd_eval_cam(int argc, char **argv) {
     };
     const cli_spec spec = {"eval-cam", NULL,
                            "CAM mIoU against the ground truth: background = constant t, argmax over [t; maps of "
-                           "the labelled classes], swept over t; prints the best threshold and mIoU. The sweep uses "
-                           "the ground truth: it measures seed quality, do not tune the pipeline with it.",
+                           "the labelled classes], swept over t; prints the best threshold and mIoU (cam_miou), and "
+                           "the mIoU at the threshold chosen without ground truth that `wsss pseudo` uses by default "
+                           "(cam_miou_labelfree: Otsu's threshold of the max-map histogram). The sweep uses the "
+                           "ground truth: it measures seed quality, do not tune the pipeline with it.",
                            opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
     int rc = cli_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return cli_parse_exit(rc);
@@ -61,6 +66,8 @@ int cmd_eval_cam(int argc, char **argv) {
     wsss_dataset *ds = NULL;
     wsss_cam_sweep total;
     memset(&total, 0, sizeof total);
+    wsss_cam_hist hist;
+    memset(&hist, 0, sizeof hist);
     int code = CLI_EXIT_FAILURE;
     wsss_dataset_opts dopt;
     wsss_dataset_opts_default(&dopt);
@@ -81,13 +88,15 @@ int cmd_eval_cam(int argc, char **argv) {
     {
         wsss_cam_sweep mine;
         wsss_cam_sweep_init(&mine, ds->num_classes, n_thr, 100);
+        wsss_cam_hist my_hist;
+        memset(&my_hist, 0, sizeof my_hist);
 #pragma omp for schedule(dynamic, 8)
         for (int64_t i = 0; i < ds->n; i++) {
             int64_t b;
 #pragma omp atomic read
             b = bad;
             if (b >= 0 && b < i) continue;
-            if (add_image(&mine, ds, i, cam_dir) != WSSS_OK) {
+            if (add_image(&mine, &my_hist, ds, i, cam_dir) != WSSS_OK) {
 #pragma omp critical(eval_cam_err)
                 if (bad < 0 || i < bad) {
                     bad = i;
@@ -97,7 +106,10 @@ int cmd_eval_cam(int argc, char **argv) {
             if (!quiet) wsss_progress_add(&prog, 1);
         }
 #pragma omp critical(eval_cam_merge)
-        wsss_cam_sweep_merge(&total, &mine);
+        {
+            wsss_cam_sweep_merge(&total, &mine);
+            wsss_cam_hist_merge(&hist, &my_hist);
+        }
         wsss_cam_sweep_free(&mine);
     }
     if (!quiet) wsss_progress_finish(&prog);
@@ -107,6 +119,7 @@ int cmd_eval_cam(int argc, char **argv) {
     }
     double *miou = wsss_xmalloc(sizeof(double) * (size_t)n_thr);
     int best = wsss_cam_sweep_best(&total, miou);
+    total.labelfree_j = wsss_cam_hist_otsu(&hist);
     if (!brief) wsss_cam_sweep_print(stdout, &total, (const char *const *)ds->class_names);
     wsss_jw w;
     wsss_jw_init(&w, 1);
@@ -114,6 +127,9 @@ int cmd_eval_cam(int argc, char **argv) {
     int wr = wsss_mkdirs_parent(json_path) == WSSS_OK ? wsss_metrics_write_file(json_path, w.buf) : WSSS_ERR;
     wsss_jw_free(&w);
     printf("cam_miou %.4f thr %.2f\n", miou[best], wsss_cam_sweep_threshold(&total, best));
+    if (total.labelfree_j >= 0 && total.labelfree_j < n_thr)
+        printf("cam_miou_labelfree %.4f thr %.2f\n", miou[total.labelfree_j],
+               wsss_cam_sweep_threshold(&total, total.labelfree_j));
     if (wsss_cam_sweep_best_at_edge(&total, best))
         fprintf(stderr,
                 "wsss eval-cam: note: the best threshold %.2f is at the end of the sweep; the mIoU there is a "

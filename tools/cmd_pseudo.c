@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "wsss/cam.h"
+#include "wsss/cam_threshold.h"
 #include "wsss/clock.h"
 #include "wsss/dataset.h"
 #include "wsss/error.h"
@@ -32,6 +33,23 @@ static int sweep_threshold(const char *path, double *t) {
     int rc = wsss_json_as_double(wsss_json_get(j, "best_threshold"), t);
     wsss_json_free(j);
     if (rc != WSSS_OK) return wsss_error_set("%s: no numeric \"best_threshold\" (not an eval-cam metrics file?)", path);
+    return WSSS_OK;
+}
+
+/* --bg otsu: the threshold from the maps of the whole split (cam_threshold.h). */
+static int labelfree_threshold(const wsss_dataset *ds, const char *cam_dir, int quiet, double *t) {
+    wsss_cam_hist h;
+    memset(&h, 0, sizeof h);
+    if (wsss_cam_hist_from_files(&h, cam_dir, ds->ids, ds->n, ds->num_classes) != WSSS_OK) return WSSS_ERR;
+    const int j = wsss_cam_hist_otsu(&h);
+    if (j < 0)
+        return wsss_error_set("%s: the maps of the images in %s have no spread of values to choose a background threshold from "
+                              "(%lld images with maps); use --bg const --bg-threshold T",
+                              cam_dir, ds->list_path, (long long)h.n_images);
+    *t = (double)j / WSSS_CAM_HIST_BINS;
+    if (!quiet)
+        fprintf(stderr, "pseudo: background threshold %.2f (Otsu's threshold of the maps of %lld images)\n", *t,
+                (long long)h.n_images);
     return WSSS_OK;
 }
 
@@ -110,6 +128,7 @@ int cmd_pseudo(int argc, char **argv) {
     const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *out = NULL, *json = NULL;
     wsss_pseudo_opts po;
     wsss_pseudo_opts_default(&po);
+    po.bg = WSSS_PSEUDO_BG_OTSU; /* the label-free threshold: a user has no masks to tune one on */
     int no_crf = 0, quiet = 0, brief = 0, skip_existing = 0, from_sweep = 0, iters = po.crf_params.iterations;
     int samples = 1000000;
     const cli_opt opts[] = {
@@ -119,7 +138,9 @@ int cmd_pseudo(int argc, char **argv) {
         {"cams", CLI_STRING, &cams, "DIR", "folder of <id>.safetensors maps (default RUN/cams)", .flags = 0},
         {"out", CLI_STRING, &out, "DIR", "output folder of <id>.png labels (default RUN/pseudo)", .flags = 0},
         {"json", CLI_STRING, &json, "FILE", "metrics when masks exist (default RUN/metrics/pseudo.json)", .flags = 0},
-        {"bg", CLI_CHOICE, &po.bg, "MODE", "background: psa (low/high pair, 255 between), pow, const",
+        {"bg", CLI_CHOICE, &po.bg, "MODE",
+         "background: otsu (constant, Otsu's threshold of the split's max-map histogram: no ground truth needed), "
+         "psa (low/high pair, 255 between), pow, const",
          .choices = wsss_pseudo_bg_choices},
         {"alpha-low", CLI_DOUBLE, &po.alpha_low, "A", "psa: exponent of the inflated background (1-max)^A",
          .flags = CLI_MIN_OPEN, .min = 0, .max = 1000},
@@ -178,6 +199,7 @@ int cmd_pseudo(int argc, char **argv) {
     dopt.split = split;
     dopt.masks = WSSS_MASKS_OPTIONAL;
     if (wsss_dataset_open(data, &dopt, &ds) != WSSS_OK) goto fail;
+    if (po.bg == WSSS_PSEUDO_BG_OTSU && labelfree_threshold(ds, cam_dir, quiet, &po.threshold) != WSSS_OK) goto fail;
     if (wsss_mkdirs(out_dir) != WSSS_OK) goto fail;
     if (wsss_confusion_init(&total, ds->num_classes) != WSSS_OK) goto fail;
     {
@@ -190,6 +212,7 @@ int cmd_pseudo(int argc, char **argv) {
     wsss_runlog_kv_string(log, "event", "start");
     wsss_runlog_kv_int(log, "images", ds->n);
     wsss_runlog_kv_string(log, "bg", wsss_pseudo_bg_name(po.bg));
+    if (po.bg == WSSS_PSEUDO_BG_CONST || po.bg == WSSS_PSEUDO_BG_OTSU) wsss_runlog_kv_double(log, "bg_threshold", po.threshold);
     wsss_runlog_kv_int(log, "crf", po.crf);
     wsss_runlog_end(log);
 

@@ -19,7 +19,8 @@
  *                   "gt_pixels": N, "pred_pixels": N}, ... ],
  *     "confusion": [[C_g0, C_g1, ..., C_gK, ignored_g], ...]      (rows = GT, last column = ignored)
  *     cam_sweep only: "best_threshold": t, "thresholds": [t...], "miou_per_threshold": [f...],
- *                     "fixed": {"0.15": f, "0.2": f, "0.3": f}   (thresholds inside the sweep)
+ *                     "fixed": {"0.15": f, "0.2": f, "0.3": f}   (thresholds inside the sweep),
+ *                     "labelfree": {"rule": "otsu", "threshold": t, "miou": f} or null (labelfree_j)
  *   }  For cam_sweep the per-class scores and confusion are those at the best threshold. */
 #ifndef WSSS_METRICS_H
 #define WSSS_METRICS_H
@@ -82,6 +83,7 @@ typedef struct wsss_cam_sweep {
     int num_classes, n_thresholds, denom;
     int64_t *hist;    /* [num_classes][num_classes][n_thresholds + 1] */
     int64_t n_images;
+    int labelfree_j;  /* index of a threshold chosen without ground truth (cam_threshold.h), or -1 (init) */
 } wsss_cam_sweep;
 
 int wsss_cam_sweep_init(wsss_cam_sweep *s, int num_classes, int n_thresholds, int denom);

@@ -14,6 +14,10 @@
  *    even the shrunk background wins; the band in between is 255.
  *  - WSSS_PSEUDO_BG_POW: one stack with bg = (1 - max_c A_c)^alpha; dense labels.
  *  - WSSS_PSEUDO_BG_CONST: bg = a constant threshold t (the CAM evaluation's rule); dense labels.
+ *  - WSSS_PSEUDO_BG_OTSU: CONST with t chosen without ground truth, Otsu's threshold of the split's
+ *    max-map histogram (cam_threshold.h). t is a property of the whole split, so the caller sets
+ *    `threshold` before labelling (`wsss pseudo` does, and makes this its default mode); per image
+ *    it is labelled as CONST.
  *
  * In the POW and CONST modes, pixels whose CRF probability of their label is below min_conf become
  * 255 (min_conf 0 = never). Without the CRF (crf = 0) the argmax is taken on the stack itself and
@@ -26,20 +30,20 @@
 #include "wsss/crf.h"
 #include "wsss/image.h"
 
-typedef enum { WSSS_PSEUDO_BG_PSA = 0, WSSS_PSEUDO_BG_POW, WSSS_PSEUDO_BG_CONST } wsss_pseudo_bg;
+typedef enum { WSSS_PSEUDO_BG_PSA = 0, WSSS_PSEUDO_BG_POW, WSSS_PSEUDO_BG_CONST, WSSS_PSEUDO_BG_OTSU } wsss_pseudo_bg;
 
 typedef struct wsss_pseudo_opts {
     wsss_pseudo_bg bg;
     double alpha_low, alpha_high; /* PSA mode: 4, 32 */
     double alpha;                 /* POW mode: 8 */
-    double threshold;             /* CONST mode: 0.2 */
+    double threshold;             /* CONST mode: 0.2; OTSU: set by the caller */
     int crf;                      /* 1 */
     wsss_crf_params crf_params;   /* PSA preset */
     double min_conf;              /* POW/CONST: 255 below this CRF probability (0 = off) */
 } wsss_pseudo_opts;
 
 void wsss_pseudo_opts_default(wsss_pseudo_opts *o);
-/* The words of the modes: psa, pow, const. */
+/* The words of the modes: psa, pow, const, otsu. */
 extern const wsss_choice wsss_pseudo_bg_choices[];
 const char *wsss_pseudo_bg_name(wsss_pseudo_bg bg);
 

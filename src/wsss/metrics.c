@@ -138,6 +138,7 @@ int wsss_cam_sweep_init(wsss_cam_sweep *s, int num_classes, int n_thresholds, in
     s->num_classes = num_classes;
     s->n_thresholds = n_thresholds;
     s->denom = denom;
+    s->labelfree_j = -1;
     s->hist = wsss_xcalloc((size_t)num_classes * num_classes * (size_t)(n_thresholds + 1), sizeof(int64_t));
     return WSSS_OK;
 }
@@ -438,6 +439,16 @@ void wsss_metrics_json_cam_sweep(wsss_jw *w, const wsss_cam_sweep *s, const char
         if (j < s->n_thresholds) wsss_jw_kv_double(w, fixed[f].key, miou[j]);
     }
     wsss_jw_obj_end(w);
+    wsss_jw_key(w, "labelfree");
+    if (s->labelfree_j >= 0 && s->labelfree_j < s->n_thresholds) {
+        wsss_jw_obj_begin(w);
+        wsss_jw_kv_string(w, "rule", "otsu");
+        wsss_jw_kv_double(w, "threshold", wsss_cam_sweep_threshold(s, s->labelfree_j));
+        wsss_jw_kv_double(w, "miou", miou[s->labelfree_j]);
+        wsss_jw_obj_end(w);
+    } else {
+        wsss_jw_null(w);
+    }
     wsss_jw_obj_end(w);
     wsss_confusion_free(&c);
     free(miou);

@@ -20,7 +20,8 @@ void wsss_pseudo_opts_default(wsss_pseudo_opts *o) {
 }
 
 const wsss_choice wsss_pseudo_bg_choices[] = {
-    {"psa", WSSS_PSEUDO_BG_PSA}, {"pow", WSSS_PSEUDO_BG_POW}, {"const", WSSS_PSEUDO_BG_CONST}, {NULL, 0}};
+    {"psa", WSSS_PSEUDO_BG_PSA},     {"pow", WSSS_PSEUDO_BG_POW}, {"const", WSSS_PSEUDO_BG_CONST},
+    {"otsu", WSSS_PSEUDO_BG_OTSU},   {NULL, 0}};
 
 const char *wsss_pseudo_bg_name(wsss_pseudo_bg bg) { return wsss_choice_name(wsss_pseudo_bg_choices, (int)bg); }
 

@@ -90,9 +90,28 @@ check "cam --direct-conv logged" has "$R/logs/cam.jsonl" '"direct_conv":1'
 check "eval-cam" rc_is 0 "$WSSS" eval-cam --data "$D" --run "$R"
 check "eval-cam final line" grep -qE '^cam_miou [01]\.[0-9]{4} thr 0\.[0-9]{2}$' "$TMP/out"
 check "metrics/cam.json" has "$R/metrics/cam.json" '"best_threshold"'
+check "eval-cam label-free line" grep -qE '^cam_miou_labelfree [01]\.[0-9]{4} thr 0\.[0-9]{2}$' "$TMP/out"
+# the label-free line is the sweep's mIoU at the label-free threshold, both as printed and in the JSON
+check "label-free mIoU == the sweep's mIoU at its threshold" /usr/bin/python3 - "$R/metrics/cam.json" "$TMP/out" <<'EOF2'
+import json, sys
+m = json.load(open(sys.argv[1]))
+lf = m["labelfree"]
+j = m["thresholds"].index(lf["threshold"])
+line = [l.split() for l in open(sys.argv[2]) if l.startswith("cam_miou_labelfree ")][0]
+ok = lf["rule"] == "otsu" and lf["miou"] == m["miou_per_threshold"][j] and \
+    abs(float(line[1]) - lf["miou"]) < 5e-5 and abs(float(line[3]) - lf["threshold"]) < 5e-3
+sys.exit(0 if ok else 1)
+EOF2
+LF=$(awk '/^cam_miou_labelfree / { print $4 }' "$TMP/out")
 
-# pseudo: default (PSA pair + CRF) and constant threshold without CRF
-check "pseudo" rc_is 0 "$WSSS" pseudo --data "$D" --run "$R" --quiet
+# pseudo: default (the label-free threshold + CRF), the PSA pair, constant threshold without CRF
+check "pseudo" rc_is 0 "$WSSS" pseudo --data "$D" --run "$R"
+check "pseudo: default background is otsu, at eval-cam's label-free threshold $LF" has "$TMP/out" \
+    "background threshold $LF (Otsu"
+check "pseudo log: bg otsu" has "$R/logs/pseudo.jsonl" '"bg":"otsu"'
+check "pseudo --bg psa" rc_is 0 "$WSSS" pseudo --data "$D" --run "$R" --bg psa --out "$TMP/ppsa" \
+    --json "$TMP/ppsa.json" --quiet
+check "pseudo --bg psa: labels" test -f "$TMP/ppsa/img05.png"
 check "pseudo final line" grep -qE '^pseudo_miou [01]\.[0-9]{4} ignored [01]\.[0-9]{4}$' "$TMP/out"
 n=$(ls "$R/pseudo" | grep -c '\.png$')
 check "8 pseudo labels (got $n)" test "$n" = 8
