@@ -11,6 +11,7 @@ DATA_PKGS := dataset-fashion-mnist
 # another package pulls them in: scripts/fresh_check.sh proves the lists on a bare Debian root.
 TEST_PKGS := python3-numpy python3-pil python3-torch python3-torchvision chromium
 BENCH_PKGS := python3-torch python3-torchvision
+RESULTS_PKGS := python3 git
 FRESH_PKGS := debootstrap git
 FUZZ_PKGS := clang libclang-rt-14-dev libomp-dev
 FUZZ_BUILD ?= build-fuzz
@@ -27,7 +28,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all deps deps-test deps-bench deps-fuzz build test test-unit test-parity demo bench fuzz fresh-check clean
+.PHONY: all deps deps-test deps-bench deps-fuzz build test test-unit test-parity demo results bench fuzz fresh-check clean
 
 all: build
 
@@ -61,6 +62,11 @@ test-parity: build
 # The end-to-end demo (scripts/demo.sh; WSSS_QUICK=1 for the reduced profile).
 demo: deps build
 	bash scripts/demo.sh $(BUILD)/bin/wsss
+
+# The accuracy table docs/results.md and docs/results.json (scripts/results.sh; under 2 hours).
+results: deps build
+	$(call apt_install,$(RESULTS_PKGS))
+	bash scripts/results.sh $(BUILD)/bin/wsss
 
 bench: deps-bench build
 	bash bench/run.sh $(BUILD)
