@@ -220,28 +220,13 @@ wsss_tensor *wsss_batchnorm2d(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight
                               wsss_tensor *running_mean, wsss_tensor *running_var, wsss_bn_mode mode,
                               double momentum, double eps) {
     WSSS_ASSERT(ctx != NULL, "batchnorm2d needs a context");
+    bn_check(x, weight, bias, running_mean, running_var, mode, eps);
     if (use_dnnl(x) && wsss_ctx_blocked(ctx)) {
-        bn_check(x, weight, bias, running_mean, running_var, mode, eps);
         wsss_tensor *y = bn_layout(ctx, x, weight, bias, running_mean, running_var, mode, momentum, eps, 0);
         if (y) return y;
     }
-    WSSS_ASSERT(x->ndim == 4, "batchnorm2d input must be N,C,H,W");
-    WSSS_ASSERT(x->dtype == WSSS_F32 || x->dtype == WSSS_F64, "batchnorm2d input must be F32 or F64");
-    WSSS_ASSERT(mode == WSSS_BN_TRAIN || mode == WSSS_BN_EVAL || mode == WSSS_BN_FROZEN,
-                "batchnorm2d: bad mode");
-    WSSS_ASSERT(eps > 0, "batchnorm2d: eps must be positive");
     const int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
     const int64_t m = n * h * w; /* values per channel */
-    check_vec("weight", weight, c);
-    check_vec("bias", bias, c);
-    check_vec("running_mean", running_mean, c);
-    check_vec("running_var", running_var, c);
-    WSSS_ASSERT((running_mean == NULL) == (running_var == NULL),
-                "batchnorm2d: give both running statistics or neither");
-    if (mode == WSSS_BN_TRAIN)
-        WSSS_ASSERT(m > 1, "batchnorm2d: training needs more than one value per channel");
-    else
-        WSSS_ASSERT(running_mean != NULL, "batchnorm2d: eval/frozen mode needs running statistics");
 
     const wsss_dtype dt = x->dtype;
     const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);

@@ -77,30 +77,5 @@ static int64_t wsss_ew_plan(const wsss_bcast *g, int reducing, int *p, int *task
     return total;
 }
 
-#define REAL float
-#define SFX(name) name##_f32
-#define WSSS_EW_EXP expf
-#define WSSS_EW_LOG logf
-#define WSSS_EW_POW powf
-#define WSSS_EW_FABS fabsf
-#include "backend/ref/elementwise_impl.h"
-#undef REAL
-#undef SFX
-#undef WSSS_EW_EXP
-#undef WSSS_EW_LOG
-#undef WSSS_EW_POW
-#undef WSSS_EW_FABS
-
-#define REAL double
-#define SFX(name) name##_f64
-#define WSSS_EW_EXP exp
-#define WSSS_EW_LOG log
-#define WSSS_EW_POW pow
-#define WSSS_EW_FABS fabs
-#include "backend/ref/elementwise_impl.h"
-#undef REAL
-#undef SFX
-#undef WSSS_EW_EXP
-#undef WSSS_EW_LOG
-#undef WSSS_EW_POW
-#undef WSSS_EW_FABS
+#define REF_TEMPLATE "backend/ref/elementwise_impl.h"
+#include "backend/ref/for_each_real.h"

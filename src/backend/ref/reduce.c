@@ -84,14 +84,5 @@ void wsss_reduce_geo_init(wsss_reduce_geo *g, int ndim, const int64_t *shape, co
     }
 }
 
-#define REAL float
-#define SFX(name) name##_f32
-#include "backend/ref/reduce_impl.h"
-#undef REAL
-#undef SFX
-
-#define REAL double
-#define SFX(name) name##_f64
-#include "backend/ref/reduce_impl.h"
-#undef REAL
-#undef SFX
+#define REF_TEMPLATE "backend/ref/reduce_impl.h"
+#include "backend/ref/for_each_real.h"
