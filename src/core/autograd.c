@@ -554,6 +554,12 @@ void wsss_grad_accumulate(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *g) {
     }
 }
 
+void wsss_grad_accumulate_release(wsss_ctx *ctx, wsss_tensor *t, wsss_tensor *g) {
+    if (!g) return;
+    wsss_grad_accumulate(ctx, t, g);
+    wsss_ctx_release(ctx, g);
+}
+
 /* The root whose backward is running (its gradient is not freed after its node). */
 static _Thread_local const wsss_tensor *g_backward_root;
 

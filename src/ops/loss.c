@@ -61,14 +61,8 @@ static void pair_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gout) 
             wsss_ref_logits_loss_backward_f64(cnt, xc->data, yc->data, scale, gx ? gx->data : NULL,
                                               gy ? gy->data : NULL);
     }
-    if (gx) {
-        wsss_grad_accumulate(ctx, x, gx);
-        wsss_ctx_release(ctx, gx);
-    }
-    if (gy) {
-        wsss_grad_accumulate(ctx, y, gy);
-        wsss_ctx_release(ctx, gy);
-    }
+    wsss_grad_accumulate_release(ctx, x, gx);
+    wsss_grad_accumulate_release(ctx, y, gy);
 }
 
 static wsss_tensor *pair_loss(wsss_ctx *ctx, pair_kind kind, wsss_tensor *x, wsss_tensor *y) {
@@ -141,8 +135,7 @@ static void ce_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gout) {
             wsss_ref_cross_entropy_backward_f64(at->outer, at->c, at->inner, xc->data, tc->data, tc->dtype,
                                                 at->ignore, scale, gx->data);
     }
-    wsss_grad_accumulate(ctx, x, gx);
-    wsss_ctx_release(ctx, gx);
+    wsss_grad_accumulate_release(ctx, x, gx);
 }
 
 /* Mean over valid pixels. With no valid pixel PyTorch returns NaN (0/0); we return 0 and a zero

@@ -76,18 +76,9 @@ static void bn_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) {
                             w ? wsss_f32(w) : NULL, a->eps, batch, dx ? wsss_f32(dx) : NULL,
                             dw ? wsss_f32(dw) : NULL, db ? wsss_f32(db) : NULL);
     }
-    if (dx) {
-        wsss_grad_accumulate(ctx, x, dx);
-        wsss_ctx_release(ctx, dx);
-    }
-    if (dw) {
-        wsss_grad_accumulate(ctx, node->inputs[1], dw);
-        wsss_ctx_release(ctx, dw);
-    }
-    if (db) {
-        wsss_grad_accumulate(ctx, node->inputs[2], db);
-        wsss_ctx_release(ctx, db);
-    }
+    wsss_grad_accumulate_release(ctx, x, dx);
+    wsss_grad_accumulate_release(ctx, node->inputs[1], dw);
+    wsss_grad_accumulate_release(ctx, node->inputs[2], db);
 }
 
 /* Running statistics move towards the batch statistics, as PyTorch: running = (1 - momentum) *
@@ -124,18 +115,9 @@ static void bn_backward_layout(wsss_ctx *ctx, wsss_node *node, const wsss_tensor
                                          a->eps, a->fuse_relu, ws, want_x, dw ? wsss_f32(dw) : NULL,
                                          db ? wsss_f32(db) : NULL, &ok);
     WSSS_ASSERT(ok, "oneDNN batch norm backward unavailable after its forward ran");
-    if (dx) {
-        wsss_grad_accumulate(ctx, node->inputs[0], dx);
-        wsss_ctx_release(ctx, dx);
-    }
-    if (dw) {
-        wsss_grad_accumulate(ctx, node->inputs[1], dw);
-        wsss_ctx_release(ctx, dw);
-    }
-    if (db) {
-        wsss_grad_accumulate(ctx, node->inputs[2], db);
-        wsss_ctx_release(ctx, db);
-    }
+    wsss_grad_accumulate_release(ctx, node->inputs[0], dx);
+    wsss_grad_accumulate_release(ctx, node->inputs[1], dw);
+    wsss_grad_accumulate_release(ctx, node->inputs[2], db);
 }
 
 /* F32 on oneDNN with x in any layout; y in x's layout. NULL if oneDNN has no implementation. */

@@ -58,8 +58,7 @@ static void pool_backward_layout(wsss_ctx *ctx, wsss_node *node, const wsss_tens
     if (!wsss_node_input_needs_grad(node, 0)) return;
     const pool_layout_attrs *a = node->attrs;
     wsss_tensor *dx = wsss_dnnl_pool_bwd_t(ctx, &a->g, a->is_max, node->saved[0], (wsss_tensor *)gy);
-    wsss_grad_accumulate(ctx, node->inputs[0], dx);
-    wsss_ctx_release(ctx, dx);
+    wsss_grad_accumulate_release(ctx, node->inputs[0], dx);
 }
 
 /* NULL when the plain path must be used. */
@@ -102,8 +101,7 @@ static void maxpool_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *
     } else {
         wsss_ref_maxpool_bwd_f32(&a->g, aux->data, wsss_f32(gy), wsss_f32(dx));
     }
-    wsss_grad_accumulate(ctx, x, dx);
-    wsss_ctx_release(ctx, dx);
+    wsss_grad_accumulate_release(ctx, x, dx);
 }
 
 wsss_tensor *wsss_maxpool2d(wsss_ctx *ctx, wsss_tensor *x, wsss_pool2d_params p) {
@@ -162,8 +160,7 @@ static void avgpool_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *
     } else if (!a->used_dnnl || wsss_dnnl_pool_bwd(&a->g, 0, wsss_f32(gy), NULL, wsss_f32(dx)) != 0) {
         wsss_ref_avgpool_bwd_f32(&a->g, wsss_f32(gy), wsss_f32(dx));
     }
-    wsss_grad_accumulate(ctx, x, dx);
-    wsss_ctx_release(ctx, dx);
+    wsss_grad_accumulate_release(ctx, x, dx);
 }
 
 wsss_tensor *wsss_avgpool2d(wsss_ctx *ctx, wsss_tensor *x, wsss_pool2d_params p) {
@@ -197,8 +194,7 @@ static void global_avgpool_backward(wsss_ctx *ctx, wsss_node *node, const wsss_t
     wsss_tensor *dx = wsss_ctx_tensor(ctx, x->dtype, 4, x->shape);
     if (x->dtype == WSSS_F64) wsss_ref_global_avgpool_bwd_f64(planes, hw, wsss_f64(gy), wsss_f64(dx));
     else wsss_ref_global_avgpool_bwd_f32(planes, hw, wsss_f32(gy), wsss_f32(dx));
-    wsss_grad_accumulate(ctx, x, dx);
-    wsss_ctx_release(ctx, dx);
+    wsss_grad_accumulate_release(ctx, x, dx);
 }
 
 /* A plain reduction over each plane: memory-bound, so the reference loop is as fast as oneDNN. */

@@ -21,8 +21,7 @@ static void softmax_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gou
         wsss_ref_softmax_backward_f32(at->outer, at->d, at->inner, y->data, gout->data, gx->data, at->is_log);
     else
         wsss_ref_softmax_backward_f64(at->outer, at->d, at->inner, y->data, gout->data, gx->data, at->is_log);
-    wsss_grad_accumulate(ctx, x, gx);
-    wsss_ctx_release(ctx, gx);
+    wsss_grad_accumulate_release(ctx, x, gx);
 }
 
 static wsss_tensor *softmax_impl(wsss_ctx *ctx, const char *name, wsss_tensor *x, int dim, int is_log) {
