@@ -56,8 +56,7 @@ static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
     dnnl_pooling_desc_t d;
     dnnl_status_t s = dnnl_pooling_forward_desc_init(&d, a->prop, a->alg, &src, &dst, st, ker, pl,
                                                      a->pad_r);
-    if (s != dnnl_success) return s;
-    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), NULL);
+    return wsss_dnnl_pd_create(s, pd, &d, NULL);
 }
 
 static const wsss_dnnl_prim *get_fwd(const pool_arg *a) {
@@ -76,8 +75,7 @@ static dnnl_status_t make_bwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
     dnnl_dims_t st = {g->sh, g->sw}, ker = {g->kh, g->kw}, pl = {g->ph, g->pw};
     dnnl_pooling_desc_t d;
     dnnl_status_t s = dnnl_pooling_backward_desc_init(&d, a->alg, &src, &dst, st, ker, pl, a->pad_r);
-    if (s != dnnl_success) return s;
-    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), hint->pd);
+    return wsss_dnnl_pd_create(s, pd, &d, hint);
 }
 
 static int setup(pool_arg *a, const wsss_pool_geom *g, int is_max, dnnl_prop_kind_t prop) {
@@ -122,6 +120,16 @@ size_t wsss_dnnl_maxpool_ws_bytes(const wsss_pool_geom *g) {
     return wsss_dnnl_md_is_zero(ws) ? 0 : wsss_dnnl_md_bytes(ws);
 }
 
+/* The backward's execution (both variants): ws is the forward's workspace (max pooling only). */
+static void run_bwd(const wsss_dnnl_prim *p, int is_max, const dnnl_memory_desc_t *dymd, const void *dy,
+                    const dnnl_memory_desc_t *dxmd, void *dx, const void *ws) {
+    wsss_dnnl_bufs b = {0};
+    wsss_dnnl_bufs_add(&b, DNNL_ARG_DIFF_DST, dymd, dy);
+    wsss_dnnl_bufs_add(&b, DNNL_ARG_DIFF_SRC, dxmd, dx);
+    if (is_max) wsss_dnnl_bufs_add(&b, DNNL_ARG_WORKSPACE, wsss_dnnl_pd_md(p, dnnl_query_workspace_md), ws);
+    wsss_dnnl_bufs_execute(p, &b);
+}
+
 int wsss_dnnl_pool_fwd(const wsss_pool_geom *g, int is_max, const float *x, float *y, void *ws) {
     pool_arg a;
     if (!setup(&a, g, is_max, ws ? dnnl_forward_training : dnnl_forward_inference)) return -1;
@@ -129,20 +137,15 @@ int wsss_dnnl_pool_fwd(const wsss_pool_geom *g, int is_max, const float *x, floa
     if (!p) return -1;
     dnnl_memory_desc_t src, dst;
     mds(g, &src, &dst);
-    dnnl_memory_t ms = wsss_dnnl_mem_wrap(&src, x), md = wsss_dnnl_mem_wrap(&dst, y), mw = NULL;
-    wsss_dnnl_args args = {0};
-    wsss_dnnl_args_add(&args, DNNL_ARG_SRC, ms);
-    wsss_dnnl_args_add(&args, DNNL_ARG_DST, md);
+    wsss_dnnl_bufs b = {0};
+    wsss_dnnl_bufs_add(&b, DNNL_ARG_SRC, &src, x);
+    wsss_dnnl_bufs_add(&b, DNNL_ARG_DST, &dst, y);
     if (ws) {
         const dnnl_memory_desc_t *wmd = wsss_dnnl_pd_md(p, dnnl_query_workspace_md);
         WSSS_ASSERT(!wsss_dnnl_md_is_zero(wmd), "max pooling forward without a workspace");
-        mw = wsss_dnnl_mem_wrap(wmd, ws);
-        wsss_dnnl_args_add(&args, DNNL_ARG_WORKSPACE, mw);
+        wsss_dnnl_bufs_add(&b, DNNL_ARG_WORKSPACE, wmd, ws);
     }
-    wsss_dnnl_execute(p, &args);
-    wsss_dnnl_mem_free(ms);
-    wsss_dnnl_mem_free(md);
-    wsss_dnnl_mem_free(mw);
+    wsss_dnnl_bufs_execute(p, &b);
     float *f = avg_rescale(g, is_max);
     if (f) {
         apply_rescale(g, f, y);
@@ -168,19 +171,8 @@ int wsss_dnnl_pool_bwd(const wsss_pool_geom *g, int is_max, const float *dy, con
     }
     dnnl_memory_desc_t src, dst;
     mds(g, &src, &dst);
-    dnnl_memory_t mdx = wsss_dnnl_mem_wrap(&src, dx), mdy = wsss_dnnl_mem_wrap(&dst, dy), mw = NULL;
-    wsss_dnnl_args args = {0};
-    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_DST, mdy);
-    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_SRC, mdx);
-    if (is_max) {
-        WSSS_ASSERT(ws != NULL, "max pooling backward needs the forward workspace");
-        mw = wsss_dnnl_mem_wrap(wsss_dnnl_pd_md(p, dnnl_query_workspace_md), ws);
-        wsss_dnnl_args_add(&args, DNNL_ARG_WORKSPACE, mw);
-    }
-    wsss_dnnl_execute(p, &args);
-    wsss_dnnl_mem_free(mdx);
-    wsss_dnnl_mem_free(mdy);
-    wsss_dnnl_mem_free(mw);
+    WSSS_ASSERT(!is_max || ws != NULL, "max pooling backward needs the forward workspace");
+    run_bwd(p, is_max, &dst, dy, &src, dx, ws);
     free(dys);
     free(f);
     return 0;
@@ -212,8 +204,7 @@ static dnnl_status_t make_md_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) 
     dnnl_pooling_desc_t d;
     dnnl_status_t s = dnnl_pooling_forward_desc_init(&d, m->a.prop, m->a.alg, &m->src, &dst, st, ker,
                                                      pl, m->a.pad_r);
-    if (s != dnnl_success) return s;
-    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), NULL);
+    return wsss_dnnl_pd_create(s, pd, &d, NULL);
 }
 
 static const wsss_dnnl_prim *get_md_fwd(const pool_md_arg *m) {
@@ -231,8 +222,7 @@ static dnnl_status_t make_md_bwd_pd(dnnl_primitive_desc_t *pd, const void *arg) 
     dnnl_dims_t st = {g->sh, g->sw}, ker = {g->kh, g->kw}, pl = {g->ph, g->pw};
     dnnl_pooling_desc_t d;
     dnnl_status_t s = dnnl_pooling_backward_desc_init(&d, m->a.alg, &m->src, &dst, st, ker, pl, m->a.pad_r);
-    if (s != dnnl_success) return s;
-    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), hint->pd);
+    return wsss_dnnl_pd_create(s, pd, &d, hint);
 }
 
 /* aux layout: [workspace, padded to 64 bytes][source memory descriptor] */
@@ -269,19 +259,11 @@ wsss_tensor *wsss_dnnl_pool_fwd_t(wsss_ctx *ctx, const wsss_pool_geom *g, int is
         a = wsss_ctx_tensor(ctx, WSSS_U8, 1, &nb);
         memcpy((char *)a->data + ws_padded(wsb), &m.src, sizeof m.src);
     }
-    dnnl_memory_t ms = wsss_dnnl_mem_wrap(&m.src, wsss_dnnl_tensor_ptr(x));
-    dnnl_memory_t md = wsss_dnnl_mem_wrap(ymd, wsss_dnnl_tensor_ptr(y)), mw = NULL;
-    wsss_dnnl_args args = {0};
-    wsss_dnnl_args_add(&args, DNNL_ARG_SRC, ms);
-    wsss_dnnl_args_add(&args, DNNL_ARG_DST, md);
-    if (wmd) {
-        mw = wsss_dnnl_mem_wrap(wmd, a->data);
-        wsss_dnnl_args_add(&args, DNNL_ARG_WORKSPACE, mw);
-    }
-    wsss_dnnl_execute(p, &args);
-    wsss_dnnl_mem_free(ms);
-    wsss_dnnl_mem_free(md);
-    wsss_dnnl_mem_free(mw);
+    wsss_dnnl_bufs b = {0};
+    wsss_dnnl_bufs_add(&b, DNNL_ARG_SRC, &m.src, wsss_dnnl_tensor_ptr(x));
+    wsss_dnnl_bufs_add(&b, DNNL_ARG_DST, ymd, wsss_dnnl_tensor_ptr(y));
+    if (wmd) wsss_dnnl_bufs_add(&b, DNNL_ARG_WORKSPACE, wmd, a->data);
+    wsss_dnnl_bufs_execute(p, &b);
     if (aux) *aux = a;
     return y;
 }
@@ -305,19 +287,7 @@ wsss_tensor *wsss_dnnl_pool_bwd_t(wsss_ctx *ctx, const wsss_pool_geom *g, int is
     wsss_tensor *gyd = wsss_dnnl_as_md(ctx, gy, dymd);
     int64_t xs[4] = {g->n, g->c, g->h, g->w};
     wsss_tensor *dx = wsss_dnnl_new_tensor(ctx, 4, xs, dxmd);
-    dnnl_memory_t mdy = wsss_dnnl_mem_wrap(dymd, wsss_dnnl_tensor_ptr(gyd));
-    dnnl_memory_t mdx = wsss_dnnl_mem_wrap(dxmd, wsss_dnnl_tensor_ptr(dx)), mw = NULL;
-    wsss_dnnl_args args = {0};
-    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_DST, mdy);
-    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_SRC, mdx);
-    if (is_max) {
-        mw = wsss_dnnl_mem_wrap(wsss_dnnl_pd_md(p, dnnl_query_workspace_md), base);
-        wsss_dnnl_args_add(&args, DNNL_ARG_WORKSPACE, mw);
-    }
-    wsss_dnnl_execute(p, &args);
-    wsss_dnnl_mem_free(mdy);
-    wsss_dnnl_mem_free(mdx);
-    wsss_dnnl_mem_free(mw);
+    run_bwd(p, is_max, dymd, wsss_dnnl_tensor_ptr(gyd), dxmd, wsss_dnnl_tensor_ptr(dx), base);
     if (gyd != gy) wsss_ctx_release(ctx, gyd);
     return dx;
 }
