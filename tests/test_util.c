@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "wsss/config_table.h"
 #include "wsss/rng.h"
 
 int g_test_passed, g_test_failed;
@@ -277,4 +278,24 @@ int test_params_equal(const wsss_params *got, const char *strip, const char *ski
         ++*n;
     }
     return all;
+}
+
+void free_tensors(wsss_tensor *const *ts, size_t n) {
+    for (size_t i = 0; i < n; i++) wsss_tensor_free(ts[i]);
+}
+
+void check_cfg_json_rules(const struct wsss_cfg_table *table, void *cfg, char *js, void *storage,
+                          const char *other_json, const char *mistyped_json, const char *field) {
+    char *js2 = wsss_cfg_to_json(table, cfg);
+    CHECK(strcmp(js, js2) == 0, "config JSON stable");
+    free(js);
+    free(js2);
+    wsss_cfg_free_storage(storage);
+    void *store = NULL;
+    CHECK(wsss_cfg_from_json(table, other_json, cfg, &store) == WSSS_ERR, "another stage's config rejected");
+    wsss_cfg_free_storage(store);
+    store = NULL;
+    CHECK(wsss_cfg_from_json(table, mistyped_json, cfg, &store) == WSSS_ERR && strstr(wsss_error_msg(), field),
+          "mistyped field named: '%s'", wsss_error_msg());
+    wsss_cfg_free_storage(store);
 }

@@ -78,6 +78,10 @@ wsss_tensor *take_grad(wsss_tensor *t);
 double fd_check_sampled(const char *what, double (*loss)(const void *arg), const void *arg, wsss_tensor *t,
                         const wsss_tensor *analytic, int max_checks);
 
+/* wsss_tensor_free on each of the n tensors (NULL entries are fine); FREE_TENSORS(a, b, ...) lists them. */
+void free_tensors(wsss_tensor *const *ts, size_t n);
+#define FREE_TENSORS(...) \
+    free_tensors((wsss_tensor *[]){__VA_ARGS__}, sizeof((wsss_tensor *[]){__VA_ARGS__}) / sizeof(wsss_tensor *))
 /* Same dtype, shape and bytes. */
 int same_tensor(const wsss_tensor *a, const wsss_tensor *b);
 /* Save a copy of the registry without the tensor named skip (a file missing one tensor); WSSS_OK. */
@@ -85,6 +89,14 @@ int test_save_params_without(const wsss_params *ps, const char *skip, const char
 /* Whether every tensor of got named strip + K (K not starting with skip; skip may be NULL) equals
  * want's tensor K; *n receives how many were compared. */
 int test_params_equal(const wsss_params *got, const char *strip, const char *skip, const wsss_params *want, int *n);
+
+/* The rest of a stage config's JSON round trip once js (the config's text) was read into cfg with
+ * strings in storage: CHECKs that cfg's text equals js, that table refuses another stage's config
+ * (other_json) and a config with a mistyped field (mistyped_json) naming field; frees js and
+ * storage. cfg is scratch for the refused reads. */
+struct wsss_cfg_table;
+void check_cfg_json_rules(const struct wsss_cfg_table *table, void *cfg, char *js, void *storage,
+                          const char *other_json, const char *mistyped_json, const char *field);
 
 /* Prints the summary line and returns the process exit code. */
 int test_summary(const char *name);

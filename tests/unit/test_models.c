@@ -29,13 +29,7 @@ static void test_keys_and_formula(void) {
         {"resnet50-os8", 0}, {"resnet101-os8-largefov", 21}, {"resnet50-os16-aspp", 21},
         {"vgg16-deeplab", 0}, {"vgg16-deeplab", 20},
     };
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models_keys.safetensors", WSSS_FIXTURE_DIR);
-    wsss_safetensors *st;
-    if (wsss_st_open(path, &st)) {
-        CHECK(0, "%s", wsss_error_msg());
-        return;
-    }
+    wsss_safetensors *st = fixture_open("models_keys.safetensors");
     for (size_t a = 0; a < sizeof archs / sizeof archs[0]; a++) {
         char tag[96], name[160];
         snprintf(tag, sizeof tag, "%s/%d", archs[a].arch, archs[a].num_classes);
