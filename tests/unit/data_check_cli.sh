@@ -6,10 +6,9 @@ set -u
 . "$(dirname "$0")/../cli_test_lib.sh"
 
 # Dataset: 4 train images (2 non-square), 4 classes (classes.txt), masks with 255; 2 val images.
-/usr/bin/python3 - "$TMP/ds" "$(dirname "$0")/.." <<'EOF' || { echo "FAIL: cannot build the dataset with /usr/bin/python3 + PIL"; exit 1; }
+tiny_voc_py "$TMP/ds" <<'EOF'
 import sys
 import numpy as np
-sys.path.insert(0, sys.argv[2])
 import tiny_voc
 root = sys.argv[1]
 tiny_voc.start(root, ["cat", "dog", "bird"])

@@ -52,10 +52,9 @@ check "backbone names and shapes = torchvision resnet18 minus fc; head fc.* with
     "tail -1 '$TMP/keys.out' | grep -qx ok || { cat '$TMP/keys.out'; false; }"
 
 # a tiny VOC folder for train-cls
-/usr/bin/python3 - "$TMP/voc" "$(dirname "$0")/.." <<'EOF' || { echo "FAIL: cannot build the VOC folder with /usr/bin/python3 + PIL"; exit 1; }
-import sys
+tiny_voc_py "$TMP/voc" <<'EOF'
+import os, sys
 import numpy as np
-sys.path.insert(0, sys.argv[2])
 import tiny_voc
 root = sys.argv[1]
 tiny_voc.start(root, ["red", "green"], masks=False)

@@ -9,10 +9,9 @@ set -u
 . "$(dirname "$0")/../cli_test_lib.sh"
 export WSSS_THREADS=1 WSSS_PROGRESS=0
 
-/usr/bin/python3 - "$TMP/ds" "$(dirname "$0")/.." <<'EOF' || { echo "FAIL: cannot build the dataset with /usr/bin/python3 + PIL"; exit 1; }
+tiny_voc_py "$TMP/ds" <<'EOF'
 import sys
 import numpy as np
-sys.path.insert(0, sys.argv[2])
 import tiny_voc
 root = sys.argv[1]
 tiny_voc.start(root, ["red", "green"])
