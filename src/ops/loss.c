@@ -27,6 +27,18 @@ static void drop_tmp(wsss_ctx *ctx, const wsss_tensor *orig, const wsss_tensor *
     else wsss_tensor_free((wsss_tensor *)tmp);
 }
 
+/* A loss's two contiguous inputs: saved for the backward when recorded, else the temporaries dropped. */
+static void keep_inputs(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *a, const wsss_tensor *ac,
+                        const wsss_tensor *b, const wsss_tensor *bc) {
+    if (n) {
+        wsss_node_save(n, (wsss_tensor *)ac);
+        wsss_node_save(n, (wsss_tensor *)bc);
+    } else {
+        drop_tmp(ctx, a, ac);
+        drop_tmp(ctx, b, bc);
+    }
+}
+
 static wsss_tensor *scalar_out(wsss_ctx *ctx, wsss_dtype dt, double v) {
     wsss_tensor *out = wsss_ctx_tensor(ctx, dt, 0, NULL);
     wsss_tensor_set(out, 0, v);
@@ -94,14 +106,8 @@ static wsss_tensor *pair_loss(wsss_ctx *ctx, pair_kind kind, wsss_tensor *x, wss
     wsss_tensor *out = scalar_out(ctx, x->dtype, sum / (double)cnt);
     wsss_tensor *in[2] = {x, y};
     wsss_node *n = wsss_record(ctx, name, pair_backward, out, 2, in, sizeof(pair_attrs));
-    if (n) {
-        ((pair_attrs *)n->attrs)->kind = kind;
-        wsss_node_save(n, (wsss_tensor *)xc);
-        wsss_node_save(n, (wsss_tensor *)yc);
-    } else {
-        drop_tmp(ctx, x, xc);
-        drop_tmp(ctx, y, yc);
-    }
+    if (n) ((pair_attrs *)n->attrs)->kind = kind;
+    keep_inputs(ctx, n, x, xc, y, yc);
     return out;
 }
 
@@ -171,11 +177,7 @@ wsss_tensor *wsss_cross_entropy2d(wsss_ctx *ctx, wsss_tensor *logits, const wsss
         at->inner = inner;
         at->ignore = ignore_index;
         at->nvalid = nvalid;
-        wsss_node_save(n, (wsss_tensor *)xc);
-        wsss_node_save(n, (wsss_tensor *)tc);
-    } else {
-        drop_tmp(ctx, logits, xc);
-        drop_tmp(ctx, target, tc);
     }
+    keep_inputs(ctx, n, logits, xc, target, tc);
     return out;
 }

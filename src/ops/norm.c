@@ -120,6 +120,20 @@ static void bn_backward_layout(wsss_ctx *ctx, wsss_node *node, const wsss_tensor
     wsss_grad_accumulate_release(ctx, node->inputs[2], db);
 }
 
+/* The statistics a forward uses: fresh batch mean/var to compute (training), else copies of the
+ * running statistics in dtype dt. */
+static void stats_buffers(wsss_ctx *ctx, wsss_bn_mode mode, const wsss_tensor *running_mean,
+                          const wsss_tensor *running_var, int64_t c, wsss_dtype dt, wsss_tensor **mean,
+                          wsss_tensor **var) {
+    if (mode == WSSS_BN_TRAIN) {
+        *mean = wsss_ctx_tensor(ctx, dt, 1, &c);
+        *var = wsss_ctx_tensor(ctx, dt, 1, &c);
+    } else {
+        *mean = vec_copy(ctx, running_mean, dt);
+        *var = vec_copy(ctx, running_var, dt);
+    }
+}
+
 /* F32 on oneDNN with x in any layout; y in x's layout. NULL if oneDNN has no implementation. */
 static wsss_tensor *bn_layout(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight, wsss_tensor *bias,
                               wsss_tensor *running_mean, wsss_tensor *running_var, wsss_bn_mode mode,
@@ -128,13 +142,7 @@ static wsss_tensor *bn_layout(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight
     if (!x->layout) x = (wsss_tensor *)wsss_ctx_contiguous(ctx, x);
     wsss_tensor *wc = vec_copy(ctx, weight, WSSS_F32), *bc = vec_copy(ctx, bias, WSSS_F32);
     wsss_tensor *mean, *var;
-    if (mode == WSSS_BN_TRAIN) {
-        mean = wsss_ctx_tensor(ctx, WSSS_F32, 1, &c);
-        var = wsss_ctx_tensor(ctx, WSSS_F32, 1, &c);
-    } else {
-        mean = vec_copy(ctx, running_mean, WSSS_F32);
-        var = vec_copy(ctx, running_var, WSSS_F32);
-    }
+    stats_buffers(ctx, mode, running_mean, running_var, c, WSSS_F32, &mean, &var);
     wsss_tensor *ins[3] = {x, weight, bias};
     int n_in = mode == WSSS_BN_FROZEN ? 1 : 3;
     int need = wsss_needs_grad(ctx, n_in, ins);
@@ -214,13 +222,7 @@ wsss_tensor *wsss_batchnorm2d(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight
     const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
     wsss_tensor *wc = vec_copy(ctx, weight, dt), *bc = vec_copy(ctx, bias, dt);
     wsss_tensor *mean, *var;
-    if (mode == WSSS_BN_TRAIN) {
-        mean = wsss_ctx_tensor(ctx, dt, 1, &c);
-        var = wsss_ctx_tensor(ctx, dt, 1, &c);
-    } else {
-        mean = vec_copy(ctx, running_mean, dt);
-        var = vec_copy(ctx, running_var, dt);
-    }
+    stats_buffers(ctx, mode, running_mean, running_var, c, dt, &mean, &var);
     wsss_tensor *y = wsss_ctx_tensor_like(ctx, x);
     const int global = mode != WSSS_BN_TRAIN;
     int dnnl = 0;

@@ -80,6 +80,17 @@ static wsss_tensor *pool_layout(wsss_ctx *ctx, const char *name, wsss_tensor *x,
     return y;
 }
 
+/* Both poolings' start: the geometry, then the oneDNN layout path's result if it ran (returned),
+ * else the contiguous input for the plain kernels in *xc (NULL returned). */
+static wsss_tensor *pool_start(wsss_ctx *ctx, const char *name, wsss_tensor *x, wsss_pool2d_params p, int is_max,
+                               wsss_pool_geom *g, const wsss_tensor **xc) {
+    WSSS_ASSERT(ctx != NULL, "pooling needs a context");
+    pool_geom(name, x, p, g);
+    wsss_tensor *yl = pool_layout(ctx, name, x, g, is_max);
+    *xc = yl ? NULL : wsss_ctx_contiguous(ctx, x);
+    return yl;
+}
+
 static wsss_tensor *pool_out(wsss_ctx *ctx, const wsss_tensor *x, const wsss_pool_geom *g) {
     int64_t s[4] = {g->n, g->c, g->oh, g->ow};
     return wsss_ctx_tensor(ctx, x->dtype, 4, s);
@@ -105,12 +116,10 @@ static void maxpool_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *
 }
 
 wsss_tensor *wsss_maxpool2d(wsss_ctx *ctx, wsss_tensor *x, wsss_pool2d_params p) {
-    WSSS_ASSERT(ctx != NULL, "maxpool2d needs a context");
     wsss_pool_geom g;
-    pool_geom("maxpool2d", x, p, &g);
-    wsss_tensor *yl = pool_layout(ctx, "maxpool2d", x, &g, 1);
+    const wsss_tensor *xc;
+    wsss_tensor *yl = pool_start(ctx, "maxpool2d", x, p, 1, &g, &xc);
     if (yl) return yl;
-    const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
     wsss_tensor *y = pool_out(ctx, x, &g), *aux = NULL;
     int need = wsss_needs_grad(ctx, 1, &x), dnnl = 0;
     if (use_dnnl(x)) {
@@ -164,12 +173,10 @@ static void avgpool_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *
 }
 
 wsss_tensor *wsss_avgpool2d(wsss_ctx *ctx, wsss_tensor *x, wsss_pool2d_params p) {
-    WSSS_ASSERT(ctx != NULL, "avgpool2d needs a context");
     wsss_pool_geom g;
-    pool_geom("avgpool2d", x, p, &g);
-    wsss_tensor *yl = pool_layout(ctx, "avgpool2d", x, &g, 0);
+    const wsss_tensor *xc;
+    wsss_tensor *yl = pool_start(ctx, "avgpool2d", x, p, 0, &g, &xc);
     if (yl) return yl;
-    const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
     wsss_tensor *y = pool_out(ctx, x, &g);
     int dnnl = use_dnnl(x) && wsss_dnnl_pool_fwd(&g, 0, wsss_f32(xc), wsss_f32(y), NULL) == 0;
     if (!dnnl) {
