@@ -47,6 +47,8 @@ typedef struct cli_opt {
 #define CLI_OPT_QUIET(dest) {"quiet", CLI_FLAG, (dest), NULL, "no progress bar or status lines on stderr", .flags = CLI_RESUMABLE}
 #define CLI_OPT_RUN(dest) {"run", CLI_STRING, (dest), "DIR", "run directory: the default paths (RUN/...) derive from it", .flags = 0}
 #define CLI_OPT_SKIP_BAD(dest) {"skip-bad", CLI_FLAG, (dest), NULL, "warn about and skip unreadable samples", .flags = 0}
+#define CLI_OPT_SPLIT(dest) {"split", CLI_STRING, (dest), "NAME", "split name or list file", .flags = 0}
+#define CLI_OPT_CAMS(dest) {"cams", CLI_STRING, (dest), "DIR", "folder of <id>.safetensors maps (default RUN/cams)", .flags = 0}
 #define CLI_OPT_BRIEF(dest) {"brief", CLI_FLAG, (dest), NULL, "results only: no per-class table or confusion matrix", .flags = 0}
 
 /* The trainer-loop options of every training command (cfg: its config struct, which names these

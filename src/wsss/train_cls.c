@@ -159,12 +159,8 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     char *cfg_json = NULL;
     int rc = WSSS_ERR;
 
-    wsss_dataset_opts dopt;
-    wsss_dataset_opts_default(&dopt);
-    dopt.split = c->split;
-    dopt.masks = WSSS_MASKS_OPTIONAL; /* labels need no masks (cls_labels.txt) */
-    dopt.skip_bad = c->skip_bad;
-    if (wsss_dataset_open(c->data, &dopt, &ds) != WSSS_OK) goto done;
+    /* labels need no masks (cls_labels.txt) */
+    if (wsss_dataset_open_split(c->data, c->split, WSSS_MASKS_OPTIONAL, c->skip_bad, &ds) != WSSS_OK) goto done;
     if (!ds->has_labels) {
         wsss_error_set("%s: no image-level labels (cls_labels.txt or masks) for split %s", c->data, c->split);
         goto done;
