@@ -299,3 +299,16 @@ void check_cfg_json_rules(const struct wsss_cfg_table *table, void *cfg, char *j
           "mistyped field named: '%s'", wsss_error_msg());
     wsss_cfg_free_storage(store);
 }
+
+double test_bilinear_at(const double *in, int h, int w, int H, int W, int y, int x) {
+    double sy = (y + 0.5) * h / H - 0.5, sx = (x + 0.5) * w / W - 0.5;
+    if (sy < 0) sy = 0;
+    if (sx < 0) sx = 0;
+    int y0 = (int)floor(sy), x0 = (int)floor(sx);
+    if (y0 > h - 1) y0 = h - 1;
+    if (x0 > w - 1) x0 = w - 1;
+    const int y1 = y0 + 1 < h ? y0 + 1 : h - 1, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
+    const double ly = sy - y0, lx = sx - x0;
+    return (1 - ly) * ((1 - lx) * in[y0 * w + x0] + lx * in[y0 * w + x1]) +
+           ly * ((1 - lx) * in[y1 * w + x0] + lx * in[y1 * w + x1]);
+}

@@ -82,6 +82,9 @@ double fd_check_sampled(const char *what, double (*loss)(const void *arg), const
 void free_tensors(wsss_tensor *const *ts, size_t n);
 #define FREE_TENSORS(...) \
     free_tensors((wsss_tensor *[]){__VA_ARGS__}, sizeof((wsss_tensor *[]){__VA_ARGS__}) / sizeof(wsss_tensor *))
+/* F.interpolate(bilinear, align_corners=False) by the textbook formula: the value at (y, x) of an
+ * H x W output from the h x w plane in. */
+double test_bilinear_at(const double *in, int h, int w, int H, int W, int y, int x);
 /* Same dtype, shape and bytes. */
 int same_tensor(const wsss_tensor *a, const wsss_tensor *b);
 /* Save a copy of the registry without the tensor named skip (a file missing one tensor); WSSS_OK. */

@@ -23,24 +23,7 @@ void wsss_cam_opts_default(wsss_cam_opts *o) {
 }
 
 int wsss_cam_parse_scales(const char *text, wsss_cam_opts *o) {
-    int n = 0;
-    double v[WSSS_CAM_MAX_SCALES];
-    const char *p = text ? text : "";
-    while (*p) {
-        char *end;
-        double x = strtod(p, &end);
-        if (end == p || !(x > 0 && x <= 8) || n >= WSSS_CAM_MAX_SCALES)
-            return wsss_error_set("scales \"%s\": expected 1 to %d comma-separated factors in (0, 8]", text,
-                                  WSSS_CAM_MAX_SCALES);
-        v[n++] = x;
-        p = end;
-        if (*p == ',') p++;
-        else if (*p) return wsss_error_set("scales \"%s\": expected comma-separated numbers", text);
-    }
-    if (n == 0) return wsss_error_set("scales: at least one scale is needed");
-    o->n_scales = n;
-    memcpy(o->scales, v, sizeof(double) * (size_t)n);
-    return WSSS_OK;
+    return wsss_parse_scales(text, 8, WSSS_CAM_MAX_SCALES, o->scales, &o->n_scales);
 }
 
 void wsss_cam_normalize(wsss_tensor *maps, wsss_cam_norm norm) {
