@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -311,4 +312,13 @@ double test_bilinear_at(const double *in, int h, int w, int H, int W, int y, int
     const double ly = sy - y0, lx = sx - x0;
     return (1 - ly) * ((1 - lx) * in[y0 * w + x0] + lx * in[y0 * w + x1]) +
            ly * ((1 - lx) * in[y1 * w + x0] + lx * in[y1 * w + x1]);
+}
+
+wsss_tensor *fixture_loadf(const char *file, const char *name_fmt, ...) {
+    char name[256];
+    va_list ap;
+    va_start(ap, name_fmt);
+    vsnprintf(name, sizeof name, name_fmt, ap);
+    va_end(ap);
+    return fixture_load(file, name);
 }

@@ -36,6 +36,8 @@ double max_rel_error(const wsss_tensor *got, const wsss_tensor *want);
 
 /* Load a tensor from tests/fixtures/<file> (safetensors); aborts the test with a message if absent. */
 wsss_tensor *fixture_load(const char *file, const char *name);
+/* fixture_load with the tensor's name formatted printf-style ("in_%d", k). */
+wsss_tensor *fixture_loadf(const char *file, const char *name_fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Open tests/fixtures/<file>; aborts the test with a message if it cannot. */
 wsss_safetensors *fixture_open(const char *file);
 /* Load `name` from an open fixture file; aborts the test with a message if it cannot. */

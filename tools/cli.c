@@ -265,3 +265,13 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, char ***pos, int *n_p
     }
     return 0;
 }
+
+const cli_command *cli_command_find(const cli_command *table, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i].name, name) == 0) return &table[i];
+    return NULL;
+}
+
+void cli_command_list(FILE *out, const cli_command *table, size_t n, int width) {
+    for (size_t i = 0; i < n; i++) fprintf(out, "  %-*s %s\n", width, table[i].name, table[i].summary);
+}

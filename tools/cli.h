@@ -151,5 +151,9 @@ typedef struct cli_command {
     cli_command_fn run;
     const char *summary;
 } cli_command;
+/* The entry of table (n entries) named name, or NULL. */
+const cli_command *cli_command_find(const cli_command *table, size_t n, const char *name);
+/* The table's "  NAME  summary" lines of a usage text, names padded to width. */
+void cli_command_list(FILE *out, const cli_command *table, size_t n, int width);
 
 #endif

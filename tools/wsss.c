@@ -15,16 +15,12 @@ static const cli_command k_commands[] = {
 static void usage(FILE *out) {
     fprintf(out, "usage: wsss COMMAND [options]   (wsss COMMAND --help or wsss help COMMAND for its options)\n\n"
                  "commands:\n");
-    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-20s %s\n", k_commands[i].name, k_commands[i].summary);
+    cli_command_list(out, k_commands, N_COMMANDS, 20);
     fprintf(out, "  %-20s %s\n", "--version", "same as 'wsss version'");
     fprintf(out, "\nexit codes: 0 success, 1 failure, 2 bad usage or settings, 130 interrupted\n");
 }
 
-static const cli_command *find(const char *name) {
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        if (strcmp(k_commands[i].name, name) == 0) return &k_commands[i];
-    return NULL;
-}
+static const cli_command *find(const char *name) { return cli_command_find(k_commands, N_COMMANDS, name); }
 
 static int unknown(const char *name) {
     fprintf(stderr, "wsss: unknown command '%s' (see wsss --help)\n", name);

@@ -89,7 +89,7 @@ static void FN(fill_range)(const wsss_reduce_geo *g, REAL *p, REAL v, int64_t r0
 }
 
 void FN(wsss_ref_sum_backward)(const wsss_reduce_geo *g, const REAL *gout, REAL *gx, double scale) {
-    if (g->nout >= wsss_reduce_threads() || g->nout * g->nred < WSSS_RED_PAR_MIN) {
+    if (g->nout >= (int64_t)wsss_ref_max_threads() || g->nout * g->nred < WSSS_RED_PAR_MIN) {
 #pragma omp parallel for schedule(static) if (g->nout * g->nred >= WSSS_RED_PAR_MIN)
         for (int64_t o = 0; o < g->nout; o++)
             FN(fill_range)(g, gx + wsss_reduce_base(g, o), (REAL)(scale * gout[o]), 0, g->nred);
@@ -133,7 +133,7 @@ static void FN(extreme_range)(const wsss_reduce_geo *g, const REAL *x, int64_t r
 
 void FN(wsss_ref_argmax)(const wsss_reduce_geo *g, const REAL *x, REAL *out, int64_t *idx, int is_min) {
     WSSS_ASSERT(g->nred > 0, "max/min over an empty dim");
-    if (g->nout >= wsss_reduce_threads() || g->nout * g->nred < WSSS_RED_PAR_MIN) {
+    if (g->nout >= (int64_t)wsss_ref_max_threads() || g->nout * g->nred < WSSS_RED_PAR_MIN) {
 #pragma omp parallel for schedule(static) if (g->nout * g->nred >= WSSS_RED_PAR_MIN)
         for (int64_t o = 0; o < g->nout; o++) {
             REAL v;
