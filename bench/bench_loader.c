@@ -19,16 +19,8 @@
 #include "wsss/rng.h"
 #include "wsss/runtime.h"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what) {
-    fprintf(stderr, "bench_loader: %s: %s\n", what, wsss_error_msg());
-    exit(1);
-}
+#define BENCH_NAME "bench_loader"
+#include "bench_util.h"
 
 /* VOC-like folder: n textured 500x375 JPEGs (quality 90) with 2-class masks. */
 static void make_voc(const char *root, int n) {
@@ -83,13 +75,13 @@ static void run(const char *name, const wsss_dataset *ds, const wsss_loader_opts
     if (wsss_loader_new(ds, o, &l) != WSSS_OK) die(name);
     const wsss_batch *b;
     if (wsss_loader_next(l, &b) != WSSS_OK) die(name); /* warm-up: first batch, thread start */
-    double t0 = now_s(), w0 = wsss_loader_wait_seconds(l);
+    double t0 = wsss_now_seconds(), w0 = wsss_loader_wait_seconds(l);
     int64_t images = 0;
-    while (images < min_images || now_s() - t0 < min_s) {
+    while (images < min_images || wsss_now_seconds() - t0 < min_s) {
         if (wsss_loader_next(l, &b) != WSSS_OK) die(name);
         images += b->n * (b->images2 ? 2 : 1);
     }
-    double dt = now_s() - t0, waited = wsss_loader_wait_seconds(l) - w0;
+    double dt = wsss_now_seconds() - t0, waited = wsss_loader_wait_seconds(l) - w0;
     printf("loader_images_per_s %s %.1f\n", name, images / dt);
     printf("# %s: %lld images in %.2f s, %d worker(s), trainer waited %.0f%% of the time\n", name,
            (long long)images, dt, wsss_loader_workers(l), 100.0 * waited / dt);
