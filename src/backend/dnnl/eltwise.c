@@ -95,28 +95,30 @@ static void run_bwd(const wsss_dnnl_prim *p, wsss_act_kind k, double alpha, cons
 
 /* ---------------- plain buffers: n values as one 1-D tensor ---------------- */
 
-int wsss_dnnl_act_forward(wsss_act_kind k, double alpha, const float *x, float *y, int64_t n) {
-    if (n == 0) return 0;
+/* The primitive for n values as one 1-D tensor (forward or backward), its settings in *a. */
+static const wsss_dnnl_prim *plain_prim(elt_arg *a, wsss_act_kind k, double alpha, int64_t n, int backward) {
     dnnl_memory_desc_t md;
     wsss_dnnl_md_tag(&md, 1, &n, dnnl_a);
+    arg_init(a, k, alpha, &md);
+    return backward ? get_bwd(a) : get_fwd(a);
+}
+
+int wsss_dnnl_act_forward(wsss_act_kind k, double alpha, const float *x, float *y, int64_t n) {
+    if (n == 0) return 0;
     elt_arg a;
-    arg_init(&a, k, alpha, &md);
-    const wsss_dnnl_prim *p = get_fwd(&a);
+    const wsss_dnnl_prim *p = plain_prim(&a, k, alpha, n, 0);
     if (!p) return -1;
-    run_fwd(p, &md, x, y);
+    run_fwd(p, &a.md, x, y);
     return 0;
 }
 
 int wsss_dnnl_act_backward(wsss_act_kind k, double alpha, const float *s, const float *dy, float *dx,
                            int64_t n) {
     if (n == 0) return 0;
-    dnnl_memory_desc_t md;
-    wsss_dnnl_md_tag(&md, 1, &n, dnnl_a);
     elt_arg a;
-    arg_init(&a, k, alpha, &md);
-    const wsss_dnnl_prim *p = get_bwd(&a);
+    const wsss_dnnl_prim *p = plain_prim(&a, k, alpha, n, 1);
     if (!p) return -1;
-    run_bwd(p, k, alpha, &md, s, dy, dx);
+    run_bwd(p, k, alpha, &a.md, s, dy, dx);
     return 0;
 }
 
