@@ -322,3 +322,9 @@ wsss_tensor *fixture_loadf(const char *file, const char *name_fmt, ...) {
     va_end(ap);
     return fixture_load(file, name);
 }
+
+wsss_ctx *test_ctx_no_grad(void) {
+    wsss_ctx *ctx = wsss_ctx_new();
+    wsss_ctx_set_grad_enabled(ctx, 0);
+    return ctx;
+}

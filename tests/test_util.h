@@ -59,6 +59,8 @@ const char *test_path(const char *dir, const char *name);
  * killed writer leaves in its temporary names. */
 long test_dead_pid(void);
 
+/* A fresh context that records no graph (inference, or values-only checks). */
+wsss_ctx *test_ctx_no_grad(void);
 /* Random tensor (persistent) with values in [lo, hi), from a seeded generator. */
 wsss_tensor *rand_tensor(wsss_dtype dt, int ndim, const int64_t *shape, double lo, double hi,
                          unsigned long long seed);

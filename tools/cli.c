@@ -275,3 +275,14 @@ const cli_command *cli_command_find(const cli_command *table, size_t n, const ch
 void cli_command_list(FILE *out, const cli_command *table, size_t n, int width) {
     for (size_t i = 0; i < n; i++) fprintf(out, "  %-*s %s\n", width, table[i].name, table[i].summary);
 }
+
+int cli_parse_one_arg(const cli_spec *spec, int argc, char **argv, const char **arg) {
+    WSSS_ASSERT(spec->min_positional == 1 && spec->max_positional == 1, "cli_parse_one_arg: one argument");
+    char **pos;
+    int np;
+    int rc = cli_parse(spec, argc, argv, &pos, &np);
+    if (rc) return rc;
+    *arg = pos[0];
+    free(pos);
+    return 0;
+}

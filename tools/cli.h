@@ -96,6 +96,8 @@ typedef struct cli_spec {
  * arguments are collected into *pos (pointing into argv; free it) and counted in *n_pos; pos may be
  * NULL for a command that takes none. */
 int cli_parse(const cli_spec *spec, int argc, char **argv, char ***pos, int *n_pos);
+/* cli_parse for a command of exactly one argument (spec: min = max = 1 positional): *arg points into argv. */
+int cli_parse_one_arg(const cli_spec *spec, int argc, char **argv, const char **arg);
 /* The exit code for cli_parse's nonzero result. */
 static inline int cli_parse_exit(int rc) { return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE; }
 void cli_usage(const cli_spec *spec, FILE *out);

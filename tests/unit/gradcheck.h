@@ -45,8 +45,7 @@ static inline void gc_clear_grads(int n, wsss_tensor **in) {
 
 /* sum(out * w) of one forward pass without recording. */
 static inline double gc_weighted_out(gc_fn f, wsss_tensor **in, const void *arg, const wsss_tensor *w) {
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *out = f(ctx, in, arg);
     double s = 0;
     int64_t n = wsss_tensor_numel(out);

@@ -17,8 +17,7 @@ int main(void) {
     const char *tmp = test_tmp_dir("test_classifier");
     char path[1200], bad[1200];
     wsss_rng rng;
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *x = rand_tensor(WSSS_F32, 4, (int64_t[]){2, 3, 64, 48}, -1, 1, 7);
 
     /* CAM resolution for output strides 32/16/8 of a basic-block ResNet */

@@ -180,8 +180,7 @@ typedef struct fd_problem {
 static double loss_of(const void *arg) {
     const fd_problem *q = arg;
     const inputs *in = q->in;
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *y = wsss_conv2d(ctx, in->x, in->w, in->b, params_of(q->c));
     double s = 0;
     for (int64_t i = 0; i < wsss_tensor_numel(y); i++) s += wsss_f64(y)[i] * wsss_f64(in->r)[i];

@@ -113,8 +113,7 @@ static int64_t conv_out(int64_t in, int k, int s, int p, int d) { return (in + 2
 static void test_shapes(void) {
     const int64_t H = 45, W = 38; /* odd sizes exercise the floor rules */
     wsss_tensor *x = rand_tensor(WSSS_F32, 4, (int64_t[]){1, 3, H, W}, -1, 1, 7);
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     const int oss[3] = {32, 16, 8};
     for (int i = 0; i < 3; i++) {
         wsss_params ps;

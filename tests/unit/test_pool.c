@@ -238,8 +238,7 @@ static void test_nograd(void) {
     int64_t s[4] = {1, 2, 9, 9};
     wsss_tensor *x = rand_tensor(WSSS_F32, 4, s, -1, 1, 3);
     x->requires_grad = 1;
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *y0 = wsss_maxpool2d(ctx, x, params(3, 2, 1, 1, 1));
     CHECK(y0->grad_fn == NULL, "no node in no-grad mode");
     wsss_ctx_set_grad_enabled(ctx, 1);

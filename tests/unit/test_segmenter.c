@@ -82,8 +82,7 @@ int main(void) {
     const char *tmp = test_tmp_dir("test_segmenter");
     char path[1200], bad[1200];
     wsss_rng rng;
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
 
     /* ---- dilation: OS8 / OS16 sampled = OS32 (eval-mode BN) ---- */
     wsss_tensor *x = rand_tensor(WSSS_F32, 4, (int64_t[]){1, 3, 72, 56}, -1, 1, 3);

@@ -508,8 +508,7 @@ static void test_gather(void) {
 static void test_misc(void) {
     int64_t s[2] = {4, 6};
     wsss_tensor *x = rand_leaf(2, s, -2, 2, 10);
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *v = wsss_slice(ctx, wsss_permute(ctx, x, (const int[]){1, 0}), 0, 1, 4, 1);
     CHECK(v->grad_fn == NULL && !v->requires_grad, "no node with grad mode off");
     wsss_tensor *c = wsss_concat(ctx, 2, (wsss_tensor *const[]){x, x}, 1);

@@ -124,13 +124,20 @@ int wsss_dnnl_act_backward(wsss_act_kind k, double alpha, const float *s, const 
 
 /* ---------------- layout-aware variants: tensors in oneDNN's layouts ---------------- */
 
-wsss_tensor *wsss_dnnl_act_forward_t(wsss_ctx *ctx, wsss_act_kind k, double alpha, wsss_tensor *x) {
-    if (!zero_preserving(k) || wsss_tensor_numel(x) == 0) return NULL;
+/* The same for a tensor in oneDNN's layouts; NULL for an empty tensor or an activation that does
+ * not keep 0 at 0 (the padding of blocked layouts must stay zero). */
+static const wsss_dnnl_prim *tensor_prim(elt_arg *a, wsss_act_kind k, double alpha, const wsss_tensor *t,
+                                         int backward) {
+    if (!zero_preserving(k) || wsss_tensor_numel(t) == 0) return NULL;
     dnnl_memory_desc_t md;
-    wsss_dnnl_tensor_md(&md, x);
+    wsss_dnnl_tensor_md(&md, t);
+    arg_init(a, k, alpha, &md);
+    return backward ? get_bwd(a) : get_fwd(a);
+}
+
+wsss_tensor *wsss_dnnl_act_forward_t(wsss_ctx *ctx, wsss_act_kind k, double alpha, wsss_tensor *x) {
     elt_arg a;
-    arg_init(&a, k, alpha, &md);
-    const wsss_dnnl_prim *p = get_fwd(&a);
+    const wsss_dnnl_prim *p = tensor_prim(&a, k, alpha, x, 0);
     if (!p) return NULL;
     wsss_tensor *y = wsss_dnnl_new_tensor(ctx, x->ndim, x->shape, &a.md);
     run_fwd(p, &a.md, wsss_dnnl_tensor_ptr(x), wsss_dnnl_tensor_ptr(y));
@@ -139,12 +146,8 @@ wsss_tensor *wsss_dnnl_act_forward_t(wsss_ctx *ctx, wsss_act_kind k, double alph
 
 wsss_tensor *wsss_dnnl_act_backward_t(wsss_ctx *ctx, wsss_act_kind k, double alpha, wsss_tensor *s,
                                       wsss_tensor *gy, int inplace) {
-    if (!zero_preserving(k) || wsss_tensor_numel(s) == 0) return NULL;
-    dnnl_memory_desc_t md;
-    wsss_dnnl_tensor_md(&md, s);
     elt_arg a;
-    arg_init(&a, k, alpha, &md);
-    const wsss_dnnl_prim *p = get_bwd(&a);
+    const wsss_dnnl_prim *p = tensor_prim(&a, k, alpha, s, 1);
     if (!p) return NULL;
     wsss_tensor *gys = wsss_dnnl_as_md(ctx, gy, &a.md);
     /* in place when allowed and gy already has s's layout (oneDNN eltwise supports it) */
