@@ -352,60 +352,30 @@ static int check_duplicates(parser *p, const wsss_json *obj) {
     return WSSS_OK;
 }
 
-static int parse_object(parser *p, wsss_json **out, int depth) {
-    wsss_json *v = new_node(WSSS_JSON_OBJECT, p->pos);
-    int cap = 0;
-    p->pos++; /* '{' */
-    if (empty_container(p, '}')) {
-        *out = v;
-        return WSSS_OK;
-    }
-    for (int more = 1; more;) {
-        char d[32];
-        skip_ws(p);
-        if (p->pos >= p->len || p->s[p->pos] != '"') {
-            perr(p, p->pos, "expected a string key in object, got %s", describe(p, p->pos, d, sizeof d));
-            goto fail;
-        }
-        char *key;
-        size_t klen, kpos = p->pos;
-        if (parse_string(p, &key, &klen)) goto fail;
-        if (v->n == cap) {
-            cap = cap ? cap * 2 : 8;
-            v->keys = wsss_xrealloc(v->keys, sizeof(char *) * (size_t)cap);
-            v->key_lens = wsss_xrealloc(v->key_lens, sizeof(size_t) * (size_t)cap);
-            v->key_offsets = wsss_xrealloc(v->key_offsets, sizeof(size_t) * (size_t)cap);
-            v->items = wsss_xrealloc(v->items, sizeof(wsss_json *) * (size_t)cap);
-        }
-        v->keys[v->n] = key;
-        v->key_lens[v->n] = klen;
-        v->key_offsets[v->n] = kpos;
-        v->items[v->n] = NULL;
-        v->n++;
-        skip_ws(p);
-        if (p->pos >= p->len || p->s[p->pos] != ':') {
-            perr(p, p->pos, "expected ':' after object key \"%s\", got %s", key,
-                 describe(p, p->pos, d, sizeof d));
-            goto fail;
-        }
-        p->pos++;
-        skip_ws(p);
-        if (parse_value(p, &v->items[v->n - 1], depth + 1)) goto fail;
-        if ((more = next_item(p, '}', "object")) < 0) goto fail;
-    }
-    if (check_duplicates(p, v)) goto fail;
-    *out = v;
+/* The key of the object member in slot v->n - 1 and its ':' ("KEY": ...). */
+static int parse_member_key(parser *p, wsss_json *v) {
+    char d[32];
+    skip_ws(p);
+    if (p->pos >= p->len || p->s[p->pos] != '"')
+        return perr(p, p->pos, "expected a string key in object, got %s", describe(p, p->pos, d, sizeof d));
+    const size_t kpos = p->pos;
+    if (parse_string(p, &v->keys[v->n - 1], &v->key_lens[v->n - 1])) return WSSS_ERR;
+    v->key_offsets[v->n - 1] = kpos;
+    skip_ws(p);
+    if (p->pos >= p->len || p->s[p->pos] != ':')
+        return perr(p, p->pos, "expected ':' after object key \"%s\", got %s", v->keys[v->n - 1],
+                    describe(p, p->pos, d, sizeof d));
+    p->pos++;
     return WSSS_OK;
-fail:
-    wsss_json_free(v);
-    return WSSS_ERR;
 }
 
-static int parse_array(parser *p, wsss_json **out, int depth) {
-    wsss_json *v = new_node(WSSS_JSON_ARRAY, p->pos);
+/* An object ('{' and members "KEY": VALUE) or an array ('[' and VALUE items) at p->pos. */
+static int parse_container(parser *p, wsss_json **out, int depth, int object) {
+    const char close = object ? '}' : ']';
+    wsss_json *v = new_node(object ? WSSS_JSON_OBJECT : WSSS_JSON_ARRAY, p->pos);
     int cap = 0;
-    p->pos++; /* '[' */
-    if (empty_container(p, ']')) {
+    p->pos++; /* the opening bracket */
+    if (empty_container(p, close)) {
         *out = v;
         return WSSS_OK;
     }
@@ -413,13 +383,21 @@ static int parse_array(parser *p, wsss_json **out, int depth) {
         if (v->n == cap) {
             cap = cap ? cap * 2 : 8;
             v->items = wsss_xrealloc(v->items, sizeof(wsss_json *) * (size_t)cap);
+            if (object) {
+                v->keys = wsss_xrealloc(v->keys, sizeof(char *) * (size_t)cap);
+                v->key_lens = wsss_xrealloc(v->key_lens, sizeof(size_t) * (size_t)cap);
+                v->key_offsets = wsss_xrealloc(v->key_offsets, sizeof(size_t) * (size_t)cap);
+            }
         }
         v->items[v->n] = NULL;
+        if (object) v->keys[v->n] = NULL;
         v->n++;
+        if (object && parse_member_key(p, v)) goto fail;
         skip_ws(p);
         if (parse_value(p, &v->items[v->n - 1], depth + 1)) goto fail;
-        if ((more = next_item(p, ']', "array")) < 0) goto fail;
+        if ((more = next_item(p, close, object ? "object" : "array")) < 0) goto fail;
     }
+    if (object && check_duplicates(p, v)) goto fail;
     *out = v;
     return WSSS_OK;
 fail:
@@ -444,8 +422,8 @@ static int parse_value(parser *p, wsss_json **out, int depth) {
         return perr(p, p->pos, "more than %zu JSON values (limit)", p->max_values);
     size_t at = p->pos;
     switch (p->s[p->pos]) {
-    case '{': return parse_object(p, out, depth);
-    case '[': return parse_array(p, out, depth);
+    case '{': return parse_container(p, out, depth, 1);
+    case '[': return parse_container(p, out, depth, 0);
     case '"': {
         char *s;
         size_t n;
