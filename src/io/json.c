@@ -135,6 +135,25 @@ static int hex4(parser *p, size_t at, uint32_t *out) {
 }
 
 /* p->pos at the opening quote; on success p->pos is past the closing quote. */
+/* JSON's two-character escapes: the letter after the backslash, and the character it stands for. */
+static const char k_escapes[][2] = {{'"', '"'},  {'\\', '\\'}, {'/', '/'},  {'b', '\b'},
+                                    {'f', '\f'}, {'n', '\n'},  {'r', '\r'}, {'t', '\t'}};
+#define N_ESCAPES (int)(sizeof k_escapes / sizeof k_escapes[0])
+
+/* The character escape letter e stands for, or -1 ('u' and anything else). */
+static int unescape_letter(unsigned char e) {
+    for (int i = 0; i < N_ESCAPES; i++)
+        if ((unsigned char)k_escapes[i][0] == e) return (unsigned char)k_escapes[i][1];
+    return -1;
+}
+
+/* The escape letter the writer uses for c, or 0 (c is written as it is, '/' included). */
+static char escape_letter(unsigned char c) {
+    for (int i = 0; i < N_ESCAPES; i++)
+        if ((unsigned char)k_escapes[i][1] == c && c != '/') return k_escapes[i][0];
+    return 0;
+}
+
 static int parse_string(parser *p, char **out, size_t *out_len) {
     size_t start = p->pos;
     p->pos++; /* opening quote */
@@ -161,17 +180,14 @@ static int parse_string(parser *p, char **out, size_t *out_len) {
                 return perr(p, start, "unterminated string");
             }
             unsigned char e = p->s[p->pos + 1];
-            char ch;
             p->pos += 2;
+            const int ch = unescape_letter(e);
+            if (ch >= 0) {
+                const char c1 = (char)ch;
+                bytes_put(&b, &c1, 1);
+                continue;
+            }
             switch (e) {
-            case '"': ch = '"'; break;
-            case '\\': ch = '\\'; break;
-            case '/': ch = '/'; break;
-            case 'b': ch = '\b'; break;
-            case 'f': ch = '\f'; break;
-            case 'n': ch = '\n'; break;
-            case 'r': ch = '\r'; break;
-            case 't': ch = '\t'; break;
             case 'u': {
                 uint32_t cp;
                 if (hex4(p, p->pos, &cp)) {
@@ -210,8 +226,6 @@ static int parse_string(parser *p, char **out, size_t *out_len) {
                 free(b.b);
                 return perr(p, esc, "invalid escape '\\%c'", (e >= 0x20 && e < 0x7f) ? e : '?');
             }
-            bytes_put(&b, &ch, 1);
-            continue;
         }
         /* a run of plain bytes */
         size_t run = p->pos;
@@ -613,20 +627,14 @@ void wsss_jw_append_quoted(wsss_jw *w, const char *s, size_t n) {
         unsigned char c = (unsigned char)s[i];
         const char *esc = NULL;
         char u[7];
-        switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0', u[4] = hex[c >> 4], u[5] = hex[c & 15];
-                u[6] = 0;
-                esc = u;
-            }
+        const char letter = escape_letter(c);
+        if (letter) {
+            u[0] = '\\', u[1] = letter, u[2] = 0;
+            esc = u;
+        } else if (c < 0x20 || c == 0x7f) {
+            u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0', u[4] = hex[c >> 4], u[5] = hex[c & 15];
+            u[6] = 0;
+            esc = u;
         }
         if (esc) {
             wsss_jw_append(w, s + run, i - run);
