@@ -8,6 +8,7 @@
 #define WSSS_TEST_GRADCHECK_H
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -213,6 +214,19 @@ static inline double gradcheck_seeded(const char *what, gc_fn f, const void *arg
     wsss_tensor_free(w);
     wsss_ctx_free(ctx);
     return worst;
+}
+
+/* gradcheck_seeded named by a printf-style case label ("flip dim %d", d). */
+static inline double gradcheck_case(gc_fn f, const void *arg, int n, wsss_tensor **xs, unsigned long long seed,
+                                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static inline double gradcheck_case(gc_fn f, const void *arg, int n, wsss_tensor **xs, unsigned long long seed,
+                                    const char *fmt, ...) {
+    char name[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    return gradcheck_seeded(name, f, arg, n, xs, seed);
 }
 
 /* Row-major flat index of a multi-index into shape, and back. */
