@@ -266,14 +266,14 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, char ***pos, int *n_p
     return 0;
 }
 
-const cli_command *cli_command_find(const cli_command *table, size_t n, const char *name) {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(table[i].name, name) == 0) return &table[i];
+const cli_command *cli_command_find(const cli_command *table, const char *name) {
+    for (const cli_command *c = table; c->name; c++)
+        if (strcmp(c->name, name) == 0) return c;
     return NULL;
 }
 
-void cli_command_list(FILE *out, const cli_command *table, size_t n, int width) {
-    for (size_t i = 0; i < n; i++) fprintf(out, "  %-*s %s\n", width, table[i].name, table[i].summary);
+void cli_command_list(FILE *out, const cli_command *table, int width) {
+    for (const cli_command *c = table; c->name; c++) fprintf(out, "  %-*s %s\n", width, c->name, c->summary);
 }
 
 int cli_parse_one_arg(const cli_spec *spec, int argc, char **argv, const char **arg) {

@@ -153,9 +153,10 @@ typedef struct cli_command {
     cli_command_fn run;
     const char *summary;
 } cli_command;
-/* The entry of table (n entries) named name, or NULL. */
-const cli_command *cli_command_find(const cli_command *table, size_t n, const char *name);
+/* Command tables end with {NULL}, as the wsss_choice lists do. */
+/* The entry of table named name, or NULL. */
+const cli_command *cli_command_find(const cli_command *table, const char *name);
 /* The table's "  NAME  summary" lines of a usage text, names padded to width. */
-void cli_command_list(FILE *out, const cli_command *table, size_t n, int width);
+void cli_command_list(FILE *out, const cli_command *table, int width);
 
 #endif
