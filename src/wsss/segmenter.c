@@ -112,11 +112,9 @@ int wsss_segmenter_open(wsss_segmenter *s, const char *path) {
         wsss_error_prefix("%s", path);
         return WSSS_ERR;
     }
-    if (wsss_model_load(&s->m, path) != WSSS_OK) {
-        wsss_segmenter_free(s);
-        return WSSS_ERR;
-    }
-    return WSSS_OK;
+    const int rc = wsss_model_load(&s->m, path);
+    if (rc != WSSS_OK) wsss_segmenter_free(s);
+    return rc;
 }
 
 /* A train-seg checkpoint: the architecture from its stored config (the train-seg config's fields),
