@@ -52,13 +52,6 @@ static void pad_shape(int ndim, const int64_t *shape, int64_t *out) {
     for (int d = 0; d < WSSS_BCAST_DIMS; d++) out[d] = d >= off ? shape[d - off] : 1;
 }
 
-/* Temporaries made inside an op: owned by ctx, or persistent when the op runs without one. */
-static void drop_tmp(wsss_ctx *ctx, const wsss_tensor *orig, const wsss_tensor *tmp) {
-    if (tmp == orig) return;
-    if (ctx) wsss_ctx_release(ctx, (wsss_tensor *)tmp);
-    else wsss_tensor_free((wsss_tensor *)tmp);
-}
-
 /* ---------------- binary ---------------- */
 
 typedef struct { wsss_binop op; } bin_attrs;

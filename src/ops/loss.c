@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "backend/ref/loss.h"
+#include "ops/op_inputs.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
 
@@ -19,12 +20,6 @@ static void check_pair(const wsss_tensor *x, const wsss_tensor *y, const char *o
                  wsss_shape_str(x, s2, sizeof s2));
         WSSS_ASSERT(0, msg);
     }
-}
-
-static void drop_tmp(wsss_ctx *ctx, const wsss_tensor *orig, const wsss_tensor *tmp) {
-    if (tmp == orig) return;
-    if (ctx) wsss_ctx_release(ctx, (wsss_tensor *)tmp);
-    else wsss_tensor_free((wsss_tensor *)tmp);
 }
 
 /* A loss's two contiguous inputs: saved for the backward when recorded, else the temporaries dropped. */
@@ -170,14 +165,7 @@ wsss_tensor *wsss_cross_entropy2d(wsss_ctx *ctx, wsss_tensor *logits, const wsss
                      : wsss_ref_cross_entropy_f64(outer, c, inner, xc->data, tc->data, tc->dtype, ignore_index, &nvalid);
     wsss_tensor *out = scalar_out(ctx, logits->dtype, nvalid > 0 ? sum / (double)nvalid : 0.0);
     wsss_node *n = wsss_record(ctx, "cross_entropy2d", ce_backward, out, 1, &logits, sizeof(ce_attrs));
-    if (n) {
-        ce_attrs *at = n->attrs;
-        at->outer = outer;
-        at->c = c;
-        at->inner = inner;
-        at->ignore = ignore_index;
-        at->nvalid = nvalid;
-    }
+    if (n) *(ce_attrs *)n->attrs = (ce_attrs){outer, c, inner, ignore_index, nvalid};
     keep_inputs(ctx, n, logits, xc, target, tc);
     return out;
 }
