@@ -12,22 +12,8 @@
 #include "wsss/rng.h"
 #include "wsss/runtime.h"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double cpu_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what) {
-    fprintf(stderr, "bench_crf: %s: %s\n", what, wsss_error_msg());
-    exit(1);
-}
+#define BENCH_NAME "bench_crf"
+#include "bench_util.h"
 
 /* A photo-like scene: smooth background gradient, a few flat-coloured objects (discs), sensor
  * noise; the probability maps are blurry object masks plus low random clutter on all 21 channels. */
@@ -82,14 +68,14 @@ int main(int argc, char **argv) {
 
     double best = INFINITY, best_build = 0, best_infer = 0, best_cpu = 0;
     for (int rep = 0; rep < 3; rep++) {
-        double c0 = cpu_s(), t0 = now_s();
+        double c0 = cpu_seconds(), t0 = wsss_now_seconds();
         wsss_crf *crf = wsss_crf_new(h, w);
         if (!crf || wsss_crf_add_gaussian(crf, p.gauss_sxy, p.gauss_compat) ||
             wsss_crf_add_bilateral(crf, rgb, p.bilat_sxy, p.bilat_srgb, p.bilat_compat))
             die("build");
-        double t1 = now_s();
+        double t1 = wsss_now_seconds();
         if (wsss_crf_inference(crf, u, L, p.iterations, q)) die("inference");
-        double t2 = now_s(), c2 = cpu_s();
+        double t2 = wsss_now_seconds(), c2 = cpu_seconds();
         wsss_crf_free(crf);
         if (t2 - t0 < best) best = t2 - t0, best_build = t1 - t0, best_infer = t2 - t1, best_cpu = c2 - c0;
     }

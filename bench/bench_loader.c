@@ -19,16 +19,8 @@
 #include "wsss/rng.h"
 #include "wsss/runtime.h"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what) {
-    fprintf(stderr, "bench_loader: %s: %s\n", what, wsss_error_msg());
-    exit(1);
-}
+#define BENCH_NAME "bench_loader"
+#include "bench_util.h"
 
 /* VOC-like folder: n textured 500x375 JPEGs (quality 90) with 2-class masks. */
 static void make_voc(const char *root, int n) {
@@ -83,18 +75,40 @@ static void run(const char *name, const wsss_dataset *ds, const wsss_loader_opts
     if (wsss_loader_new(ds, o, &l) != WSSS_OK) die(name);
     const wsss_batch *b;
     if (wsss_loader_next(l, &b) != WSSS_OK) die(name); /* warm-up: first batch, thread start */
-    double t0 = now_s(), w0 = wsss_loader_wait_seconds(l);
+    double t0 = wsss_now_seconds(), w0 = wsss_loader_wait_seconds(l);
     int64_t images = 0;
-    while (images < min_images || now_s() - t0 < min_s) {
+    while (images < min_images || wsss_now_seconds() - t0 < min_s) {
         if (wsss_loader_next(l, &b) != WSSS_OK) die(name);
         images += b->n * (b->images2 ? 2 : 1);
     }
-    double dt = now_s() - t0, waited = wsss_loader_wait_seconds(l) - w0;
+    double dt = wsss_now_seconds() - t0, waited = wsss_loader_wait_seconds(l) - w0;
     printf("loader_images_per_s %s %.1f\n", name, images / dt);
     printf("# %s: %lld images in %.2f s, %d worker(s), trainer waited %.0f%% of the time\n", name,
            (long long)images, dt, wsss_loader_workers(l), 100.0 * waited / dt);
     fflush(stdout);
     wsss_loader_free(l);
+}
+
+/* One measured configuration: the loader's batch size, image pairs (MCIS) and masks, and its
+ * augmentation preset at a size (none: NULL). */
+typedef struct bench_case {
+    const char *name;
+    int batch, pairs, masks;
+    void (*aug)(wsss_aug_config *c, int size);
+    int size;
+} bench_case;
+
+static void run_cases(const wsss_dataset *ds, const bench_case *cases, int n, int64_t min_images, double min_s) {
+    for (int k = 0; k < n; k++) {
+        const bench_case *c = &cases[k];
+        wsss_loader_opts o;
+        wsss_loader_opts_default(&o);
+        o.batch_size = c->batch;
+        o.pair_mode = c->pairs;
+        o.load_masks = c->masks;
+        if (c->aug) c->aug(&o.aug, c->size);
+        run(c->name, ds, &o, min_images, min_s);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -108,7 +122,6 @@ int main(int argc, char **argv) {
 
     wsss_dataset_opts dopts;
     wsss_dataset_opts_default(&dopts);
-    wsss_loader_opts o;
 
     /* Fashion-Scenes 128x128 */
     char fs[1200];
@@ -124,18 +137,12 @@ int main(int argc, char **argv) {
     } else {
         wsss_dataset *ds;
         if (wsss_dataset_open(fs, &dopts, &ds) != WSSS_OK) die("open fashion");
-        wsss_loader_opts_default(&o);
-        o.batch_size = 16;
-        run("fashion128_plain", ds, &o, 2048, 2.0);
-        wsss_loader_opts_default(&o);
-        o.batch_size = 16;
-        wsss_aug_config_eader(&o.aug, 128);
-        run("fashion128_eader_rrc_flip", ds, &o, 2048, 2.0);
-        wsss_loader_opts_default(&o);
-        o.batch_size = 5;
-        o.pair_mode = 1;
-        wsss_aug_config_mcis(&o.aug, 128);
-        run("fashion128_mcis_pairs_jitter", ds, &o, 2048, 2.0);
+        static const bench_case fashion[] = {
+            {"fashion128_plain", 16, 0, 1, NULL, 0},
+            {"fashion128_eader_rrc_flip", 16, 0, 1, wsss_aug_config_eader, 128},
+            {"fashion128_mcis_pairs_jitter", 5, 1, 1, wsss_aug_config_mcis, 128},
+        };
+        run_cases(ds, fashion, (int)(sizeof fashion / sizeof fashion[0]), 2048, 2.0);
         wsss_dataset_free(ds);
     }
 
@@ -145,21 +152,12 @@ int main(int argc, char **argv) {
     make_voc(voc, 160);
     wsss_dataset *ds;
     if (wsss_dataset_open(voc, &dopts, &ds) != WSSS_OK) die("open voc");
-    wsss_loader_opts_default(&o);
-    o.batch_size = 16;
-    o.load_masks = 0;
-    wsss_aug_config_eader(&o.aug, 448);
-    run("voc500_eader_rrc448_flip", ds, &o, 320, 3.0);
-    wsss_loader_opts_default(&o);
-    o.batch_size = 5;
-    o.pair_mode = 1;
-    o.load_masks = 0;
-    wsss_aug_config_mcis(&o.aug, 256);
-    run("voc500_mcis_resize256_jitter_pairs", ds, &o, 320, 3.0);
-    wsss_loader_opts_default(&o);
-    o.batch_size = 10;
-    wsss_aug_config_deeplab(&o.aug, 321);
-    run("voc500_deeplab_scale_crop321_masks", ds, &o, 320, 3.0);
+    static const bench_case voc_cases[] = {
+        {"voc500_eader_rrc448_flip", 16, 0, 0, wsss_aug_config_eader, 448},
+        {"voc500_mcis_resize256_jitter_pairs", 5, 1, 0, wsss_aug_config_mcis, 256},
+        {"voc500_deeplab_scale_crop321_masks", 10, 0, 1, wsss_aug_config_deeplab, 321},
+    };
+    run_cases(ds, voc_cases, (int)(sizeof voc_cases / sizeof voc_cases[0]), 320, 3.0);
     wsss_dataset_free(ds);
 
     if (argc <= 1) {

@@ -28,15 +28,12 @@
 #include "wsss/rng.h"
 #include "wsss/runtime.h"
 
+#define BENCH_NAME "bench_models"
+#include "bench_util.h"
+
 #define THREADS 2
 #define NUM_CLASSES 20
 #define MAX_RUNS 64
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double rss_mb(void) {
     struct rusage ru;
@@ -214,9 +211,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < wl.warmup; i++) wl.run(wl.state);
     double ts[MAX_RUNS], sorted[MAX_RUNS];
     for (int i = 0; i < runs; i++) {
-        double t0 = now_s();
+        double t0 = wsss_now_seconds();
         wl.run(wl.state);
-        ts[i] = now_s() - t0;
+        ts[i] = wsss_now_seconds() - t0;
     }
     memcpy(sorted, ts, sizeof(double) * (size_t)runs);
     qsort(sorted, (size_t)runs, sizeof(double), cmp_double);

@@ -5,6 +5,8 @@
 #   has FILE TEXT             FILE contains TEXT (else prints the file)
 #   rc_is WANT command...     the command exits with WANT (its output goes to $TMP/out, printed if not)
 #   cli_summary NAME [NOTE]   prints "NAME: N passed, M failed [NOTE]"; fails if any check failed
+#   tiny_voc_py ROOT <<'EOF'  runs the here-document with /usr/bin/python3, ROOT as sys.argv[1] and
+#                             tests/tiny_voc.py importable (a tiny VOC folder); a failure ends the script
 # Not a test itself: it lives outside the globbed tests/unit and tests/e2e folders.
 WSSS="$1"
 TMP="$2"
@@ -27,4 +29,8 @@ rc_is() { # rc_is WANT command... (stdout/stderr to $TMP/out)
 cli_summary() { # cli_summary NAME [NOTE]
     echo "$1: $pass passed, $fails failed${2:+ $2}"
     [ "$fails" -eq 0 ]
+}
+TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+tiny_voc_py() { # tiny_voc_py ROOT <<'EOF' ... EOF
+    PYTHONPATH="$TESTS_DIR" /usr/bin/python3 - "$@" || { echo "FAIL: cannot build $1 with /usr/bin/python3 + PIL"; exit 1; }
 }

@@ -1,12 +1,14 @@
 #include "test_util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "wsss/config_table.h"
 #include "wsss/rng.h"
 
 int g_test_passed, g_test_failed;
@@ -277,4 +279,52 @@ int test_params_equal(const wsss_params *got, const char *strip, const char *ski
         ++*n;
     }
     return all;
+}
+
+void free_tensors(wsss_tensor *const *ts, size_t n) {
+    for (size_t i = 0; i < n; i++) wsss_tensor_free(ts[i]);
+}
+
+void check_cfg_json_rules(const struct wsss_cfg_table *table, void *cfg, char *js, void *storage,
+                          const char *other_json, const char *mistyped_json, const char *field) {
+    char *js2 = wsss_cfg_to_json(table, cfg);
+    CHECK(strcmp(js, js2) == 0, "config JSON stable");
+    free(js);
+    free(js2);
+    wsss_cfg_free_storage(storage);
+    void *store = NULL;
+    CHECK(wsss_cfg_from_json(table, other_json, cfg, &store) == WSSS_ERR, "another stage's config rejected");
+    wsss_cfg_free_storage(store);
+    store = NULL;
+    CHECK(wsss_cfg_from_json(table, mistyped_json, cfg, &store) == WSSS_ERR && strstr(wsss_error_msg(), field),
+          "mistyped field named: '%s'", wsss_error_msg());
+    wsss_cfg_free_storage(store);
+}
+
+double test_bilinear_at(const double *in, int h, int w, int H, int W, int y, int x) {
+    double sy = (y + 0.5) * h / H - 0.5, sx = (x + 0.5) * w / W - 0.5;
+    if (sy < 0) sy = 0;
+    if (sx < 0) sx = 0;
+    int y0 = (int)floor(sy), x0 = (int)floor(sx);
+    if (y0 > h - 1) y0 = h - 1;
+    if (x0 > w - 1) x0 = w - 1;
+    const int y1 = y0 + 1 < h ? y0 + 1 : h - 1, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
+    const double ly = sy - y0, lx = sx - x0;
+    return (1 - ly) * ((1 - lx) * in[y0 * w + x0] + lx * in[y0 * w + x1]) +
+           ly * ((1 - lx) * in[y1 * w + x0] + lx * in[y1 * w + x1]);
+}
+
+wsss_tensor *fixture_loadf(const char *file, const char *name_fmt, ...) {
+    char name[256];
+    va_list ap;
+    va_start(ap, name_fmt);
+    vsnprintf(name, sizeof name, name_fmt, ap);
+    va_end(ap);
+    return fixture_load(file, name);
+}
+
+wsss_ctx *test_ctx_no_grad(void) {
+    wsss_ctx *ctx = wsss_ctx_new();
+    wsss_ctx_set_grad_enabled(ctx, 0);
+    return ctx;
 }

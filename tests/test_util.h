@@ -36,6 +36,8 @@ double max_rel_error(const wsss_tensor *got, const wsss_tensor *want);
 
 /* Load a tensor from tests/fixtures/<file> (safetensors); aborts the test with a message if absent. */
 wsss_tensor *fixture_load(const char *file, const char *name);
+/* fixture_load with the tensor's name formatted printf-style ("in_%d", k). */
+wsss_tensor *fixture_loadf(const char *file, const char *name_fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Open tests/fixtures/<file>; aborts the test with a message if it cannot. */
 wsss_safetensors *fixture_open(const char *file);
 /* Load `name` from an open fixture file; aborts the test with a message if it cannot. */
@@ -57,6 +59,8 @@ const char *test_path(const char *dir, const char *name);
  * killed writer leaves in its temporary names. */
 long test_dead_pid(void);
 
+/* A fresh context that records no graph (inference, or values-only checks). */
+wsss_ctx *test_ctx_no_grad(void);
 /* Random tensor (persistent) with values in [lo, hi), from a seeded generator. */
 wsss_tensor *rand_tensor(wsss_dtype dt, int ndim, const int64_t *shape, double lo, double hi,
                          unsigned long long seed);
@@ -78,6 +82,13 @@ wsss_tensor *take_grad(wsss_tensor *t);
 double fd_check_sampled(const char *what, double (*loss)(const void *arg), const void *arg, wsss_tensor *t,
                         const wsss_tensor *analytic, int max_checks);
 
+/* wsss_tensor_free on each of the n tensors (NULL entries are fine); FREE_TENSORS(a, b, ...) lists them. */
+void free_tensors(wsss_tensor *const *ts, size_t n);
+#define FREE_TENSORS(...) \
+    free_tensors((wsss_tensor *[]){__VA_ARGS__}, sizeof((wsss_tensor *[]){__VA_ARGS__}) / sizeof(wsss_tensor *))
+/* F.interpolate(bilinear, align_corners=False) by the textbook formula: the value at (y, x) of an
+ * H x W output from the h x w plane in. */
+double test_bilinear_at(const double *in, int h, int w, int H, int W, int y, int x);
 /* Same dtype, shape and bytes. */
 int same_tensor(const wsss_tensor *a, const wsss_tensor *b);
 /* Save a copy of the registry without the tensor named skip (a file missing one tensor); WSSS_OK. */
@@ -85,6 +96,14 @@ int test_save_params_without(const wsss_params *ps, const char *skip, const char
 /* Whether every tensor of got named strip + K (K not starting with skip; skip may be NULL) equals
  * want's tensor K; *n receives how many were compared. */
 int test_params_equal(const wsss_params *got, const char *strip, const char *skip, const wsss_params *want, int *n);
+
+/* The rest of a stage config's JSON round trip once js (the config's text) was read into cfg with
+ * strings in storage: CHECKs that cfg's text equals js, that table refuses another stage's config
+ * (other_json) and a config with a mistyped field (mistyped_json) naming field; frees js and
+ * storage. cfg is scratch for the refused reads. */
+struct wsss_cfg_table;
+void check_cfg_json_rules(const struct wsss_cfg_table *table, void *cfg, char *js, void *storage,
+                          const char *other_json, const char *mistyped_json, const char *field);
 
 /* Prints the summary line and returns the process exit code. */
 int test_summary(const char *name);

@@ -265,3 +265,24 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, char ***pos, int *n_p
     }
     return 0;
 }
+
+const cli_command *cli_command_find(const cli_command *table, const char *name) {
+    for (const cli_command *c = table; c->name; c++)
+        if (strcmp(c->name, name) == 0) return c;
+    return NULL;
+}
+
+void cli_command_list(FILE *out, const cli_command *table, int width) {
+    for (const cli_command *c = table; c->name; c++) fprintf(out, "  %-*s %s\n", width, c->name, c->summary);
+}
+
+int cli_parse_one_arg(const cli_spec *spec, int argc, char **argv, const char **arg) {
+    WSSS_ASSERT(spec->min_positional == 1 && spec->max_positional == 1, "cli_parse_one_arg: one argument");
+    char **pos;
+    int np;
+    int rc = cli_parse(spec, argc, argv, &pos, &np);
+    if (rc) return rc;
+    *arg = pos[0];
+    free(pos);
+    return 0;
+}

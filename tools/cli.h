@@ -47,6 +47,8 @@ typedef struct cli_opt {
 #define CLI_OPT_QUIET(dest) {"quiet", CLI_FLAG, (dest), NULL, "no progress bar or status lines on stderr", .flags = CLI_RESUMABLE}
 #define CLI_OPT_RUN(dest) {"run", CLI_STRING, (dest), "DIR", "run directory: the default paths (RUN/...) derive from it", .flags = 0}
 #define CLI_OPT_SKIP_BAD(dest) {"skip-bad", CLI_FLAG, (dest), NULL, "warn about and skip unreadable samples", .flags = 0}
+#define CLI_OPT_SPLIT(dest) {"split", CLI_STRING, (dest), "NAME", "split name or list file", .flags = 0}
+#define CLI_OPT_CAMS(dest) {"cams", CLI_STRING, (dest), "DIR", "folder of <id>.safetensors maps (default RUN/cams)", .flags = 0}
 #define CLI_OPT_BRIEF(dest) {"brief", CLI_FLAG, (dest), NULL, "results only: no per-class table or confusion matrix", .flags = 0}
 
 /* The trainer-loop options of every training command (cfg: its config struct, which names these
@@ -94,6 +96,8 @@ typedef struct cli_spec {
  * arguments are collected into *pos (pointing into argv; free it) and counted in *n_pos; pos may be
  * NULL for a command that takes none. */
 int cli_parse(const cli_spec *spec, int argc, char **argv, char ***pos, int *n_pos);
+/* cli_parse for a command of exactly one argument (spec: min = max = 1 positional): *arg points into argv. */
+int cli_parse_one_arg(const cli_spec *spec, int argc, char **argv, const char **arg);
 /* The exit code for cli_parse's nonzero result. */
 static inline int cli_parse_exit(int rc) { return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE; }
 void cli_usage(const cli_spec *spec, FILE *out);
@@ -149,5 +153,10 @@ typedef struct cli_command {
     cli_command_fn run;
     const char *summary;
 } cli_command;
+/* Command tables end with {NULL}, as the wsss_choice lists do. */
+/* The entry of table named name, or NULL. */
+const cli_command *cli_command_find(const cli_command *table, const char *name);
+/* The table's "  NAME  summary" lines of a usage text, names padded to width. */
+void cli_command_list(FILE *out, const cli_command *table, int width);
 
 #endif

@@ -48,7 +48,7 @@ int cmd_cam(int argc, char **argv) {
     int direct_conv = 0, no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0, batch = 8, os = 0;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); image-level labels pick the classes", .flags = CLI_REQUIRED},
-        {"split", CLI_STRING, &split, "NAME", "split name or list file", .flags = 0},
+        CLI_OPT_SPLIT(&split),
         CLI_OPT_RUN(&run),
         {"model", CLI_STRING, &model, "FILE", "classifier file, or a train-cls checkpoint dir (default RUN/cls/model.safetensors)", .flags = 0},
         {"out", CLI_STRING, &out, "DIR", "output folder of <id>.safetensors maps (default RUN/cams)", .flags = 0},
@@ -98,12 +98,7 @@ int cmd_cam(int argc, char **argv) {
     int code = CLI_EXIT_FAILURE;
     int64_t done = 0, skipped = 0, failed = 0;
 
-    wsss_dataset_opts dopt;
-    wsss_dataset_opts_default(&dopt);
-    dopt.split = split;
-    dopt.masks = WSSS_MASKS_OPTIONAL;
-    dopt.skip_bad = skip_bad;
-    if (wsss_dataset_open(data, &dopt, &ds) != WSSS_OK) goto fail;
+    if (wsss_dataset_open_split(data, split, WSSS_MASKS_OPTIONAL, skip_bad, &ds) != WSSS_OK) goto fail;
     if (!ds->has_labels) {
         wsss_error_set("%s: no image-level labels (cls_labels.txt or masks) for split %s", data, split);
         goto fail;
@@ -118,12 +113,7 @@ int cmd_cam(int argc, char **argv) {
     if (wsss_mkdirs(out_dir) != WSSS_OK || (overlay && wsss_mkdirs(ov_dir) != WSSS_OK) ||
         (samples > 0 && wsss_mkdirs(sample_dir) != WSSS_OK))
         goto fail;
-    {
-        char *lp = wsss_run_log_path(run, "cam");
-        int lrc = wsss_runlog_open(lp, "cam", &log);
-        free(lp);
-        if (lrc != WSSS_OK) goto fail;
-    }
+    if (wsss_runlog_open_stage(run, "cam", &log) != WSSS_OK) goto fail;
     wsss_runlog_begin(log);
     wsss_runlog_kv_string(log, "event", "start");
     wsss_runlog_kv_int(log, "images", ds->n);

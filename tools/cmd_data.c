@@ -8,13 +8,13 @@ static const cli_command k_subs[] = {
     {"check", cmd_data_check, "validate a VOC-format dataset and print a summary"},
     {"fashion-scenes", cmd_data_fashion_scenes, "generate the Fashion-Scenes benchmark dataset"},
     {"fashion-objects", cmd_data_fashion_objects, "generate Fashion-Objects (single-label ImageFolder for pretraining)"},
+    {NULL, NULL, NULL},
 };
-#define N_SUBS (sizeof k_subs / sizeof k_subs[0])
 
 static void usage(FILE *out) {
     fprintf(out, "usage: wsss data SUBCOMMAND [options]   (wsss data SUBCOMMAND --help for its options)\n\n"
                  "Dataset tools.\n\nsubcommands:\n");
-    for (size_t i = 0; i < N_SUBS; i++) fprintf(out, "  %-26s %s\n", k_subs[i].name, k_subs[i].summary);
+    cli_command_list(out, k_subs, 26);
     fprintf(out, "  %-26s %s\n", "--help", "show this help");
 }
 
@@ -27,8 +27,8 @@ int cmd_data(int argc, char **argv) {
         usage(stdout);
         return CLI_EXIT_OK;
     }
-    for (size_t i = 0; i < N_SUBS; i++)
-        if (strcmp(argv[1], k_subs[i].name) == 0) return k_subs[i].run(argc - 1, argv + 1);
+    const cli_command *sub = cli_command_find(k_subs, argv[1]);
+    if (sub) return sub->run(argc - 1, argv + 1);
     cli_error("data", "unknown subcommand '%s' (expected check, fashion-scenes or fashion-objects; see wsss data --help)", argv[1]);
     return CLI_EXIT_USAGE;
 }

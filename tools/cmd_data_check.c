@@ -72,12 +72,9 @@ int cmd_data_check(int argc, char **argv) {
                            "Validate a VOC-format dataset: every listed image decodes, masks exist and match their "
                            "image, class ids are in range, labels agree with masks; then print a summary.",
                            opts, (int)(sizeof opts / sizeof opts[0]), 1, 1, NULL};
-    char **pos;
-    int np;
-    int rc = cli_parse(&spec, argc, argv, &pos, &np);
+    const char *root;
+    int rc = cli_parse_one_arg(&spec, argc, argv, &root);
     if (rc) return cli_parse_exit(rc);
-    const char *root = pos[0];
-    free(pos);
 
     wsss_dataset_opts o;
     wsss_dataset_opts_default(&o);

@@ -18,24 +18,12 @@
 /* One image: its maps and GT mask into the sweep, its maps into the label-free histogram. */
 static int add_image(wsss_cam_sweep *sw, wsss_cam_hist *hist, const wsss_dataset *ds, int64_t i,
                      const char *cam_dir) {
-    char *path = wsss_run_file(cam_dir, ds->ids[i], ".safetensors");
-    wsss_tensor *maps = NULL;
-    int *classes = NULL, n = 0;
-    wsss_sample smp;
-    memset(&smp, 0, sizeof smp);
-    int rc = wsss_cam_load(path, ds->num_classes, &maps, &classes, &n);
-    if (rc == WSSS_OK) rc = wsss_dataset_load(ds, i, WSSS_LOAD_MASK, &smp);
-    if (rc == WSSS_OK && (maps->shape[1] != smp.mask.height || maps->shape[2] != smp.mask.width))
-        rc = wsss_error_set("%s: maps are %lldx%lld, the mask %s is %dx%d (W x H)", path, (long long)maps->shape[2],
-                            (long long)maps->shape[1], ds->mask_paths[i], smp.mask.width, smp.mask.height);
-    if (rc == WSSS_OK)
-        rc = wsss_cam_sweep_add(sw, wsss_f32(maps), n, classes, smp.mask.data,
-                                (int64_t)smp.mask.width * smp.mask.height, path);
-    if (rc == WSSS_OK) wsss_cam_hist_add(hist, wsss_f32(maps), n, (int64_t)smp.mask.width * smp.mask.height);
-    wsss_sample_free(&smp);
-    if (maps) wsss_tensor_free(maps);
-    free(classes);
-    free(path);
+    wsss_cam_sample cs;
+    int rc = wsss_cam_sample_load(ds, i, cam_dir, WSSS_LOAD_MASK, &cs);
+    const int64_t hw = rc == WSSS_OK ? (int64_t)cs.smp.mask.width * cs.smp.mask.height : 0;
+    if (rc == WSSS_OK) rc = wsss_cam_sweep_add(sw, wsss_f32(cs.maps), cs.n, cs.classes, cs.smp.mask.data, hw, cs.path);
+    if (rc == WSSS_OK) wsss_cam_hist_add(hist, wsss_f32(cs.maps), cs.n, hw);
+    wsss_cam_sample_free(&cs);
     return rc;
 }
 
@@ -44,9 +32,9 @@ int cmd_eval_cam(int argc, char **argv) {
     int n_thr = 100, quiet = 0, brief = 0;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout) with ground-truth masks", .flags = CLI_REQUIRED},
-        {"split", CLI_STRING, &split, "NAME", "split name or list file", .flags = 0},
+        CLI_OPT_SPLIT(&split),
         CLI_OPT_RUN(&run),
-        {"cams", CLI_STRING, &cams, "DIR", "folder of <id>.safetensors maps (default RUN/cams)", .flags = 0},
+        CLI_OPT_CAMS(&cams),
         {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/cam.json)", .flags = 0},
         {"thresholds", CLI_INT, &n_thr, "N", "sweep t = 0.00, 0.01, ..., (N-1)/100 (the default covers all of [0, 1))", .min = 1, .max = 101},
         CLI_OPT_BRIEF(&brief),
@@ -69,11 +57,7 @@ int cmd_eval_cam(int argc, char **argv) {
     wsss_cam_hist hist;
     memset(&hist, 0, sizeof hist);
     int code = CLI_EXIT_FAILURE;
-    wsss_dataset_opts dopt;
-    wsss_dataset_opts_default(&dopt);
-    dopt.split = split;
-    dopt.masks = WSSS_MASKS_REQUIRED;
-    if (wsss_dataset_open(data, &dopt, &ds) != WSSS_OK) goto fail;
+    if (wsss_dataset_open_split(data, split, WSSS_MASKS_REQUIRED, 0, &ds) != WSSS_OK) goto fail;
     if (!ds->has_labels) {
         wsss_error_set("%s: no image-level labels for split %s", data, split);
         goto fail;

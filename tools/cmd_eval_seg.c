@@ -75,7 +75,7 @@ int cmd_eval_seg(int argc, char **argv) {
     int batch = 8;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, give the mIoU", .flags = CLI_REQUIRED},
-        {"split", CLI_STRING, &split, "NAME", "split name or list file", .flags = 0},
+        CLI_OPT_SPLIT(&split),
         CLI_OPT_RUN(&run),
         {"gt", CLI_FLAG, &gt, NULL, "evaluate the upper-bound model: defaults RUN/seg_gt/model.safetensors, RUN/pred_gt, stage eval-seg-gt", .flags = 0},
         {"model", CLI_STRING, &model, "FILE", "segmentation model file or train-seg checkpoint dir (default RUN/seg/model.safetensors)", .flags = 0},
@@ -117,12 +117,7 @@ int cmd_eval_seg(int argc, char **argv) {
     int code = CLI_EXIT_FAILURE, signals = 0;
     int64_t done = 0, failed = 0, with_mask = 0;
 
-    wsss_dataset_opts dopt;
-    wsss_dataset_opts_default(&dopt);
-    dopt.split = split;
-    dopt.masks = WSSS_MASKS_OPTIONAL;
-    dopt.skip_bad = skip_bad;
-    if (wsss_dataset_open(data, &dopt, &ds) != WSSS_OK) goto fail;
+    if (wsss_dataset_open_split(data, split, WSSS_MASKS_OPTIONAL, skip_bad, &ds) != WSSS_OK) goto fail;
     if (wsss_segmenter_open_any(&seg, model_path) != WSSS_OK) goto fail;
     if (seg.num_classes != ds->num_classes) {
         wsss_error_set("%s: the model has %d classes, the dataset %s has %d (background included)", model_path,
@@ -130,12 +125,7 @@ int cmd_eval_seg(int argc, char **argv) {
         goto fail;
     }
     if (!no_pred && wsss_mkdirs(pred_dir) != WSSS_OK) goto fail;
-    {
-        char *lp = wsss_run_log_path(run, stage);
-        int lrc = wsss_runlog_open(lp, stage, &log);
-        free(lp);
-        if (lrc != WSSS_OK) goto fail;
-    }
+    if (wsss_runlog_open_stage(run, stage, &log) != WSSS_OK) goto fail;
     const int64_t n_eval = limit > 0 && limit < ds->n ? limit : ds->n;
     wsss_runlog_begin(log);
     wsss_runlog_kv_string(log, "event", "start");

@@ -84,24 +84,18 @@ static int do_image(const job *jb, int64_t i, int skip_existing, wsss_confusion 
     *written = 0;
     char *out = wsss_run_file(jb->out_dir, ds->ids[i], ".png");
     int have_mask = ds->mask_paths && ds->mask_paths[i];
-    wsss_sample smp;
-    memset(&smp, 0, sizeof smp);
+    wsss_cam_sample cs;
+    memset(&cs, 0, sizeof cs);
     wsss_image lab = {0};
-    wsss_tensor *maps = NULL;
-    int *classes = NULL, n = 0, rc = WSSS_OK;
+    int rc = WSSS_OK;
     if (skip_existing && access(out, F_OK) == 0) {
         /* still count it in the metrics */
         rc = wsss_image_read_mask(out, &lab);
-        if (rc == WSSS_OK && have_mask) rc = wsss_dataset_load(ds, i, WSSS_LOAD_MASK, &smp);
+        if (rc == WSSS_OK && have_mask) rc = wsss_dataset_load(ds, i, WSSS_LOAD_MASK, &cs.smp);
     } else {
-        char *cp = wsss_run_file(jb->cam_dir, ds->ids[i], ".safetensors");
-        rc = wsss_cam_load(cp, ds->num_classes, &maps, &classes, &n);
-        if (rc == WSSS_OK) rc = wsss_dataset_load(ds, i, WSSS_LOAD_IMAGE | (have_mask ? WSSS_LOAD_MASK : 0), &smp);
-        if (rc == WSSS_OK && (maps->shape[1] != smp.image.height || maps->shape[2] != smp.image.width))
-            rc = wsss_error_set("%s: maps are %lldx%lld, the image %s is %dx%d (W x H)", cp, (long long)maps->shape[2],
-                                (long long)maps->shape[1], ds->image_paths[i], smp.image.width, smp.image.height);
+        rc = wsss_cam_sample_load(ds, i, jb->cam_dir, WSSS_LOAD_IMAGE | (have_mask ? WSSS_LOAD_MASK : 0), &cs);
         if (rc == WSSS_OK) {
-            rc = wsss_pseudo_label(jb->po, &smp.image, wsss_f32(maps), n, classes, &lab);
+            rc = wsss_pseudo_label(jb->po, &cs.smp.image, wsss_f32(cs.maps), cs.n, cs.classes, &lab);
             if (rc != WSSS_OK) wsss_error_prefix("%s", ds->ids[i]);
         }
         if (rc == WSSS_OK) rc = wsss_image_write_mask_png(out, &lab);
@@ -113,13 +107,10 @@ static int do_image(const job *jb, int64_t i, int skip_existing, wsss_confusion 
             rc = wsss_image_write_mask_png(sp, &lab);
             free(sp);
         }
-        free(cp);
     }
-    if (rc == WSSS_OK && have_mask) rc = wsss_confusion_add_masks(conf, &smp.mask, &lab, ds->ids[i]);
+    if (rc == WSSS_OK && have_mask) rc = wsss_confusion_add_masks(conf, &cs.smp.mask, &lab, ds->ids[i]);
     wsss_image_free(&lab);
-    wsss_sample_free(&smp);
-    if (maps) wsss_tensor_free(maps);
-    free(classes);
+    wsss_cam_sample_free(&cs);
     free(out);
     return rc;
 }
@@ -133,9 +124,9 @@ int cmd_pseudo(int argc, char **argv) {
     int samples = 1000000;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, are used for the mIoU", .flags = CLI_REQUIRED},
-        {"split", CLI_STRING, &split, "NAME", "split name or list file", .flags = 0},
+        CLI_OPT_SPLIT(&split),
         CLI_OPT_RUN(&run),
-        {"cams", CLI_STRING, &cams, "DIR", "folder of <id>.safetensors maps (default RUN/cams)", .flags = 0},
+        CLI_OPT_CAMS(&cams),
         {"out", CLI_STRING, &out, "DIR", "output folder of <id>.png labels (default RUN/pseudo)", .flags = 0},
         {"json", CLI_STRING, &json, "FILE", "metrics when masks exist (default RUN/metrics/pseudo.json)", .flags = 0},
         {"bg", CLI_CHOICE, &po.bg, "MODE",
@@ -194,25 +185,17 @@ int cmd_pseudo(int argc, char **argv) {
         if (r != WSSS_OK) goto fail;
         po.bg = WSSS_PSEUDO_BG_CONST;
     }
-    wsss_dataset_opts dopt;
-    wsss_dataset_opts_default(&dopt);
-    dopt.split = split;
-    dopt.masks = WSSS_MASKS_OPTIONAL;
-    if (wsss_dataset_open(data, &dopt, &ds) != WSSS_OK) goto fail;
+    if (wsss_dataset_open_split(data, split, WSSS_MASKS_OPTIONAL, 0, &ds) != WSSS_OK) goto fail;
     if (po.bg == WSSS_PSEUDO_BG_OTSU && labelfree_threshold(ds, cam_dir, quiet, &po.threshold) != WSSS_OK) goto fail;
     if (wsss_mkdirs(out_dir) != WSSS_OK) goto fail;
     if (wsss_confusion_init(&total, ds->num_classes) != WSSS_OK) goto fail;
-    {
-        char *lp = wsss_run_log_path(run, "pseudo");
-        int lrc = wsss_runlog_open(lp, "pseudo", &log);
-        free(lp);
-        if (lrc != WSSS_OK) goto fail;
-    }
+    if (wsss_runlog_open_stage(run, "pseudo", &log) != WSSS_OK) goto fail;
     wsss_runlog_begin(log);
     wsss_runlog_kv_string(log, "event", "start");
     wsss_runlog_kv_int(log, "images", ds->n);
     wsss_runlog_kv_string(log, "bg", wsss_pseudo_bg_name(po.bg));
-    if (po.bg == WSSS_PSEUDO_BG_CONST || po.bg == WSSS_PSEUDO_BG_OTSU) wsss_runlog_kv_double(log, "bg_threshold", po.threshold);
+    if (po.bg == WSSS_PSEUDO_BG_CONST || po.bg == WSSS_PSEUDO_BG_OTSU)
+        wsss_runlog_kv_double(log, "bg_threshold", po.threshold);
     wsss_runlog_kv_int(log, "crf", po.crf);
     wsss_runlog_end(log);
 

@@ -21,12 +21,9 @@ int cmd_report(int argc, char **argv) {
                            "threshold sweep, loss and lr curves, confusion matrices and sample images (from "
                            "RUN_DIR/logs, RUN_DIR/metrics and RUN_DIR/samples; missing pieces show as \"not run\").",
                            opts, (int)(sizeof opts / sizeof opts[0]), 1, 1, NULL};
-    char **pos;
-    int np;
-    int rc = cli_parse(&spec, argc, argv, &pos, &np);
+    const char *run_dir;
+    int rc = cli_parse_one_arg(&spec, argc, argv, &run_dir);
     if (rc) return cli_parse_exit(rc);
-    const char *run_dir = pos[0];
-    free(pos);
     o.out_path = html;
     o.title = title;
     o.max_samples = max_samples;

@@ -9,22 +9,18 @@ static const cli_command k_commands[] = {
 #define X(name, fn, summary) {name, fn, summary},
     WSSS_COMMAND_TABLE
 #undef X
+    {NULL, NULL, NULL},
 };
-#define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
 
 static void usage(FILE *out) {
     fprintf(out, "usage: wsss COMMAND [options]   (wsss COMMAND --help or wsss help COMMAND for its options)\n\n"
                  "commands:\n");
-    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-20s %s\n", k_commands[i].name, k_commands[i].summary);
+    cli_command_list(out, k_commands, 20);
     fprintf(out, "  %-20s %s\n", "--version", "same as 'wsss version'");
     fprintf(out, "\nexit codes: 0 success, 1 failure, 2 bad usage or settings, 130 interrupted\n");
 }
 
-static const cli_command *find(const char *name) {
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        if (strcmp(k_commands[i].name, name) == 0) return &k_commands[i];
-    return NULL;
-}
+static const cli_command *find(const char *name) { return cli_command_find(k_commands, name); }
 
 static int unknown(const char *name) {
     fprintf(stderr, "wsss: unknown command '%s' (see wsss --help)\n", name);

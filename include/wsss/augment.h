@@ -90,6 +90,10 @@ typedef struct wsss_aug_config {
 
 /* No augmentation, ImageNet normalisation (x/255 - mean) / std. */
 void wsss_aug_config_default(wsss_aug_config *c);
+
+/* A list of test-time input scales such as "1,0.5,1.5": 1 to max_n comma-separated factors in
+ * (0, max] into v and their count into *n; WSSS_ERR with a message quoting the text otherwise. */
+int wsss_parse_scales(const char *text, double max, int max_n, double *v, int *n);
 /* MCIS classifier (mcis.md §5): resize size x size, ColorJitter(0.3, 0.3, 0.3, 0.1), ImageNet norm. */
 void wsss_aug_config_mcis(wsss_aug_config *c, int size);
 /* EADER (eader.md §5): RandomResizedCrop(size, (0.08, 1), (3/4, 4/3)), flip 0.5, ImageNet norm. */

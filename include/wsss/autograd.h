@@ -110,6 +110,9 @@ wsss_node *wsss_record(wsss_ctx *ctx, const char *op, wsss_backward_fn backward,
 /* t->grad += g (g has t's shape, any dtype-compatible float, contiguous). Allocates t->grad on first
  * use: persistent for persistent leaves, ctx-owned otherwise. */
 void wsss_grad_accumulate(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *g);
+/* The end of a backward's temporary gradient g: wsss_grad_accumulate, then g back to ctx's pool
+ * (wsss_ctx_release). A NULL g (an input that needs no gradient) does nothing. */
+void wsss_grad_accumulate_release(wsss_ctx *ctx, wsss_tensor *t, wsss_tensor *g);
 /* Backpropagate from a scalar (numel 1) tensor with d(root)/d(root) = 1. */
 int wsss_backward(wsss_ctx *ctx, wsss_tensor *root);
 /* Backpropagate with an explicit output gradient (root's shape). */

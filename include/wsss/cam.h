@@ -13,6 +13,7 @@
 
 #include "wsss/augment.h"
 #include "wsss/autograd.h"
+#include "wsss/dataset.h"
 #include "wsss/image.h"
 
 #define WSSS_CAM_MAX_SCALES 8
@@ -59,5 +60,19 @@ int wsss_cam_save(const char *path, const char *id, int num_classes, const wsss_
 /* Load and validate (F32 [n,H,W], I32 [n] with ids in 1..num_classes-1 ascending, finite values).
  * num_classes <= 0 skips the id range check. *classes is malloc'd (n entries, may be NULL for n = 0). */
 int wsss_cam_load(const char *path, int num_classes, wsss_tensor **maps, int **classes, int *n);
+
+/* One image's maps file (cam_dir/<id>.safetensors) loaded with its sample (wsss_dataset_load with
+ * `what`), the maps checked to have the size of the sample's image (what has WSSS_LOAD_IMAGE) or
+ * else of its mask. Free with wsss_cam_sample_free, also after a failure. */
+struct wsss_dataset;
+typedef struct wsss_cam_sample {
+    char *path;         /* the maps file */
+    wsss_tensor *maps;  /* F32 [n, H, W] */
+    int *classes, n;    /* the classes of the maps */
+    wsss_sample smp;
+} wsss_cam_sample;
+int wsss_cam_sample_load(const struct wsss_dataset *ds, int64_t i, const char *cam_dir, int what,
+                         wsss_cam_sample *cs);
+void wsss_cam_sample_free(wsss_cam_sample *cs);
 
 #endif

@@ -73,6 +73,9 @@ typedef struct wsss_dataset {
 /* Open ROOT with options (NULL = defaults). On error returns WSSS_ERR (message names the file and the
  * problem) and *out = NULL. */
 int wsss_dataset_open(const char *root, const wsss_dataset_opts *opts, wsss_dataset **out);
+/* The same with the default options but for the split, the mask mode and skip_bad: the usual open of
+ * a stage. */
+int wsss_dataset_open_split(const char *root, const char *split, wsss_mask_mode masks, int skip_bad, wsss_dataset **out);
 void wsss_dataset_free(wsss_dataset *ds);
 
 /* A dataset from an explicit list of single-label images (no masks), e.g. an ImageFolder

@@ -21,6 +21,14 @@ extern const wsss_choice wsss_train_optim_choices[];
  * returns WSSS_ERR. Messages name options by their command-line names and carry no stage prefix
  * (the caller adds its own). */
 int wsss_train_setting_error(const char *option, double value, const char *expected);
+/* The checks of the settings every training stage has (in this order): --epochs >= 1, --batch >= 1,
+ * --lr > 0, --weight-decay >= 0, 0 <= --momentum < 1, 0 <= --flip <= 1. */
+int wsss_train_check_common(int epochs, int batch, double lr, double weight_decay, double momentum, double hflip);
+/* The classification stages' input crop: --size >= 8, 0 < --rrc-min <= 1. */
+int wsss_train_check_crop(int size, double rrc_min);
+/* Their augmentation: a random resized crop to size x size with area fraction in [rrc_min, 1] (a
+ * plain resize when rrc_min is 1), then a horizontal flip with probability hflip. */
+void wsss_train_loader_crop(wsss_loader_opts *lo, int size, double rrc_min, double hflip);
 /* The optimizer over a model's registry with the groups its layers are registered in: backbone
  * weights x1 with weight decay, backbone biases x2 without, new head weights x head_mult with
  * decay, head biases x 2*head_mult without. */
@@ -55,6 +63,10 @@ typedef struct wsss_train_loop {
     const char *out;         /* final model file, written by save(model, out) after a complete run */
     int (*save)(const void *model, const char *path);
     const void *model;
+    const char *written;     /* the final status line's words for what save wrote, or NULL: "model written to OUT" */
+    /* optional, as wsss_trainer_opts.epoch_end: e.g. a validation pass after every epoch */
+    int (*epoch_end)(void *epoch_user, wsss_trainer *t, wsss_trainer_stats *stats);
+    void *epoch_user;
 } wsss_train_loop;
 
 /* WSSS_OK, WSSS_ERR (message set) or WSSS_TRAINER_INTERRUPTED (a checkpoint was saved). */

@@ -285,11 +285,16 @@ wsss_tensor *wsss_tensor_plain(wsss_tensor *t) {
     return t;
 }
 
-wsss_tensor *wsss_ctx_tensor_uninit(wsss_ctx *ctx, wsss_dtype dt, int ndim, const int64_t *shape) {
+/* A tensor owned by ctx from its buffer pool (zero-filled or not), or a plain new tensor without ctx. */
+static wsss_tensor *ctx_tensor_new(wsss_ctx *ctx, wsss_dtype dt, int ndim, const int64_t *shape, int zero) {
     if (!ctx) return wsss_tensor_new(dt, ndim, shape);
     int64_t n = 1;
     for (int i = 0; i < ndim; i++) n *= shape[i];
-    return wsss_ctx_adopt(ctx, pooled_tensor(ctx, dt, ndim, shape, (size_t)n * wsss_dtype_size(dt), 0));
+    return wsss_ctx_adopt(ctx, pooled_tensor(ctx, dt, ndim, shape, (size_t)n * wsss_dtype_size(dt), zero));
+}
+
+wsss_tensor *wsss_ctx_tensor_uninit(wsss_ctx *ctx, wsss_dtype dt, int ndim, const int64_t *shape) {
+    return ctx_tensor_new(ctx, dt, ndim, shape, 0);
 }
 
 wsss_tensor *wsss_ctx_tensor_blocked(wsss_ctx *ctx, wsss_dtype dt, int ndim, const int64_t *shape,
@@ -381,10 +386,7 @@ wsss_tensor *wsss_ctx_adopt(wsss_ctx *ctx, wsss_tensor *t) {
 }
 
 wsss_tensor *wsss_ctx_tensor(wsss_ctx *ctx, wsss_dtype dt, int ndim, const int64_t *shape) {
-    if (!ctx) return wsss_tensor_new(dt, ndim, shape);
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= shape[i];
-    return wsss_ctx_adopt(ctx, pooled_tensor(ctx, dt, ndim, shape, (size_t)n * wsss_dtype_size(dt), 1));
+    return ctx_tensor_new(ctx, dt, ndim, shape, 1);
 }
 
 wsss_tensor *wsss_ctx_tensor_like(wsss_ctx *ctx, const wsss_tensor *t) {
@@ -550,6 +552,12 @@ void wsss_grad_accumulate(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *g) {
         for (int64_t i = 0; i < n; i++)
             wsss_tensor_set(t->grad, i, wsss_tensor_get(t->grad, i) + wsss_tensor_get(g, i));
     }
+}
+
+void wsss_grad_accumulate_release(wsss_ctx *ctx, wsss_tensor *t, wsss_tensor *g) {
+    if (!g) return;
+    wsss_grad_accumulate(ctx, t, g);
+    wsss_ctx_release(ctx, g);
 }
 
 /* The root whose backward is running (its gradient is not freed after its node). */

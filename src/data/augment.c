@@ -225,6 +225,28 @@ void wsss_rrc_params(int width, int height, const double scale[2], const double 
 static const float k_imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 static const float k_imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 
+int wsss_parse_scales(const char *text, double max, int max_n, double *v, int *n) {
+    double t[32]; /* v is left alone on an error */
+    WSSS_ASSERT(max_n <= 32, "parse_scales: at most 32 scales");
+    const char *p = text ? text : "";
+    int k = 0;
+    while (*p) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || !(x > 0 && x <= max) || k >= max_n) break;
+        t[k++] = x;
+        p = end;
+        if (*p == ',') p++;
+        else if (*p) return wsss_error_set("scales \"%s\": expected comma-separated numbers", text);
+    }
+    if (*p || k == 0)
+        return wsss_error_set("scales \"%s\": expected 1 to %d comma-separated factors in (0, %g]", text ? text : "",
+                              max_n, max);
+    memcpy(v, t, sizeof(double) * (size_t)k);
+    *n = k;
+    return WSSS_OK;
+}
+
 void wsss_aug_config_default(wsss_aug_config *c) {
     memset(c, 0, sizeof *c);
     c->rrc_scale[0] = 0.08;

@@ -510,6 +510,15 @@ int wsss_dataset_open(const char *root, const wsss_dataset_opts *opts, wsss_data
     return WSSS_OK;
 }
 
+int wsss_dataset_open_split(const char *root, const char *split, wsss_mask_mode masks, int skip_bad, wsss_dataset **out) {
+    wsss_dataset_opts o;
+    wsss_dataset_opts_default(&o);
+    o.split = split;
+    o.masks = masks;
+    o.skip_bad = skip_bad;
+    return wsss_dataset_open(root, &o, out);
+}
+
 void wsss_dataset_free(wsss_dataset *ds) {
     if (!ds) return;
     for (int64_t i = 0; i < ds->n; i++) {

@@ -58,6 +58,23 @@ void wsss_fashion_paint_item(wsss_fashion_canvas *c, const wsss_fashion_item *it
 /* Checks of the options both generators have; messages name the option (the CLI adds its prefix). */
 int wsss_fashion_check_common(int size, int max_distractors, int jpeg_quality, int n_classes,
                               const int *classes);
+/* The state of a generator's parallel write loop over n images: the first error's message (later
+ * ones are dropped and the loop winds down) and the progress lines "<what>: <split> d/n <unit>
+ * (seconds since t0)" every step images. */
+typedef struct wsss_fashion_loop {
+    const char *what, *split, *unit;
+    int64_t n, step, done;
+    double t0;
+    int progress;
+    int failed;
+    char err[1024];
+} wsss_fashion_loop;
+void wsss_fashion_loop_init(wsss_fashion_loop *l, const char *what, const char *split, const char *unit, int64_t n,
+                            int progress, double t0);
+/* Whether an image failed already (thread-safe): skip the rest. */
+int wsss_fashion_loop_stopped(wsss_fashion_loop *l);
+/* One image written (rc WSSS_OK: counted, progress printed) or failed (its message kept if first). */
+void wsss_fashion_loop_done(wsss_fashion_loop *l, int rc);
 /* Creates a directory (an existing one is fine); errors name the path. */
 int wsss_fashion_make_dir(const char *path);
 

@@ -290,15 +290,12 @@ static int write_split(const wsss_fashion_objects_opts *o, split_job *j, int64_t
             fprintf(stderr, "fashion-objects: warning: no %s image of class %s (too few images for every class)\n",
                     j->name, wsss_fashion_class_names[o->n_classes ? o->classes[c - 1] : c]);
     }
-    char err[1024] = "";
-    int failed = rc != WSSS_OK;
-    int64_t done = 0, step = j->n / 20 > 100 ? j->n / 20 : 100;
+    wsss_fashion_loop lp;
+    wsss_fashion_loop_init(&lp, "fashion-objects", j->name, "images", j->n, o->progress, t0);
+    lp.failed = rc != WSSS_OK;
 #pragma omp parallel for schedule(dynamic, 8)
     for (int64_t i = 0; i < j->n; i++) {
-        int stop;
-#pragma omp atomic read
-        stop = failed;
-        if (stop) continue;
+        if (wsss_fashion_loop_stopped(&lp)) continue;
         wsss_image img = {0};
         wsss_fashion_object_info info;
         char id[64], path[4600];
@@ -309,27 +306,11 @@ static int write_split(const wsss_fashion_objects_opts *o, split_job *j, int64_t
             r = wsss_image_write_jpeg(path, &img, o->jpeg_quality);
         }
         wsss_image_free(&img);
-        if (r != WSSS_OK) {
-#pragma omp critical(fashion_objects_err)
-            if (!failed) {
-                snprintf(err, sizeof err, "%s", wsss_error_msg());
-#pragma omp atomic write
-                failed = 1;
-            }
-            continue;
-        }
-        int64_t d;
-#pragma omp atomic capture
-        d = ++done;
-        if (o->progress && (d % step == 0 || d == j->n)) {
-#pragma omp critical(fashion_objects_progress)
-            fprintf(stderr, "fashion-objects: %s %lld/%lld images (%.1f s)\n", j->name, (long long)d, (long long)j->n,
-                    wsss_now_seconds() - t0);
-        }
+        wsss_fashion_loop_done(&lp, r);
     }
     for (int c = 1; c <= K; c++) free(folders[c]);
-    if (failed) {
-        if (err[0]) wsss_error_set("%s", err);
+    if (lp.failed) {
+        if (lp.err[0]) wsss_error_set("%s", lp.err);
         return WSSS_ERR;
     }
     if (rename(j->partial_dir, j->final_dir) != 0)

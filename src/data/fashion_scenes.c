@@ -181,15 +181,11 @@ static int generate_split(const wsss_fashion_opts *o, wsss_fashion_split split, 
         WSSS_OK)
         return WSSS_ERR;
     const char *name = split == WSSS_FASHION_TRAIN ? "train" : "val";
-    char err[1024] = "";
-    int failed = 0;
-    int64_t done = 0, step = n / 20 > 100 ? n / 20 : 100;
+    wsss_fashion_loop lp;
+    wsss_fashion_loop_init(&lp, "fashion-scenes", name, "scenes", n, o->progress, t0);
 #pragma omp parallel for schedule(dynamic, 4)
     for (int64_t i = 0; i < n; i++) {
-        int stop;
-#pragma omp atomic read
-        stop = failed;
-        if (stop) continue;
+        if (wsss_fashion_loop_stopped(&lp)) continue;
         wsss_image img = {0}, mask = {0};
         wsss_fashion_scene_info info;
         char id[64], path[4096];
@@ -205,27 +201,11 @@ static int generate_split(const wsss_fashion_opts *o, wsss_fashion_split split, 
         }
         wsss_image_free(&img);
         wsss_image_free(&mask);
-        if (rc != WSSS_OK) {
-#pragma omp critical(fashion_err)
-            if (!failed) {
-                snprintf(err, sizeof err, "%s", wsss_error_msg());
-#pragma omp atomic write
-                failed = 1;
-            }
-            continue;
-        }
-        memcpy(labels + (size_t)i * WSSS_FASHION_NUM_CLASSES, info.present, WSSS_FASHION_NUM_CLASSES);
-        int64_t d;
-#pragma omp atomic capture
-        d = ++done;
-        if (o->progress && (d % step == 0 || d == n)) {
-#pragma omp critical(fashion_progress)
-            fprintf(stderr, "fashion-scenes: %s %lld/%lld scenes (%.1f s)\n", name, (long long)d, (long long)n,
-                    wsss_now_seconds() - t0);
-        }
+        if (rc == WSSS_OK) memcpy(labels + (size_t)i * WSSS_FASHION_NUM_CLASSES, info.present, WSSS_FASHION_NUM_CLASSES);
+        wsss_fashion_loop_done(&lp, rc);
     }
     wsss_fashion_source_free(&src);
-    if (failed) return wsss_error_set("%s", err);
+    if (lp.failed) return wsss_error_set("%s", lp.err);
     return WSSS_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "data/fashion_internal.h"
+#include "wsss/clock.h"
 #include "wsss/error.h"
 
 const char *const wsss_fashion_class_names[WSSS_FASHION_NUM_CLASSES] = {
@@ -168,4 +169,43 @@ int wsss_fashion_make_dir(const char *path) {
         return wsss_error_set("%s: exists and is not a directory", path);
     }
     return wsss_error_set("%s: cannot create directory: %s", path, strerror(errno));
+}
+
+void wsss_fashion_loop_init(wsss_fashion_loop *l, const char *what, const char *split, const char *unit, int64_t n,
+                            int progress, double t0) {
+    memset(l, 0, sizeof *l);
+    l->what = what;
+    l->split = split;
+    l->unit = unit;
+    l->n = n;
+    l->step = n / 20 > 100 ? n / 20 : 100;
+    l->progress = progress;
+    l->t0 = t0;
+}
+
+int wsss_fashion_loop_stopped(wsss_fashion_loop *l) {
+    int stop;
+#pragma omp atomic read
+    stop = l->failed;
+    return stop;
+}
+
+void wsss_fashion_loop_done(wsss_fashion_loop *l, int rc) {
+    if (rc != WSSS_OK) {
+#pragma omp critical(wsss_fashion_loop_err)
+        if (!l->failed) {
+            snprintf(l->err, sizeof l->err, "%s", wsss_error_msg());
+#pragma omp atomic write
+            l->failed = 1;
+        }
+        return;
+    }
+    int64_t d;
+#pragma omp atomic capture
+    d = ++l->done;
+    if (l->progress && (d % l->step == 0 || d == l->n)) {
+#pragma omp critical(wsss_fashion_loop_progress)
+        fprintf(stderr, "%s: %s %lld/%lld %s (%.1f s)\n", l->what, l->split, (long long)d, (long long)l->n, l->unit,
+                wsss_now_seconds() - l->t0);
+    }
 }

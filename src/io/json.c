@@ -135,6 +135,25 @@ static int hex4(parser *p, size_t at, uint32_t *out) {
 }
 
 /* p->pos at the opening quote; on success p->pos is past the closing quote. */
+/* JSON's two-character escapes: the letter after the backslash, and the character it stands for. */
+static const char k_escapes[][2] = {{'"', '"'},  {'\\', '\\'}, {'/', '/'},  {'b', '\b'},
+                                    {'f', '\f'}, {'n', '\n'},  {'r', '\r'}, {'t', '\t'}};
+#define N_ESCAPES (int)(sizeof k_escapes / sizeof k_escapes[0])
+
+/* The character escape letter e stands for, or -1 ('u' and anything else). */
+static int unescape_letter(unsigned char e) {
+    for (int i = 0; i < N_ESCAPES; i++)
+        if ((unsigned char)k_escapes[i][0] == e) return (unsigned char)k_escapes[i][1];
+    return -1;
+}
+
+/* The escape letter the writer uses for c, or 0 (c is written as it is, '/' included). */
+static char escape_letter(unsigned char c) {
+    for (int i = 0; i < N_ESCAPES; i++)
+        if ((unsigned char)k_escapes[i][1] == c && c != '/') return k_escapes[i][0];
+    return 0;
+}
+
 static int parse_string(parser *p, char **out, size_t *out_len) {
     size_t start = p->pos;
     p->pos++; /* opening quote */
@@ -161,17 +180,14 @@ static int parse_string(parser *p, char **out, size_t *out_len) {
                 return perr(p, start, "unterminated string");
             }
             unsigned char e = p->s[p->pos + 1];
-            char ch;
             p->pos += 2;
+            const int ch = unescape_letter(e);
+            if (ch >= 0) {
+                const char c1 = (char)ch;
+                bytes_put(&b, &c1, 1);
+                continue;
+            }
             switch (e) {
-            case '"': ch = '"'; break;
-            case '\\': ch = '\\'; break;
-            case '/': ch = '/'; break;
-            case 'b': ch = '\b'; break;
-            case 'f': ch = '\f'; break;
-            case 'n': ch = '\n'; break;
-            case 'r': ch = '\r'; break;
-            case 't': ch = '\t'; break;
             case 'u': {
                 uint32_t cp;
                 if (hex4(p, p->pos, &cp)) {
@@ -210,8 +226,6 @@ static int parse_string(parser *p, char **out, size_t *out_len) {
                 free(b.b);
                 return perr(p, esc, "invalid escape '\\%c'", (e >= 0x20 && e < 0x7f) ? e : '?');
             }
-            bytes_put(&b, &ch, 1);
-            continue;
         }
         /* a run of plain bytes */
         size_t run = p->pos;
@@ -352,60 +366,30 @@ static int check_duplicates(parser *p, const wsss_json *obj) {
     return WSSS_OK;
 }
 
-static int parse_object(parser *p, wsss_json **out, int depth) {
-    wsss_json *v = new_node(WSSS_JSON_OBJECT, p->pos);
-    int cap = 0;
-    p->pos++; /* '{' */
-    if (empty_container(p, '}')) {
-        *out = v;
-        return WSSS_OK;
-    }
-    for (int more = 1; more;) {
-        char d[32];
-        skip_ws(p);
-        if (p->pos >= p->len || p->s[p->pos] != '"') {
-            perr(p, p->pos, "expected a string key in object, got %s", describe(p, p->pos, d, sizeof d));
-            goto fail;
-        }
-        char *key;
-        size_t klen, kpos = p->pos;
-        if (parse_string(p, &key, &klen)) goto fail;
-        if (v->n == cap) {
-            cap = cap ? cap * 2 : 8;
-            v->keys = wsss_xrealloc(v->keys, sizeof(char *) * (size_t)cap);
-            v->key_lens = wsss_xrealloc(v->key_lens, sizeof(size_t) * (size_t)cap);
-            v->key_offsets = wsss_xrealloc(v->key_offsets, sizeof(size_t) * (size_t)cap);
-            v->items = wsss_xrealloc(v->items, sizeof(wsss_json *) * (size_t)cap);
-        }
-        v->keys[v->n] = key;
-        v->key_lens[v->n] = klen;
-        v->key_offsets[v->n] = kpos;
-        v->items[v->n] = NULL;
-        v->n++;
-        skip_ws(p);
-        if (p->pos >= p->len || p->s[p->pos] != ':') {
-            perr(p, p->pos, "expected ':' after object key \"%s\", got %s", key,
-                 describe(p, p->pos, d, sizeof d));
-            goto fail;
-        }
-        p->pos++;
-        skip_ws(p);
-        if (parse_value(p, &v->items[v->n - 1], depth + 1)) goto fail;
-        if ((more = next_item(p, '}', "object")) < 0) goto fail;
-    }
-    if (check_duplicates(p, v)) goto fail;
-    *out = v;
+/* The key of the object member in slot v->n - 1 and its ':' ("KEY": ...). */
+static int parse_member_key(parser *p, wsss_json *v) {
+    char d[32];
+    skip_ws(p);
+    if (p->pos >= p->len || p->s[p->pos] != '"')
+        return perr(p, p->pos, "expected a string key in object, got %s", describe(p, p->pos, d, sizeof d));
+    const size_t kpos = p->pos;
+    if (parse_string(p, &v->keys[v->n - 1], &v->key_lens[v->n - 1])) return WSSS_ERR;
+    v->key_offsets[v->n - 1] = kpos;
+    skip_ws(p);
+    if (p->pos >= p->len || p->s[p->pos] != ':')
+        return perr(p, p->pos, "expected ':' after object key \"%s\", got %s", v->keys[v->n - 1],
+                    describe(p, p->pos, d, sizeof d));
+    p->pos++;
     return WSSS_OK;
-fail:
-    wsss_json_free(v);
-    return WSSS_ERR;
 }
 
-static int parse_array(parser *p, wsss_json **out, int depth) {
-    wsss_json *v = new_node(WSSS_JSON_ARRAY, p->pos);
+/* An object ('{' and members "KEY": VALUE) or an array ('[' and VALUE items) at p->pos. */
+static int parse_container(parser *p, wsss_json **out, int depth, int object) {
+    const char close = object ? '}' : ']';
+    wsss_json *v = new_node(object ? WSSS_JSON_OBJECT : WSSS_JSON_ARRAY, p->pos);
     int cap = 0;
-    p->pos++; /* '[' */
-    if (empty_container(p, ']')) {
+    p->pos++; /* the opening bracket */
+    if (empty_container(p, close)) {
         *out = v;
         return WSSS_OK;
     }
@@ -413,13 +397,21 @@ static int parse_array(parser *p, wsss_json **out, int depth) {
         if (v->n == cap) {
             cap = cap ? cap * 2 : 8;
             v->items = wsss_xrealloc(v->items, sizeof(wsss_json *) * (size_t)cap);
+            if (object) {
+                v->keys = wsss_xrealloc(v->keys, sizeof(char *) * (size_t)cap);
+                v->key_lens = wsss_xrealloc(v->key_lens, sizeof(size_t) * (size_t)cap);
+                v->key_offsets = wsss_xrealloc(v->key_offsets, sizeof(size_t) * (size_t)cap);
+            }
         }
         v->items[v->n] = NULL;
+        if (object) v->keys[v->n] = NULL;
         v->n++;
+        if (object && parse_member_key(p, v)) goto fail;
         skip_ws(p);
         if (parse_value(p, &v->items[v->n - 1], depth + 1)) goto fail;
-        if ((more = next_item(p, ']', "array")) < 0) goto fail;
+        if ((more = next_item(p, close, object ? "object" : "array")) < 0) goto fail;
     }
+    if (object && check_duplicates(p, v)) goto fail;
     *out = v;
     return WSSS_OK;
 fail:
@@ -444,8 +436,8 @@ static int parse_value(parser *p, wsss_json **out, int depth) {
         return perr(p, p->pos, "more than %zu JSON values (limit)", p->max_values);
     size_t at = p->pos;
     switch (p->s[p->pos]) {
-    case '{': return parse_object(p, out, depth);
-    case '[': return parse_array(p, out, depth);
+    case '{': return parse_container(p, out, depth, 1);
+    case '[': return parse_container(p, out, depth, 0);
     case '"': {
         char *s;
         size_t n;
@@ -635,20 +627,14 @@ void wsss_jw_append_quoted(wsss_jw *w, const char *s, size_t n) {
         unsigned char c = (unsigned char)s[i];
         const char *esc = NULL;
         char u[7];
-        switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0', u[4] = hex[c >> 4], u[5] = hex[c & 15];
-                u[6] = 0;
-                esc = u;
-            }
+        const char letter = escape_letter(c);
+        if (letter) {
+            u[0] = '\\', u[1] = letter, u[2] = 0;
+            esc = u;
+        } else if (c < 0x20 || c == 0x7f) {
+            u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0', u[4] = hex[c >> 4], u[5] = hex[c & 15];
+            u[6] = 0;
+            esc = u;
         }
         if (esc) {
             wsss_jw_append(w, s + run, i - run);

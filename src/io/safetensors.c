@@ -357,17 +357,22 @@ int wsss_st_open_memory(const char *name, const void *data, size_t len, wsss_saf
     return st_from_bytes(name, copy, len, 0, hlen, out);
 }
 
+/* The n metadata strings of a file or a writer, and their two arrays. */
+static void free_meta(char **keys, char **values, int n) {
+    for (int i = 0; i < n; i++) {
+        free(keys[i]);
+        free(values[i]);
+    }
+    free(keys);
+    free(values);
+}
+
 void wsss_st_close(wsss_safetensors *st) {
     if (!st) return;
     st_impl *impl = (st_impl *)st;
     for (int i = 0; i < st->n_entries; i++) free(st->entries[i].name);
     free(st->entries);
-    for (int i = 0; i < st->n_meta; i++) {
-        free(st->meta_keys[i]);
-        free(st->meta_values[i]);
-    }
-    free(st->meta_keys);
-    free(st->meta_values);
+    free_meta(st->meta_keys, st->meta_values, st->n_meta);
     if (st->map) {
         if (impl->mapped) munmap(st->map, st->map_len);
         else free(st->map);
@@ -608,12 +613,7 @@ void wsss_st_writer_free(wsss_st_writer *w) {
     if (!w) return;
     for (int i = 0; i < w->n; i++) free(w->items[i].name);
     free(w->items);
-    for (int i = 0; i < w->n_meta; i++) {
-        free(w->mk[i]);
-        free(w->mv[i]);
-    }
-    free(w->mk);
-    free(w->mv);
+    free_meta(w->mk, w->mv, w->n_meta);
     free(w);
 }
 

@@ -39,8 +39,7 @@ static void act_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) 
                                                       wsss_f32(dx), n) != 0) {
         wsss_ref_act_backward_f32(a->kind, a->alpha, wsss_f32(s), wsss_f32(gy), wsss_f32(dx), n);
     }
-    wsss_grad_accumulate(ctx, node->inputs[0], dx);
-    wsss_ctx_release(ctx, dx);
+    wsss_grad_accumulate_release(ctx, node->inputs[0], dx);
 }
 
 /* Layout-aware backward: gy in any layout, dx in the saved tensor's layout. */

@@ -90,18 +90,12 @@ static void conv_backward_blocked(wsss_ctx *ctx, wsss_node *node, const wsss_ten
     wsss_tensor *dw = (need_w || need_b) ? wsss_ctx_tensor(ctx, WSSS_F32, 4, w->shape) : NULL;
     wsss_tensor *db = need_b ? wsss_ctx_tensor(ctx, WSSS_F32, 1, b->shape) : NULL;
     wsss_tensor *dx = wsss_dnnl_conv2d_bwd_t(ctx, g, xs, wc, (wsss_tensor *)gy, need_x, dw, db, at->wino);
-    if (dx) {
-        wsss_grad_accumulate(ctx, x, dx);
-        wsss_ctx_release(ctx, dx);
-    }
+    wsss_grad_accumulate_release(ctx, x, dx);
     if (dw) {
         if (need_w) wsss_grad_accumulate(ctx, w, dw);
         wsss_ctx_release(ctx, dw);
     }
-    if (db) {
-        wsss_grad_accumulate(ctx, b, db);
-        wsss_ctx_release(ctx, db);
-    }
+    wsss_grad_accumulate_release(ctx, b, db);
     if (gm) wsss_ctx_release(ctx, gm);
 }
 
@@ -120,8 +114,7 @@ static void conv_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy)
         else if (x->dtype == WSSS_F64)
             wsss_ref_conv2d_bwd_data_f64(g, wsss_f64(gy), wsss_f64(wc), wsss_f64(dx));
         else wsss_ref_conv2d_bwd_data_f32(g, wsss_f32(gy), wsss_f32(wc), wsss_f32(dx));
-        wsss_grad_accumulate(ctx, x, dx);
-        wsss_ctx_release(ctx, dx);
+        wsss_grad_accumulate_release(ctx, x, dx);
     }
     wsss_tensor *dw = NULL, *db = NULL;
     if (need_w) dw = wsss_ctx_tensor(ctx, w->dtype, 4, w->shape);
@@ -143,14 +136,8 @@ static void conv_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy)
             else wsss_ref_conv2d_bwd_bias_f32(g, wsss_f32(gy), wsss_f32(db));
         }
     }
-    if (dw) {
-        wsss_grad_accumulate(ctx, w, dw);
-        wsss_ctx_release(ctx, dw);
-    }
-    if (db) {
-        wsss_grad_accumulate(ctx, b, db);
-        wsss_ctx_release(ctx, db);
-    }
+    wsss_grad_accumulate_release(ctx, w, dw);
+    wsss_grad_accumulate_release(ctx, b, db);
 }
 
 /* Layout-aware oneDNN path: x may be blocked (no plain copy), the output stays in the primitive's

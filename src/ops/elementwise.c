@@ -52,13 +52,6 @@ static void pad_shape(int ndim, const int64_t *shape, int64_t *out) {
     for (int d = 0; d < WSSS_BCAST_DIMS; d++) out[d] = d >= off ? shape[d - off] : 1;
 }
 
-/* Temporaries made inside an op: owned by ctx, or persistent when the op runs without one. */
-static void drop_tmp(wsss_ctx *ctx, const wsss_tensor *orig, const wsss_tensor *tmp) {
-    if (tmp == orig) return;
-    if (ctx) wsss_ctx_release(ctx, (wsss_tensor *)tmp);
-    else wsss_tensor_free((wsss_tensor *)tmp);
-}
-
 /* ---------------- binary ---------------- */
 
 typedef struct { wsss_binop op; } bin_attrs;
@@ -94,8 +87,7 @@ static void bin_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gout) {
         else
             wsss_ref_binary_grad_f64(op, which, &g, gout->data, uses ? a->data : NULL,
                                      uses ? b->data : NULL, dst->data);
-        wsss_grad_accumulate(ctx, in, dst);
-        wsss_ctx_release(ctx, dst);
+        wsss_grad_accumulate_release(ctx, in, dst);
     }
 }
 
@@ -152,8 +144,7 @@ static void un_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gout) {
         wsss_ref_unary_grad_f32(at->op, cnt, gout->data, xs, ys, gx->data, at->p0, at->p1);
     else
         wsss_ref_unary_grad_f64(at->op, cnt, gout->data, xs, ys, gx->data, at->p0, at->p1);
-    wsss_grad_accumulate(ctx, x, gx);
-    wsss_ctx_release(ctx, gx);
+    wsss_grad_accumulate_release(ctx, x, gx);
 }
 
 static wsss_tensor *unary(wsss_ctx *ctx, const char *name, wsss_unop op, wsss_tensor *x, double p0,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "backend/ref/loss.h"
+#include "ops/op_inputs.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
 
@@ -21,10 +22,16 @@ static void check_pair(const wsss_tensor *x, const wsss_tensor *y, const char *o
     }
 }
 
-static void drop_tmp(wsss_ctx *ctx, const wsss_tensor *orig, const wsss_tensor *tmp) {
-    if (tmp == orig) return;
-    if (ctx) wsss_ctx_release(ctx, (wsss_tensor *)tmp);
-    else wsss_tensor_free((wsss_tensor *)tmp);
+/* A loss's two contiguous inputs: saved for the backward when recorded, else the temporaries dropped. */
+static void keep_inputs(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *a, const wsss_tensor *ac,
+                        const wsss_tensor *b, const wsss_tensor *bc) {
+    if (n) {
+        wsss_node_save(n, (wsss_tensor *)ac);
+        wsss_node_save(n, (wsss_tensor *)bc);
+    } else {
+        drop_tmp(ctx, a, ac);
+        drop_tmp(ctx, b, bc);
+    }
 }
 
 static wsss_tensor *scalar_out(wsss_ctx *ctx, wsss_dtype dt, double v) {
@@ -61,14 +68,8 @@ static void pair_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gout) 
             wsss_ref_logits_loss_backward_f64(cnt, xc->data, yc->data, scale, gx ? gx->data : NULL,
                                               gy ? gy->data : NULL);
     }
-    if (gx) {
-        wsss_grad_accumulate(ctx, x, gx);
-        wsss_ctx_release(ctx, gx);
-    }
-    if (gy) {
-        wsss_grad_accumulate(ctx, y, gy);
-        wsss_ctx_release(ctx, gy);
-    }
+    wsss_grad_accumulate_release(ctx, x, gx);
+    wsss_grad_accumulate_release(ctx, y, gy);
 }
 
 static wsss_tensor *pair_loss(wsss_ctx *ctx, pair_kind kind, wsss_tensor *x, wsss_tensor *y) {
@@ -100,14 +101,8 @@ static wsss_tensor *pair_loss(wsss_ctx *ctx, pair_kind kind, wsss_tensor *x, wss
     wsss_tensor *out = scalar_out(ctx, x->dtype, sum / (double)cnt);
     wsss_tensor *in[2] = {x, y};
     wsss_node *n = wsss_record(ctx, name, pair_backward, out, 2, in, sizeof(pair_attrs));
-    if (n) {
-        ((pair_attrs *)n->attrs)->kind = kind;
-        wsss_node_save(n, (wsss_tensor *)xc);
-        wsss_node_save(n, (wsss_tensor *)yc);
-    } else {
-        drop_tmp(ctx, x, xc);
-        drop_tmp(ctx, y, yc);
-    }
+    if (n) ((pair_attrs *)n->attrs)->kind = kind;
+    keep_inputs(ctx, n, x, xc, y, yc);
     return out;
 }
 
@@ -141,8 +136,7 @@ static void ce_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gout) {
             wsss_ref_cross_entropy_backward_f64(at->outer, at->c, at->inner, xc->data, tc->data, tc->dtype,
                                                 at->ignore, scale, gx->data);
     }
-    wsss_grad_accumulate(ctx, x, gx);
-    wsss_ctx_release(ctx, gx);
+    wsss_grad_accumulate_release(ctx, x, gx);
 }
 
 /* Mean over valid pixels. With no valid pixel PyTorch returns NaN (0/0); we return 0 and a zero
@@ -171,18 +165,7 @@ wsss_tensor *wsss_cross_entropy2d(wsss_ctx *ctx, wsss_tensor *logits, const wsss
                      : wsss_ref_cross_entropy_f64(outer, c, inner, xc->data, tc->data, tc->dtype, ignore_index, &nvalid);
     wsss_tensor *out = scalar_out(ctx, logits->dtype, nvalid > 0 ? sum / (double)nvalid : 0.0);
     wsss_node *n = wsss_record(ctx, "cross_entropy2d", ce_backward, out, 1, &logits, sizeof(ce_attrs));
-    if (n) {
-        ce_attrs *at = n->attrs;
-        at->outer = outer;
-        at->c = c;
-        at->inner = inner;
-        at->ignore = ignore_index;
-        at->nvalid = nvalid;
-        wsss_node_save(n, (wsss_tensor *)xc);
-        wsss_node_save(n, (wsss_tensor *)tc);
-    } else {
-        drop_tmp(ctx, logits, xc);
-        drop_tmp(ctx, target, tc);
-    }
+    if (n) *(ce_attrs *)n->attrs = (ce_attrs){outer, c, inner, ignore_index, nvalid};
+    keep_inputs(ctx, n, logits, xc, target, tc);
     return out;
 }

@@ -52,8 +52,7 @@ static void matmul_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *g
             wsss_matmul_geom h = {f->batch, f->k, f->m, f->n, f->trans_b, 1};
             mm(dt, &h, bc->data, gy->data, NULL, da->data);
         }
-        wsss_grad_accumulate(ctx, a, da);
-        wsss_ctx_release(ctx, da);
+        wsss_grad_accumulate_release(ctx, a, da);
     }
     if (wsss_node_input_needs_grad(node, 1)) {
         wsss_tensor *db = wsss_ctx_tensor(ctx, dt, b->ndim, b->shape);
@@ -64,8 +63,7 @@ static void matmul_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *g
             wsss_matmul_geom g = {f->batch, f->n, f->k, f->m, 1, f->trans_a};
             mm(dt, &g, gy->data, ac->data, NULL, db->data);
         }
-        wsss_grad_accumulate(ctx, b, db);
-        wsss_ctx_release(ctx, db);
+        wsss_grad_accumulate_release(ctx, b, db);
     }
 }
 
@@ -117,22 +115,19 @@ static void linear_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *g
         wsss_tensor *dx = wsss_ctx_tensor(ctx, dt, x->ndim, x->shape);
         wsss_matmul_geom g = {1, l->rows, l->in, l->out, 0, 0};
         mm(dt, &g, gy->data, wc->data, NULL, dx->data);
-        wsss_grad_accumulate(ctx, x, dx);
-        wsss_ctx_release(ctx, dx);
+        wsss_grad_accumulate_release(ctx, x, dx);
     }
     if (wsss_node_input_needs_grad(node, 1)) {
         wsss_tensor *dw = wsss_ctx_tensor(ctx, dt, 2, w->shape);
         wsss_matmul_geom g = {1, l->out, l->in, l->rows, 1, 0};
         mm(dt, &g, gy->data, xc->data, NULL, dw->data);
-        wsss_grad_accumulate(ctx, w, dw);
-        wsss_ctx_release(ctx, dw);
+        wsss_grad_accumulate_release(ctx, w, dw);
     }
     if (wsss_node_input_needs_grad(node, 2)) {
         wsss_tensor *db = wsss_ctx_tensor(ctx, dt, 1, b->shape);
         if (dt == WSSS_F64) wsss_ref_sum_rows_f64(l->rows, l->out, wsss_f64(gy), wsss_f64(db));
         else wsss_ref_sum_rows_f32(l->rows, l->out, wsss_f32(gy), wsss_f32(db));
-        wsss_grad_accumulate(ctx, b, db);
-        wsss_ctx_release(ctx, db);
+        wsss_grad_accumulate_release(ctx, b, db);
     }
 }
 

@@ -76,18 +76,9 @@ static void bn_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *gy) {
                             w ? wsss_f32(w) : NULL, a->eps, batch, dx ? wsss_f32(dx) : NULL,
                             dw ? wsss_f32(dw) : NULL, db ? wsss_f32(db) : NULL);
     }
-    if (dx) {
-        wsss_grad_accumulate(ctx, x, dx);
-        wsss_ctx_release(ctx, dx);
-    }
-    if (dw) {
-        wsss_grad_accumulate(ctx, node->inputs[1], dw);
-        wsss_ctx_release(ctx, dw);
-    }
-    if (db) {
-        wsss_grad_accumulate(ctx, node->inputs[2], db);
-        wsss_ctx_release(ctx, db);
-    }
+    wsss_grad_accumulate_release(ctx, x, dx);
+    wsss_grad_accumulate_release(ctx, node->inputs[1], dw);
+    wsss_grad_accumulate_release(ctx, node->inputs[2], db);
 }
 
 /* Running statistics move towards the batch statistics, as PyTorch: running = (1 - momentum) *
@@ -124,17 +115,22 @@ static void bn_backward_layout(wsss_ctx *ctx, wsss_node *node, const wsss_tensor
                                          a->eps, a->fuse_relu, ws, want_x, dw ? wsss_f32(dw) : NULL,
                                          db ? wsss_f32(db) : NULL, &ok);
     WSSS_ASSERT(ok, "oneDNN batch norm backward unavailable after its forward ran");
-    if (dx) {
-        wsss_grad_accumulate(ctx, node->inputs[0], dx);
-        wsss_ctx_release(ctx, dx);
-    }
-    if (dw) {
-        wsss_grad_accumulate(ctx, node->inputs[1], dw);
-        wsss_ctx_release(ctx, dw);
-    }
-    if (db) {
-        wsss_grad_accumulate(ctx, node->inputs[2], db);
-        wsss_ctx_release(ctx, db);
+    wsss_grad_accumulate_release(ctx, node->inputs[0], dx);
+    wsss_grad_accumulate_release(ctx, node->inputs[1], dw);
+    wsss_grad_accumulate_release(ctx, node->inputs[2], db);
+}
+
+/* The statistics a forward uses: fresh batch mean/var to compute (training), else copies of the
+ * running statistics in dtype dt. */
+static void stats_buffers(wsss_ctx *ctx, wsss_bn_mode mode, const wsss_tensor *running_mean,
+                          const wsss_tensor *running_var, int64_t c, wsss_dtype dt, wsss_tensor **mean,
+                          wsss_tensor **var) {
+    if (mode == WSSS_BN_TRAIN) {
+        *mean = wsss_ctx_tensor(ctx, dt, 1, &c);
+        *var = wsss_ctx_tensor(ctx, dt, 1, &c);
+    } else {
+        *mean = vec_copy(ctx, running_mean, dt);
+        *var = vec_copy(ctx, running_var, dt);
     }
 }
 
@@ -146,13 +142,7 @@ static wsss_tensor *bn_layout(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight
     if (!x->layout) x = (wsss_tensor *)wsss_ctx_contiguous(ctx, x);
     wsss_tensor *wc = vec_copy(ctx, weight, WSSS_F32), *bc = vec_copy(ctx, bias, WSSS_F32);
     wsss_tensor *mean, *var;
-    if (mode == WSSS_BN_TRAIN) {
-        mean = wsss_ctx_tensor(ctx, WSSS_F32, 1, &c);
-        var = wsss_ctx_tensor(ctx, WSSS_F32, 1, &c);
-    } else {
-        mean = vec_copy(ctx, running_mean, WSSS_F32);
-        var = vec_copy(ctx, running_var, WSSS_F32);
-    }
+    stats_buffers(ctx, mode, running_mean, running_var, c, WSSS_F32, &mean, &var);
     wsss_tensor *ins[3] = {x, weight, bias};
     int n_in = mode == WSSS_BN_FROZEN ? 1 : 3;
     int need = wsss_needs_grad(ctx, n_in, ins);
@@ -220,40 +210,19 @@ wsss_tensor *wsss_batchnorm2d(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight
                               wsss_tensor *running_mean, wsss_tensor *running_var, wsss_bn_mode mode,
                               double momentum, double eps) {
     WSSS_ASSERT(ctx != NULL, "batchnorm2d needs a context");
+    bn_check(x, weight, bias, running_mean, running_var, mode, eps);
     if (use_dnnl(x) && wsss_ctx_blocked(ctx)) {
-        bn_check(x, weight, bias, running_mean, running_var, mode, eps);
         wsss_tensor *y = bn_layout(ctx, x, weight, bias, running_mean, running_var, mode, momentum, eps, 0);
         if (y) return y;
     }
-    WSSS_ASSERT(x->ndim == 4, "batchnorm2d input must be N,C,H,W");
-    WSSS_ASSERT(x->dtype == WSSS_F32 || x->dtype == WSSS_F64, "batchnorm2d input must be F32 or F64");
-    WSSS_ASSERT(mode == WSSS_BN_TRAIN || mode == WSSS_BN_EVAL || mode == WSSS_BN_FROZEN,
-                "batchnorm2d: bad mode");
-    WSSS_ASSERT(eps > 0, "batchnorm2d: eps must be positive");
     const int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
     const int64_t m = n * h * w; /* values per channel */
-    check_vec("weight", weight, c);
-    check_vec("bias", bias, c);
-    check_vec("running_mean", running_mean, c);
-    check_vec("running_var", running_var, c);
-    WSSS_ASSERT((running_mean == NULL) == (running_var == NULL),
-                "batchnorm2d: give both running statistics or neither");
-    if (mode == WSSS_BN_TRAIN)
-        WSSS_ASSERT(m > 1, "batchnorm2d: training needs more than one value per channel");
-    else
-        WSSS_ASSERT(running_mean != NULL, "batchnorm2d: eval/frozen mode needs running statistics");
 
     const wsss_dtype dt = x->dtype;
     const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
     wsss_tensor *wc = vec_copy(ctx, weight, dt), *bc = vec_copy(ctx, bias, dt);
     wsss_tensor *mean, *var;
-    if (mode == WSSS_BN_TRAIN) {
-        mean = wsss_ctx_tensor(ctx, dt, 1, &c);
-        var = wsss_ctx_tensor(ctx, dt, 1, &c);
-    } else {
-        mean = vec_copy(ctx, running_mean, dt);
-        var = vec_copy(ctx, running_var, dt);
-    }
+    stats_buffers(ctx, mode, running_mean, running_var, c, dt, &mean, &var);
     wsss_tensor *y = wsss_ctx_tensor_like(ctx, x);
     const int global = mode != WSSS_BN_TRAIN;
     int dnnl = 0;

@@ -23,4 +23,12 @@ static inline void ensure_plain(wsss_ctx *ctx, wsss_tensor *t) {
     if (wsss_tensor_is_contiguous(t)) (void)wsss_ctx_contiguous(ctx, t);
 }
 
+/* Temporaries made inside an op (a contiguous copy tmp of orig): owned by ctx, or persistent when
+ * the op runs without one; nothing to drop when tmp is orig itself. */
+static inline void drop_tmp(wsss_ctx *ctx, const wsss_tensor *orig, const wsss_tensor *tmp) {
+    if (tmp == orig) return;
+    if (ctx) wsss_ctx_release(ctx, (wsss_tensor *)tmp);
+    else wsss_tensor_free((wsss_tensor *)tmp);
+}
+
 #endif

@@ -58,8 +58,7 @@ static void pool_backward_layout(wsss_ctx *ctx, wsss_node *node, const wsss_tens
     if (!wsss_node_input_needs_grad(node, 0)) return;
     const pool_layout_attrs *a = node->attrs;
     wsss_tensor *dx = wsss_dnnl_pool_bwd_t(ctx, &a->g, a->is_max, node->saved[0], (wsss_tensor *)gy);
-    wsss_grad_accumulate(ctx, node->inputs[0], dx);
-    wsss_ctx_release(ctx, dx);
+    wsss_grad_accumulate_release(ctx, node->inputs[0], dx);
 }
 
 /* NULL when the plain path must be used. */
@@ -79,6 +78,24 @@ static wsss_tensor *pool_layout(wsss_ctx *ctx, const char *name, wsss_tensor *x,
         wsss_node_save(n, aux);
     }
     return y;
+}
+
+/* One pooling call: its geometry, then either the oneDNN layout path's output y, or (y NULL) the
+ * contiguous input xc for the plain kernels. */
+typedef struct pool_call {
+    wsss_pool_geom g;
+    wsss_tensor *y;
+    const wsss_tensor *xc;
+} pool_call;
+
+/* Both poolings' start; returns whether the layout path produced pc->y. */
+static int pool_start(wsss_ctx *ctx, const char *name, wsss_tensor *x, wsss_pool2d_params p, int is_max,
+                      pool_call *pc) {
+    WSSS_ASSERT(ctx != NULL, "pooling needs a context");
+    pool_geom(name, x, p, &pc->g);
+    pc->y = pool_layout(ctx, name, x, &pc->g, is_max);
+    pc->xc = pc->y ? NULL : wsss_ctx_contiguous(ctx, x);
+    return pc->y != NULL;
 }
 
 static wsss_tensor *pool_out(wsss_ctx *ctx, const wsss_tensor *x, const wsss_pool_geom *g) {
@@ -102,28 +119,23 @@ static void maxpool_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *
     } else {
         wsss_ref_maxpool_bwd_f32(&a->g, aux->data, wsss_f32(gy), wsss_f32(dx));
     }
-    wsss_grad_accumulate(ctx, x, dx);
-    wsss_ctx_release(ctx, dx);
+    wsss_grad_accumulate_release(ctx, x, dx);
 }
 
 wsss_tensor *wsss_maxpool2d(wsss_ctx *ctx, wsss_tensor *x, wsss_pool2d_params p) {
-    WSSS_ASSERT(ctx != NULL, "maxpool2d needs a context");
-    wsss_pool_geom g;
-    pool_geom("maxpool2d", x, p, &g);
-    wsss_tensor *yl = pool_layout(ctx, "maxpool2d", x, &g, 1);
-    if (yl) return yl;
-    const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
-    wsss_tensor *y = pool_out(ctx, x, &g), *aux = NULL;
+    pool_call pc;
+    if (pool_start(ctx, "maxpool2d", x, p, 1, &pc)) return pc.y;
+    wsss_tensor *y = pool_out(ctx, x, &pc.g), *aux = NULL;
     int need = wsss_needs_grad(ctx, 1, &x), dnnl = 0;
     if (use_dnnl(x)) {
         if (!need) {
-            dnnl = wsss_dnnl_pool_fwd(&g, 1, wsss_f32(xc), wsss_f32(y), NULL) == 0;
+            dnnl = wsss_dnnl_pool_fwd(&pc.g, 1, wsss_f32(pc.xc), wsss_f32(y), NULL) == 0;
         } else {
-            size_t wsb = wsss_dnnl_maxpool_ws_bytes(&g);
+            size_t wsb = wsss_dnnl_maxpool_ws_bytes(&pc.g);
             if (wsb) {
                 int64_t s = (int64_t)wsb;
                 aux = wsss_ctx_tensor(ctx, WSSS_U8, 1, &s);
-                dnnl = wsss_dnnl_pool_fwd(&g, 1, wsss_f32(xc), wsss_f32(y), aux->data) == 0;
+                dnnl = wsss_dnnl_pool_fwd(&pc.g, 1, wsss_f32(pc.xc), wsss_f32(y), aux->data) == 0;
                 if (!dnnl) {
                     wsss_ctx_release(ctx, aux);
                     aux = NULL;
@@ -137,13 +149,13 @@ wsss_tensor *wsss_maxpool2d(wsss_ctx *ctx, wsss_tensor *x, wsss_pool2d_params p)
             aux = wsss_ctx_tensor(ctx, WSSS_I64, 4, y->shape);
             idx = aux->data;
         }
-        if (x->dtype == WSSS_F64) wsss_ref_maxpool_fwd_f64(&g, wsss_f64(xc), wsss_f64(y), idx);
-        else wsss_ref_maxpool_fwd_f32(&g, wsss_f32(xc), wsss_f32(y), idx);
+        if (x->dtype == WSSS_F64) wsss_ref_maxpool_fwd_f64(&pc.g, wsss_f64(pc.xc), wsss_f64(y), idx);
+        else wsss_ref_maxpool_fwd_f32(&pc.g, wsss_f32(pc.xc), wsss_f32(y), idx);
     }
     wsss_node *n = wsss_record(ctx, "maxpool2d", maxpool_backward, y, 1, &x, sizeof(pool_attrs));
     if (n) {
         pool_attrs *a = n->attrs;
-        a->g = g;
+        a->g = pc.g;
         a->used_dnnl = dnnl;
         wsss_node_save(n, aux);
     }
@@ -162,27 +174,22 @@ static void avgpool_backward(wsss_ctx *ctx, wsss_node *node, const wsss_tensor *
     } else if (!a->used_dnnl || wsss_dnnl_pool_bwd(&a->g, 0, wsss_f32(gy), NULL, wsss_f32(dx)) != 0) {
         wsss_ref_avgpool_bwd_f32(&a->g, wsss_f32(gy), wsss_f32(dx));
     }
-    wsss_grad_accumulate(ctx, x, dx);
-    wsss_ctx_release(ctx, dx);
+    wsss_grad_accumulate_release(ctx, x, dx);
 }
 
 wsss_tensor *wsss_avgpool2d(wsss_ctx *ctx, wsss_tensor *x, wsss_pool2d_params p) {
-    WSSS_ASSERT(ctx != NULL, "avgpool2d needs a context");
-    wsss_pool_geom g;
-    pool_geom("avgpool2d", x, p, &g);
-    wsss_tensor *yl = pool_layout(ctx, "avgpool2d", x, &g, 0);
-    if (yl) return yl;
-    const wsss_tensor *xc = wsss_ctx_contiguous(ctx, x);
-    wsss_tensor *y = pool_out(ctx, x, &g);
-    int dnnl = use_dnnl(x) && wsss_dnnl_pool_fwd(&g, 0, wsss_f32(xc), wsss_f32(y), NULL) == 0;
+    pool_call pc;
+    if (pool_start(ctx, "avgpool2d", x, p, 0, &pc)) return pc.y;
+    wsss_tensor *y = pool_out(ctx, x, &pc.g);
+    int dnnl = use_dnnl(x) && wsss_dnnl_pool_fwd(&pc.g, 0, wsss_f32(pc.xc), wsss_f32(y), NULL) == 0;
     if (!dnnl) {
-        if (x->dtype == WSSS_F64) wsss_ref_avgpool_fwd_f64(&g, wsss_f64(xc), wsss_f64(y));
-        else wsss_ref_avgpool_fwd_f32(&g, wsss_f32(xc), wsss_f32(y));
+        if (x->dtype == WSSS_F64) wsss_ref_avgpool_fwd_f64(&pc.g, wsss_f64(pc.xc), wsss_f64(y));
+        else wsss_ref_avgpool_fwd_f32(&pc.g, wsss_f32(pc.xc), wsss_f32(y));
     }
     wsss_node *n = wsss_record(ctx, "avgpool2d", avgpool_backward, y, 1, &x, sizeof(pool_attrs));
     if (n) {
         pool_attrs *a = n->attrs;
-        a->g = g;
+        a->g = pc.g;
         a->used_dnnl = dnnl;
     }
     return y;
@@ -197,8 +204,7 @@ static void global_avgpool_backward(wsss_ctx *ctx, wsss_node *node, const wsss_t
     wsss_tensor *dx = wsss_ctx_tensor(ctx, x->dtype, 4, x->shape);
     if (x->dtype == WSSS_F64) wsss_ref_global_avgpool_bwd_f64(planes, hw, wsss_f64(gy), wsss_f64(dx));
     else wsss_ref_global_avgpool_bwd_f32(planes, hw, wsss_f32(gy), wsss_f32(dx));
-    wsss_grad_accumulate(ctx, x, dx);
-    wsss_ctx_release(ctx, dx);
+    wsss_grad_accumulate_release(ctx, x, dx);
 }
 
 /* A plain reduction over each plane: memory-bound, so the reference loop is as fast as oneDNN. */

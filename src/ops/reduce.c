@@ -21,6 +21,13 @@ static int reduced_shape(const wsss_tensor *x, unsigned dims, int keepdim, int64
     return nd;
 }
 
+/* A backward's zeroed gradient of x and the geometry of the reduction over dims, laid over it. */
+static wsss_tensor *grad_like(wsss_ctx *ctx, const wsss_tensor *x, unsigned dims, wsss_reduce_geo *g) {
+    wsss_tensor *gx = wsss_ctx_tensor(ctx, x->dtype, x->ndim, x->shape);
+    wsss_reduce_geo_init(g, gx->ndim, gx->shape, gx->stride, dims);
+    return gx;
+}
+
 /* ---------------- sum / mean ---------------- */
 
 typedef struct {
@@ -31,13 +38,11 @@ typedef struct {
 static void sum_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gout) {
     const sum_attrs *at = n->attrs;
     wsss_tensor *x = n->inputs[0];
-    wsss_tensor *gx = wsss_ctx_tensor(ctx, x->dtype, x->ndim, x->shape);
     wsss_reduce_geo g;
-    wsss_reduce_geo_init(&g, gx->ndim, gx->shape, gx->stride, at->dims);
+    wsss_tensor *gx = grad_like(ctx, x, at->dims, &g);
     if (x->dtype == WSSS_F32) wsss_ref_sum_backward_f32(&g, gout->data, gx->data, at->scale);
     else wsss_ref_sum_backward_f64(&g, gout->data, gx->data, at->scale);
-    wsss_grad_accumulate(ctx, x, gx);
-    wsss_ctx_release(ctx, gx);
+    wsss_grad_accumulate_release(ctx, x, gx);
 }
 
 /* mean = sum scaled by 1 / (number of elements reduced into each output). */
@@ -84,13 +89,11 @@ static void argmax_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gout
     const arg_attrs *at = n->attrs;
     wsss_tensor *x = n->inputs[0];
     const wsss_tensor *idx = n->saved[0];
-    wsss_tensor *gx = wsss_ctx_tensor(ctx, x->dtype, x->ndim, x->shape);
     wsss_reduce_geo g;
-    wsss_reduce_geo_init(&g, gx->ndim, gx->shape, gx->stride, at->dims);
+    wsss_tensor *gx = grad_like(ctx, x, at->dims, &g);
     if (x->dtype == WSSS_F32) wsss_ref_argmax_backward_f32(&g, gout->data, idx->data, gx->data);
     else wsss_ref_argmax_backward_f64(&g, gout->data, idx->data, gx->data);
-    wsss_grad_accumulate(ctx, x, gx);
-    wsss_ctx_release(ctx, gx);
+    wsss_grad_accumulate_release(ctx, x, gx);
 }
 
 static wsss_tensor *extreme_dim(wsss_ctx *ctx, const char *name, wsss_tensor *x, int dim, int keepdim,
@@ -141,8 +144,7 @@ static void extreme_all_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor 
     else
         wsss_ref_extreme_all_backward_f64(cnt, xc->data, wsss_f64(n->output)[0], wsss_f64(gout)[0],
                                           gx->data);
-    wsss_grad_accumulate(ctx, x, gx);
-    wsss_ctx_release(ctx, gx);
+    wsss_grad_accumulate_release(ctx, x, gx);
 }
 
 /* Like torch.max(x): ties share the gradient equally (PyTorch's evenly_distribute_backward). */

@@ -21,8 +21,7 @@ static void softmax_backward(wsss_ctx *ctx, wsss_node *n, const wsss_tensor *gou
         wsss_ref_softmax_backward_f32(at->outer, at->d, at->inner, y->data, gout->data, gx->data, at->is_log);
     else
         wsss_ref_softmax_backward_f64(at->outer, at->d, at->inner, y->data, gout->data, gx->data, at->is_log);
-    wsss_grad_accumulate(ctx, x, gx);
-    wsss_ctx_release(ctx, gx);
+    wsss_grad_accumulate_release(ctx, x, gx);
 }
 
 static wsss_tensor *softmax_impl(wsss_ctx *ctx, const char *name, wsss_tensor *x, int dim, int is_log) {
@@ -37,17 +36,10 @@ static wsss_tensor *softmax_impl(wsss_ctx *ctx, const char *name, wsss_tensor *x
     wsss_tensor *out = wsss_ctx_tensor(ctx, x->dtype, x->ndim, x->shape);
     if (x->dtype == WSSS_F32) wsss_ref_softmax_f32(outer, d, inner, xc->data, out->data, is_log);
     else wsss_ref_softmax_f64(outer, d, inner, xc->data, out->data, is_log);
-    if (xc != x) {
-        if (ctx) wsss_ctx_release(ctx, (wsss_tensor *)xc);
-        else wsss_tensor_free((wsss_tensor *)xc);
-    }
+    drop_tmp(ctx, x, xc);
     wsss_node *n = wsss_record(ctx, name, softmax_backward, out, 1, &x, sizeof(sm_attrs));
     if (n) {
-        sm_attrs *at = n->attrs;
-        at->outer = outer;
-        at->d = d;
-        at->inner = inner;
-        at->is_log = is_log;
+        *(sm_attrs *)n->attrs = (sm_attrs){outer, d, inner, is_log};
         wsss_node_save(n, out);
     }
     return out;

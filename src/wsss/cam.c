@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wsss/dataset.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
+#include "wsss/run_layout.h"
 #include "wsss/safetensors.h"
 
 void wsss_cam_opts_default(wsss_cam_opts *o) {
@@ -21,24 +23,7 @@ void wsss_cam_opts_default(wsss_cam_opts *o) {
 }
 
 int wsss_cam_parse_scales(const char *text, wsss_cam_opts *o) {
-    int n = 0;
-    double v[WSSS_CAM_MAX_SCALES];
-    const char *p = text ? text : "";
-    while (*p) {
-        char *end;
-        double x = strtod(p, &end);
-        if (end == p || !(x > 0 && x <= 8) || n >= WSSS_CAM_MAX_SCALES)
-            return wsss_error_set("scales \"%s\": expected 1 to %d comma-separated factors in (0, 8]", text,
-                                  WSSS_CAM_MAX_SCALES);
-        v[n++] = x;
-        p = end;
-        if (*p == ',') p++;
-        else if (*p) return wsss_error_set("scales \"%s\": expected comma-separated numbers", text);
-    }
-    if (n == 0) return wsss_error_set("scales: at least one scale is needed");
-    o->n_scales = n;
-    memcpy(o->scales, v, sizeof(double) * (size_t)n);
-    return WSSS_OK;
+    return wsss_parse_scales(text, 8, WSSS_CAM_MAX_SCALES, o->scales, &o->n_scales);
 }
 
 void wsss_cam_normalize(wsss_tensor *maps, wsss_cam_norm norm) {
@@ -247,4 +232,27 @@ int wsss_cam_load(const char *path, int num_classes, wsss_tensor **maps, int **c
     *classes = cls;
     *n = nn;
     return WSSS_OK;
+}
+
+int wsss_cam_sample_load(const wsss_dataset *ds, int64_t i, const char *cam_dir, int what, wsss_cam_sample *cs) {
+    memset(cs, 0, sizeof *cs);
+    cs->path = wsss_run_file(cam_dir, ds->ids[i], ".safetensors");
+    int rc = wsss_cam_load(cs->path, ds->num_classes, &cs->maps, &cs->classes, &cs->n);
+    if (rc == WSSS_OK) rc = wsss_dataset_load(ds, i, what, &cs->smp);
+    if (rc != WSSS_OK) return rc;
+    const int by_image = what & WSSS_LOAD_IMAGE;
+    const wsss_image *ref = by_image ? &cs->smp.image : &cs->smp.mask;
+    if (cs->maps->shape[1] != ref->height || cs->maps->shape[2] != ref->width)
+        return wsss_error_set("%s: maps are %lldx%lld, the %s %s is %dx%d (W x H)", cs->path,
+                              (long long)cs->maps->shape[2], (long long)cs->maps->shape[1], by_image ? "image" : "mask",
+                              by_image ? ds->image_paths[i] : ds->mask_paths[i], ref->width, ref->height);
+    return WSSS_OK;
+}
+
+void wsss_cam_sample_free(wsss_cam_sample *cs) {
+    wsss_sample_free(&cs->smp);
+    if (cs->maps) wsss_tensor_free(cs->maps);
+    free(cs->classes);
+    free(cs->path);
+    memset(cs, 0, sizeof *cs);
 }

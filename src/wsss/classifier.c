@@ -95,11 +95,9 @@ int wsss_classifier_open(wsss_classifier *c, const char *path) {
         wsss_error_prefix("%s", path);
         return WSSS_ERR;
     }
-    if (wsss_model_load(&c->m, path) != WSSS_OK) {
-        wsss_classifier_free(c);
-        return WSSS_ERR;
-    }
-    return WSSS_OK;
+    rc = wsss_model_load(&c->m, path);
+    if (rc != WSSS_OK) wsss_classifier_free(c);
+    return rc;
 }
 
 wsss_tensor *wsss_classifier_forward(wsss_ctx *ctx, wsss_classifier *c, wsss_tensor *x, int training,

@@ -177,6 +177,19 @@ static int save_head(const pretrain_net *n, const wsss_image_folder *f, const ch
     return save_file(w, path);
 }
 
+/* What a complete run writes: the backbone at path, and the head where asked. */
+typedef struct pretrain_output {
+    const pretrain_net *net;
+    const wsss_image_folder *classes;
+    const char *head; /* or NULL */
+} pretrain_output;
+
+static int save_output(const void *output, const char *path) {
+    const pretrain_output *o = output;
+    if (save_backbone(o->net, path) != WSSS_OK) return WSSS_ERR;
+    return o->head ? save_head(o->net, o->classes, o->head) : WSSS_OK;
+}
+
 /* ---- settings ---- */
 
 int wsss_pretrain_config_check(const wsss_pretrain_config *c) {
@@ -184,14 +197,9 @@ int wsss_pretrain_config_check(const wsss_pretrain_config *c) {
     if (!c->split || !*c->split) return wsss_error_set("--split: expected a folder name under --data");
     if (!c->no_val && (!c->val_split || !*c->val_split))
         return wsss_error_set("--val-split: expected a folder name under --data (or --no-val)");
-    if (c->epochs < 1) return wsss_train_setting_error("epochs", c->epochs, ">= 1");
-    if (c->batch < 1) return wsss_train_setting_error("batch", c->batch, ">= 1");
-    if (c->size < 8) return wsss_train_setting_error("size", c->size, ">= 8");
-    if (!(c->lr > 0)) return wsss_train_setting_error("lr", c->lr, "> 0");
-    if (!(c->weight_decay >= 0)) return wsss_train_setting_error("weight-decay", c->weight_decay, ">= 0");
-    if (!(c->momentum >= 0 && c->momentum < 1)) return wsss_train_setting_error("momentum", c->momentum, "0 <= F < 1");
-    if (!(c->rrc_min > 0 && c->rrc_min <= 1)) return wsss_train_setting_error("rrc-min", c->rrc_min, "0 < F <= 1");
-    if (!(c->hflip >= 0 && c->hflip <= 1)) return wsss_train_setting_error("flip", c->hflip, "0 <= P <= 1");
+    if (wsss_train_check_common(c->epochs, c->batch, c->lr, c->weight_decay, c->momentum, c->hflip) != WSSS_OK ||
+        wsss_train_check_crop(c->size, c->rrc_min) != WSSS_OK)
+        return WSSS_ERR;
     if (!(c->lr_power >= 0)) return wsss_train_setting_error("lr-power", c->lr_power, ">= 0");
     if (!(c->label_smoothing >= 0 && c->label_smoothing < 1))
         return wsss_train_setting_error("label-smoothing", c->label_smoothing, "0 <= F < 1");
@@ -358,8 +366,6 @@ int wsss_pretrain_run(const wsss_pretrain_config *c, const char *resume_dir) {
     wsss_optim *opt = NULL;
     pretrain_net net;
     memset(&net, 0, sizeof net);
-    wsss_trainer tr;
-    memset(&tr, 0, sizeof tr);
     char *cfg_json = NULL;
     int rc = WSSS_ERR;
 
@@ -384,14 +390,7 @@ int wsss_pretrain_run(const wsss_pretrain_config *c, const char *resume_dir) {
     wsss_loader_opts lo;
     wsss_train_loader_opts(&lo, tds->n, c->batch, c->seed, c->workers, c->skip_bad);
     lo.load_masks = 0;
-    if (c->rrc_min < 1.0) {
-        lo.aug.rrc_h = lo.aug.rrc_w = c->size;
-        lo.aug.rrc_scale[0] = c->rrc_min;
-        lo.aug.rrc_scale[1] = 1.0;
-    } else {
-        lo.aug.resize_h = lo.aug.resize_w = c->size;
-    }
-    lo.aug.hflip_p = c->hflip;
+    wsss_train_loader_crop(&lo, c->size, c->rrc_min, c->hflip);
     if (wsss_loader_new(tds, &lo, &tl) != WSSS_OK) goto done;
     if (vds) {
         wsss_loader_opts vo;
@@ -410,47 +409,26 @@ int wsss_pretrain_run(const wsss_pretrain_config *c, const char *resume_dir) {
     const wsss_lr_schedule sched = c->lr_policy == WSSS_LR_COSINE ? wsss_lr_cosine(c->lr, total) : wsss_lr_poly(c->lr, c->lr_power, total);
 
     cfg_json = wsss_cfg_to_json(&wsss_pretrain_config_table, c);
-    pretrain_val val = {&net, vl, NULL, c->epochs, net.num_classes < 5 ? net.num_classes : 5, c->progress, NAN};
-    wsss_trainer_opts to;
-    wsss_trainer_opts_default(&to);
-    to.stage = STAGE;
-    to.epochs = c->epochs;
-    to.ckpt_dir = ckpt;
-    to.resume_dir = resume_dir;
-    to.log_path = logp;
-    to.config = cfg_json;
-    to.progress = c->progress;
-    to.log_every = c->log_every;
-    to.stop_after = c->stop_after;
-    if (vl) {
-        to.epoch_end = val_fn;
-        to.epoch_user = &val;
-    }
-    if (wsss_trainer_init(&tr, &to, &net.m.params, opt, &sched, tl, (uint64_t)c->seed) != WSSS_OK) goto done;
-    if (c->progress)
-        fprintf(stderr, STAGE ": %s, %lld images in %d classes (val: %lld), %d epochs x %lld steps (batch %d)%s\n",
-                net.m.arch, (long long)tds->n, net.num_classes, vds ? (long long)vds->n : 0LL, c->epochs,
-                (long long)spe, c->batch, tr.resumed ? ", resumed" : "");
-    pretrain_step st = {&net, c->label_smoothing, wsss_ctx_new()};
-    wsss_ctx_set_blocked(st.ctx, 1); /* activations stay in oneDNN's layouts between its ops */
-    val.ctx = wsss_ctx_new();
-    wsss_ctx_set_blocked(val.ctx, 1);
+    char announce[512], written[1024];
+    snprintf(announce, sizeof announce, STAGE ": %s, %lld images in %d classes (val: %lld), %d epochs x %lld steps (batch %d)",
+             net.m.arch, (long long)tds->n, net.num_classes, vds ? (long long)vds->n : 0LL, c->epochs, (long long)spe,
+             c->batch);
+    snprintf(written, sizeof written, "backbone written to %s%s%s", out, c->head ? ", head to " : "",
+             c->head ? c->head : "");
+    pretrain_val val = {&net, vl, wsss_ctx_new(), c->epochs, net.num_classes < 5 ? net.num_classes : 5, c->progress, NAN};
+    wsss_ctx_set_blocked(val.ctx, 1); /* activations stay in oneDNN's layouts between its ops */
     wsss_ctx_set_grad_enabled(val.ctx, 0);
-    rc = wsss_trainer_run(&tr, step_fn, &st);
-    wsss_ctx_free(st.ctx);
+    pretrain_step st = {&net, c->label_smoothing, NULL};
+    const pretrain_output po = {&net, tf, c->head};
+    const wsss_train_loop loop = {
+        .stage = STAGE, .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
+        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed,
+        .stop_after = c->stop_after, .announce = announce, .params = &net.m.params, .opt = opt, .sched = &sched,
+        .loader = tl, .step = step_fn, .step_user = &st, .step_ctx = &st.ctx, .out = out, .save = save_output,
+        .model = &po, .written = written, .epoch_end = vl ? val_fn : NULL, .epoch_user = vl ? &val : NULL};
+    rc = wsss_train_loop_run(&loop);
     wsss_ctx_free(val.ctx);
-    if (rc == WSSS_OK) {
-        if (save_backbone(&net, out) != WSSS_OK || (c->head && save_head(&net, tf, c->head) != WSSS_OK)) {
-            rc = WSSS_ERR;
-            goto done;
-        }
-        if (c->progress)
-            fprintf(stderr, STAGE ": %.1f images/s, backbone written to %s%s%s\n",
-                    tr.seconds > 0 ? (double)tr.images / tr.seconds : 0.0, out, c->head ? ", head to " : "",
-                    c->head ? c->head : "");
-    }
 done:
-    wsss_trainer_free(&tr);
     wsss_loader_free(tl);
     wsss_loader_free(vl);
     if (opt) wsss_optim_free(opt);

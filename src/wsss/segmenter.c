@@ -112,11 +112,9 @@ int wsss_segmenter_open(wsss_segmenter *s, const char *path) {
         wsss_error_prefix("%s", path);
         return WSSS_ERR;
     }
-    if (wsss_model_load(&s->m, path) != WSSS_OK) {
-        wsss_segmenter_free(s);
-        return WSSS_ERR;
-    }
-    return WSSS_OK;
+    const int rc = wsss_model_load(&s->m, path);
+    if (rc != WSSS_OK) wsss_segmenter_free(s);
+    return rc;
 }
 
 /* A train-seg checkpoint: the architecture from its stored config (the train-seg config's fields),
@@ -182,24 +180,7 @@ void wsss_seg_infer_opts_default(wsss_seg_infer_opts *o) {
 }
 
 int wsss_seg_parse_scales(const char *text, wsss_seg_infer_opts *o) {
-    const char *p = text ? text : "";
-    int n = 0;
-    double v[WSSS_SEG_MAX_SCALES];
-    while (*p) {
-        char *end;
-        double x = strtod(p, &end);
-        if (end == p || !(x > 0 && x <= 4) || n >= WSSS_SEG_MAX_SCALES)
-            return wsss_error_set("scales \"%s\": expected up to %d comma-separated factors in (0, 4]", text,
-                                  WSSS_SEG_MAX_SCALES);
-        v[n++] = x;
-        p = end;
-        if (*p == ',') p++;
-        else if (*p) return wsss_error_set("scales \"%s\": expected comma-separated numbers", text);
-    }
-    if (n == 0) return wsss_error_set("scales \"%s\": expected at least one scale factor", text ? text : "");
-    o->n_scales = n;
-    memcpy(o->scales, v, sizeof(double) * (size_t)n);
-    return WSSS_OK;
+    return wsss_parse_scales(text, 4, WSSS_SEG_MAX_SCALES, o->scales, &o->n_scales);
 }
 
 int wsss_segmenter_predict_batch(wsss_segmenter *s, wsss_ctx *ctx, int n_img, const wsss_image *rgb,

@@ -122,14 +122,9 @@ static int parse_steps(const char *txt, int epochs, int64_t spe, int *n, int64_t
 
 int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
     if (!c->data) return wsss_error_set("no dataset given (--data DIR)");
-    if (c->epochs < 1) return wsss_train_setting_error("epochs", c->epochs, ">= 1");
-    if (c->batch < 1) return wsss_train_setting_error("batch", c->batch, ">= 1");
-    if (c->size < 8) return wsss_train_setting_error("size", c->size, ">= 8");
-    if (!(c->lr > 0)) return wsss_train_setting_error("lr", c->lr, "> 0");
-    if (!(c->weight_decay >= 0)) return wsss_train_setting_error("weight-decay", c->weight_decay, ">= 0");
-    if (!(c->momentum >= 0 && c->momentum < 1)) return wsss_train_setting_error("momentum", c->momentum, "0 <= F < 1");
-    if (!(c->rrc_min > 0 && c->rrc_min <= 1)) return wsss_train_setting_error("rrc-min", c->rrc_min, "0 < F <= 1");
-    if (!(c->hflip >= 0 && c->hflip <= 1)) return wsss_train_setting_error("flip", c->hflip, "0 <= P <= 1");
+    if (wsss_train_check_common(c->epochs, c->batch, c->lr, c->weight_decay, c->momentum, c->hflip) != WSSS_OK ||
+        wsss_train_check_crop(c->size, c->rrc_min) != WSSS_OK)
+        return WSSS_ERR;
     if (!(c->jitter >= 0 && c->jitter <= 0.5)) return wsss_train_setting_error("jitter", c->jitter, "0 <= F <= 0.5");
     /* the typed settings were parsed at the command line or from a stored config */
     WSSS_ASSERT(wsss_choice_has(wsss_cls_loss_choices, (int)c->loss), "train-cls: loss");
@@ -164,12 +159,8 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     char *cfg_json = NULL;
     int rc = WSSS_ERR;
 
-    wsss_dataset_opts dopt;
-    wsss_dataset_opts_default(&dopt);
-    dopt.split = c->split;
-    dopt.masks = WSSS_MASKS_OPTIONAL; /* labels need no masks (cls_labels.txt) */
-    dopt.skip_bad = c->skip_bad;
-    if (wsss_dataset_open(c->data, &dopt, &ds) != WSSS_OK) goto done;
+    /* labels need no masks (cls_labels.txt) */
+    if (wsss_dataset_open_split(c->data, c->split, WSSS_MASKS_OPTIONAL, c->skip_bad, &ds) != WSSS_OK) goto done;
     if (!ds->has_labels) {
         wsss_error_set("%s: no image-level labels (cls_labels.txt or masks) for split %s", c->data, c->split);
         goto done;
@@ -192,14 +183,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     wsss_loader_opts lo;
     wsss_train_loader_opts(&lo, ds->n, c->batch, c->seed, c->workers, c->skip_bad);
     lo.load_masks = 0;
-    if (c->rrc_min < 1.0) {
-        lo.aug.rrc_h = lo.aug.rrc_w = c->size;
-        lo.aug.rrc_scale[0] = c->rrc_min;
-        lo.aug.rrc_scale[1] = 1.0;
-    } else {
-        lo.aug.resize_h = lo.aug.resize_w = c->size;
-    }
-    lo.aug.hflip_p = c->hflip;
+    wsss_train_loader_crop(&lo, c->size, c->rrc_min, c->hflip);
     lo.aug.jitter.brightness = lo.aug.jitter.contrast = lo.aug.jitter.saturation = c->jitter;
     lo.aug.jitter.hue = c->jitter / 3.0;
     if (wsss_loader_new(ds, &lo, &loader) != WSSS_OK) goto done;

@@ -15,6 +15,33 @@ int wsss_train_setting_error(const char *option, double value, const char *expec
     return wsss_error_set("--%s %g: out of range (expected %s)", option, value, expected);
 }
 
+int wsss_train_check_common(int epochs, int batch, double lr, double weight_decay, double momentum, double hflip) {
+    if (epochs < 1) return wsss_train_setting_error("epochs", epochs, ">= 1");
+    if (batch < 1) return wsss_train_setting_error("batch", batch, ">= 1");
+    if (!(lr > 0)) return wsss_train_setting_error("lr", lr, "> 0");
+    if (!(weight_decay >= 0)) return wsss_train_setting_error("weight-decay", weight_decay, ">= 0");
+    if (!(momentum >= 0 && momentum < 1)) return wsss_train_setting_error("momentum", momentum, "0 <= F < 1");
+    if (!(hflip >= 0 && hflip <= 1)) return wsss_train_setting_error("flip", hflip, "0 <= P <= 1");
+    return WSSS_OK;
+}
+
+int wsss_train_check_crop(int size, double rrc_min) {
+    if (size < 8) return wsss_train_setting_error("size", size, ">= 8");
+    if (!(rrc_min > 0 && rrc_min <= 1)) return wsss_train_setting_error("rrc-min", rrc_min, "0 < F <= 1");
+    return WSSS_OK;
+}
+
+void wsss_train_loader_crop(wsss_loader_opts *lo, int size, double rrc_min, double hflip) {
+    if (rrc_min < 1.0) {
+        lo->aug.rrc_h = lo->aug.rrc_w = size;
+        lo->aug.rrc_scale[0] = rrc_min;
+        lo->aug.rrc_scale[1] = 1.0;
+    } else {
+        lo->aug.resize_h = lo->aug.resize_w = size;
+    }
+    lo->aug.hflip_p = hflip;
+}
+
 wsss_optim *wsss_train_optim_new(wsss_optim_kind kind, double momentum, double weight_decay, double head_mult,
                                  const wsss_params *model) {
     WSSS_ASSERT(kind == WSSS_OPTIM_SGD || kind == WSSS_OPTIM_ADAMW, "optimizer kind");
@@ -49,9 +76,11 @@ int wsss_train_model_start(wsss_model *m, int seed, uint64_t stream, const char 
 static int save_final(const wsss_train_loop *l, const wsss_trainer *tr) {
     wsss_remove_stale_tmp_files(l->out); /* left by a run killed while writing it */
     if (wsss_mkdirs_parent(l->out) != WSSS_OK || l->save(l->model, l->out) != WSSS_OK) return WSSS_ERR;
-    if (l->progress)
-        fprintf(stderr, "%s: %.1f images/s, model written to %s\n", l->stage,
-                tr->seconds > 0 ? (double)tr->images / tr->seconds : 0.0, l->out);
+    if (l->progress) {
+        const double rate = tr->seconds > 0 ? (double)tr->images / tr->seconds : 0.0;
+        if (l->written) fprintf(stderr, "%s: %.1f images/s, %s\n", l->stage, rate, l->written);
+        else fprintf(stderr, "%s: %.1f images/s, model written to %s\n", l->stage, rate, l->out);
+    }
     return WSSS_OK;
 }
 
@@ -67,6 +96,8 @@ int wsss_train_loop_run(const wsss_train_loop *l) {
     to.progress = l->progress;
     to.log_every = l->log_every;
     to.stop_after = l->stop_after;
+    to.epoch_end = l->epoch_end;
+    to.epoch_user = l->epoch_user;
     wsss_trainer tr;
     memset(&tr, 0, sizeof tr);
     int rc = wsss_trainer_init(&tr, &to, l->params, l->opt, l->sched, l->loader, (uint64_t)l->seed);

@@ -120,17 +120,13 @@ static int is_dir(const char *p) {
 
 int wsss_train_seg_config_check(const wsss_train_seg_config *c) {
     if (!c->data) return wsss_error_set("no dataset given (--data DIR)");
-    if (c->epochs < 1) return wsss_train_setting_error("epochs", c->epochs, ">= 1");
-    if (c->batch < 1) return wsss_train_setting_error("batch", c->batch, ">= 1");
+    if (wsss_train_check_common(c->epochs, c->batch, c->lr, c->weight_decay, c->momentum, c->hflip) != WSSS_OK)
+        return WSSS_ERR;
     if (c->crop < 8) return wsss_train_setting_error("crop", c->crop, ">= 8");
-    if (!(c->lr > 0)) return wsss_train_setting_error("lr", c->lr, "> 0");
     if (!(c->head_lr_mult >= 0)) return wsss_train_setting_error("head-lr-mult", c->head_lr_mult, ">= 0");
-    if (!(c->weight_decay >= 0)) return wsss_train_setting_error("weight-decay", c->weight_decay, ">= 0");
-    if (!(c->momentum >= 0 && c->momentum < 1)) return wsss_train_setting_error("momentum", c->momentum, "0 <= F < 1");
     if (!(c->scale_min > 0 && c->scale_min <= 4)) return wsss_train_setting_error("scale-min", c->scale_min, "0 < F <= 4");
     if (!(c->scale_max >= c->scale_min && c->scale_max <= 4))
         return wsss_train_setting_error("scale-max", c->scale_max, "--scale-min <= F <= 4");
-    if (!(c->hflip >= 0 && c->hflip <= 1)) return wsss_train_setting_error("flip", c->hflip, "0 <= P <= 1");
     if (!(c->lr_power > 0)) return wsss_train_setting_error("lr-power", c->lr_power, "> 0");
     /* the typed settings were parsed at the command line or from a stored config */
     WSSS_ASSERT(wsss_choice_has(wsss_train_optim_choices, (int)c->optim), "train-seg: optimizer");

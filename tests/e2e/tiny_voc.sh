@@ -13,13 +13,12 @@ export WSSS_THREADS=1 WSSS_PROGRESS=0
 PY=/usr/bin/python3
 
 # ---- the dataset (PIL only) ----
-$PY - "$TMP/ds" <<'EOF' || { echo "FAIL: cannot build the dataset with /usr/bin/python3 + PIL"; exit 1; }
+tiny_voc_py "$TMP/ds" <<'EOF'
 import os, random, sys
 from PIL import Image, ImageDraw
+import tiny_voc
 root = sys.argv[1]
-for d in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
-    os.makedirs(os.path.join(root, d), exist_ok=True)
-open(os.path.join(root, "classes.txt"), "w").write("background\nred\ngreen\nblue\nyellow\n")
+tiny_voc.start(root, ["red", "green", "blue", "yellow"])
 colors = {1: (220, 40, 40), 2: (40, 200, 60), 3: (50, 60, 230), 4: (230, 220, 40)}
 rnd = random.Random(7)
 ids, labels = [], []
@@ -52,8 +51,8 @@ for i in range(16):
     img.save(os.path.join(root, "JPEGImages", k + ".jpg"), quality=95)
     mask.save(os.path.join(root, "SegmentationClass", k + ".png"))
 open(os.path.join(root, "cls_labels.txt"), "w").write("\n".join(labels) + "\n")
-open(os.path.join(root, "ImageSets/Segmentation/train.txt"), "w").write("\n".join(ids[:12]) + "\n")
-open(os.path.join(root, "ImageSets/Segmentation/val.txt"), "w").write("\n".join(ids[12:]) + "\n")
+tiny_voc.write_split(root, "train", ids[:12])
+tiny_voc.write_split(root, "val", ids[12:])
 EOF
 D="$TMP/ds"
 R="$TMP/run"

@@ -51,11 +51,9 @@ static void test_adjustments(void) {
     static const char *const ops[4] = {"brightness", "contrast", "saturation", "hue"};
     for (int op = 0; op < 4; op++) {
         char name[64];
-        snprintf(name, sizeof name, "%s_f", ops[op]);
-        wsss_tensor *f = fixture_load(FIX, name);
+        wsss_tensor *f = fixture_loadf(FIX, "%s_f", ops[op]);
         for (int k = 0; k < 3; k++) {
-            snprintf(name, sizeof name, "in_%d", k);
-            wsss_tensor *in = fixture_load(FIX, name);
+            wsss_tensor *in = fixture_loadf(FIX, "in_%d", k);
             for (int64_t j = 0; j < f->shape[0]; j++) {
                 wsss_image im = image_of(in);
                 float fac = wsss_f32(f)[j];
@@ -80,10 +78,8 @@ static void test_adjustments(void) {
 static void test_jitter(void) {
     for (int j = 0; j < 6; j++) {
         char name[64];
-        snprintf(name, sizeof name, "jit_order_%d", j);
-        wsss_tensor *order = fixture_load(FIX, name);
-        snprintf(name, sizeof name, "jit_factors_%d", j);
-        wsss_tensor *fac = fixture_load(FIX, name);
+        wsss_tensor *order = fixture_loadf(FIX, "jit_order_%d", j);
+        wsss_tensor *fac = fixture_loadf(FIX, "jit_factors_%d", j);
         wsss_jitter_draw d;
         memset(&d, 0, sizeof d);
         for (int k = 0; k < 4; k++) {
@@ -92,8 +88,7 @@ static void test_jitter(void) {
             d.active[k] = 1;
         }
         for (int k = 0; k < 3; k++) {
-            snprintf(name, sizeof name, "in_%d", k);
-            wsss_tensor *in = fixture_load(FIX, name);
+            wsss_tensor *in = fixture_loadf(FIX, "in_%d", k);
             wsss_image im = image_of(in);
             wsss_jitter_apply(&im, &d);
             char what[64];
@@ -112,8 +107,7 @@ static void test_resize(void) {
     static const int sizes[4][2] = {{8, 11}, {40, 50}, {13, 57}, {31, 40}};
     char name[64], what[96];
     for (int k = 0; k < 2; k++) {
-        snprintf(name, sizeof name, "in_%d", k);
-        wsss_tensor *in = fixture_load(FIX, name);
+        wsss_tensor *in = fixture_loadf(FIX, "in_%d", k);
         wsss_image im = image_of(in);
         for (int s = 0; s < 4; s++) {
             wsss_image out = {0};
@@ -123,8 +117,7 @@ static void test_resize(void) {
             same_bytes(what, &out, name);
             wsss_image_free(&out);
         }
-        snprintf(name, sizeof name, "rrc_box_%d", k);
-        wsss_tensor *box = fixture_load(FIX, name);
+        wsss_tensor *box = fixture_loadf(FIX, "rrc_box_%d", k);
         const int64_t *b = box->data; /* top, left, height, width, size */
         wsss_image out = {0};
         wsss_image_resize_bilinear(&im, (int)b[1], (int)b[0], (int)b[3], (int)b[2], (int)b[4], (int)b[4], 1, &out);
@@ -137,8 +130,7 @@ static void test_resize(void) {
         wsss_tensor_free(in);
     }
     for (int k = 0; k < 2; k++) {
-        snprintf(name, sizeof name, "mask_%d", k);
-        wsss_tensor *m = fixture_load(FIX, name);
+        wsss_tensor *m = fixture_loadf(FIX, "mask_%d", k);
         snprintf(name, sizeof name, "nearest_%d", k);
         wsss_tensor *want = fixture_load(FIX, name);
         wsss_image im = image_of(m), out = {0};
@@ -177,8 +169,7 @@ static void test_normalize(void) {
     wsss_aug_config_default(&c);
     for (int k = 0; k < 3; k++) {
         char name[64];
-        snprintf(name, sizeof name, "in_%d", k);
-        wsss_tensor *in = fixture_load(FIX, name);
+        wsss_tensor *in = fixture_loadf(FIX, "in_%d", k);
         snprintf(name, sizeof name, "norm_%d", k);
         wsss_tensor *want = fixture_load(FIX, name);
         wsss_image im = image_of(in);

@@ -297,13 +297,7 @@ static void run_heads(wsss_dtype dt) {
     const int f64 = dt == WSSS_F64;
     wsss_set_backend(f64 ? WSSS_BACKEND_REF : WSSS_BACKEND_DNNL);
     const double tol = f64 ? 1e-12 : 1e-5;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models_heads.safetensors", WSSS_FIXTURE_DIR);
-    wsss_safetensors *st;
-    if (wsss_st_open(path, &st)) {
-        CHECK(0, "%s", wsss_error_msg());
-        return;
-    }
+    wsss_safetensors *st = fixture_open("models_heads.safetensors");
     for (size_t h = 0; h < sizeof k_head_tags / sizeof k_head_tags[0]; h++) {
         const char *tag = k_head_tags[h];
         wsss_params ps;

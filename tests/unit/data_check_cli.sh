@@ -6,14 +6,12 @@ set -u
 . "$(dirname "$0")/../cli_test_lib.sh"
 
 # Dataset: 4 train images (2 non-square), 4 classes (classes.txt), masks with 255; 2 val images.
-/usr/bin/python3 - "$TMP/ds" <<'EOF' || { echo "FAIL: cannot build the dataset with /usr/bin/python3 + PIL"; exit 1; }
-import os, sys
+tiny_voc_py "$TMP/ds" <<'EOF'
+import sys
 import numpy as np
-from PIL import Image
+import tiny_voc
 root = sys.argv[1]
-for d in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
-    os.makedirs(os.path.join(root, d), exist_ok=True)
-open(os.path.join(root, "classes.txt"), "w").write("background\ncat\ndog\nbird\n")
+tiny_voc.start(root, ["cat", "dog", "bird"])
 # id: (w, h, values painted in vertical bands)
 spec = {"a": (30, 20, [0, 1, 2]), "b": (20, 30, [0, 2, 255]), "c": (24, 24, [3]), "d": (26, 18, [0]),
         "e": (16, 16, [1, 3]), "f": (16, 16, [0, 2])}
@@ -21,13 +19,10 @@ for k, (w, h, vals) in spec.items():
     rgb = np.zeros((h, w, 3), np.uint8)
     rgb[..., 0] = np.arange(w)[None, :] * 8
     rgb[..., 1] = np.arange(h)[:, None] * 8
-    Image.fromarray(rgb).save(os.path.join(root, "JPEGImages", k + ".jpg"), quality=90)
     m = np.array([[vals[x * len(vals) // w] for x in range(w)] for _ in range(h)], np.uint8)
-    p = Image.fromarray(m, "P")
-    p.putpalette([(i * 37) % 256 for i in range(768)])
-    p.save(os.path.join(root, "SegmentationClass", k + ".png"))
-open(os.path.join(root, "ImageSets/Segmentation/train.txt"), "w").write("a\nb\nc\nd\n")
-open(os.path.join(root, "ImageSets/Segmentation/val.txt"), "w").write("e\nf\n")
+    tiny_voc.save(root, k, rgb, m, quality=90)
+tiny_voc.write_split(root, "train", ["a", "b", "c", "d"])
+tiny_voc.write_split(root, "val", ["e", "f"])
 EOF
 
 out="$TMP/out.txt"

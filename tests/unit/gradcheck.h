@@ -8,6 +8,7 @@
 #define WSSS_TEST_GRADCHECK_H
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,8 +46,7 @@ static inline void gc_clear_grads(int n, wsss_tensor **in) {
 
 /* sum(out * w) of one forward pass without recording. */
 static inline double gc_weighted_out(gc_fn f, wsss_tensor **in, const void *arg, const wsss_tensor *w) {
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *out = f(ctx, in, arg);
     double s = 0;
     int64_t n = wsss_tensor_numel(out);
@@ -214,6 +214,19 @@ static inline double gradcheck_seeded(const char *what, gc_fn f, const void *arg
     wsss_tensor_free(w);
     wsss_ctx_free(ctx);
     return worst;
+}
+
+/* gradcheck_seeded named by a printf-style case label ("flip dim %d", d). */
+static inline double gradcheck_case(gc_fn f, const void *arg, int n, wsss_tensor **xs, unsigned long long seed,
+                                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static inline double gradcheck_case(gc_fn f, const void *arg, int n, wsss_tensor **xs, unsigned long long seed,
+                                    const char *fmt, ...) {
+    char name[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    return gradcheck_seeded(name, f, arg, n, xs, seed);
 }
 
 /* Row-major flat index of a multi-index into shape, and back. */

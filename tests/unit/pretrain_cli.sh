@@ -52,22 +52,20 @@ check "backbone names and shapes = torchvision resnet18 minus fc; head fc.* with
     "tail -1 '$TMP/keys.out' | grep -qx ok || { cat '$TMP/keys.out'; false; }"
 
 # a tiny VOC folder for train-cls
-/usr/bin/python3 - "$TMP/voc" <<'EOF' || { echo "FAIL: cannot build the VOC folder with /usr/bin/python3 + PIL"; exit 1; }
+tiny_voc_py "$TMP/voc" <<'EOF'
 import os, sys
 import numpy as np
-from PIL import Image
+import tiny_voc
 root = sys.argv[1]
-for d in ("JPEGImages", "ImageSets/Segmentation"):
-    os.makedirs(os.path.join(root, d), exist_ok=True)
-open(os.path.join(root, "classes.txt"), "w").write("background\nred\ngreen\n")
+tiny_voc.start(root, ["red", "green"], masks=False)
 rng = np.random.RandomState(1)
 ids = []
 for i in range(4):
     rgb = (rng.rand(32, 32, 3) * 60 + 90).astype(np.uint8)
     rgb[8:20, 8:20] = (220, 30, 30) if i % 2 else (30, 200, 40)
     ids.append("im%d" % i)
-    Image.fromarray(rgb).save(os.path.join(root, "JPEGImages", ids[-1] + ".jpg"), quality=95)
-open(os.path.join(root, "ImageSets/Segmentation/train.txt"), "w").write("\n".join(ids) + "\n")
+    tiny_voc.save(root, ids[-1], rgb)
+tiny_voc.write_split(root, "train", ids)
 open(os.path.join(root, "cls_labels.txt"), "w").write("".join("%s %d\n" % (k, 1 + i % 2) for i, k in enumerate(ids)))
 EOF
 CLS=(train-cls --data "$TMP/voc" --epochs 1 --batch 2 --size 32 --quiet --backbone-weights "$R/pretrain/backbone.safetensors")

@@ -9,14 +9,12 @@ set -u
 . "$(dirname "$0")/../cli_test_lib.sh"
 export WSSS_THREADS=1 WSSS_PROGRESS=0
 
-/usr/bin/python3 - "$TMP/ds" <<'EOF' || { echo "FAIL: cannot build the dataset with /usr/bin/python3 + PIL"; exit 1; }
-import os, sys
+tiny_voc_py "$TMP/ds" <<'EOF'
+import sys
 import numpy as np
-from PIL import Image
+import tiny_voc
 root = sys.argv[1]
-for d in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
-    os.makedirs(os.path.join(root, d), exist_ok=True)
-open(os.path.join(root, "classes.txt"), "w").write("background\nred\ngreen\n")
+tiny_voc.start(root, ["red", "green"])
 rng = np.random.RandomState(1)
 ids = []
 for i in range(6):
@@ -28,11 +26,8 @@ for i in range(6):
     m[y0:y0 + 12, x0:x0 + 12] = c
     k = "im%d" % i
     ids.append(k)
-    Image.fromarray(rgb).save(os.path.join(root, "JPEGImages", k + ".jpg"), quality=95)
-    p = Image.fromarray(m, "P")
-    p.putpalette([(j * 37) % 256 for j in range(768)])
-    p.save(os.path.join(root, "SegmentationClass", k + ".png"))
-open(os.path.join(root, "ImageSets/Segmentation/train.txt"), "w").write("\n".join(ids) + "\n")
+    tiny_voc.save(root, k, rgb, m)
+tiny_voc.write_split(root, "train", ids)
 EOF
 D="$TMP/ds"
 

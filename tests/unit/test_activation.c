@@ -53,12 +53,7 @@ static void test_dnnl_vs_ref(void) {
             check_close(what, yd, yr, 1e-6, 1e-5);
             snprintf(what, sizeof what, "%s grad shape#%zu", k_names[a], s);
             check_close(what, dd, dr, 1e-6, 1e-5);
-            wsss_tensor_free(x);
-            wsss_tensor_free(g);
-            wsss_tensor_free(yr);
-            wsss_tensor_free(dr);
-            wsss_tensor_free(yd);
-            wsss_tensor_free(dd);
+            FREE_TENSORS(x, g, yr, dr, yd, dd);
         }
 }
 
@@ -134,11 +129,7 @@ static void test_finite_differences(void) {
         snprintf(what, sizeof what, "%s finite differences", k_names[a]);
         double e = check_close(what, dx, fd, 1e-8, 1e-6);
         printf("  %-14s fd max abs err %.2e\n", k_names[a], e);
-        wsss_tensor_free(x);
-        wsss_tensor_free(g);
-        wsss_tensor_free(y);
-        wsss_tensor_free(dx);
-        wsss_tensor_free(fd);
+        FREE_TENSORS(x, g, y, dx, fd);
     }
 }
 

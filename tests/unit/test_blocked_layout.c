@@ -100,10 +100,7 @@ typedef struct result {
 } result;
 
 static void result_free(result *r) {
-    wsss_tensor_free(r->scores);
-    wsss_tensor_free(r->feat);
-    wsss_tensor_free(r->loss);
-    wsss_tensor_free(r->dx);
+    FREE_TENSORS(r->scores, r->feat, r->loss, r->dx);
     for (int i = 0; i < N_PARAMS; i++) wsss_tensor_free(r->grad[i]);
     for (int i = 0; i < N_BUFS; i++) wsss_tensor_free(r->buf[i]);
 }

@@ -34,20 +34,6 @@ static wsss_tensor *toy_model(void *user, wsss_ctx *ctx, wsss_tensor *x) {
     return o;
 }
 
-/* bilinear, align_corners = False, on one plane (in: ih x iw) at (oy, ox) of an oh x ow output */
-static double upsample_at(const double *in, int ih, int iw, int oh, int ow, int oy, int ox) {
-    double sy = (oy + 0.5) * ih / oh - 0.5, sx = (ox + 0.5) * iw / ow - 0.5;
-    if (sy < 0) sy = 0;
-    if (sx < 0) sx = 0;
-    int y0 = (int)floor(sy), x0 = (int)floor(sx);
-    if (y0 > ih - 1) y0 = ih - 1;
-    if (x0 > iw - 1) x0 = iw - 1;
-    int y1 = y0 + 1 < ih ? y0 + 1 : ih - 1, x1 = x0 + 1 < iw ? x0 + 1 : iw - 1;
-    double ly = sy - y0, lx = sx - x0;
-    return (1 - ly) * ((1 - lx) * in[y0 * iw + x0] + lx * in[y0 * iw + x1]) +
-           ly * ((1 - lx) * in[y1 * iw + x0] + lx * in[y1 * iw + x1]);
-}
-
 /* The recipe by hand, for classes cls[0..n-1]. */
 static wsss_tensor *expected(const wsss_image *img, const double *scales, int ns, int flip, int n, const int *cls,
                              int minmax) {
@@ -80,7 +66,7 @@ static wsss_tensor *expected(const wsss_image *img, const double *scales, int ns
                 for (int y = 0; y < H; y++)
                     for (int x = 0; x < W; x++) {
                         int xo = f ? W - 1 - x : x; /* flip back */
-                        sum[((size_t)k * H + y) * W + xo] += upsample_at(cam, oh, ow, H, W, y, x);
+                        sum[((size_t)k * H + y) * W + xo] += test_bilinear_at(cam, oh, ow, H, W, y, x);
                     }
             }
             free(cam);

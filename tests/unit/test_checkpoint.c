@@ -203,6 +203,28 @@ static int exists(const char *p) { return access(p, F_OK) == 0; }
 
 /* Leftovers of killed saves (process gone) are cleaned by the next load or save; a live process's
  * are never touched. dir holds a valid checkpoint of m. */
+/* A checkpoint loaded into a fresh model, optimizer and state, as a resumed run does; rc is the
+ * load's result. */
+typedef struct fresh_load {
+    wsss_params m;
+    wsss_optim *o;
+    wsss_ckpt_state s;
+    int rc;
+} fresh_load;
+
+static void load_fresh(const char *dir, fresh_load *l) {
+    build_model(&l->m, 0);
+    l->o = build_optim(&l->m);
+    wsss_ckpt_state_init(&l->s);
+    l->rc = wsss_ckpt_load(dir, &l->m, l->o, &l->s);
+}
+
+static void fresh_load_free(fresh_load *l) {
+    wsss_ckpt_state_clear(&l->s);
+    wsss_optim_free(l->o);
+    wsss_params_free(&l->m);
+}
+
 static void test_stale_leftovers(const char *dir, wsss_params *m, wsss_optim *o, const wsss_ckpt_state *s) {
     long dead = test_dead_pid(), dead2 = test_dead_pid(), live = (long)getppid();
     CHECK(dead != dead2, "two dead pids");
@@ -213,16 +235,11 @@ static void test_stale_leftovers(const char *dir, wsss_params *m, wsss_optim *o,
     make_leftover(dead_tmp, sizeof dead_tmp, dir, ".tmp-", dead);
     make_leftover(live_tmp, sizeof live_tmp, dir, ".tmp-", live);
     {
-        wsss_params m2;
-        build_model(&m2, 0);
-        wsss_optim *o2 = build_optim(&m2);
-        wsss_ckpt_state s2;
-        wsss_ckpt_state_init(&s2);
-        CHECK(wsss_ckpt_load(dir, &m2, o2, &s2) == WSSS_OK && models_equal(m, &m2) && optims_equal(o, o2),
+        fresh_load l;
+        load_fresh(dir, &l);
+        CHECK(l.rc == WSSS_OK && models_equal(m, &l.m) && optims_equal(o, l.o),
               "load puts DIR.old-<dead pid> back: %s", wsss_error_msg());
-        wsss_ckpt_state_clear(&s2);
-        wsss_optim_free(o2);
-        wsss_params_free(&m2);
+        fresh_load_free(&l);
     }
     CHECK(!exists(dead_old), "DIR.old-<dead pid> moved back");
     CHECK(!exists(dead_tmp), "DIR.tmp-<dead pid> removed");
@@ -268,18 +285,15 @@ int main(void) {
     snprintf(p, sizeof p, "%s.tmp-%ld", ck, (long)getpid());
     CHECK(access(p, F_OK) != 0, "temporary directory removed after save");
     {
-        wsss_params m2;
-        build_model(&m2, 0);
-        wsss_optim *o2 = build_optim(&m2);
-        wsss_ckpt_state s2;
-        wsss_ckpt_state_init(&s2);
-        CHECK(wsss_ckpt_load(ck, &m2, o2, &s2) == WSSS_OK, "load: %s", wsss_error_msg());
-        CHECK(models_equal(&m1, &m2), "parameters and buffers round-trip bit-exactly");
-        CHECK(optims_equal(o1, o2), "optimizer state round-trips bit-exactly");
-        CHECK(states_equal(&s1, &s2), "training state (step, epoch, lr, schedule, rng, data position, config)");
-        CHECK(strlen(s2.timestamp) == 20 && s2.timestamp[19] == 'Z', "timestamp '%s'", s2.timestamp);
+        fresh_load l;
+        load_fresh(ck, &l);
+        CHECK(l.rc == WSSS_OK, "load: %s", wsss_error_msg());
+        CHECK(models_equal(&m1, &l.m), "parameters and buffers round-trip bit-exactly");
+        CHECK(optims_equal(o1, l.o), "optimizer state round-trips bit-exactly");
+        CHECK(states_equal(&s1, &l.s), "training state (step, epoch, lr, schedule, rng, data position, config)");
+        CHECK(strlen(l.s.timestamp) == 20 && l.s.timestamp[19] == 'Z', "timestamp '%s'", l.s.timestamp);
         /* the resumed RNG continues the same stream, including the spare normal */
-        wsss_rng r1 = s1.rng, r2 = s2.rng;
+        wsss_rng r1 = s1.rng, r2 = l.s.rng;
         CHECK(wsss_rng_normal(&r1) == wsss_rng_normal(&r2) && wsss_rng_u64(&r1) == wsss_rng_u64(&r2),
               "rng continues identically");
         /* state-only load */
@@ -287,9 +301,7 @@ int main(void) {
         wsss_ckpt_state_init(&s3);
         CHECK(wsss_ckpt_load_state(ck, &s3) == WSSS_OK && states_equal(&s1, &s3), "load_state: %s", wsss_error_msg());
         wsss_ckpt_state_clear(&s3);
-        wsss_ckpt_state_clear(&s2);
-        wsss_optim_free(o2);
-        wsss_params_free(&m2);
+        fresh_load_free(&l);
     }
 
     /* ---- overwrite: the new checkpoint replaces the old one, nothing left behind ---- */
@@ -333,16 +345,11 @@ int main(void) {
         wsss_params_free(&bad);
         snprintf(p, sizeof p, "%s.tmp-%ld", ck, (long)getpid());
         CHECK(access(p, F_OK) != 0, "failed save cleans up its temporary directory");
-        wsss_params m2;
-        build_model(&m2, 0);
-        wsss_optim *o2 = build_optim(&m2);
-        wsss_ckpt_state s2;
-        wsss_ckpt_state_init(&s2);
-        CHECK(wsss_ckpt_load(ck, &m2, o2, &s2) == WSSS_OK && models_equal(&m1, &m2) && optims_equal(o1, o2),
+        fresh_load l;
+        load_fresh(ck, &l);
+        CHECK(l.rc == WSSS_OK && models_equal(&m1, &l.m) && optims_equal(o1, l.o),
               "checkpoint still loads after a failed save: %s", wsss_error_msg());
-        wsss_ckpt_state_clear(&s2);
-        wsss_optim_free(o2);
-        wsss_params_free(&m2);
+        fresh_load_free(&l);
     }
     /* a stale temporary directory of ours (e.g. from a crash) does not block saving */
     snprintf(p, sizeof p, "%s.tmp-%ld", ck, (long)getpid());
@@ -376,16 +383,11 @@ int main(void) {
         CHECK(rename(crash, moved) == 0, "rename: %s", strerror(errno));
         snprintf(p, sizeof p, ".old-%ld", (long)getpid());
         expect_load_error("interrupted swap", crash, 0, 1, "not found", p);
-        wsss_params m2;
-        build_model(&m2, 0);
-        wsss_optim *o2 = build_optim(&m2);
-        wsss_ckpt_state s2;
-        wsss_ckpt_state_init(&s2);
-        CHECK(wsss_ckpt_load(moved, &m2, o2, &s2) == WSSS_OK && models_equal(&m1, &m2), "the .old copy loads: %s",
+        fresh_load l;
+        load_fresh(moved, &l);
+        CHECK(l.rc == WSSS_OK && models_equal(&m1, &l.m), "the .old copy loads: %s",
               wsss_error_msg());
-        wsss_ckpt_state_clear(&s2);
-        wsss_optim_free(o2);
-        wsss_params_free(&m2);
+        fresh_load_free(&l);
         CHECK(rename(moved, crash) == 0, "rename back: %s", strerror(errno));
     }
     test_stale_leftovers(crash, &m1, o1, &s1);

@@ -17,8 +17,7 @@ int main(void) {
     const char *tmp = test_tmp_dir("test_classifier");
     char path[1200], bad[1200];
     wsss_rng rng;
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *x = rand_tensor(WSSS_F32, 4, (int64_t[]){2, 3, 64, 48}, -1, 1, 7);
 
     /* CAM resolution for output strides 32/16/8 of a basic-block ResNet */
@@ -244,18 +243,8 @@ int main(void) {
     CHECK(strcmp(b.data, "/data/x") == 0 && strcmp(b.arch, "resnet34-os8") == 0 && b.epochs == 17 && b.lr == 0.0123 &&
               b.backbone_weights == NULL && strcmp(b.lr_steps, "3,5") == 0 && b.batch == a.batch,
           "config round trip");
-    char *js2 = wsss_cfg_to_json(&wsss_train_cls_config_table, &b);
-    CHECK(strcmp(js, js2) == 0, "config JSON stable");
-    free(js);
-    free(js2);
-    wsss_cfg_free_storage(store);
-    CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, "{\"stage\": \"train-seg\"}", &b, &store) == WSSS_ERR,
-          "another stage's config rejected");
-    wsss_cfg_free_storage(store);
-    CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, "{\"stage\": \"train-cls\", \"epochs\": \"x\"}", &b, &store) == WSSS_ERR &&
-              strstr(wsss_error_msg(), "epochs"),
-          "mistyped field named: '%s'", wsss_error_msg());
-    wsss_cfg_free_storage(store);
+    check_cfg_json_rules(&wsss_train_cls_config_table, &b, js, store, "{\"stage\": \"train-seg\"}",
+                         "{\"stage\": \"train-cls\", \"epochs\": \"x\"}", "epochs");
     /* typed settings are stored as their words (older checkpoints hold the same strings) */
     CHECK(wsss_cfg_from_json(&wsss_train_cls_config_table, "{\"stage\": \"train-cls\", \"optim\": \"adamw\", \"pool\": \"lse\", "
                                           "\"loss\": \"bce\", \"lr_policy\": \"step\"}",

@@ -86,8 +86,7 @@ static wsss_tensor *weighted_loss(wsss_ctx *ctx, const fd_case *c) {
 }
 
 static double loss_value(const void *arg) {
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     double v = wsss_tensor_get(weighted_loss(ctx, arg), 0);
     wsss_ctx_free(ctx);
     return v;

@@ -68,10 +68,7 @@ static void make_inputs(const cfg *c, unsigned long long seed, inputs *in) {
 }
 
 static void free_inputs(inputs *in) {
-    wsss_tensor_free(in->x);
-    wsss_tensor_free(in->w);
-    wsss_tensor_free(in->b);
-    wsss_tensor_free(in->r);
+    FREE_TENSORS(in->x, in->w, in->b, in->r);
 }
 
 typedef struct result {
@@ -79,10 +76,7 @@ typedef struct result {
 } result;
 
 static void free_result(result *r) {
-    wsss_tensor_free(r->y);
-    wsss_tensor_free(r->dx);
-    wsss_tensor_free(r->dw);
-    wsss_tensor_free(r->db);
+    FREE_TENSORS(r->y, r->dx, r->dw, r->db);
     memset(r, 0, sizeof *r);
 }
 
@@ -186,8 +180,7 @@ typedef struct fd_problem {
 static double loss_of(const void *arg) {
     const fd_problem *q = arg;
     const inputs *in = q->in;
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *y = wsss_conv2d(ctx, in->x, in->w, in->b, params_of(q->c));
     double s = 0;
     for (int64_t i = 0; i < wsss_tensor_numel(y); i++) s += wsss_f64(y)[i] * wsss_f64(in->r)[i];
@@ -254,10 +247,7 @@ static void test_grad_selection(void) {
         y = wsss_conv2d(ctx, x, w, b, params_of(c));
         CHECK(y->grad_fn == NULL && !y->requires_grad, "no-grad mode must not record");
         wsss_ctx_free(ctx);
-        wsss_tensor_free(x);
-        wsss_tensor_free(w);
-        wsss_tensor_free(b);
-        wsss_tensor_free(r);
+        FREE_TENSORS(x, w, b, r);
     }
     wsss_set_backend(WSSS_BACKEND_DNNL);
     free_inputs(&in);
@@ -298,10 +288,7 @@ static void test_strided_input(void) {
     wsss_tensor_free(view->grad);
     view->grad = NULL;
     wsss_tensor_destroy(view);
-    wsss_tensor_free(store);
-    wsss_tensor_free(w);
-    wsss_tensor_free(b);
-    wsss_tensor_free(r);
+    FREE_TENSORS(store, w, b, r);
     free_result(&dense);
     free_inputs(&in);
 }

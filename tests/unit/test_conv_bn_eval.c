@@ -69,8 +69,7 @@ static void operands_free(operands *o) {
 static wsss_tensor *reference(const operands *o, const wsss_tensor *res, int relu) {
     wsss_backend old = wsss_get_backend();
     wsss_set_backend(WSSS_BACKEND_REF);
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *y = wsss_conv2d(ctx, o->x, o->w, o->b, o->a.conv);
     y = wsss_batchnorm2d(ctx, y, o->gamma, o->beta, o->mean, o->var, WSSS_BN_EVAL, 0.1, o->a.eps);
     if (res) y = wsss_add(ctx, y, (wsss_tensor *)res);

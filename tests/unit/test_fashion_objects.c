@@ -121,15 +121,21 @@ static void test_geometry(void) {
     wsss_fashion_source_free(&full);
 }
 
-static int gen(const char *dir, uint64_t seed, int threads, int n_train, int n_val) {
+/* The defaults but for a small set written to dir quietly. */
+static wsss_fashion_objects_opts small_set(const char *dir, int64_t n_train, int64_t n_val, int size) {
     wsss_fashion_objects_opts o;
     wsss_fashion_objects_opts_default(&o);
     o.out_dir = dir;
     o.n_train = n_train;
     o.n_val = n_val;
-    o.size = 40;
-    o.seed = seed;
+    o.size = size;
     o.progress = 0;
+    return o;
+}
+
+static int gen(const char *dir, uint64_t seed, int threads, int n_train, int n_val) {
+    wsss_fashion_objects_opts o = small_set(dir, n_train, n_val, 40);
+    o.seed = seed;
     omp_set_num_threads(threads);
     int rc = wsss_fashion_objects_generate(&o, NULL);
     omp_set_num_threads(2);
@@ -280,13 +286,7 @@ static void test_written_folder(void) {
 static void test_class_subset(void) {
     char d[1200];
     snprintf(d, sizeof d, "%s/fo_subset", g_dir);
-    wsss_fashion_objects_opts o;
-    wsss_fashion_objects_opts_default(&o);
-    o.out_dir = d;
-    o.n_train = 0;
-    o.n_val = WSSS_FASHION_OBJECTS_ALL;
-    o.size = 32;
-    o.progress = 0;
+    wsss_fashion_objects_opts o = small_set(d, 0, WSSS_FASHION_OBJECTS_ALL, 32);
     o.n_classes = 2;
     o.classes[0] = 9;
     o.classes[1] = 2;

@@ -318,15 +318,21 @@ static void test_scene_consistency(void) {
     wsss_fashion_source_free(&src);
 }
 
-static void gen(const char *dir, uint64_t seed, int threads) {
+/* The defaults but for a small set written to dir quietly. */
+static wsss_fashion_opts small_set(const char *dir, int64_t n_train, int64_t n_val, int size) {
     wsss_fashion_opts o;
     wsss_fashion_opts_default(&o);
     o.out_dir = dir;
-    o.n_train = 7;
-    o.n_val = 5;
-    o.size = 64;
-    o.seed = seed;
+    o.n_train = n_train;
+    o.n_val = n_val;
+    o.size = size;
     o.progress = 0;
+    return o;
+}
+
+static void gen(const char *dir, uint64_t seed, int threads) {
+    wsss_fashion_opts o = small_set(dir, 7, 5, 64);
+    o.seed = seed;
     omp_set_num_threads(threads);
     CHECK(wsss_fashion_generate(&o, NULL) == WSSS_OK, "generate %s: %s", dir, wsss_error_msg());
     omp_set_num_threads(2);
@@ -451,13 +457,7 @@ static void test_class_subset(void) {
 
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/fs_subset", g_dir);
-    wsss_fashion_opts o;
-    wsss_fashion_opts_default(&o);
-    o.out_dir = dir;
-    o.n_train = 8;
-    o.n_val = 4;
-    o.size = 48;
-    o.progress = 0;
+    wsss_fashion_opts o = small_set(dir, 8, 4, 48);
     o.n_classes = 2;
     o.classes[0] = 9;
     o.classes[1] = 2;

@@ -18,6 +18,13 @@
 #define IMG_H 30
 #define NCLS 5 /* background + 4 */
 
+/* A loader of ds with options o (a failure is a failed check; NULL then). */
+static wsss_loader *new_loader(const wsss_dataset *ds, const wsss_loader_opts *o) {
+    wsss_loader *l = NULL;
+    CHECK(wsss_loader_new(ds, o, &l) == WSSS_OK, "%s", wsss_error_msg());
+    return l;
+}
+
 static char g_root[1024];
 
 /* Foreground classes of sample i (1 or 2 of 1..4), drawn as horizontal bands. */
@@ -121,8 +128,7 @@ static void test_epochs_and_contents(wsss_dataset *ds) {
     wsss_loader_opts_default(&o);
     o.batch_size = 5;
     o.seed = 42;
-    wsss_loader *l;
-    CHECK(wsss_loader_new(ds, &o, &l) == WSSS_OK, "%s", wsss_error_msg());
+    wsss_loader *l = new_loader(ds, &o);
     CHECK(wsss_loader_batches_per_epoch(l) == 5, "batches per epoch %lld", (long long)wsss_loader_batches_per_epoch(l));
     int64_t order[N_SAMPLES], prev_first[N_SAMPLES] = {0};
     int content_bad = 0, same_order = 0;
@@ -278,8 +284,7 @@ static void test_pairs(wsss_dataset *ds) {
     o.batch_size = 6;
     o.pair_mode = 1;
     o.seed = 3;
-    wsss_loader *l;
-    CHECK(wsss_loader_new(ds, &o, &l) == WSSS_OK, "%s", wsss_error_msg());
+    wsss_loader *l = new_loader(ds, &o);
     int bad = 0, pairs = 0, self = 0;
     for (int i = 0; i < 40; i++) {
         const wsss_batch *b;
@@ -348,8 +353,7 @@ static void test_workers(wsss_dataset *ds) {
     wsss_loader_opts_default(&o);
     o.workers = 64;
     int before = count_threads();
-    wsss_loader *l;
-    CHECK(wsss_loader_new(ds, &o, &l) == WSSS_OK, "%s", wsss_error_msg());
+    wsss_loader *l = new_loader(ds, &o);
     int during = count_threads();
     CHECK(wsss_loader_workers(l) == maxw, "workers %d, expected %d", wsss_loader_workers(l), maxw);
     CHECK(during - before == maxw, "loader started %d threads, expected %d", during - before, maxw);
@@ -371,8 +375,7 @@ static void test_bad_files(void) {
     wsss_loader_opts_default(&o);
     o.batch_size = 4;
     o.shuffle = 0;
-    wsss_loader *l;
-    CHECK(wsss_loader_new(ds, &o, &l) == WSSS_OK, "%s", wsss_error_msg());
+    wsss_loader *l = new_loader(ds, &o);
     const wsss_batch *b;
     int ok = 0, failed = 0;
     for (int i = 0; i < 6 && !failed; i++) {

@@ -262,8 +262,7 @@ static void test_no_grad_memory(void) {
     wsss_tensor *v = noncontig_copy(x, 0);
     v->requires_grad = 1;
     wsss_tensor *t = rand_labels(WSSS_I64, 3, ts, 3, 0.1, 12);
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *l = wsss_cross_entropy2d(ctx, v, t, 255);
     wsss_tensor *l2 = wsss_bce_with_logits(ctx, v, v);
     CHECK(l->grad_fn == NULL && l2->grad_fn == NULL && !l->requires_grad, "no-grad losses record nothing");

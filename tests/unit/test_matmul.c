@@ -92,8 +92,7 @@ static wsss_tensor *naive(const problem *p, const wsss_tensor *like) {
 /* loss = sum(op(a, b, c) * r) in double, no graph (for fd_check_sampled) */
 static double loss_of(const void *arg) {
     const problem *p = arg;
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *y = apply(ctx, p, p->a, p->b, p->c);
     double s = 0;
     for (int64_t i = 0; i < wsss_tensor_numel(y); i++) s += wsss_f64(y)[i] * wsss_f64(p->r)[i];

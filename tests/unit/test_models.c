@@ -29,13 +29,7 @@ static void test_keys_and_formula(void) {
         {"resnet50-os8", 0}, {"resnet101-os8-largefov", 21}, {"resnet50-os16-aspp", 21},
         {"vgg16-deeplab", 0}, {"vgg16-deeplab", 20},
     };
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models_keys.safetensors", WSSS_FIXTURE_DIR);
-    wsss_safetensors *st;
-    if (wsss_st_open(path, &st)) {
-        CHECK(0, "%s", wsss_error_msg());
-        return;
-    }
+    wsss_safetensors *st = fixture_open("models_keys.safetensors");
     for (size_t a = 0; a < sizeof archs / sizeof archs[0]; a++) {
         char tag[96], name[160];
         snprintf(tag, sizeof tag, "%s/%d", archs[a].arch, archs[a].num_classes);
@@ -119,8 +113,7 @@ static int64_t conv_out(int64_t in, int k, int s, int p, int d) { return (in + 2
 static void test_shapes(void) {
     const int64_t H = 45, W = 38; /* odd sizes exercise the floor rules */
     wsss_tensor *x = rand_tensor(WSSS_F32, 4, (int64_t[]){1, 3, H, W}, -1, 1, 7);
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     const int oss[3] = {32, 16, 8};
     for (int i = 0; i < 3; i++) {
         wsss_params ps;

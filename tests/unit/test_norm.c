@@ -21,12 +21,7 @@ typedef struct bn_result {
 static wsss_tensor *clone_or_null(const wsss_tensor *t) { return t ? wsss_tensor_clone(t) : NULL; }
 
 static void result_free(bn_result *r) {
-    wsss_tensor_free(r->y);
-    wsss_tensor_free(r->dx);
-    wsss_tensor_free(r->dw);
-    wsss_tensor_free(r->db);
-    wsss_tensor_free(r->rm);
-    wsss_tensor_free(r->rv);
+    FREE_TENSORS(r->y, r->dx, r->dw, r->db, r->rm, r->rv);
 }
 
 /* One forward + backward with upstream gradient g on copies of the case tensors. */
@@ -42,9 +37,7 @@ static bn_result run(const bn_case *c, wsss_bn_mode mode, const wsss_tensor *g) 
     bn_result r = {wsss_tensor_clone(y), clone_or_null(x->grad), w ? clone_or_null(w->grad) : NULL,
                    b ? clone_or_null(b->grad) : NULL, rm, rv};
     wsss_ctx_free(ctx);
-    wsss_tensor_free(x);
-    wsss_tensor_free(w);
-    wsss_tensor_free(b);
+    FREE_TENSORS(x, w, b);
     return r;
 }
 
@@ -60,11 +53,7 @@ static bn_case make_case(wsss_dtype dt, const int64_t s[4], int affine, unsigned
 }
 
 static void case_free(bn_case *c) {
-    wsss_tensor_free(c->x);
-    wsss_tensor_free(c->w);
-    wsss_tensor_free(c->b);
-    wsss_tensor_free(c->rm);
-    wsss_tensor_free(c->rv);
+    FREE_TENSORS(c->x, c->w, c->b, c->rm, c->rv);
 }
 
 static double cmp(const char *what, const wsss_tensor *got, const wsss_tensor *want, double atol,
@@ -151,9 +140,7 @@ static void test_running_stats(void) {
         y = wsss_batchnorm2d(ctx, x, NULL, NULL, NULL, NULL, WSSS_BN_TRAIN, 0.1, 1e-5);
         CHECK(fabs(wsss_tensor_get(y, 3) - 1.5 / sqrt(1.25 + 1e-5)) < 1e-6, "untracked train output");
         wsss_ctx_free(ctx);
-        wsss_tensor_free(x);
-        wsss_tensor_free(rm);
-        wsss_tensor_free(rv);
+        FREE_TENSORS(x, rm, rv);
     }
 }
 

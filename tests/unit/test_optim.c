@@ -25,6 +25,17 @@ static void set_grad(wsss_tensor *p, const float *g) {
 
 static float f0(const wsss_tensor *t) { return wsss_f32(t)[0]; }
 
+/* An optimizer of config c over one parameter *p = {p0} in one group (lr x1, weight decay wd),
+ * its gradient g. */
+static wsss_optim *one_param(wsss_optim_config c, double wd, float p0, float g, wsss_tensor **p) {
+    wsss_optim_group grp = {1, wd};
+    wsss_optim *o = wsss_optim_new(&c, 1, &grp);
+    *p = vec(1, (float[]){p0});
+    wsss_optim_add_param(o, *p, 0);
+    set_grad(*p, (float[]){g});
+    return o;
+}
+
 static void test_sgd_plain_and_wd(void) {
     wsss_optim_group grp = {1, 0};
     wsss_optim_config c = wsss_optim_sgd_config(0, 0, 0);
@@ -40,11 +51,7 @@ static void test_sgd_plain_and_wd(void) {
     wsss_tensor_free(p);
 
     /* wd 0.25: d = g + 0.25 p = 0.5 + 0.25 = 0.75; p = 1 - 0.5 * 0.75 = 0.625 */
-    grp.weight_decay = 0.25;
-    o = wsss_optim_new(&c, 1, &grp);
-    p = vec(1, (float[]){1});
-    wsss_optim_add_param(o, p, 0);
-    set_grad(p, (float[]){0.5f});
+    o = one_param(c, 0.25, 1, 0.5f, &p);
     wsss_optim_step(o, 0.5);
     CHECK(f0(p) == 0.625f, "sgd wd: got %.9g, want 0.625", f0(p));
     wsss_optim_free(o);
@@ -55,12 +62,8 @@ static void test_sgd_momentum_dampening(void) {
     /* momentum 0.5, dampening 0.25, lr 0.5, g = 1, 1:
      * step 1: buf = 1 (no dampening on the first step, as PyTorch), p = -0.5
      * step 2: buf = 0.5*1 + 0.75*1 = 1.25, p = -0.5 - 0.625 = -1.125 */
-    wsss_optim_group grp = {1, 0};
-    wsss_optim_config c = wsss_optim_sgd_config(0.5, 0.25, 0);
-    wsss_optim *o = wsss_optim_new(&c, 1, &grp);
-    wsss_tensor *p = vec(1, (float[]){0});
-    wsss_optim_add_param(o, p, 0);
-    set_grad(p, (float[]){1});
+    wsss_tensor *p;
+    wsss_optim *o = one_param(wsss_optim_sgd_config(0.5, 0.25, 0), 0, 0, 1, &p);
     wsss_optim_step(o, 0.5);
     CHECK(f0(p) == -0.5f && f0(o->slots[0].buf[0]) == 1.0f, "momentum step 1: p %g buf %g", f0(p),
           f0(o->slots[0].buf[0]));
@@ -77,12 +80,8 @@ static void test_sgd_nesterov_wd(void) {
      * step 1: d = 1 + 0.25*2 = 1.5; buf = 1.5; d = 1.5 + 0.5*1.5 = 2.25; p = 2 - 1.125 = 0.875
      * step 2: d = 1 + 0.25*0.875 = 1.21875; buf = 0.75 + 1.21875 = 1.96875;
      *         d = 1.21875 + 0.984375 = 2.203125; p = 0.875 - 1.1015625 = -0.2265625 */
-    wsss_optim_group grp = {1, 0.25};
-    wsss_optim_config c = wsss_optim_sgd_config(0.5, 0, 1);
-    wsss_optim *o = wsss_optim_new(&c, 1, &grp);
-    wsss_tensor *p = vec(1, (float[]){2});
-    wsss_optim_add_param(o, p, 0);
-    set_grad(p, (float[]){1});
+    wsss_tensor *p;
+    wsss_optim *o = one_param(wsss_optim_sgd_config(0.5, 0, 1), 0.25, 2, 1, &p);
     wsss_optim_step(o, 0.5);
     CHECK(f0(p) == 0.875f && f0(o->slots[0].buf[0]) == 1.5f, "nesterov step 1: p %.9g buf %.9g", f0(p),
           f0(o->slots[0].buf[0]));
@@ -139,12 +138,8 @@ static void test_adamw(int amsgrad) {
 
 static void test_adamw_first_step(void) {
     /* Exact first step: p*(1-lr*wd) - lr * m/(1-b1) / (sqrt(v/(1-b2)) + eps) = 0.99 - 0.1*0.5/(0.5+1e-8) */
-    wsss_optim_group grp = {1, 0.1};
-    wsss_optim_config c = wsss_optim_adamw_config();
-    wsss_optim *o = wsss_optim_new(&c, 1, &grp);
-    wsss_tensor *p = vec(1, (float[]){1});
-    wsss_optim_add_param(o, p, 0);
-    set_grad(p, (float[]){0.5f});
+    wsss_tensor *p;
+    wsss_optim *o = one_param(wsss_optim_adamw_config(), 0.1, 1, 0.5f, &p);
     wsss_optim_step(o, 0.1);
     double want = 0.99 - 0.1 * 0.5 / (0.5 + 1e-8);
     CHECK(fabs(f0(p) - want) < 1e-7, "adamw first step %.9g want %.9g", f0(p), want);

@@ -76,11 +76,7 @@ static void test_grid(void) {
                                 double e2 = check_close(what, dd, dr, 1e-6, 1e-5);
                                 if (e1 > max_err[kind]) max_err[kind] = e1;
                                 if (e2 > max_err[kind]) max_err[kind] = e2;
-                                wsss_tensor_free(x);
-                                wsss_tensor_free(yr);
-                                wsss_tensor_free(dr);
-                                wsss_tensor_free(yd);
-                                wsss_tensor_free(dd);
+                                FREE_TENSORS(x, yr, dr, yd, dd);
                                 configs++;
                             }
     printf("  grid: %d configs, oneDNN vs ref max abs err: max %.2e, avg %.2e\n", configs,
@@ -174,9 +170,7 @@ static void test_ties(void) {
             ok &= (wsss_tensor_get(dx, i) != 0) == first;
         }
         CHECK(ok, "tie gradient goes to the first maximum of each window (dtype %d)", dt);
-        wsss_tensor_free(x);
-        wsss_tensor_free(y);
-        wsss_tensor_free(dx);
+        FREE_TENSORS(x, y, dx);
     }
 }
 
@@ -218,11 +212,7 @@ static void test_finite_differences(void) {
         wsss_tensor *fd = gc_numeric(pool_fn, &x, &cases[c], g, 0, 1e-5);
         double e = check_close(cases[c].name, dx, fd, 1e-8, 1e-6);
         printf("  %-32s fd max abs err %.2e\n", cases[c].name, e);
-        wsss_tensor_free(x);
-        wsss_tensor_free(g);
-        wsss_tensor_free(y);
-        wsss_tensor_free(dx);
-        wsss_tensor_free(fd);
+        FREE_TENSORS(x, g, y, dx, fd);
     }
 }
 
@@ -238,9 +228,7 @@ static void test_global(void) {
         for (int64_t j = 0; j < hw; j++) s += wsss_tensor_get(x, j);
         CHECK(fabs(wsss_tensor_get(y, 0) - s / (double)hw) < 1e-6, "global mean %g vs %g",
               wsss_tensor_get(y, 0), s / (double)hw);
-        wsss_tensor_free(x);
-        wsss_tensor_free(y);
-        wsss_tensor_free(dx);
+        FREE_TENSORS(x, y, dx);
     }
 }
 
@@ -250,8 +238,7 @@ static void test_nograd(void) {
     int64_t s[4] = {1, 2, 9, 9};
     wsss_tensor *x = rand_tensor(WSSS_F32, 4, s, -1, 1, 3);
     x->requires_grad = 1;
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *y0 = wsss_maxpool2d(ctx, x, params(3, 2, 1, 1, 1));
     CHECK(y0->grad_fn == NULL, "no node in no-grad mode");
     wsss_ctx_set_grad_enabled(ctx, 1);

@@ -17,6 +17,38 @@ static int psa_rule(double m, int cls) {
     return ha_bg ? 0 : v;
 }
 
+/* The label rules of the maps below (plane 0: class 4, x / 100 along the row; plane 1: class 7,
+ * 0.55 on row 1) at one pixel, computed as the float stack computes them. */
+static int const_rule(float m0, float m1) { /* threshold 0.3 */
+    int want = 0;
+    float best = 0.3f;
+    if (m0 > best) want = 4, best = m0;
+    if (m1 > best) want = 7, best = m1;
+    return want;
+}
+
+static int pow_rule(float m0, float m1) { /* alpha 8, min-conf 0.6 */
+    static const int classes[2] = {4, 7};
+    float mx = m0 > m1 ? m0 : m1;
+    float s[3] = {(float)pow(1.0f - mx, 8.0), m0, m1};
+    int arg = 0;
+    for (int k = 1; k < 3; k++)
+        if (s[k] > s[arg]) arg = k;
+    double sum = (double)s[0] + s[1] + s[2];
+    int want = arg == 0 ? 0 : classes[arg - 1];
+    if (sum <= 0 || s[arg] / sum < 0.6) want = 255;
+    return want;
+}
+
+/* Pixels of the 101 x 2 label image whose label differs from rule's. */
+static int count_wrong(const wsss_image *lab, int (*rule)(float m0, float m1)) {
+    int bad = 0;
+    for (int y = 0; y < lab->height; y++)
+        for (int x = 0; x < lab->width; x++)
+            bad += lab->data[y * lab->width + x] != rule((float)(x / 100.0), y == 1 ? 0.55f : 0.0f);
+    return bad;
+}
+
 int main(void) {
     wsss_runtime_init();
     /* ---- rules without CRF: one row of 101 pixels with map values 0.00 .. 1.00 ---- */
@@ -62,16 +94,7 @@ int main(void) {
     o.bg = WSSS_PSEUDO_BG_CONST;
     o.threshold = 0.3;
     CHECK(wsss_pseudo_label(&o, &rgb, maps, 2, classes, &lab) == WSSS_OK, "const");
-    bad = 0;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            float m0 = (float)(x / 100.0), m1 = y == 1 ? 0.55f : 0.0f;
-            int want = 0;
-            float best = 0.3f;
-            if (m0 > best) want = 4, best = m0;
-            if (m1 > best) want = 7, best = m1;
-            bad += lab.data[y * W + x] != want;
-        }
+    bad = count_wrong(&lab, const_rule);
     CHECK(bad == 0, "constant threshold rule: %d pixels differ", bad);
     wsss_image_free(&lab);
 
@@ -79,20 +102,7 @@ int main(void) {
     o.alpha = 8;
     o.min_conf = 0.6;
     CHECK(wsss_pseudo_label(&o, &rgb, maps, 2, classes, &lab) == WSSS_OK, "pow");
-    bad = 0;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            float m0 = (float)(x / 100.0), m1 = y == 1 ? 0.55f : 0.0f;
-            float mx = m0 > m1 ? m0 : m1;
-            float s[3] = {(float)pow(1.0f - mx, 8.0), m0, m1};
-            int arg = 0;
-            for (int k = 1; k < 3; k++)
-                if (s[k] > s[arg]) arg = k;
-            double sum = (double)s[0] + s[1] + s[2];
-            int want = arg == 0 ? 0 : classes[arg - 1];
-            if (sum <= 0 || s[arg] / sum < 0.6) want = 255;
-            bad += lab.data[y * W + x] != want;
-        }
+    bad = count_wrong(&lab, pow_rule);
     CHECK(bad == 0, "power background + min-conf rule: %d pixels differ", bad);
     wsss_image_free(&lab);
 

@@ -187,8 +187,7 @@ static void test_bicubic_backward_asserts(void) {
     /* with grad mode off there is nothing to assert about */
     wsss_tensor *x = rand_tensor(WSSS_F32, 4, (const int64_t[]){1, 1, 3, 3}, -1, 1, 511);
     x->requires_grad = 1;
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *y = wsss_resize_bicubic(ctx, x, 5, 5, 0);
     CHECK(y->grad_fn == NULL, "no bicubic node with grad mode off");
     wsss_ctx_free(ctx);

@@ -39,36 +39,40 @@ static void randomise_bn(wsss_params *ps, unsigned seed) {
     }
 }
 
-/* F.interpolate(bilinear, align_corners=False) of one plane, by the textbook formula. */
-static double bilinear_at(const float *src, int h, int w, int H, int W, int y, int x) {
-    double sy = (y + 0.5) * h / H - 0.5, sx = (x + 0.5) * w / W - 0.5;
-    if (sy < 0) sy = 0;
-    if (sx < 0) sx = 0;
-    int y0 = (int)floor(sy), x0 = (int)floor(sx);
-    if (y0 > h - 1) y0 = h - 1;
-    if (x0 > w - 1) x0 = w - 1;
-    const int y1 = y0 + 1 < h ? y0 + 1 : h - 1, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
-    const double ly = sy - y0, lx = sx - x0;
-    return (1 - ly) * ((1 - lx) * src[y0 * w + x0] + lx * src[y0 * w + x1]) +
-           ly * ((1 - lx) * src[y1 * w + x0] + lx * src[y1 * w + x1]);
+/* Whether every pixel's label is the argmax of its probabilities (C planes of hw), and in
+ * *max_sum_err the largest |sum of a pixel's probabilities - 1|. */
+static int labels_are_argmax(const float *probs, const uint8_t *labels, int C, int hw, double *max_sum_err) {
+    int ok = 1;
+    *max_sum_err = 0;
+    for (int i = 0; i < hw; i++) {
+        int best = 0;
+        double sum = 0;
+        for (int c = 0; c < C; c++) {
+            sum += probs[c * hw + i];
+            if (probs[c * hw + i] > probs[best * hw + i]) best = c;
+        }
+        ok &= labels[i] == best;
+        *max_sum_err = fmax(*max_sum_err, fabs(sum - 1));
+    }
+    return ok;
 }
 
 /* Add softmax(logits[b]) upsampled to H x W (mirrored back if mirror) into acc (C x H x W). */
 static void add_run(double *acc, const wsss_tensor *logits, int b, int H, int W, int mirror) {
     const int C = (int)logits->shape[1], h = (int)logits->shape[2], w = (int)logits->shape[3];
-    float *p = malloc(sizeof(float) * (size_t)(C * h * w));
+    double *p = malloc(sizeof(double) * (size_t)(C * h * w));
     const float *l = wsss_f32(logits) + (int64_t)b * C * h * w;
     for (int i = 0; i < h * w; i++) { /* softmax by hand, in double */
         double mx = -INFINITY, s = 0;
         for (int c = 0; c < C; c++) mx = fmax(mx, l[c * h * w + i]);
         for (int c = 0; c < C; c++) s += exp(l[c * h * w + i] - mx);
-        for (int c = 0; c < C; c++) p[c * h * w + i] = (float)(exp(l[c * h * w + i] - mx) / s);
+        for (int c = 0; c < C; c++) p[c * h * w + i] = exp(l[c * h * w + i] - mx) / s;
     }
     for (int c = 0; c < C; c++)
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++) {
                 const int xs = mirror ? W - 1 - x : x;
-                acc[((int64_t)c * H + y) * W + x] += bilinear_at(p + c * h * w, h, w, H, W, y, xs);
+                acc[((int64_t)c * H + y) * W + x] += test_bilinear_at(p + c * h * w, h, w, H, W, y, xs);
             }
     free(p);
 }
@@ -78,8 +82,7 @@ int main(void) {
     const char *tmp = test_tmp_dir("test_segmenter");
     char path[1200], bad[1200];
     wsss_rng rng;
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
 
     /* ---- dilation: OS8 / OS16 sampled = OS32 (eval-mode BN) ---- */
     wsss_tensor *x = rand_tensor(WSSS_F32, 4, (int64_t[]){1, 3, 72, 56}, -1, 1, 3);
@@ -146,18 +149,8 @@ int main(void) {
     for (int i = 0; i < C * H * W; i++) wsss_f32(want_t)[i] = (float)want[i];
     memcpy(wsss_f32(got_t), probs, sizeof(float) * (size_t)(C * H * W));
     printf("single scale: max abs error %.3g\n", check_close("single scale = softmax + bilinear by hand", got_t, want_t, 2e-5, 1e-4));
-    int argmax_ok = 1;
-    double max_sum_err = 0;
-    for (int i = 0; i < H * W; i++) {
-        int best = 0;
-        double sum = 0;
-        for (int c = 0; c < C; c++) {
-            sum += probs[c * H * W + i];
-            if (probs[c * H * W + i] > probs[best * H * W + i]) best = c;
-        }
-        argmax_ok &= labels[i] == best;
-        max_sum_err = fmax(max_sum_err, fabs(sum - 1));
-    }
+    double max_sum_err;
+    int argmax_ok = labels_are_argmax(probs, labels, C, H * W, &max_sum_err);
     CHECK(argmax_ok, "labels = argmax of the probabilities");
     CHECK(max_sum_err < 1e-5, "probabilities sum to 1 (max error %g)", max_sum_err);
     wsss_tensor_free(lg);
@@ -224,18 +217,7 @@ int main(void) {
     /* CRF: probabilities, labels = argmax of the CRF output */
     io.crf = 1;
     CHECK(wsss_segmenter_predict(seg, ctx, &img, &io, probs, labels) == WSSS_OK, "predict crf: %s", wsss_error_msg());
-    max_sum_err = 0;
-    argmax_ok = 1;
-    for (int i = 0; i < H * W; i++) {
-        double sum = 0;
-        int best = 0;
-        for (int c = 0; c < C; c++) {
-            sum += probs[c * H * W + i];
-            if (probs[c * H * W + i] > probs[best * H * W + i]) best = c;
-        }
-        max_sum_err = fmax(max_sum_err, fabs(sum - 1));
-        argmax_ok &= labels[i] == best;
-    }
+    argmax_ok = labels_are_argmax(probs, labels, C, H * W, &max_sum_err);
     CHECK(max_sum_err < 1e-4 && argmax_ok, "CRF output: distributions (err %g), labels = argmax", max_sum_err);
     io.crf = 0;
 
@@ -330,18 +312,8 @@ int main(void) {
               strcmp(b.arch, "resnet50-os8-aspp") == 0 && b.hidden == 512 && b.epochs == 9 && b.scale_max == 1.5 &&
               b.backbone_weights == NULL && b.batch == a.batch,
           "config round trip");
-    char *js2 = wsss_cfg_to_json(&wsss_train_seg_config_table, &b);
-    CHECK(strcmp(js, js2) == 0, "config JSON stable");
-    free(js);
-    free(js2);
-    wsss_cfg_free_storage(store);
-    CHECK(wsss_cfg_from_json(&wsss_train_seg_config_table, "{\"stage\": \"train-cls\"}", &b, &store) == WSSS_ERR,
-          "another stage's config rejected");
-    wsss_cfg_free_storage(store);
-    CHECK(wsss_cfg_from_json(&wsss_train_seg_config_table, "{\"config\": \"train-seg\", \"crop\": 1.5}", &b, &store) == WSSS_ERR &&
-              strstr(wsss_error_msg(), "crop"),
-          "mistyped field named: '%s'", wsss_error_msg());
-    wsss_cfg_free_storage(store);
+    check_cfg_json_rules(&wsss_train_seg_config_table, &b, js, store, "{\"stage\": \"train-cls\"}",
+                         "{\"config\": \"train-seg\", \"crop\": 1.5}", "crop");
     wsss_error_clear();
 
     wsss_segmenter_free(seg);

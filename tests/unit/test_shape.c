@@ -153,9 +153,7 @@ static void test_slice(void) {
             wsss_tensor_set(x, gc_flat(3, x->shape, (const int64_t[]){1, cases[c].want[0], 1}), old);
         }
         wsss_ctx_free(ctx);
-        char name[64];
-        snprintf(name, sizeof name, "slice case %zu", c);
-        gradcheck_seeded(name, f_slice, &cases[c].a, 1, &x, 30 + c);
+        gradcheck_case(f_slice, &cases[c].a, 1, &x, 30 + c, "slice case %zu", c);
     }
     slice_arg d0 = {0, 1, 3, 1}, d2 = {2, 1, 2, 1};
     gradcheck_seeded("slice dim0", f_slice, &d0, 1, &x, 40);
@@ -187,9 +185,7 @@ static void test_flip(void) {
         }
         CHECK(ok, "flip dim %d values", d);
         wsss_ctx_free(ctx);
-        char name[32];
-        snprintf(name, sizeof name, "flip dim %d", d);
-        gradcheck_seeded(name, f_flip, &d, 1, &x, 50 + d);
+        gradcheck_case(f_flip, &d, 1, &x, 50 + d, "flip dim %d", d);
     }
     /* flipping twice is the identity view */
     wsss_ctx *ctx = wsss_ctx_new();
@@ -313,9 +309,7 @@ static void test_concat(void) {
         }
         CHECK(ok, "concat dim %d values", dim);
         wsss_ctx_free(ctx);
-        char name[32];
-        snprintf(name, sizeof name, "concat dim %d", dim);
-        gradcheck_seeded(name, f_concat, &a, 3, xs, 90 + dim);
+        gradcheck_case(f_concat, &a, 3, xs, 90 + dim, "concat dim %d", dim);
         for (int i = 0; i < 3; i++) wsss_tensor_free(xs[i]);
     }
     /* more inputs than a node holds, a negative dim and a non-contiguous input */
@@ -397,9 +391,7 @@ static void test_pad(void) {
         }
         CHECK(ok, "pad case %zu values", c);
         wsss_ctx_free(ctx);
-        char name[32];
-        snprintf(name, sizeof name, "pad2d case %zu", c);
-        gradcheck_seeded(name, f_pad, a, 1, &x, 120 + c);
+        gradcheck_case(f_pad, a, 1, &x, 120 + c, "pad2d case %zu", c);
     }
     wsss_tensor_free(x);
 }
@@ -442,9 +434,7 @@ static void test_index_select(void) {
         }
         CHECK(ok, "index_select dim %d values", dim);
         wsss_ctx_free(ctx);
-        char name[32];
-        snprintf(name, sizeof name, "index_select dim %d", dim);
-        gradcheck_seeded(name, f_index_select, &a, 1, &x, 130 + dim);
+        gradcheck_case(f_index_select, &a, 1, &x, 130 + dim, "index_select dim %d", dim);
     }
     /* hand-derived: selecting row 2 three times gives it three times the upstream gradient */
     wsss_ctx *ctx = wsss_ctx_new();
@@ -484,9 +474,7 @@ static void test_gather(void) {
         }
         CHECK(ok, "gather dim %d values", dim);
         wsss_ctx_free(ctx);
-        char name[32];
-        snprintf(name, sizeof name, "gather dim %d", dim);
-        gradcheck_seeded(name, f_gather, &a, 1, &x, 140 + dim);
+        gradcheck_case(f_gather, &a, 1, &x, 140 + dim, "gather dim %d", dim);
         wsss_tensor_free(idx);
     }
     /* an index built in the context and a non-contiguous input */
@@ -508,8 +496,7 @@ static void test_gather(void) {
 static void test_misc(void) {
     int64_t s[2] = {4, 6};
     wsss_tensor *x = rand_leaf(2, s, -2, 2, 10);
-    wsss_ctx *ctx = wsss_ctx_new();
-    wsss_ctx_set_grad_enabled(ctx, 0);
+    wsss_ctx *ctx = test_ctx_no_grad();
     wsss_tensor *v = wsss_slice(ctx, wsss_permute(ctx, x, (const int[]){1, 0}), 0, 1, 4, 1);
     CHECK(v->grad_fn == NULL && !v->requires_grad, "no node with grad mode off");
     wsss_tensor *c = wsss_concat(ctx, 2, (wsss_tensor *const[]){x, x}, 1);

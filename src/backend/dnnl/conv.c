@@ -57,6 +57,15 @@ static void plain_mds(const conv_shapes *s, dnnl_memory_desc_t *src, dnnl_memory
     if (dst) wsss_dnnl_md_tag(dst, 4, s->dst, dnnl_nchw);
 }
 
+/* The same descriptors with format_tag any: the primitive chooses its layouts. */
+static void any_mds(const conv_shapes *s, dnnl_memory_desc_t *src, dnnl_memory_desc_t *wei, dnnl_memory_desc_t *bias,
+                    dnnl_memory_desc_t *dst) {
+    wsss_dnnl_md_any(src, 4, s->src);
+    wsss_dnnl_md_any(wei, s->wei_ndims, s->wei);
+    wsss_dnnl_md_any(bias, 1, s->bias);
+    wsss_dnnl_md_any(dst, 4, s->dst);
+}
+
 /* What selects a convolution primitive besides its geometry. */
 typedef struct conv_pd_arg {
     wsss_conv_geom g;
@@ -117,10 +126,7 @@ static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
     conv_shapes s;
     conv_shapes_init(&s, g);
     dnnl_memory_desc_t src, wei, bias, dst;
-    wsss_dnnl_md_any(&src, 4, s.src);
-    wsss_dnnl_md_any(&wei, s.wei_ndims, s.wei);
-    wsss_dnnl_md_any(&bias, 1, s.bias);
-    wsss_dnnl_md_any(&dst, 4, s.dst);
+    any_mds(&s, &src, &wei, &bias, &dst);
     /* Left to choose, inference primitives take channels-last brgemm kernels, which ran
      * ResNet-50-OS8 inference 6% slower on AVX-512 than the nChw16c direct kernels training uses.
      * Without AVX-512 oneDNN has no fast kernel for nChw16c (it falls back to ref:any, ~100x
@@ -173,45 +179,28 @@ static const wsss_dnnl_prim *fwd_hint(const conv_pd_arg *a, dnnl_status_t *st) {
     return try_cached("conv2d_fwd", &fa, make_fwd_pd, st);
 }
 
-static dnnl_status_t make_bwd_data_pd(dnnl_primitive_desc_t *pd, const void *arg) {
-    const conv_pd_arg *a = arg;
-    const wsss_conv_geom *g = &a->g;
+/* Both backward directions: the forward hint, then the op descriptor over layouts left to oneDNN. */
+static dnnl_status_t make_bwd_pd(dnnl_primitive_desc_t *pd, const conv_pd_arg *a, int weights) {
     dnnl_status_t st;
     const wsss_dnnl_prim *hint = fwd_hint(a, &st);
     if (!hint) return st;
     conv_shapes s;
-    conv_shapes_init(&s, g);
-    dnnl_memory_desc_t dsrc, wei, ddst;
-    wsss_dnnl_md_any(&dsrc, 4, s.src);
-    wsss_dnnl_md_any(&wei, s.wei_ndims, s.wei);
-    wsss_dnnl_md_any(&ddst, 4, s.dst);
+    conv_shapes_init(&s, &a->g);
+    dnnl_memory_desc_t src, wei, bias, dst;
+    any_mds(&s, &src, &wei, &bias, &dst);
     dnnl_convolution_desc_t d;
-    st = dnnl_dilated_convolution_backward_data_desc_init(&d, conv_alg(a), &dsrc, &wei, &ddst, s.strides,
-                                                          s.dilates, s.pad_l, s.pad_r);
-    if (st != dnnl_success) return st;
-    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), hint->pd);
+    if (weights)
+        st = dnnl_dilated_convolution_backward_weights_desc_init(&d, conv_alg(a), &src, &wei,
+                                                                 a->g.has_bias ? &bias : NULL, &dst, s.strides,
+                                                                 s.dilates, s.pad_l, s.pad_r);
+    else
+        st = dnnl_dilated_convolution_backward_data_desc_init(&d, conv_alg(a), &src, &wei, &dst, s.strides,
+                                                              s.dilates, s.pad_l, s.pad_r);
+    return wsss_dnnl_pd_create(st, pd, &d, hint);
 }
 
-static dnnl_status_t make_bwd_weights_pd(dnnl_primitive_desc_t *pd, const void *arg) {
-    const conv_pd_arg *a = arg;
-    const wsss_conv_geom *g = &a->g;
-    dnnl_status_t st;
-    const wsss_dnnl_prim *hint = fwd_hint(a, &st);
-    if (!hint) return st;
-    conv_shapes s;
-    conv_shapes_init(&s, g);
-    dnnl_memory_desc_t src, dwei, dbias, ddst;
-    wsss_dnnl_md_any(&src, 4, s.src);
-    wsss_dnnl_md_any(&dwei, s.wei_ndims, s.wei);
-    wsss_dnnl_md_any(&dbias, 1, s.bias);
-    wsss_dnnl_md_any(&ddst, 4, s.dst);
-    dnnl_convolution_desc_t d;
-    st = dnnl_dilated_convolution_backward_weights_desc_init(&d, conv_alg(a), &src, &dwei,
-                                                             g->has_bias ? &dbias : NULL, &ddst, s.strides,
-                                                             s.dilates, s.pad_l, s.pad_r);
-    if (st != dnnl_success) return st;
-    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), hint->pd);
-}
+static dnnl_status_t make_bwd_data_pd(dnnl_primitive_desc_t *pd, const void *arg) { return make_bwd_pd(pd, arg, 0); }
+static dnnl_status_t make_bwd_weights_pd(dnnl_primitive_desc_t *pd, const void *arg) { return make_bwd_pd(pd, arg, 1); }
 
 /* ---- Winograd eligibility: 3x3, stride 1, no dilation, no groups, channels in multiples of 16;
  * geometries oneDNN turned down
@@ -369,23 +358,12 @@ static void store_plain(const dnnl_memory_desc_t *md, const void *ptr, const dnn
 /* Run forward primitive p: y = conv(xin, wk) + b (+ post-ops); xin and wk in p's layouts. */
 static void exec_fwd(const wsss_dnnl_prim *p, const wsss_conv_geom *g, const wsss_tensor *xin,
                      const wsss_tensor *wk, const wsss_tensor *b, wsss_tensor *y) {
-    dnnl_memory_t mx = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_SRC), wsss_dnnl_tensor_ptr(xin));
-    dnnl_memory_t mw = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS), wsss_dnnl_tensor_ptr(wk));
-    dnnl_memory_t my = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_DST), wsss_dnnl_tensor_ptr(y));
-    dnnl_memory_t mb = NULL;
-    wsss_dnnl_args a = {0};
-    wsss_dnnl_args_add(&a, DNNL_ARG_SRC, mx);
-    wsss_dnnl_args_add(&a, DNNL_ARG_WEIGHTS, mw);
-    if (g->has_bias) {
-        mb = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_BIAS), b->data);
-        wsss_dnnl_args_add(&a, DNNL_ARG_BIAS, mb);
-    }
-    wsss_dnnl_args_add(&a, DNNL_ARG_DST, my);
-    wsss_dnnl_execute(p, &a);
-    wsss_dnnl_mem_free(mx);
-    wsss_dnnl_mem_free(mw);
-    wsss_dnnl_mem_free(my);
-    wsss_dnnl_mem_free(mb);
+    wsss_dnnl_bufs a = {0};
+    wsss_dnnl_bufs_add_arg(&a, p, DNNL_ARG_SRC, wsss_dnnl_tensor_ptr(xin));
+    wsss_dnnl_bufs_add_arg(&a, p, DNNL_ARG_WEIGHTS, wsss_dnnl_tensor_ptr(wk));
+    if (g->has_bias) wsss_dnnl_bufs_add_arg(&a, p, DNNL_ARG_BIAS, b->data);
+    wsss_dnnl_bufs_add_arg(&a, p, DNNL_ARG_DST, wsss_dnnl_tensor_ptr(y));
+    wsss_dnnl_bufs_execute(p, &a);
 }
 
 wsss_tensor *wsss_dnnl_conv2d_fwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss_tensor *x,
@@ -538,17 +516,11 @@ wsss_tensor *wsss_dnnl_conv2d_bwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss
         const dnnl_memory_desc_t *dxmd = wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_SRC);
         int64_t xs[4] = {g->n, g->cin, g->h, g->w};
         dx = wsss_dnnl_new_tensor(ctx, 4, xs, dxmd);
-        dnnl_memory_t mdy = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST), wsss_dnnl_tensor_ptr(gyd));
-        dnnl_memory_t mw = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_WEIGHTS), wsss_dnnl_tensor_ptr(wk));
-        dnnl_memory_t mdx = wsss_dnnl_mem_wrap(dxmd, wsss_dnnl_tensor_ptr(dx));
-        wsss_dnnl_args a = {0};
-        wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_DST, mdy);
-        wsss_dnnl_args_add(&a, DNNL_ARG_WEIGHTS, mw);
-        wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_SRC, mdx);
-        wsss_dnnl_execute(p, &a);
-        wsss_dnnl_mem_free(mdy);
-        wsss_dnnl_mem_free(mw);
-        wsss_dnnl_mem_free(mdx);
+        wsss_dnnl_bufs a = {0};
+        wsss_dnnl_bufs_add_arg(&a, p, DNNL_ARG_DIFF_DST, wsss_dnnl_tensor_ptr(gyd));
+        wsss_dnnl_bufs_add_arg(&a, p, DNNL_ARG_WEIGHTS, wsss_dnnl_tensor_ptr(wk));
+        wsss_dnnl_bufs_add(&a, DNNL_ARG_DIFF_SRC, dxmd, wsss_dnnl_tensor_ptr(dx));
+        wsss_dnnl_bufs_execute(p, &a);
         if (wtemp) wsss_ctx_release(ctx, wk);
     }
     if (dw) {
@@ -564,20 +536,12 @@ wsss_tensor *wsss_dnnl_conv2d_bwd_t(wsss_ctx *ctx, const wsss_conv_geom *g, wsss
         int db_direct = !db || wsss_dnnl_md_equal(dbmd, &bias_user);
         void *dw_buf = dw_direct ? dw->data : wsss_dnnl_buf(wsss_dnnl_md_bytes(dwmd), 0);
         void *db_buf = db_direct ? (db ? db->data : NULL) : wsss_dnnl_buf(wsss_dnnl_md_bytes(dbmd), 0);
-        dnnl_memory_t mx = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_SRC), wsss_dnnl_tensor_ptr(xin));
-        dnnl_memory_t mdy = wsss_dnnl_mem_wrap(wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST), wsss_dnnl_tensor_ptr(gyw));
-        dnnl_memory_t mdw = wsss_dnnl_mem_wrap(dwmd, dw_buf);
-        dnnl_memory_t mdb = db ? wsss_dnnl_mem_wrap(dbmd, db_buf) : NULL;
-        wsss_dnnl_args a = {0};
-        wsss_dnnl_args_add(&a, DNNL_ARG_SRC, mx);
-        wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_DST, mdy);
-        wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_WEIGHTS, mdw);
-        if (db) wsss_dnnl_args_add(&a, DNNL_ARG_DIFF_BIAS, mdb);
-        wsss_dnnl_execute(p, &a);
-        wsss_dnnl_mem_free(mx);
-        wsss_dnnl_mem_free(mdy);
-        wsss_dnnl_mem_free(mdw);
-        wsss_dnnl_mem_free(mdb);
+        wsss_dnnl_bufs a = {0};
+        wsss_dnnl_bufs_add_arg(&a, p, DNNL_ARG_SRC, wsss_dnnl_tensor_ptr(xin));
+        wsss_dnnl_bufs_add_arg(&a, p, DNNL_ARG_DIFF_DST, wsss_dnnl_tensor_ptr(gyw));
+        wsss_dnnl_bufs_add(&a, DNNL_ARG_DIFF_WEIGHTS, dwmd, dw_buf);
+        if (db) wsss_dnnl_bufs_add(&a, DNNL_ARG_DIFF_BIAS, dbmd, db_buf);
+        wsss_dnnl_bufs_execute(p, &a);
         if (!dw_direct) {
             store_plain(dwmd, dw_buf, &wei_user, dw->data);
             free(dw_buf);

@@ -364,6 +364,28 @@ void wsss_dnnl_execute(const wsss_dnnl_prim *p, const wsss_dnnl_args *args) {
     wsss_dnnl_mem_free(scratch);
 }
 
+void wsss_dnnl_bufs_add(wsss_dnnl_bufs *b, int arg, const dnnl_memory_desc_t *md, const void *ptr) {
+    WSSS_ASSERT(b->args.n < WSSS_DNNL_MAX_ARGS, "too many oneDNN arguments");
+    b->mems[b->args.n] = wsss_dnnl_mem_wrap(md, ptr);
+    wsss_dnnl_args_add(&b->args, arg, b->mems[b->args.n]);
+}
+
+void wsss_dnnl_bufs_add_arg(wsss_dnnl_bufs *b, const wsss_dnnl_prim *p, int arg, const void *ptr) {
+    wsss_dnnl_bufs_add(b, arg, wsss_dnnl_arg_md(p, arg), ptr);
+}
+
+void wsss_dnnl_bufs_execute(const wsss_dnnl_prim *p, wsss_dnnl_bufs *b) {
+    wsss_dnnl_execute(p, &b->args);
+    for (int i = 0; i < b->args.n; i++) wsss_dnnl_mem_free(b->mems[i]);
+    b->args.n = 0;
+}
+
+dnnl_status_t wsss_dnnl_pd_create(dnnl_status_t desc_status, dnnl_primitive_desc_t *pd, const void *op_desc,
+                                  const wsss_dnnl_prim *hint) {
+    if (desc_status != dnnl_success) return desc_status;
+    return dnnl_primitive_desc_create(pd, op_desc, wsss_dnnl_attr(), wsss_dnnl_engine(), hint ? hint->pd : NULL);
+}
+
 void *wsss_dnnl_buf(size_t nbytes, int zero) {
     size_t n = (nbytes + 63) / 64 * 64;
     void *p = aligned_alloc(64, n ? n : 64);

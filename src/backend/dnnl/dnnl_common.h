@@ -175,5 +175,21 @@ typedef struct wsss_dnnl_args {
 void wsss_dnnl_args_add(wsss_dnnl_args *a, int arg, dnnl_memory_t mem);
 /* Execute p with args (+ the shared scratchpad when p needs one) and wait for completion. */
 void wsss_dnnl_execute(const wsss_dnnl_prim *p, const wsss_dnnl_args *args);
+/* One execution over the caller's buffers: each wsss_dnnl_bufs_add wraps a buffer (md, ptr) as
+ * the argument arg; wsss_dnnl_bufs_execute executes p with them and frees the wrappers. */
+typedef struct wsss_dnnl_bufs {
+    wsss_dnnl_args args;
+    dnnl_memory_t mems[WSSS_DNNL_MAX_ARGS];
+} wsss_dnnl_bufs;
+void wsss_dnnl_bufs_add(wsss_dnnl_bufs *b, int arg, const dnnl_memory_desc_t *md, const void *ptr);
+/* The same with the layout p wants for arg (wsss_dnnl_arg_md). */
+void wsss_dnnl_bufs_add_arg(wsss_dnnl_bufs *b, const wsss_dnnl_prim *p, int arg, const void *ptr);
+void wsss_dnnl_bufs_execute(const wsss_dnnl_prim *p, wsss_dnnl_bufs *b);
+
+/* The end of every make_pd: desc_status (of the dnnl_*_desc_init that filled op_desc) when it
+ * failed, else the primitive descriptor created with the shared attributes on the engine (hint:
+ * the forward primitive of a backward, or NULL). */
+dnnl_status_t wsss_dnnl_pd_create(dnnl_status_t desc_status, dnnl_primitive_desc_t *pd, const void *op_desc,
+                                  const wsss_dnnl_prim *hint);
 
 #endif

@@ -46,8 +46,7 @@ static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, const void *arg) {
     mm_mds(m->g, &src, &wei, &bias, &dst);
     dnnl_matmul_desc_t d;
     dnnl_status_t st = dnnl_matmul_desc_init(&d, &src, &wei, m->has_bias ? &bias : NULL, &dst);
-    if (st != dnnl_success) return st;
-    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), NULL);
+    return wsss_dnnl_pd_create(st, pd, &d, NULL);
 }
 
 void wsss_dnnl_matmul(const wsss_matmul_geom *g, const float *a, const float *b, const float *bias,
@@ -62,16 +61,10 @@ void wsss_dnnl_matmul(const wsss_matmul_geom *g, const float *a, const float *b,
     if (!p) wsss_dnnl_fail("matmul primitive descriptor", st, __FILE__, __LINE__);
     dnnl_memory_desc_t src, wei, bmd, dst;
     mm_mds(g, &src, &wei, &bmd, &dst);
-    dnnl_memory_t ma = wsss_dnnl_mem_wrap(&src, a), mb = wsss_dnnl_mem_wrap(&wei, b);
-    dnnl_memory_t mc = wsss_dnnl_mem_wrap(&dst, c), mbias = bias ? wsss_dnnl_mem_wrap(&bmd, bias) : NULL;
-    wsss_dnnl_args args = {0};
-    wsss_dnnl_args_add(&args, DNNL_ARG_SRC, ma);
-    wsss_dnnl_args_add(&args, DNNL_ARG_WEIGHTS, mb);
-    if (mbias) wsss_dnnl_args_add(&args, DNNL_ARG_BIAS, mbias);
-    wsss_dnnl_args_add(&args, DNNL_ARG_DST, mc);
-    wsss_dnnl_execute(p, &args);
-    wsss_dnnl_mem_free(ma);
-    wsss_dnnl_mem_free(mb);
-    wsss_dnnl_mem_free(mc);
-    wsss_dnnl_mem_free(mbias);
+    wsss_dnnl_bufs args = {0};
+    wsss_dnnl_bufs_add(&args, DNNL_ARG_SRC, &src, a);
+    wsss_dnnl_bufs_add(&args, DNNL_ARG_WEIGHTS, &wei, b);
+    if (bias) wsss_dnnl_bufs_add(&args, DNNL_ARG_BIAS, &bmd, bias);
+    wsss_dnnl_bufs_add(&args, DNNL_ARG_DST, &dst, c);
+    wsss_dnnl_bufs_execute(p, &args);
 }

@@ -13,6 +13,7 @@ typedef struct pool_arg {
     dnnl_alg_kind_t alg;
     dnnl_prop_kind_t prop; /* forward kinds; backward pds use the forward_training one as hint */
     dnnl_dims_t pad_r; /* [0] bottom, [1] right; full dnnl_dims_t as the API reads */
+    dnnl_memory_desc_t src, dst; /* forward layouts: plain NCHW, or x's layout and format any */
 } pool_arg;
 
 /* Right/bottom padding that makes oneDNN's floor rule give PyTorch's output size. Returns 0 if
@@ -45,19 +46,17 @@ static void pool_key(wsss_dnnl_key *k, const char *op, const pool_arg *a) {
     int64_t v[16] = {a->alg, a->prop, g->n, g->c, g->h, g->w, g->oh, g->ow, g->kh, g->kw,
                      g->sh, g->sw, g->ph, g->pw, a->pad_r[0], a->pad_r[1]};
     wsss_dnnl_key_i64s(k, 16, v);
+    wsss_dnnl_key_md(k, &a->src);
+    wsss_dnnl_key_md(k, &a->dst);
 }
 
 static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
     const pool_arg *a = arg;
     const wsss_pool_geom *g = a->g;
-    dnnl_memory_desc_t src, dst;
-    mds(g, &src, &dst);
     dnnl_dims_t st = {g->sh, g->sw}, ker = {g->kh, g->kw}, pl = {g->ph, g->pw};
     dnnl_pooling_desc_t d;
-    dnnl_status_t s = dnnl_pooling_forward_desc_init(&d, a->prop, a->alg, &src, &dst, st, ker, pl,
-                                                     a->pad_r);
-    if (s != dnnl_success) return s;
-    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), NULL);
+    dnnl_status_t s = dnnl_pooling_forward_desc_init(&d, a->prop, a->alg, &a->src, &a->dst, st, ker, pl, a->pad_r);
+    return wsss_dnnl_pd_create(s, pd, &d, NULL);
 }
 
 static const wsss_dnnl_prim *get_fwd(const pool_arg *a) {
@@ -66,18 +65,23 @@ static const wsss_dnnl_prim *get_fwd(const pool_arg *a) {
     return wsss_dnnl_cache_get(&k, make_fwd_pd, a, NULL);
 }
 
+/* The destination layout is the one the forward chose (its hint). */
 static dnnl_status_t make_bwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
     const pool_arg *a = arg;
     const wsss_pool_geom *g = a->g;
     const wsss_dnnl_prim *hint = get_fwd(a);
     if (!hint) return dnnl_unimplemented;
-    dnnl_memory_desc_t src, dst;
-    mds(g, &src, &dst);
+    dnnl_memory_desc_t dst = *wsss_dnnl_arg_md(hint, DNNL_ARG_DST);
     dnnl_dims_t st = {g->sh, g->sw}, ker = {g->kh, g->kw}, pl = {g->ph, g->pw};
     dnnl_pooling_desc_t d;
-    dnnl_status_t s = dnnl_pooling_backward_desc_init(&d, a->alg, &src, &dst, st, ker, pl, a->pad_r);
-    if (s != dnnl_success) return s;
-    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), hint->pd);
+    dnnl_status_t s = dnnl_pooling_backward_desc_init(&d, a->alg, &a->src, &dst, st, ker, pl, a->pad_r);
+    return wsss_dnnl_pd_create(s, pd, &d, hint);
+}
+
+static const wsss_dnnl_prim *get_bwd(const pool_arg *a) {
+    wsss_dnnl_key k;
+    pool_key(&k, "pool_bwd", a);
+    return wsss_dnnl_cache_get(&k, make_bwd_pd, a, NULL);
 }
 
 static int setup(pool_arg *a, const wsss_pool_geom *g, int is_max, dnnl_prop_kind_t prop) {
@@ -86,6 +90,13 @@ static int setup(pool_arg *a, const wsss_pool_geom *g, int is_max, dnnl_prop_kin
     a->alg = alg_of(g, is_max);
     a->prop = prop;
     return right_pad(g, a->pad_r);
+}
+
+/* setup for plain NCHW buffers. */
+static int setup_plain(pool_arg *a, const wsss_pool_geom *g, int is_max, dnnl_prop_kind_t prop) {
+    if (!setup(a, g, is_max, prop)) return 0;
+    mds(g, &a->src, &a->dst);
+    return 1;
 }
 
 /* Whether PyTorch's divisor differs from oneDNN's kh*kw somewhere: only count_include_pad
@@ -115,34 +126,37 @@ static void apply_rescale(const wsss_pool_geom *g, const float *f, float *y) {
 
 size_t wsss_dnnl_maxpool_ws_bytes(const wsss_pool_geom *g) {
     pool_arg a;
-    if (!setup(&a, g, 1, dnnl_forward_training)) return 0;
+    if (!setup_plain(&a, g, 1, dnnl_forward_training)) return 0;
     const wsss_dnnl_prim *p = get_fwd(&a);
     if (!p) return 0;
     const dnnl_memory_desc_t *ws = wsss_dnnl_pd_md(p, dnnl_query_workspace_md);
     return wsss_dnnl_md_is_zero(ws) ? 0 : wsss_dnnl_md_bytes(ws);
 }
 
+/* The backward's execution (both variants): ws is the forward's workspace (max pooling only). */
+static void run_bwd(const wsss_dnnl_prim *p, int is_max, const dnnl_memory_desc_t *dymd, const void *dy,
+                    const dnnl_memory_desc_t *dxmd, void *dx, const void *ws) {
+    wsss_dnnl_bufs b = {0};
+    wsss_dnnl_bufs_add(&b, DNNL_ARG_DIFF_DST, dymd, dy);
+    wsss_dnnl_bufs_add(&b, DNNL_ARG_DIFF_SRC, dxmd, dx);
+    if (is_max) wsss_dnnl_bufs_add(&b, DNNL_ARG_WORKSPACE, wsss_dnnl_pd_md(p, dnnl_query_workspace_md), ws);
+    wsss_dnnl_bufs_execute(p, &b);
+}
+
 int wsss_dnnl_pool_fwd(const wsss_pool_geom *g, int is_max, const float *x, float *y, void *ws) {
     pool_arg a;
-    if (!setup(&a, g, is_max, ws ? dnnl_forward_training : dnnl_forward_inference)) return -1;
+    if (!setup_plain(&a, g, is_max, ws ? dnnl_forward_training : dnnl_forward_inference)) return -1;
     const wsss_dnnl_prim *p = get_fwd(&a);
     if (!p) return -1;
-    dnnl_memory_desc_t src, dst;
-    mds(g, &src, &dst);
-    dnnl_memory_t ms = wsss_dnnl_mem_wrap(&src, x), md = wsss_dnnl_mem_wrap(&dst, y), mw = NULL;
-    wsss_dnnl_args args = {0};
-    wsss_dnnl_args_add(&args, DNNL_ARG_SRC, ms);
-    wsss_dnnl_args_add(&args, DNNL_ARG_DST, md);
+    wsss_dnnl_bufs b = {0};
+    wsss_dnnl_bufs_add(&b, DNNL_ARG_SRC, &a.src, x);
+    wsss_dnnl_bufs_add(&b, DNNL_ARG_DST, &a.dst, y);
     if (ws) {
         const dnnl_memory_desc_t *wmd = wsss_dnnl_pd_md(p, dnnl_query_workspace_md);
         WSSS_ASSERT(!wsss_dnnl_md_is_zero(wmd), "max pooling forward without a workspace");
-        mw = wsss_dnnl_mem_wrap(wmd, ws);
-        wsss_dnnl_args_add(&args, DNNL_ARG_WORKSPACE, mw);
+        wsss_dnnl_bufs_add(&b, DNNL_ARG_WORKSPACE, wmd, ws);
     }
-    wsss_dnnl_execute(p, &args);
-    wsss_dnnl_mem_free(ms);
-    wsss_dnnl_mem_free(md);
-    wsss_dnnl_mem_free(mw);
+    wsss_dnnl_bufs_execute(p, &b);
     float *f = avg_rescale(g, is_max);
     if (f) {
         apply_rescale(g, f, y);
@@ -153,10 +167,8 @@ int wsss_dnnl_pool_fwd(const wsss_pool_geom *g, int is_max, const float *x, floa
 
 int wsss_dnnl_pool_bwd(const wsss_pool_geom *g, int is_max, const float *dy, const void *ws, float *dx) {
     pool_arg a;
-    if (!setup(&a, g, is_max, dnnl_forward_training)) return -1;
-    wsss_dnnl_key k;
-    pool_key(&k, "pool_bwd", &a);
-    const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&k, make_bwd_pd, &a, NULL);
+    if (!setup_plain(&a, g, is_max, dnnl_forward_training)) return -1;
+    const wsss_dnnl_prim *p = get_bwd(&a);
     if (!p) return -1;
     float *f = avg_rescale(g, is_max), *dys = NULL;
     if (f) { /* d(y*f)/dy: scale the incoming gradient the same way */
@@ -166,21 +178,8 @@ int wsss_dnnl_pool_bwd(const wsss_pool_geom *g, int is_max, const float *dy, con
         apply_rescale(g, f, dys);
         dy = dys;
     }
-    dnnl_memory_desc_t src, dst;
-    mds(g, &src, &dst);
-    dnnl_memory_t mdx = wsss_dnnl_mem_wrap(&src, dx), mdy = wsss_dnnl_mem_wrap(&dst, dy), mw = NULL;
-    wsss_dnnl_args args = {0};
-    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_DST, mdy);
-    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_SRC, mdx);
-    if (is_max) {
-        WSSS_ASSERT(ws != NULL, "max pooling backward needs the forward workspace");
-        mw = wsss_dnnl_mem_wrap(wsss_dnnl_pd_md(p, dnnl_query_workspace_md), ws);
-        wsss_dnnl_args_add(&args, DNNL_ARG_WORKSPACE, mw);
-    }
-    wsss_dnnl_execute(p, &args);
-    wsss_dnnl_mem_free(mdx);
-    wsss_dnnl_mem_free(mdy);
-    wsss_dnnl_mem_free(mw);
+    WSSS_ASSERT(!is_max || ws != NULL, "max pooling backward needs the forward workspace");
+    run_bwd(p, is_max, &a.dst, dy, &a.src, dx, ws);
     free(dys);
     free(f);
     return 0;
@@ -188,51 +187,9 @@ int wsss_dnnl_pool_bwd(const wsss_pool_geom *g, int is_max, const float *dy, con
 
 /* ---------------- layout-aware variants ---------------- */
 
-typedef struct pool_md_arg {
-    pool_arg a;
-    dnnl_memory_desc_t src; /* forward source layout; dst is format any (the primitive's choice) */
-} pool_md_arg;
-
-static void pool_md_key(wsss_dnnl_key *k, const char *op, const pool_md_arg *m) {
-    pool_key(k, op, &m->a);
-    wsss_dnnl_key_md(k, &m->src);
-}
-
 static void dst_any(const wsss_pool_geom *g, dnnl_memory_desc_t *dst) {
     int64_t dd[4] = {g->n, g->c, g->oh, g->ow};
     wsss_dnnl_md_any(dst, 4, dd);
-}
-
-static dnnl_status_t make_md_fwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
-    const pool_md_arg *m = arg;
-    const wsss_pool_geom *g = m->a.g;
-    dnnl_memory_desc_t dst;
-    dst_any(g, &dst);
-    dnnl_dims_t st = {g->sh, g->sw}, ker = {g->kh, g->kw}, pl = {g->ph, g->pw};
-    dnnl_pooling_desc_t d;
-    dnnl_status_t s = dnnl_pooling_forward_desc_init(&d, m->a.prop, m->a.alg, &m->src, &dst, st, ker,
-                                                     pl, m->a.pad_r);
-    if (s != dnnl_success) return s;
-    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), NULL);
-}
-
-static const wsss_dnnl_prim *get_md_fwd(const pool_md_arg *m) {
-    wsss_dnnl_key k;
-    pool_md_key(&k, "pool_md_fwd", m);
-    return wsss_dnnl_cache_get(&k, make_md_fwd_pd, m, NULL);
-}
-
-static dnnl_status_t make_md_bwd_pd(dnnl_primitive_desc_t *pd, const void *arg) {
-    const pool_md_arg *m = arg;
-    const wsss_pool_geom *g = m->a.g;
-    const wsss_dnnl_prim *hint = get_md_fwd(m);
-    if (!hint) return dnnl_unimplemented;
-    dnnl_memory_desc_t dst = *wsss_dnnl_arg_md(hint, DNNL_ARG_DST);
-    dnnl_dims_t st = {g->sh, g->sw}, ker = {g->kh, g->kw}, pl = {g->ph, g->pw};
-    dnnl_pooling_desc_t d;
-    dnnl_status_t s = dnnl_pooling_backward_desc_init(&d, m->a.alg, &m->src, &dst, st, ker, pl, m->a.pad_r);
-    if (s != dnnl_success) return s;
-    return dnnl_primitive_desc_create(pd, &d, wsss_dnnl_attr(), wsss_dnnl_engine(), hint->pd);
 }
 
 /* aux layout: [workspace, padded to 64 bytes][source memory descriptor] */
@@ -241,17 +198,17 @@ static size_t ws_padded(size_t ws) { return (ws + 63) / 64 * 64; }
 wsss_tensor *wsss_dnnl_pool_fwd_t(wsss_ctx *ctx, const wsss_pool_geom *g, int is_max, wsss_tensor *x,
                                   int want_aux, wsss_tensor **aux) {
     if (avg_rescale_needed(g, is_max)) return NULL;
-    pool_md_arg m;
-    memset(&m, 0, sizeof m);
-    if (!setup(&m.a, g, is_max, (want_aux && is_max) ? dnnl_forward_training : dnnl_forward_inference))
+    pool_arg m;
+    if (!setup(&m, g, is_max, (want_aux && is_max) ? dnnl_forward_training : dnnl_forward_inference))
         return NULL;
     wsss_dnnl_tensor_md(&m.src, x);
-    const wsss_dnnl_prim *p = get_md_fwd(&m);
+    dst_any(g, &m.dst);
+    const wsss_dnnl_prim *p = get_fwd(&m);
     if (!p) return NULL;
     if (want_aux) { /* the backward builds its primitive with a forward_training hint */
-        pool_md_arg t = m;
-        t.a.prop = dnnl_forward_training;
-        if (!get_md_fwd(&t)) return NULL;
+        pool_arg t = m;
+        t.prop = dnnl_forward_training;
+        if (!get_fwd(&t)) return NULL;
     }
     const dnnl_memory_desc_t *ymd = wsss_dnnl_arg_md(p, DNNL_ARG_DST);
     int64_t ys[4] = {g->n, g->c, g->oh, g->ow};
@@ -269,55 +226,33 @@ wsss_tensor *wsss_dnnl_pool_fwd_t(wsss_ctx *ctx, const wsss_pool_geom *g, int is
         a = wsss_ctx_tensor(ctx, WSSS_U8, 1, &nb);
         memcpy((char *)a->data + ws_padded(wsb), &m.src, sizeof m.src);
     }
-    dnnl_memory_t ms = wsss_dnnl_mem_wrap(&m.src, wsss_dnnl_tensor_ptr(x));
-    dnnl_memory_t md = wsss_dnnl_mem_wrap(ymd, wsss_dnnl_tensor_ptr(y)), mw = NULL;
-    wsss_dnnl_args args = {0};
-    wsss_dnnl_args_add(&args, DNNL_ARG_SRC, ms);
-    wsss_dnnl_args_add(&args, DNNL_ARG_DST, md);
-    if (wmd) {
-        mw = wsss_dnnl_mem_wrap(wmd, a->data);
-        wsss_dnnl_args_add(&args, DNNL_ARG_WORKSPACE, mw);
-    }
-    wsss_dnnl_execute(p, &args);
-    wsss_dnnl_mem_free(ms);
-    wsss_dnnl_mem_free(md);
-    wsss_dnnl_mem_free(mw);
+    wsss_dnnl_bufs b = {0};
+    wsss_dnnl_bufs_add(&b, DNNL_ARG_SRC, &m.src, wsss_dnnl_tensor_ptr(x));
+    wsss_dnnl_bufs_add(&b, DNNL_ARG_DST, ymd, wsss_dnnl_tensor_ptr(y));
+    if (wmd) wsss_dnnl_bufs_add(&b, DNNL_ARG_WORKSPACE, wmd, a->data);
+    wsss_dnnl_bufs_execute(p, &b);
     if (aux) *aux = a;
     return y;
 }
 
 wsss_tensor *wsss_dnnl_pool_bwd_t(wsss_ctx *ctx, const wsss_pool_geom *g, int is_max,
                                   const wsss_tensor *aux, wsss_tensor *gy) {
-    pool_md_arg m;
-    memset(&m, 0, sizeof m);
-    int ok = setup(&m.a, g, is_max, dnnl_forward_training);
+    pool_arg m;
+    int ok = setup(&m, g, is_max, dnnl_forward_training);
     WSSS_ASSERT(ok, "pooling backward geometry changed since the forward");
     size_t total = (size_t)aux->shape[0];
     WSSS_ASSERT(total >= sizeof m.src, "pooling backward: bad aux tensor");
     const char *base = aux->data;
     memcpy(&m.src, base + total - sizeof m.src, sizeof m.src);
-    wsss_dnnl_key k;
-    pool_md_key(&k, "pool_md_bwd", &m);
-    const wsss_dnnl_prim *p = wsss_dnnl_cache_get(&k, make_md_bwd_pd, &m, NULL);
+    dst_any(g, &m.dst);
+    const wsss_dnnl_prim *p = get_bwd(&m);
     WSSS_ASSERT(p != NULL, "oneDNN pooling backward unavailable after its forward ran");
     const dnnl_memory_desc_t *dymd = wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_DST);
     const dnnl_memory_desc_t *dxmd = wsss_dnnl_arg_md(p, DNNL_ARG_DIFF_SRC);
     wsss_tensor *gyd = wsss_dnnl_as_md(ctx, gy, dymd);
     int64_t xs[4] = {g->n, g->c, g->h, g->w};
     wsss_tensor *dx = wsss_dnnl_new_tensor(ctx, 4, xs, dxmd);
-    dnnl_memory_t mdy = wsss_dnnl_mem_wrap(dymd, wsss_dnnl_tensor_ptr(gyd));
-    dnnl_memory_t mdx = wsss_dnnl_mem_wrap(dxmd, wsss_dnnl_tensor_ptr(dx)), mw = NULL;
-    wsss_dnnl_args args = {0};
-    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_DST, mdy);
-    wsss_dnnl_args_add(&args, DNNL_ARG_DIFF_SRC, mdx);
-    if (is_max) {
-        mw = wsss_dnnl_mem_wrap(wsss_dnnl_pd_md(p, dnnl_query_workspace_md), base);
-        wsss_dnnl_args_add(&args, DNNL_ARG_WORKSPACE, mw);
-    }
-    wsss_dnnl_execute(p, &args);
-    wsss_dnnl_mem_free(mdy);
-    wsss_dnnl_mem_free(mdx);
-    wsss_dnnl_mem_free(mw);
+    run_bwd(p, is_max, dymd, wsss_dnnl_tensor_ptr(gyd), dxmd, wsss_dnnl_tensor_ptr(dx), base);
     if (gyd != gy) wsss_ctx_release(ctx, gyd);
     return dx;
 }

@@ -3,21 +3,5 @@
 
 #include <math.h>
 
-#define REAL float
-#define FN(name) name##_f32
-#define EXP expf
-#define EXPM1 expm1f
-#define TANH tanhf
-#include "backend/ref/activation_impl.h"
-#undef REAL
-#undef FN
-#undef EXP
-#undef EXPM1
-#undef TANH
-
-#define REAL double
-#define FN(name) name##_f64
-#define EXP exp
-#define EXPM1 expm1
-#define TANH tanh
-#include "backend/ref/activation_impl.h"
+#define REF_TEMPLATE "backend/ref/activation_impl.h"
+#include "backend/ref/for_each_real.h"

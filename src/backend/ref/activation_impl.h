@@ -9,9 +9,9 @@ void FN(wsss_ref_act_forward)(wsss_act_kind k, double alpha, const REAL *x, REAL
         switch (k) {
         case WSSS_ACT_RELU: r = v > 0 ? v : 0; break;
         case WSSS_ACT_LEAKY_RELU: r = v > 0 ? v : v * a; break;
-        case WSSS_ACT_ELU: r = v > 0 ? v : a * (EXPM1(v)); break;
-        case WSSS_ACT_SIGMOID: r = 1 / (1 + EXP(-v)); break;
-        case WSSS_ACT_TANH: r = TANH(v); break;
+        case WSSS_ACT_ELU: r = v > 0 ? v : a * (MATH(expm1)(v)); break;
+        case WSSS_ACT_SIGMOID: r = 1 / (1 + MATH(exp)(-v)); break;
+        case WSSS_ACT_TANH: r = MATH(tanh)(v); break;
         default: r = 0; break;
         }
         y[i] = r;
@@ -31,7 +31,7 @@ void FN(wsss_ref_act_backward)(wsss_act_kind k, double alpha, const REAL *s, con
         case WSSS_ACT_ELU:
             /* y = a*(e^x - 1) for x <= 0, so f'(x) = a*e^x = y + a */
             if (use_dst) r = v > 0 ? g : g * (v + a);
-            else r = v > 0 ? g : g * a * EXP(v);
+            else r = v > 0 ? g : g * a * MATH(exp)(v);
             break;
         case WSSS_ACT_SIGMOID: r = g * v * (1 - v); break;
         case WSSS_ACT_TANH: r = g * (1 - v * v); break;

@@ -5,20 +5,10 @@
 #include <math.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "backend/ref/threads.h"
 
 /* Below this many elements a loop stays on one thread (thread start-up costs more). */
 #define WSSS_EW_PAR_MIN 32768
-
-static int max_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
 void wsss_bcast_simplify(wsss_bcast *g) {
     const int D = WSSS_BCAST_DIMS;
@@ -70,37 +60,12 @@ static int64_t wsss_ew_plan(const wsss_bcast *g, int reducing, int *p, int *task
         if (best < 0 || g->shape[d] > g->shape[best]) best = d;
     }
     if (best < 0) return total;
-    int64_t t = (int64_t)max_threads() * 4;
+    int64_t t = (int64_t)wsss_ref_max_threads() * 4;
     if (t > g->shape[best]) t = g->shape[best];
     *p = best;
     *tasks = (int)t;
     return total;
 }
 
-#define REAL float
-#define SFX(name) name##_f32
-#define WSSS_EW_EXP expf
-#define WSSS_EW_LOG logf
-#define WSSS_EW_POW powf
-#define WSSS_EW_FABS fabsf
-#include "backend/ref/elementwise_impl.h"
-#undef REAL
-#undef SFX
-#undef WSSS_EW_EXP
-#undef WSSS_EW_LOG
-#undef WSSS_EW_POW
-#undef WSSS_EW_FABS
-
-#define REAL double
-#define SFX(name) name##_f64
-#define WSSS_EW_EXP exp
-#define WSSS_EW_LOG log
-#define WSSS_EW_POW pow
-#define WSSS_EW_FABS fabs
-#include "backend/ref/elementwise_impl.h"
-#undef REAL
-#undef SFX
-#undef WSSS_EW_EXP
-#undef WSSS_EW_LOG
-#undef WSSS_EW_POW
-#undef WSSS_EW_FABS
+#define REF_TEMPLATE "backend/ref/elementwise_impl.h"
+#include "backend/ref/for_each_real.h"

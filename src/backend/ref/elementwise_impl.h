@@ -1,5 +1,5 @@
 /* Elementwise kernel bodies, included twice by elementwise.c with REAL = float / double and
- * SFX(name) appending _f32 / _f64. Plain loops; the unit-stride cases are spelled out so the
+ * FN(name) appending _f32 / _f64. Plain loops; the unit-stride cases are spelled out so the
  * compiler vectorises them. */
 
 #ifndef WSSS_EW_IMPL_ONCE
@@ -64,7 +64,7 @@
     } while (0)
 #endif
 
-static void SFX(bin_row)(wsss_binop op, int64_t n, const REAL *restrict a, int64_t sa,
+static void FN(bin_row)(wsss_binop op, int64_t n, const REAL *restrict a, int64_t sa,
                          const REAL *restrict b, int64_t sb, REAL *restrict o, int64_t so) {
     switch (op) {
     case WSSS_BIN_ADD: WSSS_EW_BIN_ROW(x + y); break;
@@ -75,7 +75,7 @@ static void SFX(bin_row)(wsss_binop op, int64_t n, const REAL *restrict a, int64
 }
 
 /* Formulas as PyTorch's autograd writes them: d(a/b)/db = -g * ((a / b) / b). */
-static void SFX(grad_row)(wsss_binop op, int which, int64_t n, const REAL *restrict gp, int64_t sg,
+static void FN(grad_row)(wsss_binop op, int which, int64_t n, const REAL *restrict gp, int64_t sg,
                           const REAL *restrict a, int64_t sa, const REAL *restrict b, int64_t sb,
                           REAL *restrict d, int64_t sd) {
     /* operands the formula does not use may be absent: read the gradient in their place */
@@ -100,7 +100,7 @@ static void SFX(grad_row)(wsss_binop op, int which, int64_t n, const REAL *restr
 
 /* Runs rows (the last dim) over the outer dims with dim p restricted to [lo, hi); gout == NULL
  * means forward (o = a op b), else gradient accumulation into o. */
-static void SFX(walk)(const wsss_bcast *g, int p, int64_t lo, int64_t hi,
+static void FN(walk)(const wsss_bcast *g, int p, int64_t lo, int64_t hi,
                       wsss_binop op, int which, const REAL *a, const REAL *b, REAL *o,
                       const REAL *gout) {
     int64_t beg[WSSS_BCAST_DIMS] = {0}, end[WSSS_BCAST_DIMS];
@@ -125,10 +125,10 @@ static void SFX(walk)(const wsss_bcast *g, int p, int64_t lo, int64_t hi,
             og += idx[d] * g->st[3][d];
         }
         if (gout)
-            SFX(grad_row)(op, which, n, gout + og, g->st[3][L], a ? a + oa : NULL, g->st[0][L],
+            FN(grad_row)(op, which, n, gout + og, g->st[3][L], a ? a + oa : NULL, g->st[0][L],
                           b ? b + ob : NULL, g->st[1][L], o + od, g->st[2][L]);
         else
-            SFX(bin_row)(op, n, a + oa, g->st[0][L], b + ob, g->st[1][L], o + od, g->st[2][L]);
+            FN(bin_row)(op, n, a + oa, g->st[0][L], b + ob, g->st[1][L], o + od, g->st[2][L]);
         int d = L - 1;
         while (d >= 0 && ++idx[d] == end[d]) {
             idx[d] = beg[d];
@@ -138,7 +138,7 @@ static void SFX(walk)(const wsss_bcast *g, int p, int64_t lo, int64_t hi,
     }
 }
 
-static void SFX(run)(const wsss_bcast *g, wsss_binop op, int which,
+static void FN(run)(const wsss_bcast *g, wsss_binop op, int which,
                      const REAL *a, const REAL *b, REAL *o, const REAL *gout) {
     int p, tasks;
     int64_t total = wsss_ew_plan(g, gout != NULL, &p, &tasks);
@@ -147,20 +147,20 @@ static void SFX(run)(const wsss_bcast *g, wsss_binop op, int which,
 #pragma omp parallel for schedule(static) if (tasks > 1)
     for (int t = 0; t < tasks; t++) {
         int64_t lo = ext * t / tasks, hi = ext * (t + 1) / tasks;
-        SFX(walk)(g, p, lo, hi, op, which, a, b, o, gout);
+        FN(walk)(g, p, lo, hi, op, which, a, b, o, gout);
     }
 }
 
-void SFX(wsss_ref_binary)(wsss_binop op, const wsss_bcast *g, const REAL *a, const REAL *b, REAL *out) {
-    SFX(run)(g, op, 0, a, b, out, NULL);
+void FN(wsss_ref_binary)(wsss_binop op, const wsss_bcast *g, const REAL *a, const REAL *b, REAL *out) {
+    FN(run)(g, op, 0, a, b, out, NULL);
 }
 
-void SFX(wsss_ref_binary_grad)(wsss_binop op, int which, const wsss_bcast *g, const REAL *gout,
+void FN(wsss_ref_binary_grad)(wsss_binop op, int which, const wsss_bcast *g, const REAL *gout,
                                const REAL *a, const REAL *b, REAL *dst) {
-    SFX(run)(g, op, which, a, b, dst, gout);
+    FN(run)(g, op, which, a, b, dst, gout);
 }
 
-void SFX(wsss_ref_unary)(wsss_unop op, int64_t n, const REAL *restrict x, REAL *restrict y,
+void FN(wsss_ref_unary)(wsss_unop op, int64_t n, const REAL *restrict x, REAL *restrict y,
                          double p0, double p1) {
     const REAL s = (REAL)p0, hi = (REAL)p1;
     const int par = n >= WSSS_EW_PAR_MIN;
@@ -183,11 +183,11 @@ void SFX(wsss_ref_unary)(wsss_unop op, int64_t n, const REAL *restrict x, REAL *
         break;
     case WSSS_UN_EXP:
 #pragma omp parallel for schedule(static) if (par)
-        for (int64_t i = 0; i < n; i++) y[i] = WSSS_EW_EXP(x[i]);
+        for (int64_t i = 0; i < n; i++) y[i] = MATH(exp)(x[i]);
         break;
     case WSSS_UN_LOG:
 #pragma omp parallel for schedule(static) if (par)
-        for (int64_t i = 0; i < n; i++) y[i] = WSSS_EW_LOG(x[i]);
+        for (int64_t i = 0; i < n; i++) y[i] = MATH(log)(x[i]);
         break;
     case WSSS_UN_POW:
         if (p0 == 2.0) {
@@ -195,12 +195,12 @@ void SFX(wsss_ref_unary)(wsss_unop op, int64_t n, const REAL *restrict x, REAL *
             for (int64_t i = 0; i < n; i++) y[i] = x[i] * x[i];
         } else {
 #pragma omp parallel for schedule(static) if (par)
-            for (int64_t i = 0; i < n; i++) y[i] = WSSS_EW_POW(x[i], s);
+            for (int64_t i = 0; i < n; i++) y[i] = MATH(pow)(x[i], s);
         }
         break;
     case WSSS_UN_ABS:
 #pragma omp parallel for simd schedule(static) if (par)
-        for (int64_t i = 0; i < n; i++) y[i] = WSSS_EW_FABS(x[i]);
+        for (int64_t i = 0; i < n; i++) y[i] = MATH(fabs)(x[i]);
         break;
     case WSSS_UN_CLAMP:
         /* NaN stays NaN, as torch.clamp */
@@ -215,7 +215,7 @@ void SFX(wsss_ref_unary)(wsss_unop op, int64_t n, const REAL *restrict x, REAL *
 
 /* Gradients as torch 1.13 computes them: pow: g * p * x^(p-1) (0 when p == 0); abs: g * sgn(x)
  * (0 at 0); clamp: g where lo <= x <= hi. */
-void SFX(wsss_ref_unary_grad)(wsss_unop op, int64_t n, const REAL *restrict gy, const REAL *restrict x,
+void FN(wsss_ref_unary_grad)(wsss_unop op, int64_t n, const REAL *restrict gy, const REAL *restrict x,
                               const REAL *restrict y, REAL *restrict gx, double p0, double p1) {
     const REAL s = (REAL)p0, hi = (REAL)p1;
     const int par = n >= WSSS_EW_PAR_MIN;
@@ -251,7 +251,7 @@ void SFX(wsss_ref_unary_grad)(wsss_unop op, int64_t n, const REAL *restrict gy, 
         } else {
             const REAL pm1 = (REAL)(p0 - 1.0);
 #pragma omp parallel for schedule(static) if (par)
-            for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * (s * WSSS_EW_POW(x[i], pm1));
+            for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * (s * MATH(pow)(x[i], pm1));
         }
         break;
     case WSSS_UN_ABS:

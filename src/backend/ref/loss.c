@@ -23,32 +23,5 @@ static inline void ce_check(int64_t tg, int64_t c) {
     WSSS_ASSERT(tg >= 0 && tg < c, "cross_entropy: target class outside [0, C) and not ignore_index");
 }
 
-#define REAL float
-#define SFX(name) name##_f32
-#define LS_EXP expf
-#define LS_LOG logf
-#define LS_LOG1P log1pf
-#define LS_FABS fabsf
-#include "backend/ref/loss_impl.h"
-#undef REAL
-#undef SFX
-#undef LS_EXP
-#undef LS_LOG
-#undef LS_LOG1P
-#undef LS_FABS
-#undef LS_BLOCK_SUM
-
-#define REAL double
-#define SFX(name) name##_f64
-#define LS_EXP exp
-#define LS_LOG log
-#define LS_LOG1P log1p
-#define LS_FABS fabs
-#include "backend/ref/loss_impl.h"
-#undef REAL
-#undef SFX
-#undef LS_EXP
-#undef LS_LOG
-#undef LS_LOG1P
-#undef LS_FABS
-#undef LS_BLOCK_SUM
+#define REF_TEMPLATE "backend/ref/loss_impl.h"
+#include "backend/ref/for_each_real.h"

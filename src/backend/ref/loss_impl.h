@@ -1,9 +1,9 @@
-/* Loss kernel bodies, included twice by loss.c (REAL = float / double, SFX suffix). Per-element
+/* Loss kernel bodies, included twice by loss.c (REAL = float / double, FN suffix). Per-element
  * terms are computed in REAL, as PyTorch does for the dtype; sums accumulate in double. */
 
-static inline REAL SFX(softplus_neg_abs)(REAL x) { return LS_LOG1P(LS_EXP(-LS_FABS(x))); }
+static inline REAL FN(softplus_neg_abs)(REAL x) { return MATH(log1p)(MATH(exp)(-MATH(fabs)(x))); }
 /* log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)) */
-static inline REAL SFX(logsigmoid)(REAL x) { return (x < 0 ? x : (REAL)0) - SFX(softplus_neg_abs)(x); }
+static inline REAL FN(logsigmoid)(REAL x) { return (x < 0 ? x : (REAL)0) - FN(softplus_neg_abs)(x); }
 
 /* Sum over n elements of TERM(i) in fixed blocks (deterministic for any thread count). */
 #define LS_BLOCK_SUM(n, TERM)                                                      \
@@ -22,37 +22,37 @@ static inline REAL SFX(logsigmoid)(REAL x) { return (x < 0 ? x : (REAL)0) - SFX(
         free(part_);                                                               \
     } while (0)
 
-double SFX(wsss_ref_bce_logits)(int64_t n, const REAL *x, const REAL *y) {
-    LS_BLOCK_SUM(n, (x[i] > 0 ? x[i] : (REAL)0) - x[i] * y[i] + SFX(softplus_neg_abs)(x[i]));
+double FN(wsss_ref_bce_logits)(int64_t n, const REAL *x, const REAL *y) {
+    LS_BLOCK_SUM(n, (x[i] > 0 ? x[i] : (REAL)0) - x[i] * y[i] + FN(softplus_neg_abs)(x[i]));
     return total;
 }
 
-double SFX(wsss_ref_soft_margin)(int64_t n, const REAL *x, const REAL *y) {
-    LS_BLOCK_SUM(n, -(y[i] * SFX(logsigmoid)(x[i]) + (1 - y[i]) * SFX(logsigmoid)(-x[i])));
+double FN(wsss_ref_soft_margin)(int64_t n, const REAL *x, const REAL *y) {
+    LS_BLOCK_SUM(n, -(y[i] * FN(logsigmoid)(x[i]) + (1 - y[i]) * FN(logsigmoid)(-x[i])));
     return total;
 }
 
-void SFX(wsss_ref_logits_loss_backward)(int64_t n, const REAL *x, const REAL *y, double scale, REAL *gx,
+void FN(wsss_ref_logits_loss_backward)(int64_t n, const REAL *x, const REAL *y, double scale, REAL *gx,
                                         REAL *gy) {
     const REAL s = (REAL)scale;
 #pragma omp parallel for schedule(static) if (n >= LS_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
-        if (gx) gx[i] = (1 / (1 + LS_EXP(-x[i])) - y[i]) * s;
+        if (gx) gx[i] = (1 / (1 + MATH(exp)(-x[i])) - y[i]) * s;
         if (gy) gy[i] = -x[i] * s;
     }
 }
 
-static inline REAL SFX(clamped_log)(REAL v) {
-    REAL l = LS_LOG(v);
+static inline REAL FN(clamped_log)(REAL v) {
+    REAL l = MATH(log)(v);
     return l > (REAL)-100 ? l : (REAL)-100; /* log(0) = -inf clamps too */
 }
 
-double SFX(wsss_ref_bce)(int64_t n, const REAL *p, const REAL *y) {
-    LS_BLOCK_SUM(n, (y[i] - 1) * SFX(clamped_log)(1 - p[i]) - y[i] * SFX(clamped_log)(p[i]));
+double FN(wsss_ref_bce)(int64_t n, const REAL *p, const REAL *y) {
+    LS_BLOCK_SUM(n, (y[i] - 1) * FN(clamped_log)(1 - p[i]) - y[i] * FN(clamped_log)(p[i]));
     return total;
 }
 
-void SFX(wsss_ref_bce_backward)(int64_t n, const REAL *p, const REAL *y, double scale, REAL *gp, REAL *gy) {
+void FN(wsss_ref_bce_backward)(int64_t n, const REAL *p, const REAL *y, double scale, REAL *gp, REAL *gy) {
     const REAL s = (REAL)scale, eps = (REAL)1e-12f; /* torch's EPSILON is a float */
 #pragma omp parallel for schedule(static) if (n >= LS_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
@@ -60,12 +60,12 @@ void SFX(wsss_ref_bce_backward)(int64_t n, const REAL *p, const REAL *y, double 
             REAL den = (1 - p[i]) * p[i];
             gp[i] = s * (p[i] - y[i]) / (den > eps ? den : eps);
         }
-        if (gy) gy[i] = s * (LS_LOG(1 - p[i]) - LS_LOG(p[i]));
+        if (gy) gy[i] = s * (MATH(log)(1 - p[i]) - MATH(log)(p[i]));
     }
 }
 
 /* max and log-sum-exp of the c logits at each of nb inner positions starting at x */
-static void SFX(ce_stats)(int64_t c, int64_t inner, const REAL *x, int64_t nb, REAL *m, REAL *lse) {
+static void FN(ce_stats)(int64_t c, int64_t inner, const REAL *x, int64_t nb, REAL *m, REAL *lse) {
     double s[CE_BLOCK];
     for (int64_t i = 0; i < nb; i++) {
         m[i] = x[i];
@@ -74,11 +74,11 @@ static void SFX(ce_stats)(int64_t c, int64_t inner, const REAL *x, int64_t nb, R
     for (int64_t k = 1; k < c; k++)
         for (int64_t i = 0; i < nb; i++) m[i] = x[k * inner + i] > m[i] ? x[k * inner + i] : m[i];
     for (int64_t k = 0; k < c; k++)
-        for (int64_t i = 0; i < nb; i++) s[i] += LS_EXP(x[k * inner + i] - m[i]);
+        for (int64_t i = 0; i < nb; i++) s[i] += MATH(exp)(x[k * inner + i] - m[i]);
     for (int64_t i = 0; i < nb; i++) lse[i] = (REAL)log(s[i]);
 }
 
-double SFX(wsss_ref_cross_entropy)(int64_t outer, int64_t c, int64_t inner, const REAL *x,
+double FN(wsss_ref_cross_entropy)(int64_t outer, int64_t c, int64_t inner, const REAL *x,
                                    const void *target, wsss_dtype tdt, int64_t ignore, int64_t *nvalid) {
     const int64_t nbk = (inner + CE_BLOCK - 1) / CE_BLOCK, tasks = outer * nbk;
     double *part = wsss_xmalloc((size_t)(tasks > 0 ? tasks : 1) * sizeof *part);
@@ -89,7 +89,7 @@ double SFX(wsss_ref_cross_entropy)(int64_t outer, int64_t c, int64_t inner, cons
         int64_t nb = inner - i0 < CE_BLOCK ? inner - i0 : CE_BLOCK;
         const REAL *xb = x + o * c * inner + i0;
         REAL m[CE_BLOCK], lse[CE_BLOCK];
-        SFX(ce_stats)(c, inner, xb, nb, m, lse);
+        FN(ce_stats)(c, inner, xb, nb, m, lse);
         double acc = 0;
         int64_t k = 0;
         for (int64_t i = 0; i < nb; i++) {
@@ -114,7 +114,7 @@ double SFX(wsss_ref_cross_entropy)(int64_t outer, int64_t c, int64_t inner, cons
     return total;
 }
 
-void SFX(wsss_ref_cross_entropy_backward)(int64_t outer, int64_t c, int64_t inner, const REAL *x,
+void FN(wsss_ref_cross_entropy_backward)(int64_t outer, int64_t c, int64_t inner, const REAL *x,
                                           const void *target, wsss_dtype tdt, int64_t ignore,
                                           double scale, REAL *gx) {
     const int64_t nbk = (inner + CE_BLOCK - 1) / CE_BLOCK, tasks = outer * nbk;
@@ -128,7 +128,7 @@ void SFX(wsss_ref_cross_entropy_backward)(int64_t outer, int64_t c, int64_t inne
         REAL *gb = gx + off;
         REAL m[CE_BLOCK], lse[CE_BLOCK], w[CE_BLOCK];
         int64_t tg[CE_BLOCK];
-        SFX(ce_stats)(c, inner, xb, nb, m, lse);
+        FN(ce_stats)(c, inner, xb, nb, m, lse);
         for (int64_t i = 0; i < nb; i++) {
             tg[i] = ce_target(target, tdt, o * inner + i0 + i);
             w[i] = tg[i] == ignore ? (REAL)0 : s;
@@ -136,8 +136,9 @@ void SFX(wsss_ref_cross_entropy_backward)(int64_t outer, int64_t c, int64_t inne
         }
         for (int64_t k = 0; k < c; k++)
             for (int64_t i = 0; i < nb; i++)
-                gb[k * inner + i] = w[i] * LS_EXP(xb[k * inner + i] - m[i] - lse[i]);
+                gb[k * inner + i] = w[i] * MATH(exp)(xb[k * inner + i] - m[i] - lse[i]);
         for (int64_t i = 0; i < nb; i++)
             if (tg[i] >= 0) gb[tg[i] * inner + i] -= w[i];
     }
 }
+#undef LS_BLOCK_SUM /* redefined by the next instantiation */

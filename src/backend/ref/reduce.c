@@ -3,25 +3,14 @@
 
 #include <stdlib.h>
 
+#include "backend/ref/threads.h"
 #include "wsss/error.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* Loops over fewer elements stay on one thread; long reductions are cut into blocks this long. */
 #define WSSS_RED_PAR_MIN 32768
 #define WSSS_RED_BLOCK 8192
 /* Below this many outputs, long sums are split into blocks (so sum_all uses every thread). */
 #define WSSS_RED_FEW_OUT 16
-
-static int64_t wsss_reduce_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
 /* Offset of output o's first element: o decomposed row-major over the kept dims. */
 static inline int64_t wsss_reduce_base(const wsss_reduce_geo *g, int64_t o) {
@@ -84,14 +73,5 @@ void wsss_reduce_geo_init(wsss_reduce_geo *g, int ndim, const int64_t *shape, co
     }
 }
 
-#define REAL float
-#define SFX(name) name##_f32
-#include "backend/ref/reduce_impl.h"
-#undef REAL
-#undef SFX
-
-#define REAL double
-#define SFX(name) name##_f64
-#include "backend/ref/reduce_impl.h"
-#undef REAL
-#undef SFX
+#define REF_TEMPLATE "backend/ref/reduce_impl.h"
+#include "backend/ref/for_each_real.h"

@@ -77,14 +77,37 @@ static int64_t *linear_taps_list(const linear_tab *t, int64_t out) {
     return l;
 }
 
+/* What both bilinear kernels precompute: the row and column taps, and the input rows some output
+ * row reads (rows[0..nrows-1], slot[y] = position of row y in that list or -1). */
+typedef struct bilinear_plan {
+    linear_tab ty, tx;
+    int64_t *rows, *slot, nrows;
+} bilinear_plan;
+
+static bilinear_plan bilinear_plan_new(int64_t ih, int64_t iw, int64_t oh, int64_t ow, int align_corners) {
+    bilinear_plan p;
+    p.ty = linear_tab_new(ih, oh, align_corners);
+    p.tx = linear_tab_new(iw, ow, align_corners);
+    int64_t *taps = linear_taps_list(&p.ty, oh);
+    p.nrows = used_rows(taps, 2 * oh, ih, &p.rows, &p.slot);
+    free(taps);
+    return p;
+}
+
+static void bilinear_plan_free(bilinear_plan *p) {
+    free(p->rows);
+    free(p->slot);
+    linear_tab_free(&p->ty);
+    linear_tab_free(&p->tx);
+}
+
 void wsss_tab_resize_bilinear_fwd_f32(int64_t planes, int64_t ih, int64_t iw, const float *x,
                                       int64_t oh, int64_t ow, float *y, int align_corners) {
-    linear_tab ty = linear_tab_new(ih, oh, align_corners);
-    linear_tab tx = linear_tab_new(iw, ow, align_corners);
-    int64_t *taps = linear_taps_list(&ty, oh), *rows, *slot;
-    const int64_t nrows = used_rows(taps, 2 * oh, ih, &rows, &slot);
-    const int64_t *x0 = tx.i0, *x1 = tx.i1;
-    const float *b0 = tx.l0, *b1 = tx.l1;
+    bilinear_plan pl = bilinear_plan_new(ih, iw, oh, ow, align_corners);
+    const linear_tab ty = pl.ty;
+    const int64_t *rows = pl.rows, *slot = pl.slot, nrows = pl.nrows;
+    const int64_t *x0 = pl.tx.i0, *x1 = pl.tx.i1;
+    const float *b0 = pl.tx.l0, *b1 = pl.tx.l1;
 #pragma omp parallel if (planes * oh * ow >= RESIZE_PAR_MIN)
     {
         float *h = wsss_xmalloc((size_t)(nrows * ow) * sizeof *h);
@@ -105,21 +128,16 @@ void wsss_tab_resize_bilinear_fwd_f32(int64_t planes, int64_t ih, int64_t iw, co
         }
         free(h);
     }
-    free(taps);
-    free(rows);
-    free(slot);
-    linear_tab_free(&ty);
-    linear_tab_free(&tx);
+    bilinear_plan_free(&pl);
 }
 
 void wsss_tab_resize_bilinear_bwd_f32(int64_t planes, int64_t ih, int64_t iw, float *dx,
                                       int64_t oh, int64_t ow, const float *dy, int align_corners) {
-    linear_tab ty = linear_tab_new(ih, oh, align_corners);
-    linear_tab tx = linear_tab_new(iw, ow, align_corners);
-    int64_t *taps = linear_taps_list(&ty, oh), *rows, *slot;
-    const int64_t nrows = used_rows(taps, 2 * oh, ih, &rows, &slot);
-    const int64_t *x0 = tx.i0, *x1 = tx.i1;
-    const float *b0 = tx.l0, *b1 = tx.l1;
+    bilinear_plan pl = bilinear_plan_new(ih, iw, oh, ow, align_corners);
+    const linear_tab ty = pl.ty;
+    const int64_t *rows = pl.rows, *slot = pl.slot, nrows = pl.nrows;
+    const int64_t *x0 = pl.tx.i0, *x1 = pl.tx.i1;
+    const float *b0 = pl.tx.l0, *b1 = pl.tx.l1;
 #pragma omp parallel if (planes * oh * ow >= RESIZE_PAR_MIN)
     {
         float *h = wsss_xmalloc((size_t)(nrows * ow) * sizeof *h);
@@ -148,11 +166,7 @@ void wsss_tab_resize_bilinear_bwd_f32(int64_t planes, int64_t ih, int64_t iw, fl
         }
         free(h);
     }
-    free(taps);
-    free(rows);
-    free(slot);
-    linear_tab_free(&ty);
-    linear_tab_free(&tx);
+    bilinear_plan_free(&pl);
 }
 
 static int64_t *nearest_tab_new(int64_t in, int64_t out) {

@@ -1,8 +1,8 @@
-/* Softmax kernel bodies, included twice by softmax.c (REAL = float / double, SFX suffix).
+/* Softmax kernel bodies, included twice by softmax.c (REAL = float / double, FN suffix).
  * Work is split into tasks of (outer index, block of up to SM_BLOCK inner positions); within a
  * task the loops run over the inner positions, which are contiguous, so they vectorise. */
 
-static void SFX(sm_block)(int64_t d, int64_t inner, const REAL *x, REAL *y, int64_t nb, int is_log) {
+static void FN(sm_block)(int64_t d, int64_t inner, const REAL *x, REAL *y, int64_t nb, int is_log) {
     REAL m[SM_BLOCK];
     double s[SM_BLOCK];
     for (int64_t i = 0; i < nb; i++) {
@@ -17,7 +17,7 @@ static void SFX(sm_block)(int64_t d, int64_t inner, const REAL *x, REAL *y, int6
         const REAL *xc = x + c * inner;
         REAL *yc = y + c * inner;
         for (int64_t i = 0; i < nb; i++) {
-            REAL e = SM_EXP(xc[i] - m[i]);
+            REAL e = MATH(exp)(xc[i] - m[i]);
             s[i] += e;
             if (!is_log) yc[i] = e;
         }
@@ -40,7 +40,7 @@ static void SFX(sm_block)(int64_t d, int64_t inner, const REAL *x, REAL *y, int6
     }
 }
 
-static void SFX(sm_block_bwd)(int64_t d, int64_t inner, const REAL *y, const REAL *gy, REAL *gx,
+static void FN(sm_block_bwd)(int64_t d, int64_t inner, const REAL *y, const REAL *gy, REAL *gx,
                               int64_t nb, int is_log) {
     double s[SM_BLOCK];
     for (int64_t i = 0; i < nb; i++) s[i] = 0;
@@ -57,19 +57,19 @@ static void SFX(sm_block_bwd)(int64_t d, int64_t inner, const REAL *y, const REA
         const REAL *yc = y + c * inner, *gc = gy + c * inner;
         REAL *oc = gx + c * inner;
         if (is_log)
-            for (int64_t i = 0; i < nb; i++) oc[i] = gc[i] - SM_EXP(yc[i]) * sr[i];
+            for (int64_t i = 0; i < nb; i++) oc[i] = gc[i] - MATH(exp)(yc[i]) * sr[i];
         else
             for (int64_t i = 0; i < nb; i++) oc[i] = yc[i] * (gc[i] - sr[i]);
     }
 }
 
 /* inner == 1: each row is contiguous. */
-static void SFX(sm_row)(int64_t d, const REAL *x, REAL *y, int is_log) {
+static void FN(sm_row)(int64_t d, const REAL *x, REAL *y, int is_log) {
     REAL m = x[0];
     for (int64_t c = 1; c < d; c++) m = x[c] > m ? x[c] : m;
     double s = 0;
     for (int64_t c = 0; c < d; c++) {
-        REAL e = SM_EXP(x[c] - m);
+        REAL e = MATH(exp)(x[c] - m);
         s += e;
         if (!is_log) y[c] = e;
     }
@@ -82,7 +82,7 @@ static void SFX(sm_row)(int64_t d, const REAL *x, REAL *y, int is_log) {
     }
 }
 
-static void SFX(sm_row_bwd)(int64_t d, const REAL *y, const REAL *gy, REAL *gx, int is_log) {
+static void FN(sm_row_bwd)(int64_t d, const REAL *y, const REAL *gy, REAL *gx, int is_log) {
     double s = 0;
     if (is_log)
         for (int64_t c = 0; c < d; c++) s += gy[c];
@@ -90,16 +90,16 @@ static void SFX(sm_row_bwd)(int64_t d, const REAL *y, const REAL *gy, REAL *gx, 
         for (int64_t c = 0; c < d; c++) s += (double)gy[c] * y[c];
     REAL sr = (REAL)s;
     if (is_log)
-        for (int64_t c = 0; c < d; c++) gx[c] = gy[c] - SM_EXP(y[c]) * sr;
+        for (int64_t c = 0; c < d; c++) gx[c] = gy[c] - MATH(exp)(y[c]) * sr;
     else
         for (int64_t c = 0; c < d; c++) gx[c] = y[c] * (gy[c] - sr);
 }
 
-void SFX(wsss_ref_softmax)(int64_t outer, int64_t d, int64_t inner, const REAL *x, REAL *y, int is_log) {
+void FN(wsss_ref_softmax)(int64_t outer, int64_t d, int64_t inner, const REAL *x, REAL *y, int is_log) {
     if (d == 0) return;
     if (inner == 1) {
 #pragma omp parallel for schedule(static) if (outer * d >= SM_PAR_MIN)
-        for (int64_t o = 0; o < outer; o++) SFX(sm_row)(d, x + o * d, y + o * d, is_log);
+        for (int64_t o = 0; o < outer; o++) FN(sm_row)(d, x + o * d, y + o * d, is_log);
         return;
     }
     const int64_t nbk = (inner + SM_BLOCK - 1) / SM_BLOCK, tasks = outer * nbk;
@@ -108,17 +108,17 @@ void SFX(wsss_ref_softmax)(int64_t outer, int64_t d, int64_t inner, const REAL *
         int64_t o = t / nbk, i0 = (t % nbk) * SM_BLOCK;
         int64_t nb = inner - i0 < SM_BLOCK ? inner - i0 : SM_BLOCK;
         int64_t off = o * d * inner + i0;
-        SFX(sm_block)(d, inner, x + off, y + off, nb, is_log);
+        FN(sm_block)(d, inner, x + off, y + off, nb, is_log);
     }
 }
 
-void SFX(wsss_ref_softmax_backward)(int64_t outer, int64_t d, int64_t inner, const REAL *y,
+void FN(wsss_ref_softmax_backward)(int64_t outer, int64_t d, int64_t inner, const REAL *y,
                                     const REAL *gy, REAL *gx, int is_log) {
     if (d == 0) return;
     if (inner == 1) {
 #pragma omp parallel for schedule(static) if (outer * d >= SM_PAR_MIN)
         for (int64_t o = 0; o < outer; o++)
-            SFX(sm_row_bwd)(d, y + o * d, gy + o * d, gx + o * d, is_log);
+            FN(sm_row_bwd)(d, y + o * d, gy + o * d, gx + o * d, is_log);
         return;
     }
     const int64_t nbk = (inner + SM_BLOCK - 1) / SM_BLOCK, tasks = outer * nbk;
@@ -127,6 +127,6 @@ void SFX(wsss_ref_softmax_backward)(int64_t outer, int64_t d, int64_t inner, con
         int64_t o = t / nbk, i0 = (t % nbk) * SM_BLOCK;
         int64_t nb = inner - i0 < SM_BLOCK ? inner - i0 : SM_BLOCK;
         int64_t off = o * d * inner + i0;
-        SFX(sm_block_bwd)(d, inner, y + off, gy + off, gx + off, nb, is_log);
+        FN(sm_block_bwd)(d, inner, y + off, gy + off, gx + off, nb, is_log);
     }
 }
