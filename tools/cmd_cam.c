@@ -17,10 +17,9 @@
 #include "wsss/runlog.h"
 #include "wsss/trainer.h"
 
+/* the maps of the classifier's method (method.h) */
 static wsss_tensor *classifier_cam(void *user, wsss_ctx *ctx, wsss_tensor *x) {
-    wsss_tensor *cam = NULL;
-    wsss_classifier_forward(ctx, (wsss_classifier *)user, x, 0, &cam);
-    return cam;
+    return wsss_classifier_maps(ctx, (wsss_classifier *)user, x);
 }
 
 /* Heat map of the per-pixel max over the image's class maps (zeros without classes). */

@@ -1,6 +1,7 @@
 /* `wsss train-cls`: train the multi-label classifier (stage 1; train_cls.h). */
 
 #include "commands.h"
+#include "wsss/method.h"
 #include "wsss/train_cls.h"
 #include "wsss/train_common.h"
 
@@ -8,6 +9,10 @@
 static int check(const void *cfg) { return wsss_train_cls_config_check(cfg); }
 static int run(const void *cfg, const char *resume_dir) { return wsss_train_cls_run(cfg, resume_dir); }
 static char *ckpt_dir(const void *cfg) { return wsss_train_cls_ckpt_dir(cfg); }
+/* a method's recipe for the options not given */
+static void method_defaults(void *defaults, const void *cfg) {
+    wsss_train_cls_config_method_default(defaults, ((const wsss_train_cls_config *)cfg)->method);
+}
 
 int cmd_train_cls(int argc, char **argv) {
     wsss_train_cls_config c;
@@ -15,6 +20,11 @@ int cmd_train_cls(int argc, char **argv) {
     const char *resume = NULL;
     int quiet = 0, stop_after = 0;
     const cli_opt opts[] = {
+        {"method", CLI_CHOICE, &c.method, "M",
+         "cam (the baseline) or mcis (co-attention on class-sharing pairs; its recipe changes the defaults: "
+         "vgg16-deeplab, 15 epochs, batch 5, size 256, no crop or flip, jitter 0.3, lr 1e-3 x0.1 at epochs 5,10, "
+         "Nesterov, weight decay 5e-4 on biases too, head x10)",
+         .choices = wsss_method_choices},
         {"data", CLI_STRING, &c.data, "DIR", "dataset root (VOC layout)", .flags = CLI_REQUIRED, .unless = "resume"},
         {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt) or a list file", .flags = 0},
         CLI_OPT_RUN(&c.run),
@@ -39,7 +49,10 @@ int cmd_train_cls(int argc, char **argv) {
         {"optim", CLI_CHOICE, &c.optim, "O", "sgd (with momentum) or adamw", .choices = wsss_train_optim_choices},
         {"lr", CLI_DOUBLE, &c.lr, "F", "base learning rate", .flags = CLI_MIN_OPEN, .min = 0, .max = 10},
         {"momentum", CLI_DOUBLE, &c.momentum, "F", "SGD momentum", .flags = CLI_MAX_OPEN, .min = 0, .max = 1},
-        {"weight-decay", CLI_DOUBLE, &c.weight_decay, "F", "weight decay (weights only)", .min = 0, .max = 1},
+        {"weight-decay", CLI_DOUBLE, &c.weight_decay, "F", "weight decay (weights; biases with --bias-decay)", .min = 0,
+         .max = 1},
+        {"bias-decay", CLI_FLAG, &c.bias_decay, NULL, "weight decay on biases too", .flags = 0},
+        {"nesterov", CLI_FLAG, &c.nesterov, NULL, "SGD with Nesterov momentum", .flags = 0},
         {"head-lr-mult", CLI_DOUBLE, &c.head_lr_mult, "F",
          "lr multiplier of the new head, its bias twice (negative: 10 with --backbone-weights, else 1)", .min = -1,
          .max = 1000},
@@ -53,6 +66,8 @@ int cmd_train_cls(int argc, char **argv) {
          .choices = wsss_pool_choices},
         {"lse-r", CLI_DOUBLE, &c.lse_r, "R", "lse pooling sharpness (small: like gap, large: like gmp)",
          .flags = CLI_MIN_OPEN, .min = 0, .max = 100},
+        {"contrastive-from", CLI_INT, &c.contrastive_from, "E",
+         "mcis: the 0-based epoch from which the contrastive co-attention terms count", .min = 0, .max = 1000000},
         CLI_OPTS_TRAIN_LOOP(c, &quiet, &stop_after),
     };
     unsigned char given[sizeof opts / sizeof opts[0]];
@@ -62,5 +77,5 @@ int cmd_train_cls(int argc, char **argv) {
                            opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, given};
     const cli_train_stage t = {&wsss_train_cls_config_table, &c, &c.ckpt, &c.progress, &c.stop_after, &resume, &quiet,
                                &stop_after, check, run, ckpt_dir};
-    return cli_train_main(&spec, argc, argv, &t);
+    return cli_train_main_defaults(&spec, argc, argv, &t, method_defaults);
 }

@@ -46,11 +46,19 @@ typedef struct wsss_train_cls_config {
     wsss_pool_kind pool;    /* class scores from the CAM: gap (the model's GAP + linear), gmp (max),
                                lse (log-mean-exp with sharpness lse_r); all + the fc bias */
     double lse_r;
+    int method;             /* wsss_method_kind (method.h): cam (the baseline) or mcis */
+    int nesterov;           /* SGD with Nesterov momentum */
+    int bias_decay;         /* weight decay on biases too (MCIS), else on weights only */
+    int contrastive_from;   /* mcis: the 0-based epoch from which the contrastive terms count (2) */
     int seed, workers, log_every, progress, skip_bad;
     int64_t stop_after;     /* testing: behave as interrupted after this many steps (0 = off) */
 } wsss_train_cls_config;
 
 void wsss_train_cls_config_default(wsss_train_cls_config *c);
+/* The defaults with a method's recipe applied (method.h; mcis: specs/mcis.md §5 — 15 epochs of 5
+ * pairs at 256, jitter 0.3, SGD-Nesterov lr 1e-3 x 0.1 at epochs 5 and 10, decay 5e-4 on biases
+ * too, new layers x10). */
+void wsss_train_cls_config_method_default(wsss_train_cls_config *c, int method);
 /* The config's JSON form (stored in checkpoints; the typed settings as their words): tag "stage":
  * "train-cls"; read and write it with wsss_cfg_from_json / wsss_cfg_to_json (config_table.h). */
 extern const wsss_cfg_table wsss_train_cls_config_table;
