@@ -13,8 +13,18 @@ sum over outputs of sum(out * gout) w.r.t. F1, F2 and the weights, computed in f
 and in float32 from the inputs rounded to float32 (suffix .f32). Metadata: "cases" lists the case
 names; each case's entry is "B C K h1 w1 h2 w2".
 
+The second fixture is one full MCIS training step (§4) on a tiny backbone (tests/parity/
+test_mcis_step_parity.c): "features.0" conv 3->6 3x3 pad 1 + ReLU, "features.2" conv 6->8 3x3
+stride 2 pad 1 + ReLU (the feature map F), "head" 1x1 conv 8->K with bias (the CAM), basic score =
+GAP of the CAM; the co-attention weights under the reference names. The loss is computed as the
+reference does it, four Siamese passes that each run x1 through the backbone again: the cross pair
+(x1, x2) and the self pairs (x1, flip), (x1, small), (x1, large), then the §4 total with
+MultiLabelSoftMarginLoss on torch.cat'ed rows, the contrastive terms gated per batch. Stored: the
+float64 weights and inputs, per case the labels l1, l2 and the flag (metadata "<case>":
+"contrastive"), and in float64 and float32 the loss, its terms and the gradient of every parameter.
+
 Run: /usr/bin/python3 scripts/gen_fixtures_mcis.py
-Writes tests/fixtures/mcis_coattention.safetensors."""
+Writes tests/fixtures/mcis_coattention.safetensors and tests/fixtures/mcis_step.safetensors."""
 import os
 import sys
 
@@ -26,6 +36,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import st_io  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "mcis_coattention.safetensors")
+OUT_STEP = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "mcis_step.safetensors")
 OUTPUTS = ["co_map1", "co_map2", "co1", "co2", "gate1", "gate2", "cco_map1", "cco_map2", "cco1", "cco2"]
 gen = torch.Generator().manual_seed(2020)
 
@@ -83,6 +94,98 @@ def case(tensors, meta, name, b, c, k, size1, size2):
             tensors[f"{name}.grad.{key}.{sfx}"] = x.grad
 
 
+class TinyMcis(nn.Module):
+    """The tiny backbone + basic CAM head + co-attention weights of the step fixture."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(),
+                                      nn.Conv2d(6, 8, 3, stride=2, padding=1), nn.ReLU())
+        self.head = nn.Conv2d(8, k, 1)
+        self.extra_linear_e = nn.Linear(8, 8, bias=False)
+        self.extra_gate = nn.Conv2d(8, k, 1, bias=False)
+        self.extra_gate_merge = nn.Conv2d(8, 1, 1, bias=False)
+
+    def branch(self, x):
+        f = self.features(x)
+        return f, self.head(f).mean(dim=(2, 3))
+
+    def pair(self, xa, xb):
+        """One Siamese pass as the reference runs it: both images through the backbone."""
+        fa, sa = self.branch(xa)
+        fb, sb = self.branch(xb)
+        outs = coattention(fa, fb, self.extra_linear_e.weight, self.extra_gate.weight,
+                           self.extra_gate_merge.weight)
+        o = dict(zip(OUTPUTS, outs))
+        return sa, sb, o
+
+
+def mcis_step_loss(net, views, l1, l2, contrastive):
+    """§4 total loss; returns (loss, [basic, co, self_basic, self_co, contrast])."""
+    crit = nn.MultiLabelSoftMarginLoss()
+    lc = l1 * l2
+    u1, u2 = l1 - lc, l2 - lc
+    s1, s2, o = net.pair(views["x1"], views["x2"])
+    basic = crit(torch.cat([s1, s2]), torch.cat([l1, l2]))
+    co = crit(torch.cat([o["co1"], o["co2"]]), torch.cat([lc, lc]))
+    self_basic, self_co = 0, 0
+    for v in ("flip", "small", "large"):
+        s1t, st, ot = net.pair(views["x1"], views[v])
+        self_basic = self_basic + crit(torch.cat([s1t, st]), torch.cat([l1, l1]))
+        self_co = self_co + crit(torch.cat([ot["co1"], ot["co2"]]), torch.cat([l1, l1]))
+    contrast = 0
+    if contrastive:
+        if u1.sum() > 0:
+            contrast = contrast + crit(o["cco1"], u1)
+        if u2.sum() > 0:
+            contrast = contrast + crit(o["cco2"], u2)
+    loss = basic + co + self_basic + self_co + contrast
+    return loss, [basic, co, self_basic, self_co, contrast]
+
+
+STEP_TERMS = ["basic", "co", "self_basic", "self_co", "contrast"]
+
+
+def step_fixture():
+    torch.manual_seed(13)
+    k, b = 4, 2
+    g = torch.Generator().manual_seed(2021)
+    net = TinyMcis(k).double()
+    tensors, meta = {}, {}
+    for name, v in net.state_dict().items():
+        tensors[name] = v
+    x1 = torch.rand((b, 3, 8, 8), generator=g, dtype=torch.float64) * 4 - 2
+    views = {"x1": x1, "x2": torch.rand((b, 3, 8, 8), generator=g, dtype=torch.float64) * 4 - 2,
+             "flip": torch.flip(x1, [3]),
+             "small": torch.rand((b, 3, 6, 6), generator=g, dtype=torch.float64) * 4 - 2,
+             "large": torch.rand((b, 3, 16, 16), generator=g, dtype=torch.float64) * 4 - 2}
+    for name, v in views.items():
+        tensors[f"view.{name}"] = v
+    cases = [  # name, l1, l2, contrastive
+        ("both_sides", [[1, 1, 0, 0], [0, 0, 1, 0]], [[1, 0, 0, 0], [0, 0, 1, 1]], 1),
+        ("indicator0", [[1, 1, 0, 0], [0, 0, 1, 0]], [[1, 0, 0, 0], [0, 0, 1, 0]], 1),
+        ("off", [[1, 1, 0, 0], [0, 0, 1, 0]], [[1, 0, 0, 0], [0, 0, 1, 1]], 0),
+    ]
+    for cs, l1, l2, contrastive in cases:
+        meta[cs] = str(contrastive)
+        l1, l2 = torch.tensor(l1, dtype=torch.float64), torch.tensor(l2, dtype=torch.float64)
+        tensors[f"{cs}.l1"], tensors[f"{cs}.l2"] = l1, l2
+        for dt, sfx in ((torch.float64, "f64"), (torch.float32, "f32")):
+            n = TinyMcis(k).to(dt)
+            n.load_state_dict({key: v.to(dt) for key, v in net.state_dict().items()})
+            loss, terms = mcis_step_loss(n, {key: v.to(dt) for key, v in views.items()}, l1.to(dt), l2.to(dt),
+                                         contrastive)
+            loss.backward()
+            tensors[f"{cs}.loss.{sfx}"] = loss.detach().reshape(1)
+            tensors[f"{cs}.terms.{sfx}"] = torch.tensor([float(t) for t in terms], dtype=torch.float64)
+            for name, p in n.named_parameters():
+                # unused (the gate without the contrastive terms): no gradient, stored as zeros
+                tensors[f"{cs}.grad.{name}.{sfx}"] = p.grad if p.grad is not None else torch.zeros_like(p)
+    meta["cases"] = ";".join(c[0] for c in cases)
+    st_io.save(OUT_STEP, tensors, meta)
+    print(f"{OUT_STEP}: {len(cases)} cases, {os.path.getsize(OUT_STEP)} bytes")
+
+
 def main():
     torch.manual_seed(7)  # the default init of the weight modules
     tensors, meta = {}, {}
@@ -94,6 +197,7 @@ def main():
     meta["cases"] = ";".join(n for n in meta)
     st_io.save(OUT, tensors, meta)
     print(f"{OUT}: {len(meta) - 1} cases, {os.path.getsize(OUT)} bytes")
+    step_fixture()
 
 
 if __name__ == "__main__":
