@@ -42,6 +42,12 @@ static int mcis_check(const wsss_train_cls_config *c) {
     if (c->loss != WSSS_CLS_LOSS_MLSM)
         return wsss_error_set("--loss %s: --method mcis uses the multi-label soft margin (expected mlsm)",
                               wsss_choice_name(wsss_cls_loss_choices, (int)c->loss));
+    wsss_arch a;
+    if (wsss_arch_parse(c->arch, &a) != WSSS_OK) return wsss_error_prefix("--arch");
+    if (a.seg_head != WSSS_HEAD_NONE)
+        return wsss_error_set("--arch %s: --method mcis puts its co-attention on a classifier's feature map (expected "
+                              "a backbone: resnet18|34|50|101|152[-os16|-os8] or vgg16-deeplab)",
+                              c->arch);
     if (c->contrastive_from < 0)
         return wsss_error_set("--contrastive-from %d: expected an epoch index >= 0", c->contrastive_from);
     return WSSS_OK;

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# `wsss train-cls --method mcis` (method.h, specs/mcis.md §2-§5) on a tiny Fashion-Scenes set: two
+# short epochs run (the contrastive terms off in epoch 0 and counted in epoch 1 with
+# --contrastive-from 1), the recipe's defaults fill the options not given and a given one wins,
+# the model file says mcis and carries the co-attention tensors under the reference names, 2N steps
+# equal N + --resume + N byte for byte, `wsss cam` reads the model; vgg16-deeplab takes the head too;
+# bad input (unknown method, segmentation arch, other pooling) exits 2 before any work.
+# Usage: bash mcis_cli.sh <path-to-wsss> <tmpdir>
+set -u
+. "$(dirname "$0")/../cli_test_lib.sh"
+export WSSS_THREADS=1 WSSS_PROGRESS=0
+
+D="$TMP/ds"
+check "a tiny dataset" rc_is 0 "$WSSS" data fashion-scenes --out "$D" --train 12 --val 2 --size 32 --quiet
+
+# a JSON value of a file, by a Python expression on `j`
+json_is() { # json_is FILE EXPR WANT
+    /usr/bin/python3 - "$@" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+got = eval(sys.argv[2], {"j": j, "json": json})
+ok = str(got) == sys.argv[3]
+if not ok:
+    print("--- %s: %s is %r, want %s" % (sys.argv[1], sys.argv[2], got, sys.argv[3]))
+sys.exit(0 if ok else 1)
+EOF
+}
+# the safetensors header of a model file (metadata and tensor names)
+header_has() { # header_has FILE TEXT
+    /usr/bin/python3 - "$@" <<'EOF'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+h = b[8:8 + struct.unpack("<Q", b[:8])[0]].decode()
+ok = sys.argv[2] in h
+if not ok:
+    print("--- %s header lacks %s: %s" % (sys.argv[1], sys.argv[2], h[:400]))
+sys.exit(0 if ok else 1)
+EOF
+}
+# contrast is 0 in every step record of epoch 0 and positive in some record of epoch 1
+contrast_from_epoch1() {
+    /usr/bin/python3 - "$1" <<'EOF'
+import json, sys
+recs = [r for r in map(json.loads, open(sys.argv[1])) if "contrast" in r]
+e0 = [r["contrast"] for r in recs if r["epoch"] == 0]
+e1 = [r["contrast"] for r in recs if r["epoch"] == 1]
+ok = e0 and e1 and all(v == 0 for v in e0) and any(v > 0 for v in e1)
+if not ok:
+    print("--- contrast by epoch: %r / %r" % (e0, e1))
+sys.exit(0 if ok else 1)
+EOF
+}
+
+# ---- 12 images, batch 4: 3 steps an epoch, 2 epochs ----
+MCIS=(--method mcis --data "$D" --arch resnet18 --epochs 2 --batch 4 --size 32 --lr-steps 1 --contrastive-from 1 --quiet)
+R="$TMP/full"
+check "train-cls --method mcis: 2 epochs" rc_is 0 "$WSSS" train-cls "${MCIS[@]}" --run "$R"
+check "model written" test -f "$R/cls/model.safetensors"
+check "the model file says mcis" header_has "$R/cls/model.safetensors" '"method":"mcis"'
+for t in extra_linear_e.weight extra_gate.weight extra_gate_merge.weight; do
+    check "the model holds $t" header_has "$R/cls/model.safetensors" "\"$t\""
+done
+check "6 steps logged with the loss terms" json_is "$R/cls/ckpt/state.json" 'j["step"]' 6
+check "contrastive terms from epoch 1 only" contrast_from_epoch1 "$R/logs/train-cls.jsonl"
+CFG="$R/cls/ckpt/state.json"
+check "stored: method mcis" json_is "$CFG" 'json.loads(j["config"])["method"]' mcis
+# the recipe (§5) for what was not given; what was given wins
+for kv in "lr 0.001" "nesterov 1" "bias_decay 1" "weight_decay 0.0005" "head_lr_mult 10.0" "jitter 0.3" \
+    "hflip 0.0" "rrc_min 1.0" "lr_policy step" "lr_gamma 0.1" "batch 4" "size 32" "lr_steps 1" "arch resnet18"; do
+    set -- $kv
+    check "stored: $1 = $2" json_is "$CFG" "json.loads(j[\"config\"])[\"$1\"]" "$2"
+done
+
+R2="$TMP/resumed"
+check "interrupted after 2 of 6 steps: exit 130" rc_is 130 "$WSSS" train-cls "${MCIS[@]}" --run "$R2" --stop-after 2
+check "--resume with another method: exit 2" rc_is 2 "$WSSS" train-cls --resume "$R2/cls/ckpt" --method cam
+check "--method: stored and given value" has "$TMP/out" "--method cam: the run in $R2/cls/ckpt was started with mcis"
+check "resumed to the end" rc_is 0 "$WSSS" train-cls --resume "$R2/cls/ckpt" --quiet
+check "2N steps == N + resume + N (model bytes)" cmp "$R/cls/model.safetensors" "$R2/cls/model.safetensors"
+
+check "cam on the mcis model" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --quiet
+check "a map per image" test "$(ls "$R/cams" | grep -c safetensors)" -ge 12
+
+# ---- the paper's backbone: the co-attention on extra_convs ----
+R3="$TMP/vgg"
+check "vgg16-deeplab --method mcis: 1 short epoch" rc_is 0 "$WSSS" train-cls --method mcis --data "$D" --run "$R3" \
+    --arch vgg16-deeplab --epochs 1 --batch 6 --size 16 --lr-steps "" --quiet
+check "vgg model: basic head and co-attention" header_has "$R3/cls/model.safetensors" '"extra_linear_e.weight"'
+check "vgg model: the CAM head" header_has "$R3/cls/model.safetensors" '"extra_last_conv.weight"'
+
+# ---- bad input: exit 2, the option and the value named, nothing written ----
+check "--method nope: exit 2" rc_is 2 "$WSSS" train-cls --method nope --data "$D" --run "$TMP/x"
+check "--method named once" grep -qx "wsss train-cls: --method nope: expected cam or mcis" "$TMP/out"
+check "--method mcis on a segmentation arch: exit 2" rc_is 2 "$WSSS" train-cls "${MCIS[@]}" --run "$TMP/x" \
+    --arch resnet18-largefov
+check "the arch named" has "$TMP/out" "wsss train-cls: --arch resnet18-largefov: --method mcis puts its co-attention"
+check "--method mcis --pool gmp: exit 2" rc_is 2 "$WSSS" train-cls "${MCIS[@]}" --run "$TMP/x" --pool gmp
+check "the pooling named" has "$TMP/out" "wsss train-cls: --pool gmp: --method mcis scores classes by GAP"
+check "--method mcis with the recipe's lr steps beyond a 3-epoch run: exit 2" rc_is 2 "$WSSS" train-cls \
+    --method mcis --data "$D" --run "$TMP/x" --epochs 3
+check "--lr-steps named" has "$TMP/out" 'wsss train-cls: --lr-steps "5,10": expected'
+check "nothing written for bad input" test ! -e "$TMP/x"
+
+cli_summary mcis_cli
