@@ -109,6 +109,19 @@ char *split_next(char **s) {
     return start;
 }
 
+int fixture_each_case(const wsss_safetensors *st, void (*fn)(const wsss_safetensors *st, const char *cs, void *user),
+                      void *user) {
+    const char *list = wsss_st_meta(st, "cases");
+    char *cases = strdup(list ? list : ""), *rest = cases, *cs;
+    int n = 0;
+    while ((cs = split_next(&rest)) != NULL) {
+        fn(st, cs, user);
+        n++;
+    }
+    free(cases);
+    return n;
+}
+
 void *test_read_file(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (n) *n = 0;

@@ -134,20 +134,18 @@ static void run_path(const wsss_safetensors *st, const char *cs, int contrastive
     wsss_set_backend(WSSS_BACKEND_DNNL);
 }
 
+static void run_case(const wsss_safetensors *st, const char *cs, void *user) {
+    (void)user;
+    const char *flag = wsss_st_meta(st, cs);
+    CHECK(flag && (!strcmp(flag, "0") || !strcmp(flag, "1")), "%s: metadata is not the contrastive flag", cs);
+    for (int path = 0; path < N_PATHS; path++) run_path(st, cs, flag && flag[0] == '1', path);
+}
+
 int main(void) {
     wsss_runtime_init();
     wsss_safetensors *st = fixture_open(FILE_NAME);
-    const char *list = wsss_st_meta(st, "cases");
-    char *cases = strdup(list ? list : ""), *rest = cases, *cs;
-    int n = 0;
-    while ((cs = split_next(&rest)) != NULL) {
-        const char *flag = wsss_st_meta(st, cs);
-        CHECK(flag && (!strcmp(flag, "0") || !strcmp(flag, "1")), "%s: metadata is not the contrastive flag", cs);
-        for (int path = 0; path < N_PATHS; path++) run_path(st, cs, flag && flag[0] == '1', path);
-        n++;
-    }
+    const int n = fixture_each_case(st, run_case, NULL);
     CHECK(n == 3, "%s: expected 3 cases, found %d", FILE_NAME, n);
-    free(cases);
     wsss_st_close(st);
     printf("MCIS step parity over %d cases, max relative error vs PyTorch (loss and terms / gradients):\n", n);
     for (int path = 0; path < N_PATHS; path++)
