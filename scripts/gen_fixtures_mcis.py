@@ -23,8 +23,15 @@ MultiLabelSoftMarginLoss on torch.cat'ed rows, the contrastive terms gated per b
 float64 weights and inputs, per case the labels l1, l2 and the flag (metadata "<case>":
 "contrastive"), and in float64 and float32 the loss, its terms and the gradient of every parameter.
 
+The third fixture is the test-time aggregation of §6 (tests/parity/test_mcis_maps_parity.c) on
+fixed random pair maps, written from the spec: M1 = co_map1 of (I, flip I), M2 = its co_map2
+flipped back, M3 / M4 = the co_map2 of (I, I@0.75r) / (I, I@2r) resized bicubically (a = -0.75,
+align_corners=False, no antialias) to I's grid, M5 = the cross maps; norm(m) = relu(m) /
+(max + 1e-8) * 255; M1 always, Mk when sigmoid(mean) > 0.1; / 5, truncated to 8 bits; resized to
+the image bicubically, rounded, saturated, / 255. Float32 throughout, as the reference's numpy.
+
 Run: /usr/bin/python3 scripts/gen_fixtures_mcis.py
-Writes tests/fixtures/mcis_coattention.safetensors and tests/fixtures/mcis_step.safetensors."""
+Writes tests/fixtures/mcis_coattention.safetensors, mcis_step.safetensors and mcis_maps.safetensors."""
 import os
 import sys
 
@@ -36,6 +43,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import st_io  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "mcis_coattention.safetensors")
+OUT_MAPS = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "mcis_maps.safetensors")
 OUT_STEP = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "mcis_step.safetensors")
 OUTPUTS = ["co_map1", "co_map2", "co1", "co2", "gate1", "gate2", "cco_map1", "cco_map2", "cco1", "cco2"]
 gen = torch.Generator().manual_seed(2020)
@@ -186,6 +194,58 @@ def step_fixture():
     print(f"{OUT_STEP}: {len(cases)} cases, {os.path.getsize(OUT_STEP)} bytes")
 
 
+def aggregate(flip1, flip2, small2, large2, cross, classes, out_h, out_w):
+    """§6 aggregation of one image's pair maps for its classes (1-based), in float32."""
+    h, w = flip1.shape[2:]
+    m2 = torch.flip(flip2, [3])
+    m3 = F.interpolate(small2, size=(h, w), mode="bicubic", align_corners=False)
+    m4 = F.interpolate(large2, size=(h, w), mode="bicubic", align_corners=False)
+
+    def norm(m):
+        r = torch.relu(m)
+        return r / (r.max() + 1e-8) * 255
+
+    accs = []
+    for j, c in enumerate(classes):
+        ms = [flip1[0, c - 1], m2[0, c - 1], m3[0, c - 1], m4[0, c - 1], cross[j]]
+        acc = norm(ms[0])
+        for m in ms[1:]:
+            if torch.sigmoid(m.mean()) > 0.1:
+                acc = acc + norm(m)
+        accs.append(torch.floor(acc / 5))  # numpy's astype(uint8) of non-negative values
+    big = F.interpolate(torch.stack(accs)[None], size=(out_h, out_w), mode="bicubic", align_corners=False)
+    return (torch.round(big).clamp(0, 255) / 255)[0]
+
+
+def maps_fixture():
+    g = torch.Generator().manual_seed(2022)
+    k = 5
+    tensors, meta = {}, {}
+    cases = [  # name, grid (h, w), small grid, large grid, classes, output (H, W)
+        ("up", (4, 4), (3, 3), (8, 8), [1, 3, 4], (37, 29)),
+        ("down", (6, 5), (4, 4), (12, 10), [2, 5], (4, 3)),
+        ("one_class", (4, 6), (3, 4), (8, 12), [3], (20, 30)),
+    ]
+    for cs, grid, small, large, classes, out in cases:
+        meta[cs] = " ".join(str(v) for v in (*out, *classes))
+
+        def maps(shape):
+            # planes shifted per channel: some means far below 0 (gates closed), some above
+            m = torch.rand(shape, generator=g) * 6 - 3
+            shift = (torch.rand(shape[:-2] + (1, 1), generator=g) * 8 - 6)
+            return (m + shift).float()
+        p = {"flip1": maps((1, k) + grid), "flip2": maps((1, k) + grid), "small2": maps((1, k) + small),
+             "large2": maps((1, k) + large), "cross": maps((len(classes),) + grid)}
+        p["flip1"][0, classes[0] - 1] = -torch.rand(grid, generator=g)  # an all-negative M1 adds nothing
+        for key, v in p.items():
+            tensors[f"{cs}.{key}"] = v
+        tensors[f"{cs}.maps"] = aggregate(p["flip1"], p["flip2"], p["small2"], p["large2"], p["cross"], classes,
+                                          *out)
+    meta["cases"] = ";".join(c[0] for c in cases)
+    st_io.save(OUT_MAPS, tensors, meta)
+    print(f"{OUT_MAPS}: {len(cases)} cases, {os.path.getsize(OUT_MAPS)} bytes")
+
+
 def main():
     torch.manual_seed(7)  # the default init of the weight modules
     tensors, meta = {}, {}
@@ -198,6 +258,7 @@ def main():
     st_io.save(OUT, tensors, meta)
     print(f"{OUT}: {len(meta) - 1} cases, {os.path.getsize(OUT)} bytes")
     step_fixture()
+    maps_fixture()
 
 
 if __name__ == "__main__":

@@ -109,8 +109,9 @@ char *split_next(char **s) {
     return start;
 }
 
-int fixture_each_case(const wsss_safetensors *st, void (*fn)(const wsss_safetensors *st, const char *cs, void *user),
+int fixture_each_case(const char *file, void (*fn)(const wsss_safetensors *st, const char *cs, void *user),
                       void *user) {
+    wsss_safetensors *st = fixture_open(file);
     const char *list = wsss_st_meta(st, "cases");
     char *cases = strdup(list ? list : ""), *rest = cases, *cs;
     int n = 0;
@@ -119,6 +120,7 @@ int fixture_each_case(const wsss_safetensors *st, void (*fn)(const wsss_safetens
         n++;
     }
     free(cases);
+    wsss_st_close(st);
     return n;
 }
 

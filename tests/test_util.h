@@ -42,8 +42,9 @@ wsss_safetensors *fixture_open(const char *file);
 wsss_tensor *fixture_take(const wsss_safetensors *st, const char *name);
 /* Next item of a ';'-separated list (fixture metadata), cut out in place; NULL after the last. */
 char *split_next(char **s);
-/* fn(st, case, user) for each name of the fixture's metadata "cases" list; returns their number. */
-int fixture_each_case(const wsss_safetensors *st, void (*fn)(const wsss_safetensors *st, const char *cs, void *user),
+/* Open tests/fixtures/<file>, call fn(st, case, user) for each name of its metadata "cases" list,
+ * close it; returns the number of cases. */
+int fixture_each_case(const char *file, void (*fn)(const wsss_safetensors *st, const char *cs, void *user),
                       void *user);
 
 /* The whole file, NUL-terminated (its size without the NUL in *n if n); NULL (and *n = 0) if it

@@ -3,7 +3,8 @@
  *   build    its networks onto a classifier the zoo made (registered in the same registry, so
  *            checkpoints, model files and the optimizer's groups cover them);
  *   loss     one training step's scalar loss on a batch (the stage runs backward and the step);
- *   maps     the localisation maps of a batch of images.
+ *   maps     the localisation maps of a batch of images, or of one image with the split around it
+ *            (MCIS's test-time co-attention pairs it with related images).
  * The classifier records its method (classifier.h): the model file's metadata "method" (absent:
  * cam) and the stored run config's "method" say which one built it. */
 #ifndef WSSS_METHOD_H
@@ -30,6 +31,16 @@ typedef struct wsss_method_run {
     wsss_classifier *cls;
 } wsss_method_run;
 
+/* What a method's per-image maps see (test-time settings of `wsss cam`). */
+typedef struct wsss_method_maps {
+    wsss_ctx *ctx; /* scratch */
+    wsss_classifier *cls;
+    const wsss_dataset *ds; /* the split being mapped: related images come from it */
+    int size;               /* the square input side (MCIS: 256) */
+    int related;            /* related images per labelled class (MCIS: 3) */
+    uint64_t seed;          /* of their draws */
+} wsss_method_maps;
+
 typedef struct wsss_method_ops {
     wsss_method_kind kind;
     const char *name;
@@ -50,6 +61,10 @@ typedef struct wsss_method_ops {
                          wsss_trainer_stats *stats);
     /* Raw localisation maps N,K,h,w of normalised images x (N,3,H,W), inference. */
     wsss_tensor *(*maps)(wsss_ctx *ctx, wsss_classifier *c, wsss_tensor *x);
+    /* The final maps of sample i (its image img) for classes[0..n-1]: *out = persistent F32
+     * [n, H, W] in [0,1], as `wsss cam` stores them. NULL: the multi-scale CAM of `maps` (cam.h). */
+    int (*image_maps)(const wsss_method_maps *mm, int64_t i, const wsss_image *img, int n, const int *classes,
+                      wsss_tensor **out);
 } wsss_method_ops;
 
 /* The method of a kind (asserts it is one of wsss_method_choices). */

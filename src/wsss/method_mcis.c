@@ -1,14 +1,14 @@
 /* MCIS (method.h; specs/mcis.md §2-§5): the co-attention module (coattention.h) on the feature map
  * the classifier's head reads — extra_convs of vgg16-deeplab's CAM head, layer4 of a ResNet — trained
  * on class-sharing pairs (the loader's pair mode) with the cross pair, x1's three un-jittered self
- * pairs and the gated contrastive terms (mcis.h). Maps: the basic CAM head until the test-time
- * co-attention of §6 exists. */
+ * pairs and the gated contrastive terms (mcis.h). Maps: the test-time co-attention of §6
+ * (mcis_maps.h); the basic CAM head's as the ablation without it. */
 #include <math.h>
 #include <stdlib.h>
 
-#include "wsss/augment.h"
 #include "wsss/error.h"
 #include "wsss/mcis.h"
+#include "wsss/mcis_maps.h"
 #include "wsss/method.h"
 #include "wsss/train_cls.h"
 
@@ -88,20 +88,11 @@ static int self_views(wsss_ctx *ctx, const wsss_method_run *r, const wsss_batch 
     if (sizes[1] < r->cls->m.min_input)
         return wsss_error_set("--size %d: the 0.75x self-pair view (%d px) is smaller than %s accepts (%lld px)", size,
                               sizes[1], r->cls->arch, (long long)r->cls->m.min_input);
-    wsss_aug_config norm;
-    wsss_aug_config_default(&norm);
     for (int v = 0; v < 3; v++) views[v] = wsss_ctx_tensor(ctx, WSSS_F32, 4, (int64_t[]){b->n, 3, sizes[v], sizes[v]});
     for (int64_t k = 0; k < b->n; k++) {
         wsss_sample smp;
         if (wsss_dataset_load(r->ds, b->samples[k], WSSS_LOAD_IMAGE, &smp) != WSSS_OK) return WSSS_ERR;
-        for (int v = 0; v < 3; v++) {
-            wsss_image view;
-            wsss_image_resize_bilinear(&smp.image, 0, 0, smp.image.width, smp.image.height, sizes[v], sizes[v], 1,
-                                       &view);
-            if (v == 0) wsss_image_hflip(&view);
-            wsss_aug_write_image(&norm, &view, NULL, views[v], k);
-            wsss_image_free(&view);
-        }
+        for (int v = 0; v < 3; v++) wsss_mcis_write_view(&smp.image, sizes[v], v == 0, views[v], k);
         wsss_sample_free(&smp);
     }
     return WSSS_OK;
@@ -129,8 +120,15 @@ static wsss_tensor *mcis_step_loss(wsss_ctx *ctx, const wsss_method_run *r, cons
     return loss;
 }
 
+/* without test-time co-attention: the basic CAM head */
 static wsss_tensor *mcis_maps(wsss_ctx *ctx, wsss_classifier *c, wsss_tensor *x) {
     return wsss_method_cam.maps(ctx, c, x);
+}
+
+static int mcis_image_maps(const wsss_method_maps *mm, int64_t i, const wsss_image *img, int n, const int *classes,
+                           wsss_tensor **out) {
+    const wsss_mcis_maps_opts o = {mm->size, mm->related, mm->seed};
+    return wsss_mcis_image_maps(mm->ctx, mm->cls, mm->ds, i, img, n, classes, &o, out);
 }
 
 const wsss_method_ops wsss_method_mcis = {.kind = WSSS_METHOD_MCIS,
@@ -142,4 +140,5 @@ const wsss_method_ops wsss_method_mcis = {.kind = WSSS_METHOD_MCIS,
                                           .free = mcis_free,
                                           .loader = mcis_loader,
                                           .loss = mcis_step_loss,
-                                          .maps = mcis_maps};
+                                          .maps = mcis_maps,
+                                          .image_maps = mcis_image_maps};

@@ -144,10 +144,8 @@ static void run_case(const wsss_safetensors *st, const char *cs, void *user) {
 
 int main(void) {
     wsss_runtime_init();
-    wsss_safetensors *st = fixture_open(FILE_NAME);
-    const int n = fixture_each_case(st, run_case, NULL);
+    const int n = fixture_each_case(FILE_NAME, run_case, NULL);
     CHECK(n >= 5, "%s: expected at least 5 cases, found %d", FILE_NAME, n);
-    wsss_st_close(st);
     printf("co-attention parity over %d cases, max relative error vs PyTorch:\n", n);
     for (int i = 0; i < N_OUT + N_IN; i++) {
         char label[64];

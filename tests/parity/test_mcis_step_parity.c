@@ -143,10 +143,8 @@ static void run_case(const wsss_safetensors *st, const char *cs, void *user) {
 
 int main(void) {
     wsss_runtime_init();
-    wsss_safetensors *st = fixture_open(FILE_NAME);
-    const int n = fixture_each_case(st, run_case, NULL);
+    const int n = fixture_each_case(FILE_NAME, run_case, NULL);
     CHECK(n == 3, "%s: expected 3 cases, found %d", FILE_NAME, n);
-    wsss_st_close(st);
     printf("MCIS step parity over %d cases, max relative error vs PyTorch (loss and terms / gradients):\n", n);
     for (int path = 0; path < N_PATHS; path++)
         printf("  %-20s loss %.2e  gradients %.2e\n", k_paths[path], g_loss_err[path], g_grad_err[path]);

@@ -3,7 +3,9 @@
 # short epochs run (the contrastive terms off in epoch 0 and counted in epoch 1 with
 # --contrastive-from 1), the recipe's defaults fill the options not given and a given one wins,
 # the model file says mcis and carries the co-attention tensors under the reference names, 2N steps
-# equal N + --resume + N byte for byte, `wsss cam` reads the model; vgg16-deeplab takes the head too;
+# equal N + --resume + N byte for byte; `wsss cam` makes the test-time co-attention maps (§6: 8-bit
+# levels, the settings logged, the same seed the same bytes; eval-cam reads them) or, with
+# --basic-cam, the basic head's; vgg16-deeplab takes the head too;
 # bad input (unknown method, segmentation arch, other pooling) exits 2 before any work.
 # Usage: bash mcis_cli.sh <path-to-wsss> <tmpdir>
 set -u
@@ -51,8 +53,28 @@ sys.exit(0 if ok else 1)
 EOF
 }
 
+# every map file: values k/255, some positive
+maps_are_levels() {
+    /usr/bin/python3 - "$1" <<'EOF'
+import glob, json, struct, sys
+import numpy as np
+pos = 0
+for f in glob.glob(sys.argv[1] + "/*.safetensors"):
+    b = open(f, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])["cams"]
+    s, e = h["data_offsets"]
+    v = np.frombuffer(b[8 + n + s:8 + n + e], dtype=np.float32) * 255
+    if v.size and (abs(v - np.round(v)).max() > 1e-3 or v.min() < 0 or v.max() > 255):
+        print("--- %s: not 8-bit levels" % f)
+        sys.exit(1)
+    pos += int((v > 0).sum())
+sys.exit(0 if pos > 0 else 1)
+EOF
+}
+
 # ---- 12 images, batch 4: 3 steps an epoch, 2 epochs ----
-MCIS=(--method mcis --data "$D" --arch resnet18 --epochs 2 --batch 4 --size 32 --lr-steps 1 --contrastive-from 1 --quiet)
+MCIS=(--method mcis --data "$D" --arch resnet18-os8 --epochs 2 --batch 4 --size 32 --lr-steps 1 --contrastive-from 1 --quiet)
 R="$TMP/full"
 check "train-cls --method mcis: 2 epochs" rc_is 0 "$WSSS" train-cls "${MCIS[@]}" --run "$R"
 check "model written" test -f "$R/cls/model.safetensors"
@@ -66,7 +88,7 @@ CFG="$R/cls/ckpt/state.json"
 check "stored: method mcis" json_is "$CFG" 'json.loads(j["config"])["method"]' mcis
 # the recipe (§5) for what was not given; what was given wins
 for kv in "lr 0.001" "nesterov 1" "bias_decay 1" "weight_decay 0.0005" "head_lr_mult 10.0" "jitter 0.3" \
-    "hflip 0.0" "rrc_min 1.0" "lr_policy step" "lr_gamma 0.1" "batch 4" "size 32" "lr_steps 1" "arch resnet18"; do
+    "hflip 0.0" "rrc_min 1.0" "lr_policy step" "lr_gamma 0.1" "batch 4" "size 32" "lr_steps 1" "arch resnet18-os8"; do
     set -- $kv
     check "stored: $1 = $2" json_is "$CFG" "json.loads(j[\"config\"])[\"$1\"]" "$2"
 done
@@ -78,8 +100,17 @@ check "--method: stored and given value" has "$TMP/out" "--method cam: the run i
 check "resumed to the end" rc_is 0 "$WSSS" train-cls --resume "$R2/cls/ckpt" --quiet
 check "2N steps == N + resume + N (model bytes)" cmp "$R/cls/model.safetensors" "$R2/cls/model.safetensors"
 
-check "cam on the mcis model" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --quiet
-check "a map per image" test "$(ls "$R/cams" | grep -c safetensors)" -ge 12
+# ---- test-time co-attention maps (§6) ----
+check "cam on the mcis model" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --size 32 --quiet
+check "a map per image" test "$(ls "$R/cams" | grep -c safetensors)" -eq 12
+check "the co-attention maps, their settings logged" has "$R/logs/cam.jsonl" '"maps":"mcis","size":32,"related":3,"seed":0'
+check "maps are 8-bit levels in [0,1], not all zero" maps_are_levels "$R/cams"
+check "the same seed again" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --size 32 --out "$TMP/cams_again" --quiet
+check "the same seed: the same bytes" diff -r "$R/cams" "$TMP/cams_again"
+check "eval-cam reads them" rc_is 0 "$WSSS" eval-cam --data "$D" --run "$R"
+check "--basic-cam: the basic head's maps" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --basic-cam --out "$TMP/basic" \
+    --quiet
+check "--basic-cam logged" has "$R/logs/cam.jsonl" '"maps":"cam"'
 
 # ---- the paper's backbone: the co-attention on extra_convs ----
 R3="$TMP/vgg"
