@@ -125,6 +125,10 @@ int wsss_mcis_image_maps(wsss_ctx *ctx, wsss_classifier *cls, const wsss_dataset
     WSSS_ASSERT(cls->method == WSSS_METHOD_MCIS && cls->method_net, "mcis maps need an MCIS classifier");
     WSSS_ASSERT(o->size >= 1 && o->related >= 1, "mcis maps: size and related images >= 1");
     *out = NULL;
+    if (n == 0) { /* no labelled class: no pair to make */
+        *out = wsss_tensor_new(WSSS_F32, 3, (int64_t[]){0, img->height, img->width});
+        return WSSS_OK;
+    }
     wsss_ctx_reset(ctx);
     const int grad = wsss_ctx_set_grad_enabled(ctx, 0);
     const int sides[3] = {o->size, (int)lround(0.75 * o->size), 2 * o->size};
