@@ -111,6 +111,23 @@ check "eval-cam reads them" rc_is 0 "$WSSS" eval-cam --data "$D" --run "$R"
 check "--basic-cam: the basic head's maps" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --basic-cam --out "$TMP/basic" \
     --quiet
 check "--basic-cam logged" has "$R/logs/cam.jsonl" '"maps":"cam"'
+check "cam from the last checkpoint (its config says mcis)" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --size 32 \
+    --model "$R/cls/ckpt" --out "$TMP/cams_ckpt" --quiet
+check "checkpoint maps == final-model maps (bytes)" diff -r "$R/cams" "$TMP/cams_ckpt"
+/usr/bin/python3 - "$R/cls/model.safetensors" "$TMP/bad_method.safetensors" <<'EOF'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+h["__metadata__"]["method"] = "nope"
+t = json.dumps(h, separators=(",", ":")).encode()
+t += b" " * ((8 - len(t) % 8) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(t)) + t + b[8 + n:])
+EOF
+check "cam --model with an unknown method: exit 1" rc_is 1 "$WSSS" cam --data "$D" --run "$R" \
+    --model "$TMP/bad_method.safetensors" --out "$TMP/y" --quiet
+check "the file and the method named" has "$TMP/out" \
+    "wsss cam: $TMP/bad_method.safetensors: method \"nope\" (expected cam or mcis)"
 
 # ---- the paper's backbone: the co-attention on extra_convs ----
 R3="$TMP/vgg"
