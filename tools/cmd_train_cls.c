@@ -51,8 +51,9 @@ int cmd_train_cls(int argc, char **argv) {
         {"momentum", CLI_DOUBLE, &c.momentum, "F", "SGD momentum", .flags = CLI_MAX_OPEN, .min = 0, .max = 1},
         {"weight-decay", CLI_DOUBLE, &c.weight_decay, "F", "weight decay (weights; biases with --bias-decay)", .min = 0,
          .max = 1},
-        {"bias-decay", CLI_FLAG, &c.bias_decay, NULL, "weight decay on biases too", .flags = 0},
-        {"nesterov", CLI_FLAG, &c.nesterov, NULL, "SGD with Nesterov momentum", .flags = 0},
+        /* 0|1 rather than flags: the mcis recipe turns them on, and a user may turn them off */
+        {"bias-decay", CLI_INT, &c.bias_decay, "0|1", "weight decay on biases too", .min = 0, .max = 1},
+        {"nesterov", CLI_INT, &c.nesterov, "0|1", "SGD with Nesterov momentum", .min = 0, .max = 1},
         {"head-lr-mult", CLI_DOUBLE, &c.head_lr_mult, "F",
          "lr multiplier of the new head, its bias twice (negative: 10 with --backbone-weights, else 1)", .min = -1,
          .max = 1000},

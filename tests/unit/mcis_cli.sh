@@ -144,6 +144,11 @@ check "--method mcis on a segmentation arch: exit 2" rc_is 2 "$WSSS" train-cls "
 check "the arch named" has "$TMP/out" "wsss train-cls: --arch resnet18-largefov: --method mcis puts its co-attention"
 check "--method mcis --pool gmp: exit 2" rc_is 2 "$WSSS" train-cls "${MCIS[@]}" --run "$TMP/x" --pool gmp
 check "the pooling named" has "$TMP/out" "wsss train-cls: --pool gmp: --method mcis scores classes by GAP"
+R4="$TMP/plain"
+check "the recipe's Nesterov and bias decay turned off" rc_is 130 "$WSSS" train-cls "${MCIS[@]}" --run "$R4" \
+    --nesterov 0 --bias-decay 0 --stop-after 1
+check "stored: nesterov 0" json_is "$R4/cls/ckpt/state.json" 'json.loads(j["config"])["nesterov"]' 0
+check "stored: bias_decay 0" json_is "$R4/cls/ckpt/state.json" 'json.loads(j["config"])["bias_decay"]' 0
 check "--method mcis with the recipe's lr steps beyond a 3-epoch run: exit 2" rc_is 2 "$WSSS" train-cls \
     --method mcis --data "$D" --run "$TMP/x" --epochs 3
 check "--lr-steps named" has "$TMP/out" 'wsss train-cls: --lr-steps "5,10": expected'
