@@ -2,7 +2,9 @@
  * the classifier's head reads — extra_convs of vgg16-deeplab's CAM head, layer4 of a ResNet — trained
  * on class-sharing pairs (the loader's pair mode) with the cross pair, x1's three un-jittered self
  * pairs and the gated contrastive terms (mcis.h). Maps: the test-time co-attention of §6
- * (mcis_maps.h); the basic CAM head's as the ablation without it. */
+ * (mcis_maps.h); the basic CAM head's as the ablation without it.
+ * A ResNet's batch norm sees each view's batch on its own, as in the reference's separate passes;
+ * x1 once means its running statistics move once per step, not four times (VGG has none). */
 #include <math.h>
 #include <stdlib.h>
 
