@@ -69,6 +69,9 @@ int cmd_train_cls(int argc, char **argv) {
          .flags = CLI_MIN_OPEN, .min = 0, .max = 100},
         {"contrastive-from", CLI_INT, &c.contrastive_from, "E",
          "mcis: the 0-based epoch from which the contrastive co-attention terms count", .min = 0, .max = 1000000},
+        {"map-epoch", CLI_INT, &c.map_epoch, "E",
+         "also keep the model after this 0-based epoch as MODEL_eE.safetensors (mcis: 10, the one its maps use; -1 or beyond "
+         "the run: none)", .min = -1, .max = 1000000},
         CLI_OPTS_TRAIN_LOOP(c, &quiet, &stop_after),
     };
     unsigned char given[sizeof opts / sizeof opts[0]];

@@ -50,6 +50,8 @@ typedef struct wsss_train_cls_config {
     int nesterov;           /* SGD with Nesterov momentum */
     int bias_decay;         /* weight decay on biases too (MCIS), else on weights only */
     int contrastive_from;   /* mcis: the 0-based epoch from which the contrastive terms count (2) */
+    int map_epoch;          /* >= 0: also keep the model after this 0-based epoch (the one MCIS's maps
+                               use, 10), in <model>_e<E>.safetensors next to the final model; -1: none */
     int seed, workers, log_every, progress, skip_bad;
     int64_t stop_after;     /* testing: behave as interrupted after this many steps (0 = off) */
 } wsss_train_cls_config;
@@ -68,6 +70,9 @@ extern const wsss_cfg_table wsss_train_cls_config_table;
  * The typed settings hold valid values by construction (an enum outside its list is a programmer
  * error: assert). */
 int wsss_train_cls_config_check(const wsss_train_cls_config *c);
+
+/* The kept model of --map-epoch E: the final model's path with _eE before .safetensors (malloc'd). */
+char *wsss_train_cls_map_model_path(const char *model_path, int epoch);
 
 /* Where the run checkpoints: --ckpt, else RUN/cls/ckpt (malloc'd). */
 char *wsss_train_cls_ckpt_dir(const wsss_train_cls_config *c);

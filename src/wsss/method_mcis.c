@@ -35,6 +35,7 @@ static void mcis_recipe(wsss_train_cls_config *c) {
     c->lr_policy = WSSS_LR_STEP;
     c->lr_steps = "5,10";
     c->lr_gamma = 0.1;
+    c->map_epoch = 10; /* the model the maps use (§5, §10.5) */
 }
 
 static int mcis_check(const wsss_train_cls_config *c) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wsss/checkpoint.h"
 #include "wsss/classifier.h"
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
@@ -51,6 +52,7 @@ void wsss_train_cls_config_default(wsss_train_cls_config *c) {
     c->progress = 1;
     c->method = WSSS_METHOD_CAM;
     c->contrastive_from = 2;
+    c->map_epoch = -1;
 }
 
 void wsss_train_cls_config_method_default(wsss_train_cls_config *c, int method) {
@@ -72,7 +74,7 @@ static const wsss_cfg_field k_fields[] = {
     FD(momentum), FD(weight_decay), FD(head_lr_mult), FE(lr_policy, wsss_cls_lr_policy_choices), FD(lr_power),
     FD(lr_gamma), FS(lr_steps), FE(loss, wsss_cls_loss_choices), FE(pool, wsss_pool_choices), FD(lse_r),
     FI(seed), FI(workers), FI(log_every), FI(skip_bad), FE(method, wsss_method_choices), FI(nesterov),
-    FI(bias_decay), FI(contrastive_from),
+    FI(bias_decay), FI(contrastive_from), FI(map_epoch),
 };
 static void set_default(void *c) { wsss_train_cls_config_default(c); }
 
@@ -154,6 +156,7 @@ int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
                               wsss_choice_name(wsss_train_optim_choices, (int)c->optim), c->momentum);
     const wsss_method_ops *method = wsss_method_get((wsss_method_kind)c->method);
     if (method->check && method->check(c) != WSSS_OK) return WSSS_ERR;
+    if (c->map_epoch < -1) return wsss_train_setting_error("map-epoch", c->map_epoch, "-1 (none) or an epoch index");
     if (c->pool == WSSS_POOL_LSE && !(c->lse_r > 0 && c->lse_r <= 100))
         return wsss_train_setting_error("lse-r", c->lse_r, "0 < R <= 100");
     int nm;
@@ -167,6 +170,42 @@ char *wsss_train_cls_ckpt_dir(const wsss_train_cls_config *c) {
 }
 
 static int save_classifier(const void *cls, const char *path) { return wsss_classifier_save(cls, path); }
+
+char *wsss_train_cls_map_model_path(const char *model_path, int epoch) {
+    static const char ext[] = ".safetensors";
+    const size_t n = strlen(model_path), k = sizeof ext - 1;
+    const size_t base = n >= k && strcmp(model_path + n - k, ext) == 0 ? n - k : n;
+    char *p = wsss_xmalloc(base + 32);
+    snprintf(p, base + 32, "%.*s_e%d%s", (int)base, model_path, epoch, ext);
+    return p;
+}
+
+/* The trainer loop, in two legs when the model after epoch index map_epoch is kept: up to that
+ * epoch (its model written as the leg's final model), then on to the end by resuming from the
+ * checkpoint the first leg wrote, which continues exactly as any --resume. A run resumed past that
+ * epoch is one leg. (--stop-after counts each leg's steps.) */
+static int run_loop(const wsss_train_cls_config *c, const wsss_train_loop *loop) {
+    int64_t done = 0; /* epochs in the checkpoint resumed from */
+    if (loop->resume_dir) {
+        wsss_ckpt_state s;
+        wsss_ckpt_state_init(&s);
+        int rc = wsss_ckpt_load_state(loop->resume_dir, &s);
+        done = s.epoch;
+        wsss_ckpt_state_clear(&s);
+        if (rc != WSSS_OK) return rc;
+    }
+    if (c->map_epoch < 0 || c->map_epoch >= c->epochs || done > c->map_epoch) return wsss_train_loop_run(loop);
+    wsss_train_loop leg = *loop;
+    leg.epochs = c->map_epoch + 1;
+    char *kept = wsss_train_cls_map_model_path(loop->out, c->map_epoch);
+    leg.out = kept;
+    int rc = wsss_train_loop_run(&leg);
+    free(kept);
+    if (rc != WSSS_OK) return rc;
+    leg = *loop;
+    leg.resume_dir = loop->ckpt_dir;
+    return wsss_train_loop_run(&leg);
+}
 
 int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     if (wsss_train_cls_config_check(c) != WSSS_OK) return WSSS_ERR;
@@ -246,8 +285,10 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
 
     cfg_json = wsss_cfg_to_json(&wsss_train_cls_config_table, c);
     char announce[512];
+    const int named = c->method != WSSS_METHOD_CAM; /* the baseline's line as before */
     snprintf(announce, sizeof announce, "train-cls: %s%s%s, %lld images, %d classes, %d epochs x %lld steps (batch %d)",
-             c->method == WSSS_METHOD_CAM ? "" : method->name, c->method == WSSS_METHOD_CAM ? "" : " on ", cls.arch, (long long)ds->n, ds->num_classes - 1, c->epochs, (long long)spe, c->batch);
+             named ? method->name : "", named ? " on " : "", cls.arch, (long long)ds->n, ds->num_classes - 1,
+             c->epochs, (long long)spe, c->batch);
     cls_step st = {method, {c, ds, &cls}, NULL};
     const wsss_train_loop loop = {
         .stage = "train-cls", .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
@@ -255,7 +296,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
         .stop_after = c->stop_after, .announce = announce, .params = &cls.m.params, .opt = opt, .sched = &sched,
         .loader = loader, .step = cls_step_fn, .step_user = &st, .step_ctx = &st.ctx, .out = out,
         .save = save_classifier, .model = &cls};
-    rc = wsss_train_loop_run(&loop);
+    rc = run_loop(c, &loop);
 done:
     wsss_loader_free(loader);
     if (opt) wsss_optim_free(opt);

@@ -88,7 +88,8 @@ CFG="$R/cls/ckpt/state.json"
 check "stored: method mcis" json_is "$CFG" 'json.loads(j["config"])["method"]' mcis
 # the recipe (§5) for what was not given; what was given wins
 for kv in "lr 0.001" "nesterov 1" "bias_decay 1" "weight_decay 0.0005" "head_lr_mult 10.0" "jitter 0.3" \
-    "hflip 0.0" "rrc_min 1.0" "lr_policy step" "lr_gamma 0.1" "batch 4" "size 32" "lr_steps 1" "arch resnet18-os8"; do
+    "hflip 0.0" "rrc_min 1.0" "lr_policy step" "lr_gamma 0.1" "map_epoch 10" "batch 4" "size 32" "lr_steps 1" \
+    "arch resnet18-os8"; do
     set -- $kv
     check "stored: $1 = $2" json_is "$CFG" "json.loads(j[\"config\"])[\"$1\"]" "$2"
 done
@@ -99,6 +100,15 @@ check "--resume with another method: exit 2" rc_is 2 "$WSSS" train-cls --resume 
 check "--method: stored and given value" has "$TMP/out" "--method cam: the run in $R2/cls/ckpt was started with mcis"
 check "resumed to the end" rc_is 0 "$WSSS" train-cls --resume "$R2/cls/ckpt" --quiet
 check "2N steps == N + resume + N (model bytes)" cmp "$R/cls/model.safetensors" "$R2/cls/model.safetensors"
+
+# --map-epoch: the model after epoch index 0 kept, the run going on exactly
+R5="$TMP/kept"
+check "--map-epoch 0: the run in two legs" rc_is 0 "$WSSS" train-cls "${MCIS[@]}" --run "$R5" --map-epoch 0
+check "the final model as without it (bytes)" cmp "$R/cls/model.safetensors" "$R5/cls/model.safetensors"
+R6="$TMP/one_epoch"
+check "a 1-epoch run" rc_is 0 "$WSSS" train-cls "${MCIS[@]}" --run "$R6" --epochs 1
+check "the kept model == the 1-epoch run's model (bytes)" cmp "$R6/cls/model.safetensors" \
+    "$R5/cls/model_e0.safetensors"
 
 # ---- test-time co-attention maps (§6) ----
 check "cam on the mcis model" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --size 32 --quiet
