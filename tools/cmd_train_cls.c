@@ -27,6 +27,9 @@ int cmd_train_cls(int argc, char **argv) {
          .choices = wsss_method_choices},
         {"data", CLI_STRING, &c.data, "DIR", "dataset root (VOC layout)", .flags = CLI_REQUIRED, .unless = "resume"},
         {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt) or a list file", .flags = 0},
+        {"extra-data", CLI_STRING, &c.extra_data, "DIR[,DIR]",
+         "extra labelled images appended to the split: VOC-format folders or ImageFolders (ROOT/train/CLASS/...), "
+         "their classes matched to the dataset's by name", .flags = 0},
         CLI_OPT_RUN(&c.run),
         {"ckpt", CLI_STRING, &c.ckpt, "DIR", "checkpoint directory (default RUN/cls/ckpt)", .flags = 0},
         {"model", CLI_STRING, &c.out, "FILE", "the trained classifier to write (default RUN/cls/model.safetensors)", .flags = 0},

@@ -28,6 +28,8 @@ extern const wsss_choice wsss_cls_lr_policy_choices[];
 typedef struct wsss_train_cls_config {
     const char *data;       /* dataset root (VOC layout) */
     const char *split;      /* "train" */
+    const char *extra_data; /* NULL, or extra labelled folders appended to the split (dataset_extra.h),
+                               comma-separated */
     const char *run;        /* run directory (defaults of the paths below derive from it) */
     const char *ckpt;       /* checkpoint dir (default RUN/cls/ckpt) */
     const char *out;        /* final model (default RUN/cls/model.safetensors) */

@@ -540,6 +540,22 @@ int wsss_dataset_from_list(const char *root, int num_classes, const char *const 
                            const char *const *ids, const char *const *image_paths, const int *labels,
                            wsss_dataset **out) {
     *out = NULL;
+    if (num_classes < 2 || num_classes > WSSS_MAX_CLASSES || n < 1)
+        return wsss_dataset_from_labels(root, num_classes, class_names, n, ids, image_paths, NULL, out);
+    uint8_t *hot = wsss_xcalloc((size_t)n, (size_t)num_classes);
+    for (int64_t i = 0; i < n; i++) {
+        WSSS_ASSERT(labels[i] >= 1 && labels[i] < num_classes, "list label out of range");
+        hot[i * num_classes + labels[i]] = 1;
+    }
+    int rc = wsss_dataset_from_labels(root, num_classes, class_names, n, ids, image_paths, hot, out);
+    free(hot);
+    return rc;
+}
+
+int wsss_dataset_from_labels(const char *root, int num_classes, const char *const *class_names, int64_t n,
+                             const char *const *ids, const char *const *image_paths, const uint8_t *labels,
+                             wsss_dataset **out) {
+    *out = NULL;
     if (num_classes < 2 || num_classes > WSSS_MAX_CLASSES)
         return wsss_error_set("%s: %d classes (background included); expected 2..%d", root, num_classes,
                               WSSS_MAX_CLASSES);
@@ -554,10 +570,9 @@ int wsss_dataset_from_list(const char *root, int num_classes, const char *const 
     ds->image_paths = wsss_xcalloc((size_t)n, sizeof(char *));
     ds->labels = wsss_xcalloc((size_t)n, (size_t)num_classes);
     for (int64_t i = 0; i < n; i++) {
-        WSSS_ASSERT(labels[i] >= 1 && labels[i] < num_classes, "list label out of range");
         ds->ids[i] = wsss_xstrdup(ids[i]);
         ds->image_paths[i] = wsss_xstrdup(image_paths[i]);
-        ds->labels[i * num_classes + labels[i]] = 1;
+        for (int c = 1; c < num_classes; c++) ds->labels[i * num_classes + c] = labels[i * num_classes + c] != 0;
     }
     ds->has_labels = 1;
     ds->label_source = WSSS_LABELS_FROM_LIST;

@@ -11,6 +11,7 @@
 #include "wsss/classifier.h"
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
+#include "wsss/dataset_extra.h"
 #include "wsss/error.h"
 #include "wsss/loader.h"
 #include "wsss/method.h"
@@ -69,7 +70,7 @@ void wsss_train_cls_config_method_default(wsss_train_cls_config *c, int method) 
 #define FD(n) WSSS_CFG_D(wsss_train_cls_config, n)
 #define FE(n, choices) WSSS_CFG_E(wsss_train_cls_config, n, choices)
 static const wsss_cfg_field k_fields[] = {
-    FS(data), FS(split), FS(run), FS(ckpt), FS(out), FS(log), FS(arch), FS(backbone_weights), FI(frozen_bn),
+    FS(data), FS(split), FS(extra_data), FS(run), FS(ckpt), FS(out), FS(log), FS(arch), FS(backbone_weights), FI(frozen_bn),
     FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FE(optim, wsss_train_optim_choices), FD(lr),
     FD(momentum), FD(weight_decay), FD(head_lr_mult), FE(lr_policy, wsss_cls_lr_policy_choices), FD(lr_power),
     FD(lr_gamma), FS(lr_steps), FE(loss, wsss_cls_loss_choices), FE(pool, wsss_pool_choices), FD(lse_r),
@@ -234,6 +235,12 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     if (ds->num_classes < 2) {
         wsss_error_set("%s: the dataset has no foreground class", c->data);
         goto done;
+    }
+    if (c->extra_data) {
+        wsss_dataset *all;
+        if (wsss_dataset_with_extra(ds, c->extra_data, &all) != WSSS_OK) goto done;
+        wsss_dataset_free(ds);
+        ds = all;
     }
     const wsss_method_ops *method = wsss_method_get((wsss_method_kind)c->method);
     if (wsss_classifier_create_method(&cls, c->arch, ds->num_classes - 1, c->method) != WSSS_OK ||

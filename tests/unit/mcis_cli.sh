@@ -6,6 +6,7 @@
 # equal N + --resume + N byte for byte; `wsss cam` makes the test-time co-attention maps (§6: 8-bit
 # levels, the settings logged, the same seed the same bytes; eval-cam reads them) or, with
 # --basic-cam, the basic head's; vgg16-deeplab takes the head too;
+# --extra-data appends ImageFolder and VOC folders (an unknown class named with its folder);
 # bad input (unknown method, segmentation arch, other pooling) exits 2 before any work.
 # Usage: bash mcis_cli.sh <path-to-wsss> <tmpdir>
 set -u
@@ -145,6 +146,28 @@ check "vgg16-deeplab --method mcis: 1 short epoch" rc_is 0 "$WSSS" train-cls --m
     --arch vgg16-deeplab --epochs 1 --batch 6 --size 16 --lr-steps "" --quiet
 check "vgg model: basic head and co-attention" header_has "$R3/cls/model.safetensors" '"extra_linear_e.weight"'
 check "vgg model: the CAM head" header_has "$R3/cls/model.safetensors" '"extra_last_conv.weight"'
+
+# ---- extra data (the paper's settings 2 and 3): an ImageFolder and a VOC folder appended ----
+FO="$TMP/fo"
+D2="$TMP/ds2"
+check "an ImageFolder of single-label images" rc_is 0 "$WSSS" data fashion-objects --out "$FO" --train 20 --val 2 \
+    --size 32 --quiet
+check "a second VOC folder" rc_is 0 "$WSSS" data fashion-scenes --out "$D2" --train 4 --val 1 --size 32 --seed 1 --quiet
+EXTRA=(--method mcis --data "$D" --arch resnet18 --epochs 1 --batch 4 --size 32 --lr-steps "" --quiet)
+check "--extra-data an ImageFolder" rc_is 0 "$WSSS" train-cls "${EXTRA[@]}" --run "$TMP/x1" --extra-data "$FO"
+check "12 + 20 images: 8 steps" has "$TMP/x1/logs/train-cls.jsonl" '"steps_per_epoch":8'
+check "--extra-data both kinds" rc_is 0 "$WSSS" train-cls "${EXTRA[@]}" --run "$TMP/x2" --extra-data "$FO,$D2"
+check "12 + 20 + 4 images: 9 steps" has "$TMP/x2/logs/train-cls.jsonl" '"steps_per_epoch":9'
+cp -r "$FO" "$TMP/fo_bad" && mkdir "$TMP/fo_bad/train/sofa" && cp "$(ls "$FO"/train/coat/* | head -1)" "$TMP/fo_bad/train/sofa/"
+check "an extra class folder the dataset lacks: exit 1" rc_is 1 "$WSSS" train-cls "${EXTRA[@]}" --run "$TMP/x3" \
+    --extra-data "$TMP/fo_bad"
+check "the folder and the class named" has "$TMP/out" "$TMP/fo_bad/train/sofa: class folder matches no class of $D"
+cp -r "$D2" "$TMP/ds_bad" && /usr/bin/python3 -c "
+import sys; p = sys.argv[1] + '/classes.txt'; names = open(p).read().split(chr(10))
+open(p, 'w').write(chr(10).join([names[0]] + ['other%d' % i if n else n for i, n in enumerate(names[1:])]))" "$TMP/ds_bad"
+check "an extra VOC class the dataset lacks: exit 1" rc_is 1 "$WSSS" train-cls "${EXTRA[@]}" --run "$TMP/x4" \
+    --extra-data "$TMP/ds_bad"
+check "the folder and the class named" has "$TMP/out" "$TMP/ds_bad: class 'other"
 
 # ---- bad input: exit 2, the option and the value named, nothing written ----
 check "--method nope: exit 2" rc_is 2 "$WSSS" train-cls --method nope --data "$D" --run "$TMP/x"
