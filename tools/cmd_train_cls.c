@@ -30,6 +30,8 @@ int cmd_train_cls(int argc, char **argv) {
         {"extra-data", CLI_STRING, &c.extra_data, "DIR[,DIR]",
          "extra labelled images appended to the split: VOC-format folders or ImageFolders (ROOT/train/CLASS/...), "
          "their classes matched to the dataset's by name", .flags = 0},
+        {"class-map", CLI_STRING, &c.class_map, "FILE",
+         "--extra-data: lines 'extra class = dataset class' for names that differ", .flags = 0},
         CLI_OPT_RUN(&c.run),
         {"ckpt", CLI_STRING, &c.ckpt, "DIR", "checkpoint directory (default RUN/cls/ckpt)", .flags = 0},
         {"model", CLI_STRING, &c.out, "FILE", "the trained classifier to write (default RUN/cls/model.safetensors)", .flags = 0},

@@ -53,8 +53,8 @@ typedef struct wsss_method_ops {
     int (*build)(wsss_classifier *c);
     void (*reset)(wsss_classifier *c, wsss_rng *rng);
     void (*free)(wsss_classifier *c);
-    /* What its batches need from the loader (e.g. pair mode); NULL: nothing more. */
-    void (*loader)(wsss_loader_opts *lo);
+    /* What its batches need from the loader (e.g. pair mode) for classifier c; NULL: nothing more. */
+    void (*loader)(const wsss_classifier *c, wsss_loader_opts *lo);
     /* One step's scalar loss on batch b (training mode) in ctx; epoch: 0-based index of the epoch
      * being trained. Fills stats->aux (the caller sets stats->loss). NULL + message on error. */
     wsss_tensor *(*loss)(wsss_ctx *ctx, const wsss_method_run *r, const wsss_batch *b, int64_t epoch,

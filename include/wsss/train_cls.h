@@ -30,6 +30,7 @@ typedef struct wsss_train_cls_config {
     const char *split;      /* "train" */
     const char *extra_data; /* NULL, or extra labelled folders appended to the split (dataset_extra.h),
                                comma-separated */
+    const char *class_map;  /* NULL, or their class names' map to the dataset's (dataset_extra.h) */
     const char *run;        /* run directory (defaults of the paths below derive from it) */
     const char *ckpt;       /* checkpoint dir (default RUN/cls/ckpt) */
     const char *out;        /* final model (default RUN/cls/model.safetensors) */

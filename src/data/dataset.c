@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "wsss/dataset.h"
+
+#include "data/text_internal.h"
 #include "wsss/error.h"
 #include "wsss/fs.h"
 
@@ -66,7 +68,7 @@ static void free_lines(text_lines *t) {
     memset(t, 0, sizeof *t);
 }
 
-static char *trim(char *s) {
+char *wsss_text_trim(char *s) {
     while (isspace((unsigned char)*s)) s++;
     size_t n = strlen(s);
     while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = 0;
@@ -128,7 +130,7 @@ static int read_classes(open_ctx *c) {
         return WSSS_ERR;
     }
     int64_t n = t.n;
-    while (n > 0 && trim(t.line[n - 1])[0] == 0) n--; /* trailing blank lines */
+    while (n > 0 && wsss_text_trim(t.line[n - 1])[0] == 0) n--; /* trailing blank lines */
     int rc = WSSS_OK;
     if (n < 2)
         rc = wsss_error_set("%s: %lld class name%s; expected background plus at least one class, one a line", path,
@@ -137,11 +139,11 @@ static int read_classes(open_ctx *c) {
         rc = wsss_error_set("%s: %lld classes; at most %d fit in 8-bit masks (255 means ignore)", path, (long long)n,
                             WSSS_MAX_CLASSES);
     for (int64_t k = 0; rc == WSSS_OK && k < n; k++)
-        if (trim(t.line[k])[0] == 0) rc = wsss_error_set("%s:%lld: empty class name", path, (long long)k + 1);
+        if (wsss_text_trim(t.line[k])[0] == 0) rc = wsss_error_set("%s:%lld: empty class name", path, (long long)k + 1);
     if (rc == WSSS_OK) {
         ds->num_classes = (int)n;
         ds->class_names = wsss_xcalloc((size_t)n, sizeof(char *));
-        for (int64_t k = 0; k < n; k++) ds->class_names[k] = wsss_xstrdup(trim(t.line[k]));
+        for (int64_t k = 0; k < n; k++) ds->class_names[k] = wsss_xstrdup(wsss_text_trim(t.line[k]));
     }
     free_lines(&t);
     free(path);
@@ -150,7 +152,7 @@ static int read_classes(open_ctx *c) {
 
 /* The id on a list line: its first token; "JPEGImages/x.jpg ..." style lines give "x". */
 static char *line_id(char *line) {
-    char *s = trim(line);
+    char *s = wsss_text_trim(line);
     char *e = s;
     while (*e && !isspace((unsigned char)*e)) e++;
     *e = 0;
@@ -286,7 +288,7 @@ static int read_cls_labels(open_ctx *c) {
     if (read_lines(c->cls_path, &c->cls_text) != WSSS_OK) return WSSS_ERR;
     c->cls = wsss_xcalloc((size_t)c->cls_text.n + 1, sizeof(cls_entry));
     for (int64_t k = 0; k < c->cls_text.n; k++) {
-        char *s = trim(c->cls_text.line[k]);
+        char *s = wsss_text_trim(c->cls_text.line[k]);
         if (!s[0]) continue;
         cls_entry *e = &c->cls[c->n_cls++];
         e->line = (int)k + 1;

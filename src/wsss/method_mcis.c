@@ -79,9 +79,11 @@ static void mcis_free(wsss_classifier *c) {
     c->method_net = NULL;
 }
 
-static void mcis_loader(wsss_loader_opts *lo) {
-    lo->pair_mode = 1;  /* §5: a partner sharing a class, drawn per sample from (seed, epoch, position) */
-    lo->drop_last = 0;  /* every image is an x1 once per epoch; the last batch may be smaller */
+static void mcis_loader(const wsss_classifier *c, wsss_loader_opts *lo) {
+    lo->pair_mode = 1; /* §5: a partner sharing a class, drawn per sample from (seed, epoch, position) */
+    /* §5: every image is an x1 once per epoch, the last batch smaller; a batch-norm backbone keeps
+     * the shared rule (full batches), as a last batch of one image may leave one value per channel */
+    if (c->m.a.backbone == WSSS_BACKBONE_VGG16_DEEPLAB) lo->drop_last = 0;
 }
 
 /* x1's un-jittered views (§4): hflip @size, @0.75 size, @2 size, from the dataset's files (PIL

@@ -70,7 +70,7 @@ void wsss_train_cls_config_method_default(wsss_train_cls_config *c, int method) 
 #define FD(n) WSSS_CFG_D(wsss_train_cls_config, n)
 #define FE(n, choices) WSSS_CFG_E(wsss_train_cls_config, n, choices)
 static const wsss_cfg_field k_fields[] = {
-    FS(data), FS(split), FS(extra_data), FS(run), FS(ckpt), FS(out), FS(log), FS(arch), FS(backbone_weights), FI(frozen_bn),
+    FS(data), FS(split), FS(extra_data), FS(class_map), FS(run), FS(ckpt), FS(out), FS(log), FS(arch), FS(backbone_weights), FI(frozen_bn),
     FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FE(optim, wsss_train_optim_choices), FD(lr),
     FD(momentum), FD(weight_decay), FD(head_lr_mult), FE(lr_policy, wsss_cls_lr_policy_choices), FD(lr_power),
     FD(lr_gamma), FS(lr_steps), FE(loss, wsss_cls_loss_choices), FE(pool, wsss_pool_choices), FD(lse_r),
@@ -157,6 +157,8 @@ int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
                               wsss_choice_name(wsss_train_optim_choices, (int)c->optim), c->momentum);
     const wsss_method_ops *method = wsss_method_get((wsss_method_kind)c->method);
     if (method->check && method->check(c) != WSSS_OK) return WSSS_ERR;
+    if (c->class_map && !c->extra_data)
+        return wsss_error_set("--class-map %s: maps the classes of --extra-data folders (none given)", c->class_map);
     if (c->map_epoch < -1) return wsss_train_setting_error("map-epoch", c->map_epoch, "-1 (none) or an epoch index");
     if (c->pool == WSSS_POOL_LSE && !(c->lse_r > 0 && c->lse_r <= 100))
         return wsss_train_setting_error("lse-r", c->lse_r, "0 < R <= 100");
@@ -238,7 +240,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     }
     if (c->extra_data) {
         wsss_dataset *all;
-        if (wsss_dataset_with_extra(ds, c->extra_data, &all) != WSSS_OK) goto done;
+        if (wsss_dataset_with_extra(ds, c->extra_data, c->class_map, &all) != WSSS_OK) goto done;
         wsss_dataset_free(ds);
         ds = all;
     }
@@ -272,7 +274,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     lo.aug.hflip_p = c->hflip;
     lo.aug.jitter.brightness = lo.aug.jitter.contrast = lo.aug.jitter.saturation = c->jitter;
     lo.aug.jitter.hue = c->jitter / 3.0;
-    if (method->loader) method->loader(&lo);
+    if (method->loader) method->loader(&cls, &lo);
     if (wsss_loader_new(ds, &lo, &loader) != WSSS_OK) goto done;
 
     /* from scratch every layer is new: the 10x head multiplier is a fine-tuning rule */

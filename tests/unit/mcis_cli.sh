@@ -143,7 +143,9 @@ check "the file and the method named" has "$TMP/out" \
 # ---- the paper's backbone: the co-attention on extra_convs ----
 R3="$TMP/vgg"
 check "vgg16-deeplab --method mcis: 1 short epoch" rc_is 0 "$WSSS" train-cls --method mcis --data "$D" --run "$R3" \
-    --arch vgg16-deeplab --epochs 1 --batch 6 --size 16 --lr-steps "" --quiet
+    --arch vgg16-deeplab --epochs 1 --batch 5 --size 16 --lr-steps "" --quiet
+check "vgg: every image an x1, the last batch smaller (5 + 5 + 2)" has "$R3/logs/train-cls.jsonl" \
+    '"steps_per_epoch":3'
 check "vgg model: basic head and co-attention" header_has "$R3/cls/model.safetensors" '"extra_linear_e.weight"'
 check "vgg model: the CAM head" header_has "$R3/cls/model.safetensors" '"extra_last_conv.weight"'
 
@@ -161,13 +163,25 @@ check "12 + 20 + 4 images: 9 steps" has "$TMP/x2/logs/train-cls.jsonl" '"steps_p
 cp -r "$FO" "$TMP/fo_bad" && mkdir "$TMP/fo_bad/train/sofa" && cp "$(ls "$FO"/train/coat/* | head -1)" "$TMP/fo_bad/train/sofa/"
 check "an extra class folder the dataset lacks: exit 1" rc_is 1 "$WSSS" train-cls "${EXTRA[@]}" --run "$TMP/x3" \
     --extra-data "$TMP/fo_bad"
-check "the folder and the class named" has "$TMP/out" "$TMP/fo_bad/train/sofa: class folder matches no class of $D"
+check "the folder and the class named" has "$TMP/out" \
+    "wsss train-cls: $TMP/fo_bad/train: class 'sofa' is not a class of $D (expected one of: T-shirt/top, Trouser"
+printf '# the extra set calls it sofa\nsofa = Coat\n' >"$TMP/map.txt"
+check "--class-map maps it" rc_is 0 "$WSSS" train-cls "${EXTRA[@]}" --run "$TMP/x5" --extra-data "$TMP/fo_bad" \
+    --class-map "$TMP/map.txt" --batch 3
+check "12 + 21 images: 11 steps of 3" has "$TMP/x5/logs/train-cls.jsonl" '"steps_per_epoch":11'
+printf 'sofa = Armchair\n' >"$TMP/map_bad.txt"
+check "a map line naming no class of the dataset: exit 1" rc_is 1 "$WSSS" train-cls "${EXTRA[@]}" --run "$TMP/x6" \
+    --extra-data "$TMP/fo_bad" --class-map "$TMP/map_bad.txt"
+check "the map file and line named" has "$TMP/out" "$TMP/map_bad.txt:1: expected 'extra class = class of $D'"
+check "--class-map without --extra-data: exit 2" rc_is 2 "$WSSS" train-cls "${EXTRA[@]}" --run "$TMP/x7" \
+    --class-map "$TMP/map.txt"
 cp -r "$D2" "$TMP/ds_bad" && /usr/bin/python3 -c "
 import sys; p = sys.argv[1] + '/classes.txt'; names = open(p).read().split(chr(10))
 open(p, 'w').write(chr(10).join([names[0]] + ['other%d' % i if n else n for i, n in enumerate(names[1:])]))" "$TMP/ds_bad"
 check "an extra VOC class the dataset lacks: exit 1" rc_is 1 "$WSSS" train-cls "${EXTRA[@]}" --run "$TMP/x4" \
     --extra-data "$TMP/ds_bad"
 check "the folder and the class named" has "$TMP/out" "$TMP/ds_bad: class 'other"
+check "nothing written for a refused map" test ! -e "$TMP/x7"
 
 # ---- bad input: exit 2, the option and the value named, nothing written ----
 check "--method nope: exit 2" rc_is 2 "$WSSS" train-cls --method nope --data "$D" --run "$TMP/x"
