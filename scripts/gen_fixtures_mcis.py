@@ -30,8 +30,13 @@ align_corners=False, no antialias) to I's grid, M5 = the cross maps; norm(m) = r
 (max + 1e-8) * 255; M1 always, Mk when sigmoid(mean) > 0.1; / 5, truncated to 8 bits; resized to
 the image bicubically, rounded, saturated, / 255. Float32 throughout, as the reference's numpy.
 
+The fourth is the saliency-guided pseudo labels of §7.1 (tests/unit/test_pseudo_saliency.c) on
+random 8-bit maps and near-binary saliency, written from the spec's steps on the full K+1-channel
+stack (numpy's argmax: ties to the lowest index).
+
 Run: /usr/bin/python3 scripts/gen_fixtures_mcis.py
-Writes tests/fixtures/mcis_coattention.safetensors, mcis_step.safetensors and mcis_maps.safetensors."""
+Writes tests/fixtures/mcis_coattention.safetensors, mcis_step.safetensors, mcis_maps.safetensors
+and mcis_saliency.safetensors."""
 import os
 import sys
 
@@ -44,6 +49,7 @@ import st_io  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "mcis_coattention.safetensors")
 OUT_MAPS = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "mcis_maps.safetensors")
+OUT_SAL = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "mcis_saliency.safetensors")
 OUT_STEP = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "mcis_step.safetensors")
 OUTPUTS = ["co_map1", "co_map2", "co1", "co2", "gate1", "gate2", "cco_map1", "cco_map2", "cco1", "cco2"]
 gen = torch.Generator().manual_seed(2020)
@@ -246,6 +252,59 @@ def maps_fixture():
     print(f"{OUT_MAPS}: {len(cases)} cases, {os.path.getsize(OUT_MAPS)} bytes")
 
 
+def saliency_labels(maps, classes, sal, k):
+    """§7.1 steps 1-8 for one image: maps (n, H, W) float64, sal (H, W) 0..255, k foreground classes."""
+    fg_thr, conflict, att_thr, bg_thr = 0.3, 0.99, 0.95, 32
+    h, w = sal.shape
+    att = torch.stack([(m - m.min()) / (m.max() - m.min() + 1e-8) for m in maps]) if len(classes) else None
+    g = torch.zeros((k + 1, h, w), dtype=torch.float64)
+    g[0] = 1 - sal / 255
+    for j, c in enumerate(classes):
+        g[c] = att[j]
+    strong = (att > att_thr).any(dim=0) if len(classes) else torch.zeros((h, w), dtype=torch.bool)
+    sal_att = torch.maximum(sal, 255.0 * strong)
+    g[g < fg_thr] = 0
+    n_conf = (g > conflict).sum(dim=0)
+    label = torch.from_numpy(g.numpy().argmax(axis=0))
+    label[n_conf > 1] = 255
+    label[(label == 0) & (sal_att >= bg_thr)] = 255
+    if ((label >= 1) & (label <= k)).sum() < 0.01 * h * w:
+        label[:] = 255
+    return label.to(torch.uint8)
+
+
+def saliency_fixture():
+    g = torch.Generator().manual_seed(2023)
+    k = 6
+    tensors, meta = {}, {}
+    cases = [  # name, classes, H, W, saliency kind
+        ("binary", [2, 5], 17, 23, "binary"),
+        ("soft", [1, 3, 6], 20, 16, "soft"),
+        ("conflict", [2, 4], 12, 12, "conflict"),
+        ("tiny_fg", [3], 30, 30, "tiny"),
+    ]
+    for cs, classes, h, w, kind in cases:
+        maps = torch.floor(torch.rand((len(classes), h, w), generator=g) * 256).clamp(max=255) / 255
+        if kind == "conflict":  # two classes at their maximum on the same pixels
+            maps[:, 3:6, 3:6] = 1.0
+        if kind == "binary":
+            sal = (torch.rand((h, w), generator=g) > 0.5).double() * 255
+        elif kind == "tiny":  # salient only on one pixel, maps everywhere weak: almost no foreground
+            sal = torch.zeros((h, w), dtype=torch.float64)
+            sal[0, 0] = 255
+            maps = maps * 0.2
+            maps[0, 1, 1] = 1.0
+        else:
+            sal = torch.floor(torch.rand((h, w), generator=g) * 256).clamp(max=255).double()
+        meta[cs] = " ".join(str(c) for c in classes)
+        tensors[f"{cs}.maps"] = maps.float()
+        tensors[f"{cs}.sal"] = sal.to(torch.uint8)
+        tensors[f"{cs}.labels"] = saliency_labels(maps.float().double(), classes, sal, k)
+    meta["cases"] = ";".join(c[0] for c in cases)
+    st_io.save(OUT_SAL, tensors, meta)
+    print(f"{OUT_SAL}: {len(cases)} cases, {os.path.getsize(OUT_SAL)} bytes")
+
+
 def main():
     torch.manual_seed(7)  # the default init of the weight modules
     tensors, meta = {}, {}
@@ -259,6 +318,7 @@ def main():
     print(f"{OUT}: {len(meta) - 1} cases, {os.path.getsize(OUT)} bytes")
     step_fixture()
     maps_fixture()
+    saliency_fixture()
 
 
 if __name__ == "__main__":
