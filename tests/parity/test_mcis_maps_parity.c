@@ -18,28 +18,16 @@
 
 static int64_t g_pixels, g_off_by_one;
 
-static wsss_tensor *take(const wsss_safetensors *st, const char *cs, const char *what) {
-    char name[160];
-    snprintf(name, sizeof name, "%s.%s", cs, what);
-    return fixture_take(st, name);
-}
-
 static void run_case(const wsss_safetensors *st, const char *cs, void *user) {
     (void)user;
-    const char *spec = wsss_st_meta(st, cs);
-    int v[8], nv = 0;
-    for (const char *p = spec; p && *p && nv < 8;) {
-        char *end;
-        v[nv++] = (int)strtol(p, &end, 10);
-        if (end == p) break;
-        p = end;
-    }
-    CHECK(nv >= 3, "%s: metadata '%s' is not 'H W class...'", cs, spec ? spec : "(missing)");
+    int v[8];
+    const int nv = fixture_meta_ints(st, cs, v, 8);
+    CHECK(nv >= 3, "%s: metadata is not 'H W class...'", cs);
     if (nv < 3) return;
     const int out_h = v[0], out_w = v[1], n = nv - 2;
     const int *classes = v + 2;
-    wsss_tensor *flip1 = take(st, cs, "flip1"), *flip2 = take(st, cs, "flip2"), *small2 = take(st, cs, "small2"),
-                *large2 = take(st, cs, "large2"), *cross = take(st, cs, "cross"), *want = take(st, cs, "maps");
+    wsss_tensor *flip1 = fixture_take_case(st, cs, "flip1"), *flip2 = fixture_take_case(st, cs, "flip2"), *small2 = fixture_take_case(st, cs, "small2"),
+                *large2 = fixture_take_case(st, cs, "large2"), *cross = fixture_take_case(st, cs, "cross"), *want = fixture_take_case(st, cs, "maps");
     const wsss_mcis_pair_maps p = {flip1, flip2, small2, large2, cross};
     wsss_ctx *ctx = wsss_ctx_new();
     wsss_tensor *got = NULL;

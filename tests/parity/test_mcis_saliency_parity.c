@@ -14,25 +14,12 @@
 
 static int64_t g_pixels;
 
-static wsss_tensor *take(const wsss_safetensors *st, const char *cs, const char *what) {
-    char name[160];
-    snprintf(name, sizeof name, "%s.%s", cs, what);
-    return fixture_take(st, name);
-}
-
 static void run_case(const wsss_safetensors *st, const char *cs, void *user) {
     (void)user;
-    const char *spec = wsss_st_meta(st, cs);
-    int classes[16], n = 0;
-    for (const char *p = spec; p && *p && n < 16;) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p) break;
-        classes[n++] = (int)v;
-        p = end;
-    }
-    CHECK(n >= 1, "%s: metadata '%s' is not a class list", cs, spec ? spec : "(missing)");
-    wsss_tensor *maps = take(st, cs, "maps"), *sal = take(st, cs, "sal"), *want = take(st, cs, "labels");
+    int classes[16];
+    const int n = fixture_meta_ints(st, cs, classes, 16);
+    CHECK(n >= 1, "%s: metadata is not a class list", cs);
+    wsss_tensor *maps = fixture_take_case(st, cs, "maps"), *sal = fixture_take_case(st, cs, "sal"), *want = fixture_take_case(st, cs, "labels");
     CHECK(maps->ndim == 3 && maps->shape[0] == n && sal->dtype == WSSS_U8 && want->dtype == WSSS_U8 &&
               wsss_tensor_same_shape(sal, want),
           "%s: maps n,H,W; saliency and labels U8 H,W", cs);
