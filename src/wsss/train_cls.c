@@ -70,7 +70,8 @@ void wsss_train_cls_config_method_default(wsss_train_cls_config *c, int method) 
 #define FD(n) WSSS_CFG_D(wsss_train_cls_config, n)
 #define FE(n, choices) WSSS_CFG_E(wsss_train_cls_config, n, choices)
 static const wsss_cfg_field k_fields[] = {
-    FS(data), FS(split), FS(extra_data), FS(class_map), FS(run), FS(ckpt), FS(out), FS(log), FS(arch), FS(backbone_weights), FI(frozen_bn),
+    FS(data), FS(split), FS(extra_data), FS(class_map), FS(run), FS(ckpt), FS(out), FS(log), FS(arch),
+    FS(backbone_weights), FI(frozen_bn),
     FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FE(optim, wsss_train_optim_choices), FD(lr),
     FD(momentum), FD(weight_decay), FD(head_lr_mult), FE(lr_policy, wsss_cls_lr_policy_choices), FD(lr_power),
     FD(lr_gamma), FS(lr_steps), FE(loss, wsss_cls_loss_choices), FE(pool, wsss_pool_choices), FD(lse_r),
