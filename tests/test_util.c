@@ -111,6 +111,40 @@ char *split_next(char **s) {
     return start;
 }
 
+wsss_tensor *fixture_take_case(const wsss_safetensors *st, const char *cs, const char *what) {
+    char name[256];
+    snprintf(name, sizeof name, "%s.%s", cs, what);
+    return fixture_take(st, name);
+}
+
+int fixture_meta_ints(const wsss_safetensors *st, const char *key, int *v, int max) {
+    const char *p = wsss_st_meta(st, key);
+    int n = 0;
+    while (p && *p && n < max) {
+        char *end;
+        long x = strtol(p, &end, 10);
+        if (end == p) break;
+        v[n++] = (int)x;
+        p = end;
+    }
+    return n;
+}
+
+int fixture_each_case(const char *file, void (*fn)(const wsss_safetensors *st, const char *cs, void *user),
+                      void *user) {
+    wsss_safetensors *st = fixture_open(file);
+    const char *list = wsss_st_meta(st, "cases");
+    char *cases = strdup(list ? list : ""), *rest = cases, *cs;
+    int n = 0;
+    while ((cs = split_next(&rest)) != NULL) {
+        fn(st, cs, user);
+        n++;
+    }
+    free(cases);
+    wsss_st_close(st);
+    return n;
+}
+
 void *test_read_file(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (n) *n = 0;

@@ -44,6 +44,15 @@ wsss_safetensors *fixture_open(const char *file);
 wsss_tensor *fixture_take(const wsss_safetensors *st, const char *name);
 /* Next item of a ';'-separated list (fixture metadata), cut out in place; NULL after the last. */
 char *split_next(char **s);
+/* "<cs>.<what>" of an open fixture (fixture_take). */
+wsss_tensor *fixture_take_case(const wsss_safetensors *st, const char *cs, const char *what);
+/* The space-separated integers of metadata entry key into v (at most max); returns how many (0 if
+ * the entry is missing). */
+int fixture_meta_ints(const wsss_safetensors *st, const char *key, int *v, int max);
+/* Open tests/fixtures/<file>, call fn(st, case, user) for each name of its metadata "cases" list,
+ * close it; returns the number of cases. */
+int fixture_each_case(const char *file, void (*fn)(const wsss_safetensors *st, const char *cs, void *user),
+                      void *user);
 
 /* The whole file, NUL-terminated (its size without the NUL in *n if n); NULL (and *n = 0) if it
  * cannot be read. Free with free(). */

@@ -143,6 +143,10 @@ typedef struct cli_train_stage {
     char *(*ckpt_dir)(const void *cfg); /* where the run checkpoints (malloc'd), for the exit message */
 } cli_train_stage;
 int cli_train_main(const cli_spec *spec, int argc, char **argv, const cli_train_stage *t);
+/* The same where the defaults depend on the parsed settings (e.g. a method's recipe): defaults
+ * writes them into a struct like cfg, and a fresh run takes them for every option not given. */
+int cli_train_main_defaults(const cli_spec *spec, int argc, char **argv, const cli_train_stage *t,
+                            void (*defaults)(void *defaults, const void *cfg));
 /* The exit code of a training run's result (WSSS_OK, WSSS_ERR or WSSS_TRAINER_INTERRUPTED), with
  * its message: 0, 1, or 130 once the checkpoint in ckpt_dir is written. */
 int cli_train_exit(const char *command, int run_rc, const char *ckpt_dir);

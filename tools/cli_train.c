@@ -82,6 +82,17 @@ int cli_resume_merge(const cli_spec *spec, void *cfg, const void *cli_cfg, size_
     return 0;
 }
 
+/* The options not on the command line take their values from defaults (a struct like cfg). */
+static void apply_defaults(const cli_spec *spec, void *cfg, const void *defaults, size_t cfg_size) {
+    const uintptr_t lo = (uintptr_t)cfg, hi = lo + cfg_size;
+    for (int i = 0; i < spec->n_opts; i++) {
+        const cli_opt *o = &spec->opts[i];
+        const uintptr_t at = (uintptr_t)o->dest;
+        if (spec->given[i] || at < lo || at >= hi) continue;
+        memcpy(o->dest, (const char *)defaults + (at - lo), value_size(o->kind));
+    }
+}
+
 int cli_train_resume(const cli_spec *spec, const char *resume_dir, const wsss_cfg_table *table, void *cfg,
                      void **storage, int quiet) {
     const size_t cfg_size = table->size;
@@ -103,6 +114,11 @@ int cli_train_resume(const cli_spec *spec, const char *resume_dir, const wsss_cf
 }
 
 int cli_train_main(const cli_spec *spec, int argc, char **argv, const cli_train_stage *t) {
+    return cli_train_main_defaults(spec, argc, argv, t, NULL);
+}
+
+int cli_train_main_defaults(const cli_spec *spec, int argc, char **argv, const cli_train_stage *t,
+                            void (*defaults)(void *defaults, const void *cfg)) {
     int rc = cli_parse(spec, argc, argv, NULL, NULL);
     if (rc) return cli_parse_exit(rc);
     void *storage = NULL;
@@ -114,6 +130,12 @@ int cli_train_main(const cli_spec *spec, int argc, char **argv, const cli_train_
             return code;
         }
         *t->ckpt = resume; /* keep checkpointing where the run is resumed from */
+    } else if (defaults) {
+        WSSS_ASSERT(spec->given, "settings-dependent defaults need the given options (cli_spec.given)");
+        void *d = wsss_xmalloc(t->table->size);
+        defaults(d, t->cfg);
+        apply_defaults(spec, t->cfg, d, t->table->size);
+        free(d);
     }
     *t->progress = !*t->quiet;
     *t->stop_after = *t->stop_after_opt;

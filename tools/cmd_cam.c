@@ -11,16 +11,16 @@
 #include "wsss/dataset.h"
 #include "wsss/error.h"
 #include "wsss/fs.h"
+#include "wsss/method.h"
 #include "wsss/overlay.h"
 #include "wsss/progress.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/trainer.h"
 
+/* the maps of the classifier's method (method.h) */
 static wsss_tensor *classifier_cam(void *user, wsss_ctx *ctx, wsss_tensor *x) {
-    wsss_tensor *cam = NULL;
-    wsss_classifier_forward(ctx, (wsss_classifier *)user, x, 0, &cam);
-    return cam;
+    return wsss_classifier_maps(ctx, (wsss_classifier *)user, x);
 }
 
 /* Heat map of the per-pixel max over the image's class maps (zeros without classes). */
@@ -46,6 +46,7 @@ int cmd_cam(int argc, char **argv) {
     static const wsss_choice norms[] = {{"max", WSSS_CAM_NORM_MAX}, {"minmax", WSSS_CAM_NORM_MINMAX}, {NULL, 0}};
     wsss_cam_norm norm = WSSS_CAM_NORM_MAX;
     int direct_conv = 0, no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0, batch = 8, os = 0;
+    int size = 256, related = 3, seed = 0, basic_cam = 0;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); image-level labels pick the classes", .flags = CLI_REQUIRED},
         CLI_OPT_SPLIT(&split),
@@ -60,6 +61,12 @@ int cmd_cam(int argc, char **argv) {
         {"norm", CLI_CHOICE, &norm, "N", "per-class normalisation: max (PSA) or minmax", .choices = norms},
         {"overlay", CLI_FLAG, &overlay, NULL, "also write heat-map overlays <id>.png of every image", .flags = 0},
         {"overlay-dir", CLI_STRING, &overlay_dir, "DIR", "overlay folder (default RUN/cams_overlay)", .flags = 0},
+        {"size", CLI_INT, &size, "S", "mcis models: the square input side (as trained)", .min = 8, .max = 8192},
+        {"related", CLI_INT, &related, "K", "mcis models: related images per labelled class, drawn with replacement",
+         .min = 1, .max = 1000},
+        {"seed", CLI_INT, &seed, "K", "mcis models: seed of the related images' draws (logged)", .min = 0, .max = INT_MAX},
+        {"basic-cam", CLI_FLAG, &basic_cam, NULL,
+         "mcis models: the basic CAM head's maps (as --scales) instead of the test-time co-attention", .flags = 0},
         {"batch", CLI_INT, &batch, "N", "images per forward pass (consecutive images of one size)", .min = 1, .max = 1024},
         {"samples", CLI_INT, &samples, "N", "report sample images (RUN/samples) of the first N images; 0 = none", .min = 0,
          .max = 1000000},
@@ -110,6 +117,8 @@ int cmd_cam(int argc, char **argv) {
                        cls.num_classes, data, ds->num_classes - 1);
         goto fail;
     }
+    const wsss_method_ops *method = wsss_method_get((wsss_method_kind)cls.method);
+    const int per_image = method->image_maps && !basic_cam; /* the method pairs each image with others */
     if (wsss_mkdirs(out_dir) != WSSS_OK || (overlay && wsss_mkdirs(ov_dir) != WSSS_OK) ||
         (samples > 0 && wsss_mkdirs(sample_dir) != WSSS_OK))
         goto fail;
@@ -120,9 +129,16 @@ int cmd_cam(int argc, char **argv) {
     wsss_runlog_kv_string(log, "scales", scales);
     wsss_runlog_kv_int(log, "flip", co.flip);
     wsss_runlog_kv_int(log, "direct_conv", co.direct_conv);
+    wsss_runlog_kv_string(log, "maps", per_image ? method->name : "cam");
+    if (per_image) {
+        wsss_runlog_kv_int(log, "size", size);
+        wsss_runlog_kv_int(log, "related", related);
+        wsss_runlog_kv_int(log, "seed", seed);
+    }
     wsss_runlog_end(log);
 
     ctx = wsss_ctx_new();
+    const wsss_method_maps mm = {ctx, &cls, ds, size, related, (uint64_t)seed};
     wsss_progress prog;
     if (!quiet) wsss_progress_start(&prog, "cam", ds->n);
     wsss_trainer_signals_install();
@@ -183,12 +199,15 @@ int cmd_cam(int argc, char **argv) {
             nb++;
         }
         int r = loop_rc;
-        if (r == WSSS_OK && nb > 0)
+        if (r == WSSS_OK && nb > 0 && per_image)
+            for (int b = 0; b < nb && r == WSSS_OK; b++)
+                r = method->image_maps(&mm, which[b], &imgs[b], nc[b], clsv[b], &maps[b]);
+        else if (r == WSSS_OK && nb > 0)
             r = wsss_cam_compute_batch(&co, classifier_cam, &cls, ctx, nb, imgs, nc, (const int *const *)clsv, maps);
         for (int b = 0; b < nb && r == WSSS_OK; b++) {
             const int64_t i = which[b];
             char *path = wsss_run_file(out_dir, ds->ids[i], ".safetensors");
-            r = wsss_cam_save(path, ds->ids[i], ds->num_classes, maps[b], clsv[b], &co);
+            r = wsss_cam_save(path, ds->ids[i], ds->num_classes, maps[b], clsv[b], per_image ? NULL : &co);
             free(path);
             if (r == WSSS_OK && overlay) {
                 char *op = wsss_run_file(ov_dir, ds->ids[i], ".png");

@@ -14,7 +14,7 @@ int cmd_data_fashion_objects(int argc, char **argv) {
     const char *out = NULL, *mnist = o.mnist_dir, *classes = NULL;
     int n_train = (int)o.n_train, n_val = (int)o.n_val, size = o.size, seed = 0, quiet = 0;
     int max_distractors = o.max_distractors, quality = o.jpeg_quality;
-    double fill_min = o.fill_min, fill_max = o.fill_max, jitter = o.jitter;
+    double fill_min = o.fill_min, fill_max = o.fill_max, jitter = o.jitter, label_noise = 0;
     const cli_opt opts[] = {
         {"out", CLI_STRING, &out, "DIR", "output directory (ImageFolder: DIR/train/<class>/, DIR/val/<class>/)",
          .flags = CLI_REQUIRED},
@@ -37,6 +37,9 @@ int cmd_data_fashion_objects(int argc, char **argv) {
          "only these Fashion-MNIST classes, comma-separated ids 1..10 (as fashion-scenes --classes); default all",
          .flags = 0},
         {"jpeg-quality", CLI_INT, &quality, "Q", "JPEG quality", .min = 1, .max = 100},
+        {"label-noise", CLI_DOUBLE, &label_noise, "P",
+         "put each train image in a random other class's folder with probability P (noisy web-like labels; same "
+         "images)", .min = 0, .max = 1},
         CLI_OPT_QUIET(&quiet),
     };
     const cli_spec spec = {"data fashion-objects", NULL,
@@ -58,6 +61,7 @@ int cmd_data_fashion_objects(int argc, char **argv) {
     o.jitter = jitter;
     o.max_distractors = max_distractors;
     o.jpeg_quality = quality;
+    o.label_noise = label_noise;
     o.progress = !quiet;
     if (wsss_fashion_objects_check_opts(&o) != WSSS_OK) return cli_fail(spec.command, CLI_EXIT_USAGE);
     int64_t counts[2][WSSS_FASHION_NUM_CLASSES];

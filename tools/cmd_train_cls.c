@@ -1,6 +1,7 @@
 /* `wsss train-cls`: train the multi-label classifier (stage 1; train_cls.h). */
 
 #include "commands.h"
+#include "wsss/method.h"
 #include "wsss/train_cls.h"
 #include "wsss/train_common.h"
 
@@ -8,6 +9,10 @@
 static int check(const void *cfg) { return wsss_train_cls_config_check(cfg); }
 static int run(const void *cfg, const char *resume_dir) { return wsss_train_cls_run(cfg, resume_dir); }
 static char *ckpt_dir(const void *cfg) { return wsss_train_cls_ckpt_dir(cfg); }
+/* a method's recipe for the options not given */
+static void method_defaults(void *defaults, const void *cfg) {
+    wsss_train_cls_config_method_default(defaults, ((const wsss_train_cls_config *)cfg)->method);
+}
 
 int cmd_train_cls(int argc, char **argv) {
     wsss_train_cls_config c;
@@ -15,8 +20,18 @@ int cmd_train_cls(int argc, char **argv) {
     const char *resume = NULL;
     int quiet = 0, stop_after = 0;
     const cli_opt opts[] = {
+        {"method", CLI_CHOICE, &c.method, "M",
+         "cam (the baseline) or mcis (co-attention on class-sharing pairs; its recipe changes the defaults: "
+         "vgg16-deeplab, 15 epochs, batch 5, size 256, no crop or flip, jitter 0.3, lr 1e-3 x0.1 at epochs 5,10, "
+         "Nesterov, weight decay 5e-4 on biases too, head x10)",
+         .choices = wsss_method_choices},
         {"data", CLI_STRING, &c.data, "DIR", "dataset root (VOC layout)", .flags = CLI_REQUIRED, .unless = "resume"},
         {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt) or a list file", .flags = 0},
+        {"extra-data", CLI_STRING, &c.extra_data, "DIR[,DIR]",
+         "extra labelled images appended to the split: VOC-format folders or ImageFolders (ROOT/train/CLASS/...), "
+         "their classes matched to the dataset's by name", .flags = 0},
+        {"class-map", CLI_STRING, &c.class_map, "FILE",
+         "--extra-data: lines 'extra class = dataset class' for names that differ", .flags = 0},
         CLI_OPT_RUN(&c.run),
         {"ckpt", CLI_STRING, &c.ckpt, "DIR", "checkpoint directory (default RUN/cls/ckpt)", .flags = 0},
         {"model", CLI_STRING, &c.out, "FILE", "the trained classifier to write (default RUN/cls/model.safetensors)", .flags = 0},
@@ -39,7 +54,11 @@ int cmd_train_cls(int argc, char **argv) {
         {"optim", CLI_CHOICE, &c.optim, "O", "sgd (with momentum) or adamw", .choices = wsss_train_optim_choices},
         {"lr", CLI_DOUBLE, &c.lr, "F", "base learning rate", .flags = CLI_MIN_OPEN, .min = 0, .max = 10},
         {"momentum", CLI_DOUBLE, &c.momentum, "F", "SGD momentum", .flags = CLI_MAX_OPEN, .min = 0, .max = 1},
-        {"weight-decay", CLI_DOUBLE, &c.weight_decay, "F", "weight decay (weights only)", .min = 0, .max = 1},
+        {"weight-decay", CLI_DOUBLE, &c.weight_decay, "F", "weight decay (weights; biases with --bias-decay)", .min = 0,
+         .max = 1},
+        /* 0|1 rather than flags: the mcis recipe turns them on, and a user may turn them off */
+        {"bias-decay", CLI_INT, &c.bias_decay, "0|1", "weight decay on biases too", .min = 0, .max = 1},
+        {"nesterov", CLI_INT, &c.nesterov, "0|1", "SGD with Nesterov momentum", .min = 0, .max = 1},
         {"head-lr-mult", CLI_DOUBLE, &c.head_lr_mult, "F",
          "lr multiplier of the new head, its bias twice (negative: 10 with --backbone-weights, else 1)", .min = -1,
          .max = 1000},
@@ -53,6 +72,11 @@ int cmd_train_cls(int argc, char **argv) {
          .choices = wsss_pool_choices},
         {"lse-r", CLI_DOUBLE, &c.lse_r, "R", "lse pooling sharpness (small: like gap, large: like gmp)",
          .flags = CLI_MIN_OPEN, .min = 0, .max = 100},
+        {"contrastive-from", CLI_INT, &c.contrastive_from, "E",
+         "mcis: the 0-based epoch from which the contrastive co-attention terms count", .min = 0, .max = 1000000},
+        {"map-epoch", CLI_INT, &c.map_epoch, "E",
+         "also keep the model after this 0-based epoch as MODEL_eE.safetensors (mcis: 10, the one its maps use; -1 or beyond "
+         "the run: none)", .min = -1, .max = 1000000},
         CLI_OPTS_TRAIN_LOOP(c, &quiet, &stop_after),
     };
     unsigned char given[sizeof opts / sizeof opts[0]];
@@ -62,5 +86,5 @@ int cmd_train_cls(int argc, char **argv) {
                            opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, given};
     const cli_train_stage t = {&wsss_train_cls_config_table, &c, &c.ckpt, &c.progress, &c.stop_after, &resume, &quiet,
                                &stop_after, check, run, ckpt_dir};
-    return cli_train_main(&spec, argc, argv, &t);
+    return cli_train_main_defaults(&spec, argc, argv, &t, method_defaults);
 }

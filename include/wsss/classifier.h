@@ -6,7 +6,8 @@
  * "resnet18-os16", "resnet50-os8", "vgg16-deeplab"; the zoo builds and dilates the model.
  *
  * Model file (wsss_classifier_save): safetensors with the state_dict (parameters and buffers) and
- * metadata "wsss_model": "classifier", "arch", "num_classes" (K, foreground classes). */
+ * metadata "wsss_model": "classifier", "arch", "num_classes" (K, foreground classes), and "method"
+ * when a method other than cam built it (method.h; the file then holds its networks too). */
 #ifndef WSSS_CLASSIFIER_H
 #define WSSS_CLASSIFIER_H
 
@@ -18,10 +19,15 @@ typedef struct wsss_classifier {
     char arch[64];    /* as given */
     int num_classes;  /* K foreground classes = model outputs */
     int output_stride;
+    int method;       /* the wsss_method_kind (method.h) whose networks it carries: cam (none), mcis */
+    void *method_net; /* those networks (the method's struct; tensors in m.params) or NULL */
 } wsss_classifier;
 
 /* Parameters are zero until wsss_classifier_reset / load. Errors name the arch. */
 int wsss_classifier_create(wsss_classifier *c, const char *arch, int num_classes);
+/* The same with a method's networks added (method.h, wsss_method_kind); an arch that cannot take
+ * them is an error naming both. */
+int wsss_classifier_create_method(wsss_classifier *c, const char *arch, int num_classes, int method);
 void wsss_classifier_free(wsss_classifier *c);
 /* The zoo's initialisation (torchvision's for ResNets, MCIS's for the VGG head). */
 void wsss_classifier_reset(wsss_classifier *c, wsss_rng *rng);
@@ -49,6 +55,10 @@ int wsss_classifier_open_any(wsss_classifier *c, const char *path, int num_class
  * the raw class activation maps N,K,h,w (bias-free, not ReLU'd) at the feature resolution. */
 wsss_tensor *wsss_classifier_forward(wsss_ctx *ctx, wsss_classifier *c, wsss_tensor *x, int training,
                                      wsss_tensor **cam);
+
+/* The localisation maps of normalised images x (N,3,H,W) by the classifier's method (method.h):
+ * raw N,K,h,w at the feature resolution, inference. */
+wsss_tensor *wsss_classifier_maps(wsss_ctx *ctx, wsss_classifier *c, wsss_tensor *x);
 
 /* Class scores pooled from a bias-free CAM (N,K,h,w) plus bias (K, may be NULL): N,K.
  * GAP: spatial mean; GMP: spatial max; LSE: (1/r) log(mean exp(r x)) (between the two: r -> 0 gives

@@ -85,6 +85,11 @@ void wsss_dataset_free(wsss_dataset *ds);
 int wsss_dataset_from_list(const char *root, int num_classes, const char *const *class_names, int64_t n,
                            const char *const *ids, const char *const *image_paths, const int *labels,
                            wsss_dataset **out);
+/* The same with multi-hot labels: labels[i * num_classes + c] = 1 if image i has class c (column 0,
+ * background, is ignored). */
+int wsss_dataset_from_labels(const char *root, int num_classes, const char *const *class_names, int64_t n,
+                             const char *const *ids, const char *const *image_paths, const uint8_t *labels,
+                             wsss_dataset **out);
 
 /* Image-level labels of sample i. */
 static inline const uint8_t *wsss_dataset_labels(const wsss_dataset *ds, int64_t i) {

@@ -8,7 +8,8 @@
  *   OUT/train/<class folder>/<id>.jpg, OUT/val/<class folder>/<id>.jpg
  * (folder = wsss_class_folder_name of the class name: t-shirt-top, trouser, ..., ankle-boot;
  * ids as the scenes', "train_000042"). Image i of a split shows its pool's item i and is a pure
- * function of (seed, split, i): same seed, same bytes, whatever the thread count. */
+ * function of (seed, split, i): same seed, same bytes, whatever the thread count. With label_noise
+ * the train split's folders (its labels) are wrong at that rate; the images are the same. */
 #ifndef WSSS_FASHION_OBJECTS_H
 #define WSSS_FASHION_OBJECTS_H
 
@@ -33,6 +34,10 @@ typedef struct wsss_fashion_objects_opts {
     int n_classes;               /* 0: all ten classes; else only these Fashion-MNIST class ids */
     int classes[10];             /* (1..10), renumbered 1..n_classes in this order */
     int jpeg_quality;            /* 95 */
+    double label_noise;          /* 0: the train split's images in their item's class folder; p: each
+                                    in a uniformly drawn other class's folder with probability p (a
+                                    noisy "web" set for MCIS's extra-data setting), drawn from
+                                    (seed, i) apart from the rendering, so the pixels stay the same */
     int progress;                /* 1: progress lines on stderr */
 } wsss_fashion_objects_opts;
 

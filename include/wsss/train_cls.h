@@ -28,6 +28,9 @@ extern const wsss_choice wsss_cls_lr_policy_choices[];
 typedef struct wsss_train_cls_config {
     const char *data;       /* dataset root (VOC layout) */
     const char *split;      /* "train" */
+    const char *extra_data; /* NULL, or extra labelled folders appended to the split (dataset_extra.h),
+                               comma-separated */
+    const char *class_map;  /* NULL, or their class names' map to the dataset's (dataset_extra.h) */
     const char *run;        /* run directory (defaults of the paths below derive from it) */
     const char *ckpt;       /* checkpoint dir (default RUN/cls/ckpt) */
     const char *out;        /* final model (default RUN/cls/model.safetensors) */
@@ -46,11 +49,21 @@ typedef struct wsss_train_cls_config {
     wsss_pool_kind pool;    /* class scores from the CAM: gap (the model's GAP + linear), gmp (max),
                                lse (log-mean-exp with sharpness lse_r); all + the fc bias */
     double lse_r;
+    int method;             /* wsss_method_kind (method.h): cam (the baseline) or mcis */
+    int nesterov;           /* SGD with Nesterov momentum */
+    int bias_decay;         /* weight decay on biases too (MCIS), else on weights only */
+    int contrastive_from;   /* mcis: the 0-based epoch from which the contrastive terms count (2) */
+    int map_epoch;          /* >= 0: also keep the model after this 0-based epoch (the one MCIS's maps
+                               use, 10), in <model>_e<E>.safetensors next to the final model; -1: none */
     int seed, workers, log_every, progress, skip_bad;
     int64_t stop_after;     /* testing: behave as interrupted after this many steps (0 = off) */
 } wsss_train_cls_config;
 
 void wsss_train_cls_config_default(wsss_train_cls_config *c);
+/* The defaults with a method's recipe applied (method.h; mcis: specs/mcis.md §5 — 15 epochs of 5
+ * pairs at 256, jitter 0.3, SGD-Nesterov lr 1e-3 x 0.1 at epochs 5 and 10, decay 5e-4 on biases
+ * too, new layers x10). */
+void wsss_train_cls_config_method_default(wsss_train_cls_config *c, int method);
 /* The config's JSON form (stored in checkpoints; the typed settings as their words): tag "stage":
  * "train-cls"; read and write it with wsss_cfg_from_json / wsss_cfg_to_json (config_table.h). */
 extern const wsss_cfg_table wsss_train_cls_config_table;
@@ -60,6 +73,9 @@ extern const wsss_cfg_table wsss_train_cls_config_table;
  * The typed settings hold valid values by construction (an enum outside its list is a programmer
  * error: assert). */
 int wsss_train_cls_config_check(const wsss_train_cls_config *c);
+
+/* The kept model of --map-epoch E: the final model's path with _eE before .safetensors (malloc'd). */
+char *wsss_train_cls_map_model_path(const char *model_path, int epoch);
 
 /* Where the run checkpoints: --ckpt, else RUN/cls/ckpt (malloc'd). */
 char *wsss_train_cls_ckpt_dir(const wsss_train_cls_config *c);

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "wsss/dataset.h"
+
+#include "data/text_internal.h"
 #include "wsss/error.h"
 #include "wsss/fs.h"
 
@@ -66,7 +68,7 @@ static void free_lines(text_lines *t) {
     memset(t, 0, sizeof *t);
 }
 
-static char *trim(char *s) {
+char *wsss_text_trim(char *s) {
     while (isspace((unsigned char)*s)) s++;
     size_t n = strlen(s);
     while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = 0;
@@ -128,7 +130,7 @@ static int read_classes(open_ctx *c) {
         return WSSS_ERR;
     }
     int64_t n = t.n;
-    while (n > 0 && trim(t.line[n - 1])[0] == 0) n--; /* trailing blank lines */
+    while (n > 0 && wsss_text_trim(t.line[n - 1])[0] == 0) n--; /* trailing blank lines */
     int rc = WSSS_OK;
     if (n < 2)
         rc = wsss_error_set("%s: %lld class name%s; expected background plus at least one class, one a line", path,
@@ -137,11 +139,11 @@ static int read_classes(open_ctx *c) {
         rc = wsss_error_set("%s: %lld classes; at most %d fit in 8-bit masks (255 means ignore)", path, (long long)n,
                             WSSS_MAX_CLASSES);
     for (int64_t k = 0; rc == WSSS_OK && k < n; k++)
-        if (trim(t.line[k])[0] == 0) rc = wsss_error_set("%s:%lld: empty class name", path, (long long)k + 1);
+        if (wsss_text_trim(t.line[k])[0] == 0) rc = wsss_error_set("%s:%lld: empty class name", path, (long long)k + 1);
     if (rc == WSSS_OK) {
         ds->num_classes = (int)n;
         ds->class_names = wsss_xcalloc((size_t)n, sizeof(char *));
-        for (int64_t k = 0; k < n; k++) ds->class_names[k] = wsss_xstrdup(trim(t.line[k]));
+        for (int64_t k = 0; k < n; k++) ds->class_names[k] = wsss_xstrdup(wsss_text_trim(t.line[k]));
     }
     free_lines(&t);
     free(path);
@@ -150,7 +152,7 @@ static int read_classes(open_ctx *c) {
 
 /* The id on a list line: its first token; "JPEGImages/x.jpg ..." style lines give "x". */
 static char *line_id(char *line) {
-    char *s = trim(line);
+    char *s = wsss_text_trim(line);
     char *e = s;
     while (*e && !isspace((unsigned char)*e)) e++;
     *e = 0;
@@ -286,7 +288,7 @@ static int read_cls_labels(open_ctx *c) {
     if (read_lines(c->cls_path, &c->cls_text) != WSSS_OK) return WSSS_ERR;
     c->cls = wsss_xcalloc((size_t)c->cls_text.n + 1, sizeof(cls_entry));
     for (int64_t k = 0; k < c->cls_text.n; k++) {
-        char *s = trim(c->cls_text.line[k]);
+        char *s = wsss_text_trim(c->cls_text.line[k]);
         if (!s[0]) continue;
         cls_entry *e = &c->cls[c->n_cls++];
         e->line = (int)k + 1;
@@ -549,6 +551,22 @@ int wsss_dataset_from_list(const char *root, int num_classes, const char *const 
                            const char *const *ids, const char *const *image_paths, const int *labels,
                            wsss_dataset **out) {
     *out = NULL;
+    if (num_classes < 2 || num_classes > WSSS_MAX_CLASSES || n < 1)
+        return wsss_dataset_from_labels(root, num_classes, class_names, n, ids, image_paths, NULL, out);
+    uint8_t *hot = wsss_xcalloc((size_t)n, (size_t)num_classes);
+    for (int64_t i = 0; i < n; i++) {
+        WSSS_ASSERT(labels[i] >= 1 && labels[i] < num_classes, "list label out of range");
+        hot[i * num_classes + labels[i]] = 1;
+    }
+    int rc = wsss_dataset_from_labels(root, num_classes, class_names, n, ids, image_paths, hot, out);
+    free(hot);
+    return rc;
+}
+
+int wsss_dataset_from_labels(const char *root, int num_classes, const char *const *class_names, int64_t n,
+                             const char *const *ids, const char *const *image_paths, const uint8_t *labels,
+                             wsss_dataset **out) {
+    *out = NULL;
     if (num_classes < 2 || num_classes > WSSS_MAX_CLASSES)
         return wsss_error_set("%s: %d classes (background included); expected 2..%d", root, num_classes,
                               WSSS_MAX_CLASSES);
@@ -563,10 +581,9 @@ int wsss_dataset_from_list(const char *root, int num_classes, const char *const 
     ds->image_paths = wsss_xcalloc((size_t)n, sizeof(char *));
     ds->labels = wsss_xcalloc((size_t)n, (size_t)num_classes);
     for (int64_t i = 0; i < n; i++) {
-        WSSS_ASSERT(labels[i] >= 1 && labels[i] < num_classes, "list label out of range");
         ds->ids[i] = wsss_xstrdup(ids[i]);
         ds->image_paths[i] = wsss_xstrdup(image_paths[i]);
-        ds->labels[i * num_classes + labels[i]] = 1;
+        for (int c = 1; c < num_classes; c++) ds->labels[i * num_classes + c] = labels[i * num_classes + c] != 0;
     }
     ds->has_labels = 1;
     ds->label_source = WSSS_LABELS_FROM_LIST;

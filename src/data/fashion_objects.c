@@ -19,6 +19,8 @@
 
 /* Objects and scenes with one seed must not share random streams. */
 #define OBJECTS_SALT 0x4f424a4543545355ULL
+/* The label noise draws, apart from the rendering's. */
+#define NOISE_SALT 0x4e4f495359ULL
 
 void wsss_fashion_objects_opts_default(wsss_fashion_objects_opts *o) {
     memset(o, 0, sizeof *o);
@@ -54,6 +56,8 @@ int wsss_fashion_objects_check_opts(const wsss_fashion_objects_opts *o) {
                               o->fill_min, o->fill_max, o->size);
     if (!(o->jitter >= 0 && o->jitter <= 0.5))
         return wsss_error_set("--jitter %g: expected 0..0.5 of the canvas side", o->jitter);
+    if (!(o->label_noise >= 0 && o->label_noise <= 1))
+        return wsss_error_set("--label-noise %g: expected a probability 0..1", o->label_noise);
     if (!(o->silhouette_thr > 0 && o->silhouette_thr <= 1))
         return wsss_error_set("silhouette threshold %g, expected (0, 1]", o->silhouette_thr);
     if (o->n_train < WSSS_FASHION_OBJECTS_ALL || o->n_val < WSSS_FASHION_OBJECTS_ALL)
@@ -273,13 +277,24 @@ static int prepare_split(const wsss_fashion_objects_opts *o, split_job *j) {
     return WSSS_OK;
 }
 
+/* The folder class of image i: its item's, or with label noise (train split) another drawn. */
+static int folder_class(const wsss_fashion_objects_opts *o, const split_job *j, int64_t i, int K) {
+    const int c = j->src.labels[i] + 1;
+    if (o->label_noise <= 0 || j->split != WSSS_FASHION_TRAIN || K < 2) return c;
+    wsss_rng r;
+    wsss_rng_seed3(&r, o->seed ^ NOISE_SALT, (uint64_t)j->split, (uint64_t)i);
+    if (wsss_rng_uniform(&r) >= o->label_noise) return c;
+    const int other = 1 + (int)wsss_rng_below(&r, K - 1); /* 1..K-1, skipping c */
+    return other >= c ? other + 1 : other;
+}
+
 static int write_split(const wsss_fashion_objects_opts *o, split_job *j, int64_t *counts, double t0) {
     struct stat st;
     if (lstat(j->partial_dir, &st) == 0 && remove_partial(j->partial_dir) != WSSS_OK) return WSSS_ERR;
     if (wsss_fashion_make_dir(j->partial_dir) != WSSS_OK) return WSSS_ERR;
     const int K = o->n_classes ? o->n_classes : 10;
     char *folders[11] = {0};
-    for (int64_t i = 0; i < j->n; i++) counts[j->src.labels[i] + 1]++;
+    for (int64_t i = 0; i < j->n; i++) counts[folder_class(o, j, i, K)]++;
     int rc = WSSS_OK;
     for (int c = 1; c <= K; c++) {
         folders[c] = wsss_fashion_objects_class_folder(o, c);
@@ -302,7 +317,7 @@ static int write_split(const wsss_fashion_objects_opts *o, split_job *j, int64_t
         wsss_fashion_scene_id(j->split, i, id, sizeof id);
         int r = wsss_fashion_render_object(&j->src, o, j->split, i, &img, NULL, &info);
         if (r == WSSS_OK) {
-            snprintf(path, sizeof path, "%s/%s/%s.jpg", j->partial_dir, folders[info.cls], id);
+            snprintf(path, sizeof path, "%s/%s/%s.jpg", j->partial_dir, folders[folder_class(o, j, i, K)], id);
             r = wsss_image_write_jpeg(path, &img, o->jpeg_quality);
         }
         wsss_image_free(&img);

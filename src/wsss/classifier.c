@@ -10,6 +10,7 @@
 
 #include "wsss/error.h"
 #include "wsss/json.h"
+#include "wsss/method.h"
 #include "wsss/run_layout.h"
 #include "wsss/trainer.h"
 #include "wsss/safetensors.h"
@@ -38,6 +39,27 @@ int wsss_classifier_create(wsss_classifier *c, const char *arch, int num_classes
     return WSSS_OK;
 }
 
+int wsss_classifier_create_method(wsss_classifier *c, const char *arch, int num_classes, int method) {
+    const wsss_method_ops *ops = wsss_method_get((wsss_method_kind)method);
+    if (wsss_classifier_create(c, arch, num_classes) != WSSS_OK) return WSSS_ERR;
+    c->method = method;
+    if (ops->build && ops->build(c) != WSSS_OK) {
+        c->method = WSSS_METHOD_CAM; /* nothing of the method's to free */
+        wsss_classifier_free(c);
+        return WSSS_ERR;
+    }
+    return WSSS_OK;
+}
+
+/* The method a model file or a stored config names: absent = cam (files written before methods). */
+static int method_from_word(const char *word, const char *where, int *method) {
+    *method = WSSS_METHOD_CAM;
+    if (!word || wsss_choice_parse(wsss_method_choices, word, method) == WSSS_OK) return WSSS_OK;
+    char list[128];
+    wsss_choice_list(wsss_method_choices, list, sizeof list);
+    return wsss_error_set("%s: method \"%s\" (expected %s)", where, word, list);
+}
+
 int wsss_classifier_set_output_stride(wsss_classifier *c, int os) {
     if (os == c->output_stride) return WSSS_OK;
     const int basic = c->m.a.backbone == WSSS_BACKBONE_RESNET && (c->m.a.depth == 18 || c->m.a.depth == 34);
@@ -51,6 +73,8 @@ int wsss_classifier_set_output_stride(wsss_classifier *c, int os) {
 }
 
 void wsss_classifier_free(wsss_classifier *c) {
+    const wsss_method_ops *ops = wsss_method_get((wsss_method_kind)c->method);
+    if (c->method_net && ops->free) ops->free(c);
     if (c->m.params.items || c->m.arch[0]) wsss_model_free(&c->m);
     memset(c, 0, sizeof *c);
 }
@@ -69,6 +93,7 @@ int wsss_classifier_save(const wsss_classifier *c, const char *path) {
     wsss_st_writer_meta(w, "wsss_model", "classifier");
     wsss_st_writer_meta(w, "arch", c->arch);
     wsss_st_writer_meta(w, "num_classes", k);
+    if (c->method != WSSS_METHOD_CAM) wsss_st_writer_meta(w, "method", wsss_choice_name(wsss_method_choices, c->method));
     int rc = wsss_st_writer_save(w, path);
     wsss_st_writer_free(w);
     return rc;
@@ -88,10 +113,14 @@ int wsss_classifier_open(wsss_classifier *c, const char *path) {
                             "num_classes; write it with wsss train-cls)",
                             path);
     char arch_copy[64] = "";
-    if (rc == WSSS_OK) snprintf(arch_copy, sizeof arch_copy, "%s", arch);
+    int method = WSSS_METHOD_CAM;
+    if (rc == WSSS_OK) {
+        snprintf(arch_copy, sizeof arch_copy, "%s", arch);
+        rc = method_from_word(wsss_st_meta(st, "method"), path, &method);
+    }
     wsss_st_close(st);
     if (rc != WSSS_OK) return rc;
-    if (wsss_classifier_create(c, arch_copy, (int)k) != WSSS_OK) {
+    if (wsss_classifier_create_method(c, arch_copy, (int)k, method) != WSSS_OK) {
         wsss_error_prefix("%s", path);
         return WSSS_ERR;
     }
@@ -103,6 +132,10 @@ int wsss_classifier_open(wsss_classifier *c, const char *path) {
 wsss_tensor *wsss_classifier_forward(wsss_ctx *ctx, wsss_classifier *c, wsss_tensor *x, int training,
                                      wsss_tensor **cam) {
     return wsss_model_forward(ctx, &c->m, x, training, NULL, cam);
+}
+
+wsss_tensor *wsss_classifier_maps(wsss_ctx *ctx, wsss_classifier *c, wsss_tensor *x) {
+    return wsss_method_get((wsss_method_kind)c->method)->maps(ctx, c, x);
 }
 
 const wsss_choice wsss_pool_choices[] = {
@@ -145,10 +178,12 @@ int wsss_classifier_open_checkpoint(wsss_classifier *c, const char *dir, int num
     }
     char a[64];
     snprintf(a, sizeof a, "%s", arch);
+    int method;
+    int rc = method_from_word(wsss_json_get_string(j, "method", NULL), dir, &method);
     wsss_json_free(j);
-    if (wsss_classifier_create(c, a, num_classes) != WSSS_OK) return WSSS_ERR;
+    if (rc != WSSS_OK || wsss_classifier_create_method(c, a, num_classes, method) != WSSS_OK) return WSSS_ERR;
     char *mp = wsss_run_file(dir, "model", ".safetensors");
-    int rc = wsss_model_load(&c->m, mp);
+    rc = wsss_model_load(&c->m, mp);
     free(mp);
     if (rc != WSSS_OK) wsss_classifier_free(c);
     return rc;

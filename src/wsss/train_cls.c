@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wsss/checkpoint.h"
 #include "wsss/classifier.h"
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
+#include "wsss/dataset_extra.h"
 #include "wsss/error.h"
 #include "wsss/loader.h"
+#include "wsss/method.h"
 #include "wsss/ops.h"
 #include "wsss/optim.h"
 #include "wsss/run_layout.h"
@@ -48,6 +51,16 @@ void wsss_train_cls_config_default(wsss_train_cls_config *c) {
     c->workers = 0;
     c->log_every = 1;
     c->progress = 1;
+    c->method = WSSS_METHOD_CAM;
+    c->contrastive_from = 2;
+    c->map_epoch = -1;
+}
+
+void wsss_train_cls_config_method_default(wsss_train_cls_config *c, int method) {
+    wsss_train_cls_config_default(c);
+    c->method = method;
+    const wsss_method_ops *ops = wsss_method_get((wsss_method_kind)method);
+    if (ops->recipe) ops->recipe(c);
 }
 
 /* ---- config <-> JSON (one table for both directions; config_table.h) ---- */
@@ -57,11 +70,13 @@ void wsss_train_cls_config_default(wsss_train_cls_config *c) {
 #define FD(n) WSSS_CFG_D(wsss_train_cls_config, n)
 #define FE(n, choices) WSSS_CFG_E(wsss_train_cls_config, n, choices)
 static const wsss_cfg_field k_fields[] = {
-    FS(data), FS(split), FS(run), FS(ckpt), FS(out), FS(log), FS(arch), FS(backbone_weights), FI(frozen_bn),
+    FS(data), FS(split), FS(extra_data), FS(class_map), FS(run), FS(ckpt), FS(out), FS(log), FS(arch),
+    FS(backbone_weights), FI(frozen_bn),
     FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FE(optim, wsss_train_optim_choices), FD(lr),
     FD(momentum), FD(weight_decay), FD(head_lr_mult), FE(lr_policy, wsss_cls_lr_policy_choices), FD(lr_power),
     FD(lr_gamma), FS(lr_steps), FE(loss, wsss_cls_loss_choices), FE(pool, wsss_pool_choices), FD(lse_r),
-    FI(seed), FI(workers), FI(log_every), FI(skip_bad),
+    FI(seed), FI(workers), FI(log_every), FI(skip_bad), FE(method, wsss_method_choices), FI(nesterov),
+    FI(bias_decay), FI(contrastive_from), FI(map_epoch),
 };
 static void set_default(void *c) { wsss_train_cls_config_default(c); }
 
@@ -72,35 +87,36 @@ const wsss_cfg_table wsss_train_cls_config_table = {
 /* ---- training ---- */
 
 typedef struct cls_step {
-    wsss_classifier *cls;
-    int bce;
-    wsss_pool_kind pool;
-    double lse_r;
+    const wsss_method_ops *method;
+    wsss_method_run run;
     wsss_ctx *ctx;
 } cls_step;
 
+/* the method's loss, then backward (the trainer steps the optimizer) */
 static int cls_step_fn(void *user, wsss_trainer *t, const wsss_batch *b, double lr, wsss_trainer_stats *stats) {
-    (void)t;
     (void)lr;
     cls_step *s = user;
     wsss_ctx_reset(s->ctx);
-    wsss_tensor *cam = NULL;
-    wsss_tensor *logits = wsss_classifier_forward(s->ctx, s->cls, b->images, 1, s->pool == WSSS_POOL_GAP ? NULL : &cam);
-    if (s->pool != WSSS_POOL_GAP) /* the same CAM, pooled otherwise */
-        logits = wsss_classifier_pool_scores(s->ctx, cam, wsss_classifier_bias(s->cls), s->pool, s->lse_r);
-    wsss_tensor *loss = s->bce ? wsss_bce_with_logits(s->ctx, logits, b->labels)
-                               : wsss_multilabel_soft_margin(s->ctx, logits, b->labels);
+    wsss_tensor *loss = s->method->loss(s->ctx, &s->run, b, t->epoch, stats);
+    if (!loss) return WSSS_ERR;
     stats->loss = wsss_tensor_get(loss, 0);
-    /* training accuracy signal: fraction of (image, class) decisions right at logit 0 */
-    const float *lg = wsss_f32(logits), *y = wsss_f32(b->labels);
-    int64_t n = wsss_tensor_numel(logits), right = 0;
-    for (int64_t i = 0; i < n; i++) right += (lg[i] > 0) == (y[i] > 0.5f);
-    stats->n_aux = 1;
-    stats->aux_name[0] = "label_acc";
-    stats->aux[0] = n ? (double)right / (double)n : NAN;
     int rc = wsss_backward(s->ctx, loss);
     wsss_ctx_reset(s->ctx);
     return rc;
+}
+
+/* The stage's optimizer: the shared four groups, or with Nesterov momentum and decay on the biases
+ * too (the MCIS recipe). */
+static wsss_optim *cls_optim_new(const wsss_train_cls_config *c, double head_mult, const wsss_params *ps) {
+    if (!c->nesterov && !c->bias_decay)
+        return wsss_train_optim_new(c->optim, c->momentum, c->weight_decay, head_mult, ps);
+    const double wd = c->weight_decay, bias_wd = c->bias_decay ? wd : 0.0;
+    const wsss_optim_group groups[4] = {{1.0, wd}, {2.0, bias_wd}, {head_mult, wd}, {2.0 * head_mult, bias_wd}};
+    const wsss_optim_config oc = c->optim == WSSS_OPTIM_ADAMW ? wsss_optim_adamw_config()
+                                                              : wsss_optim_sgd_config(c->momentum, 0, c->nesterov);
+    wsss_optim *opt = wsss_optim_new(&oc, 4, groups);
+    wsss_optim_add_params(opt, ps);
+    return opt;
 }
 
 static int parse_steps(const char *txt, int epochs, int64_t spe, int *n, int64_t *ms) {
@@ -131,6 +147,15 @@ int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
     WSSS_ASSERT(wsss_choice_has(wsss_train_optim_choices, (int)c->optim), "train-cls: optimizer");
     WSSS_ASSERT(wsss_choice_has(wsss_pool_choices, (int)c->pool), "train-cls: pooling");
     WSSS_ASSERT(wsss_choice_has(wsss_cls_lr_policy_choices, (int)c->lr_policy), "train-cls: lr policy");
+    WSSS_ASSERT(wsss_choice_has(wsss_method_choices, c->method), "train-cls: method");
+    if (c->nesterov && (c->optim != WSSS_OPTIM_SGD || !(c->momentum > 0)))
+        return wsss_error_set("--nesterov needs --optim sgd and --momentum > 0 (got --optim %s, --momentum %g)",
+                              wsss_choice_name(wsss_train_optim_choices, (int)c->optim), c->momentum);
+    const wsss_method_ops *method = wsss_method_get((wsss_method_kind)c->method);
+    if (method->check && method->check(c) != WSSS_OK) return WSSS_ERR;
+    if (c->class_map && !c->extra_data)
+        return wsss_error_set("--class-map %s: maps the classes of --extra-data folders (none given)", c->class_map);
+    if (c->map_epoch < -1) return wsss_train_setting_error("map-epoch", c->map_epoch, "-1 (none) or an epoch index");
     if (c->pool == WSSS_POOL_LSE && !(c->lse_r > 0 && c->lse_r <= 100))
         return wsss_train_setting_error("lse-r", c->lse_r, "0 < R <= 100");
     int nm;
@@ -144,6 +169,42 @@ char *wsss_train_cls_ckpt_dir(const wsss_train_cls_config *c) {
 }
 
 static int save_classifier(const void *cls, const char *path) { return wsss_classifier_save(cls, path); }
+
+char *wsss_train_cls_map_model_path(const char *model_path, int epoch) {
+    static const char ext[] = ".safetensors";
+    const size_t n = strlen(model_path), k = sizeof ext - 1;
+    const size_t base = n >= k && strcmp(model_path + n - k, ext) == 0 ? n - k : n;
+    char *p = wsss_xmalloc(base + 32);
+    snprintf(p, base + 32, "%.*s_e%d%s", (int)base, model_path, epoch, ext);
+    return p;
+}
+
+/* The trainer loop, in two legs when the model after epoch index map_epoch is kept: up to that
+ * epoch (its model written as the leg's final model), then on to the end by resuming from the
+ * checkpoint the first leg wrote, which continues exactly as any --resume. A run resumed past that
+ * epoch is one leg. (--stop-after counts each leg's steps.) */
+static int run_loop(const wsss_train_cls_config *c, const wsss_train_loop *loop) {
+    int64_t done = 0; /* epochs in the checkpoint resumed from */
+    if (loop->resume_dir) {
+        wsss_ckpt_state s;
+        wsss_ckpt_state_init(&s);
+        int rc = wsss_ckpt_load_state(loop->resume_dir, &s);
+        done = s.epoch;
+        wsss_ckpt_state_clear(&s);
+        if (rc != WSSS_OK) return rc;
+    }
+    if (c->map_epoch < 0 || c->map_epoch >= c->epochs || done > c->map_epoch) return wsss_train_loop_run(loop);
+    wsss_train_loop leg = *loop;
+    leg.epochs = c->map_epoch + 1;
+    char *kept = wsss_train_cls_map_model_path(loop->out, c->map_epoch);
+    leg.out = kept;
+    int rc = wsss_train_loop_run(&leg);
+    free(kept);
+    if (rc != WSSS_OK) return rc;
+    leg = *loop;
+    leg.resume_dir = loop->ckpt_dir;
+    return wsss_train_loop_run(&leg);
+}
 
 int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     if (wsss_train_cls_config_check(c) != WSSS_OK) return WSSS_ERR;
@@ -169,9 +230,21 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
         wsss_error_set("%s: the dataset has no foreground class", c->data);
         goto done;
     }
-    if (wsss_classifier_create(&cls, c->arch, ds->num_classes - 1) != WSSS_OK ||
+    if (c->extra_data) {
+        wsss_dataset *all;
+        if (wsss_dataset_with_extra(ds, c->extra_data, c->class_map, &all) != WSSS_OK) goto done;
+        wsss_dataset_free(ds);
+        ds = all;
+    }
+    const wsss_method_ops *method = wsss_method_get((wsss_method_kind)c->method);
+    if (wsss_classifier_create_method(&cls, c->arch, ds->num_classes - 1, c->method) != WSSS_OK ||
         wsss_train_model_start(&cls.m, c->seed, 0x494e4954ULL, c->backbone_weights, resume_dir) != WSSS_OK)
         goto done;
+    if (method->reset) { /* the method's networks: a stream of their own */
+        wsss_rng method_rng;
+        wsss_rng_seed3(&method_rng, (uint64_t)c->seed, 0x4d455448ULL, (uint64_t)c->method);
+        method->reset(&cls, &method_rng);
+    }
     if (c->frozen_bn) {
         if (cls.m.a.backbone != WSSS_BACKBONE_RESNET) {
             wsss_error_set("--frozen-bn applies to ResNet backbones only (--arch %s)", c->arch);
@@ -186,11 +259,12 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     wsss_train_loader_crop(&lo, c->size, c->rrc_min, c->hflip);
     lo.aug.jitter.brightness = lo.aug.jitter.contrast = lo.aug.jitter.saturation = c->jitter;
     lo.aug.jitter.hue = c->jitter / 3.0;
+    if (method->loader) method->loader(&cls, &lo);
     if (wsss_loader_new(ds, &lo, &loader) != WSSS_OK) goto done;
 
     /* from scratch every layer is new: the 10x head multiplier is a fine-tuning rule */
     const double hm = c->head_lr_mult >= 0 ? c->head_lr_mult : c->backbone_weights ? 10.0 : 1.0;
-    opt = wsss_train_optim_new(c->optim, c->momentum, c->weight_decay, hm, &cls.m.params);
+    opt = cls_optim_new(c, hm, &cls.m.params);
 
     const int64_t spe = wsss_loader_batches_per_epoch(loader);
     wsss_lr_schedule sched;
@@ -205,16 +279,18 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
 
     cfg_json = wsss_cfg_to_json(&wsss_train_cls_config_table, c);
     char announce[512];
-    snprintf(announce, sizeof announce, "train-cls: %s, %lld images, %d classes, %d epochs x %lld steps (batch %d)",
-             cls.arch, (long long)ds->n, ds->num_classes - 1, c->epochs, (long long)spe, c->batch);
-    cls_step st = {&cls, c->loss == WSSS_CLS_LOSS_BCE, c->pool, c->lse_r, NULL};
+    const int named = c->method != WSSS_METHOD_CAM; /* the baseline's line as before */
+    snprintf(announce, sizeof announce, "train-cls: %s%s%s, %lld images, %d classes, %d epochs x %lld steps (batch %d)",
+             named ? method->name : "", named ? " on " : "", cls.arch, (long long)ds->n, ds->num_classes - 1,
+             c->epochs, (long long)spe, c->batch);
+    cls_step st = {method, {c, ds, &cls}, NULL};
     const wsss_train_loop loop = {
         .stage = "train-cls", .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
         .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed,
         .stop_after = c->stop_after, .announce = announce, .params = &cls.m.params, .opt = opt, .sched = &sched,
         .loader = loader, .step = cls_step_fn, .step_user = &st, .step_ctx = &st.ctx, .out = out,
         .save = save_classifier, .model = &cls};
-    rc = wsss_train_loop_run(&loop);
+    rc = run_loop(c, &loop);
 done:
     wsss_loader_free(loader);
     if (opt) wsss_optim_free(opt);

@@ -118,7 +118,8 @@ static void run_path(const wsss_safetensors *st, const char *cs, int path, int64
     wsss_set_backend(WSSS_BACKEND_DNNL);
 }
 
-static void run_case(const wsss_safetensors *st, const char *cs) {
+static void run_case(const wsss_safetensors *st, const char *cs, void *user) {
+    (void)user;
     const char *spec = wsss_st_meta(st, cs);
     long long b, c, k, h1, w1, h2, w2;
     if (!spec || sscanf(spec, "%lld %lld %lld %lld %lld %lld %lld", &b, &c, &k, &h1, &w1, &h2, &w2) != 7) {
@@ -143,17 +144,8 @@ static void run_case(const wsss_safetensors *st, const char *cs) {
 
 int main(void) {
     wsss_runtime_init();
-    wsss_safetensors *st = fixture_open(FILE_NAME);
-    const char *list = wsss_st_meta(st, "cases");
-    char *cases = strdup(list ? list : ""), *rest = cases, *cs;
-    int n = 0;
-    while ((cs = split_next(&rest)) != NULL) {
-        run_case(st, cs);
-        n++;
-    }
+    const int n = fixture_each_case(FILE_NAME, run_case, NULL);
     CHECK(n >= 5, "%s: expected at least 5 cases, found %d", FILE_NAME, n);
-    free(cases);
-    wsss_st_close(st);
     printf("co-attention parity over %d cases, max relative error vs PyTorch:\n", n);
     for (int i = 0; i < N_OUT + N_IN; i++) {
         char label[64];

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `wsss data fashion-objects` end to end at a tiny size: ImageFolder layout and class folders, the
-# per-class counts it prints, same seed same bytes, --classes, refusing to overwrite a split, and
+# per-class counts it prints, same seed same bytes, --classes, --label-noise (the same images, a
+# share of the train ones in a wrong class folder), refusing to overwrite a split, and
 # clear errors (exit 1 naming the file or pool, exit 2 for bad options) with one message prefix.
 # Usage: test_cli_fashion_objects.sh WSSS_BIN TMPDIR
 set -u
@@ -33,6 +34,23 @@ check "same seed, same bytes" diff -r "$TMP/a" "$TMP/b"
 check "other seed" rc_is 0 gen --out "$TMP/c" --train 30 --val 10 --seed 4
 f=$(cd "$TMP/a" && find train -name 'train_000000.jpg')
 check "other seed, other image" bash -c "! cmp -s '$TMP/a/$f' '$TMP/c/$f'"
+
+# --label-noise: the same images, a share of the train ones in another class's folder, val untouched
+check "--label-noise 0.3" rc_is 0 gen --out "$TMP/n" --train 30 --val 10 --seed 3 --label-noise 0.3
+moved_images() { # prints the number of train ids in another folder; fails if any image's bytes differ
+    local moved=0 f g
+    for f in "$TMP"/a/train/*/*.jpg; do
+        g=$(find "$TMP/n/train" -name "$(basename "$f")")
+        cmp -s "$f" "$g" || { echo "--- $f: other bytes in the noisy set" >&2; return 1; }
+        [ "$(basename "$(dirname "$f")")" = "$(basename "$(dirname "$g")")" ] || moved=$((moved + 1))
+    done
+    echo "$moved"
+}
+moved=$(moved_images)
+check "--label-noise: same images, some moved (30 images, p 0.3: $moved moved)" test -n "$moved" -a "${moved:-0}" -ge 1 \
+    -a "${moved:-30}" -le 19
+check "--label-noise: val untouched" diff -r "$TMP/a/val" "$TMP/n/val"
+check "--label-noise 1.5: exit 2" rc_is 2 gen --out "$TMP/d" --label-noise 1.5
 
 check "existing split: exit 1" rc_is 1 gen --out "$TMP/a" --train 5 --val 0
 check "names the split, one prefix" has "$TMP/out" "wsss data fashion-objects: $TMP/a/train already exists"
