@@ -11,33 +11,32 @@
 int cmd_data_fashion_objects(int argc, char **argv) {
     wsss_fashion_objects_opts o;
     wsss_fashion_objects_opts_default(&o);
-    const char *out = NULL, *mnist = o.mnist_dir, *classes = NULL;
-    int n_train = (int)o.n_train, n_val = (int)o.n_val, size = o.size, seed = 0, quiet = 0;
-    int max_distractors = o.max_distractors, quality = o.jpeg_quality;
-    double fill_min = o.fill_min, fill_max = o.fill_max, jitter = o.jitter, label_noise = 0;
+    /* options parse into o's fields, except those of other types (counts, seed, flags) */
+    const char *classes = NULL;
+    int n_train = (int)o.n_train, n_val = (int)o.n_val, seed = 0, quiet = 0;
     const cli_opt opts[] = {
-        {"out", CLI_STRING, &out, "DIR", "output directory (ImageFolder: DIR/train/<class>/, DIR/val/<class>/)",
+        {"out", CLI_STRING, &o.out_dir, "DIR", "output directory (ImageFolder: DIR/train/<class>/, DIR/val/<class>/)",
          .flags = CLI_REQUIRED},
         {"train", CLI_INT, &n_train, "N",
          "number of train images, one per item of the train pool (training file items 0..49,999); -1: all", .min = -1,
          .max = 10000000},
         {"val", CLI_INT, &n_val, "N", "number of val images, one per item of the val pool (t10k items 5,000..9,999); -1: all",
          .min = -1, .max = 10000000},
-        {"size", CLI_INT, &size, "S", "canvas side in pixels", .min = 16, .max = 4096},
+        {"size", CLI_INT, &o.size, "S", "canvas side in pixels", .min = 16, .max = 4096},
         {"seed", CLI_INT, &seed, "K", "seed: same seed, same bytes", .min = 0, .max = INT_MAX},
-        {"mnist-dir", CLI_STRING, &mnist, "DIR", "directory with the Fashion-MNIST *-ubyte.gz files", .flags = 0},
-        {"fill-min", CLI_DOUBLE, &fill_min, "F", "smallest item bounding-box side, a fraction of the canvas side",
+        {"mnist-dir", CLI_STRING, &o.mnist_dir, "DIR", "directory with the Fashion-MNIST *-ubyte.gz files", .flags = 0},
+        {"fill-min", CLI_DOUBLE, &o.fill_min, "F", "smallest item bounding-box side, a fraction of the canvas side",
          .flags = CLI_MIN_OPEN, .min = 0, .max = 1},
-        {"fill-max", CLI_DOUBLE, &fill_max, "F", "largest item bounding-box side, a fraction of the canvas side (>= --fill-min)",
+        {"fill-max", CLI_DOUBLE, &o.fill_max, "F", "largest item bounding-box side, a fraction of the canvas side (>= --fill-min)",
          .flags = CLI_MIN_OPEN, .min = 0, .max = 1},
-        {"jitter", CLI_DOUBLE, &jitter, "F", "largest offset of the item's centre from the canvas centre (fraction of the side)",
+        {"jitter", CLI_DOUBLE, &o.jitter, "F", "largest offset of the item's centre from the canvas centre (fraction of the side)",
          .min = 0, .max = 0.5},
-        {"max-distractors", CLI_INT, &max_distractors, "N", "0..N background distractor shapes per image", .min = 0, .max = 64},
+        {"max-distractors", CLI_INT, &o.max_distractors, "N", "0..N background distractor shapes per image", .min = 0, .max = 64},
         {"classes", CLI_STRING, &classes, "LIST",
          "only these Fashion-MNIST classes, comma-separated ids 1..10 (as fashion-scenes --classes); default all",
          .flags = 0},
-        {"jpeg-quality", CLI_INT, &quality, "Q", "JPEG quality", .min = 1, .max = 100},
-        {"label-noise", CLI_DOUBLE, &label_noise, "P",
+        {"jpeg-quality", CLI_INT, &o.jpeg_quality, "Q", "JPEG quality", .min = 1, .max = 100},
+        {"label-noise", CLI_DOUBLE, &o.label_noise, "P",
          "put each train image in a random other class's folder with probability P (noisy web-like labels; same "
          "images)", .min = 0, .max = 1},
         CLI_OPT_QUIET(&quiet),
@@ -50,18 +49,9 @@ int cmd_data_fashion_objects(int argc, char **argv) {
     if (rc) return cli_parse_exit(rc);
     if (classes && wsss_fashion_parse_classes(classes, o.classes, &o.n_classes) != WSSS_OK)
         return cli_fail(spec.command, CLI_EXIT_USAGE);
-    o.out_dir = out;
-    o.mnist_dir = mnist;
     o.n_train = n_train;
     o.n_val = n_val;
-    o.size = size;
     o.seed = (uint64_t)seed;
-    o.fill_min = fill_min;
-    o.fill_max = fill_max;
-    o.jitter = jitter;
-    o.max_distractors = max_distractors;
-    o.jpeg_quality = quality;
-    o.label_noise = label_noise;
     o.progress = !quiet;
     if (wsss_fashion_objects_check_opts(&o) != WSSS_OK) return cli_fail(spec.command, CLI_EXIT_USAGE);
     int64_t counts[2][WSSS_FASHION_NUM_CLASSES];
