@@ -8,7 +8,7 @@ int cmd_version(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_data_check(int argc, char **argv);          /* tools/cmd_data_check.c */
 int cmd_data_fashion_scenes(int argc, char **argv); /* tools/cmd_data_fashion.c */
-int cmd_data_fashion_objects(int argc, char **argv); /* tools/cmd_data_fashion_objects.c */
+int cmd_data_fashion_objects(int argc, char **argv); /* tools/cmd_data_fashion.c */
 int cmd_eval_masks(int argc, char **argv);          /* tools/cmd_eval.c */
 int cmd_report(int argc, char **argv);              /* tools/cmd_report.c */
 int cmd_pretrain(int argc, char **argv);            /* tools/cmd_pretrain.c */

@@ -2,6 +2,7 @@
 #include "backend/ref/pool.h"
 
 #include <math.h>
+#include <stddef.h>
 
 int64_t wsss_pool_out_size(int64_t in, int k, int s, int p, int ceil_mode) {
     int64_t span = in + 2 * (int64_t)p - k;
@@ -27,11 +28,17 @@ int64_t wsss_pool_avg_divisor(const wsss_pool_geom *g, int64_t oh, int64_t ow) {
     return (h1 - h0) * (w1 - w0);
 }
 
-/* Input rows (or columns) [*lo, *hi) under output position o's window, clipped to [0, in). */
-static inline void pool_window(int64_t o, int s, int p, int k, int64_t in, int64_t *lo, int64_t *hi) {
-    int64_t a = o * s - p, b = a + k;
-    *lo = a < 0 ? 0 : a;
-    *hi = b > in ? in : b;
+/* The input rows [h0, h1) and columns [w0, w1) under output position (oh, ow)'s window, clipped to
+ * the input. */
+typedef struct pool_window {
+    int64_t h0, h1, w0, w1;
+} pool_window;
+
+static inline int64_t clip(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : v; }
+
+static inline pool_window pool_window_at(const wsss_pool_geom *g, int64_t oh, int64_t ow) {
+    const int64_t h = oh * g->sh - g->ph, w = ow * g->sw - g->pw;
+    return (pool_window){clip(h, g->h), clip(h + g->kh, g->h), clip(w, g->w), clip(w + g->kw, g->w)};
 }
 
 #define REF_TEMPLATE "backend/ref/pool_impl.h"

@@ -1,33 +1,36 @@
 /* Body of the reference pooling kernels; included by pool.c once per REAL type.
- * Expects REAL and FN(name), and pool.c's pool_window(). Loops are over (plane, oh, ow); planes are independent. */
+ * Expects REAL and FN(name), and pool.c's pool_window_at(). Loops are over (plane, oh, ow); planes are independent. */
 
-void FN(wsss_ref_maxpool_fwd)(const wsss_pool_geom *g, const REAL *x, REAL *y, int64_t *idx) {
+/* Max (with the argmax into idx, if given) or average over each output position's window: one walk
+ * of the windows for both. */
+static void FN(pool_fwd)(const wsss_pool_geom *g, const REAL *x, REAL *y, int64_t *idx, int is_max) {
     const int64_t planes = g->n * g->c, H = g->h, W = g->w, OH = g->oh, OW = g->ow;
 #pragma omp parallel for if (planes * OH * OW > 32768)
     for (int64_t p = 0; p < planes; p++) {
         const REAL *xp = x + p * H * W;
-        for (int64_t oh = 0; oh < OH; oh++) {
-            int64_t h0, h1;
-            pool_window(oh, g->sh, g->ph, g->kh, H, &h0, &h1);
+        for (int64_t oh = 0; oh < OH; oh++)
             for (int64_t ow = 0; ow < OW; ow++) {
-                int64_t w0, w1;
-                pool_window(ow, g->sw, g->pw, g->kw, W, &w0, &w1);
-                int64_t best = h0 * W + w0;
-                REAL m = -INFINITY;
-                for (int64_t ih = h0; ih < h1; ih++)
-                    for (int64_t iw = w0; iw < w1; iw++) {
+                const pool_window win = pool_window_at(g, oh, ow);
+                int64_t best = win.h0 * W + win.w0;
+                REAL m = -INFINITY, s = 0;
+                for (int64_t ih = win.h0; ih < win.h1; ih++)
+                    for (int64_t iw = win.w0; iw < win.w1; iw++) {
                         REAL v = xp[ih * W + iw];
+                        s += v;
                         if (v > m || isnan(v)) {
                             m = v;
                             best = ih * W + iw;
                         }
                     }
                 int64_t o = (p * OH + oh) * OW + ow;
-                y[o] = m;
+                y[o] = is_max ? m : s / (REAL)wsss_pool_avg_divisor(g, oh, ow);
                 if (idx) idx[o] = best;
             }
-        }
     }
+}
+
+void FN(wsss_ref_maxpool_fwd)(const wsss_pool_geom *g, const REAL *x, REAL *y, int64_t *idx) {
+    FN(pool_fwd)(g, x, y, idx, 1);
 }
 
 void FN(wsss_ref_maxpool_bwd)(const wsss_pool_geom *g, const int64_t *idx, const REAL *dy, REAL *dx) {
@@ -40,25 +43,7 @@ void FN(wsss_ref_maxpool_bwd)(const wsss_pool_geom *g, const int64_t *idx, const
     }
 }
 
-void FN(wsss_ref_avgpool_fwd)(const wsss_pool_geom *g, const REAL *x, REAL *y) {
-    const int64_t planes = g->n * g->c, H = g->h, W = g->w, OH = g->oh, OW = g->ow;
-#pragma omp parallel for if (planes * OH * OW > 32768)
-    for (int64_t p = 0; p < planes; p++) {
-        const REAL *xp = x + p * H * W;
-        for (int64_t oh = 0; oh < OH; oh++) {
-            int64_t h0, h1;
-            pool_window(oh, g->sh, g->ph, g->kh, H, &h0, &h1);
-            for (int64_t ow = 0; ow < OW; ow++) {
-                int64_t w0, w1;
-                pool_window(ow, g->sw, g->pw, g->kw, W, &w0, &w1);
-                REAL s = 0;
-                for (int64_t ih = h0; ih < h1; ih++)
-                    for (int64_t iw = w0; iw < w1; iw++) s += xp[ih * W + iw];
-                y[(p * OH + oh) * OW + ow] = s / (REAL)wsss_pool_avg_divisor(g, oh, ow);
-            }
-        }
-    }
-}
+void FN(wsss_ref_avgpool_fwd)(const wsss_pool_geom *g, const REAL *x, REAL *y) { FN(pool_fwd)(g, x, y, NULL, 0); }
 
 void FN(wsss_ref_avgpool_bwd)(const wsss_pool_geom *g, const REAL *dy, REAL *dx) {
     const int64_t planes = g->n * g->c, H = g->h, W = g->w, OH = g->oh, OW = g->ow;
@@ -66,17 +51,13 @@ void FN(wsss_ref_avgpool_bwd)(const wsss_pool_geom *g, const REAL *dy, REAL *dx)
     for (int64_t p = 0; p < planes; p++) {
         REAL *dxp = dx + p * H * W;
         for (int64_t i = 0; i < H * W; i++) dxp[i] = 0;
-        for (int64_t oh = 0; oh < OH; oh++) {
-            int64_t h0, h1;
-            pool_window(oh, g->sh, g->ph, g->kh, H, &h0, &h1);
+        for (int64_t oh = 0; oh < OH; oh++)
             for (int64_t ow = 0; ow < OW; ow++) {
-                int64_t w0, w1;
-                pool_window(ow, g->sw, g->pw, g->kw, W, &w0, &w1);
+                const pool_window win = pool_window_at(g, oh, ow);
                 REAL gv = dy[(p * OH + oh) * OW + ow] / (REAL)wsss_pool_avg_divisor(g, oh, ow);
-                for (int64_t ih = h0; ih < h1; ih++)
-                    for (int64_t iw = w0; iw < w1; iw++) dxp[ih * W + iw] += gv;
+                for (int64_t ih = win.h0; ih < win.h1; ih++)
+                    for (int64_t iw = win.w0; iw < win.w1; iw++) dxp[ih * W + iw] += gv;
             }
-        }
     }
 }
 
