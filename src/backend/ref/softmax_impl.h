@@ -95,11 +95,19 @@ static void FN(sm_row_bwd)(int64_t d, const REAL *y, const REAL *gy, REAL *gx, i
         for (int64_t c = 0; c < d; c++) gx[c] = y[c] * (gy[c] - sr);
 }
 
-void FN(wsss_ref_softmax)(int64_t outer, int64_t d, int64_t inner, const REAL *x, REAL *y, int is_log) {
+/* Forward (gy NULL: a is x, out is y) or backward (a is y, out is gx), split into the same tasks:
+ * rows when inner is 1, else blocks of SM_BLOCK inner positions. */
+static void FN(sm_run)(int64_t outer, int64_t d, int64_t inner, const REAL *a, const REAL *gy, REAL *out,
+                       int is_log) {
     if (d == 0) return;
     if (inner == 1) {
 #pragma omp parallel for schedule(static) if (outer * d >= SM_PAR_MIN)
-        for (int64_t o = 0; o < outer; o++) FN(sm_row)(d, x + o * d, y + o * d, is_log);
+        for (int64_t o = 0; o < outer; o++) {
+            if (gy)
+                FN(sm_row_bwd)(d, a + o * d, gy + o * d, out + o * d, is_log);
+            else
+                FN(sm_row)(d, a + o * d, out + o * d, is_log);
+        }
         return;
     }
     const int64_t nbk = (inner + SM_BLOCK - 1) / SM_BLOCK, tasks = outer * nbk;
@@ -108,25 +116,18 @@ void FN(wsss_ref_softmax)(int64_t outer, int64_t d, int64_t inner, const REAL *x
         int64_t o = t / nbk, i0 = (t % nbk) * SM_BLOCK;
         int64_t nb = inner - i0 < SM_BLOCK ? inner - i0 : SM_BLOCK;
         int64_t off = o * d * inner + i0;
-        FN(sm_block)(d, inner, x + off, y + off, nb, is_log);
+        if (gy)
+            FN(sm_block_bwd)(d, inner, a + off, gy + off, out + off, nb, is_log);
+        else
+            FN(sm_block)(d, inner, a + off, out + off, nb, is_log);
     }
+}
+
+void FN(wsss_ref_softmax)(int64_t outer, int64_t d, int64_t inner, const REAL *x, REAL *y, int is_log) {
+    FN(sm_run)(outer, d, inner, x, NULL, y, is_log);
 }
 
 void FN(wsss_ref_softmax_backward)(int64_t outer, int64_t d, int64_t inner, const REAL *y,
                                     const REAL *gy, REAL *gx, int is_log) {
-    if (d == 0) return;
-    if (inner == 1) {
-#pragma omp parallel for schedule(static) if (outer * d >= SM_PAR_MIN)
-        for (int64_t o = 0; o < outer; o++)
-            FN(sm_row_bwd)(d, y + o * d, gy + o * d, gx + o * d, is_log);
-        return;
-    }
-    const int64_t nbk = (inner + SM_BLOCK - 1) / SM_BLOCK, tasks = outer * nbk;
-#pragma omp parallel for schedule(static) if (outer * d * inner >= SM_PAR_MIN)
-    for (int64_t t = 0; t < tasks; t++) {
-        int64_t o = t / nbk, i0 = (t % nbk) * SM_BLOCK;
-        int64_t nb = inner - i0 < SM_BLOCK ? inner - i0 : SM_BLOCK;
-        int64_t off = o * d * inner + i0;
-        FN(sm_block_bwd)(d, inner, y + off, gy + off, gx + off, nb, is_log);
-    }
+    FN(sm_run)(outer, d, inner, y, gy, gx, is_log);
 }
