@@ -15,6 +15,7 @@
 #include "wsss/metrics.h"
 #include "wsss/progress.h"
 #include "wsss/pseudo.h"
+#include "wsss/pseudo_saliency.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/trainer.h"
@@ -56,6 +57,7 @@ static int labelfree_threshold(const wsss_dataset *ds, const char *cam_dir, int 
 typedef struct job {
     const wsss_dataset *ds;
     const wsss_pseudo_opts *po;
+    const wsss_saliency_label_opts *sal; /* --saliency: the saliency-guided recipe instead of po */
     const char *cam_dir, *out_dir, *sample_dir;
     const unsigned char *sample; /* sample[i]: add image i's label to the report samples */
 } job;
@@ -93,8 +95,14 @@ static int do_image(const job *jb, int64_t i, int skip_existing, wsss_confusion 
         rc = wsss_image_read_mask(out, &lab);
         if (rc == WSSS_OK && have_mask) rc = wsss_dataset_load(ds, i, WSSS_LOAD_MASK, &cs.smp);
     } else {
-        rc = wsss_cam_sample_load(ds, i, jb->cam_dir, WSSS_LOAD_IMAGE | (have_mask ? WSSS_LOAD_MASK : 0), &cs);
-        if (rc == WSSS_OK) {
+        const int what = WSSS_LOAD_IMAGE | (have_mask ? WSSS_LOAD_MASK : 0) | (jb->sal ? WSSS_LOAD_SALIENCY : 0);
+        rc = wsss_cam_sample_load(ds, i, jb->cam_dir, what, &cs);
+        if (rc == WSSS_OK && jb->sal) {
+            const wsss_image *im = &cs.smp.image;
+            wsss_image_alloc(&lab, im->width, im->height, 1);
+            wsss_pseudo_saliency(jb->sal, wsss_f32(cs.maps), cs.n, cs.classes, cs.smp.saliency.data,
+                                 (int64_t)im->width * im->height, lab.data);
+        } else if (rc == WSSS_OK) {
             rc = wsss_pseudo_label(jb->po, &cs.smp.image, wsss_f32(cs.maps), cs.n, cs.classes, &lab);
             if (rc != WSSS_OK) wsss_error_prefix("%s", ds->ids[i]);
         }
@@ -116,7 +124,9 @@ static int do_image(const job *jb, int64_t i, int skip_existing, wsss_confusion 
 }
 
 int cmd_pseudo(int argc, char **argv) {
-    const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *out = NULL, *json = NULL;
+    const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *out = NULL, *json = NULL, *saliency = NULL;
+    wsss_saliency_label_opts so;
+    wsss_saliency_label_opts_default(&so);
     wsss_pseudo_opts po;
     wsss_pseudo_opts_default(&po);
     po.bg = WSSS_PSEUDO_BG_OTSU; /* the label-free threshold: a user has no masks to tune one on */
@@ -133,6 +143,10 @@ int cmd_pseudo(int argc, char **argv) {
          "background: otsu (constant, Otsu's threshold of the split's max-map histogram: no ground truth needed), "
          "psa (low/high pair, 255 between), pow, const",
          .choices = wsss_pseudo_bg_choices},
+        {"saliency", CLI_STRING, &saliency, "DIR",
+         "saliency maps <id>.png (grey 0..255, the image's size; relative to --data unless absolute): label with "
+         "OAA/MCIS's saliency-guided recipe (docs/mcis.md) instead of a background score and the CRF",
+         .flags = 0},
         {"alpha-low", CLI_DOUBLE, &po.alpha_low, "A", "psa: exponent of the inflated background (1-max)^A",
          .flags = CLI_MIN_OPEN, .min = 0, .max = 1000},
         {"alpha-high", CLI_DOUBLE, &po.alpha_high, "A", "psa: exponent of the shrunk background", .flags = CLI_MIN_OPEN,
@@ -185,22 +199,27 @@ int cmd_pseudo(int argc, char **argv) {
         if (r != WSSS_OK) goto fail;
         po.bg = WSSS_PSEUDO_BG_CONST;
     }
-    if (wsss_dataset_open_split(data, split, WSSS_MASKS_OPTIONAL, 0, &ds) != WSSS_OK) goto fail;
-    if (po.bg == WSSS_PSEUDO_BG_OTSU && labelfree_threshold(ds, cam_dir, quiet, &po.threshold) != WSSS_OK) goto fail;
+    wsss_dataset_opts dso;
+    wsss_dataset_opts_default(&dso);
+    dso.split = split;
+    dso.masks = WSSS_MASKS_OPTIONAL;
+    dso.saliency_dir = saliency;
+    if (wsss_dataset_open(data, &dso, &ds) != WSSS_OK) goto fail;
+    if (!saliency && po.bg == WSSS_PSEUDO_BG_OTSU && labelfree_threshold(ds, cam_dir, quiet, &po.threshold) != WSSS_OK) goto fail;
     if (wsss_mkdirs(out_dir) != WSSS_OK) goto fail;
     if (wsss_confusion_init(&total, ds->num_classes) != WSSS_OK) goto fail;
     if (wsss_runlog_open_stage(run, "pseudo", &log) != WSSS_OK) goto fail;
     wsss_runlog_begin(log);
     wsss_runlog_kv_string(log, "event", "start");
     wsss_runlog_kv_int(log, "images", ds->n);
-    wsss_runlog_kv_string(log, "bg", wsss_pseudo_bg_name(po.bg));
-    if (po.bg == WSSS_PSEUDO_BG_CONST || po.bg == WSSS_PSEUDO_BG_OTSU)
+    wsss_runlog_kv_string(log, "bg", saliency ? "saliency" : wsss_pseudo_bg_name(po.bg));
+    if (!saliency && (po.bg == WSSS_PSEUDO_BG_CONST || po.bg == WSSS_PSEUDO_BG_OTSU))
         wsss_runlog_kv_double(log, "bg_threshold", po.threshold);
-    wsss_runlog_kv_int(log, "crf", po.crf);
+    wsss_runlog_kv_int(log, "crf", saliency ? 0 : po.crf);
     wsss_runlog_end(log);
 
     sample = pick_samples(ds, sample_dir, samples);
-    job jb = {ds, &po, cam_dir, out_dir, sample_dir, sample};
+    job jb = {ds, &po, saliency ? &so : NULL, cam_dir, out_dir, sample_dir, sample};
     wsss_progress prog;
     if (!quiet) wsss_progress_start(&prog, "pseudo", ds->n);
     wsss_trainer_signals_install();

@@ -127,6 +127,59 @@ check "pseudo --bg const --bg-threshold $T (cam.json's best)" rc_is 0 "$WSSS" ps
     --bg const --bg-threshold "$T" --out "$TMP/p3t" --json "$TMP/p3t.json" --quiet
 check "--bg-threshold-from-sweep == --bg const --bg-threshold $T (bytes)" diff -r "$TMP/p3" "$TMP/p3t"
 
+# pseudo --saliency: the saliency-guided recipe (docs/mcis.md) on graded random saliency maps, against a
+# numpy reference written from its definition (pseudo_saliency.h); a missing map is an error naming it
+mkdir -p "$D/sal"
+/usr/bin/python3 - "$D" <<'EOF2'
+import sys, numpy as np
+from PIL import Image
+root = sys.argv[1]
+rng = np.random.default_rng(5)
+for i in open(f"{root}/ImageSets/Segmentation/train.txt").read().split():
+    w, h = Image.open(f"{root}/JPEGImages/{i}.jpg").size
+    Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8), "L").save(f"{root}/sal/{i}.png")
+EOF2
+check "pseudo --saliency" rc_is 0 "$WSSS" pseudo --data "$D" --run "$R" --saliency sal --out "$TMP/psal" \
+    --json "$TMP/psal.json" --quiet
+check "pseudo --saliency log" has "$R/logs/pseudo.jsonl" '"bg":"saliency"'
+check "pseudo --saliency == the recipe's numpy reference" /usr/bin/python3 - "$D" "$R/cams" "$TMP/psal" <<'EOF2'
+import json, struct, sys, numpy as np
+from PIL import Image
+root, cams, out = sys.argv[1:4]
+def load(path):  # safetensors: u64 header size, JSON header, little-endian data
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    dt = {"F32": "<f4", "I32": "<i4"}
+    return {k: np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], dt[v["dtype"]]).reshape(v["shape"])
+            for k, v in json.loads(b[8:8 + n]).items() if k != "__metadata__"}
+for i in open(f"{root}/ImageSets/Segmentation/train.txt").read().split():
+    t = load(f"{cams}/{i}.safetensors")
+    maps, classes = t["cams"].astype(np.float64), [int(c) for c in t["classes"]]
+    sal = np.asarray(Image.open(f"{root}/sal/{i}.png"), dtype=np.float64)
+    g = np.zeros((len(classes) + 1,) + sal.shape)
+    g[0] = 1 - sal / 255
+    for k, m in enumerate(maps):
+        g[k + 1] = (m - m.min()) / (m.max() - m.min() + 1e-8)
+    strong = (g[1:] > 0.95).any(axis=0) if classes else np.zeros(sal.shape, bool)
+    sal_att = np.maximum(sal, 255.0 * strong)
+    g[g < 0.3] = 0
+    conflict = (g > 0.99).sum(axis=0) > 1
+    lab = np.array([0] + classes, dtype=np.uint8)[g.argmax(axis=0)]
+    lab[conflict] = 255
+    lab[(lab == 0) & (sal_att >= 32)] = 255
+    if ((lab != 0) & (lab != 255)).sum() < 0.01 * lab.size:
+        lab[:] = 255
+    got = np.asarray(Image.open(f"{out}/{i}.png"))
+    if not np.array_equal(got, lab):
+        print(i, "differs at", int((got != lab).sum()), "pixels")
+        sys.exit(1)
+EOF2
+mv "$D/sal/img02.png" "$TMP/img02_sal.png"
+check "pseudo --saliency: missing map: exit 1" rc_is 1 "$WSSS" pseudo --data "$D" --run "$R" --saliency sal \
+    --out "$TMP/psal2" --quiet
+check "pseudo --saliency: missing map named" has "$TMP/out" "sal/img02.png"
+mv "$TMP/img02_sal.png" "$D/sal/img02.png"
+
 # backbone weights: the trained classifier's file is a torchvision-named state_dict (its fc is ignored)
 check "--backbone-weights" rc_is 0 "$WSSS" train-cls "${TRAIN[@]}" --epochs 1 --run "$TMP/run3" \
     --backbone-weights "$R/cls/model.safetensors" --frozen-bn
