@@ -45,35 +45,38 @@ pretrain_backbone "$OUT"
 PRETRAIN_SECONDS=$(elapsed "$t")
 seg_args
 
-# the upper bound first: every row reports it
-RUN="$OUT/supervised"
-rm -rf "$RUN"
-mkdir -p "$RUN"
-best=0
-done_epochs=0
-for e in $SUPERVISED; do
-    if [ "$done_epochs" = 0 ]; then
-        stage train-seg-gt "$WSSS" train-seg "${SEG_ARGS[@]}" --run "$RUN" --gt --epochs "$e" --seed 0
-    else
-        stage train-seg-gt "$WSSS" train-seg --resume "$RUN/seg_gt/ckpt" --epochs "$e"
-    fi
-    stage eval-seg-gt "$WSSS" eval-seg --data "$DATA" --run "$RUN" --gt --scales "$EVAL_SCALES" --brief
-    v=$(last_line supervised_miou | awk '{ print $2 }')
-    echo "results: supervised after $e epochs: $v" >&2
-    SUPERVISED_CURVE="${SUPERVISED_CURVE:-}${SUPERVISED_CURVE:+, }\"$e\": $v"
-    done_epochs=$e
-    rising=$(awk -v a="$v" -v b="$best" 'BEGIN { print (a - b >= 0.005) ? 1 : 0 }')
-    best=$(awk -v a="$v" -v b="$best" 'BEGIN { print (a > b) ? a : b }')
-    [ "$rising" = 1 ] || break
-done
-SUPERVISED_MIOU=$best
-
 # seconds_json: the TIMES entries ("stage seconds") as a JSON object, repeated stages summed
 seconds_json() {
     printf '%s\n' "${TIMES[@]}" | awk '{ s[$1] += $2; if (!($1 in o)) { o[$1] = ++n; k[n] = $1 } }
         END { printf "{"; for (i = 1; i <= n; i++) printf "%s\"%s\": %d", (i > 1 ? ", " : ""), k[i], s[k[i]]; printf "}" }'
 }
-SUPERVISED_SECONDS=$(seconds_json)
+# upper_bound INIT: the fully-supervised upper bound from backbone weights INIT (sets SUPERVISED_MIOU,
+# SUPERVISED_CURVE, SUPERVISED_SECONDS)
+upper_bound() {
+    local init="$1" e v rising best=0 done_epochs=0
+    TIMES=()
+    RUN="$OUT/supervised"
+    rm -rf "$RUN"
+    mkdir -p "$RUN"
+    for e in $SUPERVISED; do
+        if [ "$done_epochs" = 0 ]; then
+            stage train-seg-gt "$WSSS" train-seg "${SEG_ARGS[@]}" --run "$RUN" --gt --epochs "$e" --seed 0 \
+                --backbone-weights "$init"
+        else
+            stage train-seg-gt "$WSSS" train-seg --resume "$RUN/seg_gt/ckpt" --epochs "$e"
+        fi
+        stage eval-seg-gt "$WSSS" eval-seg --data "$DATA" --run "$RUN" --gt --scales "$EVAL_SCALES" --brief
+        v=$(last_line supervised_miou | awk '{ print $2 }')
+        echo "results: supervised after $e epochs: $v" >&2
+        SUPERVISED_CURVE="${SUPERVISED_CURVE:-}${SUPERVISED_CURVE:+, }\"$e\": $v"
+        done_epochs=$e
+        rising=$(awk -v a="$v" -v b="$best" 'BEGIN { print (a - b >= 0.005) ? 1 : 0 }')
+        best=$(awk -v a="$v" -v b="$best" 'BEGIN { print (a > b) ? a : b }')
+        [ "$rising" = 1 ] || break
+    done
+    SUPERVISED_MIOU=$best
+    SUPERVISED_SECONDS=$(seconds_json)
+}
 
 # row METHOD REFINE SEED: run the pipeline and append its row to ROWS
 row() {
@@ -90,11 +93,19 @@ row() {
         "$method" "$refine" "$seed" "$cam" "$thr" "${lf:-null}" >>"$ROWS"
     printf '"cam_thr_labelfree": %s, ' "${lf_thr:-null}" >>"$ROWS"
     printf '"pseudo_miou": %s, "seg_miou": %s, "supervised_miou": %s, "seconds": %s, "commit": "%s"}\n' \
-        "$pseudo" "$seg" "$SUPERVISED_MIOU" "$(seconds_json)" "$COMMIT" >>"$ROWS"
+        "$pseudo" "$seg" "__SUPERVISED__" "$(seconds_json)" "$COMMIT" >>"$ROWS"
 }
+# the rows, and after the first the upper bound: its backbone starts from that row's classifier (as the
+# rows' segmentation networks start from theirs), unless SEG_INIT=pretrained
+first=1
 for seed in $SEEDS; do
     row cam crf "$seed"
+    if [ "$first" = 1 ]; then
+        first=0
+        upper_bound "$(seg_init "$OUT/cam-crf-seed$seed")"
+    fi
 done
+sed -i "s/__SUPERVISED__/$SUPERVISED_MIOU/" "$ROWS"
 
 /usr/bin/python3 "$HERE/results_table.py" --rows "$ROWS" --out "$DOCS" --commit "$COMMIT" \
     --supervised-curve "{$SUPERVISED_CURVE}" --supervised-seconds "$SUPERVISED_SECONDS" \
