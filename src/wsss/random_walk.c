@@ -1,0 +1,112 @@
+/* PSA's random walk, applied as a sparse operator (random_walk.h). */
+#include "wsss/random_walk.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wsss/error.h"
+
+void wsss_rw_offsets(int dy[WSSS_RW_OFFSETS], int dx[WSSS_RW_OFFSETS]) {
+    const int r = WSSS_RW_RADIUS;
+    int k = 0;
+    for (int x = 1; x < r; x++) dy[k] = 0, dx[k++] = x;
+    for (int y = 1; y < r; y++)
+        for (int x = -r + 1; x < r; x++)
+            if (x * x + y * y < r * r) dy[k] = y, dx[k++] = x;
+}
+
+/* From cells: rows 0..h-r, columns r-1..w-r (PSA crops radius-1 rows at the bottom and radius-1
+ * columns on each side, so every offset stays inside the grid). */
+static int64_t from_rows(int h) { return h > WSSS_RW_RADIUS - 1 ? h - (WSSS_RW_RADIUS - 1) : 0; }
+static int64_t from_cols(int w) { return w > 2 * (WSSS_RW_RADIUS - 1) ? w - 2 * (WSSS_RW_RADIUS - 1) : 0; }
+
+int64_t wsss_rw_num_pairs(int h, int w) { return WSSS_RW_OFFSETS * from_rows(h) * from_cols(w); }
+
+void wsss_rw_pairs(int h, int w, int64_t *from, int64_t *to) {
+    int dy[WSSS_RW_OFFSETS], dx[WSSS_RW_OFFSETS];
+    wsss_rw_offsets(dy, dx);
+    const int64_t fh = from_rows(h), fw = from_cols(w), x0 = WSSS_RW_RADIUS - 1;
+    int64_t k = 0;
+    for (int o = 0; o < WSSS_RW_OFFSETS; o++)
+        for (int64_t y = 0; y < fh; y++)
+            for (int64_t x = x0; x < x0 + fw; x++, k++) {
+                from[k] = y * w + x;
+                to[k] = (y + dy[o]) * w + x + dx[o];
+            }
+}
+
+/* T by columns: column j's entries (row index, value) at start[j] .. start[j + 1], its own cell first. */
+typedef struct sparse_columns {
+    int64_t *start, *row;
+    double *val;
+} sparse_columns;
+
+static void columns_build(int64_t n, int64_t n_pairs, const int64_t *from, const int64_t *to, const float *aff,
+                          double beta, sparse_columns *T) {
+    T->start = wsss_xcalloc((size_t)n + 1, sizeof *T->start);
+    for (int64_t k = 0; k < n_pairs; k++) T->start[from[k] + 1]++, T->start[to[k] + 1]++;
+    for (int64_t j = 0; j < n; j++) T->start[j + 1] += T->start[j] + 1; /* + the cell itself */
+    const int64_t nnz = T->start[n];
+    T->row = wsss_xmalloc((size_t)nnz * sizeof *T->row);
+    T->val = wsss_xmalloc((size_t)nnz * sizeof *T->val);
+    int64_t *fill = wsss_xmalloc((size_t)n * sizeof *fill);
+    for (int64_t j = 0; j < n; j++) {
+        fill[j] = T->start[j] + 1;
+        T->row[T->start[j]] = j;
+        T->val[T->start[j]] = 1.0; /* A_jj = 1, and 1^beta = 1 */
+    }
+    for (int64_t k = 0; k < n_pairs; k++) {
+        const double a = pow((double)aff[k], beta);
+        T->row[fill[to[k]]] = from[k], T->val[fill[to[k]]++] = a;   /* A_ij, column j = to */
+        T->row[fill[from[k]]] = to[k], T->val[fill[from[k]]++] = a; /* A_ji, column i = from */
+    }
+    free(fill);
+    for (int64_t j = 0; j < n; j++) { /* column sums to 1 */
+        double s = 0;
+        for (int64_t e = T->start[j]; e < T->start[j + 1]; e++) s += T->val[e];
+        for (int64_t e = T->start[j]; e < T->start[j + 1]; e++) T->val[e] /= s;
+    }
+}
+
+static void columns_free(sparse_columns *T) {
+    free(T->start);
+    free(T->row);
+    free(T->val);
+}
+
+int wsss_rw_walk(int h, int w, const float *aff, double beta, int t, int channels, float *v) {
+    if (h <= 0 || w <= 0 || channels < 0) return wsss_error_set("random walk: bad grid %dx%d or %d channels", h, w, channels);
+    if (!(beta > 0) || t < 0) return wsss_error_set("random walk: beta %g must be > 0 and t %d >= 0", beta, t);
+    const int64_t n = (int64_t)h * w, n_pairs = wsss_rw_num_pairs(h, w);
+    for (int64_t k = 0; k < n_pairs; k++)
+        if (!(aff[k] >= 0.0f && aff[k] <= 1.0f))
+            return wsss_error_set("random walk: affinity %lld is %g, outside [0, 1]", (long long)k, (double)aff[k]);
+    int64_t *from = wsss_xmalloc((size_t)(2 * n_pairs + 1) * sizeof *from), *to = from + n_pairs;
+    wsss_rw_pairs(h, w, from, to);
+    sparse_columns T;
+    columns_build(n, n_pairs, from, to, aff, beta, &T);
+    free(from);
+    const int64_t total = (int64_t)channels * n;
+    double *cur = wsss_xmalloc((size_t)(2 * total + 1) * sizeof *cur), *next = cur + total;
+    for (int64_t i = 0; i < total; i++) cur[i] = v[i];
+    for (int step = 0; step < t; step++) {
+        /* next[c, j] = sum_i cur[c, i] T_ij: each output cell on its own, so any thread count gives
+         * the same bits */
+#pragma omp parallel for schedule(static) if (total * 69 > 1 << 16)
+        for (int64_t j = 0; j < n; j++)
+            for (int c = 0; c < channels; c++) {
+                const double *vc = cur + (int64_t)c * n;
+                double s = 0;
+                for (int64_t e = T.start[j]; e < T.start[j + 1]; e++) s += vc[T.row[e]] * T.val[e];
+                next[(int64_t)c * n + j] = s;
+            }
+        double *swap = cur;
+        cur = next;
+        next = swap;
+    }
+    for (int64_t i = 0; i < total; i++) v[i] = (float)cur[i];
+    free(cur < next ? cur : next);
+    columns_free(&T);
+    return WSSS_OK;
+}
