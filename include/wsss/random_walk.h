@@ -32,4 +32,13 @@ void wsss_rw_pairs(int h, int w, int64_t *from, int64_t *to);
  * outside [0, 1] or not finite, beta <= 0 or t < 0 (message). */
 int wsss_rw_walk(int h, int w, const float *aff, double beta, int t, int channels, float *v);
 
+/* PSA's pseudo labels from a walk (§b.5 steps 4-6). maps: n planes of H x W floats in [0, 1] (the
+ * image's labelled classes, classes[k] the id of plane k); aff: the pair affinities on the feature
+ * grid h x w = ceil(H / 8) x ceil(W / 8). Seeds: [(1 - max_k maps)^bg_pow; maps], zero-padded
+ * bottom/right to 8h x 8w and average-pooled 8 x 8; walked (beta, t); upsampled bilinearly
+ * (half-pixel centres) to 8h x 8w; argmax (first on ties), cropped to H x W, mapped to 0 (background)
+ * or the class ids. out: H * W labels. PSA's values: beta 8, t 256, bg_pow 16. */
+int wsss_rw_labels(int H, int W, const float *maps, int n, const int *classes, const float *aff, double beta, int t,
+                   double bg_pow, uint8_t *out);
+
 #endif

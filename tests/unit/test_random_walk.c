@@ -2,7 +2,9 @@
  * enumerated here from refinement.md §b.2's wording (not the library's loops), the dense n x n
  * affinity matrix, A^beta, column normalisation and T^t by repeated squaring (t = 256: eight
  * squarings, as PSA) or repeated products, then v T^t. Grids with odd sizes, borders, the smallest
- * grid with pairs and grids with none; thread-count invariance; bad input. */
+ * grid with pairs and grids with none; thread-count invariance; bad input. The labels (§b.5 steps
+ * 4-6) against the same steps written out here: seeds, zero padding, 8x8 average pooling, the dense
+ * walk, half-pixel bilinear upsampling (PyTorch's align_corners=False formula), argmax, crop. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -118,6 +120,72 @@ static void check_grid(int h, int w, int t, double beta, wsss_rng *rng) {
     free(got);
 }
 
+/* PyTorch's bilinear source coordinate (align_corners=False, upsampling): index pair and weight */
+static void src_coord(int dst, int in, int out, int *i0, int *i1, double *l) {
+    double src = (dst + 0.5) * ((double)in / out) - 0.5;
+    if (src < 0) src = 0;
+    *i0 = (int)floor(src);
+    *i1 = *i0 + 1 < in ? *i0 + 1 : in - 1;
+    *l = src - *i0;
+}
+
+static void check_labels(wsss_rng *rng) {
+    const int H = 37, W = 53, n = 2, h = 5, w = 7, L = n + 1, classes[2] = {4, 9};
+    const int np = (int)wsss_rw_num_pairs(h, w);
+    float *maps = malloc(sizeof(float) * n * H * W), *aff = malloc(sizeof(float) * (size_t)np);
+    for (int k = 0; k < n; k++) { /* one soft blob a class */
+        const double cy = 8 + 20 * k, cx = 12 + 25 * k;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                maps[(k * H + y) * W + x] =
+                    (float)(exp(-((y - cy) * (y - cy) + (x - cx) * (x - cx)) / 120.0) * (0.9 + 0.1 * wsss_rng_uniform(rng)));
+    }
+    for (int k = 0; k < np; k++) aff[k] = (float)(0.5 + 0.5 * wsss_rng_uniform(rng));
+    /* seeds pooled 8x8 over the zero-padded 40 x 56 */
+    float *v = calloc((size_t)L * h * w, sizeof *v);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double mx = 0;
+            for (int k = 0; k < n; k++) mx = fmax(mx, maps[(k * H + y) * W + x]);
+            const int cell = (y / 8) * w + x / 8;
+            v[cell] += (float)(pow(1 - mx, 16) / 64);
+            for (int k = 0; k < n; k++) v[(k + 1) * h * w + cell] += maps[(k * H + y) * W + x] / 64.0f;
+        }
+    double *walked = malloc(sizeof(double) * L * h * w);
+    dense_walk(h, w, aff, np, 8, 256, L, v, walked);
+    uint8_t *got = malloc((size_t)H * W);
+    CHECK(wsss_rw_labels(H, W, maps, n, classes, aff, 8, 256, 16, got) == WSSS_OK, "%s", wsss_error_msg());
+    int differ = 0, seen[256] = {0};
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int y0, y1, x0, x1;
+            double ly, lx;
+            src_coord(y, h, 8 * h, &y0, &y1, &ly);
+            src_coord(x, w, 8 * w, &x0, &x1, &lx);
+            int best = 0;
+            double bv = -1;
+            for (int c = 0; c < L; c++) {
+                const double *p = walked + c * h * w;
+                const double u = (1 - ly) * ((1 - lx) * p[y0 * w + x0] + lx * p[y0 * w + x1]) +
+                                 ly * ((1 - lx) * p[y1 * w + x0] + lx * p[y1 * w + x1]);
+                if (u > bv) bv = u, best = c;
+            }
+            const int want = best == 0 ? 0 : classes[best - 1];
+            differ += got[y * W + x] != want;
+            seen[got[y * W + x]] = 1;
+        }
+    /* float32 pooling and walk against double: only a pixel at a near-tie could differ */
+    CHECK(differ <= H * W / 1000, "labels: %d of %d pixels differ from the reference", differ, H * W);
+    CHECK(seen[0] && seen[4] && seen[9], "labels: background and both classes present (%d %d %d)", seen[0], seen[4],
+          seen[9]);
+    printf("  labels %dx%d: %d of %d pixels differ from the reference\n", H, W, differ, H * W);
+    free(maps);
+    free(aff);
+    free(v);
+    free(walked);
+    free(got);
+}
+
 int main(void) {
     wsss_runtime_init();
     int dy[WSSS_RW_OFFSETS], dx[WSSS_RW_OFFSETS];
@@ -135,6 +203,7 @@ int main(void) {
     check_grid(11, 14, 7, 2.5, &rng); /* another t and beta */
     check_grid(4, 20, 256, 8, &rng);  /* too few rows: no pairs, T = I */
     check_grid(7, 8, 3, 8, &rng);     /* too few columns */
+    check_labels(&rng);
 
     /* the same bits with 1 and 2 threads, on a grid large enough for the parallel loop */
     {
