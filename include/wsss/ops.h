@@ -163,6 +163,16 @@ wsss_tensor *wsss_resize_nearest(wsss_ctx *ctx, wsss_tensor *x, int64_t oh, int6
 wsss_tensor *wsss_resize_bicubic(wsss_ctx *ctx, wsss_tensor *x, int64_t oh, int64_t ow,
                                  int align_corners);
 
+/* ---------------- pair affinities (src/ops/pair_affinity.c) ---------------- */
+#define WSSS_PAIR_MAX_OFFSETS 64
+/* AffinityNet's affinities (refinement.md §b.3) of cell pairs: for every from cell p of the window
+ * rows [y0, y1) x columns [x0, x1) of x [N, C, H, W] (row-major in the window) and every offset
+ * (dy[o], dx[o]), out[n, o, p] = exp(-mean_c |x[n, c, p] - x[n, c, p + offset]|); shape
+ * [N, n_off, (y1 - y0) * (x1 - x0)]. Every partner cell must lie inside x. Backward through |.| with
+ * sign(0) = 0, as PyTorch. */
+wsss_tensor *wsss_pair_affinity(wsss_ctx *ctx, wsss_tensor *x, int n_off, const int *dy, const int *dx, int y0,
+                                int y1, int x0, int x1);
+
 /* ---------------- dropout (src/ops/dropout.c) ---------------- */
 /* Inverted dropout (scale 1/(1-p) when training); identity when !training. */
 wsss_tensor *wsss_dropout(wsss_ctx *ctx, wsss_tensor *x, double p, int training, wsss_rng *rng);
