@@ -20,6 +20,10 @@
 /* The 34 offsets (dy[k], dx[k]) in PSA's order. */
 void wsss_rw_offsets(int dy[WSSS_RW_OFFSETS], int dx[WSSS_RW_OFFSETS]);
 
+/* The from cells' window: rows [y0, y1) x columns [x0, x1) (rows 0..h-5, columns 4..w-5; empty,
+ * all zero, when the grid is smaller than 5 x 9). */
+void wsss_rw_from_window(int h, int w, int *y0, int *y1, int *x0, int *x1);
+
 /* Number of pairs on an h x w grid: 34 * (h - 4) * (w - 8), 0 when the grid is too small for any
  * from cell. */
 int64_t wsss_rw_num_pairs(int h, int w);

@@ -19,21 +19,33 @@ void wsss_rw_offsets(int dy[WSSS_RW_OFFSETS], int dx[WSSS_RW_OFFSETS]) {
             if (x * x + y * y < r * r) dy[k] = y, dx[k++] = x;
 }
 
-/* From cells: rows 0..h-r, columns r-1..w-r (PSA crops radius-1 rows at the bottom and radius-1
- * columns on each side, so every offset stays inside the grid). */
-static int64_t from_rows(int h) { return h > WSSS_RW_RADIUS - 1 ? h - (WSSS_RW_RADIUS - 1) : 0; }
-static int64_t from_cols(int w) { return w > 2 * (WSSS_RW_RADIUS - 1) ? w - 2 * (WSSS_RW_RADIUS - 1) : 0; }
+void wsss_rw_from_window(int h, int w, int *y0, int *y1, int *x0, int *x1) {
+    /* PSA crops radius-1 rows at the bottom and radius-1 columns on each side, so every offset stays
+     * inside the grid */
+    const int r1 = WSSS_RW_RADIUS - 1;
+    *y0 = *y1 = *x0 = *x1 = 0;
+    if (h > r1 && w > 2 * r1) {
+        *y1 = h - r1;
+        *x0 = r1;
+        *x1 = w - r1;
+    }
+}
 
-int64_t wsss_rw_num_pairs(int h, int w) { return WSSS_RW_OFFSETS * from_rows(h) * from_cols(w); }
+int64_t wsss_rw_num_pairs(int h, int w) {
+    int y0, y1, x0, x1;
+    wsss_rw_from_window(h, w, &y0, &y1, &x0, &x1);
+    return (int64_t)WSSS_RW_OFFSETS * (y1 - y0) * (x1 - x0);
+}
 
 void wsss_rw_pairs(int h, int w, int64_t *from, int64_t *to) {
     int dy[WSSS_RW_OFFSETS], dx[WSSS_RW_OFFSETS];
     wsss_rw_offsets(dy, dx);
-    const int64_t fh = from_rows(h), fw = from_cols(w), x0 = WSSS_RW_RADIUS - 1;
+    int y0, y1, x0, x1;
+    wsss_rw_from_window(h, w, &y0, &y1, &x0, &x1);
     int64_t k = 0;
     for (int o = 0; o < WSSS_RW_OFFSETS; o++)
-        for (int64_t y = 0; y < fh; y++)
-            for (int64_t x = x0; x < x0 + fw; x++, k++) {
+        for (int64_t y = y0; y < y1; y++)
+            for (int64_t x = x0; x < x1; x++, k++) {
                 from[k] = y * w + x;
                 to[k] = (y + dy[o]) * w + x + dx[o];
             }
