@@ -37,6 +37,12 @@ wsss_optim *wsss_train_optim_new(wsss_optim_kind kind, double momentum, double w
 /* Loader defaults plus shuffled batches of `batch` (the last partial batch dropped when the split
  * has a full one: constant batch statistics), seed, workers, skip_bad. */
 void wsss_train_loader_opts(wsss_loader_opts *lo, int64_t n_images, int batch, int seed, int workers, int skip_bad);
+/* Batch norm in training needs more than one value per channel: refuse, before any training, a
+ * ResNet with trained BN whose smallest batch (the loader's, from n_images) times its last feature
+ * map (ceil(side / output stride) squared) is a single value. side: the training input side, given by
+ * the option side_option (for the message). */
+int wsss_train_check_bn_values(const wsss_model *m, const wsss_loader_opts *lo, int64_t n_images, int side,
+                               const char *side_option);
 
 /* A fresh model's start: parameters initialised from rng stream (seed, stream) (each stage its own
  * stream), then the backbone weights file if given and the run is not resumed (a resumed run

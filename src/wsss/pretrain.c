@@ -391,6 +391,7 @@ int wsss_pretrain_run(const wsss_pretrain_config *c, const char *resume_dir) {
     wsss_train_loader_opts(&lo, tds->n, c->batch, c->seed, c->workers, c->skip_bad);
     lo.load_masks = 0;
     wsss_train_loader_crop(&lo, c->size, c->rrc_min, c->hflip);
+    if (wsss_train_check_bn_values(&net.m, &lo, tds->n, c->size, "--size") != WSSS_OK) goto done;
     if (wsss_loader_new(tds, &lo, &tl) != WSSS_OK) goto done;
     if (vds) {
         wsss_loader_opts vo;

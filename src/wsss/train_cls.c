@@ -260,6 +260,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     lo.aug.jitter.brightness = lo.aug.jitter.contrast = lo.aug.jitter.saturation = c->jitter;
     lo.aug.jitter.hue = c->jitter / 3.0;
     if (method->loader) method->loader(&cls, &lo);
+    if (wsss_train_check_bn_values(&cls.m, &lo, ds->n, c->size, "--size") != WSSS_OK) goto done;
     if (wsss_loader_new(ds, &lo, &loader) != WSSS_OK) goto done;
 
     /* from scratch every layer is new: the 10x head multiplier is a fine-tuning rule */

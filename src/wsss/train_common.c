@@ -64,6 +64,19 @@ void wsss_train_loader_opts(wsss_loader_opts *lo, int64_t n_images, int batch, i
     lo->skip_bad = skip_bad;
 }
 
+int wsss_train_check_bn_values(const wsss_model *m, const wsss_loader_opts *lo, int64_t n_images, int side,
+                               const char *side_option) {
+    if (m->a.backbone != WSSS_BACKBONE_RESNET || m->resnet.cfg.frozen_bn) return WSSS_OK;
+    const int64_t b = lo->batch_size, rest = n_images % b;
+    const int64_t smallest = n_images < b ? n_images : (lo->drop_last || rest == 0 ? b : rest);
+    const int64_t last = (side + m->a.output_stride - 1) / m->a.output_stride;
+    if (smallest * last * last > 1) return WSSS_OK;
+    return wsss_error_set("%s %d leaves %s a 1x1 last feature map (output stride %d), and a batch of one image then "
+                          "gives batch norm a single value per channel to normalise in training (PyTorch refuses "
+                          "this too): use a larger %s, more images per batch, or frozen BN",
+                          side_option, side, m->arch, m->a.output_stride, side_option);
+}
+
 int wsss_train_model_start(wsss_model *m, int seed, uint64_t stream, const char *backbone_weights,
                            const char *resume_dir) {
     wsss_rng init_rng;

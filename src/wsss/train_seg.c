@@ -198,6 +198,7 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     lo.aug.scale_min = c->scale_min;
     lo.aug.scale_max = c->scale_max;
     lo.aug.crop_h = lo.aug.crop_w = c->crop;
+    if (wsss_train_check_bn_values(&seg.m, &lo, ds->n, c->crop, "--crop") != WSSS_OK) goto done;
     for (int k = 0; k < 3; k++) lo.aug.pad_value[k] = 255.0f * lo.aug.mean[k];
     lo.aug.hflip_p = c->hflip;
     if (wsss_loader_new(ds, &lo, &loader) != WSSS_OK) goto done;

@@ -193,6 +193,13 @@ check "train-cls without --data: exit 2" rc_is 2 "$WSSS" train-cls --quiet
 check "train-cls bad integer: exit 2" rc_is 2 "$WSSS" train-cls --data "$D" --epochs x
 check "missing dataset: exit 1" rc_is 1 "$WSSS" train-cls --data "$TMP/nope" --run "$TMP/r5" --quiet
 check "missing dataset named" has "$TMP/out" "$TMP/nope"
+check "a 1x1 last map with one image a batch: exit 1" rc_is 1 "$WSSS" train-cls --data "$D" --arch resnet18 \
+    --size 32 --batch 1 --epochs 1 --run "$TMP/r6" --quiet
+check "a 1x1 last map: named" has "$TMP/out" "--size 32 leaves resnet18 a 1x1 last feature map"
+check "the same with two images a batch trains" rc_is 0 "$WSSS" train-cls --data "$D" --arch resnet18 \
+    --size 32 --batch 2 --epochs 1 --run "$TMP/r7" --quiet
+check "train-seg: a 1x1 last map with one image a batch: exit 1" rc_is 1 "$WSSS" train-seg --data "$D" --gt \
+    --arch resnet18-os16-largefov --bn train --crop 16 --batch 1 --epochs 1 --run "$TMP/r8" --quiet
 check "unknown arch: exit 1" rc_is 1 "$WSSS" train-cls --data "$D" --arch resnet7 --run "$TMP/r5" --quiet
 check "unknown arch named" has "$TMP/out" "resnet7"
 check "resume from a non-checkpoint: exit 1" rc_is 1 "$WSSS" train-cls --resume "$D" --quiet
