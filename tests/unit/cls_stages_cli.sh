@@ -200,6 +200,19 @@ check "the same with two images a batch trains" rc_is 0 "$WSSS" train-cls --data
     --size 32 --batch 2 --epochs 1 --run "$TMP/r7" --quiet
 check "train-seg: a 1x1 last map with one image a batch: exit 1" rc_is 1 "$WSSS" train-seg --data "$D" --gt \
     --arch resnet18-os16-largefov --bn train --crop 16 --batch 1 --epochs 1 --run "$TMP/r8" --quiet
+# --nesterov and --bias-decay reach the optimizer: one SGD step each changes the weights it writes
+# (Nesterov's first step is (1 + momentum) g; bias decay moves the biases), a repeat does not
+differ() { ! cmp -s "$1" "$2"; }
+for v in base: nesterov:"--nesterov 1" biasdecay:"--bias-decay 1" again:; do
+    check "one step (${v%%:*})" rc_is 130 "$WSSS" train-cls "${TRAIN[@]}" --run "$TMP/opt_${v%%:*}" --stop-after 1 \
+        --weight-decay 0.01 ${v#*:}
+done
+check "a repeated step writes the same weights" cmp -s "$TMP/opt_base/cls/ckpt/model.safetensors" \
+    "$TMP/opt_again/cls/ckpt/model.safetensors"
+check "--nesterov 1 changes the step" differ "$TMP/opt_base/cls/ckpt/model.safetensors" \
+    "$TMP/opt_nesterov/cls/ckpt/model.safetensors"
+check "--bias-decay 1 changes the step" differ "$TMP/opt_base/cls/ckpt/model.safetensors" \
+    "$TMP/opt_biasdecay/cls/ckpt/model.safetensors"
 check "unknown arch: exit 1" rc_is 1 "$WSSS" train-cls --data "$D" --arch resnet7 --run "$TMP/r5" --quiet
 check "unknown arch named" has "$TMP/out" "resnet7"
 check "resume from a non-checkpoint: exit 1" rc_is 1 "$WSSS" train-cls --resume "$D" --quiet
