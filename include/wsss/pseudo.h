@@ -52,4 +52,11 @@ const char *wsss_pseudo_bg_name(wsss_pseudo_bg bg);
 int wsss_pseudo_label(const wsss_pseudo_opts *o, const wsss_image *rgb, const float *maps, int n, const int *classes,
                       wsss_image *out);
 
+/* PSA's two CRF score stacks (refinement.md §b.1; AffinityNet's training labels): Q of
+ * [(1 - max)^alpha_low; maps] into la and of [(1 - max)^alpha_high; maps] into ha, each n + 1 planes of
+ * H*W (channel 0 background, then the maps' order); without the CRF the stacks normalised per pixel.
+ * The PSA mode's labels are their argmaxes combined as above. Errors as wsss_pseudo_label. */
+int wsss_pseudo_psa_stacks(const wsss_pseudo_opts *o, const wsss_image *rgb, const float *maps, int n, float *la,
+                           float *ha);
+
 #endif

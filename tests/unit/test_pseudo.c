@@ -90,6 +90,33 @@ int main(void) {
     CHECK(n255 > 0 && lab.data[0] == 0 && lab.data[W - 1] == 4 && lab.data[W + 30] == 7,
           "all three outcomes occur (255 band, bg, classes)");
     wsss_image_free(&lab);
+    /* the two score stacks behind those labels: without the CRF each is the stack normalised per
+     * pixel; combined by the rule they give the same labels */
+    {
+        const int64_t hw = (int64_t)W * H;
+        float *la = malloc(sizeof(float) * 3 * hw), *ha = malloc(sizeof(float) * 3 * hw);
+        CHECK(wsss_pseudo_psa_stacks(&o, &rgb, maps, 2, la, ha) == WSSS_OK, "stacks: %s", wsss_error_msg());
+        double err = 0;
+        int same = 1;
+        CHECK(wsss_pseudo_label(&o, &rgb, maps, 2, classes, &lab) == WSSS_OK, "psa labels again");
+        for (int64_t i = 0; i < hw; i++) {
+            const double m0 = maps[i], m1 = maps[hw + i], m = fmax(m0, m1);
+            const double bl = pow(1 - (float)m, 4), bh = pow(1 - (float)m, 32);
+            err = fmax(err, fabs(la[i] - bl / (bl + m0 + m1)));
+            err = fmax(err, fabs(ha[2 * hw + i] - m1 / (bh + m0 + m1)));
+            int a = 0, b = 0;
+            for (int l = 1; l < 3; l++) {
+                if (la[l * hw + i] > la[a * hw + i]) a = l;
+                if (ha[l * hw + i] > ha[b * hw + i]) b = l;
+            }
+            same &= lab.data[i] == (b == 0 ? 0 : a == 0 ? 255 : classes[a - 1]);
+        }
+        CHECK(err < 1e-6, "stacks: max error %.3g against the normalised stacks", err);
+        CHECK(same, "the PSA labels are the stacks' rule");
+        wsss_image_free(&lab);
+        free(la);
+        free(ha);
+    }
 
     o.bg = WSSS_PSEUDO_BG_CONST;
     o.threshold = 0.3;
