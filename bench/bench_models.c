@@ -13,6 +13,7 @@
  * (wsss_ctx_set_winograd) in the training workloads, which train-cls and train-seg leave off;
  * the inference workload has them on, as `wsss cam` and `wsss segment` do, unless
  * WSSS_BENCH_DIRECT=1; WSSS_BENCH_DEBUG=1 prints the context's bytes per step. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "wsss/models.h"
 #include "wsss/ops.h"
 #include "wsss/optim.h"
+#include "wsss/random_walk.h"
 #include "wsss/rng.h"
 #include "wsss/runtime.h"
 
@@ -180,6 +182,54 @@ static int setup_model(workload *wl, wsss_rng *r, const char *arch, int num_clas
     return 0;
 }
 
+/* ---------------- rw_500x375: PSA's random walk for one VOC-size image ----------------
+ * 63 x 47 nodes (a 500 x 375 image at stride 8), 21 seed channels, beta 8, t 256, on affinities and
+ * seeds from the same formulas torch_bench.py uses. With WSSS_BENCH_ONE_CORE=1 on one thread (the
+ * absolute time per image the issue asks for). */
+
+#define RW_H 47
+#define RW_W 63
+#define RW_C 21
+
+typedef struct rw_state {
+    float *aff, *v0, *v;
+    int64_t n_pairs;
+} rw_state;
+
+static void rw_run(void *s_) {
+    rw_state *s = s_;
+    memcpy(s->v, s->v0, sizeof(float) * RW_C * RW_H * RW_W);
+    if (wsss_rw_walk(RW_H, RW_W, s->aff, 8, 256, RW_C, s->v) != WSSS_OK) {
+        fprintf(stderr, "bench_models: %s\n", wsss_error_msg());
+        exit(1);
+    }
+}
+
+static void rw_done(void *s_) {
+    rw_state *s = s_;
+    free(s->aff);
+    free(s->v0);
+    free(s->v);
+    free(s);
+}
+
+static int setup_rw(workload *wl) {
+    rw_state *s = calloc(1, sizeof *s);
+    s->n_pairs = wsss_rw_num_pairs(RW_H, RW_W);
+    s->aff = malloc(sizeof(float) * (size_t)s->n_pairs);
+    s->v0 = malloc(sizeof(float) * RW_C * RW_H * RW_W);
+    s->v = malloc(sizeof(float) * RW_C * RW_H * RW_W);
+    for (int64_t k = 0; k < s->n_pairs; k++) s->aff[k] = (float)(0.5 + 0.45 * sin(0.37 * (double)k) * sin(0.37 * (double)k));
+    for (int c = 0; c < RW_C; c++)
+        for (int i = 0; i < RW_H * RW_W; i++) s->v0[c * RW_H * RW_W + i] = (float)(0.5 + 0.5 * cos(0.11 * i + c));
+    wl->batch = 1;
+    wl->warmup = 1;
+    wl->state = s;
+    wl->run = rw_run;
+    wl->done = rw_done;
+    return 0;
+}
+
 /* ---------------- main ---------------- */
 
 int main(int argc, char **argv) {
@@ -190,7 +240,7 @@ int main(int argc, char **argv) {
     const char *name = argv[1];
     int runs = argc > 2 ? atoi(argv[2]) : 5;
     if (runs < 1 || runs > MAX_RUNS) runs = 5;
-    wsss_set_threads(THREADS);
+    wsss_set_threads(getenv("WSSS_BENCH_ONE_CORE") ? 1 : THREADS);
     double base_rss = rss_mb();
     wsss_rng rng;
     wsss_rng_seed(&rng, 0);
@@ -201,6 +251,8 @@ int main(int argc, char **argv) {
         rc = setup_model(&wl, &rng, "resnet50", NUM_CLASSES, 8, 224, 1, 2, 0.9, 0, 1e-4);
     else if (strcmp(name, "train_vgg16d_b5_256") == 0)
         rc = setup_model(&wl, &rng, "vgg16-deeplab", NUM_CLASSES, 5, 256, 1, 1, 0.9, 1, 5e-4);
+    else if (strcmp(name, "rw_500x375") == 0)
+        rc = setup_rw(&wl);
     else if (strcmp(name, "infer_resnet50os8_b1_448") == 0)
         rc = setup_model(&wl, &rng, "resnet50-os8", 0, 1, 448, 0, 2, 0, 0, 0);
     else {
@@ -231,6 +283,7 @@ int main(int argc, char **argv) {
     printf("], \"peak_rss_mb\": %.1f, \"base_rss_mb\": %.1f, ", peak_rss, base_rss);
     if (getenv("WSSS_BENCH_WINOGRAD")) printf("\"variant\": \"winograd\", ");
     if (getenv("WSSS_BENCH_DIRECT")) printf("\"variant\": \"direct convolutions\", ");
+    if (getenv("WSSS_BENCH_ONE_CORE")) printf("\"variant\": \"one core\", ");
     printf("\"version\": \"wsss %s (oneDNN %s, %d threads)\"}\n", WSSS_VERSION,
            wsss_dnnl_version_string(), wsss_get_threads());
     return 0;

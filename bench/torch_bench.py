@@ -132,6 +132,33 @@ def run(workload, runs):
             assert f.shape == (1, 2048, 56, 56)
 
         ts = time_runs(fwd, 2, runs)
+    elif workload == "rw_500x375":
+        # PSA's infer_aff: the dense n x n affinity matrix, ** beta, column-normalised, squared
+        # log2(t) = 8 times, seeds times it; affinities and seeds from bench_models.c's formulas
+        batch, h, w, c = 1, 47, 63, 21
+        n = h * w
+        offsets = [(0, dx) for dx in range(1, 5)]
+        offsets += [(dy, dx) for dy in range(1, 5) for dx in range(-4, 5) if dx * dx + dy * dy < 25]
+        cells = [(y, x) for y in range(0, h - 4) for x in range(4, w - 4)]
+        fr = torch.tensor([y * w + x for (dy, dx) in offsets for (y, x) in cells])
+        to = torch.tensor([(y + dy) * w + x + dx for (dy, dx) in offsets for (y, x) in cells])
+        k = torch.arange(len(fr), dtype=torch.float64)
+        aff = (0.5 + 0.45 * torch.sin(0.37 * k) ** 2).float()
+        i = torch.arange(n, dtype=torch.float64)
+        v = torch.stack([0.5 + 0.5 * torch.cos(0.11 * i + ch) for ch in range(c)]).float()
+
+        def walk():
+            with torch.no_grad():
+                a = torch.eye(n)
+                a[fr, to] = aff
+                a[to, fr] = aff
+                t = torch.pow(a, 8)
+                t = t / torch.sum(t, dim=0, keepdim=True)
+                for _ in range(8):
+                    t = torch.matmul(t, t)
+                torch.matmul(v, t)
+
+        ts = time_runs(walk, 1, runs)
     elif workload == "peak":
         # one large 3x3 convolution (forward): what the hardware does on the most favourable layer
         batch = 8

@@ -102,25 +102,31 @@ int wsss_rw_walk(int h, int w, const float *aff, double beta, int t, int channel
     sparse_columns T;
     columns_build(n, n_pairs, from, to, aff, beta, &T);
     free(from);
+    /* seeds cell-major (n x C) so each column entry is one contiguous multiply-add over the
+     * channels */
     const int64_t total = (int64_t)channels * n;
     double *cur = wsss_xmalloc((size_t)(2 * total + 1) * sizeof *cur), *next = cur + total;
-    for (int64_t i = 0; i < total; i++) cur[i] = v[i];
+    for (int c = 0; c < channels; c++)
+        for (int64_t i = 0; i < n; i++) cur[i * channels + c] = v[(int64_t)c * n + i];
     for (int step = 0; step < t; step++) {
-        /* next[c, j] = sum_i cur[c, i] T_ij: each output cell on its own, so any thread count gives
+        /* next[j, c] = sum_i cur[i, c] T_ij: each output cell on its own, so any thread count gives
          * the same bits */
 #pragma omp parallel for schedule(static) if (total * 69 > 1 << 16)
-        for (int64_t j = 0; j < n; j++)
-            for (int c = 0; c < channels; c++) {
-                const double *vc = cur + (int64_t)c * n;
-                double s = 0;
-                for (int64_t e = T.start[j]; e < T.start[j + 1]; e++) s += vc[T.row[e]] * T.val[e];
-                next[(int64_t)c * n + j] = s;
+        for (int64_t j = 0; j < n; j++) {
+            double *out = next + j * channels;
+            for (int c = 0; c < channels; c++) out[c] = 0;
+            for (int64_t e = T.start[j]; e < T.start[j + 1]; e++) {
+                const double wgt = T.val[e], *src = cur + T.row[e] * channels;
+#pragma omp simd
+                for (int c = 0; c < channels; c++) out[c] += wgt * src[c];
             }
+        }
         double *swap = cur;
         cur = next;
         next = swap;
     }
-    for (int64_t i = 0; i < total; i++) v[i] = (float)cur[i];
+    for (int c = 0; c < channels; c++)
+        for (int64_t i = 0; i < n; i++) v[(int64_t)c * n + i] = (float)cur[i * channels + c];
     free(cur < next ? cur : next);
     columns_free(&T);
     return WSSS_OK;
