@@ -144,8 +144,8 @@ int cmd_pseudo(int argc, char **argv) {
          "psa (low/high pair, 255 between), pow, const",
          .choices = wsss_pseudo_bg_choices},
         {"saliency", CLI_STRING, &saliency, "DIR",
-         "saliency maps <id>.png (grey 0..255, the image's size; relative to --data unless absolute): label with "
-         "OAA/MCIS's saliency-guided recipe (docs/mcis.md) instead of a background score and the CRF",
+         "folder of grey saliency maps <id>.png at the images' sizes, relative to --data unless absolute: label "
+         "with OAA/MCIS's saliency-guided recipe (docs/mcis.md) instead of a background score and the CRF",
          .flags = 0},
         {"alpha-low", CLI_DOUBLE, &po.alpha_low, "A", "psa: exponent of the inflated background (1-max)^A",
          .flags = CLI_MIN_OPEN, .min = 0, .max = 1000},
