@@ -191,21 +191,77 @@ void wsss_aspp_init(wsss_aspp_head *h, wsss_params *ps, const char *prefix, cons
 void wsss_aspp_reset_parameters(wsss_aspp_head *h, wsss_rng *rng);
 wsss_tensor *wsss_aspp_forward(wsss_ctx *ctx, const wsss_aspp_head *h, wsss_tensor *x);
 
+/* DeepLab v3+ (issue 15, refinement.md §c): an ASPP on the last feature map in torchvision's
+ * deeplabv3 layout (a 1x1 branch, three dilated 3x3 branches, image pooling; each conv without bias
+ * + BN + ReLU; a 1x1 projection + BN + ReLU + dropout), then a decoder on a stride-4 map: the low
+ * level features projected to 48 channels (1x1 + BN + ReLU), concatenated after the bilinearly
+ * upsampled ASPP output, two 3x3 convs (+ BN + ReLU) and a 1x1 classifier with bias. Logits come
+ * out at the low-level map's resolution (stride 4 on a ResNet's layer1).
+ * Names under the prefix: "0.convs.{0..4}..." and "0.project.{0,1}" (torchvision's DeepLabHead
+ * keeps its ASPP at "classifier.0", so those tensors of a torchvision deeplabv3 checkpoint carry
+ * the same names), "low.{0,1}", "fuse.{0,1,3,4,6}" (Sequential indices, ReLUs between). */
+typedef struct wsss_deeplabv3plus_config {
+    int64_t in_channels;  /* last feature map (ResNet layer4) */
+    int64_t low_channels; /* the stride-4 map (ResNet layer1) */
+    int num_classes;
+    int64_t channels;     /* ASPP and decoder width: 256 */
+    int64_t low_project;  /* 48 */
+    int rates[3];         /* 6, 12, 18 at output stride 16; doubled at 8 */
+    double dropout;       /* after the ASPP projection when training: 0.1 */
+    wsss_dtype dtype;
+    int group;            /* default WSSS_GROUP_NEW */
+} wsss_deeplabv3plus_config;
+
+typedef struct wsss_deeplabv3plus_head {
+    wsss_deeplabv3plus_config cfg;
+    wsss_conv aspp[5]; /* 1x1, three dilated 3x3, the pooling branch's 1x1 */
+    wsss_bn aspp_bn[5];
+    wsss_conv project;
+    wsss_bn project_bn;
+    wsss_conv low;
+    wsss_bn low_bn;
+    wsss_conv fuse[2];
+    wsss_bn fuse_bn[2];
+    wsss_conv cls;
+} wsss_deeplabv3plus_head;
+
+/* Widths 256 / 48, rates 6/12/18 x 16 / output_stride, dropout 0.1, F32, group 2. */
+wsss_deeplabv3plus_config wsss_deeplabv3plus_config_default(int64_t in_channels, int64_t low_channels,
+                                                            int num_classes, int output_stride);
+void wsss_deeplabv3plus_init(wsss_deeplabv3plus_head *h, wsss_params *ps, const char *prefix,
+                             const wsss_deeplabv3plus_config *cfg);
+/* kaiming_normal(fan_in) convs, the classifier's bias 0, BN PyTorch's initial state. */
+void wsss_deeplabv3plus_reset_parameters(wsss_deeplabv3plus_head *h, wsss_rng *rng);
+/* x: the last feature map, low: the stride-4 map. BN: batch statistics when training, running
+ * statistics otherwise (the head is new, so never frozen). rng: dropout (NULL = global).
+ * *features (may be NULL) receives the map the classifier reads. Returns N,C,h_low,w_low. */
+wsss_tensor *wsss_deeplabv3plus_forward(wsss_ctx *ctx, const wsss_deeplabv3plus_head *h, wsss_tensor *x,
+                                        wsss_tensor *low, int training, wsss_rng *rng, wsss_tensor **features);
+
 /* ------------------------------------------------------------------ heads as modules
  * A head is a small module on the backbone's feature map: the model holds one (or none) behind
  * this interface, so a new head is a new wsss_head_ops, not a new field of wsss_model. */
-typedef enum { WSSS_HEAD_NONE = 0, WSSS_HEAD_FC, WSSS_HEAD_CAM, WSSS_HEAD_LARGEFOV, WSSS_HEAD_ASPP } wsss_head_kind;
+typedef enum {
+    WSSS_HEAD_NONE = 0,
+    WSSS_HEAD_FC,
+    WSSS_HEAD_CAM,
+    WSSS_HEAD_LARGEFOV,
+    WSSS_HEAD_ASPP,
+    WSSS_HEAD_DEEPLABV3PLUS
+} wsss_head_kind;
 
 typedef struct wsss_head_ops {
     wsss_head_kind kind;
     const char *output_doc;          /* what the model's output is with this head (one line) */
     const char *const *tensor_names; /* prefixes of its state_dict keys, NULL-terminated */
     void (*reset)(void *impl, wsss_rng *rng);
-    /* features: the backbone map. Returns the model output; *features (never NULL) receives the map
+    /* features: the backbone map; stages: the backbone's stage outputs (ResNet layer1..layer4) when
+     * needs_stages, else NULL. Returns the model output; *features (never NULL) receives the map
      * the final classifier layer reads, *cam (may be NULL) the class activation map or NULL. */
-    wsss_tensor *(*forward)(wsss_ctx *ctx, void *impl, wsss_tensor *features, int training, wsss_tensor **head_features,
-                            wsss_tensor **cam);
+    wsss_tensor *(*forward)(wsss_ctx *ctx, void *impl, wsss_tensor *features, wsss_tensor *const *stages,
+                            int training, wsss_tensor **head_features, wsss_tensor **cam);
     wsss_tensor *(*class_bias)(void *impl); /* the bias added to class scores, or NULL */
+    int needs_stages;                       /* reads a lower stage too (a decoder) */
 } wsss_head_ops;
 
 typedef struct wsss_head {
@@ -221,6 +277,8 @@ void wsss_head_fc(wsss_head *h, const wsss_linear_layer *fc);
 void wsss_head_cam(wsss_head *h, wsss_params *ps, int64_t in_channels, int num_classes, wsss_dtype dt);
 void wsss_head_largefov(wsss_head *h, wsss_params *ps, const wsss_largefov_config *cfg);
 void wsss_head_aspp(wsss_head *h, wsss_params *ps, const wsss_aspp_config *cfg);
+/* DeepLab v3+ on a ResNet: reads layer4 and layer1. */
+void wsss_head_deeplabv3plus(wsss_head *h, wsss_params *ps, const wsss_deeplabv3plus_config *cfg);
 void wsss_head_free(wsss_head *h);
 /* Every head the zoo builds, NULL-terminated (their tensor_names: what a backbone file may carry
  * besides the backbone). */
@@ -237,8 +295,9 @@ static inline void *wsss_head_impl(const wsss_head *h, wsss_head_kind kind) {
  *   -os32/-os16/-os8  output stride of a ResNet (default 32): dilation instead of stride, as
  *               torchvision's replace_stride_with_dilation (bottlenecks) or
  *               wsss_resnet_dilate_basic (resnet18/34); vgg16-deeplab is fixed at 8 (-os8 allowed)
- *   -largefov / -aspp  a segmentation model: backbone keys under "backbone.", head under
- *               "classifier.", BN frozen by default; num_classes default 21.
+ *   -largefov / -aspp / -deeplabv3plus  a segmentation model: backbone keys under "backbone.", head
+ *               under "classifier.", backbone BN frozen by default; num_classes default 21.
+ *               -deeplabv3plus: ResNets at output stride 16 (the default for it) or 8.
  * What forward returns as `output`:
  *   resnetX[-osN]        num_classes > 0 (default 1000): fc logits N,C (torchvision's output);
  *                        0: the layer4 feature map N,C',h,w.
@@ -246,6 +305,7 @@ static inline void *wsss_head_impl(const wsss_head *h, wsss_head_kind kind) {
  *                        > 0: the MCIS basic CAM head (extra_convs.{0,2,4}: 3 x conv3x3 512 + ReLU,
  *                        extra_last_conv: 1x1 to C with bias), output = GAP scores N,C.
  *   *-largefov, *-aspp   logits N,C,h,w at the feature resolution (not upsampled).
+ *   *-deeplabv3plus      logits N,C,h,w at layer1's resolution (stride 4, not upsampled).
  * `features` is the map the final classifier layer reads: layer4 (resnet, seg models), conv5_3
  * (vgg16-deeplab without head), extra_convs output (vgg16-deeplab with head); `cam` is the class
  * activation map N,C,h,w where defined (vgg16-deeplab with head: extra_last_conv output; resnet with
@@ -257,7 +317,7 @@ typedef struct wsss_arch {
     wsss_backbone_kind backbone;
     int depth;               /* ResNet: 18, 34, 50, 101, 152 */
     int output_stride;       /* 32, 16 or 8 (vgg16-deeplab: 8) */
-    wsss_head_kind seg_head; /* WSSS_HEAD_NONE, WSSS_HEAD_LARGEFOV or WSSS_HEAD_ASPP */
+    wsss_head_kind seg_head; /* WSSS_HEAD_NONE, _LARGEFOV, _ASPP or _DEEPLABV3PLUS */
 } wsss_arch;
 
 /* Parse an arch name. Unknown or bad combination: WSSS_ERR naming it and listing the forms. */
@@ -269,6 +329,8 @@ typedef struct wsss_model_opts {
     int frozen_bn;          /* ResNet BN frozen; < 0: the arch's default (frozen with a segmentation head) */
     int64_t largefov_hidden;   /* fc6/fc7 channels; 0: 1024 */
     int largefov_dilation;     /* fc6 dilation; 0: 12 */
+    int64_t v3plus_channels;   /* DeepLab v3+ ASPP and decoder width; 0: 256 */
+    int v3plus_rate;           /* its smallest ASPP rate r (rates r, 2r, 3r); 0: 6 x 16 / output stride */
 } wsss_model_opts;
 
 /* num_classes -1, F32, BN and LargeFOV settings of the arch. */

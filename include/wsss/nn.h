@@ -42,6 +42,9 @@ typedef struct wsss_bn {
 
 /* weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked 0 (PyTorch's init). */
 void wsss_bn_init(wsss_bn *b, wsss_params *ps, const char *name, wsss_dtype dt, int64_t c, int group);
+/* Back to PyTorch's initial state (registration zero-fills): weight 1, bias 0, running_mean 0,
+ * running_var 1, num_batches_tracked 0. */
+void wsss_bn_reset(wsss_bn *b);
 /* TRAIN: batch statistics, running stats and num_batches_tracked updated (as module.train());
  * EVAL: running statistics, affine parameters trainable; FROZEN: running statistics, affine
  * parameters constant (no gradient). */
@@ -55,6 +58,10 @@ wsss_tensor *wsss_conv_bn_eval_forward(wsss_ctx *ctx, const wsss_conv *c, const 
                                        wsss_tensor *residual, int consume_residual, int relu);
 /* 1 if nothing in relu?(bn(conv(x))) needs a gradient: inference, where the fused form applies. */
 int wsss_conv_bn_no_grad(const wsss_ctx *ctx, const wsss_conv *c, const wsss_bn *b, wsss_tensor *x);
+/* relu?(bn(conv(x))) in BN mode `mode`: the folded inference form where nothing needs a gradient,
+ * else conv then BN (+ ReLU) as one fused op. */
+wsss_tensor *wsss_conv_bn_forward(wsss_ctx *ctx, const wsss_conv *c, const wsss_bn *b, wsss_tensor *x,
+                                  wsss_bn_mode mode, int relu);
 /* requires_grad of weight and bias (frozen BN also wants them out of the optimizer's steps). */
 void wsss_bn_set_trainable(wsss_bn *b, int on);
 

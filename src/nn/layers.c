@@ -79,6 +79,25 @@ int wsss_conv_bn_no_grad(const wsss_ctx *ctx, const wsss_conv *c, const wsss_bn 
     return !wsss_needs_grad(ctx, 5, in);
 }
 
+wsss_tensor *wsss_conv_bn_forward(wsss_ctx *ctx, const wsss_conv *c, const wsss_bn *b, wsss_tensor *x,
+                                  wsss_bn_mode mode, int relu) {
+    if (mode != WSSS_BN_TRAIN && wsss_conv_bn_no_grad(ctx, c, b, x))
+        return wsss_conv_bn_eval_forward(ctx, c, b, x, NULL, 0, relu);
+    wsss_tensor *y = wsss_conv_forward(ctx, c, x);
+    /* BN + ReLU as one op: one pass, and no pre-ReLU tensor kept for the backward */
+    wsss_tensor *z = relu ? wsss_bn_relu_forward(ctx, b, y, mode) : wsss_bn_forward(ctx, b, y, mode);
+    if (!z->grad_fn) wsss_ctx_release(ctx, y); /* inference: nothing refers to y any more */
+    return z;
+}
+
+void wsss_bn_reset(wsss_bn *b) {
+    wsss_tensor_fill(b->weight, 1.0);
+    wsss_tensor_fill(b->bias, 0.0);
+    wsss_tensor_fill(b->running_mean, 0.0);
+    wsss_tensor_fill(b->running_var, 1.0);
+    wsss_tensor_fill(b->num_batches_tracked, 0.0);
+}
+
 void wsss_bn_set_trainable(wsss_bn *b, int on) {
     b->weight->requires_grad = on ? 1 : 0;
     b->bias->requires_grad = on ? 1 : 0;

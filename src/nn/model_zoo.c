@@ -10,7 +10,7 @@
 #include "wsss/models.h"
 
 static const char k_arch_help[] =
-    "resnet18|resnet34|resnet50|resnet101|resnet152[-os16|-os8][-largefov|-aspp], "
+    "resnet18|resnet34|resnet50|resnet101|resnet152[-os16|-os8][-largefov|-aspp|-deeplabv3plus], "
     "vgg16-deeplab[-largefov|-aspp]";
 
 const char *wsss_model_arch_help(void) { return k_arch_help; }
@@ -35,7 +35,7 @@ int wsss_arch_parse(const char *arch, wsss_arch *a) {
     static const struct {
         const char *suffix;
         wsss_head_kind head;
-    } heads[] = {{"-largefov", WSSS_HEAD_LARGEFOV}, {"-aspp", WSSS_HEAD_ASPP}};
+    } heads[] = {{"-largefov", WSSS_HEAD_LARGEFOV}, {"-aspp", WSSS_HEAD_ASPP}, {"-deeplabv3plus", WSSS_HEAD_DEEPLABV3PLUS}};
     for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
         if (ends_with(arch, len, heads[i].suffix)) {
             a->seg_head = heads[i].head;
@@ -56,7 +56,10 @@ int wsss_arch_parse(const char *arch, wsss_arch *a) {
     char base[64];
     memcpy(base, arch, len);
     base[len] = 0;
+    const int v3plus = a->seg_head == WSSS_HEAD_DEEPLABV3PLUS;
+    if (v3plus && os == 32) return bad_arch(arch, "DeepLab v3+ runs at output stride 16 or 8");
     if (strcmp(base, "vgg16-deeplab") == 0) {
+        if (v3plus) return bad_arch(arch, "DeepLab v3+ needs a ResNet backbone (its decoder reads layer1)");
         if (os && os != 8) return bad_arch(arch, "vgg16-deeplab has a fixed output stride of 8");
         a->backbone = WSSS_BACKBONE_VGG16_DEEPLAB;
         a->depth = 16;
@@ -70,7 +73,7 @@ int wsss_arch_parse(const char *arch, wsss_arch *a) {
             return bad_arch(arch, "ResNet depths are 18, 34, 50, 101 and 152");
         a->backbone = WSSS_BACKBONE_RESNET;
         a->depth = (int)depth;
-        a->output_stride = os ? os : 32;
+        a->output_stride = os ? os : v3plus ? 16 : 32;
         return WSSS_OK;
     }
     return bad_arch(arch, NULL);
@@ -138,6 +141,14 @@ static int build_impl(wsss_model *m, const wsss_arch *parsed, const wsss_model_o
         wsss_aspp_config c = wsss_aspp_config_default(feat_channels, num_classes);
         c.dtype = o->dtype;
         wsss_head_aspp(&m->head, &m->params, &c);
+    } else if (a->seg_head == WSSS_HEAD_DEEPLABV3PLUS) {
+        wsss_deeplabv3plus_config c = wsss_deeplabv3plus_config_default(feat_channels, m->resnet.stage_channels[0],
+                                                                        num_classes, a->output_stride);
+        if (o->v3plus_channels) c.channels = o->v3plus_channels;
+        if (o->v3plus_rate)
+            for (int i = 0; i < 3; i++) c.rates[i] = o->v3plus_rate * (i + 1);
+        c.dtype = o->dtype;
+        wsss_head_deeplabv3plus(&m->head, &m->params, &c);
     }
     return WSSS_OK;
 }
@@ -198,11 +209,15 @@ int wsss_model_check_input(const wsss_model *m, const wsss_tensor *x, const char
 
 wsss_tensor *wsss_model_forward(wsss_ctx *ctx, wsss_model *m, wsss_tensor *x, int training,
                                 wsss_tensor **features, wsss_tensor **cam) {
-    wsss_tensor *f = m->a.backbone == WSSS_BACKBONE_RESNET ? wsss_resnet_features(ctx, &m->resnet, x, training, NULL)
-                                                            : wsss_vgg16_deeplab_features(ctx, &m->vgg, x, NULL);
+    const int want_stages = m->head.ops && m->head.ops->needs_stages;
+    wsss_tensor *stages[4] = {0};
+    wsss_tensor *f = m->a.backbone == WSSS_BACKBONE_RESNET
+                         ? wsss_resnet_features(ctx, &m->resnet, x, training, want_stages ? stages : NULL)
+                         : wsss_vgg16_deeplab_features(ctx, &m->vgg, x, NULL);
     wsss_tensor *out = f, *hf = f;
     if (cam) *cam = NULL;
-    if (m->head.ops) out = m->head.ops->forward(ctx, m->head.impl, f, training, &hf, cam);
+    if (m->head.ops)
+        out = m->head.ops->forward(ctx, m->head.impl, f, want_stages ? stages : NULL, training, &hf, cam);
     if (features) *features = hf;
     return out;
 }

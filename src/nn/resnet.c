@@ -129,31 +129,23 @@ void wsss_resnet_free(wsss_resnet *m) {
     memset(m, 0, sizeof *m);
 }
 
-static void reset_bn(wsss_bn *b) {
-    wsss_tensor_fill(b->weight, 1.0);
-    wsss_tensor_fill(b->bias, 0.0);
-    wsss_tensor_fill(b->running_mean, 0.0);
-    wsss_tensor_fill(b->running_var, 1.0);
-    wsss_tensor_fill(b->num_batches_tracked, 0.0);
-}
-
 void wsss_resnet_reset_parameters(wsss_resnet *m, wsss_rng *rng) {
     wsss_init_kaiming_normal(m->conv1.weight, WSSS_FAN_OUT, rng);
-    reset_bn(&m->bn1);
+    wsss_bn_reset(&m->bn1);
     for (int s = 0; s < 4; s++) {
         for (int b = 0; b < m->n_blocks[s]; b++) {
             wsss_resnet_block *blk = &m->layers[s][b];
             wsss_init_kaiming_normal(blk->conv1.weight, WSSS_FAN_OUT, rng);
-            reset_bn(&blk->bn1);
+            wsss_bn_reset(&blk->bn1);
             wsss_init_kaiming_normal(blk->conv2.weight, WSSS_FAN_OUT, rng);
-            reset_bn(&blk->bn2);
+            wsss_bn_reset(&blk->bn2);
             if (blk->bottleneck) {
                 wsss_init_kaiming_normal(blk->conv3.weight, WSSS_FAN_OUT, rng);
-                reset_bn(&blk->bn3);
+                wsss_bn_reset(&blk->bn3);
             }
             if (blk->has_downsample) {
                 wsss_init_kaiming_normal(blk->down_conv.weight, WSSS_FAN_OUT, rng);
-                reset_bn(&blk->down_bn);
+                wsss_bn_reset(&blk->down_bn);
             }
         }
     }
@@ -209,17 +201,6 @@ static void drop(wsss_ctx *ctx, wsss_tensor *t, const wsss_tensor *next) {
     if (!next->grad_fn) wsss_ctx_release(ctx, t);
 }
 
-static wsss_tensor *conv_bn(wsss_ctx *ctx, const wsss_conv *c, const wsss_bn *b, wsss_tensor *x, wsss_bn_mode mode,
-                            int relu) {
-    if (mode != WSSS_BN_TRAIN && wsss_conv_bn_no_grad(ctx, c, b, x))
-        return wsss_conv_bn_eval_forward(ctx, c, b, x, NULL, 0, relu);
-    wsss_tensor *y = wsss_conv_forward(ctx, c, x);
-    /* BN + ReLU as one op: one pass, and no pre-ReLU tensor kept for the backward */
-    wsss_tensor *z = relu ? wsss_bn_relu_forward(ctx, b, y, mode) : wsss_bn_forward(ctx, b, y, mode);
-    drop(ctx, y, z);
-    return z;
-}
-
 /* The block's conv/bn pairs in order: conv1/bn1, conv2/bn2 (, conv3/bn3), the last one adding the
  * identity. */
 static int block_pairs(const wsss_resnet_block *blk, const wsss_conv *c[3], const wsss_bn *b[3]) {
@@ -267,16 +248,16 @@ static int block_no_grad(wsss_ctx *ctx, const wsss_resnet_block *blk, wsss_tenso
 static wsss_tensor *block_forward(wsss_ctx *ctx, const wsss_resnet_block *blk, wsss_tensor *x, wsss_bn_mode mode,
                                   int consume_x) {
     if (mode != WSSS_BN_TRAIN && block_no_grad(ctx, blk, x)) return block_forward_eval(ctx, blk, x, consume_x);
-    wsss_tensor *out = conv_bn(ctx, &blk->conv1, &blk->bn1, x, mode, 1);
-    wsss_tensor *t = conv_bn(ctx, &blk->conv2, &blk->bn2, out, mode, blk->bottleneck);
+    wsss_tensor *out = wsss_conv_bn_forward(ctx, &blk->conv1, &blk->bn1, x, mode, 1);
+    wsss_tensor *t = wsss_conv_bn_forward(ctx, &blk->conv2, &blk->bn2, out, mode, blk->bottleneck);
     drop(ctx, out, t);
     out = t;
     if (blk->bottleneck) {
-        t = conv_bn(ctx, &blk->conv3, &blk->bn3, out, mode, 0);
+        t = wsss_conv_bn_forward(ctx, &blk->conv3, &blk->bn3, out, mode, 0);
         drop(ctx, out, t);
         out = t;
     }
-    wsss_tensor *identity = blk->has_downsample ? conv_bn(ctx, &blk->down_conv, &blk->down_bn, x, mode, 0) : x;
+    wsss_tensor *identity = blk->has_downsample ? wsss_conv_bn_forward(ctx, &blk->down_conv, &blk->down_bn, x, mode, 0) : x;
     wsss_tensor *y = wsss_add_relu(ctx, out, identity); /* relu(out + identity), one op */
     drop(ctx, out, y);
     if (identity != x) drop(ctx, identity, y);
@@ -286,7 +267,7 @@ static wsss_tensor *block_forward(wsss_ctx *ctx, const wsss_resnet_block *blk, w
 wsss_tensor *wsss_resnet_features(wsss_ctx *ctx, const wsss_resnet *m, wsss_tensor *x, int training,
                                   wsss_tensor *stages[4]) {
     const wsss_bn_mode mode = wsss_resnet_bn_mode(m, training);
-    wsss_tensor *h = conv_bn(ctx, &m->conv1, &m->bn1, x, mode, 1);
+    wsss_tensor *h = wsss_conv_bn_forward(ctx, &m->conv1, &m->bn1, x, mode, 1);
     wsss_pool2d_params pp = {.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}};
     wsss_tensor *p = wsss_maxpool2d(ctx, h, pp);
     drop(ctx, h, p);

@@ -27,19 +27,22 @@ static int create_impl(wsss_segmenter *s, const wsss_segmenter_config *cfg) {
     wsss_arch a;
     if (wsss_arch_parse(arch, &a) != WSSS_OK) return wsss_error_prefix("segmenter");
     if (a.seg_head == WSSS_HEAD_NONE)
-        return wsss_error_set("segmenter: %s has no segmentation head (expected BACKBONE[-osN]-largefov or -aspp, "
-                              "e.g. resnet18-os8-largefov)",
+        return wsss_error_set("segmenter: %s has no segmentation head (expected BACKBONE[-osN]-largefov, -aspp or "
+                              "-deeplabv3plus, e.g. resnet18-os8-largefov)",
                               arch);
     snprintf(s->arch, sizeof s->arch, "%s", arch);
     s->num_classes = cfg->num_classes;
-    s->hidden = cfg->hidden ? cfg->hidden : 1024;
-    s->head_dilation = cfg->head_dilation ? cfg->head_dilation : 12;
+    /* hidden / head_dilation: LargeFOV's fc6-fc7 width and fc6 dilation, or DeepLab v3+'s width and
+     * smallest ASPP rate; 0 takes the head's published default */
+    const int v3plus = a.seg_head == WSSS_HEAD_DEEPLABV3PLUS;
+    s->hidden = cfg->hidden ? cfg->hidden : v3plus ? 256 : 1024;
+    s->head_dilation = cfg->head_dilation ? cfg->head_dilation : v3plus ? 6 * 16 / a.output_stride : 12;
     s->output_stride = a.output_stride;
     wsss_model_opts o = wsss_model_opts_default();
     o.num_classes = cfg->num_classes;
     o.frozen_bn = cfg->frozen_bn != 0;
-    o.largefov_hidden = s->hidden;
-    o.largefov_dilation = s->head_dilation;
+    o.largefov_hidden = o.v3plus_channels = s->hidden;
+    o.largefov_dilation = o.v3plus_rate = s->head_dilation;
     if (wsss_model_build(&s->m, &a, &o) != WSSS_OK) return wsss_error_prefix("segmenter");
     return WSSS_OK;
 }
@@ -133,8 +136,8 @@ static int open_checkpoint(wsss_segmenter *s, const char *dir) {
     }
     char a[64];
     snprintf(a, sizeof a, "%s", arch);
-    wsss_segmenter_config sc = {.arch = a, .hidden = wsss_json_get_int64(j, "hidden", 1024),
-                                .head_dilation = (int)wsss_json_get_int64(j, "head_dilation", 12)};
+    wsss_segmenter_config sc = {.arch = a, .hidden = wsss_json_get_int64(j, "hidden", 0),
+                                .head_dilation = (int)wsss_json_get_int64(j, "head_dilation", 0)};
     wsss_json_free(j);
     char *mp = wsss_run_file(dir, "model", ".safetensors");
     wsss_safetensors *st = NULL;

@@ -66,9 +66,13 @@ void wsss_train_loader_opts(wsss_loader_opts *lo, int64_t n_images, int batch, i
 
 int wsss_train_check_bn_values(const wsss_model *m, const wsss_loader_opts *lo, int64_t n_images, int side,
                                const char *side_option) {
-    if (m->a.backbone != WSSS_BACKBONE_RESNET || m->resnet.cfg.frozen_bn) return WSSS_OK;
     const int64_t b = lo->batch_size, rest = n_images % b;
     const int64_t smallest = n_images < b ? n_images : (lo->drop_last || rest == 0 ? b : rest);
+    if (wsss_model_head_kind(m) == WSSS_HEAD_DEEPLABV3PLUS && smallest < 2)
+        return wsss_error_set("%s trains the batch norm of its ASPP's image-pooling branch on a 1x1 map, so every "
+                              "batch needs at least two images (PyTorch refuses one too): use --batch 2 or more%s",
+                              m->arch, lo->drop_last ? "" : " and a training set that does not leave one image over");
+    if (m->a.backbone != WSSS_BACKBONE_RESNET || m->resnet.cfg.frozen_bn) return WSSS_OK;
     const int64_t last = (side + m->a.output_stride - 1) / m->a.output_stride;
     if (smallest * last * last > 1) return WSSS_OK;
     return wsss_error_set("%s %d leaves %s a 1x1 last feature map (output stride %d), and a batch of one image then "

@@ -29,8 +29,8 @@ void wsss_train_seg_config_default(wsss_train_seg_config *c) {
     c->split = "train";
     c->run = "run";
     c->arch = "resnet18-os8-largefov";
-    c->hidden = 1024;
-    c->head_dilation = 12;
+    c->hidden = 0;        /* the head's default: LargeFOV 1024, DeepLab v3+ 256 */
+    c->head_dilation = 0; /* LargeFOV 12, DeepLab v3+ 6 at output stride 16 */
     c->bn = WSSS_SEG_BN_AUTO;
     c->epochs = 10;
     c->batch = 10;
