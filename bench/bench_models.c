@@ -249,6 +249,8 @@ int main(int argc, char **argv) {
     if (strcmp(name, "peak") == 0) rc = setup_peak(&wl, &rng);
     else if (strcmp(name, "train_resnet50_b8_224") == 0)
         rc = setup_model(&wl, &rng, "resnet50", NUM_CLASSES, 8, 224, 1, 2, 0.9, 0, 1e-4);
+    else if (strcmp(name, "train_resnet18_b64_64") == 0) /* the demo's small-image steps */
+        rc = setup_model(&wl, &rng, "resnet18", NUM_CLASSES, 64, 64, 1, 2, 0.9, 0, 1e-4);
     else if (strcmp(name, "train_vgg16d_b5_256") == 0)
         rc = setup_model(&wl, &rng, "vgg16-deeplab", NUM_CLASSES, 5, 256, 1, 1, 0.9, 1, 5e-4);
     else if (strcmp(name, "rw_500x375") == 0)

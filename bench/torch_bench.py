@@ -112,6 +112,14 @@ def run(workload, runs):
         opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-4)
         res["flops_per_run"] = train_flops(model, x)
         ts = time_runs(train_step_fn(model, x, y, opt), 2, runs)
+    elif workload == "train_resnet18_b64_64":
+        batch = 64
+        model = torchvision.models.resnet18(num_classes=NUM_CLASSES).train()
+        x = torch.randn(batch, 3, 64, 64)
+        y = (torch.rand(batch, NUM_CLASSES) < 0.3).float()
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-4)
+        res["flops_per_run"] = train_flops(model, x)
+        ts = time_runs(train_step_fn(model, x, y, opt), 2, runs)
     elif workload == "train_vgg16d_b5_256":
         batch = 5
         model = VGG16DeepLab().train()

@@ -18,6 +18,7 @@
 #include "wsss/ops.h"
 #include "wsss/runtime.h"
 #include "wsss/segmenter.h"
+#include "wsss/train_common.h"
 #include "wsss/train_seg.h"
 
 /* Random running statistics so that eval-mode BN is not the identity. */
@@ -282,10 +283,60 @@ int main(void) {
               strstr(wsss_error_msg(), "partial.safetensors"),
           "a plain state_dict is refused: '%s'", wsss_error_msg());
 
+    /* ---- DeepLab v3+: defaults, logits at layer1's stride, model file, its batch-norm rule ---- */
+    {
+        wsss_segmenter v, w;
+        wsss_segmenter_config vc = {.arch = "resnet18-deeplabv3plus", .num_classes = 5};
+        CHECK(wsss_segmenter_create(&v, &vc) == WSSS_OK, "v3+: %s", wsss_error_msg());
+        const wsss_deeplabv3plus_head *vh = wsss_head_impl(&v.m.head, WSSS_HEAD_DEEPLABV3PLUS);
+        CHECK(vh && v.output_stride == 16 && v.hidden == 256 && vh->cfg.channels == 256 && vh->cfg.low_project == 48 &&
+                  vh->cfg.rates[0] == 6 && vh->cfg.rates[1] == 12 && vh->cfg.rates[2] == 18,
+              "v3+ defaults: output stride 16, width 256, rates 6/12/18");
+        wsss_segmenter_free(&v);
+        vc.arch = "resnet18-os8-deeplabv3plus";
+        CHECK(wsss_segmenter_create(&v, &vc) == WSSS_OK, "v3+ os8: %s", wsss_error_msg());
+        vh = wsss_head_impl(&v.m.head, WSSS_HEAD_DEEPLABV3PLUS);
+        CHECK(vh && vh->cfg.rates[0] == 12 && vh->cfg.rates[2] == 36 && v.head_dilation == 12, "v3+ os8: rates doubled");
+        wsss_segmenter_free(&v);
+        vc = (wsss_segmenter_config){.arch = "resnet18-deeplabv3plus", .num_classes = 5, .hidden = 16, .head_dilation = 1};
+        CHECK(wsss_segmenter_create(&v, &vc) == WSSS_OK, "v3+ small: %s", wsss_error_msg());
+        vh = wsss_head_impl(&v.m.head, WSSS_HEAD_DEEPLABV3PLUS);
+        CHECK(vh && vh->cfg.channels == 16 && vh->cfg.rates[0] == 1 && vh->cfg.rates[1] == 2 && vh->cfg.rates[2] == 3,
+              "v3+: --hidden and --head-dilation set the width and the rates");
+        wsss_rng_seed(&rng, 6);
+        wsss_segmenter_reset(&v, &rng);
+        randomise_bn(&v.m.params, 12);
+        /* 72 x 56 input: layer1 at 18 x 14, layer4 at 5 x 4 */
+        wsss_tensor *lv = wsss_tensor_clone(wsss_segmenter_forward(ctx, &v, x, 0));
+        CHECK(lv->shape[1] == 5 && lv->shape[2] == 18 && lv->shape[3] == 14, "v3+ logits %lldx%lld at stride 4",
+              (long long)lv->shape[2], (long long)lv->shape[3]);
+        wsss_ctx_reset(ctx);
+        snprintf(path, sizeof path, "%s/v3plus.safetensors", tmp);
+        CHECK(wsss_segmenter_save(&v, path) == WSSS_OK, "v3+ save: %s", wsss_error_msg());
+        CHECK(wsss_segmenter_open(&w, path) == WSSS_OK, "v3+ open: %s", wsss_error_msg());
+        CHECK(w.hidden == 16 && w.head_dilation == 1 && w.output_stride == 16, "v3+ metadata round trip");
+        check_close("v3+ logits after save/open", wsss_segmenter_forward(ctx, &w, x, 0), lv, 0, 0);
+        wsss_ctx_reset(ctx);
+        wsss_tensor_free(lv);
+        /* the image-pooling branch trains its BN on N values: a batch of one is refused up front */
+        wsss_loader_opts lo;
+        wsss_loader_opts_default(&lo);
+        lo.batch_size = 1;
+        CHECK(wsss_train_check_bn_values(&w.m, &lo, 100, 64, "--crop") == WSSS_ERR &&
+                  strstr(wsss_error_msg(), "at least two images"),
+              "v3+ with batch 1: '%s'", wsss_error_msg());
+        lo.batch_size = 4;
+        lo.drop_last = 0;
+        CHECK(wsss_train_check_bn_values(&w.m, &lo, 9, 64, "--crop") == WSSS_ERR, "v3+: a last batch of one refused");
+        CHECK(wsss_train_check_bn_values(&w.m, &lo, 10, 64, "--crop") == WSSS_OK, "v3+: batches of 4 and 2 accepted");
+        wsss_segmenter_free(&w);
+        wsss_segmenter_free(&v);
+    }
+
     /* ---- bad names and options ---- */
     const char *bad_archs[] = {"resnet18", "resnet18-os4-largefov", "resnet7-largefov", "vgg16-deeplab-os16-aspp",
-                               "foo-aspp"};
-    for (int i = 0; i < 5; i++) {
+                               "foo-aspp", "resnet18-os32-deeplabv3plus", "vgg16-deeplab-deeplabv3plus"};
+    for (int i = 0; i < 7; i++) {
         wsss_segmenter_config c = {.arch = bad_archs[i], .num_classes = 3};
         CHECK(wsss_segmenter_create(&e, &c) == WSSS_ERR && strlen(wsss_error_msg()) > 0, "%s rejected", bad_archs[i]);
     }
