@@ -8,6 +8,12 @@
  * score exists (the max over all channels of both stacks is below 1e-5: padding). Labels are the
  * stacks' channel indices: only equality matters.
  *
+ * Low-storage cell labels (refinement.md §b.1's option, what `wsss train-aff` trains on): from one
+ * label map already combined by the rule above at pixel level (`wsss pseudo --bg psa`: 0 sure
+ * background, class id sure foreground, 255 uncertain or padding), each 8 x 8 block takes the most
+ * frequent value of its pixels instead of the argmaxes of average-pooled stacks. A deviation from
+ * PSA's pooling: a block mixing classes gets its majority instead of the argmax of mean scores.
+ *
  * Pair labels: bg-positive when both cells are 0, fg-positive when equal and non-zero, negative
  * when different; a pair with a 255 cell is ignored.
  *
@@ -24,6 +30,11 @@ enum { WSSS_AFF_IGNORE = 0, WSSS_AFF_BG = 1, WSSS_AFF_FG = 2, WSSS_AFF_NEG = 3 }
 
 /* la, ha: L planes of hw floats each; out: hw cell labels. */
 void wsss_aff_cell_labels(const float *la, const float *ha, int L, int64_t hw, uint8_t *out);
+
+/* labels: an H x W label map (H, W multiples of stride); cells: the (H / stride) x (W / stride) grid,
+ * each cell the most frequent value among its stride x stride pixels, 255 counted as a value like
+ * any other (a block that is mostly padding or uncertain is 255), ties to the smaller value. */
+void wsss_aff_cell_labels_from_map(const uint8_t *labels, int H, int W, int stride, uint8_t *cells);
 
 /* pair[k] for the wsss_rw_num_pairs(h, w) pairs of an h x w grid of cell labels, pair order as
  * wsss_rw_pairs. */

@@ -2,6 +2,7 @@
 #include "wsss/affinity.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "wsss/error.h"
 #include "wsss/ops.h"
@@ -24,6 +25,22 @@ void wsss_aff_cell_labels(const float *la, const float *ha, int L, int64_t hw, u
         if (mla < 1e-5f && mha < 1e-5f) label = 255;
         out[i] = (uint8_t)label;
     }
+}
+
+void wsss_aff_cell_labels_from_map(const uint8_t *labels, int H, int W, int stride, uint8_t *cells) {
+    WSSS_ASSERT(stride >= 1 && H % stride == 0 && W % stride == 0, "label map: sides multiples of the stride");
+    const int h = H / stride, w = W / stride;
+    int count[256];
+    for (int cy = 0; cy < h; cy++)
+        for (int cx = 0; cx < w; cx++) {
+            memset(count, 0, sizeof count);
+            for (int y = cy * stride; y < (cy + 1) * stride; y++)
+                for (int x = cx * stride; x < (cx + 1) * stride; x++) count[labels[(int64_t)y * W + x]]++;
+            int best = 0;
+            for (int v = 1; v < 256; v++) /* strictly more: ties stay with the smaller value */
+                if (count[v] > count[best]) best = v;
+            cells[cy * w + cx] = (uint8_t)best;
+        }
 }
 
 void wsss_aff_pair_labels(const uint8_t *cells, int h, int w, uint8_t *pair) {

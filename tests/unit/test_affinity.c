@@ -1,10 +1,12 @@
 /* AffinityNet's targets and loss (affinity.h): cell labels on hand-made stacks (each rule and the
- * tie), pair labels of every kind on the smallest grid with pairs and against the rule applied to
+ * tie), low-storage cell labels by block majority on hand-made blocks (plurality, ties, 255 as a
+ * value), pair labels of every kind on the smallest grid with pairs and against the rule applied to
  * the walk's pairs on a random grid, the loss against its formula summed directly in double, and
  * its gradient against central differences. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gradcheck.h"
 #include "test_util.h"
@@ -34,6 +36,34 @@ int main(void) {
     int ok = 1;
     for (int i = 0; i < 6; i++) ok &= cells[i] == want_cells[i];
     CHECK(ok, "cell labels %d %d %d %d %d %d", cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]);
+
+    /* ---- cell labels from a label map: 16 x 24, stride 8 -> 2 x 3 cells; each block's 64 pixels
+     * in raster order as runs of (count, value) ---- */
+    {
+        static const int runs[6][3][2] = {
+            {{64, 3}, {0, 0}, {0, 0}},       /* one value -> 3 */
+            {{24, 1}, {40, 255}, {0, 0}},    /* mostly uncertain -> 255 */
+            {{32, 5}, {32, 2}, {0, 0}},      /* tie 5 / 2 -> the smaller, 2 */
+            {{32, 255}, {32, 0}, {0, 0}},    /* tie 255 / 0 -> 0 */
+            {{14, 255}, {20, 0}, {30, 1}},   /* plurality without majority -> 1 */
+            {{21, 0}, {22, 255}, {21, 4}},   /* plurality of 255 -> 255 */
+        };
+        uint8_t map[16 * 24], blocks[6];
+        for (int b = 0; b < 6; b++) {
+            int p = 0;
+            for (int r = 0; r < 3; r++)
+                for (int k = 0; k < runs[b][r][0]; k++, p++)
+                    map[((b / 3) * 8 + p / 8) * 24 + (b % 3) * 8 + p % 8] = (uint8_t)runs[b][r][1];
+        }
+        wsss_aff_cell_labels_from_map(map, 16, 24, 8, blocks);
+        const uint8_t want_blocks[6] = {3, 255, 2, 0, 1, 255};
+        int same = 1;
+        for (int i = 0; i < 6; i++) same &= blocks[i] == want_blocks[i];
+        CHECK(same, "block majority %d %d %d %d %d %d", blocks[0], blocks[1], blocks[2], blocks[3], blocks[4], blocks[5]);
+        uint8_t ones[16 * 24];
+        wsss_aff_cell_labels_from_map(map, 16, 24, 1, ones);
+        CHECK(memcmp(ones, map, sizeof map) == 0, "stride 1: the map itself");
+    }
 
     /* ---- pair labels on 5 x 9: one from cell (0, 4) and its 34 partners ---- */
     {
