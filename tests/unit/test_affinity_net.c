@@ -2,7 +2,9 @@
  * then PSA's head names, the backbone count unchanged so backbone-only files load), output shape and
  * range on the smallest grid with pairs and on a larger one, the affinities equal to the pair op on
  * the head's features computed from the backbone's stages by hand, gradients reaching the head and
- * the backbone convolutions but not the frozen BN, and bad backbone names. */
+ * the backbone convolutions but not the frozen BN, PSA's early layers frozen (no gradient) while the
+ * rest trains, the model file (round trip to the same affinities and metadata; a plain state_dict, a
+ * file of another backbone and an unknown backbone refused naming the file), and bad backbone names. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,6 +67,64 @@ int main(void) {
         }
         wsss_ctx_free(ctx);
         wsss_tensor_free(x);
+    }
+
+    /* ---- PSA's frozen early layers: no gradient to conv1 / layer1, layer2 and the head still get one ---- */
+    wsss_affnet_freeze_early_layers(&a);
+    {
+        wsss_params_zero_grad(&a.net.params, 1);
+        wsss_tensor *x = rand_tensor(WSSS_F32, 4, (const int64_t[]){1, 3, 40, 72}, -1, 1, 11);
+        wsss_ctx *ctx = wsss_ctx_new();
+        CHECK(wsss_backward(ctx, wsss_sum_all(ctx, wsss_affnet_forward(ctx, &a, x, 1))) == WSSS_OK, "backward: %s",
+              wsss_error_msg());
+        const wsss_tensor *c1 = wsss_params_find(ps, "conv1.weight"), *l1 = wsss_params_find(ps, "layer1.1.conv2.weight");
+        const wsss_tensor *l2 = wsss_params_find(ps, "layer2.0.conv1.weight"), *h = wsss_params_find(ps, "f8_3.weight");
+        CHECK(!c1->requires_grad && !c1->grad && !l1->requires_grad && !l1->grad, "conv1 and layer1 frozen");
+        CHECK(l2->requires_grad && l2->grad && max_abs(l2->grad) > 0 && h->grad && max_abs(h->grad) > 0,
+              "layer2 and the head still train");
+        wsss_ctx_free(ctx);
+        wsss_tensor_free(x);
+    }
+
+    /* ---- model file ---- */
+    const char *tmp = test_tmp_dir("test_affinity_net");
+    const char *path = test_path(tmp, "aff.safetensors"), *plain = test_path(tmp, "plain.safetensors");
+    CHECK(wsss_affnet_save(&a, "test labels", path) == WSSS_OK, "save: %s", wsss_error_msg());
+    {
+        wsss_affnet c;
+        CHECK(wsss_affnet_open(&c, path) == WSSS_OK, "open: %s", wsss_error_msg());
+        CHECK(strcmp(c.backbone, "resnet18") == 0, "backbone %s", c.backbone);
+        wsss_tensor *x = rand_tensor(WSSS_F32, 4, (const int64_t[]){2, 3, 48, 80}, -1, 1, 13);
+        wsss_ctx *ctx = test_ctx_no_grad();
+        wsss_tensor *want = wsss_tensor_clone(wsss_affnet_forward(ctx, &a, x, 0));
+        check_close("affinities after save/open", wsss_affnet_forward(ctx, &c, x, 0), want, 0, 0);
+        wsss_tensor_free(want);
+        wsss_ctx_free(ctx);
+        wsss_tensor_free(x);
+        wsss_affnet_free(&c);
+        wsss_safetensors *st;
+        CHECK(wsss_st_open(path, &st) == WSSS_OK, "reopen");
+        CHECK(strcmp(wsss_st_meta(st, "wsss_model"), "affinity") == 0 && strcmp(wsss_st_meta(st, "arch"), "resnet18") == 0 &&
+                  strcmp(wsss_st_meta(st, "labels"), "test labels") == 0,
+              "metadata");
+        wsss_st_close(st);
+
+        CHECK(wsss_params_save_safetensors(&a.net.params, plain, 1) == WSSS_OK, "plain save");
+        CHECK(wsss_affnet_open(&c, plain) == WSSS_ERR && strstr(wsss_error_msg(), "not a wsss affinity model") &&
+                  strstr(wsss_error_msg(), "plain.safetensors"),
+              "a plain state_dict refused: '%s'", wsss_error_msg());
+        /* the same tensors labelled as another backbone: missing and misshapen tensors, the file named */
+        const char *other = test_path(tmp, "other.safetensors");
+        snprintf(a.backbone, sizeof a.backbone, "resnet34");
+        CHECK(wsss_affnet_save(&a, NULL, other) == WSSS_OK, "save as resnet34");
+        CHECK(wsss_affnet_open(&c, other) == WSSS_ERR && strstr(wsss_error_msg(), "other.safetensors") &&
+                  strstr(wsss_error_msg(), "layer1.2.conv1.weight"),
+              "a resnet18 file labelled resnet34 refused: '%s'", wsss_error_msg());
+        snprintf(a.backbone, sizeof a.backbone, "resnet19");
+        CHECK(wsss_affnet_save(&a, NULL, other) == WSSS_OK, "save as resnet19");
+        CHECK(wsss_affnet_open(&c, other) == WSSS_ERR && strstr(wsss_error_msg(), "other.safetensors"),
+              "an unknown backbone refused: '%s'", wsss_error_msg());
+        snprintf(a.backbone, sizeof a.backbone, "resnet18");
     }
     wsss_affnet_free(&a);
 
