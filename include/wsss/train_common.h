@@ -24,6 +24,8 @@ int wsss_train_setting_error(const char *option, double value, const char *expec
 /* The checks of the settings every training stage has (in this order): --epochs >= 1, --batch >= 1,
  * --lr > 0, --weight-decay >= 0, 0 <= --momentum < 1, 0 <= --flip <= 1. */
 int wsss_train_check_common(int epochs, int batch, double lr, double weight_decay, double momentum, double hflip);
+/* The segmentation-style stages' random rescale: 0 < --scale-min <= 4, --scale-min <= --scale-max <= 4. */
+int wsss_train_check_scales(double scale_min, double scale_max);
 /* The classification stages' input crop: --size >= 8, 0 < --rrc-min <= 1. */
 int wsss_train_check_crop(int size, double rrc_min);
 /* Their augmentation: a random resized crop to size x size with area fraction in [rrc_min, 1] (a
@@ -44,6 +46,12 @@ void wsss_train_loader_opts(wsss_loader_opts *lo, int64_t n_images, int batch, i
 int wsss_train_check_bn_values(const wsss_model *m, const wsss_loader_opts *lo, int64_t n_images, int side,
                                const char *side_option);
 
+/* A stage's folder of training masks as an absolute path (malloc'd; the dataset would resolve a
+ * relative one against its root): given (the option --OPTION), else RUN/pseudo. NULL with a
+ * message naming the folder when it is none; for the default, the message says to run `wsss
+ * pseudo` first (with pseudo_args, e.g. " --bg psa", or "") or to pass --OPTION DIR. */
+char *wsss_train_mask_dir(const char *given, const char *run, const char *option, const char *pseudo_args);
+
 /* A fresh model's start: parameters initialised from rng stream (seed, stream) (each stage its own
  * stream), then the backbone weights file if given and the run is not resumed (a resumed run
  * loads its checkpoint instead). */
@@ -59,6 +67,7 @@ typedef struct wsss_train_loop {
     int epochs, log_every, progress, seed;
     int64_t stop_after;
     const char *announce;    /* status line once the trainer is set up (", resumed" added) or NULL */
+    const char *note;        /* NULL, or the JSONL start record's "note" (wsss_trainer_opts.note) */
     wsss_params *params;
     wsss_optim *opt;
     const wsss_lr_schedule *sched;

@@ -42,6 +42,8 @@ typedef struct wsss_trainer_opts {
     const char *resume_dir; /* NULL = fresh start */
     const char *log_path;   /* JSONL log (appended; parents created); NULL = none */
     const char *config;     /* run configuration text stored in checkpoints (may be NULL) */
+    const char *note;       /* NULL, or a line the JSONL start/resume record carries as "note" (e.g. how the
+                               run departs from its method's reference) */
     int progress;           /* 1 = progress bar on stderr */
     int log_every;          /* JSONL record every N steps (0 = 1); epoch ends are always logged */
     int handle_signals;     /* 1 = install SIGINT/SIGTERM handlers during run */

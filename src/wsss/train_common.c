@@ -2,7 +2,9 @@
  * (train_common.h). */
 #include "wsss/train_common.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wsss/fs.h"
@@ -22,6 +24,13 @@ int wsss_train_check_common(int epochs, int batch, double lr, double weight_deca
     if (!(weight_decay >= 0)) return wsss_train_setting_error("weight-decay", weight_decay, ">= 0");
     if (!(momentum >= 0 && momentum < 1)) return wsss_train_setting_error("momentum", momentum, "0 <= F < 1");
     if (!(hflip >= 0 && hflip <= 1)) return wsss_train_setting_error("flip", hflip, "0 <= P <= 1");
+    return WSSS_OK;
+}
+
+int wsss_train_check_scales(double scale_min, double scale_max) {
+    if (!(scale_min > 0 && scale_min <= 4)) return wsss_train_setting_error("scale-min", scale_min, "0 < F <= 4");
+    if (!(scale_max >= scale_min && scale_max <= 4))
+        return wsss_train_setting_error("scale-max", scale_max, "--scale-min <= F <= 4");
     return WSSS_OK;
 }
 
@@ -81,6 +90,19 @@ int wsss_train_check_bn_values(const wsss_model *m, const wsss_loader_opts *lo, 
                           side_option, side, m->arch, m->a.output_stride, side_option);
 }
 
+char *wsss_train_mask_dir(const char *given, const char *run, const char *option, const char *pseudo_args) {
+    char *dir = given ? wsss_xstrdup(given) : wsss_run_path(run, WSSS_RUN_PSEUDO);
+    char *abs = NULL;
+    if (!wsss_path_is_dir(dir)) {
+        if (given) wsss_error_set("%s: no such mask folder", dir);
+        else wsss_error_set("%s: no such mask folder (run wsss pseudo%s first, or --%s DIR)", dir, pseudo_args, option);
+    } else if (!(abs = realpath(dir, NULL))) {
+        wsss_error_set("%s: cannot resolve the path (%s)", dir, strerror(errno));
+    }
+    free(dir);
+    return abs;
+}
+
 int wsss_train_model_start(wsss_model *m, int seed, uint64_t stream, const char *backbone_weights,
                            const char *resume_dir) {
     wsss_rng init_rng;
@@ -110,6 +132,7 @@ int wsss_train_loop_run(const wsss_train_loop *l) {
     to.resume_dir = l->resume_dir;
     to.log_path = l->log_path;
     to.config = l->config_json;
+    to.note = l->note;
     to.progress = l->progress;
     to.log_every = l->log_every;
     to.stop_after = l->stop_after;

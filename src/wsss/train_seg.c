@@ -1,13 +1,11 @@
 /* `wsss train-seg`: the segmentation training stage (train_seg.h). */
 #include "wsss/train_seg.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
@@ -113,20 +111,13 @@ static int seg_step_fn(void *user, wsss_trainer *t, const wsss_batch *b, double 
     return rc;
 }
 
-static int is_dir(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
 int wsss_train_seg_config_check(const wsss_train_seg_config *c) {
     if (!c->data) return wsss_error_set("no dataset given (--data DIR)");
     if (wsss_train_check_common(c->epochs, c->batch, c->lr, c->weight_decay, c->momentum, c->hflip) != WSSS_OK)
         return WSSS_ERR;
     if (c->crop < 8) return wsss_train_setting_error("crop", c->crop, ">= 8");
     if (!(c->head_lr_mult >= 0)) return wsss_train_setting_error("head-lr-mult", c->head_lr_mult, ">= 0");
-    if (!(c->scale_min > 0 && c->scale_min <= 4)) return wsss_train_setting_error("scale-min", c->scale_min, "0 < F <= 4");
-    if (!(c->scale_max >= c->scale_min && c->scale_max <= 4))
-        return wsss_train_setting_error("scale-max", c->scale_max, "--scale-min <= F <= 4");
+    if (wsss_train_check_scales(c->scale_min, c->scale_max) != WSSS_OK) return WSSS_ERR;
     if (!(c->lr_power > 0)) return wsss_train_setting_error("lr-power", c->lr_power, "> 0");
     /* the typed settings were parsed at the command line or from a stored config */
     WSSS_ASSERT(wsss_choice_has(wsss_train_optim_choices, (int)c->optim), "train-seg: optimizer");
@@ -157,22 +148,7 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     char *cfg_json = NULL;
     int rc = WSSS_ERR;
 
-    /* the mask folder, as an absolute path (the dataset resolves relative ones against its root) */
-    if (c->masks || !c->gt) {
-        char *given = c->masks ? wsss_xstrdup(c->masks) : wsss_run_path(c->run, WSSS_RUN_PSEUDO);
-        if (!is_dir(given)) {
-            wsss_error_set("%s: no such mask folder%s", given, c->masks ? "" : " (run wsss pseudo first, or --masks DIR)");
-            free(given);
-            goto done;
-        }
-        mask_dir = realpath(given, NULL);
-        if (!mask_dir) {
-            wsss_error_set("%s: cannot resolve the path (%s)", given, strerror(errno));
-            free(given);
-            goto done;
-        }
-        free(given);
-    }
+    if ((c->masks || !c->gt) && !(mask_dir = wsss_train_mask_dir(c->masks, c->run, "masks", ""))) goto done;
 
     wsss_dataset_opts dopt;
     wsss_dataset_opts_default(&dopt);

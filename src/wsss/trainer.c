@@ -170,6 +170,7 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         wsss_runlog_kv_int(log, "steps_per_epoch", t->steps_per_epoch);
         wsss_runlog_kv_int(log, "threads", wsss_get_threads());
         wsss_runlog_kv_int(log, "loader_workers", wsss_loader_workers(t->loader));
+        if (o->note) wsss_runlog_kv_string(log, "note", o->note);
         wsss_runlog_end(log);
     }
     wsss_progress prog;
