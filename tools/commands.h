@@ -16,6 +16,7 @@ int cmd_train_cls(int argc, char **argv);           /* tools/cmd_train_cls.c */
 int cmd_cam(int argc, char **argv);                 /* tools/cmd_cam.c */
 int cmd_eval_cam(int argc, char **argv);            /* tools/cmd_eval_cam.c */
 int cmd_pseudo(int argc, char **argv);              /* tools/cmd_pseudo.c */
+int cmd_train_aff(int argc, char **argv);           /* tools/cmd_train_aff.c */
 int cmd_train_seg(int argc, char **argv);           /* tools/cmd_train_seg.c */
 int cmd_eval_seg(int argc, char **argv);            /* tools/cmd_eval_seg.c */
 int cmd_segment(int argc, char **argv);             /* tools/cmd_segment.c */
@@ -30,6 +31,7 @@ int cmd_forward(int argc, char **argv);             /* tools/cmd_forward.c */
     X("cam", cmd_cam, "stage 2: class activation maps of a split (multi-scale + flip)") \
     X("eval-cam", cmd_eval_cam, "stage 3: CAM mIoU with the background-threshold sweep") \
     X("pseudo", cmd_pseudo, "stage 4: pseudo labels (background score + dense CRF)") \
+    X("train-aff", cmd_train_aff, "stage 4 (PSA): train the AffinityNet on the pseudo labels' sure/unsure regions") \
     X("train-seg", cmd_train_seg, "stage 5: train the segmentation network on pseudo labels or ground truth") \
     X("eval-seg", cmd_eval_seg, "stage 6: segment a split (multi-scale + flip, CRF) and score it (mIoU)") \
     X("segment", cmd_segment, "stage 6: palette masks and colour overlays for any images") \

@@ -9,6 +9,7 @@
  *   RUN/pseudo/<id>.png            pseudo labels: VOC palette PNG, 0..K, 255 = uncertain
  *   RUN/seg/ckpt/, RUN/seg/model.safetensors           segmentation net trained on pseudo labels
  *   RUN/seg_gt/ckpt/, RUN/seg_gt/model.safetensors     the same net on ground truth (upper bound)
+ *   RUN/aff/ckpt/, RUN/aff/model.safetensors           PSA's AffinityNet trained on the pseudo labels
  *   RUN/pred/<id>.png              segmentation predictions (palette PNG, 0..K)
  *   RUN/logs/<stage>.jsonl         JSONL logs (runlog.h), RUN/metrics/<stage>.json (metrics.h),
  *   RUN/samples/...                report samples (report.h documents names)
@@ -34,6 +35,8 @@
 #define WSSS_RUN_SEG_MODEL "seg/model.safetensors"
 #define WSSS_RUN_SEG_GT_CKPT "seg_gt/ckpt"
 #define WSSS_RUN_SEG_GT_MODEL "seg_gt/model.safetensors"
+#define WSSS_RUN_AFF_CKPT "aff/ckpt"
+#define WSSS_RUN_AFF_MODEL "aff/model.safetensors"
 #define WSSS_RUN_PRED "pred"
 #define WSSS_RUN_LOGS "logs"
 #define WSSS_RUN_METRICS "metrics"
