@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wsss/affinity_net.h"
+
 #include "commands.h"
 #include "wsss/cam.h"
 #include "wsss/cam_threshold.h"
@@ -15,6 +17,7 @@
 #include "wsss/metrics.h"
 #include "wsss/progress.h"
 #include "wsss/pseudo.h"
+#include "wsss/pseudo_rw.h"
 #include "wsss/pseudo_saliency.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
@@ -54,10 +57,51 @@ static int labelfree_threshold(const wsss_dataset *ds, const char *cam_dir, int 
     return WSSS_OK;
 }
 
+/* --refine: how the maps become labels */
+enum { REFINE_CRF = 0, REFINE_RW };
+static const wsss_choice refine_choices[] = {{"crf", REFINE_CRF}, {"rw", REFINE_RW}, {NULL, 0}};
+
+/* The options of one labelling that the other ignores: given together with it, a usage error
+ * rather than a silent no-op. */
+static const char *const crf_only_opts[] = {
+    "bg", "saliency", "alpha-low", "alpha-high", "alpha", "bg-threshold", "bg-threshold-from-sweep", "min-conf",
+    "no-crf", "crf-iters", "crf-gauss-sxy", "crf-gauss-compat", "crf-bilat-sxy", "crf-bilat-srgb", "crf-bilat-compat"};
+static const char *const rw_only_opts[] = {"aff-model", "rw-beta", "rw-steps", "rw-bg-power"};
+
+static int check_refine_opts(const cli_spec *spec, const unsigned char *given, int refine) {
+    const char *const *other = refine == REFINE_RW ? crf_only_opts : rw_only_opts;
+    const size_t n = refine == REFINE_RW ? sizeof crf_only_opts / sizeof *crf_only_opts
+                                         : sizeof rw_only_opts / sizeof *rw_only_opts;
+    for (size_t k = 0; k < n; k++) {
+        const int i = cli_find(spec, other[k]);
+        WSSS_ASSERT(i >= 0, "pseudo: every option named in the lists is in the table");
+        if (!given[i]) continue;
+        if (refine == REFINE_RW)
+            cli_error(spec->command,
+                      "--%s: not used with --refine rw (the random walk replaces the CRF labelling; its background "
+                      "is (1-max)^A of --rw-bg-power)",
+                      other[k]);
+        else
+            cli_error(spec->command, "--%s: only used with --refine rw", other[k]);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* --refine rw's AffinityNet: a missing file says how to make one. */
+static int open_aff_model(const char *path, wsss_affnet *net) {
+    if (access(path, F_OK) != 0)
+        return wsss_error_set("%s: no affinity model (run wsss train-aff first, or pass --aff-model FILE)", path);
+    return wsss_affnet_open(net, path);
+}
+
 typedef struct job {
     const wsss_dataset *ds;
     const wsss_pseudo_opts *po;
     const wsss_saliency_label_opts *sal; /* --saliency: the saliency-guided recipe instead of po */
+    wsss_affnet *aff;                    /* --refine rw: the random walk instead of po, with rw and rw_ctx */
+    const wsss_pseudo_rw_opts *rw;
+    wsss_ctx *rw_ctx;
     const char *cam_dir, *out_dir, *sample_dir;
     const unsigned char *sample; /* sample[i]: add image i's label to the report samples */
 } job;
@@ -102,6 +146,10 @@ static int do_image(const job *jb, int64_t i, int skip_existing, wsss_confusion 
             wsss_image_alloc(&lab, im->width, im->height, 1);
             wsss_pseudo_saliency(jb->sal, wsss_f32(cs.maps), cs.n, cs.classes, cs.smp.saliency.data,
                                  (int64_t)im->width * im->height, lab.data);
+        } else if (rc == WSSS_OK && jb->aff) {
+            rc = wsss_pseudo_rw_label(jb->aff, jb->rw_ctx, jb->rw, &cs.smp.image, wsss_f32(cs.maps), cs.n, cs.classes,
+                                      &lab);
+            if (rc != WSSS_OK) wsss_error_prefix("%s", ds->ids[i]);
         } else if (rc == WSSS_OK) {
             rc = wsss_pseudo_label(jb->po, &cs.smp.image, wsss_f32(cs.maps), cs.n, cs.classes, &lab);
             if (rc != WSSS_OK) wsss_error_prefix("%s", ds->ids[i]);
@@ -125,6 +173,10 @@ static int do_image(const job *jb, int64_t i, int skip_existing, wsss_confusion 
 
 int cmd_pseudo(int argc, char **argv) {
     const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *out = NULL, *json = NULL, *saliency = NULL;
+    const char *aff_model = NULL;
+    int refine = REFINE_CRF;
+    wsss_pseudo_rw_opts rwo;
+    wsss_pseudo_rw_opts_default(&rwo);
     wsss_saliency_label_opts so;
     wsss_saliency_label_opts_default(&so);
     wsss_pseudo_opts po;
@@ -139,6 +191,16 @@ int cmd_pseudo(int argc, char **argv) {
         CLI_OPT_CAMS(&cams),
         {"out", CLI_STRING, &out, "DIR", "output folder of <id>.png labels (default RUN/pseudo)", .flags = 0},
         {"json", CLI_STRING, &json, "FILE", "metrics when masks exist (default RUN/metrics/pseudo.json)", .flags = 0},
+        {"refine", CLI_CHOICE, &refine, "HOW",
+         "crf: a background score and the dense CRF (--bg and the options after it); rw: PSA's random walk over "
+         "the affinities of wsss train-aff's net, dense labels without uncertain pixels (the --rw options)",
+         .choices = refine_choices},
+        {"aff-model", CLI_STRING, &aff_model, "FILE", "rw: the AffinityNet (default RUN/aff/model.safetensors)", .flags = 0},
+        {"rw-beta", CLI_DOUBLE, &rwo.beta, "B", "rw: exponent of the affinities", .flags = CLI_MIN_OPEN, .min = 0,
+         .max = 1000},
+        {"rw-steps", CLI_INT, &rwo.steps, "T", "rw: walk length", .min = 0, .max = 100000},
+        {"rw-bg-power", CLI_DOUBLE, &rwo.bg_power, "A", "rw: background seed (1-max)^A", .flags = CLI_MIN_OPEN,
+         .min = 0, .max = 1000},
         {"bg", CLI_CHOICE, &po.bg, "MODE",
          "background: otsu (constant, Otsu's threshold of the split's max-map histogram: no ground truth needed), "
          "psa (low/high pair, 255 between), pow, const",
@@ -173,12 +235,18 @@ int cmd_pseudo(int argc, char **argv) {
         CLI_OPT_BRIEF(&brief),
         CLI_OPT_QUIET(&quiet),
     };
+    enum { N_OPTS = sizeof opts / sizeof opts[0] };
+    unsigned char given[N_OPTS];
     const cli_spec spec = {"pseudo", NULL,
                            "Pseudo labels from the maps: background score, dense CRF (PSA parameters), palette PNGs "
-                           "with 255 for uncertain pixels; mIoU against the masks when they exist.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+                           "with 255 for uncertain pixels; or, with --refine rw, PSA's random walk over the "
+                           "affinities of the net wsss train-aff trained (dense labels). mIoU against the masks when "
+                           "they exist.",
+                           opts, N_OPTS, 0, 0, given};
     int rc = cli_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return cli_parse_exit(rc);
+    if ((rc = check_refine_opts(&spec, given, refine)) != CLI_EXIT_OK) return rc;
+    const int rw = refine == REFINE_RW;
     po.crf = !no_crf;
     po.crf_params.iterations = iters;
     if (po.crf && wsss_crf_params_check(&po.crf_params) != WSSS_OK) return cli_fail(spec.command, CLI_EXIT_USAGE);
@@ -186,6 +254,10 @@ int cmd_pseudo(int argc, char **argv) {
     char *out_dir = out ? wsss_xstrdup(out) : wsss_run_path(run, WSSS_RUN_PSEUDO);
     char *json_path = json ? wsss_xstrdup(json) : wsss_run_metrics_path(run, "pseudo");
     char *sample_dir = wsss_run_path(run, WSSS_RUN_SAMPLES);
+    char *aff_path = aff_model ? wsss_xstrdup(aff_model) : wsss_run_path(run, WSSS_RUN_AFF_MODEL);
+    wsss_affnet aff;
+    memset(&aff, 0, sizeof aff);
+    wsss_ctx *rw_ctx = NULL;
     unsigned char *sample = NULL;
     wsss_dataset *ds = NULL;
     wsss_runlog *log = NULL;
@@ -205,28 +277,44 @@ int cmd_pseudo(int argc, char **argv) {
     dso.masks = WSSS_MASKS_OPTIONAL;
     dso.saliency_dir = saliency;
     if (wsss_dataset_open(data, &dso, &ds) != WSSS_OK) goto fail;
-    if (!saliency && po.bg == WSSS_PSEUDO_BG_OTSU && labelfree_threshold(ds, cam_dir, quiet, &po.threshold) != WSSS_OK) goto fail;
+    if (rw && open_aff_model(aff_path, &aff) != WSSS_OK) goto fail;
+    if (!rw && !saliency && po.bg == WSSS_PSEUDO_BG_OTSU && labelfree_threshold(ds, cam_dir, quiet, &po.threshold) != WSSS_OK)
+        goto fail;
     if (wsss_mkdirs(out_dir) != WSSS_OK) goto fail;
     if (wsss_confusion_init(&total, ds->num_classes) != WSSS_OK) goto fail;
     if (wsss_runlog_open_stage(run, "pseudo", &log) != WSSS_OK) goto fail;
     wsss_runlog_begin(log);
     wsss_runlog_kv_string(log, "event", "start");
     wsss_runlog_kv_int(log, "images", ds->n);
-    wsss_runlog_kv_string(log, "bg", saliency ? "saliency" : wsss_pseudo_bg_name(po.bg));
-    if (!saliency && (po.bg == WSSS_PSEUDO_BG_CONST || po.bg == WSSS_PSEUDO_BG_OTSU))
-        wsss_runlog_kv_double(log, "bg_threshold", po.threshold);
-    wsss_runlog_kv_int(log, "crf", saliency ? 0 : po.crf);
+    wsss_runlog_kv_string(log, "refine", wsss_choice_name(refine_choices, refine));
+    if (rw) {
+        wsss_runlog_kv_string(log, "aff_model", aff_path);
+        wsss_runlog_kv_double(log, "rw_beta", rwo.beta);
+        wsss_runlog_kv_int(log, "rw_steps", rwo.steps);
+        wsss_runlog_kv_double(log, "rw_bg_power", rwo.bg_power);
+    } else {
+        wsss_runlog_kv_string(log, "bg", saliency ? "saliency" : wsss_pseudo_bg_name(po.bg));
+        if (!saliency && (po.bg == WSSS_PSEUDO_BG_CONST || po.bg == WSSS_PSEUDO_BG_OTSU))
+            wsss_runlog_kv_double(log, "bg_threshold", po.threshold);
+        wsss_runlog_kv_int(log, "crf", saliency ? 0 : po.crf);
+    }
     wsss_runlog_end(log);
+    if (rw && !quiet)
+        fprintf(stderr, "pseudo: random walk over the affinities of %s (%s; beta %g, %d steps, background power %g)\n",
+                aff_path, aff.backbone, rwo.beta, rwo.steps, rwo.bg_power);
 
     sample = pick_samples(ds, sample_dir, samples);
-    job jb = {ds, &po, saliency ? &so : NULL, cam_dir, out_dir, sample_dir, sample};
+    if (rw) rw_ctx = wsss_ctx_new();
+    job jb = {ds, &po, saliency ? &so : NULL, rw ? &aff : NULL, &rwo, rw_ctx, cam_dir, out_dir, sample_dir, sample};
     wsss_progress prog;
     if (!quiet) wsss_progress_start(&prog, "pseudo", ds->n);
     wsss_trainer_signals_install();
     const double t0 = wsss_now_seconds();
     int64_t bad = -1, written = 0;
     char msg[1024] = "";
-#pragma omp parallel
+    /* the CRF labels images in parallel; the walk runs one image at a time, its net and walk using
+     * the threads (an inactive outer region leaves them free to) */
+#pragma omp parallel if (!rw)
     {
         wsss_confusion mine;
         wsss_confusion_init(&mine, ds->num_classes);
@@ -298,6 +386,9 @@ int cmd_pseudo(int argc, char **argv) {
 fail:
     code = cli_fail(spec.command, CLI_EXIT_FAILURE);
 done:
+    if (rw_ctx) wsss_ctx_free(rw_ctx);
+    wsss_affnet_free(&aff);
+    free(aff_path);
     free(sample);
     wsss_confusion_free(&total);
     wsss_runlog_close(log);

@@ -41,8 +41,13 @@ int wsss_rw_walk(int h, int w, const float *aff, double beta, int t, int channel
  * grid h x w = ceil(H / 8) x ceil(W / 8). Seeds: [(1 - max_k maps)^bg_pow; maps], zero-padded
  * bottom/right to 8h x 8w and average-pooled 8 x 8; walked (beta, t); upsampled bilinearly
  * (half-pixel centres) to 8h x 8w; argmax (first on ties), cropped to H x W, mapped to 0 (background)
- * or the class ids. out: H * W labels. PSA's values: beta 8, t 256, bg_pow 16. */
+ * or the class ids. out: H * W labels. PSA's values: beta 8, t 256, bg_pow 16. A grid too small for
+ * any pair walks as the identity. Errors: bad sizes, n > 254, and wsss_rw_walk's (message). */
 int wsss_rw_labels(int H, int W, const float *maps, int n, const int *classes, const float *aff, double beta, int t,
                    double bg_pow, uint8_t *out);
+/* Its steps, for callers that look in between: the seeds v ((n + 1) x h x w, channel 0 the
+ * background) and, from the walked seeds, the labels. */
+int wsss_rw_seeds(int H, int W, const float *maps, int n, double bg_pow, float *v);
+int wsss_rw_labels_from_walked(int H, int W, const float *walked, int n, const int *classes, uint8_t *out);
 
 #endif

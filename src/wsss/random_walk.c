@@ -132,41 +132,65 @@ int wsss_rw_walk(int h, int w, const float *aff, double beta, int t, int channel
     return WSSS_OK;
 }
 
-int wsss_rw_labels(int H, int W, const float *maps, int n, const int *classes, const float *aff, double beta, int t,
-                   double bg_pow, uint8_t *out) {
+/* Sizes the label steps share (message on error). */
+static int check_label_sizes(int H, int W, int n) {
     if (H <= 0 || W <= 0 || n < 0 || n > 254) return wsss_error_set("random walk labels: bad size %dx%d or %d maps", H, W, n);
+    return WSSS_OK;
+}
+
+int wsss_rw_seeds(int H, int W, const float *maps, int n, double bg_pow, float *v) {
+    if (check_label_sizes(H, W, n) != WSSS_OK) return WSSS_ERR;
     const int h = (H + 7) / 8, w = (W + 7) / 8, L = n + 1;
-    const int64_t hw = (int64_t)H * W;
+    const int64_t hw = (int64_t)H * W, padded = (int64_t)64 * h * w;
     wsss_ctx *ctx = wsss_ctx_new();
-    /* seeds, zero-padded bottom/right to the feature grid's 8x */
-    wsss_tensor *seeds = wsss_ctx_tensor(ctx, WSSS_F32, 4, (int64_t[]){1, L, 8 * h, 8 * w});
-    float *s = wsss_f32(seeds);
-    memset(s, 0, sizeof(float) * (size_t)L * 64 * h * w);
+    /* the stack, zero-padded bottom/right to the feature grid's 8x */
+    wsss_tensor *stack = wsss_ctx_tensor(ctx, WSSS_F32, 4, (int64_t[]){1, L, 8 * h, 8 * w});
+    float *s = wsss_f32(stack);
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
             const int64_t i = (int64_t)y * W + x, o = (int64_t)y * 8 * w + x;
             float mx = 0;
             for (int k = 0; k < n; k++) {
                 const float a = maps[k * hw + i];
-                s[(int64_t)(k + 1) * 64 * h * w + o] = a;
+                s[(k + 1) * padded + o] = a;
                 if (a > mx) mx = a;
             }
             s[o] = (float)pow(mx < 1 ? 1 - mx : 0, bg_pow);
         }
-    wsss_tensor *v = wsss_avgpool2d(ctx, seeds, (wsss_pool2d_params){.kernel = {8, 8}, .count_include_pad = 1});
-    int rc = wsss_rw_walk(h, w, aff, beta, t, L, wsss_f32(v));
-    if (rc == WSSS_OK) {
-        wsss_tensor *up = wsss_resize_bilinear(ctx, v, 8 * h, 8 * w, 0);
-        const int64_t n_up = (int64_t)64 * h * w;
-        uint8_t *lab = wsss_xmalloc((size_t)n_up);
-        rc = wsss_crf_argmax(wsss_f32(up), L, n_up, lab);
-        for (int y = 0; rc == WSSS_OK && y < H; y++)
-            for (int x = 0; x < W; x++) {
-                const uint8_t l = lab[(int64_t)y * 8 * w + x];
-                out[(int64_t)y * W + x] = l == 0 ? 0 : (uint8_t)classes[l - 1];
-            }
-        free(lab);
-    }
+    wsss_tensor *pooled = wsss_avgpool2d(ctx, stack, (wsss_pool2d_params){.kernel = {8, 8}, .count_include_pad = 1});
+    memcpy(v, wsss_f32(wsss_ctx_contiguous(ctx, pooled)), sizeof(float) * (size_t)L * h * w);
     wsss_ctx_free(ctx);
+    return WSSS_OK;
+}
+
+int wsss_rw_labels_from_walked(int H, int W, const float *walked, int n, const int *classes, uint8_t *out) {
+    if (check_label_sizes(H, W, n) != WSSS_OK) return WSSS_ERR;
+    const int h = (H + 7) / 8, w = (W + 7) / 8, L = n + 1;
+    const int64_t padded = (int64_t)64 * h * w;
+    wsss_ctx *ctx = wsss_ctx_new();
+    wsss_tensor *v = wsss_ctx_tensor(ctx, WSSS_F32, 4, (int64_t[]){1, L, h, w});
+    memcpy(wsss_f32(v), walked, sizeof(float) * (size_t)L * h * w);
+    wsss_tensor *up = wsss_resize_bilinear(ctx, v, 8 * h, 8 * w, 0);
+    uint8_t *lab = wsss_xmalloc((size_t)padded);
+    int rc = wsss_crf_argmax(wsss_f32(wsss_ctx_contiguous(ctx, up)), L, padded, lab);
+    for (int y = 0; rc == WSSS_OK && y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const uint8_t l = lab[(int64_t)y * 8 * w + x];
+            out[(int64_t)y * W + x] = l == 0 ? 0 : (uint8_t)classes[l - 1];
+        }
+    free(lab);
+    wsss_ctx_free(ctx);
+    return rc;
+}
+
+int wsss_rw_labels(int H, int W, const float *maps, int n, const int *classes, const float *aff, double beta, int t,
+                   double bg_pow, uint8_t *out) {
+    if (check_label_sizes(H, W, n) != WSSS_OK) return WSSS_ERR;
+    const int h = (H + 7) / 8, w = (W + 7) / 8, L = n + 1;
+    float *v = wsss_xmalloc(sizeof(float) * (size_t)L * h * w);
+    int rc = wsss_rw_seeds(H, W, maps, n, bg_pow, v);
+    if (rc == WSSS_OK) rc = wsss_rw_walk(h, w, aff, beta, t, L, v);
+    if (rc == WSSS_OK) rc = wsss_rw_labels_from_walked(H, W, v, n, classes, out);
+    free(v);
     return rc;
 }
