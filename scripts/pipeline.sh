@@ -67,6 +67,13 @@ pipeline_profile() {
     SEG_BATCH=${DEMO_SEG_BATCH:-16}
     SEG_LR=${DEMO_SEG_LR:-0.001}
     EVAL_SCALES=${DEMO_EVAL_SCALES:-0.5}
+    # PSA's refinement (REFINE=rw, results rows "rw"): AffinityNet on the classifier's backbone at
+    # about 96 px (scenes x0.7-0.8, crop 96: a 12x12 cell grid), PSA's SGD (lr 0.1, momentum 0)
+    AFF_ARCH=${DEMO_AFF_ARCH:-resnet18}
+    AFF_SCALE=${DEMO_AFF_SCALE:-0.7,0.8}
+    AFF_CROP=${DEMO_AFF_CROP:-96}
+    AFF_EPOCHS=${DEMO_AFF_EPOCHS:-2}
+    AFF_BATCH=${DEMO_AFF_BATCH:-16}
     SEG_INIT=${DEMO_SEG_INIT:-cls}
 }
 
@@ -143,12 +150,13 @@ cpu_seconds() {
 # last_line NAME: the last line of RUN/pipeline.log that starts with NAME (empty when none)
 last_line() { { grep -E "^$1 " "$RUN/pipeline.log" || true; } | tail -1; }
 
-# weakly_supervised RUN SEED: classifier, CAMs, CAM mIoU (threshold sweep on the train ground truth:
-# an analysis number, not used by the later stages, and the label-free threshold's), pseudo labels,
-# segmentation network on them, its val mIoU.
+# weakly_supervised RUN SEED [REFINE]: classifier, CAMs, CAM mIoU (threshold sweep on the train ground
+# truth: an analysis number, not used by the later stages, and the label-free threshold's), pseudo
+# labels (REFINE crf, the default: `wsss pseudo`'s CRF labelling; rw: PSA's la/ha labels, AffinityNet,
+# random walk), segmentation network on them, its val mIoU.
 weakly_supervised() {
     RUN="$1"
-    local seed="$2" init=()
+    local seed="$2" refine="${3:-crf}" init=()
     mkdir -p "$RUN"
     [ -z "$BACKBONE" ] || init=(--backbone-weights "$BACKBONE")
     stage train-cls "$WSSS" train-cls --data "$DATA" --run "$RUN" --arch "$CLS_ARCH" --size "$CLS_SIZE" --rrc-min 1 \
@@ -156,7 +164,15 @@ weakly_supervised() {
         --pool "$CLS_POOL" "${init[@]}" --seed "$seed" --log-every 5
     stage cam "$WSSS" cam --data "$DATA" --run "$RUN" --scales "$CAM_SCALES" --samples 8
     stage eval-cam "$WSSS" eval-cam --data "$DATA" --run "$RUN" --brief --quiet
-    stage pseudo "$WSSS" pseudo --data "$DATA" --run "$RUN" "${PSEUDO_ARGS[@]}" --brief --quiet
+    if [ "$refine" = rw ]; then
+        stage pseudo-psa "$WSSS" pseudo --data "$DATA" --run "$RUN" --bg psa --out "$RUN/aff_labels" --brief --quiet
+        stage train-aff "$WSSS" train-aff --data "$DATA" --run "$RUN" --labels "$RUN/aff_labels" --arch "$AFF_ARCH" \
+            --backbone-weights "$RUN/cls/model.safetensors" --scale-min "${AFF_SCALE%,*}" --scale-max "${AFF_SCALE#*,}" \
+            --crop "$AFF_CROP" --batch "$AFF_BATCH" --epochs "$AFF_EPOCHS" --seed "$seed" --log-every 10
+        stage pseudo "$WSSS" pseudo --data "$DATA" --run "$RUN" --refine rw --brief --quiet
+    else
+        stage pseudo "$WSSS" pseudo --data "$DATA" --run "$RUN" "${PSEUDO_ARGS[@]}" --brief --quiet
+    fi
     stage train-seg "$WSSS" train-seg "${SEG_ARGS[@]}" --run "$RUN" --epochs "$SEG_EPOCHS" --seed "$seed" \
         --backbone-weights "$(seg_init "$RUN")"
     stage eval-seg "$WSSS" eval-seg --data "$DATA" --run "$RUN" --scales "$EVAL_SCALES" --brief

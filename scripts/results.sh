@@ -13,6 +13,8 @@
 #                           to the next (resuming) until val mIoU rises by less than 0.005 (an
 #                           epoch of the DeepLab v3+ network is about 4 minutes here: twelve keep
 #                           the whole run near the two-hour budget)
+#   RESULTS_ROWS="cam-rw"   rows beyond the baseline (METHOD-REFINE, seed 0 each); cam-rw refines
+#                           the CAMs with PSA's AffinityNet + random walk (default none)
 #   RESULTS_OUT=DIR         where results.json and results.md go (default docs)
 #   DEMO_<SETTING>          as for the demo (scripts/pipeline.sh)
 set -euo pipefail
@@ -29,6 +31,12 @@ OUT=${RESULTS_DIR:-results}
 SEEDS=${RESULTS_SEEDS:-0 1 2}
 SUPERVISED=${RESULTS_SUPERVISED:-4 8 12}
 DOCS=${RESULTS_OUT:-docs}
+for extra in ${RESULTS_ROWS:-}; do
+    case "$extra" in
+    cam-rw) ;;
+    *) echo "results: unknown row '$extra' in RESULTS_ROWS (known: cam-rw)" >&2; exit 2 ;;
+    esac
+done
 COMMIT=$(git -C "$HERE/.." rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git -C "$HERE/.." status --porcelain --untracked-files=no 2>/dev/null)" ]; then
     COMMIT="$COMMIT+changes"
@@ -85,7 +93,7 @@ row() {
     local method="$1" refine="$2" seed="$3"
     TIMES=()
     rm -rf "$OUT/$method-$refine-seed$seed"
-    weakly_supervised "$OUT/$method-$refine-seed$seed" "$seed"
+    weakly_supervised "$OUT/$method-$refine-seed$seed" "$seed" "$refine"
     local cam thr lf lf_thr pseudo seg
     read -r _ cam _ thr <<<"$(last_line cam_miou)"
     read -r _ lf _ lf_thr <<<"$(last_line cam_miou_labelfree)"
@@ -107,6 +115,7 @@ for seed in $SEEDS; do
         upper_bound "$(seg_init "$OUT/cam-crf-seed$seed")"
     fi
 done
+for extra in ${RESULTS_ROWS:-}; do row "${extra%-*}" "${extra#*-}" 0; done
 sed -i "s/__SUPERVISED__/$SUPERVISED_MIOU/" "$ROWS"
 
 /usr/bin/python3 "$HERE/results_table.py" --rows "$ROWS" --out "$DOCS" --commit "$COMMIT" \
