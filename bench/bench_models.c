@@ -8,6 +8,14 @@
  * decay) on binary_cross_entropy_with_logits against fixed 0/1 labels of 20 classes, one graph
  * context reset after every step (as a training loop does).
  *
+ * train_aff_r50_b8_448: one AffinityNet training step as `wsss train-aff` takes it (PSA,
+ * refinement.md §b.3/b.4): the ResNet-50 AffinityNet (output stride 8, head f8_3/f8_4/f8_5 + f9,
+ * affinities of the 34 radius-5 offsets), batch 8 at 448 (56 x 56 cells, 8 x 34 x 2496 pairs),
+ * PSA's balanced loss against pair labels made once from fixed cell labels (0, 1, 2, some 255;
+ * aff_cell_label, the same formula as torch_bench.py's), backward, plain SGD (momentum 0, wd 5e-4,
+ * lr 0.1, the four groups with the head at x10) with BN, conv1 and layer1 frozen. Prints the first
+ * and last step's loss to stderr.
+ *
  * Environment: WSSS_BENCH_PLAIN=1 runs with plain layouts (no wsss_ctx_set_blocked), to measure
  * what the blocked layouts bring; WSSS_BENCH_WINOGRAD=1 enables Winograd convolutions
  * (wsss_ctx_set_winograd) in the training workloads, which train-cls and train-seg leave off;
@@ -20,6 +28,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "wsss/affinity.h"
+#include "wsss/affinity_net.h"
 #include "wsss/autograd.h"
 #include "wsss/dnnl_info.h"
 #include "wsss/error.h"
@@ -29,6 +39,7 @@
 #include "wsss/random_walk.h"
 #include "wsss/rng.h"
 #include "wsss/runtime.h"
+#include "wsss/train_common.h"
 
 #define BENCH_NAME "bench_models"
 #include "bench_util.h"
@@ -182,6 +193,95 @@ static int setup_model(workload *wl, wsss_rng *r, const char *arch, int num_clas
     return 0;
 }
 
+/* ---------------- train_aff_r50_b8_448: one AffinityNet training step ---------------- */
+
+#define AFF_BATCH 8
+#define AFF_SIDE 448
+
+typedef struct aff_state {
+    wsss_affnet a;
+    wsss_optim *opt;
+    wsss_ctx *ctx;
+    wsss_tensor *x;
+    uint8_t *pairs; /* the batch's pair labels in the affinities' order (image-major) */
+    int steps;
+    double first_loss, last_loss;
+} aff_state;
+
+/* Cell (y, x) of image i on an h x w grid: 255 (ignored) for about 1 in 10 cells, else 0, 1 or 2,
+ * from an integer hash (torch_bench.py computes the same labels). */
+static uint8_t aff_cell_label(int64_t i, int y, int x, int h, int w) {
+    uint32_t u = (uint32_t)(((i * h + y) * w + x) * 2654435761u);
+    u ^= u >> 16;
+    const uint32_t r = u % 20;
+    return r < 2 ? 255 : (uint8_t)(r % 3);
+}
+
+/* One step as train-aff's: gradients dropped, forward, loss, backward, SGD update. */
+static void aff_run(void *s_) {
+    aff_state *s = s_;
+    wsss_params_zero_grad(&s->a.net.params, 1);
+    wsss_tensor *aff = wsss_affnet_forward(s->ctx, &s->a, s->x, 1);
+    wsss_tensor *loss = wsss_aff_loss(s->ctx, aff, s->pairs);
+    s->last_loss = wsss_tensor_get(loss, 0);
+    if (s->steps++ == 0) s->first_loss = s->last_loss;
+    if (wsss_backward(s->ctx, loss) != WSSS_OK) die("backward");
+    wsss_optim_step(s->opt, 0.1);
+    if (getenv("WSSS_BENCH_DEBUG"))
+        fprintf(stderr, "ctx peak %.1f MB\n", wsss_ctx_peak_bytes(s->ctx) / 1e6);
+    wsss_ctx_reset(s->ctx);
+}
+
+static void aff_done(void *s_) {
+    aff_state *s = s_;
+    fprintf(stderr, "bench_models: train_aff_r50_b8_448 loss: first step %.6f, last step %.6f (%d steps)\n",
+            s->first_loss, s->last_loss, s->steps);
+    wsss_ctx_free(s->ctx);
+    wsss_optim_free(s->opt);
+    wsss_tensor_free(s->x);
+    free(s->pairs);
+    wsss_affnet_free(&s->a);
+    free(s);
+}
+
+static int setup_aff(workload *wl, wsss_rng *r) {
+    aff_state *s = wsss_xcalloc(1, sizeof *s);
+    if (wsss_affnet_build(&s->a, "resnet50", WSSS_F32) != WSSS_OK) die("affinity net");
+    wsss_affnet_reset_parameters(&s->a, r);
+    wsss_affnet_freeze_early_layers(&s->a);
+    s->ctx = wsss_ctx_new();
+    wsss_ctx_set_blocked(s->ctx, getenv("WSSS_BENCH_PLAIN") == NULL);
+    wsss_ctx_set_winograd(s->ctx, getenv("WSSS_BENCH_WINOGRAD") != NULL); /* train-aff: direct */
+    s->x = randn(r, AFF_BATCH, 3, AFF_SIDE, AFF_SIDE);
+    const int h = AFF_SIDE / 8, w = AFF_SIDE / 8;
+    const int64_t np = wsss_rw_num_pairs(h, w);
+    uint8_t *cells = wsss_xmalloc((size_t)(h * w));
+    s->pairs = wsss_xmalloc((size_t)(AFF_BATCH * np));
+    for (int64_t i = 0; i < AFF_BATCH; i++) {
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) cells[y * w + x] = aff_cell_label(i, y, x, h, w);
+        wsss_aff_pair_labels(cells, h, w, s->pairs + i * np);
+    }
+    free(cells);
+    /* the pairs by kind and an order-sensitive checksum, to compare with torch_bench.py's */
+    int64_t count[4] = {0}, checksum = 0;
+    for (int64_t k = 0; k < AFF_BATCH * np; k++) {
+        count[s->pairs[k]]++;
+        checksum += (k % 997) * s->pairs[k];
+    }
+    fprintf(stderr,
+            "bench_models: train_aff_r50_b8_448 pairs: %lld bg, %lld fg, %lld neg, %lld ignored, order checksum %lld\n",
+            (long long)count[WSSS_AFF_BG], (long long)count[WSSS_AFF_FG], (long long)count[WSSS_AFF_NEG],
+            (long long)count[WSSS_AFF_IGNORE], (long long)checksum);
+    s->opt = wsss_train_optim_new(WSSS_OPTIM_SGD, 0.0, 5e-4, 10.0, &s->a.net.params);
+    wl->batch = AFF_BATCH;
+    wl->warmup = 1;
+    wl->state = s;
+    wl->run = aff_run;
+    wl->done = aff_done;
+    return 0;
+}
+
 /* ---------------- rw_500x375: PSA's random walk for one VOC-size image ----------------
  * 63 x 47 nodes (a 500 x 375 image at stride 8), 21 seed channels, beta 8, t 256, on affinities and
  * seeds from the same formulas torch_bench.py uses. With WSSS_BENCH_ONE_CORE=1 on one thread (the
@@ -255,6 +355,8 @@ int main(int argc, char **argv) {
         rc = setup_model(&wl, &rng, "vgg16-deeplab", NUM_CLASSES, 5, 256, 1, 1, 0.9, 1, 5e-4);
     else if (strcmp(name, "rw_500x375") == 0)
         rc = setup_rw(&wl);
+    else if (strcmp(name, "train_aff_r50_b8_448") == 0)
+        rc = setup_aff(&wl, &rng);
     else if (strcmp(name, "infer_resnet50os8_b1_448") == 0)
         rc = setup_model(&wl, &rng, "resnet50-os8", 0, 1, 448, 0, 2, 0, 0, 0);
     else {

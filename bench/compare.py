@@ -10,7 +10,7 @@ its fraction of that convolution's rate, the "efficiency")."""
 import json
 import sys
 
-ORDER = ["train_resnet50_b8_224", "train_vgg16d_b5_256", "infer_resnet50os8_b1_448", "peak"]
+ORDER = ["train_resnet50_b8_224", "train_vgg16d_b5_256", "train_aff_r50_b8_448", "infer_resnet50os8_b1_448", "peak"]
 
 
 def load(path):

@@ -8,7 +8,15 @@ the same shapes, batch sizes, warm-up and run counts; bench/compare.py prints th
 
 Both sides: 2 threads, float32, inputs and labels drawn once before timing, warm-up runs excluded,
 median of RUNS timed runs. Training steps are SGD (momentum 0.9, weight decay) on a BCE loss
-(binary_cross_entropy_with_logits against 0/1 labels over 20 classes)."""
+(binary_cross_entropy_with_logits against 0/1 labels over 20 classes).
+
+train_aff_r50_b8_448 is one AffinityNet training step (PSA, refinement.md section b.3/b.4) as wsss
+train-aff takes it: torchvision's ResNet-50 with dilation [F, T, T] (output stride 8), BN in eval
+mode with its affine frozen, conv1/bn1/layer1 frozen; layer2/3/4 into PSA's head (1x1 no-bias convs
+512->64, 1024->128, 2048->256 + ELU, concatenated, 1x1 448->448 + ELU); the affinities
+exp(-mean_c |f_i - f_j|) of the 34 radius-5 offsets by slicing; batch 8 at 448 (56 x 56 cells); PSA's
+balanced loss against the pair labels bench_models.c uses (aff_pair_masks); plain SGD (momentum 0,
+weight decay 5e-4, lr 0.1, head at x10). Prints the first and last step's loss to stderr."""
 import json
 import os
 import re
@@ -61,8 +69,9 @@ class VGG16DeepLab(nn.Module):
 
 def train_flops(model, x):
     """2 * multiply-adds of every conv/linear in the forward, times 3 for a training step (forward,
-    gradient w.r.t. the input, gradient w.r.t. the weights), minus the input gradient of the first
-    layer (its input needs none)."""
+    gradient w.r.t. the input, gradient w.r.t. the weights), minus the input gradient where the
+    input needs none (the first layer, layers behind frozen ones) and the weight gradient of frozen
+    layers."""
     total = [0]
 
     def hook(m, inp, out):
@@ -70,7 +79,7 @@ def train_flops(model, x):
             macs = out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
         else:
             macs = out.numel() * m.in_features
-        total[0] += 2 * macs * (3 if inp[0].requires_grad else 2)
+        total[0] += 2 * macs * (1 + int(inp[0].requires_grad) + int(m.weight.requires_grad))
 
     hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     with torch.enable_grad():
@@ -78,6 +87,87 @@ def train_flops(model, x):
     for h in hs:
         h.remove()
     return total[0]
+
+
+# PSA's 34 radius-5 offsets (dy, dx), in its order (wsss_rw_offsets)
+RW_OFFSETS = [(0, dx) for dx in range(1, 5)]
+RW_OFFSETS += [(dy, dx) for dy in range(1, 5) for dx in range(-4, 5) if dx * dx + dy * dy < 25]
+
+
+def rw_pairs_of(t):
+    """[N, C, h, w] -> (from [N, C, P], to [N, C, 34, P]): from cells rows 0..h-5, columns 4..w-5
+    (row-major), pair k = offset * P + from cell, as wsss_rw_pairs."""
+    n, c, h, w = t.shape
+    fr = t[:, :, 0:h - 4, 4:w - 4]
+    to = torch.stack([t[:, :, dy:dy + h - 4, 4 + dx:w - 4 + dx] for dy, dx in RW_OFFSETS], 2)
+    return fr.reshape(n, c, -1), to.reshape(n, c, len(RW_OFFSETS), -1)
+
+
+class AffNetR50(nn.Module):
+    """AffinityNet on ResNet-50 at output stride 8 (wsss_affnet_build/forward): [N, 34, P] affinities."""
+
+    def __init__(self):
+        super().__init__()
+        m = torchvision.models.resnet50(replace_stride_with_dilation=[False, True, True])
+        self.stem = nn.Sequential(m.conv1, m.bn1, m.relu, m.maxpool)
+        self.layer1, self.layer2, self.layer3, self.layer4 = m.layer1, m.layer2, m.layer3, m.layer4
+        self.f8_3 = nn.Conv2d(512, 64, 1, bias=False)
+        self.f8_4 = nn.Conv2d(1024, 128, 1, bias=False)
+        self.f8_5 = nn.Conv2d(2048, 256, 1, bias=False)
+        self.f9 = nn.Conv2d(448, 448, 1, bias=False)
+        for c in (self.f8_3, self.f8_4, self.f8_5):
+            nn.init.kaiming_normal_(c.weight)
+        nn.init.xavier_uniform_(self.f9.weight, gain=4)
+        for p in list(self.stem.parameters()) + list(self.layer1.parameters()):
+            p.requires_grad = False
+        for mod in self.modules():
+            if isinstance(mod, nn.BatchNorm2d):
+                mod.weight.requires_grad = False
+                mod.bias.requires_grad = False
+
+    def train(self, mode=True):
+        super().train(mode)
+        for mod in self.modules():  # frozen BN: running statistics in training too
+            if isinstance(mod, nn.BatchNorm2d):
+                mod.eval()
+        return self
+
+    def forward(self, x):
+        x3 = self.layer2(self.layer1(self.stem(x)))
+        x4 = self.layer3(x3)
+        x5 = self.layer4(x4)
+        f = torch.cat([F.elu(self.f8_3(x3)), F.elu(self.f8_4(x4)), F.elu(self.f8_5(x5))], 1)
+        f = F.elu(self.f9(f))
+        n, c, h, w = f.shape
+        ff = f[:, :, 0:h - 4, 4:w - 4]
+        return torch.stack([torch.exp(-torch.mean(torch.abs(f[:, :, dy:dy + h - 4, 4 + dx:w - 4 + dx] - ff), dim=1))
+                            .reshape(n, -1) for dy, dx in RW_OFFSETS], 1)
+
+
+def aff_pair_masks(n, h, w):
+    """Float masks (bg-positive, fg-positive, negative) [n, 34, P] of the pairs of bench_models.c's
+    cell labels (aff_cell_label: an integer hash, 255 for about 1 in 10 cells, else 0, 1 or 2) by
+    wsss_aff_pair_labels' rule; pairs with a 255 cell are in none."""
+    k = torch.arange(n * h * w, dtype=torch.int64)
+    u = (k * 2654435761) & 0xffffffff
+    u = u ^ (u >> 16)
+    r = u % 20
+    cells = torch.where(r < 2, torch.full_like(r, 255), r % 3).reshape(n, 1, h, w)
+    a, b = rw_pairs_of(cells)
+    a = a.unsqueeze(2)
+    valid = (a != 255) & (b != 255)
+    bg = valid & (a == b) & (a == 0)
+    fg = valid & (a == b) & (a != 0)
+    neg = valid & (a != b)
+    return [m.squeeze(1).float() for m in (bg, fg, neg)]
+
+
+def aff_loss(aff, bg, fg, neg):
+    """PSA's loss: L_bg/4 + L_fg/4 + L_neg/2, each mean over its pairs (count + 1e-5)."""
+    bg_loss = torch.sum(-bg * torch.log(aff + 1e-5)) / (bg.sum() + 1e-5)
+    fg_loss = torch.sum(-fg * torch.log(aff + 1e-5)) / (fg.sum() + 1e-5)
+    neg_loss = torch.sum(-neg * torch.log(1. + 1e-5 - aff)) / (neg.sum() + 1e-5)
+    return bg_loss / 4 + fg_loss / 4 + neg_loss / 2
 
 
 def time_runs(fn, warmup, runs):
@@ -128,6 +218,34 @@ def run(workload, runs):
         opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True, weight_decay=5e-4)
         res["flops_per_run"] = train_flops(model, x)
         ts = time_runs(train_step_fn(model, x, y, opt), 1, runs)
+    elif workload == "train_aff_r50_b8_448":
+        batch = 8
+        model = AffNetR50().train()
+        x = torch.randn(batch, 3, 448, 448)
+        bg, fg, neg = aff_pair_masks(batch, 56, 56)
+        head = [p for mod in (model.f8_3, model.f8_4, model.f8_5, model.f9) for p in mod.parameters()]
+        head_ids = {id(p) for p in head}
+        backbone = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+        # train-aff's groups: backbone weights x1, head weights x10 (no trainable biases: BN frozen)
+        opt = torch.optim.SGD([{"params": backbone}, {"params": head, "lr": 1.0}], lr=0.1, momentum=0,
+                              weight_decay=5e-4)
+        res["flops_per_run"] = train_flops(model, x[:1]) * batch  # linear in the batch; saves a forward
+        kind = (bg + 2 * fg + 3 * neg).flatten().long()
+        print("torch_bench.py: train_aff_r50_b8_448 pairs: %d bg, %d fg, %d neg, %d ignored, order checksum %d"
+              % (bg.sum(), fg.sum(), neg.sum(), int((kind == 0).sum()),
+                 int(((torch.arange(kind.numel()) % 997) * kind).sum())), file=sys.stderr)
+        losses = []
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = aff_loss(model(x), bg, fg, neg)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+
+        ts = time_runs(step, 1, runs)
+        print("torch_bench.py: train_aff_r50_b8_448 loss: first step %.6f, last step %.6f (%d steps)"
+              % (losses[0], losses[-1], len(losses)), file=sys.stderr)
     elif workload == "infer_resnet50os8_b1_448":
         batch = 1
         m = torchvision.models.resnet50(replace_stride_with_dilation=[False, True, True]).eval()
@@ -145,8 +263,7 @@ def run(workload, runs):
         # log2(t) = 8 times, seeds times it; affinities and seeds from bench_models.c's formulas
         batch, h, w, c = 1, 47, 63, 21
         n = h * w
-        offsets = [(0, dx) for dx in range(1, 5)]
-        offsets += [(dy, dx) for dy in range(1, 5) for dx in range(-4, 5) if dx * dx + dy * dy < 25]
+        offsets = RW_OFFSETS
         cells = [(y, x) for y in range(0, h - 4) for x in range(4, w - 4)]
         fr = torch.tensor([y * w + x for (dy, dx) in offsets for (y, x) in cells])
         to = torch.tensor([(y + dy) * w + x + dx for (dy, dx) in offsets for (y, x) in cells])
