@@ -10,7 +10,8 @@ its fraction of that convolution's rate, the "efficiency")."""
 import json
 import sys
 
-ORDER = ["train_resnet50_b8_224", "train_vgg16d_b5_256", "train_aff_r50_b8_448", "infer_resnet50os8_b1_448", "peak"]
+ORDER = ["train_resnet50_b8_224", "train_resnet18_b64_64", "train_vgg16d_b5_256", "train_aff_r50_b8_448",
+         "infer_resnet50os8_b1_448", "rw_500x375", "peak"]
 
 
 def load(path):
@@ -30,7 +31,7 @@ def speed(r, wl):
 
 def main():
     res = load(sys.argv[1])
-    unit = {"peak": "GFLOP/s"}
+    unit = {"peak": "GFLOP/s", "rw_500x375": "walk/s"}
     print("%-26s %12s %12s %7s %11s %11s %8s" % ("workload", "wsss", "torch", "ratio", "wsss RSS", "torch RSS", "memratio"))
     lines = []
     for wl in ORDER:
