@@ -256,10 +256,10 @@ typedef struct wsss_head_ops {
     const char *const *tensor_names; /* prefixes of its state_dict keys, NULL-terminated */
     void (*reset)(void *impl, wsss_rng *rng);
     /* features: the backbone map; stages: the backbone's stage outputs (ResNet layer1..layer4) when
-     * needs_stages, else NULL. Returns the model output; *features (never NULL) receives the map
+     * needs_stages, else NULL; rng: the model's (dropout in training). Returns the model output; *features (never NULL) receives the map
      * the final classifier layer reads, *cam (may be NULL) the class activation map or NULL. */
     wsss_tensor *(*forward)(wsss_ctx *ctx, void *impl, wsss_tensor *features, wsss_tensor *const *stages,
-                            int training, wsss_tensor **head_features, wsss_tensor **cam);
+                            int training, wsss_rng *rng, wsss_tensor **head_features, wsss_tensor **cam);
     wsss_tensor *(*class_bias)(void *impl); /* the bias added to class scores, or NULL */
     int needs_stages;                       /* reads a lower stage too (a decoder) */
 } wsss_head_ops;
@@ -347,6 +347,10 @@ typedef struct wsss_model {
     wsss_resnet resnet;          /* the backbone: resnet or vgg by a.backbone */
     wsss_vgg vgg;
     wsss_head head;
+    /* randomness of training-mode layers (the heads' dropout); NULL: the global generator. A
+     * training stage points it at its trainer's checkpointed generator, so a resumed run draws
+     * what the uninterrupted one would. */
+    wsss_rng *rng;
 } wsss_model;
 
 /* Build a model of a parsed arch. Errors (WSSS_ERR, message naming the arch): a segmentation head

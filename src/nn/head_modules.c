@@ -16,8 +16,9 @@ static void fc_reset(void *impl, wsss_rng *rng) {
 }
 
 static wsss_tensor *fc_forward(wsss_ctx *ctx, void *impl, wsss_tensor *f, wsss_tensor *const *stages, int training,
-                               wsss_tensor **features, wsss_tensor **cam) {
+                               wsss_rng *rng, wsss_tensor **features, wsss_tensor **cam) {
     (void)stages;
+    (void)rng;
     (void)training;
     const wsss_linear_layer *fc = impl;
     *features = f;
@@ -44,8 +45,9 @@ static const char *const cam_names[] = {"extra_convs.", "extra_last_conv.", NULL
 static void cam_reset(void *impl, wsss_rng *rng) { wsss_cam_head_reset_parameters(impl, rng); }
 
 static wsss_tensor *cam_forward(wsss_ctx *ctx, void *impl, wsss_tensor *f, wsss_tensor *const *stages, int training,
-                                wsss_tensor **features, wsss_tensor **cam) {
+                                wsss_rng *rng, wsss_tensor **features, wsss_tensor **cam) {
     (void)stages;
+    (void)rng;
     (void)training;
     const wsss_cam_head *h = impl;
     *features = wsss_cam_head_features(ctx, h, f);
@@ -80,11 +82,11 @@ static wsss_tensor *no_bias(void *impl) {
 static void largefov_reset(void *impl, wsss_rng *rng) { wsss_largefov_reset_parameters(impl, rng); }
 
 static wsss_tensor *largefov_fwd(wsss_ctx *ctx, void *impl, wsss_tensor *f, wsss_tensor *const *stages, int training,
-                                 wsss_tensor **features, wsss_tensor **cam) {
+                                 wsss_rng *rng, wsss_tensor **features, wsss_tensor **cam) {
     (void)stages;
     *features = f;
     if (cam) *cam = NULL;
-    return wsss_largefov_forward(ctx, impl, f, training, NULL);
+    return wsss_largefov_forward(ctx, impl, f, training, rng);
 }
 
 static const wsss_head_ops largefov_ops = {WSSS_HEAD_LARGEFOV, k_seg_doc, seg_names, largefov_reset, largefov_fwd,
@@ -100,8 +102,9 @@ void wsss_head_largefov(wsss_head *h, wsss_params *ps, const wsss_largefov_confi
 static void aspp_reset(void *impl, wsss_rng *rng) { wsss_aspp_reset_parameters(impl, rng); }
 
 static wsss_tensor *aspp_fwd(wsss_ctx *ctx, void *impl, wsss_tensor *f, wsss_tensor *const *stages, int training,
-                             wsss_tensor **features, wsss_tensor **cam) {
+                             wsss_rng *rng, wsss_tensor **features, wsss_tensor **cam) {
     (void)stages;
+    (void)rng;
     (void)training;
     *features = f;
     if (cam) *cam = NULL;
@@ -120,10 +123,10 @@ void wsss_head_aspp(wsss_head *h, wsss_params *ps, const wsss_aspp_config *cfg) 
 static void v3plus_reset(void *impl, wsss_rng *rng) { wsss_deeplabv3plus_reset_parameters(impl, rng); }
 
 static wsss_tensor *v3plus_fwd(wsss_ctx *ctx, void *impl, wsss_tensor *f, wsss_tensor *const *stages, int training,
-                               wsss_tensor **features, wsss_tensor **cam) {
+                               wsss_rng *rng, wsss_tensor **features, wsss_tensor **cam) {
     WSSS_ASSERT(stages && stages[0], "deeplabv3plus: the backbone's layer1 output is needed");
     if (cam) *cam = NULL;
-    return wsss_deeplabv3plus_forward(ctx, impl, f, stages[0], training, NULL, features);
+    return wsss_deeplabv3plus_forward(ctx, impl, f, stages[0], training, rng, features);
 }
 
 static const wsss_head_ops v3plus_ops = {WSSS_HEAD_DEEPLABV3PLUS,

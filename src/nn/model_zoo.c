@@ -217,7 +217,7 @@ wsss_tensor *wsss_model_forward(wsss_ctx *ctx, wsss_model *m, wsss_tensor *x, in
     wsss_tensor *out = f, *hf = f;
     if (cam) *cam = NULL;
     if (m->head.ops)
-        out = m->head.ops->forward(ctx, m->head.impl, f, want_stages ? stages : NULL, training, &hf, cam);
+        out = m->head.ops->forward(ctx, m->head.impl, f, want_stages ? stages : NULL, training, m->rng, &hf, cam);
     if (features) *features = hf;
     return out;
 }

@@ -75,9 +75,9 @@ typedef struct seg_step {
 } seg_step;
 
 static int seg_step_fn(void *user, wsss_trainer *t, const wsss_batch *b, double lr, wsss_trainer_stats *stats) {
-    (void)t;
     (void)lr;
     seg_step *s = user;
+    s->seg->m.rng = &t->rng; /* dropout draws are checkpointed with the trainer */
     wsss_ctx_reset(s->ctx);
     const int64_t H = b->images->shape[2], W = b->images->shape[3];
     wsss_tensor *logits = wsss_segmenter_forward(s->ctx, s->seg, b->images, 1);

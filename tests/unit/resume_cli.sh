@@ -99,6 +99,15 @@ check "the resumed run logged the new length" has "$R/logs/train-seg-gt.jsonl" '
 check "the poly lr is still positive in epoch 3" last_lr_positive "$R/logs/train-seg-gt.jsonl"
 check "model written" test -f "$R/seg_gt/model.safetensors"
 
+# DeepLab v3+ trains with dropout: its draws come from the trainer's checkpointed generator, so a
+# stopped and resumed run writes the same model as an uninterrupted one
+V3=(--data "$D" --gt --arch resnet18-deeplabv3plus --hidden 8 --head-dilation 1 --epochs 2 --batch 2 --crop 32
+    --bn train --lr 0.005 --quiet)
+check "v3+ uninterrupted: exit 0" rc_is 0 "$WSSS" train-seg "${V3[@]}" --run "$TMP/v3a"
+check "v3+ interrupted: exit 130" rc_is 130 "$WSSS" train-seg "${V3[@]}" --run "$TMP/v3b" --stop-after 2
+check "v3+ resumed: exit 0" rc_is 0 "$WSSS" train-seg --resume "$TMP/v3b/seg_gt/ckpt" --quiet
+check "v3+ resumed = uninterrupted (bytes)" cmp -s "$TMP/v3a/seg_gt/model.safetensors" "$TMP/v3b/seg_gt/model.safetensors"
+
 check "train-seg --bn sometimes: exit 2" rc_is 2 "$WSSS" train-seg --data "$D" --run "$TMP/y" --bn sometimes
 check "--bn named once" grep -qx "wsss train-seg: --bn sometimes: expected auto, train or frozen" "$TMP/out"
 check "train-seg --scale-min above --scale-max: exit 2" rc_is 2 "$WSSS" train-seg --data "$D" --run "$TMP/y" \
