@@ -1,5 +1,5 @@
 /* `wsss eval-cam`: CAM mIoU against the ground truth with the background-threshold sweep
- * (refinement.md §d.2; stage 3). */
+ * (refinement.md §d.2; stage 3), or EADER's fixed protocol (--protocol eader, eader_eval.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "wsss/cam.h"
 #include "wsss/cam_threshold.h"
 #include "wsss/dataset.h"
+#include "wsss/eader_eval.h"
 #include "wsss/error.h"
 #include "wsss/fs.h"
 #include "wsss/json.h"
@@ -27,30 +28,108 @@ static int add_image(wsss_cam_sweep *sw, wsss_cam_hist *hist, const wsss_dataset
     return rc;
 }
 
+/* --protocol eader: the labels of §6 per image into one confusion matrix (per thread, merged) */
+static int eval_eader(const wsss_dataset *ds, const char *cam_dir, const char *json_path, const char *split, int quiet,
+                      int brief) {
+    wsss_confusion total;
+    if (wsss_confusion_init(&total, ds->num_classes) != WSSS_OK) return WSSS_ERR;
+    int64_t bad = -1;
+    char msg[1024] = "";
+    wsss_progress prog;
+    if (!quiet) wsss_progress_start(&prog, "eval-cam", ds->n);
+#pragma omp parallel
+    {
+        wsss_confusion mine;
+        wsss_confusion_init(&mine, ds->num_classes);
+#pragma omp for schedule(dynamic, 8)
+        for (int64_t i = 0; i < ds->n; i++) {
+            int64_t b;
+#pragma omp atomic read
+            b = bad;
+            if (b >= 0 && b < i) continue;
+            wsss_cam_sample cs;
+            int rc = wsss_cam_sample_load(ds, i, cam_dir, WSSS_LOAD_MASK, &cs);
+            if (rc == WSSS_OK) {
+                const int64_t hw = (int64_t)cs.smp.mask.width * cs.smp.mask.height;
+                uint8_t *pred = wsss_xmalloc((size_t)(hw ? hw : 1));
+                rc = wsss_eader_eval_labels(wsss_f32(cs.maps), cs.n, cs.classes, hw, pred, cs.path);
+                if (rc == WSSS_OK) rc = wsss_confusion_add(&mine, cs.smp.mask.data, pred, hw, cs.path);
+                free(pred);
+            }
+            wsss_cam_sample_free(&cs);
+            if (rc != WSSS_OK) {
+#pragma omp critical(eval_cam_err)
+                if (bad < 0 || i < bad) {
+                    bad = i;
+                    snprintf(msg, sizeof msg, "%s", wsss_error_msg());
+                }
+            }
+            if (!quiet) wsss_progress_add(&prog, 1);
+        }
+#pragma omp critical(eval_cam_merge)
+        wsss_confusion_merge(&total, &mine);
+        wsss_confusion_free(&mine);
+    }
+    if (!quiet) wsss_progress_finish(&prog);
+    int rc = WSSS_OK;
+    if (bad >= 0) {
+        rc = wsss_error_set("%s", msg);
+    } else {
+        wsss_seg_scores sc;
+        wsss_confusion_scores(&total, &sc);
+        double precision, recall;
+        wsss_eader_eval_foreground(&total, &precision, &recall);
+        if (!brief) wsss_seg_scores_print(stdout, &sc, (const char *const *)ds->class_names);
+        wsss_jw w;
+        wsss_jw_init(&w, 1);
+        wsss_metrics_json_segmentation(&w, &total, (const char *const *)ds->class_names, "cam-eader", split);
+        rc = wsss_mkdirs_parent(json_path) == WSSS_OK ? wsss_metrics_write_file(json_path, w.buf) : WSSS_ERR;
+        wsss_jw_free(&w);
+        printf("cam_miou_eader %.4f (threshold %.1f, background %g)\n", sc.miou, WSSS_EADER_EVAL_THRESHOLD,
+               WSSS_EADER_EVAL_BACKGROUND);
+        printf("fg_precision %.4f fg_recall %.4f\n", precision, recall);
+    }
+    wsss_confusion_free(&total);
+    return rc;
+}
+
+static const wsss_choice k_protocols[] = {{"sweep", 0}, {"eader", 1}, {NULL, 0}};
+
 int cmd_eval_cam(int argc, char **argv) {
     const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *json = NULL;
-    int n_thr = 100, quiet = 0, brief = 0;
+    int n_thr = 100, quiet = 0, brief = 0, protocol = 0;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout) with ground-truth masks", .flags = CLI_REQUIRED},
         CLI_OPT_SPLIT(&split),
         CLI_OPT_RUN(&run),
         CLI_OPT_CAMS(&cams),
-        {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/cam.json)", .flags = 0},
+        {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/cam.json; with --protocol eader RUN/metrics/cam_eader.json)", .flags = 0},
         {"thresholds", CLI_INT, &n_thr, "N", "sweep t = 0.00, 0.01, ..., (N-1)/100 (the default covers all of [0, 1))", .min = 1, .max = 101},
+        {"protocol", CLI_CHOICE, &protocol, "P",
+         "sweep, or eader: EADER's check of its maps (each map min-max normalised, values under 0.3 dropped, "
+         "background 1e-5, argmax; mIoU and foreground precision/recall; default JSON RUN/metrics/cam_eader.json)",
+         .choices = k_protocols},
         CLI_OPT_BRIEF(&brief),
         CLI_OPT_QUIET(&quiet),
     };
+    unsigned char given[sizeof opts / sizeof opts[0]];
     const cli_spec spec = {"eval-cam", NULL,
                            "CAM mIoU against the ground truth: background = constant t, argmax over [t; maps of "
                            "the labelled classes], swept over t; prints the best threshold and mIoU (cam_miou), and "
                            "the mIoU at the threshold chosen without ground truth that `wsss pseudo` uses by default "
                            "(cam_miou_labelfree: Otsu's threshold of the max-map histogram). The sweep uses the "
                            "ground truth: it measures seed quality, do not tune the pipeline with it.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, given};
     int rc = cli_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return cli_parse_exit(rc);
+    int thresholds_given = 0;
+    for (int i = 0; i < spec.n_opts; i++) thresholds_given |= given[i] && !strcmp(opts[i].name, "thresholds");
+    if (protocol == 1 && thresholds_given) {
+        cli_error(spec.command, "--thresholds: --protocol eader has one fixed threshold (0.3), no sweep");
+        return CLI_EXIT_USAGE;
+    }
     char *cam_dir = cams ? wsss_xstrdup(cams) : wsss_run_path(run, WSSS_RUN_CAMS);
-    char *json_path = json ? wsss_xstrdup(json) : wsss_run_metrics_path(run, "cam");
+    char *json_path = json ? wsss_xstrdup(json) : wsss_run_metrics_path(run, protocol ? "cam_eader" : "cam");
     wsss_dataset *ds = NULL;
     wsss_cam_sweep total;
     memset(&total, 0, sizeof total);
@@ -61,6 +140,11 @@ int cmd_eval_cam(int argc, char **argv) {
     if (!ds->has_labels) {
         wsss_error_set("%s: no image-level labels for split %s", data, split);
         goto fail;
+    }
+    if (protocol == 1) {
+        if (eval_eader(ds, cam_dir, json_path, split, quiet, brief) != WSSS_OK) goto fail;
+        code = CLI_EXIT_OK;
+        goto done;
     }
     if (wsss_cam_sweep_init(&total, ds->num_classes, n_thr, 100) != WSSS_OK) goto fail;
     /* images in parallel, one sweep per thread, merged; the first error (lowest index) wins */

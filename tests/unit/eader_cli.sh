@@ -5,7 +5,7 @@
 # the checkpoint holds both networks and the phase; stopped in the middle of an adversary block and
 # resumed, it writes the same bytes as the uninterrupted run (localizer model and adversary); the
 # model file is an ordinary classifier (the localizer's tensors only, method eader) that `wsss cam`
-# and eval-cam read, also from the checkpoint; --frozen-bn keeps the localizer's batch norm at its
+# and eval-cam read (--protocol eader too), also from the checkpoint; --frozen-bn keeps the localizer's batch norm at its
 # backbone file's values through the phases; --adversary-weights loads a torchvision-named
 # backbone. Bad input exits before any training: unknown or segmentation --adversary-arch, another
 # pooling or loss, adversary options without eader (exit 2), adversary weights that do not fit or
@@ -126,6 +126,12 @@ check "stop + resume == uninterrupted: the adversary's optimizer (bytes)" cmp \
 check "cam on the eader model" rc_is 0 "$WSSS" cam --data "$D" --run "$R" --quiet
 check "a map per image" test "$(ls "$R/cams" | grep -c safetensors)" -eq 12
 check "eval-cam reads them" rc_is 0 "$WSSS" eval-cam --data "$D" --run "$R"
+check "eval-cam --protocol eader" rc_is 0 "$WSSS" eval-cam --data "$D" --run "$R" --protocol eader --brief --quiet
+check "its mIoU and foreground scores printed" has "$TMP/out" "cam_miou_eader "
+check "its foreground precision/recall printed" has "$TMP/out" "fg_precision "
+check "its metrics file" json_is "$R/metrics/cam_eader.json" '(j["kind"], j["stage"])' "('segmentation', 'cam-eader')"
+check "--protocol eader with --thresholds: exit 2" rc_is 2 "$WSSS" eval-cam --data "$D" --run "$R" \
+    --protocol eader --thresholds 10
 check "cam from the checkpoint (the localizer in model.safetensors)" rc_is 0 "$WSSS" cam --data "$D" --run "$R" \
     --model "$R/cls/ckpt" --out "$TMP/cams_ckpt" --quiet
 check "checkpoint maps == final-model maps (bytes)" diff -r "$R/cams" "$TMP/cams_ckpt"
