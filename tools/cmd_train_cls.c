@@ -27,7 +27,8 @@ int cmd_train_cls(int argc, char **argv) {
          "Nesterov, weight decay 5e-4 on biases too, head x10) or eader (adversarial erasing against a second "
          "classifier, see --adversary-arch; its recipe: resnet101, 10 epochs, batch 16 with the last one kept, size "
          "448, crop area from 0.08, lr 0.01 constant, weight decay 1e-4 on every parameter, no head or bias "
-         "multipliers, bce)",
+         "multipliers, bce), or mcis+eader (eader with mcis's co-attention classifier as the localizer and mcis's "
+         "recipe)",
          .choices = wsss_method_choices},
         {"data", CLI_STRING, &c.data, "DIR", "dataset root (VOC layout)", .flags = CLI_REQUIRED, .unless = "resume"},
         {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt) or a list file", .flags = 0},

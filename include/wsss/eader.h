@@ -71,6 +71,14 @@ typedef struct wsss_eader_terms {
     int64_t pairs;            /* N */
 } wsss_eader_terms;
 
+/* The erasing half of a step on the localizer's outputs for x (features, class_weight, as the
+ * localizer callback gives them; nets->classify is used, nets->localize is not): a localizer step
+ * returns β L_reg (when β > 0) + α L_am, an adversary step L_adv (masks detached); NULL without a
+ * positive pair. Fills terms' reg, am, adv and pairs. (MCIS + EADER adds this to MCIS's loss.) */
+wsss_tensor *wsss_eader_erase(wsss_ctx *ctx, const wsss_eader_nets *nets, const wsss_eader_opts *o, wsss_tensor *x,
+                              const wsss_tensor *labels, wsss_tensor *features, wsss_tensor *class_weight,
+                              int adversary_step, wsss_eader_terms *terms);
+
 /* One step's loss (0-dim, x's dtype) in ctx: the localizer's objective, or with adversary_step the
  * adversary's (masks detached). x: normalised images B,3,H,W; labels: B,K 0/1 (x's dtype or F32).
  * Both networks run in training mode in either step. terms may be NULL. */

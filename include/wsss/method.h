@@ -1,5 +1,5 @@
 /* WSSS methods behind one small interface, so a method is a file (method_cam.c, method_mcis.c,
- * method_eader.c) and not a fork of the classifier stage (train_cls.c) or of `wsss cam`:
+ * method_eader.c, method_mcis_eader.c) and not a fork of the classifier stage (train_cls.c) or of `wsss cam`:
  *   build    its networks onto a classifier the zoo made (registered in the same registry, so
  *            checkpoints, model files and the optimizer's groups cover them);
  *   parts    the networks it trains beside the classifier but does not keep in its model file
@@ -23,8 +23,8 @@
 
 struct wsss_train_cls_config;
 
-typedef enum { WSSS_METHOD_CAM = 0, WSSS_METHOD_MCIS, WSSS_METHOD_EADER } wsss_method_kind;
-/* The words of --method and of the stored settings: cam, mcis, eader. */
+typedef enum { WSSS_METHOD_CAM = 0, WSSS_METHOD_MCIS, WSSS_METHOD_EADER, WSSS_METHOD_MCIS_EADER } wsss_method_kind;
+/* The words of --method and of the stored settings: cam, mcis, eader, mcis+eader. */
 extern const wsss_choice wsss_method_choices[];
 
 /* The networks a method trains beside the classifier (the classifier is trainer part 0). */
@@ -95,5 +95,6 @@ const wsss_method_ops *wsss_method_get(wsss_method_kind kind);
 extern const wsss_method_ops wsss_method_cam;
 extern const wsss_method_ops wsss_method_mcis;
 extern const wsss_method_ops wsss_method_eader;
+extern const wsss_method_ops wsss_method_mcis_eader;
 
 #endif

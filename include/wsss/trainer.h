@@ -44,7 +44,7 @@
 #include "wsss/rng.h"
 
 #define WSSS_TRAINER_INTERRUPTED 130 /* run's return value after a signal (also the exit code) */
-#define WSSS_TRAINER_MAX_AUX 6
+#define WSSS_TRAINER_MAX_AUX 8
 #define WSSS_TRAINER_MAX_PARTS 4
 
 struct wsss_trainer;
@@ -85,8 +85,8 @@ typedef struct wsss_trainer_opts {
 void wsss_trainer_opts_default(wsss_trainer_opts *o);
 
 /* What a step reports: the loss and optional named scalars (names must outlive the step); with
- * several parts, each part's own objective (part_loss, set has_part_loss), logged as
- * "loss_<part name>" and shown by the progress bar. */
+ * several parts, each part's own objective (part_loss, set has_part_loss; NaN: not computed this
+ * step), logged as "loss_<part name>" and shown by the progress bar. */
 typedef struct wsss_trainer_stats {
     double loss;
     int n_aux;
@@ -104,7 +104,8 @@ typedef struct wsss_trainer_part {
     wsss_lr_schedule sched; /* in global iterations */
     int64_t steps;          /* optimizer steps it took (restored on resume) */
     double last_lr;
-    double epoch_loss_sum;  /* its part_loss summed over the current epoch */
+    double epoch_loss_sum;  /* its finite part_loss values summed over the current epoch */
+    int64_t epoch_loss_n;   /* and their count */
     unsigned char *design;  /* requires_grad of each parameter at init (the trainer's) */
 } wsss_trainer_part;
 

@@ -88,51 +88,52 @@ static wsss_tensor *labels_as(wsss_ctx *ctx, const wsss_tensor *labels, wsss_dty
     return t;
 }
 
-wsss_tensor *wsss_eader_loss(wsss_ctx *ctx, const wsss_eader_nets *nets, const wsss_eader_opts *o, wsss_tensor *x,
-                             const wsss_tensor *labels, int adversary_step, wsss_eader_terms *terms) {
-    WSSS_ASSERT(x->ndim == 4 && labels->ndim == 2 && labels->shape[0] == x->shape[0], "eader loss: x B,3,H,W and "
+wsss_tensor *wsss_eader_erase(wsss_ctx *ctx, const wsss_eader_nets *nets, const wsss_eader_opts *o, wsss_tensor *x,
+                              const wsss_tensor *labels, wsss_tensor *features, wsss_tensor *class_weight,
+                              int adversary_step, wsss_eader_terms *terms) {
+    WSSS_ASSERT(x->ndim == 4 && labels->ndim == 2 && labels->shape[0] == x->shape[0], "eader: x B,3,H,W and "
                 "labels B,K");
     const int64_t K = labels->shape[1], H = x->shape[2], W = x->shape[3];
+    wsss_tensor *y = labels_as(ctx, labels, features->dtype), *image, *pair;
+    terms->pairs = wsss_eader_pairs(ctx, y, &image, &pair);
+    terms->reg = terms->am = terms->adv = 0.0;
+    if (terms->pairs == 0) return NULL;
+    const int64_t n = terms->pairs;
+    wsss_tensor *a = wsss_eader_attention(ctx, features, class_weight, pair, H, W);
+    if (adversary_step) a = wsss_detach(ctx, a); /* the adversary's step does not train the localizer */
+    wsss_tensor *reg = wsss_mean_all(ctx, a);
+    if (o->reg_sum) reg = wsss_mul_scalar(ctx, reg, (double)(H * W));
+    wsss_tensor *mask = wsss_sigmoid(ctx, wsss_mul_scalar(ctx, wsss_add_scalar(ctx, a, -o->mask_center), o->mask_slope));
+    wsss_tensor *erased = wsss_mul(ctx, wsss_index_select(ctx, x, 0, image), wsss_rsub_scalar(ctx, mask, 1.0));
+    wsss_tensor *q = wsss_sigmoid(ctx, nets->classify(nets->adversary, ctx, erased));
+    WSSS_ASSERT(q->ndim == 2 && q->shape[0] == n && q->shape[1] == K, "eader: adversary logits N,K");
+    /* the adversary's probability of each pair's erased class: q[n, c_n] at n·K + c_n */
+    wsss_tensor *at = wsss_ctx_tensor(ctx, WSSS_I64, 1, (int64_t[]){n});
+    for (int64_t i = 0; i < n; i++) ((int64_t *)at->data)[i] = i * K + ((int64_t *)pair->data)[i] % K;
+    wsss_tensor *am = wsss_mean_all(ctx, wsss_index_select(ctx, wsss_reshape(ctx, q, 1, (int64_t[]){n * K}), 0, at));
+    wsss_tensor *loss_adv = wsss_bce(ctx, q, wsss_index_select(ctx, y, 0, image));
+    terms->reg = wsss_tensor_get(reg, 0);
+    terms->am = wsss_tensor_get(am, 0);
+    terms->adv = wsss_tensor_get(loss_adv, 0);
+    if (adversary_step) return loss_adv;
+    wsss_tensor *weighted_am = wsss_mul_scalar(ctx, am, o->alpha);
+    return o->beta > 0 ? wsss_add(ctx, wsss_mul_scalar(ctx, reg, o->beta), weighted_am) : weighted_am;
+}
+
+wsss_tensor *wsss_eader_loss(wsss_ctx *ctx, const wsss_eader_nets *nets, const wsss_eader_opts *o, wsss_tensor *x,
+                             const wsss_tensor *labels, int adversary_step, wsss_eader_terms *terms) {
+    const int64_t K = labels->shape[1];
     wsss_eader_terms tm = {0};
     wsss_tensor *features = NULL, *class_weight = NULL;
     wsss_tensor *logits = nets->localize(nets->localizer, ctx, x, &features, &class_weight);
     WSSS_ASSERT(logits->ndim == 2 && logits->shape[1] == K, "eader loss: localizer logits B,K");
-    const wsss_dtype dt = logits->dtype;
-    wsss_tensor *y = labels_as(ctx, labels, dt);
-    wsss_tensor *loss_loc = wsss_bce(ctx, wsss_sigmoid(ctx, logits), y);
+    wsss_tensor *loss_loc = wsss_bce(ctx, wsss_sigmoid(ctx, logits), labels_as(ctx, labels, logits->dtype));
     tm.loc = wsss_tensor_get(loss_loc, 0);
-    wsss_tensor *image, *pair;
-    tm.pairs = wsss_eader_pairs(ctx, y, &image, &pair);
-    wsss_tensor *objective = loss_loc, *loss_adv = NULL;
-    if (tm.pairs > 0) {
-        const int64_t n = tm.pairs;
-        wsss_tensor *a = wsss_eader_attention(ctx, features, class_weight, pair, H, W);
-        if (adversary_step) a = wsss_detach(ctx, a); /* the adversary's step does not train the localizer */
-        wsss_tensor *reg = wsss_mean_all(ctx, a);
-        if (o->reg_sum) reg = wsss_mul_scalar(ctx, reg, (double)(H * W));
-        wsss_tensor *mask =
-            wsss_sigmoid(ctx, wsss_mul_scalar(ctx, wsss_add_scalar(ctx, a, -o->mask_center), o->mask_slope));
-        wsss_tensor *erased = wsss_mul(ctx, wsss_index_select(ctx, x, 0, image), wsss_rsub_scalar(ctx, mask, 1.0));
-        wsss_tensor *q = wsss_sigmoid(ctx, nets->classify(nets->adversary, ctx, erased));
-        WSSS_ASSERT(q->ndim == 2 && q->shape[0] == n && q->shape[1] == K, "eader loss: adversary logits N,K");
-        /* the adversary's probability of each pair's erased class: q[n, c_n] at n·K + c_n */
-        wsss_tensor *at = wsss_ctx_tensor(ctx, WSSS_I64, 1, (int64_t[]){n});
-        for (int64_t i = 0; i < n; i++) ((int64_t *)at->data)[i] = i * K + ((int64_t *)pair->data)[i] % K;
-        wsss_tensor *am = wsss_mean_all(ctx, wsss_index_select(ctx, wsss_reshape(ctx, q, 1, (int64_t[]){n * K}), 0, at));
-        loss_adv = wsss_bce(ctx, q, wsss_index_select(ctx, y, 0, image));
-        tm.reg = wsss_tensor_get(reg, 0);
-        tm.am = wsss_tensor_get(am, 0);
-        tm.adv = wsss_tensor_get(loss_adv, 0);
-        if (!adversary_step) {
-            if (o->beta > 0) objective = wsss_add(ctx, objective, wsss_mul_scalar(ctx, reg, o->beta));
-            objective = wsss_add(ctx, objective, wsss_mul_scalar(ctx, am, o->alpha));
-        }
-    }
+    wsss_tensor *erasing = wsss_eader_erase(ctx, nets, o, x, labels, features, class_weight, adversary_step, &tm);
     tm.localizer = tm.loc + (o->beta > 0 ? o->beta * tm.reg : 0.0) + o->alpha * tm.am;
     tm.adversary = tm.adv;
     if (terms) *terms = tm;
-    if (!adversary_step) return objective;
-    if (loss_adv) return loss_adv;
-    wsss_tensor *zero = wsss_ctx_tensor(ctx, dt, 0, NULL); /* nothing erased: nothing to learn */
-    return zero;
+    if (!adversary_step) return erasing ? wsss_add(ctx, loss_loc, erasing) : loss_loc;
+    /* nothing erased: nothing for the adversary to learn */
+    return erasing ? erasing : wsss_ctx_tensor(ctx, logits->dtype, 0, NULL);
 }

@@ -10,6 +10,7 @@
 #include "wsss/eader.h"
 #include "wsss/error.h"
 #include "wsss/method.h"
+#include "wsss/method_internal.h"
 #include "wsss/train_cls.h"
 #include "wsss/train_common.h"
 
@@ -48,14 +49,10 @@ static int check_classifier_arch(const char *option, const char *arch) {
     return WSSS_OK;
 }
 
-static int eader_check(const wsss_train_cls_config *c) {
+int wsss_eader_check_erasing(const wsss_train_cls_config *c) {
     if (c->pool != WSSS_POOL_GAP)
         return wsss_error_set("--pool %s: --method eader's Grad-CAM is the CAM only for GAP class scores (expected gap)",
                               wsss_choice_name(wsss_pool_choices, (int)c->pool));
-    if (c->loss != WSSS_CLS_LOSS_BCE)
-        return wsss_error_set("--loss %s: --method eader trains the localizer with BCE on its probabilities (expected "
-                              "bce)",
-                              wsss_choice_name(wsss_cls_loss_choices, (int)c->loss));
     if (check_classifier_arch("arch", c->arch) != WSSS_OK ||
         check_classifier_arch("adversary-arch", c->adversary_arch) != WSSS_OK)
         return WSSS_ERR;
@@ -69,24 +66,26 @@ static int eader_check(const wsss_train_cls_config *c) {
     return WSSS_OK;
 }
 
-/* ---- the adversary: trainer part 1 ---- */
+static int eader_check(const wsss_train_cls_config *c) {
+    if (wsss_eader_check_erasing(c) != WSSS_OK) return WSSS_ERR;
+    if (c->loss != WSSS_CLS_LOSS_BCE)
+        return wsss_error_set("--loss %s: --method eader trains the localizer with BCE on its probabilities (expected "
+                              "bce)",
+                              wsss_choice_name(wsss_cls_loss_choices, (int)c->loss));
+    return WSSS_OK;
+}
 
-typedef struct eader_state {
-    wsss_classifier adversary;
-    wsss_optim *opt;
-    int64_t block; /* steps of each network's turn */
-    wsss_eader_opts opts;
-} eader_state;
+/* ---- the adversary: trainer part 1 ---- */
 
 /* §5: step mod 2·block < block trains the localizer (part 0), else the adversary (part 1); the
  * blocks run on across epoch boundaries */
 static unsigned eader_phase(void *user, int64_t step) {
-    const eader_state *s = user;
+    const wsss_eader_state *s = user;
     return step % (2 * s->block) < s->block ? 1u : 2u;
 }
 
 static void eader_parts_end(wsss_method_parts *mp) {
-    eader_state *s = mp->state;
+    wsss_eader_state *s = mp->state;
     if (s) {
         if (s->opt) wsss_optim_free(s->opt);
         wsss_classifier_free(&s->adversary);
@@ -98,7 +97,7 @@ static void eader_parts_end(wsss_method_parts *mp) {
 static int eader_parts_begin(const wsss_train_cls_config *c, const wsss_classifier *loc, const wsss_lr_schedule *sched,
                              const char *resume_dir, wsss_method_parts *mp) {
     memset(mp, 0, sizeof *mp);
-    eader_state *s = wsss_xcalloc(1, sizeof *s);
+    wsss_eader_state *s = wsss_xcalloc(1, sizeof *s);
     mp->state = s;
     if (wsss_classifier_create(&s->adversary, c->adversary_arch, loc->num_classes) != WSSS_OK) {
         wsss_error_prefix("--adversary-arch");
@@ -135,8 +134,7 @@ static int eader_parts_begin(const wsss_train_cls_config *c, const wsss_classifi
 
 /* ---- the step ---- */
 
-/* the class weights the head's CAM applies: a ResNet's fc (K,C) or the CAM head's 1x1 conv */
-static wsss_tensor *class_weight(const wsss_classifier *c) {
+wsss_tensor *wsss_eader_class_weight(const wsss_classifier *c) {
     const wsss_linear_layer *fc = wsss_head_impl(&c->m.head, WSSS_HEAD_FC);
     if (fc) return fc->weight;
     const wsss_cam_head *cam = wsss_head_impl(&c->m.head, WSSS_HEAD_CAM);
@@ -147,19 +145,19 @@ static wsss_tensor *class_weight(const wsss_classifier *c) {
 static wsss_tensor *localize(void *net, wsss_ctx *ctx, wsss_tensor *x, wsss_tensor **features, wsss_tensor **weight) {
     wsss_classifier *c = net;
     wsss_tensor *logits = wsss_model_forward(ctx, &c->m, x, 1, features, NULL);
-    *weight = class_weight(c);
+    *weight = wsss_eader_class_weight(c);
     return logits;
 }
 
-static wsss_tensor *classify(void *net, wsss_ctx *ctx, wsss_tensor *x) {
+wsss_tensor *wsss_eader_adversary_logits(void *net, wsss_ctx *ctx, wsss_tensor *x) {
     return wsss_model_forward(ctx, &((wsss_classifier *)net)->m, x, 1, NULL, NULL);
 }
 
 static wsss_tensor *eader_step_loss(wsss_ctx *ctx, const wsss_method_run *r, const wsss_batch *b, int64_t epoch,
                                     wsss_trainer_stats *stats) {
     (void)epoch;
-    eader_state *s = r->parts->state;
-    const wsss_eader_nets nets = {localize, r->cls, classify, &s->adversary};
+    wsss_eader_state *s = r->parts->state;
+    const wsss_eader_nets nets = {localize, r->cls, wsss_eader_adversary_logits, &s->adversary};
     const int adversary_step = !(r->trainer->active & 1u);
     wsss_eader_terms tm;
     wsss_tensor *loss = wsss_eader_loss(ctx, &nets, &s->opts, b->images, b->labels, adversary_step, &tm);

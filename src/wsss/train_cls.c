@@ -172,8 +172,9 @@ int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
                               wsss_choice_name(wsss_train_optim_choices, (int)c->optim), c->momentum);
     const wsss_method_ops *method = wsss_method_get((wsss_method_kind)c->method);
     if (method->check && method->check(c) != WSSS_OK) return WSSS_ERR;
-    if (c->method != WSSS_METHOD_EADER && (c->adversary_weights || strcmp(c->adversary_arch, "resnet18") != 0))
-        return wsss_error_set("--adversary-%s: only --method eader trains an adversary",
+    const int adversary = c->method == WSSS_METHOD_EADER || c->method == WSSS_METHOD_MCIS_EADER;
+    if (!adversary && (c->adversary_weights || strcmp(c->adversary_arch, "resnet18") != 0))
+        return wsss_error_set("--adversary-%s: only --method eader or mcis+eader trains an adversary",
                               c->adversary_weights ? "weights" : "arch");
     if (c->class_map && !c->extra_data)
         return wsss_error_set("--class-map %s: maps the classes of --extra-data folders (none given)", c->class_map);

@@ -171,6 +171,7 @@ int wsss_trainer_init_parts(wsss_trainer *t, const wsss_trainer_opts *opts, int 
         p->steps = 0;
         p->last_lr = 0;
         p->epoch_loss_sum = 0;
+        p->epoch_loss_n = 0;
         p->design = wsss_xmalloc((size_t)(p->params->n ? p->params->n : 1));
         for (int j = 0; j < p->params->n; j++) p->design[j] = (unsigned char)(p->params->items[j].t->requires_grad != 0);
     }
@@ -337,7 +338,11 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
             wsss_optim_step(p->opt, p->last_lr);
             p->steps++;
         }
-        for (int i = 0; i < t->n_parts && stats.has_part_loss; i++) t->parts[i].epoch_loss_sum += stats.part_loss[i];
+        for (int i = 0; i < t->n_parts && stats.has_part_loss; i++)
+            if (isfinite(stats.part_loss[i])) {
+                t->parts[i].epoch_loss_sum += stats.part_loss[i];
+                t->parts[i].epoch_loss_n++;
+            }
         t->step++;
         steps_here++;
         t->last_loss = stats.loss;
@@ -386,9 +391,11 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
                 wsss_runlog_kv_int(log, "epoch", t->epoch + 1);
                 wsss_runlog_kv_double(log, "epoch_loss", t->epoch_loss_sum / (double)t->epoch_steps);
                 if (t->n_parts > 1) {
-                    double sums[WSSS_TRAINER_MAX_PARTS];
-                    for (int i = 0; i < t->n_parts; i++) sums[i] = t->parts[i].epoch_loss_sum;
-                    log_part_values(log, t, "epoch_loss_", sums, 1.0 / (double)t->epoch_steps);
+                    double means[WSSS_TRAINER_MAX_PARTS];
+                    for (int i = 0; i < t->n_parts; i++)
+                        means[i] = t->parts[i].epoch_loss_n ? t->parts[i].epoch_loss_sum / (double)t->parts[i].epoch_loss_n
+                                                            : NAN;
+                    log_part_values(log, t, "epoch_loss_", means, 1.0);
                 }
                 for (int k = 0; k < es.n_aux && k < WSSS_TRAINER_MAX_AUX; k++)
                     wsss_runlog_kv_double(log, es.aux_name[k], es.aux[k]);
@@ -397,7 +404,10 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
             t->epoch++;
             t->epoch_loss_sum = 0;
             t->epoch_steps = 0;
-            for (int i = 0; i < t->n_parts; i++) t->parts[i].epoch_loss_sum = 0;
+            for (int i = 0; i < t->n_parts; i++) {
+                t->parts[i].epoch_loss_sum = 0;
+                t->parts[i].epoch_loss_n = 0;
+            }
             if (o->ckpt_dir) {
                 if (wsss_trainer_save(t, o->ckpt_dir) != WSSS_OK) {
                     rc = WSSS_ERR;

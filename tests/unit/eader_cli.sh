@@ -10,6 +10,8 @@
 # backbone. Bad input exits before any training: unknown or segmentation --adversary-arch, another
 # pooling or loss, adversary options without eader (exit 2), adversary weights that do not fit or
 # a missing file, a size that leaves the adversary a 1x1 map (exit 1, nothing trained).
+# --method mcis+eader: MCIS's classifier as the localizer (pairs, co-attention terms in the
+# localizer's steps, its model file and maps), stop + resume exact, its refusals.
 # Usage: bash eader_cli.sh <path-to-wsss> <tmpdir>
 set -u
 . "$(dirname "$0")/../cli_test_lib.sh"
@@ -157,7 +159,7 @@ check "the pooling named" has "$TMP/out" "--pool gmp: --method eader's Grad-CAM 
 check "--loss mlsm: exit 2" rc_is 2 "$WSSS" train-cls "${EADER[@]}" --run "$TMP/x" --loss mlsm
 check "--adversary-weights without eader: exit 2" rc_is 2 "$WSSS" train-cls --data "$D" --run "$TMP/x" \
     --adversary-weights "$W"
-check "its message" has "$TMP/out" "--adversary-weights: only --method eader trains an adversary"
+check "its message" has "$TMP/out" "--adversary-weights: only --method eader or mcis+eader trains an adversary"
 check "nothing written for bad settings" test ! -e "$TMP/x"
 check "adversary weights of another arch: exit 1" rc_is 1 "$WSSS" train-cls "${EADER[@]}" --run "$TMP/y" \
     --adversary-arch resnet34 --adversary-weights "$W"
@@ -169,5 +171,28 @@ check "--size 32: the adversary's 1x1 map refused: exit 1" rc_is 1 "$WSSS" train
     --size 32
 check "the size named" has "$TMP/out" "--size 32 leaves the adversary resnet18 a 1x1 last feature map"
 check "nothing trained for refused weights or size" test ! -e "$TMP/y/cls/ckpt"
+
+# ---- mcis+eader: MCIS's co-attention classifier as the localizer (pairs, its recipe, its maps) ----
+ME=(--method mcis+eader --data "$D" --arch resnet18 --epochs 1 --batch 4 --size 40 --lr-steps "" --block-steps 1 \
+    --contrastive-from 0 --quiet)
+R4="$TMP/mcis_eader"
+check "train-cls --method mcis+eader: L A L" rc_is 0 "$WSSS" train-cls "${ME[@]}" --run "$R4"
+check "mcis+eader phases" phases_are "$R4/logs/train-cls.jsonl" LAL
+check "the co-attention terms logged in the localizer's steps" has "$R4/logs/train-cls.jsonl" '"co":'
+check "the model file says mcis+eader" st_is "$R4/cls/model.safetensors" 'm.get("method")' mcis+eader
+check "the model holds the co-attention" st_is "$R4/cls/model.safetensors" '"extra_linear_e.weight" in h' True
+check "the adversary in the checkpoint" test -f "$R4/cls/ckpt/part-adversary.safetensors"
+check "stored: MCIS's recipe (Nesterov)" json_is "$R4/cls/ckpt/state.json" 'json.loads(j["config"])["nesterov"]' 1
+R5="$TMP/mcis_eader_resumed"
+check "mcis+eader stopped after 2 steps: exit 130" rc_is 130 "$WSSS" train-cls "${ME[@]}" --run "$R5" --stop-after 2
+check "resumed" rc_is 0 "$WSSS" train-cls --resume "$R5/cls/ckpt" --quiet
+check "mcis+eader stop + resume == uninterrupted (bytes)" cmp "$R4/cls/model.safetensors" "$R5/cls/model.safetensors"
+check "cam on the mcis+eader model: the co-attention maps" rc_is 0 "$WSSS" cam --data "$D" --run "$R4" --size 40 \
+    --quiet
+check "the maps are MCIS's" has "$R4/logs/cam.jsonl" '"maps":"mcis+eader"'
+check "--method mcis+eader --loss bce: exit 2 (MCIS's soft margin)" rc_is 2 "$WSSS" train-cls "${ME[@]}" \
+    --run "$TMP/z" --loss bce
+check "--method mcis+eader --adversary-arch nope: exit 2" rc_is 2 "$WSSS" train-cls "${ME[@]}" --run "$TMP/z" \
+    --adversary-arch nope
 
 cli_summary eader_cli
