@@ -16,6 +16,15 @@
  * lr 0.1, the four groups with the head at x10) with BN, conv1 and layer1 frozen. Prints the first
  * and last step's loss to stderr.
  *
+ * train_eader_r50_r18_b8_224: one EADER localizer step as `wsss train-cls --method eader` takes it
+ * (specs/eader.md §2-§5): a ResNet-50 localizer (output stride 32, GAP + linear to 20 classes) and
+ * a ResNet-18 adversary, both with batch norm in training mode; batch 8 at 224 with 12 positive
+ * (image, class) pairs (eader_labels, as torch_bench.py's); Grad-CAM, min-max, soft masks, 12
+ * erased copies through the adversary, L_loc + 1e-5 L_reg + 0.05 L_am, backward into the
+ * localizer through the adversary (whose parameters take no gradient: the trainer's inactive
+ * part), SGD (momentum 0.9, weight decay 1e-4, lr 0.01) on the localizer. Prints the first and
+ * last step's loss to stderr.
+ *
  * Environment: WSSS_BENCH_PLAIN=1 runs with plain layouts (no wsss_ctx_set_blocked), to measure
  * what the blocked layouts bring; WSSS_BENCH_WINOGRAD=1 enables Winograd convolutions
  * (wsss_ctx_set_winograd) in the training workloads, which train-cls and train-seg leave off;
@@ -32,6 +41,7 @@
 #include "wsss/affinity_net.h"
 #include "wsss/autograd.h"
 #include "wsss/dnnl_info.h"
+#include "wsss/eader.h"
 #include "wsss/error.h"
 #include "wsss/models.h"
 #include "wsss/ops.h"
@@ -282,6 +292,94 @@ static int setup_aff(workload *wl, wsss_rng *r) {
     return 0;
 }
 
+/* ---------------- train_eader_r50_r18_b8_224: one EADER localizer step ---------------- */
+
+#define EADER_BATCH 8
+#define EADER_SIDE 224
+
+typedef struct eader_state {
+    wsss_model loc, adv;
+    wsss_optim *opt;
+    wsss_ctx *ctx;
+    wsss_tensor *x, *y;
+    int steps;
+    double first_loss, last_loss;
+} eader_state;
+
+/* Image b's classes: b mod 20, and for even b also (b + 7) mod 20: 12 pairs in a batch of 8
+ * (torch_bench.py's eader_labels). */
+static wsss_tensor *eader_labels(void) {
+    wsss_tensor *y = wsss_tensor_new(WSSS_F32, 2, (int64_t[]){EADER_BATCH, NUM_CLASSES});
+    for (int b = 0; b < EADER_BATCH; b++) {
+        wsss_f32(y)[b * NUM_CLASSES + b % NUM_CLASSES] = 1.0f;
+        if (b % 2 == 0) wsss_f32(y)[b * NUM_CLASSES + (b + 7) % NUM_CLASSES] = 1.0f;
+    }
+    return y;
+}
+
+static wsss_tensor *eader_localize(void *net, wsss_ctx *ctx, wsss_tensor *x, wsss_tensor **features,
+                                   wsss_tensor **weight) {
+    wsss_model *m = net;
+    *weight = m->resnet.fc.weight;
+    return wsss_model_forward(ctx, m, x, 1, features, NULL);
+}
+
+static wsss_tensor *eader_classify(void *net, wsss_ctx *ctx, wsss_tensor *x) {
+    return wsss_model_forward(ctx, net, x, 1, NULL, NULL);
+}
+
+static void eader_run(void *s_) {
+    eader_state *s = s_;
+    wsss_params_zero_grad(&s->loc.params, 1);
+    const wsss_eader_nets nets = {eader_localize, &s->loc, eader_classify, &s->adv};
+    const wsss_eader_opts o = wsss_eader_opts_default();
+    wsss_tensor *loss = wsss_eader_loss(s->ctx, &nets, &o, s->x, s->y, 0, NULL);
+    s->last_loss = wsss_tensor_get(loss, 0);
+    if (s->steps++ == 0) s->first_loss = s->last_loss;
+    if (wsss_backward(s->ctx, loss) != WSSS_OK) die("backward");
+    wsss_optim_step(s->opt, 0.01);
+    if (getenv("WSSS_BENCH_DEBUG")) fprintf(stderr, "ctx peak %.1f MB\n", wsss_ctx_peak_bytes(s->ctx) / 1e6);
+    wsss_ctx_reset(s->ctx);
+}
+
+static void eader_done(void *s_) {
+    eader_state *s = s_;
+    fprintf(stderr, "bench_models: train_eader_r50_r18_b8_224 loss: first step %.6f, last step %.6f (%d steps)\n",
+            s->first_loss, s->last_loss, s->steps);
+    wsss_ctx_free(s->ctx);
+    wsss_optim_free(s->opt);
+    wsss_tensor_free(s->x);
+    wsss_tensor_free(s->y);
+    wsss_model_free(&s->loc);
+    wsss_model_free(&s->adv);
+    free(s);
+}
+
+static int setup_eader(workload *wl, wsss_rng *r) {
+    eader_state *s = wsss_xcalloc(1, sizeof *s);
+    if (wsss_model_create(&s->loc, "resnet50", NUM_CLASSES, WSSS_F32) != WSSS_OK ||
+        wsss_model_create(&s->adv, "resnet18", NUM_CLASSES, WSSS_F32) != WSSS_OK)
+        die("eader models");
+    wsss_model_reset_parameters(&s->loc, r);
+    wsss_model_reset_parameters(&s->adv, r);
+    wsss_params_set_trainable(&s->adv.params, "", 0); /* the adversary is not trained in this step */
+    s->ctx = wsss_ctx_new();
+    wsss_ctx_set_blocked(s->ctx, getenv("WSSS_BENCH_PLAIN") == NULL);
+    wsss_ctx_set_winograd(s->ctx, getenv("WSSS_BENCH_WINOGRAD") != NULL); /* train-cls: direct */
+    s->x = randn(r, EADER_BATCH, 3, EADER_SIDE, EADER_SIDE);
+    s->y = eader_labels();
+    const wsss_optim_config cfg = wsss_optim_sgd_config(0.9, 0, 0);
+    const wsss_optim_group g[4] = {{1, 1e-4}, {1, 1e-4}, {1, 1e-4}, {1, 1e-4}};
+    s->opt = wsss_optim_new(&cfg, 4, g);
+    wsss_optim_add_params(s->opt, &s->loc.params);
+    wl->batch = EADER_BATCH;
+    wl->warmup = 1;
+    wl->state = s;
+    wl->run = eader_run;
+    wl->done = eader_done;
+    return 0;
+}
+
 /* ---------------- rw_500x375: PSA's random walk for one VOC-size image ----------------
  * 63 x 47 nodes (a 500 x 375 image at stride 8), 21 seed channels, beta 8, t 256, on affinities and
  * seeds from the same formulas torch_bench.py uses. With WSSS_BENCH_ONE_CORE=1 on one thread (the
@@ -357,6 +455,8 @@ int main(int argc, char **argv) {
         rc = setup_rw(&wl);
     else if (strcmp(name, "train_aff_r50_b8_448") == 0)
         rc = setup_aff(&wl, &rng);
+    else if (strcmp(name, "train_eader_r50_r18_b8_224") == 0)
+        rc = setup_eader(&wl, &rng);
     else if (strcmp(name, "infer_resnet50os8_b1_448") == 0)
         rc = setup_model(&wl, &rng, "resnet50-os8", 0, 1, 448, 0, 2, 0, 0, 0);
     else {

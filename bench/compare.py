@@ -11,6 +11,7 @@ import json
 import sys
 
 ORDER = ["train_resnet50_b8_224", "train_resnet18_b64_64", "train_vgg16d_b5_256", "train_aff_r50_b8_448",
+         "train_eader_r50_r18_b8_224",
          "infer_resnet50os8_b1_448", "rw_500x375", "peak"]
 
 

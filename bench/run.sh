@@ -33,7 +33,7 @@ RAW="$BIN/models_raw.txt"
 HAVE_TORCH=0
 if "$PY" -c "import torch, torchvision" 2>/dev/null; then HAVE_TORCH=1
 else echo "# $PY cannot import torch/torchvision: PyTorch side skipped (make deps-bench)" | tee -a "$OUT"; fi
-for wl_runs in train_resnet50_b8_224:5 train_resnet18_b64_64:5 train_vgg16d_b5_256:3 train_aff_r50_b8_448:3 infer_resnet50os8_b1_448:5 rw_500x375:5 peak:5; do
+for wl_runs in train_resnet50_b8_224:5 train_resnet18_b64_64:5 train_vgg16d_b5_256:3 train_aff_r50_b8_448:3 train_eader_r50_r18_b8_224:3 infer_resnet50os8_b1_448:5 rw_500x375:5 peak:5; do
   wl=${wl_runs%%:*}; n=${wl_runs##*:}
   if [ -x "$BIN/bench_models" ]; then
     echo "== $wl (wsss, $n runs)" >&2

@@ -16,7 +16,15 @@ mode with its affine frozen, conv1/bn1/layer1 frozen; layer2/3/4 into PSA's head
 512->64, 1024->128, 2048->256 + ELU, concatenated, 1x1 448->448 + ELU); the affinities
 exp(-mean_c |f_i - f_j|) of the 34 radius-5 offsets by slicing; batch 8 at 448 (56 x 56 cells); PSA's
 balanced loss against the pair labels bench_models.c uses (aff_pair_masks); plain SGD (momentum 0,
-weight decay 5e-4, lr 0.1, head at x10). Prints the first and last step's loss to stderr."""
+weight decay 5e-4, lr 0.1, head at x10). Prints the first and last step's loss to stderr.
+
+train_eader_r50_r18_b8_224 is one EADER localizer step (specs/eader.md section 2-5) as wsss train-cls
+--method eader takes it, written the way a PyTorch user would: torchvision's ResNet-50 localizer (GAP +
+fc to 20 classes) and ResNet-18 adversary, both in train mode, the adversary's parameters with
+requires_grad False (it is not trained in this step, and no gradient of it is wasted); batch 8 at 224,
+the 12 (image, class) pairs of eader_labels; Grad-CAM with the fc weights detached, bilinear upsampling,
+min-max, sigmoid(100 (A - 0.5)), erased copies through the adversary, L_loc + 1e-5 L_reg + 0.05 L_am,
+backward, SGD (momentum 0.9, weight decay 1e-4, lr 0.01) on the localizer."""
 import json
 import os
 import re
@@ -181,6 +189,42 @@ def time_runs(fn, warmup, runs):
     return ts
 
 
+def eader_labels(batch):
+    """image b: class b mod 20, and for even b also (b + 7) mod 20 (bench_models.c's eader_labels)"""
+    y = torch.zeros(batch, NUM_CLASSES)
+    for b in range(batch):
+        y[b, b % NUM_CLASSES] = 1
+        if b % 2 == 0:
+            y[b, (b + 7) % NUM_CLASSES] = 1
+    return y
+
+
+def eader_step_fn(loc, adv, x, y, opt, losses):
+    body = nn.Sequential(loc.conv1, loc.bn1, loc.relu, loc.maxpool, loc.layer1, loc.layer2, loc.layer3, loc.layer4)
+    classes = [[c for c in range(y.shape[1]) if y[b, c] > 0] for b in range(y.shape[0])]
+    pairs = [(b, cl[r]) for r in range(max(map(len, classes))) for b, cl in enumerate(classes) if len(cl) > r]
+    b_idx, c_idx = torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs])
+    n = len(pairs)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        feats = body(x)
+        z = loc.fc(feats.mean(dim=(2, 3)))
+        loss_loc = F.binary_cross_entropy(torch.sigmoid(z), y)
+        u = F.relu(torch.einsum("nc,nchw->nhw", loc.fc.weight.detach()[c_idx], feats[b_idx]))[:, None]
+        up = F.interpolate(u, size=x.shape[2:], mode="bilinear", align_corners=False).flatten(1)
+        lo, hi = up.min(dim=1, keepdim=True).values, up.max(dim=1, keepdim=True).values
+        rng = hi - lo
+        a = ((up - lo) / (rng + (rng == 0).float())).view(n, 1, *x.shape[2:])
+        m = torch.sigmoid(100 * (a - 0.5))
+        q = torch.sigmoid(adv(x[b_idx] * (1 - m)))
+        loss = loss_loc + 1e-5 * a.mean() + 0.05 * q[torch.arange(n), c_idx].mean()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return step
+
+
 def train_step_fn(model, x, y, opt):
     def step():
         opt.zero_grad(set_to_none=True)
@@ -245,6 +289,17 @@ def run(workload, runs):
 
         ts = time_runs(step, 1, runs)
         print("torch_bench.py: train_aff_r50_b8_448 loss: first step %.6f, last step %.6f (%d steps)"
+              % (losses[0], losses[-1], len(losses)), file=sys.stderr)
+    elif workload == "train_eader_r50_r18_b8_224":
+        batch = 8
+        loc = torchvision.models.resnet50(num_classes=NUM_CLASSES).train()
+        adv = torchvision.models.resnet18(num_classes=NUM_CLASSES).train().requires_grad_(False)
+        x = torch.randn(batch, 3, 224, 224)
+        y = eader_labels(batch)
+        opt = torch.optim.SGD(loc.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+        losses = []
+        ts = time_runs(eader_step_fn(loc, adv, x, y, opt, losses), 1, runs)
+        print("torch_bench.py: train_eader_r50_r18_b8_224 loss: first step %.6f, last step %.6f (%d steps)"
               % (losses[0], losses[-1], len(losses)), file=sys.stderr)
     elif workload == "infer_resnet50os8_b1_448":
         batch = 1

@@ -1,6 +1,7 @@
 /* `wsss train-cls`: train the multi-label classifier (stage 1; train_cls.h). */
 
 #include "commands.h"
+#include "wsss/eader.h"
 #include "wsss/method.h"
 #include "wsss/train_cls.h"
 #include "wsss/train_common.h"
@@ -21,9 +22,13 @@ int cmd_train_cls(int argc, char **argv) {
     int quiet = 0, stop_after = 0;
     const cli_opt opts[] = {
         {"method", CLI_CHOICE, &c.method, "M",
-         "cam (the baseline) or mcis (co-attention on class-sharing pairs; its recipe changes the defaults: "
+         "cam (the baseline), mcis (co-attention on class-sharing pairs; its recipe changes the defaults: "
          "vgg16-deeplab, 15 epochs, batch 5, size 256, no crop or flip, jitter 0.3, lr 1e-3 x0.1 at epochs 5,10, "
-         "Nesterov, weight decay 5e-4 on biases too, head x10)",
+         "Nesterov, weight decay 5e-4 on biases too, head x10) or eader (adversarial erasing against a second "
+         "classifier, see --adversary-arch; its recipe: resnet101, 10 epochs, batch 16 with the last one kept, size "
+         "448, crop area from 0.08, lr 0.01 constant, weight decay 1e-4 on every parameter, no head or bias "
+         "multipliers, bce), or mcis+eader (eader with mcis's co-attention classifier as the localizer and mcis's "
+         "recipe)",
          .choices = wsss_method_choices},
         {"data", CLI_STRING, &c.data, "DIR", "dataset root (VOC layout)", .flags = CLI_REQUIRED, .unless = "resume"},
         {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt) or a list file", .flags = 0},
@@ -59,10 +64,12 @@ int cmd_train_cls(int argc, char **argv) {
         /* 0|1 rather than flags: the mcis recipe turns them on, and a user may turn them off */
         {"bias-decay", CLI_INT, &c.bias_decay, "0|1", "weight decay on biases too", .min = 0, .max = 1},
         {"nesterov", CLI_INT, &c.nesterov, "0|1", "SGD with Nesterov momentum", .min = 0, .max = 1},
+        {"bias-lr-mult", CLI_DOUBLE, &c.bias_lr_mult, "F", "lr multiplier of the biases over their layer's weights",
+         .min = 0, .max = 100},
         {"head-lr-mult", CLI_DOUBLE, &c.head_lr_mult, "F",
-         "lr multiplier of the new head, its bias twice (negative: 10 with --backbone-weights, else 1)", .min = -1,
+         "lr multiplier of the new head, its bias times --bias-lr-mult too (negative: 10 with --backbone-weights, else 1)", .min = -1,
          .max = 1000},
-        {"lr-policy", CLI_CHOICE, &c.lr_policy, "P", "poly or step", .choices = wsss_cls_lr_policy_choices},
+        {"lr-policy", CLI_CHOICE, &c.lr_policy, "P", "poly, step or constant", .choices = wsss_cls_lr_policy_choices},
         {"lr-power", CLI_DOUBLE, &c.lr_power, "F", "poly power", .min = 0, .max = 10},
         {"lr-steps", CLI_STRING, &c.lr_steps, "E,E", "step policy: epochs at which lr is multiplied by gamma (default none)",
          .flags = 0},
@@ -77,6 +84,26 @@ int cmd_train_cls(int argc, char **argv) {
         {"map-epoch", CLI_INT, &c.map_epoch, "E",
          "also keep the model after this 0-based epoch as MODEL_eE.safetensors (mcis: 10, the one its maps use; -1 or beyond "
          "the run: none)", .min = -1, .max = 1000000},
+        {"adversary-arch", CLI_STRING, &c.adversary_arch, "A",
+         "eader: the adversary, a classifier arch like --arch", .flags = 0},
+        {"adversary-weights", CLI_STRING, &c.adversary_weights, "FILE",
+         "eader: ImageNet weights of the adversary's backbone, safetensors with torchvision names (default: from "
+         "scratch)", .flags = 0},
+        {"alpha", CLI_DOUBLE, &c.alpha, "F",
+         "eader: weight in the localizer's loss of the adversary's probability for the erased class", .min = 0,
+         .max = 100},
+        {"beta", CLI_DOUBLE, &c.beta, "F", "eader: weight of the attention regulariser (0: none)", .min = 0,
+         .max = 100},
+        {"reg", CLI_CHOICE, &c.reg, "R",
+         "eader: the regulariser, mean (of all attention values) or sum (each map's sum, averaged over the maps)",
+         .choices = wsss_eader_reg_choices},
+        {"block-steps", CLI_INT, &c.block_steps, "N",
+         "eader: steps of each network's turn, the localizer's first, running on across epochs", .min = 1,
+         .max = INT_MAX},
+        {"mask-slope", CLI_DOUBLE, &c.mask_slope, "F", "eader: slope of the soft erasing mask sigmoid(F (A - C))",
+         .flags = CLI_MIN_OPEN, .min = 0, .max = 10000},
+        {"mask-center", CLI_DOUBLE, &c.mask_center, "C", "eader: the attention value where the soft mask is one half",
+         .flags = CLI_MIN_OPEN | CLI_MAX_OPEN, .min = 0, .max = 1},
         CLI_OPTS_TRAIN_LOOP(c, &quiet, &stop_after),
     };
     unsigned char given[sizeof opts / sizeof opts[0]];

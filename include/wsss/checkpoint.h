@@ -6,6 +6,13 @@
  *   DIR/state.json          format version, step, epoch, lr schedule and last lr, RNG state (exact),
  *                           data-loader position, the run's config text, a timestamp
  *
+ * A run that trains several networks (trainer parts, trainer.h) keeps the first one in
+ * model/optim.safetensors as above (so a reader of one network, e.g. `wsss cam` on a checkpoint,
+ * finds it there unchanged) and every further part NAME in
+ *   DIR/part-NAME.safetensors and DIR/part-NAME.optim.safetensors,
+ * with state.json's "parts" (each part's name, steps, last lr and schedule) and "phase" (the parts
+ * that stepped last). A one-network checkpoint has neither field.
+ *
  * Save writes everything into DIR.tmp-<pid>, fsyncs it, then renames it over DIR: when DIR exists
  * it is first renamed to DIR.old-<pid>, and removed after the new one is in place. A crash leaves
  * either DIR (old or new, complete) or DIR.old-<pid> (complete), plus possibly DIR.tmp-<pid>. The
@@ -30,6 +37,16 @@
 
 #define WSSS_CKPT_VERSION 1
 #define WSSS_CKPT_MAX_DATA_POS 16
+#define WSSS_CKPT_MAX_PARTS 4
+#define WSSS_CKPT_PART_NAME 32 /* part names: 1..31 characters of [a-z0-9_] (they name files) */
+
+/* One network of a multi-part checkpoint. */
+typedef struct wsss_ckpt_part {
+    char name[WSSS_CKPT_PART_NAME];
+    int64_t steps;          /* optimizer steps it took */
+    double lr;              /* base lr of its last step (informational) */
+    wsss_lr_schedule sched;
+} wsss_ckpt_part;
 
 typedef struct wsss_ckpt_state {
     int64_t step;  /* optimizer steps taken */
@@ -41,6 +58,9 @@ typedef struct wsss_ckpt_state {
     int64_t data_pos[WSSS_CKPT_MAX_DATA_POS]; /* opaque data-loader position */
     char *config;  /* run configuration text; NULL = none. Owned: set with wsss_ckpt_state_set_config */
     char timestamp[32]; /* UTC "YYYY-MM-DDTHH:MM:SSZ": filled by load (save writes the current time) */
+    int n_parts;        /* 0: one network (no "parts"); else 2..WSSS_CKPT_MAX_PARTS */
+    wsss_ckpt_part parts[WSSS_CKPT_MAX_PARTS];
+    unsigned phase;     /* bit i: part i stepped at the last step (0 before the first) */
 } wsss_ckpt_state;
 
 void wsss_ckpt_state_init(wsss_ckpt_state *s);  /* zeroed, constant lr 0 */
@@ -57,6 +77,19 @@ int wsss_ckpt_save(const char *dir, const wsss_params *model, const wsss_optim *
  * loaded: discard them. */
 int wsss_ckpt_load(const char *dir, wsss_params *model, wsss_optim *opt, wsss_ckpt_state *state);
 
+/* Several networks (state->n_parts of them, >= 2, named by state->parts[i].name): params[i] and
+ * opts[i] (opts NULL, or every entry set) as the layout above says. Atomic like wsss_ckpt_save. */
+int wsss_ckpt_save_parts(const char *dir, const wsss_params *const *params, const wsss_optim *const *opts,
+                         const wsss_ckpt_state *state);
+/* Load a checkpoint of n networks named names[0..n) (n = 1: a one-network checkpoint, as
+ * wsss_ckpt_load) into params[i] / opts[i] (opts NULL: no optimizer state). The stored parts must
+ * be these, in this order: otherwise an error names the stored and the expected parts. Strict
+ * like wsss_ckpt_load; on error discard every object. */
+int wsss_ckpt_load_parts(const char *dir, int n, const char *const *names, wsss_params *const *params,
+                         wsss_optim *const *opts, wsss_ckpt_state *state);
+/* Nonzero if name can name a part (1..31 characters of [a-z0-9_]). */
+int wsss_ckpt_part_name_ok(const char *name);
+
 /* Leftovers next to DIR of saves whose process is gone (kill -9, power loss): DIR.tmp-<pid> is
  * removed; DIR.old-<pid> is renamed back to DIR when DIR is missing (the save died between its two
  * renames), else removed. Only files a checkpoint holds are deleted (a leftover with other files
@@ -65,6 +98,8 @@ int wsss_ckpt_clean_stale(const char *dir);
 
 /* Only the state (state.json), e.g. to inspect a checkpoint. */
 int wsss_ckpt_load_state(const char *dir, wsss_ckpt_state *state);
+/* The state.json text of state (malloc'd), as save writes it (with the current time). */
+char *wsss_ckpt_state_to_json(const wsss_ckpt_state *state, int has_optimizer);
 /* The state.json parser itself, on text[0..len) (file names it in messages): the same validation,
  * state is replaced only on success; *has_optimizer receives the file's has_optimizer flag. */
 int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_ckpt_state *state, int *has_optimizer);

@@ -20,12 +20,16 @@ typedef struct wsss_progress {
     double t0, interval;
     FILE *out;
     int tty, enabled, printed_width;
+    char note[160]; /* shown after the counts (wsss_progress_set_note) */
 } wsss_progress;
 
 void wsss_progress_start(wsss_progress *p, const char *label, int64_t total);
 /* As start, writing to `out`; tty: 1 redraw in place, 0 plain lines; interval_s between updates. */
 void wsss_progress_start_ex(wsss_progress *p, const char *label, int64_t total, FILE *out, int tty, double interval_s);
 void wsss_progress_add(wsss_progress *p, int64_t n);
+/* A short text shown after the counts from the next update on (e.g. a trainer's per-network
+ * losses); set it from the thread that calls add, between adds. */
+void wsss_progress_set_note(wsss_progress *p, const char *note);
 /* Final line with the total time (always printed when enabled). */
 void wsss_progress_finish(wsss_progress *p);
 

@@ -21,7 +21,7 @@
 #define WSSS_TRAIN_CLS_MAX_STEPS 8
 
 typedef enum { WSSS_CLS_LOSS_MLSM = 0, WSSS_CLS_LOSS_BCE } wsss_cls_loss;
-/* The words of the typed settings (command line and stored config): mlsm, bce; poly, step. */
+/* The words of the typed settings (command line and stored config): mlsm, bce; poly, step, constant. */
 extern const wsss_choice wsss_cls_loss_choices[];
 extern const wsss_choice wsss_cls_lr_policy_choices[];
 
@@ -49,12 +49,20 @@ typedef struct wsss_train_cls_config {
     wsss_pool_kind pool;    /* class scores from the CAM: gap (the model's GAP + linear), gmp (max),
                                lse (log-mean-exp with sharpness lse_r); all + the fc bias */
     double lse_r;
-    int method;             /* wsss_method_kind (method.h): cam (the baseline) or mcis */
+    int method;             /* wsss_method_kind (method.h): cam (the baseline), mcis or eader */
+    double bias_lr_mult;    /* lr multiplier of biases over their layer's weights: 2 (Caffe's rule) */
     int nesterov;           /* SGD with Nesterov momentum */
     int bias_decay;         /* weight decay on biases too (MCIS), else on weights only */
     int contrastive_from;   /* mcis: the 0-based epoch from which the contrastive terms count (2) */
     int map_epoch;          /* >= 0: also keep the model after this 0-based epoch (the one MCIS's maps
                                use, 10), in <model>_e<E>.safetensors next to the final model; -1: none */
+    /* eader (eader.h, specs/eader.md): the adversary and the erasing */
+    const char *adversary_arch;    /* a classifier arch: resnet18 */
+    const char *adversary_weights; /* ImageNet weights of its backbone, or NULL: from scratch */
+    double alpha, beta;            /* weights of L_am and L_reg: 0.05, 1e-5 */
+    int reg;                       /* wsss_eader_reg_choices: mean (0) or sum (1) */
+    int block_steps;               /* each network's turn in steps: 200 */
+    double mask_slope, mask_center; /* the soft mask's ω and σ0: 100, 0.5 */
     int seed, workers, log_every, progress, skip_bad;
     int64_t stop_after;     /* testing: behave as interrupted after this many steps (0 = off) */
 } wsss_train_cls_config;
@@ -73,6 +81,13 @@ extern const wsss_cfg_table wsss_train_cls_config_table;
  * The typed settings hold valid values by construction (an enum outside its list is a programmer
  * error: assert). */
 int wsss_train_cls_config_check(const wsss_train_cls_config *c);
+
+/* The stage's optimizer over a registry, from c's settings (the shared four groups with bias_lr_mult,
+ * Nesterov and --bias-decay applied); head_mult: the new layers' multiplier. */
+wsss_optim *wsss_train_cls_optim_new(const wsss_train_cls_config *c, double head_mult, const wsss_params *ps);
+/* The new layers' lr multiplier of c: head_lr_mult, or when negative 10 with backbone weights and 1
+ * from scratch. */
+double wsss_train_cls_head_mult(const wsss_train_cls_config *c);
 
 /* The kept model of --map-epoch E: the final model's path with _eE before .safetensors (malloc'd). */
 char *wsss_train_cls_map_model_path(const char *model_path, int epoch);

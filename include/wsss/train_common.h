@@ -82,6 +82,13 @@ typedef struct wsss_train_loop {
     /* optional, as wsss_trainer_opts.epoch_end: e.g. a validation pass after every epoch */
     int (*epoch_end)(void *epoch_user, wsss_trainer *t, wsss_trainer_stats *stats);
     void *epoch_user;
+    /* optional: networks trained beside params (trainer parts 1.., e.g. a method's adversary), the
+     * first one's part name then (default "model") and the phase rule (trainer.h) */
+    int n_extra;
+    const wsss_trainer_part *extra;
+    const char *part_name;
+    wsss_trainer_phase_fn phase;
+    void *phase_user;
 } wsss_train_loop;
 
 /* WSSS_OK, WSSS_ERR (message set) or WSSS_TRAINER_INTERRUPTED (a checkpoint was saved). */

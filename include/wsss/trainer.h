@@ -1,10 +1,22 @@
 /* The epoch/step loop shared by the pipeline's trainers (train-cls, train-seg, the WSSS methods).
  *
- * The caller builds the model (a wsss_params registry), the optimizer, the lr schedule (in
- * iterations) and a loader; the trainer runs steps until `epochs` epochs are done:
+ * The caller builds the networks it trains, each a part (a wsss_params registry, its optimizer and
+ * its lr schedule in iterations), and a loader; the trainer runs steps until `epochs` epochs are
+ * done:
  *
- *   zero grads -> step_fn(user, trainer, batch, lr) (forward + backward) -> optimizer step ->
+ *   phase rule -> zero grads -> step_fn(user, trainer, batch, lr) (forward + backward) ->
+ *   opts.before_step (e.g. gradient synchronisation) -> the active parts' optimizer steps ->
  *   log (JSONL per step, progress bar with ETA) -> at each epoch end: checkpoint (atomic)
+ *
+ * Parts and phases: a one-network stage has one part (wsss_trainer_init). A method that trains
+ * networks against each other (EADER's localizer and adversary) gives several
+ * (wsss_trainer_init_parts) and a phase rule, opts.phase: the set of parts that step at each
+ * global step (default: all). "Inactive this phase" is not "frozen by design": a parameter the
+ * caller froze (requires_grad = 0 before init, e.g. frozen batch norm) stays frozen; the
+ * parameters of an inactive part get requires_grad = 0 for that step only (gradients still flow
+ * through them to the active parts, none is accumulated for them) and their design value back when
+ * the part is active again and when run returns. Every part's gradients are zeroed before each
+ * step. t->active tells the step function which parts step.
  *
  * Resume: with opts.resume_dir set, init loads parameters, optimizer state, step, epoch, schedule,
  * the trainer's RNG (t->rng, for dropout and other per-step randomness) and the loader position
@@ -18,7 +30,9 @@
  * exits with 130. A second signal while saving is ignored; handlers are restored when run returns.
  *
  * Checkpoint state.json holds: step, epoch, schedule, last lr, t->rng, data_pos = {loader epoch,
- * loader index}, and opts.config (the run configuration as text, typically JSON). */
+ * loader index}, and opts.config (the run configuration as text, typically JSON); with several
+ * parts also each part's steps and schedule and the phase (checkpoint.h), and resuming checks that
+ * the phase rule still gives the stored phase. */
 #ifndef WSSS_TRAINER_H
 #define WSSS_TRAINER_H
 
@@ -30,10 +44,14 @@
 #include "wsss/rng.h"
 
 #define WSSS_TRAINER_INTERRUPTED 130 /* run's return value after a signal (also the exit code) */
-#define WSSS_TRAINER_MAX_AUX 6
+#define WSSS_TRAINER_MAX_AUX 8
+#define WSSS_TRAINER_MAX_PARTS 4
 
 struct wsss_trainer;
 struct wsss_trainer_stats;
+
+/* The parts that step at global step `step` (0-based; bit i = part i). */
+typedef unsigned (*wsss_trainer_phase_fn)(void *user, int64_t step);
 
 typedef struct wsss_trainer_opts {
     const char *stage;      /* log/progress name, e.g. "train-cls" */
@@ -55,17 +73,41 @@ typedef struct wsss_trainer_opts {
      * record. WSSS_ERR (message set) stops the run without a checkpoint of that epoch. */
     int (*epoch_end)(void *epoch_user, struct wsss_trainer *t, struct wsss_trainer_stats *stats);
     void *epoch_user;
+    /* NULL (every part steps every step), or the phase rule; it must give a non-empty set */
+    wsss_trainer_phase_fn phase;
+    void *phase_user;
+    /* NULL, or called after the step function's backward and before the optimizer steps (the
+     * gradients are final here: e.g. an all-reduce across machines). WSSS_ERR stops the run. */
+    int (*before_step)(void *user, struct wsss_trainer *t);
+    void *before_step_user;
 } wsss_trainer_opts;
 
 void wsss_trainer_opts_default(wsss_trainer_opts *o);
 
-/* What a step reports: the loss and optional named scalars (names must outlive the step). */
+/* What a step reports: the loss and optional named scalars (names must outlive the step); with
+ * several parts, each part's own objective (part_loss, set has_part_loss; NaN: not computed this
+ * step), logged as "loss_<part name>" and shown by the progress bar. */
 typedef struct wsss_trainer_stats {
     double loss;
     int n_aux;
     const char *aux_name[WSSS_TRAINER_MAX_AUX];
     double aux[WSSS_TRAINER_MAX_AUX];
+    int has_part_loss;
+    double part_loss[WSSS_TRAINER_MAX_PARTS];
 } wsss_trainer_stats;
+
+/* One network the trainer trains. */
+typedef struct wsss_trainer_part {
+    const char *name;       /* log fields and checkpoint files: 1..31 of [a-z0-9_] (one part: any) */
+    wsss_params *params;    /* not owned */
+    wsss_optim *opt;        /* not owned */
+    wsss_lr_schedule sched; /* in global iterations */
+    int64_t steps;          /* optimizer steps it took (restored on resume) */
+    double last_lr;
+    double epoch_loss_sum;  /* its finite part_loss values summed over the current epoch */
+    int64_t epoch_loss_n;   /* and their count */
+    unsigned char *design;  /* requires_grad of each parameter at init (the trainer's) */
+} wsss_trainer_part;
 
 typedef struct wsss_trainer wsss_trainer;
 
@@ -77,10 +119,10 @@ typedef int (*wsss_trainer_step_fn)(void *user, wsss_trainer *t, const wsss_batc
 
 struct wsss_trainer {
     wsss_trainer_opts opts;
-    wsss_params *model;     /* not owned */
-    wsss_optim *opt;        /* not owned */
+    int n_parts;
+    wsss_trainer_part parts[WSSS_TRAINER_MAX_PARTS];
+    unsigned active;        /* the parts stepping at the current step (bit i = part i) */
     wsss_loader *loader;    /* not owned */
-    wsss_lr_schedule sched; /* in iterations */
     wsss_rng rng;           /* per-run randomness for step functions (dropout ...), checkpointed */
     int64_t step;           /* optimizer steps done */
     int64_t epoch;          /* completed epochs */
@@ -93,15 +135,21 @@ struct wsss_trainer {
     int64_t images;         /* images processed in run (this process) */
 };
 
-/* Set up; with opts->resume_dir, load the checkpoint into model/opt, restore state and seek the
- * loader (errors name the checkpoint and the field). seed seeds t->rng on a fresh start. */
+/* Set up one part ("model"); with opts->resume_dir, load the checkpoint into model/opt, restore
+ * state and seek the loader (errors name the checkpoint and the field). seed seeds t->rng on a
+ * fresh start. */
 int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_params *model, wsss_optim *opt,
                       const wsss_lr_schedule *sched, wsss_loader *loader, uint64_t seed);
+/* The same with n parts (name, params, opt and sched of each; steps etc. are set here), their
+ * design trainability taken now. The step function's lr is part 0's. */
+int wsss_trainer_init_parts(wsss_trainer *t, const wsss_trainer_opts *opts, int n, const wsss_trainer_part *parts,
+                            wsss_loader *loader, uint64_t seed);
 /* Run until opts.epochs epochs are complete. Returns WSSS_OK, WSSS_ERR (message set) or
  * WSSS_TRAINER_INTERRUPTED (checkpoint saved if ckpt_dir is set). */
 int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user);
 /* Save a checkpoint of the current state to dir (atomic). */
 int wsss_trainer_save(const wsss_trainer *t, const char *dir);
+/* Restores the parts' design trainability and frees the trainer's own memory. */
 void wsss_trainer_free(wsss_trainer *t);
 
 /* Read the config text of a checkpoint (malloc'd; NULL + error if unreadable or absent). Lets a

@@ -3,47 +3,40 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "wsss/error.h"
 #include "wsss/fs.h"
-#include "wsss/json.h"
 
-#define CKPT_FORMAT "wsss-checkpoint"
 #define STATE_JSON "state.json"
 #define MODEL_FILE "model.safetensors"
 #define OPTIM_FILE "optim.safetensors"
 
-/* Files a checkpoint directory may contain: the only ones we ever delete. */
+#define PART_PREFIX "part-"        /* part-NAME.safetensors, part-NAME.optim.safetensors */
+#define PART_SUFFIX ".safetensors"
+
+/* Files a checkpoint directory may contain: the only ones we ever delete (and part-*.safetensors). */
 static const char *const ckpt_files[] = {MODEL_FILE, OPTIM_FILE, STATE_JSON};
 
-void wsss_ckpt_state_init(wsss_ckpt_state *s) {
-    memset(s, 0, sizeof *s);
-    s->sched = wsss_lr_constant(0.0);
+/* A further part's file: part-NAME.safetensors (or its temporary of our writer, with tmp). */
+static int is_part_file(const char *name, int tmp) {
+    if (strncmp(name, PART_PREFIX, strlen(PART_PREFIX)) != 0) return 0;
+    const char *ext = strstr(name, PART_SUFFIX);
+    if (!ext || ext == name + strlen(PART_PREFIX)) return 0;
+    return tmp ? strncmp(ext + strlen(PART_SUFFIX), ".tmp", 4) == 0 : ext[strlen(PART_SUFFIX)] == 0;
 }
 
-void wsss_ckpt_state_clear(wsss_ckpt_state *s) {
-    free(s->config);
-    s->config = NULL;
-}
-
-/* Hands src's contents (and its config string) over to dst; src is left empty. */
-static void state_move(wsss_ckpt_state *dst, wsss_ckpt_state *src) {
-    wsss_ckpt_state_clear(dst);
-    *dst = *src;
-    src->config = NULL;
-}
-
-void wsss_ckpt_state_set_config(wsss_ckpt_state *s, const char *config) {
-    free(s->config);
-    s->config = config ? wsss_xstrdup(config) : NULL;
+/* The files of part i of n in dir: model/optim.safetensors for the first, part-NAME(.optim).safetensors after. */
+static char *part_path(const char *dir, int i, const char *name, int optim) {
+    if (i == 0) return wsss_path_join(dir, optim ? OPTIM_FILE : MODEL_FILE);
+    char file[WSSS_CKPT_PART_NAME + 40];
+    snprintf(file, sizeof file, PART_PREFIX "%s%s" PART_SUFFIX, name, optim ? ".optim" : "");
+    return wsss_path_join(dir, file);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -64,8 +57,8 @@ static char *normalize_dir(const char *dir) {
     return d;
 }
 
-/* Remove a checkpoint-shaped directory: its known files, leftover temporary files of our safetensors
- * writer, then the directory. Anything else in it (user files) makes rmdir fail: returns -1 then. */
+/* Remove a checkpoint-shaped directory: its known files (part-*.safetensors too), leftover temporary
+ * files of our safetensors writer, then the directory. Anything else in it (user files) makes rmdir fail: returns -1 then. */
 static int remove_ckpt_dir(const char *dir) {
     for (size_t i = 0; i < sizeof ckpt_files / sizeof *ckpt_files; i++) {
         char *p = wsss_path_join(dir, ckpt_files[i]);
@@ -76,7 +69,7 @@ static int remove_ckpt_dir(const char *dir) {
     if (d) {
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
-            int ours = 0;
+            int ours = is_part_file(e->d_name, 0) || is_part_file(e->d_name, 1);
             for (size_t i = 0; i < sizeof ckpt_files / sizeof *ckpt_files; i++) {
                 size_t n = strlen(ckpt_files[i]);
                 if (strncmp(e->d_name, ckpt_files[i], n) == 0 && strncmp(e->d_name + n, ".tmp", 4) == 0) ours = 1;
@@ -144,250 +137,6 @@ int wsss_ckpt_clean_stale(const char *dir_arg) {
     return cleaned;
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* state.json                                                                                  */
-
-static void hex_u64(char *buf, size_t n, uint64_t v) { snprintf(buf, n, "0x%016" PRIx64, v); }
-
-static char *state_to_json(const wsss_ckpt_state *state, int has_optimizer) {
-    wsss_jw w;
-    wsss_jw_init(&w, 2);
-    char hex[32];
-    wsss_jw_obj_begin(&w);
-    wsss_jw_kv_string(&w, "format", CKPT_FORMAT);
-    wsss_jw_kv_int(&w, "version", WSSS_CKPT_VERSION);
-    wsss_jw_kv_int(&w, "step", state->step);
-    wsss_jw_kv_int(&w, "epoch", state->epoch);
-    wsss_jw_kv_double(&w, "lr", state->lr);
-
-    wsss_jw_key(&w, "lr_schedule");
-    wsss_jw_obj_begin(&w);
-    wsss_jw_kv_string(&w, "kind", wsss_lr_kind_name(state->sched.kind));
-    wsss_jw_kv_double(&w, "base_lr", state->sched.base_lr);
-    wsss_jw_kv_double(&w, "gamma", state->sched.gamma);
-    wsss_jw_key(&w, "milestones");
-    wsss_jw_arr_begin(&w);
-    for (int i = 0; i < state->sched.n_milestones; i++) wsss_jw_int(&w, state->sched.milestones[i]);
-    wsss_jw_arr_end(&w);
-    wsss_jw_kv_double(&w, "power", state->sched.power);
-    wsss_jw_kv_int(&w, "max_iter", state->sched.max_iter);
-    wsss_jw_obj_end(&w);
-
-    /* RNG words as hex strings: JSON numbers cannot hold 64-bit integers portably. The spare is
-     * stored as its IEEE-754 bit pattern so it round-trips exactly. */
-    wsss_jw_key(&w, "rng");
-    wsss_jw_obj_begin(&w);
-    wsss_jw_key(&w, "s");
-    wsss_jw_arr_begin(&w);
-    for (int i = 0; i < 4; i++) {
-        hex_u64(hex, sizeof hex, state->rng.s[i]);
-        wsss_jw_string(&w, hex);
-    }
-    wsss_jw_arr_end(&w);
-    uint64_t bits;
-    memcpy(&bits, &state->rng.spare, sizeof bits);
-    hex_u64(hex, sizeof hex, bits);
-    wsss_jw_kv_string(&w, "spare_bits", hex);
-    wsss_jw_kv_bool(&w, "has_spare", state->rng.has_spare);
-    wsss_jw_obj_end(&w);
-
-    wsss_jw_key(&w, "data_position");
-    wsss_jw_arr_begin(&w);
-    for (int i = 0; i < state->n_data_pos; i++) wsss_jw_int(&w, state->data_pos[i]);
-    wsss_jw_arr_end(&w);
-
-    wsss_jw_key(&w, "config");
-    if (state->config)
-        wsss_jw_string(&w, state->config);
-    else
-        wsss_jw_null(&w);
-
-    char ts[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    wsss_jw_kv_string(&w, "timestamp", ts);
-    wsss_jw_kv_bool(&w, "has_optimizer", has_optimizer);
-    wsss_jw_obj_end(&w);
-    wsss_jw_append(&w, "\n", 1);
-    char *out = wsss_jw_take(&w);
-    wsss_jw_free(&w); /* take leaves w re-initialised */
-    return out;
-}
-
-/* Field readers: error "<file>: field '<name>' ..." on anything unexpected. */
-static const wsss_json *field(const char *file, const wsss_json *obj, const char *prefix, const char *key,
-                              wsss_json_type type) {
-    const wsss_json *v = wsss_json_get(obj, key);
-    if (!v) {
-        wsss_error_set("%s: field '%s%s' missing", file, prefix, key);
-        return NULL;
-    }
-    if (!wsss_json_is(v, type)) {
-        wsss_error_set("%s: field '%s%s' is a %s, expected a %s", file, prefix, key, wsss_json_type_name(v->type),
-                       wsss_json_type_name(type));
-        return NULL;
-    }
-    return v;
-}
-
-static int field_int(const char *file, const wsss_json *obj, const char *prefix, const char *key, int64_t *out) {
-    const wsss_json *v = field(file, obj, prefix, key, WSSS_JSON_NUMBER);
-    if (!v) return WSSS_ERR;
-    if (wsss_json_as_int64(v, out) != WSSS_OK)
-        return wsss_error_set("%s: field '%s%s' is %g, expected an integer", file, prefix, key, v->number);
-    return WSSS_OK;
-}
-
-static int field_double(const char *file, const wsss_json *obj, const char *prefix, const char *key, double *out) {
-    const wsss_json *v = field(file, obj, prefix, key, WSSS_JSON_NUMBER);
-    if (!v) return WSSS_ERR;
-    *out = v->number;
-    return WSSS_OK;
-}
-
-static int parse_hex_u64(const char *s, uint64_t *out) {
-    if (!s || strncmp(s, "0x", 2) != 0 || strlen(s) != 18) return WSSS_ERR;
-    uint64_t v = 0;
-    for (int i = 2; i < 18; i++) {
-        char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0) return WSSS_ERR;
-        v = v << 4 | (uint64_t)d;
-    }
-    *out = v;
-    return WSSS_OK;
-}
-
-int wsss_ckpt_state_parse(const char *file, const char *text, size_t len, wsss_ckpt_state *state, int *has_optimizer) {
-    wsss_json *root = wsss_json_parse(text, len);
-    if (!root) return wsss_error_prefix("%s", file);
-    int rc = WSSS_ERR;
-    wsss_ckpt_state s;
-    wsss_ckpt_state_init(&s);
-    const wsss_json *v, *sched, *rng, *arr;
-    if (!wsss_json_is(root, WSSS_JSON_OBJECT)) {
-        wsss_error_set("%s: expected a JSON object at the top level, found a %s", file, wsss_json_type_name(root->type));
-        goto done;
-    }
-    if (!(v = field(file, root, "", "format", WSSS_JSON_STRING))) goto done;
-    if (strcmp(v->str, CKPT_FORMAT) != 0) {
-        wsss_error_set("%s: field 'format' is \"%s\", expected \"%s\"", file, v->str, CKPT_FORMAT);
-        goto done;
-    }
-    int64_t version;
-    if (field_int(file, root, "", "version", &version)) goto done;
-    if (version != WSSS_CKPT_VERSION) {
-        wsss_error_set("%s: field 'version' is %lld, expected %d (checkpoint written by another wsss version)", file,
-                       (long long)version, WSSS_CKPT_VERSION);
-        goto done;
-    }
-    if (field_int(file, root, "", "step", &s.step) || field_int(file, root, "", "epoch", &s.epoch) ||
-        field_double(file, root, "", "lr", &s.lr))
-        goto done;
-    if (s.step < 0 || s.epoch < 0) {
-        wsss_error_set("%s: field '%s' is negative", file, s.step < 0 ? "step" : "epoch");
-        goto done;
-    }
-
-    if (!(sched = field(file, root, "", "lr_schedule", WSSS_JSON_OBJECT))) goto done;
-    if (!(v = field(file, sched, "lr_schedule.", "kind", WSSS_JSON_STRING))) goto done;
-    if (wsss_lr_kind_parse(v->str, &s.sched.kind) != WSSS_OK) {
-        wsss_error_set("%s: field 'lr_schedule.kind' is \"%s\", expected \"constant\", \"step\", \"poly\" or \"cosine\"",
-                       file,
-                       v->str);
-        goto done;
-    }
-    if (field_double(file, sched, "lr_schedule.", "base_lr", &s.sched.base_lr) ||
-        field_double(file, sched, "lr_schedule.", "gamma", &s.sched.gamma) ||
-        field_double(file, sched, "lr_schedule.", "power", &s.sched.power) ||
-        field_int(file, sched, "lr_schedule.", "max_iter", &s.sched.max_iter))
-        goto done;
-    if (!(arr = field(file, sched, "lr_schedule.", "milestones", WSSS_JSON_ARRAY))) goto done;
-    if (arr->n > WSSS_LR_MAX_MILESTONES) {
-        wsss_error_set("%s: field 'lr_schedule.milestones' has %d entries, at most %d allowed", file, arr->n,
-                       WSSS_LR_MAX_MILESTONES);
-        goto done;
-    }
-    s.sched.n_milestones = arr->n;
-    for (int i = 0; i < arr->n; i++)
-        if (wsss_json_as_int64(arr->items[i], &s.sched.milestones[i]) != WSSS_OK) {
-            wsss_error_set("%s: field 'lr_schedule.milestones[%d]' is not an integer", file, i);
-            goto done;
-        }
-    if ((s.sched.kind == WSSS_LR_POLY || s.sched.kind == WSSS_LR_COSINE) && s.sched.max_iter <= 0) {
-        wsss_error_set("%s: field 'lr_schedule.max_iter' is %lld, expected > 0 for a %s schedule", file,
-                       (long long)s.sched.max_iter, wsss_lr_kind_name(s.sched.kind));
-        goto done;
-    }
-
-    if (!(rng = field(file, root, "", "rng", WSSS_JSON_OBJECT))) goto done;
-    if (!(arr = field(file, rng, "rng.", "s", WSSS_JSON_ARRAY))) goto done;
-    if (arr->n != 4) {
-        wsss_error_set("%s: field 'rng.s' has %d entries, expected 4", file, arr->n);
-        goto done;
-    }
-    for (int i = 0; i < 4; i++)
-        if (parse_hex_u64(wsss_json_as_string(arr->items[i]), &s.rng.s[i]) != WSSS_OK) {
-            wsss_error_set("%s: field 'rng.s[%d]' is not a \"0x\" + 16 hex digit string", file, i);
-            goto done;
-        }
-    if (!(s.rng.s[0] | s.rng.s[1] | s.rng.s[2] | s.rng.s[3])) {
-        wsss_error_set("%s: field 'rng.s' is all zero (not a valid xoshiro256** state)", file);
-        goto done;
-    }
-    uint64_t bits;
-    if (!(v = field(file, rng, "rng.", "spare_bits", WSSS_JSON_STRING))) goto done;
-    if (parse_hex_u64(v->str, &bits) != WSSS_OK) {
-        wsss_error_set("%s: field 'rng.spare_bits' is not a \"0x\" + 16 hex digit string", file);
-        goto done;
-    }
-    memcpy(&s.rng.spare, &bits, sizeof bits);
-    if (!(v = field(file, rng, "rng.", "has_spare", WSSS_JSON_BOOL))) goto done;
-    s.rng.has_spare = v->boolean;
-
-    if (!(arr = field(file, root, "", "data_position", WSSS_JSON_ARRAY))) goto done;
-    if (arr->n > WSSS_CKPT_MAX_DATA_POS) {
-        wsss_error_set("%s: field 'data_position' has %d entries, at most %d allowed", file, arr->n,
-                       WSSS_CKPT_MAX_DATA_POS);
-        goto done;
-    }
-    s.n_data_pos = arr->n;
-    for (int i = 0; i < arr->n; i++)
-        if (wsss_json_as_int64(arr->items[i], &s.data_pos[i]) != WSSS_OK) {
-            wsss_error_set("%s: field 'data_position[%d]' is not an integer", file, i);
-            goto done;
-        }
-
-    v = wsss_json_get(root, "config");
-    if (!v) {
-        wsss_error_set("%s: field 'config' missing", file);
-        goto done;
-    }
-    if (wsss_json_is(v, WSSS_JSON_STRING)) {
-        if (strlen(v->str) != v->str_len) {
-            wsss_error_set("%s: field 'config' contains a NUL character", file);
-            goto done;
-        }
-        s.config = wsss_xstrdup(v->str);
-    } else if (!wsss_json_is(v, WSSS_JSON_NULL)) {
-        wsss_error_set("%s: field 'config' is a %s, expected a string or null", file, wsss_json_type_name(v->type));
-        goto done;
-    }
-    if (!(v = field(file, root, "", "timestamp", WSSS_JSON_STRING))) goto done;
-    snprintf(s.timestamp, sizeof s.timestamp, "%s", v->str);
-    if (!(v = field(file, root, "", "has_optimizer", WSSS_JSON_BOOL))) goto done;
-    *has_optimizer = v->boolean;
-
-    state_move(state, &s);
-    rc = WSSS_OK;
-done:
-    wsss_ckpt_state_clear(&s);
-    wsss_json_free(root);
-    return rc;
-}
-
 /* "dir: no such checkpoint" with a hint when an interrupted save left dir.old-<pid> behind. */
 static int missing_dir_error(const char *dir) {
     char *c1 = wsss_xstrdup(dir), *c2 = wsss_xstrdup(dir);
@@ -437,14 +186,21 @@ int wsss_ckpt_load_state(const char *dir, wsss_ckpt_state *state) {
 /* ------------------------------------------------------------------------------------------ */
 /* save / load                                                                                 */
 
-int wsss_ckpt_save(const char *dir_arg, const wsss_params *model, const wsss_optim *opt, const wsss_ckpt_state *state) {
-    WSSS_ASSERT(dir_arg && model && state, "wsss_ckpt_save: dir, model and state are required");
+/* n networks (n = 1: state->n_parts 0, else state->n_parts) */
+static int save_parts(const char *dir_arg, int n, const wsss_params *const *params, const wsss_optim *const *opts,
+                      const wsss_ckpt_state *state) {
+    WSSS_ASSERT(dir_arg && params && state, "wsss_ckpt_save: dir, model and state are required");
+    WSSS_ASSERT(n >= 1 && n <= WSSS_CKPT_MAX_PARTS && (n == 1 ? state->n_parts == 0 : state->n_parts == n),
+                "checkpoint parts");
+    for (int i = 0; i < n; i++) WSSS_ASSERT(params[i], "checkpoint part without parameters");
+    for (int i = 1; i < n; i++) WSSS_ASSERT(wsss_ckpt_part_name_ok(state->parts[i].name), "checkpoint part name");
+    const int with_opt = opts && opts[0];
+    for (int i = 0; i < n && opts; i++) WSSS_ASSERT(!opts[i] == !with_opt, "every part with an optimizer, or none");
     char *dir = normalize_dir(dir_arg);
     WSSS_ASSERT(state->n_data_pos >= 0 && state->n_data_pos <= WSSS_CKPT_MAX_DATA_POS, "too many data positions");
     const long pid = (long)getpid();
     int rc = WSSS_ERR;
     char *tmp = path_suffix(dir, ".tmp-", pid), *old = path_suffix(dir, ".old-", pid);
-    char *model_path = wsss_path_join(tmp, MODEL_FILE), *optim_path = wsss_path_join(tmp, OPTIM_FILE);
     char *state_path = wsss_path_join(tmp, STATE_JSON), *json = NULL;
     int tmp_made = 0;
     wsss_ckpt_clean_stale(dir);
@@ -469,9 +225,15 @@ int wsss_ckpt_save(const char *dir_arg, const wsss_params *model, const wsss_opt
         goto done;
     }
     tmp_made = 1;
-    if (wsss_params_save_safetensors(model, model_path, 1) != WSSS_OK) goto done;
-    if (opt && wsss_optim_state_save(opt, optim_path) != WSSS_OK) goto done;
-    json = state_to_json(state, opt != NULL);
+    for (int i = 0; i < n; i++) {
+        char *mp = part_path(tmp, i, state->parts[i].name, 0), *op = part_path(tmp, i, state->parts[i].name, 1);
+        int ok = wsss_params_save_safetensors(params[i], mp, 1) == WSSS_OK &&
+                 (!with_opt || wsss_optim_state_save(opts[i], op) == WSSS_OK);
+        free(mp);
+        free(op);
+        if (!ok) goto done;
+    }
+    json = wsss_ckpt_state_to_json(state, with_opt);
     if (wsss_file_write_durable(state_path, json, strlen(json)) != WSSS_OK) goto done;
 
     /* Swap in: dir -> old, tmp -> dir, remove old. Between the two renames only old exists. */
@@ -506,44 +268,86 @@ done:
     free(json);
     free(tmp);
     free(old);
-    free(model_path);
-    free(optim_path);
     free(state_path);
     return rc;
 }
 
-int wsss_ckpt_load(const char *dir_arg, wsss_params *model, wsss_optim *opt, wsss_ckpt_state *state) {
-    WSSS_ASSERT(dir_arg && model && state, "wsss_ckpt_load: dir, model and state are required");
+int wsss_ckpt_save(const char *dir, const wsss_params *model, const wsss_optim *opt, const wsss_ckpt_state *state) {
+    return save_parts(dir, 1, &model, &opt, state);
+}
+
+int wsss_ckpt_save_parts(const char *dir, const wsss_params *const *params, const wsss_optim *const *opts,
+                         const wsss_ckpt_state *state) {
+    WSSS_ASSERT(state->n_parts >= 2, "wsss_ckpt_save_parts: two or more parts");
+    return save_parts(dir, state->n_parts, params, opts, state);
+}
+
+/* "localizer, adversary" (or "one network") */
+static void part_list(char *buf, size_t cap, int n, const char *const *names) {
+    buf[0] = 0;
+    if (n <= 1) snprintf(buf, cap, "one network");
+    for (int i = 0; i < n && n > 1; i++) {
+        size_t k = strlen(buf);
+        snprintf(buf + k, cap - k, "%s%s", i ? ", " : "", names[i]);
+    }
+}
+
+int wsss_ckpt_load_parts(const char *dir_arg, int n, const char *const *names, wsss_params *const *params,
+                         wsss_optim *const *opts, wsss_ckpt_state *state) {
+    WSSS_ASSERT(dir_arg && params && state && n >= 1 && n <= WSSS_CKPT_MAX_PARTS, "wsss_ckpt_load: arguments");
     char *dir = normalize_dir(dir_arg);
     wsss_ckpt_state s;
     wsss_ckpt_state_init(&s);
+    const int with_opt = opts && opts[0];
     int has_opt = 0, rc = WSSS_ERR;
-    char *model_path = wsss_path_join(dir, MODEL_FILE), *optim_path = wsss_path_join(dir, OPTIM_FILE);
-    wsss_safetensors *model_file = NULL, *optim_file = NULL;
+    wsss_safetensors *files[2 * WSSS_CKPT_MAX_PARTS] = {NULL};
 
     if (load_state_json(dir, &s, &has_opt) != WSSS_OK) goto done;
-    if (opt && !has_opt) {
+    if (with_opt && !has_opt) {
         wsss_error_set("%s/%s: field 'has_optimizer' is false: the checkpoint holds no optimizer state to resume from",
                        dir, STATE_JSON);
         goto done;
     }
+    int same = (n == 1 && s.n_parts == 0) || s.n_parts == n;
+    for (int i = 0; i < s.n_parts && same; i++) same = strcmp(s.parts[i].name, names[i]) == 0;
+    if (!same) {
+        const char *stored[WSSS_CKPT_MAX_PARTS];
+        for (int i = 0; i < s.n_parts; i++) stored[i] = s.parts[i].name;
+        char have[200], want[200];
+        part_list(have, sizeof have, s.n_parts, stored);
+        part_list(want, sizeof want, n, names);
+        wsss_error_set("%s/%s: the checkpoint holds %s, this run trains %s", dir, STATE_JSON, have, want);
+        goto done;
+    }
     /* Open (and so validate) every file before changing anything. */
-    if (wsss_st_open(model_path, &model_file) != WSSS_OK) goto done;
-    if (opt && wsss_st_open(optim_path, &optim_file) != WSSS_OK) goto done;
-    /* Model first: a structural mismatch is best reported against the model file, which lists
+    for (int i = 0; i < n; i++) {
+        char *mp = part_path(dir, i, names[i], 0), *op = part_path(dir, i, names[i], 1);
+        int ok = wsss_st_open(mp, &files[2 * i]) == WSSS_OK && (!with_opt || wsss_st_open(op, &files[2 * i + 1]) == WSSS_OK);
+        free(mp);
+        free(op);
+        if (!ok) goto done;
+    }
+    /* Models first: a structural mismatch is best reported against the model file, which lists
      * every missing/unexpected/mis-shaped tensor. */
     wsss_params_load_opts lo = {0};
     lo.strict = 1;
-    if (wsss_params_load_st(model, model_file, &lo, NULL) != WSSS_OK) goto done;
-    if (opt && wsss_optim_state_load(opt, optim_file) != WSSS_OK) goto done;
-    state_move(state, &s);
+    for (int i = 0; i < n; i++)
+        if (wsss_params_load_st(params[i], files[2 * i], &lo, NULL) != WSSS_OK) goto done;
+    for (int i = 0; i < n && with_opt; i++)
+        if (wsss_optim_state_load(opts[i], files[2 * i + 1]) != WSSS_OK) goto done;
+    wsss_ckpt_state_clear(state); /* hand s over, its config string with it */
+    *state = s;
+    s.config = NULL;
     rc = WSSS_OK;
 done:
     wsss_ckpt_state_clear(&s);
-    wsss_st_close(model_file);
-    wsss_st_close(optim_file);
+    for (int i = 0; i < 2 * n; i++) wsss_st_close(files[i]);
     free(dir);
-    free(model_path);
-    free(optim_path);
     return rc;
+}
+
+int wsss_ckpt_load(const char *dir, wsss_params *model, wsss_optim *opt, wsss_ckpt_state *state) {
+    WSSS_ASSERT(dir && model && state, "wsss_ckpt_load: dir, model and state are required");
+    static const char *const one[1] = {"model"};
+    return wsss_ckpt_load_parts(dir, 1, one, &model, &opt, state);
 }

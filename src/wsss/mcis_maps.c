@@ -122,7 +122,8 @@ static int cross_maps(wsss_ctx *ctx, wsss_classifier *cls, const wsss_dataset *d
 int wsss_mcis_image_maps(wsss_ctx *ctx, wsss_classifier *cls, const wsss_dataset *ds, int64_t i,
                          const wsss_image *img, int n, const int *classes, const wsss_mcis_maps_opts *o,
                          wsss_tensor **out) {
-    WSSS_ASSERT(cls->method == WSSS_METHOD_MCIS && cls->method_net, "mcis maps need an MCIS classifier");
+    WSSS_ASSERT((cls->method == WSSS_METHOD_MCIS || cls->method == WSSS_METHOD_MCIS_EADER) && cls->method_net,
+                "mcis maps need an MCIS classifier");
     WSSS_ASSERT(o->size >= 1 && o->related >= 1, "mcis maps: size and related images >= 1");
     *out = NULL;
     if (n == 0) { /* no labelled class: no pair to make */

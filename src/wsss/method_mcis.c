@@ -12,6 +12,7 @@
 #include "wsss/mcis.h"
 #include "wsss/mcis_maps.h"
 #include "wsss/method.h"
+#include "wsss/method_internal.h"
 #include "wsss/train_cls.h"
 
 /* §5: 15 epochs of 5 pairs at 256 (plain resize, ColorJitter 0.3/0.3/0.3/0.1, no flip), SGD with
@@ -88,7 +89,7 @@ static void mcis_loader(const wsss_classifier *c, wsss_loader_opts *lo) {
 
 /* x1's un-jittered views (§4): hflip @size, @0.75 size, @2 size, from the dataset's files (PIL
  * bilinear resize of the whole image, ImageNet normalisation), in ctx. */
-static int self_views(wsss_ctx *ctx, const wsss_method_run *r, const wsss_batch *b, wsss_tensor *views[3]) {
+int wsss_mcis_self_views(wsss_ctx *ctx, const wsss_method_run *r, const wsss_batch *b, wsss_tensor *views[3]) {
     const int size = r->cfg->size, sizes[3] = {size, (int)lround(0.75 * size), 2 * size};
     if (sizes[1] < r->cls->m.min_input)
         return wsss_error_set("--size %d: the 0.75x self-pair view (%d px) is smaller than %s accepts (%lld px)", size,
@@ -111,7 +112,7 @@ static wsss_tensor *classifier_scores(void *net, wsss_ctx *ctx, wsss_tensor *x, 
 static wsss_tensor *mcis_step_loss(wsss_ctx *ctx, const wsss_method_run *r, const wsss_batch *b, int64_t epoch,
                                    wsss_trainer_stats *stats) {
     wsss_mcis_views v = {b->images, b->images2, {NULL, NULL, NULL}};
-    if (self_views(ctx, r, b, v.self) != WSSS_OK) return NULL;
+    if (wsss_mcis_self_views(ctx, r, b, v.self) != WSSS_OK) return NULL;
     wsss_mcis_terms terms;
     wsss_tensor *loss = wsss_mcis_loss(ctx, classifier_scores, r->cls, r->cls->method_net, &v, b->labels, b->labels2,
                                        epoch >= r->cfg->contrastive_from, &terms);

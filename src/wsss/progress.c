@@ -41,7 +41,7 @@ static void fmt_duration(char *buf, size_t n, double s) {
 static void print_line(wsss_progress *p, int64_t done, double now, int final) {
     double el = now - p->t0;
     double rate = el > 0 ? (double)done / el : 0;
-    char line[256], e[32], eta[32];
+    char line[448], e[32], eta[32];
     int k = 0;
     fmt_duration(e, sizeof e, el);
     if (p->total > 0) {
@@ -60,10 +60,11 @@ static void print_line(wsss_progress *p, int64_t done, double now, int final) {
         }
         fmt_duration(eta, sizeof eta, rate > 0 ? (double)(p->total - done) / rate : -1);
         k += snprintf(line + k, sizeof line - (size_t)k, " %.1f/s elapsed %s", rate, e);
-        if (!final) snprintf(line + k, sizeof line - (size_t)k, " eta %s", eta);
+        if (!final) k += snprintf(line + k, sizeof line - (size_t)k, " eta %s", eta);
     } else {
-        snprintf(line, sizeof line, "%s %lld %.1f/s elapsed %s", p->label, (long long)done, rate, e);
+        k = snprintf(line, sizeof line, "%s %lld %.1f/s elapsed %s", p->label, (long long)done, rate, e);
     }
+    if (p->note[0] && k > 0 && (size_t)k < sizeof line) snprintf(line + k, sizeof line - (size_t)k, " | %s", p->note);
     if (p->tty) {
         int w = (int)strlen(line);
         /* pad over a longer previous line */
@@ -86,6 +87,10 @@ void wsss_progress_add(wsss_progress *p, int64_t n) {
         print_line(p, done, now, 0);
     }
     atomic_flag_clear(&p->busy);
+}
+
+void wsss_progress_set_note(wsss_progress *p, const char *note) {
+    snprintf(p->note, sizeof p->note, "%s", note ? note : "");
 }
 
 void wsss_progress_finish(wsss_progress *p) {

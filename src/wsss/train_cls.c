@@ -12,6 +12,7 @@
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
 #include "wsss/dataset_extra.h"
+#include "wsss/eader.h"
 #include "wsss/error.h"
 #include "wsss/loader.h"
 #include "wsss/method.h"
@@ -22,7 +23,8 @@
 #include "wsss/trainer.h"
 
 const wsss_choice wsss_cls_loss_choices[] = {{"mlsm", WSSS_CLS_LOSS_MLSM}, {"bce", WSSS_CLS_LOSS_BCE}, {NULL, 0}};
-const wsss_choice wsss_cls_lr_policy_choices[] = {{"poly", WSSS_LR_POLY}, {"step", WSSS_LR_STEP}, {NULL, 0}};
+const wsss_choice wsss_cls_lr_policy_choices[] = {
+    {"poly", WSSS_LR_POLY}, {"step", WSSS_LR_STEP}, {"constant", WSSS_LR_CONSTANT}, {NULL, 0}};
 
 void wsss_train_cls_config_default(wsss_train_cls_config *c) {
     memset(c, 0, sizeof *c);
@@ -54,6 +56,15 @@ void wsss_train_cls_config_default(wsss_train_cls_config *c) {
     c->method = WSSS_METHOD_CAM;
     c->contrastive_from = 2;
     c->map_epoch = -1;
+    c->bias_lr_mult = 2.0;
+    const wsss_eader_opts eo = wsss_eader_opts_default();
+    c->adversary_arch = "resnet18";
+    c->alpha = eo.alpha;
+    c->beta = eo.beta;
+    c->reg = eo.reg_sum;
+    c->block_steps = 200;
+    c->mask_slope = eo.mask_slope;
+    c->mask_center = eo.mask_center;
 }
 
 void wsss_train_cls_config_method_default(wsss_train_cls_config *c, int method) {
@@ -76,7 +87,9 @@ static const wsss_cfg_field k_fields[] = {
     FD(momentum), FD(weight_decay), FD(head_lr_mult), FE(lr_policy, wsss_cls_lr_policy_choices), FD(lr_power),
     FD(lr_gamma), FS(lr_steps), FE(loss, wsss_cls_loss_choices), FE(pool, wsss_pool_choices), FD(lse_r),
     FI(seed), FI(workers), FI(log_every), FI(skip_bad), FE(method, wsss_method_choices), FI(nesterov),
-    FI(bias_decay), FI(contrastive_from), FI(map_epoch),
+    FI(bias_decay), FI(contrastive_from), FI(map_epoch), FD(bias_lr_mult), FS(adversary_arch),
+    FS(adversary_weights), FD(alpha), FD(beta), FE(reg, wsss_eader_reg_choices), FI(block_steps), FD(mask_slope),
+    FD(mask_center),
 };
 static void set_default(void *c) { wsss_train_cls_config_default(c); }
 
@@ -97,26 +110,32 @@ static int cls_step_fn(void *user, wsss_trainer *t, const wsss_batch *b, double 
     (void)lr;
     cls_step *s = user;
     wsss_ctx_reset(s->ctx);
+    s->run.trainer = t;
     wsss_tensor *loss = s->method->loss(s->ctx, &s->run, b, t->epoch, stats);
     if (!loss) return WSSS_ERR;
     stats->loss = wsss_tensor_get(loss, 0);
-    int rc = wsss_backward(s->ctx, loss);
+    /* a loss without a graph: nothing in this batch to learn from (EADER's adversary on a batch
+     * without labelled classes); the optimizer steps on zero gradients, as PyTorch's would */
+    int rc = loss->requires_grad ? wsss_backward(s->ctx, loss) : WSSS_OK;
     wsss_ctx_reset(s->ctx);
     return rc;
 }
 
-/* The stage's optimizer: the shared four groups, or with Nesterov momentum and decay on the biases
- * too (the MCIS recipe). */
-static wsss_optim *cls_optim_new(const wsss_train_cls_config *c, double head_mult, const wsss_params *ps) {
-    if (!c->nesterov && !c->bias_decay)
+wsss_optim *wsss_train_cls_optim_new(const wsss_train_cls_config *c, double head_mult, const wsss_params *ps) {
+    if (!c->nesterov && !c->bias_decay && c->bias_lr_mult == 2.0)
         return wsss_train_optim_new(c->optim, c->momentum, c->weight_decay, head_mult, ps);
-    const double wd = c->weight_decay, bias_wd = c->bias_decay ? wd : 0.0;
-    const wsss_optim_group groups[4] = {{1.0, wd}, {2.0, bias_wd}, {head_mult, wd}, {2.0 * head_mult, bias_wd}};
+    const double wd = c->weight_decay, bias_wd = c->bias_decay ? wd : 0.0, bm = c->bias_lr_mult;
+    const wsss_optim_group groups[4] = {{1.0, wd}, {bm, bias_wd}, {head_mult, wd}, {bm * head_mult, bias_wd}};
     const wsss_optim_config oc = c->optim == WSSS_OPTIM_ADAMW ? wsss_optim_adamw_config()
                                                               : wsss_optim_sgd_config(c->momentum, 0, c->nesterov);
     wsss_optim *opt = wsss_optim_new(&oc, 4, groups);
     wsss_optim_add_params(opt, ps);
     return opt;
+}
+
+double wsss_train_cls_head_mult(const wsss_train_cls_config *c) {
+    /* from scratch every layer is new: the 10x head multiplier is a fine-tuning rule */
+    return c->head_lr_mult >= 0 ? c->head_lr_mult : c->backbone_weights ? 10.0 : 1.0;
 }
 
 static int parse_steps(const char *txt, int epochs, int64_t spe, int *n, int64_t *ms) {
@@ -153,9 +172,15 @@ int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
                               wsss_choice_name(wsss_train_optim_choices, (int)c->optim), c->momentum);
     const wsss_method_ops *method = wsss_method_get((wsss_method_kind)c->method);
     if (method->check && method->check(c) != WSSS_OK) return WSSS_ERR;
+    const int adversary = c->method == WSSS_METHOD_EADER || c->method == WSSS_METHOD_MCIS_EADER;
+    if (!adversary && (c->adversary_weights || strcmp(c->adversary_arch, "resnet18") != 0))
+        return wsss_error_set("--adversary-%s: only --method eader or mcis+eader trains an adversary",
+                              c->adversary_weights ? "weights" : "arch");
     if (c->class_map && !c->extra_data)
         return wsss_error_set("--class-map %s: maps the classes of --extra-data folders (none given)", c->class_map);
     if (c->map_epoch < -1) return wsss_train_setting_error("map-epoch", c->map_epoch, "-1 (none) or an epoch index");
+    if (!(c->bias_lr_mult >= 0 && c->bias_lr_mult <= 100))
+        return wsss_train_setting_error("bias-lr-mult", c->bias_lr_mult, "0 <= F <= 100");
     if (c->pool == WSSS_POOL_LSE && !(c->lse_r > 0 && c->lse_r <= 100))
         return wsss_train_setting_error("lse-r", c->lse_r, "0 < R <= 100");
     int nm;
@@ -217,6 +242,9 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     wsss_optim *opt = NULL;
     wsss_classifier cls;
     memset(&cls, 0, sizeof cls);
+    wsss_method_parts parts;
+    memset(&parts, 0, sizeof parts);
+    const wsss_method_ops *method = wsss_method_get((wsss_method_kind)c->method);
     char *cfg_json = NULL;
     int rc = WSSS_ERR;
 
@@ -236,7 +264,6 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
         wsss_dataset_free(ds);
         ds = all;
     }
-    const wsss_method_ops *method = wsss_method_get((wsss_method_kind)c->method);
     if (wsss_classifier_create_method(&cls, c->arch, ds->num_classes - 1, c->method) != WSSS_OK ||
         wsss_train_model_start(&cls.m, c->seed, 0x494e4954ULL, c->backbone_weights, resume_dir) != WSSS_OK)
         goto done;
@@ -263,20 +290,22 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     if (wsss_train_check_bn_values(&cls.m, &lo, ds->n, c->size, "--size") != WSSS_OK) goto done;
     if (wsss_loader_new(ds, &lo, &loader) != WSSS_OK) goto done;
 
-    /* from scratch every layer is new: the 10x head multiplier is a fine-tuning rule */
-    const double hm = c->head_lr_mult >= 0 ? c->head_lr_mult : c->backbone_weights ? 10.0 : 1.0;
-    opt = cls_optim_new(c, hm, &cls.m.params);
+    opt = wsss_train_cls_optim_new(c, wsss_train_cls_head_mult(c), &cls.m.params);
 
     const int64_t spe = wsss_loader_batches_per_epoch(loader);
     wsss_lr_schedule sched;
     if (c->lr_policy == WSSS_LR_POLY) {
         sched = wsss_lr_poly(c->lr, c->lr_power, (int64_t)c->epochs * spe);
+    } else if (c->lr_policy == WSSS_LR_CONSTANT) {
+        sched = wsss_lr_constant(c->lr);
     } else {
         int nm;
         int64_t ms[WSSS_LR_MAX_MILESTONES];
         if (parse_steps(c->lr_steps, c->epochs, spe, &nm, ms) != WSSS_OK) goto done;
         sched = wsss_lr_step(c->lr, c->lr_gamma, nm, ms);
     }
+    /* the networks the method trains beside the classifier (EADER's adversary) */
+    if (method->parts_begin && method->parts_begin(c, &cls, &sched, resume_dir, &parts) != WSSS_OK) goto done;
 
     cfg_json = wsss_cfg_to_json(&wsss_train_cls_config_table, c);
     char announce[512];
@@ -284,15 +313,17 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     snprintf(announce, sizeof announce, "train-cls: %s%s%s, %lld images, %d classes, %d epochs x %lld steps (batch %d)",
              named ? method->name : "", named ? " on " : "", cls.arch, (long long)ds->n, ds->num_classes - 1,
              c->epochs, (long long)spe, c->batch);
-    cls_step st = {method, {c, ds, &cls}, NULL};
+    cls_step st = {method, {c, ds, &cls, &parts, NULL}, NULL};
     const wsss_train_loop loop = {
         .stage = "train-cls", .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
         .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed,
         .stop_after = c->stop_after, .announce = announce, .params = &cls.m.params, .opt = opt, .sched = &sched,
         .loader = loader, .step = cls_step_fn, .step_user = &st, .step_ctx = &st.ctx, .out = out,
-        .save = save_classifier, .model = &cls};
+        .save = save_classifier, .model = &cls, .n_extra = parts.n, .extra = parts.part, .part_name = parts.first,
+        .phase = parts.phase, .phase_user = parts.phase_user};
     rc = run_loop(c, &loop);
 done:
+    if (method->parts_end) method->parts_end(&parts);
     wsss_loader_free(loader);
     if (opt) wsss_optim_free(opt);
     wsss_classifier_free(&cls);

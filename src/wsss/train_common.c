@@ -138,9 +138,16 @@ int wsss_train_loop_run(const wsss_train_loop *l) {
     to.stop_after = l->stop_after;
     to.epoch_end = l->epoch_end;
     to.epoch_user = l->epoch_user;
+    to.phase = l->phase;
+    to.phase_user = l->phase_user;
+    WSSS_ASSERT(l->n_extra >= 0 && l->n_extra < WSSS_TRAINER_MAX_PARTS, "train loop: too many networks");
+    wsss_trainer_part parts[WSSS_TRAINER_MAX_PARTS];
+    parts[0] = (wsss_trainer_part){
+        .name = l->part_name ? l->part_name : "model", .params = l->params, .opt = l->opt, .sched = *l->sched};
+    for (int i = 0; i < l->n_extra; i++) parts[1 + i] = l->extra[i];
     wsss_trainer tr;
     memset(&tr, 0, sizeof tr);
-    int rc = wsss_trainer_init(&tr, &to, l->params, l->opt, l->sched, l->loader, (uint64_t)l->seed);
+    int rc = wsss_trainer_init_parts(&tr, &to, 1 + l->n_extra, parts, l->loader, (uint64_t)l->seed);
     if (rc == WSSS_OK) {
         if (l->progress && l->announce) fprintf(stderr, "%s%s\n", l->announce, tr.resumed ? ", resumed" : "");
         *l->step_ctx = wsss_ctx_new();

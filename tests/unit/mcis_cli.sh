@@ -138,7 +138,7 @@ EOF
 check "cam --model with an unknown method: exit 1" rc_is 1 "$WSSS" cam --data "$D" --run "$R" \
     --model "$TMP/bad_method.safetensors" --out "$TMP/y" --quiet
 check "the file and the method named" has "$TMP/out" \
-    "wsss cam: $TMP/bad_method.safetensors: method \"nope\" (expected cam or mcis)"
+    "wsss cam: $TMP/bad_method.safetensors: method \"nope\" (expected cam, mcis, eader or mcis+eader)"
 
 # ---- the paper's backbone: the co-attention on extra_convs ----
 R3="$TMP/vgg"
@@ -185,7 +185,7 @@ check "nothing written for a refused map" test ! -e "$TMP/x7"
 
 # ---- bad input: exit 2, the option and the value named, nothing written ----
 check "--method nope: exit 2" rc_is 2 "$WSSS" train-cls --method nope --data "$D" --run "$TMP/x"
-check "--method named once" grep -qx "wsss train-cls: --method nope: expected cam or mcis" "$TMP/out"
+check "--method named once" grep -qx "wsss train-cls: --method nope: expected cam, mcis, eader or mcis+eader" "$TMP/out"
 check "--method mcis on a segmentation arch: exit 2" rc_is 2 "$WSSS" train-cls "${MCIS[@]}" --run "$TMP/x" \
     --arch resnet18-largefov
 check "the arch named" has "$TMP/out" "wsss train-cls: --arch resnet18-largefov: --method mcis puts its co-attention"

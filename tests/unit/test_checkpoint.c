@@ -268,8 +268,64 @@ static void test_stale_leftovers(const char *dir, wsss_params *m, wsss_optim *o,
     wsss_ckpt_state_clear(&st);
 }
 
+/* text with the first `from` replaced by `to` (malloc'd) */
+static char *replaced(const char *text, const char *from, const char *to) {
+    const char *at = strstr(text, from);
+    WSSS_ASSERT(at, "edit not found in the state text");
+    size_t n = strlen(text) + strlen(to) + 1;
+    char *out = malloc(n);
+    snprintf(out, n, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return out;
+}
+
+/* state.json of a several-part checkpoint: "parts" and "phase" round trip, and their errors name
+ * the field (the files themselves: test_trainer_parts) */
+static void test_parts_state(void) {
+    wsss_ckpt_state s, back;
+    wsss_ckpt_state_init(&s);
+    wsss_ckpt_state_init(&back);
+    s.step = 7;
+    s.rng.s[0] = 1;
+    s.n_parts = 2;
+    snprintf(s.parts[0].name, sizeof s.parts[0].name, "localizer");
+    snprintf(s.parts[1].name, sizeof s.parts[1].name, "adversary");
+    s.parts[0].steps = 4;
+    s.parts[1].steps = 3;
+    s.parts[0].sched = wsss_lr_poly(0.1, 0.9, 100);
+    s.parts[1].sched = wsss_lr_constant(0.01);
+    s.parts[1].lr = 0.01;
+    s.phase = 2;
+    char *json = wsss_ckpt_state_to_json(&s, 1);
+    int has_opt = 0;
+    CHECK(wsss_ckpt_state_parse("state.json", json, strlen(json), &back, &has_opt) == WSSS_OK, "parts: %s",
+          wsss_error_msg());
+    CHECK(back.n_parts == 2 && !strcmp(back.parts[1].name, "adversary") && back.parts[0].steps == 4 &&
+              back.parts[1].steps == 3 && back.phase == 2 && back.parts[0].sched.kind == WSSS_LR_POLY &&
+              back.parts[0].sched.max_iter == 100 && back.parts[1].lr == 0.01,
+          "parts round trip");
+    static const struct { const char *what, *from, *to, *needle; } edits[] = {
+        {"a bad part name", "\"adversary\"", "\"Adv ersary\"", "field 'parts[1].name' is \"Adv ersary\""},
+        {"a name twice", "\"adversary\"", "\"localizer\"", "part \"localizer\" appears twice"},
+        {"phase out of range", "\"phase\": 2", "\"phase\": 4", "field 'phase' is 4"},
+        {"phase without parts", "\"parts\"", "\"partz\"", "field 'parts' missing"},
+        {"a part's schedule", "\"kind\": \"poly\"", "\"kind\": \"linear\"", "parts[0].lr_schedule.kind"},
+        {"negative steps", "\"steps\": 3", "\"steps\": -3", "parts[1].steps' is negative"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        char *t = replaced(json, edits[i].from, edits[i].to);
+        CHECK(wsss_ckpt_state_parse("state.json", t, strlen(t), &back, &has_opt) == WSSS_ERR &&
+                  strstr(wsss_error_msg(), edits[i].needle),
+              "%s: '%s'", edits[i].what, wsss_error_msg());
+        free(t);
+    }
+    free(json);
+    wsss_ckpt_state_clear(&back);
+    wsss_error_clear();
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "%s", test_tmp_dir("test_checkpoint"));
+    test_parts_state();
     char ck[1100], p[1200];
     snprintf(ck, sizeof ck, "%s/ck", g_dir);
 

@@ -239,9 +239,44 @@ static void test_view(void) {
     wsss_tensor_free(base);
 }
 
+/* dx of batch statistics with the affine parameters constant (requires_grad 0: a network that
+ * is not trained this step, EADER's adversary in a localizer step, still passes gradients): oneDNN,
+ * plain and blocked, fused with ReLU or not, against the reference. oneDNN computes dx from the
+ * scale and shift gradients it writes, which once shared one scratch buffer here. */
+static void test_constant_affine_train(void) {
+    const int64_t s[4] = {3, 5, 7, 6};
+    bn_case c = make_case(WSSS_F32, s, 1, 77);
+    wsss_tensor *g = rand_tensor(WSSS_F32, 4, s, -1, 1, 78);
+    for (int relu = 0; relu <= 1; relu++)
+        for (int blocked = 0; blocked <= 1; blocked++) {
+            wsss_tensor *dx[2];
+            for (int dnnl = 0; dnnl <= 1; dnnl++) {
+                wsss_set_backend(dnnl ? WSSS_BACKEND_DNNL : WSSS_BACKEND_REF);
+                wsss_tensor *x = wsss_tensor_clone(c.x), *rm = wsss_tensor_clone(c.rm), *rv = wsss_tensor_clone(c.rv);
+                x->requires_grad = 1; /* c.w and c.b: requires_grad 0 */
+                wsss_ctx *ctx = wsss_ctx_new();
+                wsss_ctx_set_blocked(ctx, blocked);
+                wsss_tensor *y = relu ? wsss_batchnorm2d_relu(ctx, x, c.w, c.b, rm, rv, WSSS_BN_TRAIN, 0.1, 1e-5)
+                                      : wsss_batchnorm2d(ctx, x, c.w, c.b, rm, rv, WSSS_BN_TRAIN, 0.1, 1e-5);
+                CHECK(wsss_backward_with(ctx, y, g) == WSSS_OK, "backward: %s", wsss_error_msg());
+                CHECK(!c.w->grad && !c.b->grad, "constant affine parameters got a gradient");
+                dx[dnnl] = clone_or_null(x->grad);
+                wsss_ctx_free(ctx);
+                FREE_TENSORS(x, rm, rv);
+            }
+            char what[96];
+            snprintf(what, sizeof what, "train, constant affine, relu %d, blocked %d: dx", relu, blocked);
+            cmp(what, dx[1], dx[0], 2e-5, 2e-5);
+            FREE_TENSORS(dx[0], dx[1]);
+        }
+    wsss_tensor_free(g);
+    case_free(&c);
+}
+
 int main(void) {
     wsss_runtime_init();
     test_dnnl_vs_ref();
+    test_constant_affine_train();
     test_running_stats();
     test_frozen();
     test_finite_differences();

@@ -75,21 +75,24 @@ static void add_channel_args(wsss_dnnl_bufs *e, const dnnl_memory_desc_t *cmd, c
 }
 
 /* A backward's run once its data arguments are in e: oneDNN writes every output its flags imply,
- * so unwanted parameter gradients get scratch space; oneDNN 2.6 checks for a SHIFT argument when
- * dnnl_use_shift is set although no gradient depends on it, so it gets zeros. */
+ * so unwanted parameter gradients get scratch space, one buffer each: in training mode the data
+ * gradient is computed from the scale and shift gradients it has written, so a buffer shared by
+ * both would corrupt it; oneDNN 2.6 checks for a SHIFT argument when dnnl_use_shift is set
+ * although no gradient depends on it, so it gets zeros. */
 static void run_bwd(const wsss_dnnl_prim *p, wsss_dnnl_bufs *e, int64_t c, const float *mean, const float *var,
                     const float *weight, int has_bias, int params, float *dweight, float *dbias) {
-    float *tmp_c = NULL, *zero_shift = NULL;
-    if (params && ((weight && !dweight) || (has_bias && !dbias)))
-        tmp_c = wsss_dnnl_buf((size_t)c * sizeof(float), 0);
+    float *tmp_scale = NULL, *tmp_shift = NULL, *zero_shift = NULL;
+    if (params && weight && !dweight) tmp_scale = wsss_dnnl_buf((size_t)c * sizeof(float), 0);
+    if (params && has_bias && !dbias) tmp_shift = wsss_dnnl_buf((size_t)c * sizeof(float), 0);
     if (has_bias) zero_shift = wsss_dnnl_buf((size_t)c * sizeof(float), 1);
     dnnl_memory_desc_t cmd;
     wsss_dnnl_md_tag(&cmd, 1, &c, dnnl_a);
     add_channel_args(e, &cmd, mean, var, weight, zero_shift);
-    if (params && weight) wsss_dnnl_bufs_add(e, DNNL_ARG_DIFF_SCALE, &cmd, dweight ? dweight : tmp_c);
-    if (params && has_bias) wsss_dnnl_bufs_add(e, DNNL_ARG_DIFF_SHIFT, &cmd, dbias ? dbias : tmp_c);
+    if (params && weight) wsss_dnnl_bufs_add(e, DNNL_ARG_DIFF_SCALE, &cmd, dweight ? dweight : tmp_scale);
+    if (params && has_bias) wsss_dnnl_bufs_add(e, DNNL_ARG_DIFF_SHIFT, &cmd, dbias ? dbias : tmp_shift);
     wsss_dnnl_bufs_execute(p, e);
-    free(tmp_c);
+    free(tmp_scale);
+    free(tmp_shift);
     free(zero_shift);
 }
 
