@@ -43,6 +43,15 @@ struct wsss_json {
     size_t *key_offsets; /* OBJECT byte offsets of the member names (for error messages) */
 };
 
+/* A number as the readers lex it (the DOM's NUMBER fields; json_scan.h's numbers). */
+typedef struct wsss_json_number {
+    double number; /* the nearest double */
+    int is_int;    /* an integer literal (no '.', no exponent) that fits int64 */
+    int64_t ival;  /* its exact value when is_int */
+} wsss_json_number;
+/* Its exact integer value, by wsss_json_as_int64's rule: WSSS_OK or WSSS_ERR (no message). */
+int wsss_json_number_int64(const wsss_json_number *n, int64_t *out);
+
 /* Parse exactly one JSON value (surrounded by optional whitespace) from text[0..len).
  * Returns NULL + error message (with byte offset) on any error. Free with wsss_json_free. */
 wsss_json *wsss_json_parse(const char *text, size_t len);
