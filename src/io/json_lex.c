@@ -204,6 +204,33 @@ int wsss_json_lex_string(wsss_json_lex *lx, char **buf, size_t *len, size_t *cap
 
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
+/* The common short forms without strtod, with strtod's result: an integer of at most 18 digits is
+ * exact in int64, and its conversion to double rounds to nearest as strtod does; a decimal "I.F"
+ * of at most 15 digits is m / 10^k with m < 2^53 and k <= 15, both exact doubles, so the one
+ * correctly rounded division gives the nearest double (Clinger's fast path). s: a valid literal. */
+static int fast_number(const unsigned char *s, size_t n, int integral, int exponent, wsss_json_number *out) {
+    static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    const int neg = s[0] == '-';
+    size_t digits = n - (size_t)neg - (integral ? 0 : 1);
+    if (exponent || digits > (integral ? 18u : 15u)) return 0;
+    int64_t m = 0;
+    int frac = -1; /* digits after the '.', once it is seen */
+    for (size_t k = (size_t)neg; k < n; k++) {
+        if (s[k] == '.') {
+            frac = 0;
+            continue;
+        }
+        m = m * 10 + (s[k] - '0');
+        if (frac >= 0) frac++;
+    }
+    out->is_int = integral;
+    out->ival = integral ? (neg ? -m : m) : 0;
+    const double mag = integral ? (double)m : (double)m / pow10[frac];
+    out->number = neg ? -mag : mag; /* "-0" is -0.0, as strtod reads it */
+    return 1;
+}
+
 int wsss_json_lex_number(wsss_json_lex *lx, wsss_json_number *out) {
     size_t start = lx->pos, i = lx->pos;
     const unsigned char *s = lx->s;
@@ -242,14 +269,7 @@ int wsss_json_lex_number(wsss_json_lex *lx, wsss_json_number *out) {
         lx->pos = i;
         return WSSS_OK;
     }
-    const int neg = s[start] == '-';
-    if (integral && n - (size_t)neg <= 18) {
-        /* short integers: exact in int64; the conversion to double rounds as strtod does */
-        int64_t v = 0;
-        for (size_t k = start + (size_t)neg; k < i; k++) v = v * 10 + (s[k] - '0');
-        out->ival = neg ? -v : v;
-        out->is_int = 1;
-        out->number = (double)out->ival;
+    if (fast_number(s + start, n, integral, exponent, out)) {
         lx->pos = i;
         return WSSS_OK;
     }

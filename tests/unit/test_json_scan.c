@@ -155,9 +155,37 @@ static void test_walk(void) {
     wsss_json_scan_free(sc);
 }
 
+/* Numbers read without strtod (the short forms' fast path) equal strtod's, bit for bit, on random
+ * integers and decimals of every length around the fast path's limits. */
+static void test_numbers_vs_strtod(void) {
+    uint64_t state = 88172645463325252ULL;
+    int bad = 0;
+    for (int t = 0; t < 200000; t++) {
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17; /* xorshift64 */
+        char lit[64];
+        int k = 0, digits = 1 + (int)(state % 20), point = (int)((state >> 8) % (uint64_t)(digits + 1));
+        if ((state >> 16) & 1) lit[k++] = '-';
+        for (int d = 0; d < digits; d++) {
+            if (d == point && d > 0) lit[k++] = '.';
+            int digit = (int)((state >> (20 + d % 40)) % 10);
+            lit[k++] = (char)('0' + (d == 0 && digits > 1 && point != 1 ? 1 + digit % 9 : digit));
+        }
+        lit[k] = 0;
+        wsss_json_scan *sc = wsss_json_scan_new(lit, (size_t)k);
+        wsss_json_number num;
+        const double want = strtod(lit, NULL);
+        if (wsss_json_scan_number(sc, &num) != WSSS_OK || memcmp(&num.number, &want, sizeof want) != 0) {
+            if (bad++ < 5) CHECK(0, "%s: read %.17g, strtod %.17g (%s)", lit, num.number, want, wsss_error_msg());
+        }
+        wsss_json_scan_free(sc);
+    }
+    CHECK(bad == 0, "%d of 200000 numbers differ from strtod", bad);
+}
+
 int main(void) {
     test_corpus();
     test_depth();
     test_walk();
+    test_numbers_vs_strtod();
     return test_summary("test_json_scan");
 }
