@@ -19,6 +19,8 @@ sub-pixel one, two polygons in one annotation), RLE lists and strings (crowd and
 around an object), an image without annotations, and random polygons with COCO-like coordinates
 (two decimals) on a larger image.
 
+tests/unit/coco_cli.sh imports semantic_mask to check the mask cache of the folder it writes.
+
 Run: /usr/bin/python3 scripts/gen_fixtures_coco.py
 Writes tests/fixtures/coco_raster.json (the annotation file) and tests/fixtures/coco_raster.safetensors
 (U8 "mask.<id>" [height, width] per image; metadata "ids")."""
@@ -115,12 +117,14 @@ def region(seg, w, h):
     return out
 
 
-def semantic_mask(image, anns):
+def semantic_mask(image, anns, class_of=None):
+    """class_of: category id -> class (default: the fixture's categories in id order)."""
+    class_of = class_of or CLASS_OF
     w, h = image["width"], image["height"]
     mask = np.zeros((h, w), np.uint8)
     for a in anns:
         if not a.get("iscrowd", 0):
-            mask[region(a["segmentation"], w, h)] = CLASS_OF[a["category_id"]]
+            mask[region(a["segmentation"], w, h)] = class_of[a["category_id"]]
     for a in anns:
         if a.get("iscrowd", 0):
             mask[region(a["segmentation"], w, h) & (mask == 0)] = 255

@@ -28,11 +28,13 @@ static int add_image(wsss_cam_sweep *sw, wsss_cam_hist *hist, const wsss_dataset
 }
 
 int cmd_eval_cam(int argc, char **argv) {
+    cli_coco coco = {0};
     const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *json = NULL;
     int n_thr = 100, quiet = 0, brief = 0;
     const cli_opt opts[] = {
-        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout) with ground-truth masks", .flags = CLI_REQUIRED},
+        {"data", CLI_STRING, &data, "DIR", CLI_DATA_HELP " with ground-truth masks", .flags = CLI_REQUIRED, .unless = "coco-annotations"},
         CLI_OPT_SPLIT(&split),
+        CLI_OPTS_COCO(&coco.annotations, &coco.images, &coco.masks),
         CLI_OPT_RUN(&run),
         CLI_OPT_CAMS(&cams),
         {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/cam.json)", .flags = 0},
@@ -57,9 +59,11 @@ int cmd_eval_cam(int argc, char **argv) {
     wsss_cam_hist hist;
     memset(&hist, 0, sizeof hist);
     int code = CLI_EXIT_FAILURE;
-    if (wsss_dataset_open_split(data, split, WSSS_MASKS_REQUIRED, 0, &ds) != WSSS_OK) goto fail;
+    wsss_dataset_opts dso;
+    cli_dataset_opts(&dso, split, WSSS_MASKS_REQUIRED, 0, &coco);
+    if (wsss_dataset_open(data, &dso, &ds) != WSSS_OK) goto fail;
     if (!ds->has_labels) {
-        wsss_error_set("%s: no image-level labels for split %s", data, split);
+        wsss_error_set("%s: no image-level labels for split %s", ds->root, split);
         goto fail;
     }
     if (wsss_cam_sweep_init(&total, ds->num_classes, n_thr, 100) != WSSS_OK) goto fail;

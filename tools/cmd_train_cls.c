@@ -25,8 +25,9 @@ int cmd_train_cls(int argc, char **argv) {
          "vgg16-deeplab, 15 epochs, batch 5, size 256, no crop or flip, jitter 0.3, lr 1e-3 x0.1 at epochs 5,10, "
          "Nesterov, weight decay 5e-4 on biases too, head x10)",
          .choices = wsss_method_choices},
-        {"data", CLI_STRING, &c.data, "DIR", "dataset root (VOC layout)", .flags = CLI_REQUIRED, .unless = "resume"},
-        {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt) or a list file", .flags = 0},
+        {"data", CLI_STRING, &c.data, "DIR", CLI_DATA_HELP, .flags = CLI_REQUIRED, .unless = "resume|coco-annotations"},
+        {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt, a list file, or COCO's NAME)", .flags = 0},
+        CLI_OPTS_COCO(&c.coco_annotations, &c.coco_images, &c.coco_masks),
         {"extra-data", CLI_STRING, &c.extra_data, "DIR[,DIR]",
          "extra labelled images appended to the split: VOC-format folders or ImageFolders (ROOT/train/CLASS/...), "
          "their classes matched to the dataset's by name", .flags = 0},
