@@ -49,6 +49,10 @@ const char *wsss_json_scan_key(const wsss_json_scan *sc, size_t *len);
  * decoded into the scanner's buffer: valid until the next string is read. */
 int wsss_json_scan_number(wsss_json_scan *sc, wsss_json_number *out);
 int wsss_json_scan_string(wsss_json_scan *sc, const char **s, size_t *len);
+/* In an array: wsss_json_scan_next and, when the item is a number, wsss_json_scan_number in one
+ * call (the hot loop of coordinate and count arrays). 1: *out holds the next item; 0: the array
+ * ended; 2: the next item is not a number (nothing of it is consumed: read or skip it); WSSS_ERR. */
+int wsss_json_scan_next_number(wsss_json_scan *sc, wsss_json_number *out);
 /* Any value, checked but not decoded; [*start, *end) receives its bytes in text (either may be NULL). */
 int wsss_json_scan_skip(wsss_json_scan *sc, size_t *start, size_t *end);
 

@@ -148,12 +148,9 @@ static int paint_polygons(raster_buf *b, int w, int h, uint8_t value, int only_b
         size_t n = 0;
         int k2;
         if (wsss_json_scan_enter(b->sc, WSSS_JSON_ARRAY)) return WSSS_ERR;
-        while ((k2 = wsss_json_scan_next(b->sc)) == 1) {
-            wsss_json_number num;
-            if (wsss_json_scan_number(b->sc, &num)) return WSSS_ERR;
-            push_double(b, n++, num.number);
-        }
-        if (k2 < 0) return WSSS_ERR;
+        wsss_json_number num;
+        while ((k2 = wsss_json_scan_next_number(b->sc, &num)) == 1) push_double(b, n++, num.number);
+        if (k2 != 0) return k2 == 2 ? wsss_error_set("a polygon holds a value that is not a number") : WSSS_ERR;
         wsss_coco_paint_polygon(b->xy, (int64_t)(n / 2), w, h, value, only_background, mask);
     }
     return k < 0 ? WSSS_ERR : WSSS_OK;
@@ -181,14 +178,13 @@ static int paint_rle(raster_buf *b, int w, int h, uint8_t value, int only_backgr
         size_t n = 0;
         int k2;
         if (wsss_json_scan_enter(b->sc, WSSS_JSON_ARRAY)) return WSSS_ERR;
-        while ((k2 = wsss_json_scan_next(b->sc)) == 1) {
-            wsss_json_number num;
+        wsss_json_number num;
+        while ((k2 = wsss_json_scan_next_number(b->sc, &num)) == 1) {
             int64_t v;
-            if (wsss_json_scan_number(b->sc, &num) || wsss_json_number_int64(&num, &v))
-                return wsss_error_set("RLE counts[%zu] is not an integer", n);
+            if (wsss_json_number_int64(&num, &v)) return wsss_error_set("RLE counts[%zu] is not an integer", n);
             push_count(b, n++, v);
         }
-        if (k2 < 0) return WSSS_ERR;
+        if (k2 != 0) return k2 == 2 ? wsss_error_set("RLE counts[%zu] is not a number", n) : WSSS_ERR;
         wsss_coco_paint_rle(b->counts, (int64_t)n, w, h, value, only_background, mask);
     }
     return k < 0 ? WSSS_ERR : WSSS_OK;

@@ -12,7 +12,7 @@
 #include "wsss/json_scan.h"
 
 #define MAX_SIDE 100000                /* image and RLE sides: 1..MAX_SIDE */
-#define RELEASE_EVERY ((size_t)64 << 20) /* give back the scanned front of the file this often */
+#define RELEASE_EVERY ((size_t)16 << 20) /* give back the scanned front of the file this often */
 
 typedef struct reader {
     wsss_coco *c;
@@ -20,6 +20,9 @@ typedef struct reader {
     int64_t cap_images, cap_anns;
     int cap_categories;
     size_t released;
+    int64_t ann_k;    /* the annotation being read: its index and byte offset, named in messages */
+    size_t ann_at;
+    char ann_name[96];
 } reader;
 
 static int fail(const reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -30,6 +33,13 @@ static int fail(const reader *r, const char *fmt, ...) {
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     return wsss_error_set("%s: %s", r->c->path, msg);
+}
+
+/* The record of a message: NULL stands for the annotation being read (named only when needed). */
+static const char *record_name(reader *r, const char *record) {
+    if (record) return record;
+    snprintf(r->ann_name, sizeof r->ann_name, "annotations[%lld] (byte %zu)", (long long)r->ann_k, r->ann_at);
+    return r->ann_name;
 }
 
 /* A scanner error (bad JSON) with the file's name in front. */
@@ -71,14 +81,14 @@ static int read_int(reader *r, int64_t *out, wsss_json_type *type) {
 static int record_int(reader *r, const char *record, const char *field, int64_t *out) {
     wsss_json_type t;
     int k = read_int(r, out, &t);
-    if (k == 1) return fail(r, "%s: \"%s\" is %s, expected an integer", record, field,
+    if (k == 1) return fail(r, "%s: \"%s\" is %s, expected an integer", record_name(r, record), field,
                             t == WSSS_JSON_NUMBER ? "a number with a fraction" : a_type(t));
     return k == WSSS_OK ? WSSS_OK : json_fail(r);
 }
 
 /* Members of one record: the scanner keeps no names, so a repeated member is found here. */
 static int seen_once(reader *r, const char *record, unsigned *seen, int bit, const char *field) {
-    if (*seen & (1u << bit)) return fail(r, "%s: member \"%s\" given twice", record, field);
+    if (*seen & (1u << bit)) return fail(r, "%s: member \"%s\" given twice", record_name(r, record), field);
     *seen |= 1u << bit;
     return WSSS_OK;
 }
@@ -218,18 +228,16 @@ static int read_polygons(reader *r, char **problem) {
         }
         int64_t m = 0;
         int k2;
+        wsss_json_number num;
         wsss_json_scan_enter(sc, WSSS_JSON_ARRAY);
-        while ((k2 = wsss_json_scan_next(sc)) == 1) {
-            wsss_json_number num;
-            if (wsss_json_scan_peek(sc, &t)) return WSSS_ERR;
-            if (t != WSSS_JSON_NUMBER) {
+        while ((k2 = wsss_json_scan_next_number(sc, &num)) > 0) {
+            if (k2 == 2) {
+                if (wsss_json_scan_peek(sc, &t)) return WSSS_ERR;
                 note(problem, "segmentation[%d][%lld] is %s, expected a coordinate", j, (long long)m, a_type(t));
                 if (wsss_json_scan_skip(sc, NULL, NULL)) return WSSS_ERR;
-            } else {
-                if (wsss_json_scan_number(sc, &num)) return WSSS_ERR;
-                if (fabs(num.number) > WSSS_COCO_MAX_COORD)
-                    note(problem, "segmentation[%d][%lld] = %g is beyond +-%g", j, (long long)m, num.number,
-                         WSSS_COCO_MAX_COORD);
+            } else if (fabs(num.number) > WSSS_COCO_MAX_COORD) {
+                note(problem, "segmentation[%d][%lld] = %g is beyond +-%g", j, (long long)m, num.number,
+                     WSSS_COCO_MAX_COORD);
             }
             m++;
         }
@@ -267,12 +275,12 @@ static int read_counts(reader *r, int64_t *sum, char **problem) {
         return wsss_json_scan_skip(sc, NULL, NULL);
     }
     int k, i = 0;
+    wsss_json_number num;
     wsss_json_scan_enter(sc, WSSS_JSON_ARRAY);
-    while ((k = wsss_json_scan_next(sc)) == 1) {
-        int64_t v;
-        int got = read_int(r, &v, &t);
-        if (got == WSSS_ERR) return WSSS_ERR;
-        if (got == 1 || v < 0) {
+    while ((k = wsss_json_scan_next_number(sc, &num)) > 0) {
+        int64_t v = -1;
+        if (k == 2 && wsss_json_scan_skip(sc, NULL, NULL)) return WSSS_ERR;
+        if (k == 2 || wsss_json_number_int64(&num, &v) != WSSS_OK || v < 0) {
             note(problem, "RLE counts[%d] is not a count (expected an integer >= 0)", i);
             *sum = -1;
         } else if (*sum >= 0) {
@@ -377,11 +385,11 @@ static int read_ann_member(reader *r, wsss_coco_ann *a, const char *record, unsi
 
 static int read_ann(reader *r, int64_t k) {
     wsss_coco *c = r->c;
-    char record[96];
-    snprintf(record, sizeof record, "annotations[%lld] (byte %zu)", (long long)k, wsss_json_scan_pos(r->sc));
     wsss_json_type t;
     if (wsss_json_scan_peek(r->sc, &t)) return json_fail(r);
-    if (t != WSSS_JSON_OBJECT) return fail(r, "%s is %s, expected an object", record, a_type(t));
+    r->ann_k = k;
+    r->ann_at = wsss_json_scan_pos(r->sc);
+    if (t != WSSS_JSON_OBJECT) return fail(r, "%s is %s, expected an object", record_name(r, NULL), a_type(t));
     if (c->n_anns == r->cap_anns) {
         r->cap_anns = r->cap_anns ? 2 * r->cap_anns : 4096;
         c->anns = wsss_xrealloc(c->anns, sizeof *c->anns * (size_t)r->cap_anns);
@@ -392,12 +400,12 @@ static int read_ann(reader *r, int64_t k) {
     int m;
     wsss_json_scan_enter(r->sc, WSSS_JSON_OBJECT);
     while ((m = wsss_json_scan_next(r->sc)) == 1)
-        if (read_ann_member(r, a, record, &seen, &a->problem)) return WSSS_ERR;
+        if (read_ann_member(r, a, NULL, &seen, &a->problem)) return WSSS_ERR;
     if (m < 0) return json_fail(r);
     static const char *const fields[] = {"id", "image_id", "category_id", "iscrowd", "segmentation"};
     for (int f = 0; f < 5; f++)
         if (f != 3 && !(seen & (1u << f))) {
-            if (f == 0) return fail(r, "%s: no \"id\"", record);
+            if (f == 0) return fail(r, "%s: no \"id\"", record_name(r, NULL));
             return fail(r, "annotation %lld: no \"%s\"", (long long)a->id, fields[f]);
         }
     const size_t pos = wsss_json_scan_pos(r->sc);
@@ -623,7 +631,7 @@ int wsss_coco_read(const char *path, int skip_bad, wsss_dataset_warn_fn warn, vo
         c->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
         rc = wsss_file_map_open(path, &c->map);
     }
-    reader r = {c, NULL, 0, 0, 0, 0};
+    reader r = {.c = c};
     int64_t *by_id = NULL;
     if (rc == WSSS_OK) {
         r.sc = wsss_json_scan_new((const char *)c->map.data, c->map.size);

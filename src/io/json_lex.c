@@ -21,14 +21,6 @@ int wsss_json_lex_error(wsss_json_lex *lx, size_t at, const char *fmt, ...) {
     return wsss_error_set("JSON error at byte %zu: %s", lx->base + at, msg);
 }
 
-void wsss_json_lex_ws(wsss_json_lex *lx) {
-    while (lx->pos < lx->len) {
-        unsigned char c = lx->s[lx->pos];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-        lx->pos++;
-    }
-}
-
 const char *wsss_json_lex_describe(const wsss_json_lex *lx, size_t at, char *buf, size_t n) {
     if (at >= lx->len) return "end of input";
     unsigned char c = lx->s[at];
@@ -204,91 +196,80 @@ int wsss_json_lex_string(wsss_json_lex *lx, char **buf, size_t *len, size_t *cap
 
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
-/* The common short forms without strtod, with strtod's result: an integer of at most 18 digits is
- * exact in int64, and its conversion to double rounds to nearest as strtod does; a decimal "I.F"
- * of at most 15 digits is m / 10^k with m < 2^53 and k <= 15, both exact doubles, so the one
- * correctly rounded division gives the nearest double (Clinger's fast path). s: a valid literal. */
-static int fast_number(const unsigned char *s, size_t n, int integral, int exponent, wsss_json_number *out) {
+/* One pass over the literal: its grammar, and its digits as an integer m, frac of them after the
+ * '.' (m is used only while it is exact). The common short forms need no strtod and give its
+ * result: an integer of at most 18 digits is exact in int64, and its conversion to double rounds
+ * to nearest as strtod does; a decimal of at most 15 digits is m / 10^frac with m < 2^53 and
+ * frac <= 15, both exact doubles, so the one correctly rounded division is the nearest double
+ * (Clinger's fast path). */
+int wsss_json_lex_number(wsss_json_lex *lx, wsss_json_number *out) {
     static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-    const int neg = s[0] == '-';
-    size_t digits = n - (size_t)neg - (integral ? 0 : 1);
-    if (exponent || digits > (integral ? 18u : 15u)) return 0;
-    int64_t m = 0;
-    int frac = -1; /* digits after the '.', once it is seen */
-    for (size_t k = (size_t)neg; k < n; k++) {
-        if (s[k] == '.') {
-            frac = 0;
-            continue;
-        }
-        m = m * 10 + (s[k] - '0');
-        if (frac >= 0) frac++;
-    }
-    out->is_int = integral;
-    out->ival = integral ? (neg ? -m : m) : 0;
-    const double mag = integral ? (double)m : (double)m / pow10[frac];
-    out->number = neg ? -mag : mag; /* "-0" is -0.0, as strtod reads it */
-    return 1;
-}
-
-int wsss_json_lex_number(wsss_json_lex *lx, wsss_json_number *out) {
-    size_t start = lx->pos, i = lx->pos;
     const unsigned char *s = lx->s;
-    int integral = 1, exponent = 0;
-    if (i < lx->len && s[i] == '-') i++;
-    if (i >= lx->len || !is_digit(s[i])) return wsss_json_lex_error(lx, start, "invalid number (expected a digit)");
+    const size_t start = lx->pos, len = lx->len;
+    size_t i = start;
+    int integral = 1, exponent = 0, digits = 0, frac = 0;
+    uint64_t m = 0; /* the digits as an integer: exact while digits <= 19, used only up to 18 */
+    const int neg = i < len && s[i] == '-';
+    i += (size_t)neg;
+    if (i >= len || !is_digit(s[i])) return wsss_json_lex_error(lx, start, "invalid number (expected a digit)");
     if (s[i] == '0') {
         i++;
-        if (i < lx->len && is_digit(s[i])) return wsss_json_lex_error(lx, start, "invalid number (leading zero)");
+        digits = 1;
+        if (i < len && is_digit(s[i])) return wsss_json_lex_error(lx, start, "invalid number (leading zero)");
     } else {
-        while (i < lx->len && is_digit(s[i])) i++;
+        const size_t d0 = i;
+        for (; i < len && is_digit(s[i]); i++) m = m * 10 + (uint64_t)(s[i] - '0'); /* wraps past 19 digits */
+        digits = (int)(i - d0 < 1000 ? i - d0 : 1000);
     }
-    if (i < lx->len && s[i] == '.') {
+    if (i < len && s[i] == '.') {
         integral = 0;
         i++;
-        if (i >= lx->len || !is_digit(s[i])) return wsss_json_lex_error(lx, i, "invalid number (expected a digit after '.')");
-        while (i < lx->len && is_digit(s[i])) i++;
+        if (i >= len || !is_digit(s[i])) return wsss_json_lex_error(lx, i, "invalid number (expected a digit after '.')");
+        const size_t d0 = i;
+        for (; i < len && is_digit(s[i]); i++) m = m * 10 + (uint64_t)(s[i] - '0');
+        frac = (int)(i - d0 < 1000 ? i - d0 : 1000);
+        digits += frac;
     }
-    if (i < lx->len && (s[i] == 'e' || s[i] == 'E')) {
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
         integral = 0;
         exponent = 1;
         i++;
-        if (i < lx->len && (s[i] == '+' || s[i] == '-')) i++;
-        if (i >= lx->len || !is_digit(s[i]))
+        if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+        if (i >= len || !is_digit(s[i]))
             return wsss_json_lex_error(lx, i, "invalid number (expected a digit in the exponent)");
-        while (i < lx->len && is_digit(s[i])) i++;
+        while (i < len && is_digit(s[i])) i++;
     }
     const size_t n = i - start;
-    if (!out) {
-        /* validation only: a literal too large for a double is still an error; without an exponent
-         * and with at most 300 digits it cannot be */
-        if (exponent || n > 300) {
-            wsss_json_number tmp;
-            return wsss_json_lex_number(lx, &tmp);
-        }
+    if (!out && !exponent && n <= 300) { /* validation only: at most 300 digits cannot overflow a double */
         lx->pos = i;
         return WSSS_OK;
     }
-    if (fast_number(s + start, n, integral, exponent, out)) {
+    wsss_json_number tmp;
+    if (!out) out = &tmp;
+    if (!exponent && digits <= (integral ? 18 : 15)) {
+        out->is_int = integral;
+        out->ival = integral ? (neg ? -(int64_t)m : (int64_t)m) : 0;
+        const double mag = integral ? (double)m : (double)m / pow10[frac];
+        out->number = neg ? -mag : mag; /* "-0" is -0.0, as strtod reads it */
         lx->pos = i;
         return WSSS_OK;
     }
-    char small[64], *tmp = n < sizeof small ? small : wsss_xmalloc(n + 1);
-    memcpy(tmp, s + start, n);
-    tmp[n] = 0;
-    errno = 0;
-    out->number = strtod(tmp, NULL);
+    char small[64], *text = n < sizeof small ? small : wsss_xmalloc(n + 1);
+    memcpy(text, s + start, n);
+    text[n] = 0;
+    out->number = strtod(text, NULL);
     out->is_int = 0;
     out->ival = 0;
     if (integral) {
         errno = 0;
-        long long ll = strtoll(tmp, NULL, 10);
+        long long ll = strtoll(text, NULL, 10);
         if (errno == 0) {
             out->is_int = 1;
             out->ival = (int64_t)ll;
         }
     }
-    if (tmp != small) free(tmp);
+    if (text != small) free(text);
     if (!isfinite(out->number)) return wsss_json_lex_error(lx, start, "number out of range of a double");
     lx->pos = i;
     return WSSS_OK;

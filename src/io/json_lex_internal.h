@@ -18,7 +18,14 @@ typedef struct wsss_json_lex {
 
 /* Sets "JSON error at byte <base + at>: <message>" (once) and returns WSSS_ERR. */
 int wsss_json_lex_error(wsss_json_lex *lx, size_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void wsss_json_lex_ws(wsss_json_lex *lx);
+/* White space skipped (inline: the readers call it between every two tokens). */
+static inline void wsss_json_lex_ws(wsss_json_lex *lx) {
+    while (lx->pos < lx->len) {
+        const unsigned char c = lx->s[lx->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+        lx->pos++;
+    }
+}
 /* "'x'", "byte 0xNN" or "end of input": what stands at `at`, for messages. */
 const char *wsss_json_lex_describe(const wsss_json_lex *lx, size_t at, char *buf, size_t n);
 

@@ -45,7 +45,7 @@ static int at_char(const wsss_json_scan *sc, char c) { return sc->lx.pos < sc->l
 
 /* White space, then the first byte of a value that sits inside `extra` more containers than are
  * open: the DOM parser's depth limit and end-of-input message. */
-static int value_start(wsss_json_scan *sc, int extra, unsigned char *c) {
+static inline int value_start(wsss_json_scan *sc, int extra, unsigned char *c) {
     wsss_json_lex *lx = &sc->lx;
     if (lx->failed) return WSSS_ERR;
     wsss_json_lex_ws(lx);
@@ -74,7 +74,7 @@ static int type_of(unsigned char c, wsss_json_type *t) {
 }
 
 int wsss_json_scan_peek(wsss_json_scan *sc, wsss_json_type *type) {
-    unsigned char c;
+    unsigned char c = 0;
     if (value_start(sc, 0, &c)) return WSSS_ERR;
     if (type_of(c, type) == WSSS_OK) return WSSS_OK;
     char d[32];
@@ -85,8 +85,10 @@ int wsss_json_scan_peek(wsss_json_scan *sc, wsss_json_type *type) {
 /* The next value must be of type t. */
 static int expect_type(wsss_json_scan *sc, wsss_json_type t) {
     wsss_json_type have;
-    if (wsss_json_scan_peek(sc, &have)) return WSSS_ERR;
-    if (have == t) return WSSS_OK;
+    unsigned char c = 0;
+    if (value_start(sc, 0, &c)) return WSSS_ERR;
+    if (type_of(c, &have) == WSSS_OK && have == t) return WSSS_OK;
+    if (type_of(c, &have) != WSSS_OK) return wsss_json_scan_peek(sc, &have); /* its message */
     char d[32];
     const char *article = t == WSSS_JSON_ARRAY || t == WSSS_JSON_OBJECT ? "an" : "a";
     return wsss_json_lex_error(&sc->lx, sc->lx.pos, "expected %s %s, got %s", article, wsss_json_type_name(t),
@@ -112,7 +114,7 @@ static int member_key(wsss_json_scan *sc) {
 
 /* After an item of a container closed by `close`: 1 (',' read: another item follows), 0 (the
  * closing bracket read) or WSSS_ERR. first: no item was read yet (no ',' expected). */
-static int after_item(wsss_json_scan *sc, char close, int first) {
+static inline int after_item(wsss_json_scan *sc, char close, int first) {
     wsss_json_lex *lx = &sc->lx;
     wsss_json_lex_ws(lx);
     if (at_char(sc, close)) {
@@ -150,6 +152,16 @@ int wsss_json_scan_next(wsss_json_scan *sc) {
     return r;
 }
 
+int wsss_json_scan_next_number(wsss_json_scan *sc, wsss_json_number *out) {
+    WSSS_ASSERT(sc->open > 0 && sc->closer[sc->open - 1] == ']', "scan_next_number outside an array");
+    const int r = wsss_json_scan_next(sc);
+    unsigned char c = 0;
+    if (r != 1) return r;
+    if (value_start(sc, 0, &c)) return WSSS_ERR;
+    if (c != '-' && (c < '0' || c > '9')) return 2;
+    return wsss_json_lex_number(&sc->lx, out) ? WSSS_ERR : 1;
+}
+
 int wsss_json_scan_number(wsss_json_scan *sc, wsss_json_number *out) {
     if (expect_type(sc, WSSS_JSON_NUMBER)) return WSSS_ERR;
     return wsss_json_lex_number(&sc->lx, out);
@@ -180,7 +192,7 @@ int wsss_json_scan_skip(wsss_json_scan *sc, size_t *start, size_t *end) {
     wsss_json_lex *lx = &sc->lx;
     char stack[WSSS_JSON_MAX_DEPTH + 1];
     int n = 0;
-    unsigned char c;
+    unsigned char c = 0;
     if (value_start(sc, 0, &c)) return WSSS_ERR;
     if (start) *start = lx->pos;
     for (;;) {
