@@ -155,6 +155,29 @@ static void test_walk(void) {
     wsss_json_scan_free(sc);
 }
 
+/* next_number: numbers in one call, anything else left for the caller. */
+static void test_next_number(void) {
+    const char *doc = "[1, \"x\", -2.5e1, [3], 7]";
+    wsss_json_scan *sc = wsss_json_scan_new(doc, strlen(doc));
+    wsss_json_number num;
+    const char *s;
+    CHECK(wsss_json_scan_enter(sc, WSSS_JSON_ARRAY) == WSSS_OK, "enter");
+    CHECK(wsss_json_scan_next_number(sc, &num) == 1 && num.is_int && num.ival == 1, "1");
+    CHECK(wsss_json_scan_next_number(sc, &num) == 2 && wsss_json_scan_string(sc, &s, NULL) == WSSS_OK &&
+              strcmp(s, "x") == 0,
+          "a string is left to read");
+    CHECK(wsss_json_scan_next_number(sc, &num) == 1 && !num.is_int && num.number == -25.0, "-2.5e1");
+    CHECK(wsss_json_scan_next_number(sc, &num) == 2 && wsss_json_scan_skip(sc, NULL, NULL) == WSSS_OK,
+          "an array is left to skip");
+    CHECK(wsss_json_scan_next_number(sc, &num) == 1 && num.ival == 7, "7");
+    CHECK(wsss_json_scan_next_number(sc, &num) == 0 && wsss_json_scan_finish(sc) == WSSS_OK, "the end");
+    wsss_json_scan_reset(sc, "[1 2]", 5, 0);
+    CHECK(wsss_json_scan_enter(sc, WSSS_JSON_ARRAY) == WSSS_OK && wsss_json_scan_next_number(sc, &num) == 1 &&
+              wsss_json_scan_next_number(sc, &num) == WSSS_ERR && strstr(wsss_error_msg(), "expected ',' or ']'"),
+          "bad syntax: %s", wsss_error_msg());
+    wsss_json_scan_free(sc);
+}
+
 /* Numbers read without strtod (the short forms' fast path) equal strtod's, bit for bit, on random
  * integers and decimals of every length around the fast path's limits. */
 static void test_numbers_vs_strtod(void) {
@@ -186,6 +209,7 @@ int main(void) {
     test_corpus();
     test_depth();
     test_walk();
+    test_next_number();
     test_numbers_vs_strtod();
     return test_summary("test_json_scan");
 }
