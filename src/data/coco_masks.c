@@ -40,7 +40,9 @@ static char *stamp_text(const wsss_coco *c, int64_t masks) {
     wsss_jw_kv_int(&w, "masks", masks);
     wsss_jw_obj_end(&w);
     wsss_jw_append(&w, "\n", 1);
-    return wsss_jw_take(&w);
+    char *text = wsss_jw_take(&w);
+    wsss_jw_free(&w); /* take leaves a fresh empty buffer */
+    return text;
 }
 
 int wsss_coco_masks_current(const wsss_coco *c, const char *dir) {
