@@ -7,6 +7,9 @@
  * out-of-range numbers are errors: wsss_json_parse returns NULL and sets a message that gives
  * the byte offset ("byte 17: expected ':' after object key"). Object member order is kept.
  *
+ * For documents too large for a tree (COCO's annotation files) the pull scanner of json_scan.h
+ * reads the same texts without building one.
+ *
  * Writer: appends compact (or indented) JSON to a growable buffer; strings are escaped, commas and
  * colons are inserted automatically. It is also usable as a plain string builder. */
 #ifndef WSSS_JSON_H

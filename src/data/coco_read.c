@@ -12,6 +12,7 @@
 #include "wsss/json_scan.h"
 
 #define MAX_SIDE 100000                /* image and RLE sides: 1..MAX_SIDE */
+#define MAX_PIXELS ((int64_t)1 << 28)  /* as the image decoders allow: a mask is allocated per image */
 #define RELEASE_EVERY ((size_t)16 << 20) /* give back the scanned front of the file this often */
 
 typedef struct reader {
@@ -23,6 +24,8 @@ typedef struct reader {
     int64_t ann_k;    /* the annotation being read: its index and byte offset, named in messages */
     size_t ann_at;
     char ann_name[96];
+    const wsss_coco_ann *cur; /* the annotation being read, or NULL */
+    int cur_has_id;           /* its id was read */
 } reader;
 
 static int fail(const reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -42,8 +45,12 @@ static const char *record_name(reader *r, const char *record) {
     return r->ann_name;
 }
 
-/* A scanner error (bad JSON) with the file's name in front. */
-static int json_fail(const reader *r) { return wsss_error_prefix("%s", r->c->path); }
+/* A scanner error (bad JSON) with the file's name in front, and the annotation it is in. */
+static int json_fail(reader *r) {
+    if (r->cur && r->cur_has_id) return wsss_error_prefix("%s: annotation %lld", r->c->path, (long long)r->cur->id);
+    if (r->cur) return wsss_error_prefix("%s: %s", r->c->path, record_name(r, NULL));
+    return wsss_error_prefix("%s", r->c->path);
+}
 
 static const char *a_type(wsss_json_type t) {
     switch (t) {
@@ -209,6 +216,9 @@ static int read_image(reader *r, int64_t k) {
     static const char *const fields[] = {"id", "file_name", "width", "height"};
     for (int f = 0; f < 4; f++)
         if (!(seen & (1u << f))) return fail(r, "%s: no \"%s\"", record, fields[f]);
+    if ((int64_t)im->width * im->height > MAX_PIXELS)
+        return fail(r, "%s: %d x %d pixels, more than an image may have (%lld)", record, im->width, im->height,
+                    (long long)MAX_PIXELS);
     return WSSS_OK;
 }
 
@@ -373,7 +383,11 @@ static int read_ann_member(reader *r, wsss_coco_ann *a, const char *record, unsi
     if (f < 0) return wsss_json_scan_skip(r->sc, NULL, NULL) ? json_fail(r) : WSSS_OK;
     if (seen_once(r, record, seen, f, key)) return WSSS_ERR;
     if (f == 4) return read_segmentation(r, a, problem) ? json_fail(r) : WSSS_OK;
-    if (f < 3) return record_int(r, record, key, f == 0 ? &a->id : f == 1 ? &a->image_id : &a->category_id);
+    if (f < 3) {
+        const int rc = record_int(r, record, key, f == 0 ? &a->id : f == 1 ? &a->image_id : &a->category_id);
+        r->cur_has_id |= f == 0 && rc == WSSS_OK;
+        return rc;
+    }
     int64_t v;
     wsss_json_type t;
     int k = read_int(r, &v, &t);
@@ -398,10 +412,13 @@ static int read_ann(reader *r, int64_t k) {
     memset(a, 0, sizeof *a);
     unsigned seen = 0;
     int m;
+    r->cur = a;
+    r->cur_has_id = 0;
     wsss_json_scan_enter(r->sc, WSSS_JSON_OBJECT);
     while ((m = wsss_json_scan_next(r->sc)) == 1)
         if (read_ann_member(r, a, NULL, &seen, &a->problem)) return WSSS_ERR;
     if (m < 0) return json_fail(r);
+    r->cur = NULL;
     static const char *const fields[] = {"id", "image_id", "category_id", "iscrowd", "segmentation"};
     for (int f = 0; f < 5; f++)
         if (f != 3 && !(seen & (1u << f))) {

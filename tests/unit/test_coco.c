@@ -386,9 +386,17 @@ static void test_bad_annotations(void) {
     write_folder(root, json);
     free(json);
     ds = open_train(root, 1, WSSS_MASKS_OPTIONAL);
-    CHECK(!ds && strstr(wsss_error_msg(), "instances_train.json: JSON error at byte") &&
+    CHECK(!ds && strstr(wsss_error_msg(), "instances_train.json: annotation 90: JSON error at byte") &&
               strstr(wsss_error_msg(), "expected a value, got ']'"),
-          "%s", wsss_error_msg());
+          "bad JSON in an annotation: %s", wsss_error_msg());
+    /* before its id: the annotation by its place (the 6th) and byte */
+    json = coco_json(2, "{\"segmentation\": [[1, 2,]], \"id\": 91, \"image_id\": 11, \"category_id\": 2}");
+    write_folder(root, json);
+    free(json);
+    ds = open_train(root, 1, WSSS_MASKS_OPTIONAL);
+    CHECK(!ds && strstr(wsss_error_msg(), "instances_train.json: annotations[5] (byte ") &&
+              strstr(wsss_error_msg(), "): JSON error at byte"),
+          "bad JSON before the id: %s", wsss_error_msg());
 }
 
 #include <dirent.h>
