@@ -111,7 +111,8 @@ static void check_scanner(const char *text, size_t size, const wsss_json *v) {
     int ok = wsss_json_scan_skip(sc, NULL, NULL) == WSSS_OK && wsss_json_scan_finish(sc) == WSSS_OK;
     wsss_json_scan_free(sc);
     if (v && !ok) abort();
-    if (!v && !ok && strcmp(dom_msg, wsss_error_msg()) != 0) abort();
+    /* a duplicate key is found when its object closes; a later error may then be the scanner's */
+    if (!v && !ok && strcmp(dom_msg, wsss_error_msg()) != 0 && !strstr(dom_msg, "duplicate key")) abort();
     if (!v && ok && !strstr(dom_msg, "duplicate key")) abort();
 }
 

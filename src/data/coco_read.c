@@ -183,12 +183,13 @@ static int read_image_member(reader *r, wsss_coco_image *im, const char *record,
         if (!im->stem[0]) return fail(r, "%s: file_name \"%s\" has no name before its extension", record, s);
         return WSSS_OK;
     }
-    int64_t v;
-    if (record_int(r, record, key, &v)) return WSSS_ERR;
+    int64_t v; /* fields[f], not key: reading the value may reuse the key's buffer */
+    if (record_int(r, record, fields[f], &v)) return WSSS_ERR;
     if (f == 0) {
         im->id = v;
     } else {
-        if (v < 1 || v > MAX_SIDE) return fail(r, "%s: %s %lld out of range (expected 1 to %d)", record, key, (long long)v, MAX_SIDE);
+        if (v < 1 || v > MAX_SIDE)
+            return fail(r, "%s: %s %lld out of range (expected 1 to %d)", record, fields[f], (long long)v, MAX_SIDE);
         *(f == 2 ? &im->width : &im->height) = (int)v;
     }
     return WSSS_OK;
@@ -384,7 +385,7 @@ static int read_ann_member(reader *r, wsss_coco_ann *a, const char *record, unsi
     if (seen_once(r, record, seen, f, key)) return WSSS_ERR;
     if (f == 4) return read_segmentation(r, a, problem) ? json_fail(r) : WSSS_OK;
     if (f < 3) {
-        const int rc = record_int(r, record, key, f == 0 ? &a->id : f == 1 ? &a->image_id : &a->category_id);
+        const int rc = record_int(r, record, fields[f], f == 0 ? &a->id : f == 1 ? &a->image_id : &a->category_id);
         r->cur_has_id |= f == 0 && rc == WSSS_OK;
         return rc;
     }
@@ -465,7 +466,7 @@ static int read_top(reader *r) {
             continue;
         }
         if (seen_once(r, "the document", &seen, f, key)) return WSSS_ERR;
-        rc = read_records(r, key, f == 0 ? read_image : f == 1 ? read_ann : read_category);
+        rc = read_records(r, names[f], f == 0 ? read_image : f == 1 ? read_ann : read_category);
         if (rc) return WSSS_ERR;
     }
     if (m < 0 || wsss_json_scan_finish(r->sc)) return json_fail(r);
