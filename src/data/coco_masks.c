@@ -75,7 +75,8 @@ static int remove_flat_dir(const char *dir) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
         char *p = wsss_path_join(dir, e->d_name);
         struct stat sb;
-        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) rc = wsss_error_set("%s: a folder inside a mask cache (remove %s by hand)", p, dir);
+        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+            rc = wsss_error_set("%s: a folder inside a mask cache (remove %s by hand)", p, dir);
         else if (unlink(p) != 0 && errno != ENOENT) rc = wsss_error_set("%s: cannot remove: %s", p, strerror(errno));
         free(p);
     }
@@ -113,7 +114,8 @@ static void remove_leftovers(const char *dir) {
 /* An existing folder that is not a cache must not be replaced (it may be the user's). */
 static int replaceable(const char *dir) {
     if (!wsss_path_exists(dir)) return WSSS_OK;
-    if (!wsss_path_is_dir(dir)) return wsss_error_set("%s: exists and is not a folder (expected a COCO mask cache)", dir);
+    if (!wsss_path_is_dir(dir))
+        return wsss_error_set("%s: exists and is not a folder (expected a COCO mask cache)", dir);
     char *stamp = wsss_path_join(dir, STAMP_NAME);
     const int is_cache = wsss_path_is_file(stamp);
     free(stamp);
@@ -124,7 +126,8 @@ static int replaceable(const char *dir) {
         empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
     if (d) closedir(d);
     if (empty) return rmdir(dir) == 0 ? WSSS_OK : wsss_error_set("%s: cannot replace: %s", dir, strerror(errno));
-    return wsss_error_set("%s: exists and is not a COCO mask cache (no %s in it); choose another folder", dir, STAMP_NAME);
+    return wsss_error_set("%s: exists and is not a COCO mask cache (no %s in it); choose another folder", dir,
+                          STAMP_NAME);
 }
 
 static int unwritable(const char *dir, const char *why) {
@@ -167,12 +170,14 @@ static int swap_in(const char *tmp, const char *dir) {
     char *old = wsss_xasprintf("%s.old-%ld", dir, (long)getpid());
     int had = wsss_path_exists(dir);
     int rc = WSSS_OK;
-    if (had && rename(dir, old) != 0) rc = wsss_error_set("%s: cannot move the stale cache aside: %s", dir, strerror(errno));
+    if (had && rename(dir, old) != 0)
+        rc = wsss_error_set("%s: cannot move the stale cache aside: %s", dir, strerror(errno));
     if (rc == WSSS_OK && rename(tmp, dir) != 0) {
         rc = wsss_error_set("%s: cannot rename the new cache into place: %s", dir, strerror(errno));
         if (had) (void)rename(old, dir);
     }
-    if (rc == WSSS_OK && had && remove_flat_dir(old) != WSSS_OK) fprintf(stderr, "wsss: warning: %s\n", wsss_error_msg());
+    if (rc == WSSS_OK && had && remove_flat_dir(old) != WSSS_OK)
+        fprintf(stderr, "wsss: warning: %s\n", wsss_error_msg());
     free(old);
     return rc;
 }

@@ -597,10 +597,12 @@ static int resolve(reader *r, const int64_t *by_id, int skip_bad, wsss_dataset_w
         wsss_coco_ann *a = &c->anns[k];
         a->image = find_image(c, by_id, a->image_id);
         if (a->image < 0) {
-            if (!skip_bad) return fail(r, "annotation %lld: image_id %lld is not in images", (long long)a->id, (long long)a->image_id);
+            if (!skip_bad)
+                return fail(r, "annotation %lld: image_id %lld is not in images", (long long)a->id,
+                            (long long)a->image_id);
             char msg[1536];
-            snprintf(msg, sizeof msg, "%s: annotation %lld: image_id %lld is not in images (annotation ignored)", c->path,
-                     (long long)a->id, (long long)a->image_id);
+            snprintf(msg, sizeof msg, "%s: annotation %lld: image_id %lld is not in images (annotation ignored)",
+                     c->path, (long long)a->id, (long long)a->image_id);
             if (warn) warn(warn_user, msg);
             else fprintf(stderr, "wsss: warning: %s\n", msg);
             c->n_orphans++;

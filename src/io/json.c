@@ -116,7 +116,8 @@ static int parse_member_key(parser *p, wsss_json *v) {
     char d[32];
     skip_ws(p);
     if (p->lx.pos >= p->lx.len || p->lx.s[p->lx.pos] != '"')
-        return perr(p, p->lx.pos, "expected a string key in object, got %s", wsss_json_lex_describe(&p->lx, p->lx.pos, d, sizeof d));
+        return perr(p, p->lx.pos, "expected a string key in object, got %s",
+                    wsss_json_lex_describe(&p->lx, p->lx.pos, d, sizeof d));
     const size_t kpos = p->lx.pos;
     if (parse_string(p, &v->keys[v->n - 1], &v->key_lens[v->n - 1])) return WSSS_ERR;
     v->key_offsets[v->n - 1] = kpos;

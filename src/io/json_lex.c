@@ -154,7 +154,8 @@ int wsss_json_lex_string(wsss_json_lex *lx, char **buf, size_t *len, size_t *cap
             lx->pos++;
             return WSSS_OK;
         }
-        if (c < 0x20) return wsss_json_lex_error(lx, lx->pos, "control character 0x%02x inside string (must be escaped)", c);
+        if (c < 0x20)
+            return wsss_json_lex_error(lx, lx->pos, "control character 0x%02x inside string (must be escaped)", c);
         if (c == '\\') {
             size_t esc = lx->pos;
             if (lx->pos + 1 >= lx->len) return wsss_json_lex_error(lx, start, "unterminated string");
@@ -225,7 +226,8 @@ int wsss_json_lex_number(wsss_json_lex *lx, wsss_json_number *out) {
     if (i < len && s[i] == '.') {
         integral = 0;
         i++;
-        if (i >= len || !is_digit(s[i])) return wsss_json_lex_error(lx, i, "invalid number (expected a digit after '.')");
+        if (i >= len || !is_digit(s[i]))
+            return wsss_json_lex_error(lx, i, "invalid number (expected a digit after '.')");
         const size_t d0 = i;
         for (; i < len && is_digit(s[i]); i++) m = m * 10 + (uint64_t)(s[i] - '0');
         frac = (int)(i - d0 < 1000 ? i - d0 : 1000);
