@@ -21,6 +21,8 @@ trap 'rm -rf "$TMP"' EXIT
 
 run loader "$BIN/bench_loader" "$TMP/loader"
 run crf "$BIN/bench_crf"
+# a COCO-size annotation file (~450 MB, generated into $TMP once): the reader's parse time and peak RSS
+run coco_json "$BIN/bench_coco_json" "$TMP/coco"
 
 # Model workloads against Debian's PyTorch: wsss (bench_models) and torch (torch_bench.py), one
 # process per workload and side so each peak RSS is the workload's own; same shapes, batch sizes,

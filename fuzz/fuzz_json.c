@@ -1,6 +1,8 @@
 /* libFuzzer harness: the JSON parser and what reads JSON from user files (a checkpoint's
  * state.json, the stage configs stored in it). A parsed document must survive a round trip
- * through the writer unchanged, and the value limit must not change what a document means. */
+ * through the writer unchanged, the value limit must not change what a document means, and the
+ * pull scanner (json_scan.h) must accept what the parser accepts, and reject what it rejects but
+ * for duplicate keys, with the same message. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include "wsss/checkpoint.h"
 #include "wsss/error.h"
 #include "wsss/json.h"
+#include "wsss/json_scan.h"
 #include "wsss/train_cls.h"
 #include "wsss/train_seg.h"
 
@@ -100,9 +103,24 @@ static void read_as_user_files(const wsss_json *v, const uint8_t *data, size_t s
     free(z);
 }
 
+/* The scanner skipping the whole document agrees with the parser's verdict (v) and message. */
+static void check_scanner(const char *text, size_t size, const wsss_json *v) {
+    char dom_msg[2048];
+    snprintf(dom_msg, sizeof dom_msg, "%s", wsss_error_msg());
+    wsss_json_scan *sc = wsss_json_scan_new(text, size);
+    int ok = wsss_json_scan_skip(sc, NULL, NULL) == WSSS_OK && wsss_json_scan_finish(sc) == WSSS_OK;
+    wsss_json_scan_free(sc);
+    if (v && !ok) abort();
+    /* a duplicate key is found when its object closes; a later error may then be the scanner's */
+    if (!v && !ok && strcmp(dom_msg, wsss_error_msg()) != 0 && !strstr(dom_msg, "duplicate key")) abort();
+    if (!v && ok && !strstr(dom_msg, "duplicate key")) abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *text = (const char *)data;
+    wsss_error_clear();
     wsss_json *v = wsss_json_parse(text, size);
+    check_scanner(text, size, v);
     if (v) {
         if (!has_nul_key(v)) check_round_trip(v, size % 2 ? 2 : 0); /* compact or indented */
         /* the accessors on whatever came out */

@@ -167,6 +167,29 @@ def list_seeds():
     put("lists", "crlf", "background\r\ncat\r\n\r\n\0a\r\nb\r\n\0a 1\r\nb 1\r\n")
 
 
+def coco_seeds():
+    cats = [{"id": 90, "name": "zebra"}, {"id": 3, "name": "cat"}]
+    images = [{"id": 1, "file_name": "a.jpg", "width": 12, "height": 9},
+              {"id": 2, "file_name": "sub/b.png", "width": 7, "height": 5},
+              {"id": 3, "file_name": "c.jpg", "width": 4, "height": 4}]
+    anns = [{"id": 10, "image_id": 1, "category_id": 3, "iscrowd": 0,
+             "segmentation": [[1, 1, 10.5, 1, 10.5, 7.25, 1, 7.25], [0, 0, 3, 0, 0, 3]]},
+            {"id": 11, "image_id": 1, "category_id": 90, "iscrowd": 1,
+             "segmentation": {"counts": [0, 45, 63], "size": [9, 12]}},
+            {"id": 12, "image_id": 2, "category_id": 90, "segmentation": {"counts": "555M=", "size": [5, 7]}},
+            {"id": 13, "image_id": 2, "category_id": 3, "segmentation": [[2, 0, 6, 4, 6, 0, 2, 4]], "area": 3.5}]
+    good = {"info": {}, "images": images, "annotations": anns, "categories": cats}
+    put("coco", "good.json", json.dumps(good))
+    bad = json.loads(json.dumps(good))
+    bad["annotations"][0]["segmentation"][0].append(3)        # odd polygon
+    bad["annotations"][2]["segmentation"]["counts"] = "5555"   # RLE sum
+    bad["annotations"][3]["category_id"] = 4                   # unknown category
+    bad["annotations"].append({"id": 14, "image_id": 99, "category_id": 3, "segmentation": []})
+    put("coco", "bad_annotations.json", json.dumps(bad))
+    put("coco", "truncated.json", json.dumps(good)[:300])
+    put("coco", "rle_string", "ooooo0Mh0T3")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1:
         ROOT = sys.argv[1]
@@ -175,3 +198,4 @@ if __name__ == "__main__":
     png_seeds()
     jpeg_seeds()
     list_seeds()
+    coco_seeds()

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "wsss/dataset.h"
 #include "wsss/error.h"
 
 void cli_error(const char *command, const char *fmt, ...) {
@@ -33,9 +34,31 @@ static void check_table(const cli_spec *spec) {
         WSSS_ASSERT((o->kind == CLI_FLAG) == (o->metavar == NULL), "cli: flags take no metavar, values need one");
         if (is_numeric(o)) WSSS_ASSERT(o->min < o->max, "cli: a numeric option needs a range (min < max)");
         if (o->kind == CLI_INT) WSSS_ASSERT(o->min >= INT_MIN && o->max <= INT_MAX, "cli: integer range beyond int");
-        if (o->unless) WSSS_ASSERT(cli_find(spec, o->unless) >= 0, "cli: 'unless' names no option of the table");
+        for (const char *u = o->unless; u && *u; u += strcspn(u, "|"), u += *u == '|') {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(u, "|"), u);
+            WSSS_ASSERT(cli_find(spec, name) >= 0, "cli: 'unless' names no option of the table");
+        }
         WSSS_ASSERT((o->kind == CLI_CHOICE) == (o->choices != NULL), "cli: a choice option needs its list of words");
     }
+}
+
+/* "--a or --b" of an 'unless' list "a|b". */
+static void unless_text(const char *unless, char *buf, size_t cap) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (const char *u = unless; *u && k < cap; u += strcspn(u, "|"), u += *u == '|')
+        k += (size_t)snprintf(buf + k, cap - k, "%s--%.*s", k ? " or " : "", (int)strcspn(u, "|"), u);
+}
+
+/* Whether an option of the 'unless' list "a|b" was given. */
+static int unless_given(const cli_spec *spec, const char *unless, const unsigned char *seen) {
+    for (const char *u = unless; *u; u += strcspn(u, "|"), u += *u == '|')
+        for (int k = 0; k < spec->n_opts; k++)
+            if (strlen(spec->opts[k].name) == strcspn(u, "|") && strncmp(spec->opts[k].name, u, strcspn(u, "|")) == 0 &&
+                seen[k])
+                return 1;
+    return 0;
 }
 
 int cli_find(const cli_spec *spec, const char *name) {
@@ -99,7 +122,9 @@ void cli_usage(const cli_spec *spec, FILE *out) {
         /* "(required, 1..4096, default 16)": each part only where it says something */
         char notes[256] = "", r[128];
         if (o->flags & CLI_REQUIRED) {
-            if (o->unless) snprintf(r, sizeof r, "required unless --%s", o->unless);
+            char names[96];
+            if (o->unless) unless_text(o->unless, names, sizeof names);
+            if (o->unless) snprintf(r, sizeof r, "required unless %s", names);
             add_note(notes, sizeof notes, o->unless ? r : "required");
         }
         if (is_numeric(o)) {
@@ -242,9 +267,11 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, char ***pos, int *n_p
     }
     for (int k = 0; rc == 0 && k < spec->n_opts; k++) {
         const cli_opt *o = &spec->opts[k];
-        if (!(o->flags & CLI_REQUIRED) || seen[k] || (o->unless && seen[cli_find(spec, o->unless)])) continue;
+        if (!(o->flags & CLI_REQUIRED) || seen[k] || (o->unless && unless_given(spec, o->unless, seen))) continue;
+        char names[96];
+        if (o->unless) unless_text(o->unless, names, sizeof names);
         if (o->unless)
-            cli_error(spec->command, "--%s is required unless --%s is given (see wsss %s --help)", o->name, o->unless,
+            cli_error(spec->command, "--%s is required unless %s is given (see wsss %s --help)", o->name, names,
                       spec->command);
         else
             cli_error(spec->command, "--%s is required (see wsss %s --help)", o->name, spec->command);
@@ -285,4 +312,14 @@ int cli_parse_one_arg(const cli_spec *spec, int argc, char **argv, const char **
     *arg = pos[0];
     free(pos);
     return 0;
+}
+
+void cli_dataset_opts(struct wsss_dataset_opts *o, const char *split, int masks, int skip_bad, const cli_coco *coco) {
+    wsss_dataset_opts_default(o);
+    o->split = split;
+    o->masks = (wsss_mask_mode)masks;
+    o->skip_bad = skip_bad;
+    o->coco_annotations = coco->annotations;
+    o->coco_images = coco->images;
+    o->coco_masks = coco->masks;
 }

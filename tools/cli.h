@@ -39,7 +39,7 @@ typedef struct cli_opt {
     unsigned flags;      /* CLI_REQUIRED ... */
     double min, max;     /* INT and DOUBLE: the accepted values (min < max; inclusive unless *_OPEN) */
     const char *default_text; /* the default as words when *dest is a placeholder ("all", "RUN/...") */
-    const char *unless;       /* CLI_REQUIRED unless this other option is given */
+    const char *unless;       /* CLI_REQUIRED unless this other option is given ("a|b": one of these) */
     const wsss_choice *choices; /* CHOICE: the accepted words and their values */
 } cli_opt;
 
@@ -50,6 +50,23 @@ typedef struct cli_opt {
 #define CLI_OPT_SPLIT(dest) {"split", CLI_STRING, (dest), "NAME", "split name or list file", .flags = 0}
 #define CLI_OPT_CAMS(dest) {"cams", CLI_STRING, (dest), "DIR", "folder of <id>.safetensors maps (default RUN/cams)", .flags = 0}
 #define CLI_OPT_BRIEF(dest) {"brief", CLI_FLAG, (dest), NULL, "results only: no per-class table or confusion matrix", .flags = 0}
+
+/* The COCO files of every command that opens a dataset (dataset.h's coco_* options): --data ROOT
+ * finds ROOT/annotations/instances_SPLIT.json and ROOT/SPLIT/ by itself; these name other places. */
+#define CLI_OPTS_COCO(annotations, images, masks)                                                                     \
+    {"coco-annotations", CLI_STRING, (annotations), "FILE",                                                           \
+     "COCO annotation file (default DATA/annotations/instances_SPLIT.json)", .flags = 0},                            \
+    {"coco-images", CLI_STRING, (images), "DIR", "COCO image folder (default DATA/SPLIT)", .flags = 0},               \
+    {"coco-masks", CLI_STRING, (masks), "DIR",                                                                        \
+     "COCO mask cache, built when missing or stale (default: beside the annotation file)", .flags = 0}
+typedef struct cli_coco {
+    const char *annotations, *images, *masks;
+} cli_coco;
+struct wsss_dataset_opts;
+/* A stage's dataset options: the defaults, then split, mask mode, skip_bad and the COCO files. */
+void cli_dataset_opts(struct wsss_dataset_opts *o, const char *split, int masks, int skip_bad, const cli_coco *coco);
+/* The help line of --data in every command that opens a dataset. */
+#define CLI_DATA_HELP "dataset root: VOC layout, or COCO (annotations/instances_SPLIT.json and SPLIT/)"
 
 /* The trainer-loop options of every training command (cfg: its config struct, which names these
  * fields alike; quiet, stop_after: int*). --stop-after is for tests: hidden. */

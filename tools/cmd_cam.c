@@ -41,6 +41,7 @@ static int write_overlay(const char *path, const wsss_image *img, const wsss_ten
 }
 
 int cmd_cam(int argc, char **argv) {
+    cli_coco coco = {0};
     const char *data = NULL, *split = "train", *run = "run", *model = NULL, *out = NULL, *overlay_dir = NULL;
     const char *scales = "1,0.5,1.5,2";
     static const wsss_choice norms[] = {{"max", WSSS_CAM_NORM_MAX}, {"minmax", WSSS_CAM_NORM_MINMAX}, {NULL, 0}};
@@ -48,8 +49,9 @@ int cmd_cam(int argc, char **argv) {
     int direct_conv = 0, no_flip = 0, overlay = 0, samples = 8, quiet = 0, skip_existing = 0, skip_bad = 0, batch = 8, os = 0;
     int size = 256, related = 3, seed = 0, basic_cam = 0;
     const cli_opt opts[] = {
-        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); image-level labels pick the classes", .flags = CLI_REQUIRED},
+        {"data", CLI_STRING, &data, "DIR", CLI_DATA_HELP "; image-level labels pick the classes", .flags = CLI_REQUIRED, .unless = "coco-annotations"},
         CLI_OPT_SPLIT(&split),
+        CLI_OPTS_COCO(&coco.annotations, &coco.images, &coco.masks),
         CLI_OPT_RUN(&run),
         {"model", CLI_STRING, &model, "FILE", "classifier file, or a train-cls checkpoint dir (default RUN/cls/model.safetensors)", .flags = 0},
         {"out", CLI_STRING, &out, "DIR", "output folder of <id>.safetensors maps (default RUN/cams)", .flags = 0},
@@ -105,16 +107,18 @@ int cmd_cam(int argc, char **argv) {
     int code = CLI_EXIT_FAILURE;
     int64_t done = 0, skipped = 0, failed = 0;
 
-    if (wsss_dataset_open_split(data, split, WSSS_MASKS_OPTIONAL, skip_bad, &ds) != WSSS_OK) goto fail;
+    wsss_dataset_opts dso;
+    cli_dataset_opts(&dso, split, WSSS_MASKS_OPTIONAL, skip_bad, &coco);
+    if (wsss_dataset_open(data, &dso, &ds) != WSSS_OK) goto fail;
     if (!ds->has_labels) {
-        wsss_error_set("%s: no image-level labels (cls_labels.txt or masks) for split %s", data, split);
+        wsss_error_set("%s: no image-level labels (cls_labels.txt or masks) for split %s", ds->root, split);
         goto fail;
     }
     if (wsss_classifier_open_any(&cls, model_path, ds->num_classes - 1) != WSSS_OK) goto fail;
     if (os && wsss_classifier_set_output_stride(&cls, os) != WSSS_OK) goto fail;
     if (cls.num_classes != ds->num_classes - 1) {
         wsss_error_set("%s: the classifier has %d foreground classes, the dataset %s has %d", model_path,
-                       cls.num_classes, data, ds->num_classes - 1);
+                       cls.num_classes, ds->root, ds->num_classes - 1);
         goto fail;
     }
     const wsss_method_ops *method = wsss_method_get((wsss_method_kind)cls.method);

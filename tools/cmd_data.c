@@ -5,7 +5,8 @@
 #include "commands.h"
 
 static const cli_command k_subs[] = {
-    {"check", cmd_data_check, "validate a VOC-format dataset and print a summary"},
+    {"check", cmd_data_check, "validate a VOC- or COCO-format dataset and print a summary"},
+    {"coco-masks", cmd_data_coco_masks, "rasterise a COCO split's masks into the cache every stage reads"},
     {"fashion-scenes", cmd_data_fashion_scenes, "generate the Fashion-Scenes benchmark dataset"},
     {"fashion-objects", cmd_data_fashion_objects, "generate Fashion-Objects (single-label ImageFolder for pretraining)"},
     {NULL, NULL, NULL},
@@ -20,7 +21,7 @@ static void usage(FILE *out) {
 
 int cmd_data(int argc, char **argv) {
     if (argc < 2) {
-        cli_error("data", "missing SUBCOMMAND (check, fashion-scenes or fashion-objects; see wsss data --help)");
+        cli_error("data", "missing SUBCOMMAND (check, coco-masks, fashion-scenes or fashion-objects; see wsss data --help)");
         return CLI_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -29,6 +30,6 @@ int cmd_data(int argc, char **argv) {
     }
     const cli_command *sub = cli_command_find(k_subs, argv[1]);
     if (sub) return sub->run(argc - 1, argv + 1);
-    cli_error("data", "unknown subcommand '%s' (expected check, fashion-scenes or fashion-objects; see wsss data --help)", argv[1]);
+    cli_error("data", "unknown subcommand '%s' (expected check, coco-masks, fashion-scenes or fashion-objects; see wsss data --help)", argv[1]);
     return CLI_EXIT_USAGE;
 }

@@ -1,5 +1,7 @@
-/* `wsss data check ROOT`: open a VOC-format dataset, decode every listed sample, and report problems
- * and a summary (images, classes, images per class, labels per image). */
+/* `wsss data check ROOT`: open a VOC- or COCO-format dataset, decode every listed sample, and report
+ * problems and a summary (images, classes, images per class, labels per image). A COCO dataset's
+ * annotation problems (each naming the file, the annotation id and the problem) are found by the
+ * open, which also makes its mask cache current; the masks are then decoded like a VOC folder's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,28 +63,38 @@ int cmd_data_check(int argc, char **argv) {
                                              {"required", WSSS_MASKS_REQUIRED}, {"none", WSSS_MASKS_NONE}, {NULL, 0}};
     wsss_mask_mode masks = WSSS_MASKS_AUTO;
     int skip_bad = 0;
+    cli_coco coco = {0};
     const cli_opt opts[] = {
-        {"split", CLI_STRING, &split, "S", "split name (ImageSets/Segmentation/S.txt) or a list file path", .flags = 0},
+        {"split", CLI_STRING, &split, "S",
+         "split name (ImageSets/Segmentation/S.txt, or COCO's annotations/instances_S.json) or a list file path",
+         .flags = 0},
+        CLI_OPTS_COCO(&coco.annotations, &coco.images, &coco.masks),
         {"skip-bad", CLI_FLAG, &skip_bad, NULL, "warn about bad samples, skip them and exit 0", .flags = 0},
         {"masks", CLI_CHOICE, &masks, "MODE", "auto | optional | required | none", .choices = mask_modes},
-        {"mask-dir", CLI_STRING, &mask_dir, "DIR", "mask folder (default SegmentationClassAug, else SegmentationClass)", .flags = 0},
+        {"mask-dir", CLI_STRING, &mask_dir, "DIR", "mask folder (default SegmentationClassAug, else SegmentationClass; COCO: the mask cache)", .flags = 0},
         {"saliency", CLI_STRING, &saliency, "DIR", "saliency map folder to check as well", .flags = 0},
     };
-    const cli_spec spec = {"data check", "ROOT",
-                           "Validate a VOC-format dataset: every listed image decodes, masks exist and match their "
-                           "image, class ids are in range, labels agree with masks; then print a summary.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 1, 1, NULL};
-    const char *root;
-    int rc = cli_parse_one_arg(&spec, argc, argv, &root);
+    const cli_spec spec = {"data check", "[ROOT]",
+                           "Validate a VOC- or COCO-format dataset (ROOT, or --coco-annotations and --coco-images): "
+                           "every listed image decodes, masks exist and match their image, class ids are in range, "
+                           "labels agree with masks, COCO annotations are well formed; then print a summary.",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 1, NULL};
+    char **pos;
+    int n_pos;
+    int rc = cli_parse(&spec, argc, argv, &pos, &n_pos);
     if (rc) return cli_parse_exit(rc);
+    const char *root = n_pos ? pos[0] : NULL;
+    free(pos);
+    if (!root && !coco.annotations) {
+        cli_error(spec.command, "missing ROOT (or --coco-annotations FILE; see wsss data check --help)");
+        return CLI_EXIT_USAGE;
+    }
 
     wsss_dataset_opts o;
-    wsss_dataset_opts_default(&o);
-    o.split = split;
+    cli_dataset_opts(&o, split, masks, 1, &coco);
     o.mask_dir = mask_dir;
     o.saliency_dir = saliency;
-    o.skip_bad = 1; /* always collect every problem; the flag decides the exit code */
-    o.masks = masks;
+    /* skip_bad: always collect every problem; the flag decides the exit code */
     check_state st = {skip_bad, 0};
     o.warn = on_open_problem;
     o.warn_user = &st;
@@ -115,6 +127,7 @@ int cmd_data_check(int argc, char **argv) {
     printf("classes      %d (including background)\n", nc);
     printf("labels       %s\n", !ds->has_labels ? "not available for every image"
                                 : ds->label_source == WSSS_LABELS_FROM_FILE ? "from cls_labels.txt"
+                                : ds->label_source == WSSS_LABELS_FROM_ANNOTATIONS ? "from COCO annotations"
                                                                             : "from masks");
     int64_t with_mask = 0;
     for (int64_t i = 0; ds->mask_paths && i < n; i++) with_mask += ds->mask_paths[i] != NULL;

@@ -138,11 +138,13 @@ static int eval_eader(const wsss_dataset *ds, const char *cam_dir, const char *j
 static const wsss_choice k_protocols[] = {{"sweep", 0}, {"eader", 1}, {NULL, 0}};
 
 int cmd_eval_cam(int argc, char **argv) {
+    cli_coco coco = {0};
     const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *json = NULL;
     int n_thr = 100, quiet = 0, brief = 0, protocol = 0;
     const cli_opt opts[] = {
-        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout) with ground-truth masks", .flags = CLI_REQUIRED},
+        {"data", CLI_STRING, &data, "DIR", CLI_DATA_HELP " with ground-truth masks", .flags = CLI_REQUIRED, .unless = "coco-annotations"},
         CLI_OPT_SPLIT(&split),
+        CLI_OPTS_COCO(&coco.annotations, &coco.images, &coco.masks),
         CLI_OPT_RUN(&run),
         CLI_OPT_CAMS(&cams),
         {"json", CLI_STRING, &json, "FILE", "metrics output (default RUN/metrics/cam.json; with --protocol eader RUN/metrics/cam_eader.json)", .flags = 0},
@@ -176,9 +178,11 @@ int cmd_eval_cam(int argc, char **argv) {
     sweep_state total;
     memset(&total, 0, sizeof total);
     int code = CLI_EXIT_FAILURE;
-    if (wsss_dataset_open_split(data, split, WSSS_MASKS_REQUIRED, 0, &ds) != WSSS_OK) goto fail;
+    wsss_dataset_opts dso;
+    cli_dataset_opts(&dso, split, WSSS_MASKS_REQUIRED, 0, &coco);
+    if (wsss_dataset_open(data, &dso, &ds) != WSSS_OK) goto fail;
     if (!ds->has_labels) {
-        wsss_error_set("%s: no image-level labels for split %s", data, split);
+        wsss_error_set("%s: no image-level labels for split %s", ds->root, split);
         goto fail;
     }
     if (protocol == 1) {

@@ -69,13 +69,15 @@ static int write_samples(wsss_segmenter *seg, wsss_ctx *ctx, const wsss_seg_infe
 }
 
 int cmd_eval_seg(int argc, char **argv) {
+    cli_coco coco = {0};
     const char *data = NULL, *split = "val", *run = "run", *model = NULL, *pred = NULL, *json = NULL, *stage = NULL;
     cli_seg_infer si = cli_seg_infer_default();
     int gt = 0, no_pred = 0, samples = -1, limit = 0, quiet = 0, skip_bad = 0, brief = 0;
     int batch = 8;
     const cli_opt opts[] = {
-        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, give the mIoU", .flags = CLI_REQUIRED},
+        {"data", CLI_STRING, &data, "DIR", CLI_DATA_HELP "; masks, if present, give the mIoU", .flags = CLI_REQUIRED, .unless = "coco-annotations"},
         CLI_OPT_SPLIT(&split),
+        CLI_OPTS_COCO(&coco.annotations, &coco.images, &coco.masks),
         CLI_OPT_RUN(&run),
         {"gt", CLI_FLAG, &gt, NULL, "evaluate the upper-bound model: defaults RUN/seg_gt/model.safetensors, RUN/pred_gt, stage eval-seg-gt", .flags = 0},
         {"model", CLI_STRING, &model, "FILE", "segmentation model file or train-seg checkpoint dir (default RUN/seg/model.safetensors)", .flags = 0},
@@ -117,11 +119,13 @@ int cmd_eval_seg(int argc, char **argv) {
     int code = CLI_EXIT_FAILURE, signals = 0;
     int64_t done = 0, failed = 0, with_mask = 0;
 
-    if (wsss_dataset_open_split(data, split, WSSS_MASKS_OPTIONAL, skip_bad, &ds) != WSSS_OK) goto fail;
+    wsss_dataset_opts dso;
+    cli_dataset_opts(&dso, split, WSSS_MASKS_OPTIONAL, skip_bad, &coco);
+    if (wsss_dataset_open(data, &dso, &ds) != WSSS_OK) goto fail;
     if (wsss_segmenter_open_any(&seg, model_path) != WSSS_OK) goto fail;
     if (seg.num_classes != ds->num_classes) {
         wsss_error_set("%s: the model has %d classes, the dataset %s has %d (background included)", model_path,
-                       seg.num_classes, data, ds->num_classes);
+                       seg.num_classes, ds->root, ds->num_classes);
         goto fail;
     }
     if (!no_pred && wsss_mkdirs(pred_dir) != WSSS_OK) goto fail;
@@ -234,12 +238,12 @@ int cmd_eval_seg(int argc, char **argv) {
         fprintf(stderr, "%s: %lld images in %.1f s (%.1f images/s)%s%s\n", stage, (long long)done, dt,
                 dt > 0 ? (double)done / dt : 0.0, no_pred ? "" : ", masks in ", no_pred ? "" : pred_dir);
     if (!with_mask) {
-        cli_error(spec.command, "%s has no ground-truth masks for split %s: predictions only, no score", data, split);
+        cli_error(spec.command, "%s has no ground-truth masks for split %s: predictions only, no score", ds->root, split);
         code = CLI_EXIT_OK;
         goto done;
     }
     if (!brief) {
-        printf("%s: %lld images of %s (%s), scales %s%s%s\n", stage, (long long)with_mask, data, split, si.scales,
+        printf("%s: %lld images of %s (%s), scales %s%s%s\n", stage, (long long)with_mask, ds->root, split, si.scales,
                io.flip ? " + flip" : "", io.crf ? " + CRF" : "");
         wsss_seg_scores_print(stdout, &sc, cn);
         wsss_confusion_print(stdout, &conf, cn);

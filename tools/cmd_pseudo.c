@@ -172,6 +172,7 @@ static int do_image(const job *jb, int64_t i, int skip_existing, wsss_confusion 
 }
 
 int cmd_pseudo(int argc, char **argv) {
+    cli_coco coco = {0};
     const char *data = NULL, *split = "train", *run = "run", *cams = NULL, *out = NULL, *json = NULL, *saliency = NULL;
     const char *aff_model = NULL;
     int refine = REFINE_CRF;
@@ -185,8 +186,9 @@ int cmd_pseudo(int argc, char **argv) {
     int no_crf = 0, quiet = 0, brief = 0, skip_existing = 0, from_sweep = 0, iters = po.crf_params.iterations;
     int samples = 1000000;
     const cli_opt opts[] = {
-        {"data", CLI_STRING, &data, "DIR", "dataset root (VOC layout); masks, if present, are used for the mIoU", .flags = CLI_REQUIRED},
+        {"data", CLI_STRING, &data, "DIR", CLI_DATA_HELP "; masks, if present, are used for the mIoU", .flags = CLI_REQUIRED, .unless = "coco-annotations"},
         CLI_OPT_SPLIT(&split),
+        CLI_OPTS_COCO(&coco.annotations, &coco.images, &coco.masks),
         CLI_OPT_RUN(&run),
         CLI_OPT_CAMS(&cams),
         {"out", CLI_STRING, &out, "DIR", "output folder of <id>.png labels (default RUN/pseudo)", .flags = 0},
@@ -272,9 +274,7 @@ int cmd_pseudo(int argc, char **argv) {
         po.bg = WSSS_PSEUDO_BG_CONST;
     }
     wsss_dataset_opts dso;
-    wsss_dataset_opts_default(&dso);
-    dso.split = split;
-    dso.masks = WSSS_MASKS_OPTIONAL;
+    cli_dataset_opts(&dso, split, WSSS_MASKS_OPTIONAL, 0, &coco);
     dso.saliency_dir = saliency;
     if (wsss_dataset_open(data, &dso, &ds) != WSSS_OK) goto fail;
     if (rw && open_aff_model(aff_path, &aff) != WSSS_OK) goto fail;

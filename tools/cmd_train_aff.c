@@ -14,9 +14,9 @@ int cmd_train_aff(int argc, char **argv) {
     const char *resume = NULL;
     int quiet = 0, stop_after = 0;
     const cli_opt opts[] = {
-        {"data", CLI_STRING, &c.data, "DIR", "dataset root (VOC layout): images and split lists", .flags = CLI_REQUIRED,
-         .unless = "resume"},
-        {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt) or a list file", .flags = 0},
+        {"data", CLI_STRING, &c.data, "DIR", CLI_DATA_HELP, .flags = CLI_REQUIRED, .unless = "resume|coco-annotations"},
+        {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt, a list file, or COCO's NAME)", .flags = 0},
+        CLI_OPTS_COCO(&c.coco_annotations, &c.coco_images, &c.coco_masks),
         CLI_OPT_RUN(&c.run),
         {"labels", CLI_STRING, &c.labels, "DIR",
          "label maps <id>.png as wsss pseudo --bg psa writes them: 0 sure background, class id sure foreground, "

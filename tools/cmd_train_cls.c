@@ -30,8 +30,9 @@ int cmd_train_cls(int argc, char **argv) {
          "multipliers, bce), or mcis+eader (eader with mcis's co-attention classifier as the localizer and mcis's "
          "recipe)",
          .choices = wsss_method_choices},
-        {"data", CLI_STRING, &c.data, "DIR", "dataset root (VOC layout)", .flags = CLI_REQUIRED, .unless = "resume"},
-        {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt) or a list file", .flags = 0},
+        {"data", CLI_STRING, &c.data, "DIR", CLI_DATA_HELP, .flags = CLI_REQUIRED, .unless = "resume|coco-annotations"},
+        {"split", CLI_STRING, &c.split, "NAME", "training split (ImageSets/Segmentation/NAME.txt, a list file, or COCO's NAME)", .flags = 0},
+        CLI_OPTS_COCO(&c.coco_annotations, &c.coco_images, &c.coco_masks),
         {"extra-data", CLI_STRING, &c.extra_data, "DIR[,DIR]",
          "extra labelled images appended to the split: VOC-format folders or ImageFolders (ROOT/train/CLASS/...), "
          "their classes matched to the dataset's by name", .flags = 0},

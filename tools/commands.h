@@ -9,6 +9,7 @@ int cmd_data(int argc, char **argv);
 int cmd_data_check(int argc, char **argv);          /* tools/cmd_data_check.c */
 int cmd_data_fashion_scenes(int argc, char **argv); /* tools/cmd_data_fashion.c */
 int cmd_data_fashion_objects(int argc, char **argv); /* tools/cmd_data_fashion.c */
+int cmd_data_coco_masks(int argc, char **argv);     /* tools/cmd_data_coco.c */
 int cmd_eval_masks(int argc, char **argv);          /* tools/cmd_eval.c */
 int cmd_report(int argc, char **argv);              /* tools/cmd_report.c */
 int cmd_pretrain(int argc, char **argv);            /* tools/cmd_pretrain.c */
@@ -24,7 +25,7 @@ int cmd_forward(int argc, char **argv);             /* tools/cmd_forward.c */
 
 /* name, function, one-line summary; keep alphabetical within a stage */
 #define WSSS_COMMAND_TABLE \
-    X("data", cmd_data, "dataset tools: check, fashion-scenes, fashion-objects")       \
+    X("data", cmd_data, "dataset tools: check, coco-masks, fashion-scenes, fashion-objects")       \
     X("eval-masks", cmd_eval_masks, "mIoU of predicted masks against ground-truth masks") \
     X("pretrain", cmd_pretrain, "stage 0: pretrain a backbone on single-label ImageFolder data (top-1/top-5)") \
     X("train-cls", cmd_train_cls, "stage 1: train the multi-label classifier (CAM backbone)") \

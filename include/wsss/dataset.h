@@ -1,4 +1,11 @@
-/* PASCAL VOC-format segmentation datasets (VOC 2012, SBD-augmented VOC, Fashion-Scenes, a user's own):
+/* Segmentation datasets in PASCAL VOC format (VOC 2012, SBD-augmented VOC, Fashion-Scenes, a user's
+ * own), or in COCO format (coco.h): a root is a COCO folder when ROOT/annotations/instances_<split>.json
+ * exists and ROOT/ImageSets/Segmentation/<split>.txt does not, or when the options name an annotation
+ * file. A COCO dataset's images are ROOT/<split>/<file_name> (or in coco_images), its sample ids
+ * the file names without folder and extension, its labels the categories of each image's
+ * annotations (label_source WSSS_LABELS_FROM_ANNOTATIONS), its masks the mask cache (built at open
+ * when masks are wanted and the cache is stale). Everything below then holds for both formats.
+ * VOC layout:
  *   ROOT/JPEGImages/<id>.jpg                  images (.jpeg / .png also accepted)
  *   ROOT/SegmentationClassAug/<id>.png        masks, grey or palette PNG (indices = class ids, 255 = ignore),
  *   ROOT/SegmentationClass/<id>.png             used when SegmentationClassAug/ does not exist
@@ -31,7 +38,8 @@ typedef enum {
 typedef enum {
     WSSS_LABELS_FROM_FILE = 0,  /* cls_labels.txt */
     WSSS_LABELS_FROM_MASKS = 1, /* the classes present in each mask */
-    WSSS_LABELS_FROM_LIST = 2   /* given by the caller (wsss_dataset_from_list) */
+    WSSS_LABELS_FROM_LIST = 2,  /* given by the caller (wsss_dataset_from_list) */
+    WSSS_LABELS_FROM_ANNOTATIONS = 3 /* COCO: the categories of each image's annotations */
 } wsss_label_source;
 
 /* Called once per problem found while opening with skip_bad = 1 (the sample is dropped).
@@ -45,6 +53,10 @@ typedef struct wsss_dataset_opts {
     wsss_mask_mode masks;     /* default WSSS_MASKS_AUTO */
     const char *saliency_dir; /* NULL: none; relative to root unless absolute; every id needs one */
     int skip_bad;             /* 0: the first problem fails the open; 1: warn, drop the sample, go on */
+    const char *coco_annotations; /* COCO: the annotation file (default ROOT/annotations/instances_<split>.json);
+                                     given, the dataset is COCO and root may be NULL */
+    const char *coco_images;  /* COCO: the image folder (default ROOT/<split>) */
+    const char *coco_masks;   /* COCO: the mask cache (default: beside the annotation file, coco.h) */
     wsss_dataset_warn_fn warn;
     void *warn_user;
 } wsss_dataset_opts;
@@ -71,7 +83,8 @@ typedef struct wsss_dataset {
 } wsss_dataset;
 
 /* Open ROOT with options (NULL = defaults). On error returns WSSS_ERR (message names the file and the
- * problem) and *out = NULL. */
+ * problem) and *out = NULL. root may be NULL with opts->coco_annotations: the dataset's root (which
+ * relative mask_dir and saliency_dir start from) is then the annotation file's folder. */
 int wsss_dataset_open(const char *root, const wsss_dataset_opts *opts, wsss_dataset **out);
 /* The same with the default options but for the split, the mask mode and skip_bad: the usual open of
  * a stage. */

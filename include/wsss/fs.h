@@ -24,6 +24,19 @@
  * allocated past *size, so text readers may NUL-terminate. A file that shrinks while being read
  * yields the bytes read (decoders report the truncation). */
 int wsss_file_read_all(const char *path, uint8_t **data, size_t *size);
+/* A regular file mapped read-only: its bytes without a copy, paged in as they are touched (large
+ * inputs read front to back, such as COCO's annotation files). The file must not shrink while it
+ * is mapped (touching a page past its end raises SIGBUS). An empty file maps to data NULL, size 0. */
+typedef struct wsss_file_map {
+    const uint8_t *data;
+    size_t size;
+} wsss_file_map;
+int wsss_file_map_open(const char *path, wsss_file_map *m);
+/* Give back the pages of [0, upto): they leave this process's resident memory and are read from
+ * the file again if touched (a reader that is done with the front of the file keeps its peak
+ * memory small). */
+void wsss_file_map_release(wsss_file_map *m, size_t upto);
+void wsss_file_map_close(wsss_file_map *m);
 /* Atomic write without fsync: readers never see a half-written file, but a power loss may lose it
  * (an fsync per image would dominate dataset generation time). */
 int wsss_file_write_atomic(const char *path, const void *data, size_t size);

@@ -7,6 +7,9 @@
  * out-of-range numbers are errors: wsss_json_parse returns NULL and sets a message that gives
  * the byte offset ("byte 17: expected ':' after object key"). Object member order is kept.
  *
+ * For documents too large for a tree (COCO's annotation files) the pull scanner of json_scan.h
+ * reads the same texts without building one.
+ *
  * Writer: appends compact (or indented) JSON to a growable buffer; strings are escaped, commas and
  * colons are inserted automatically. It is also usable as a plain string builder. */
 #ifndef WSSS_JSON_H
@@ -42,6 +45,15 @@ struct wsss_json {
     size_t *key_lens;  /* OBJECT member name lengths in bytes */
     size_t *key_offsets; /* OBJECT byte offsets of the member names (for error messages) */
 };
+
+/* A number as the readers lex it (the DOM's NUMBER fields; json_scan.h's numbers). */
+typedef struct wsss_json_number {
+    double number; /* the nearest double */
+    int is_int;    /* an integer literal (no '.', no exponent) that fits int64 */
+    int64_t ival;  /* its exact value when is_int */
+} wsss_json_number;
+/* Its exact integer value, by wsss_json_as_int64's rule: WSSS_OK or WSSS_ERR (no message). */
+int wsss_json_number_int64(const wsss_json_number *n, int64_t *out);
 
 /* Parse exactly one JSON value (surrounded by optional whitespace) from text[0..len).
  * Returns NULL + error message (with byte offset) on any error. Free with wsss_json_free. */

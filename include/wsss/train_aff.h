@@ -40,7 +40,8 @@
 extern const wsss_choice wsss_train_aff_arch_choices[];
 
 typedef struct wsss_train_aff_config {
-    const char *data;             /* dataset root (VOC layout) */
+    const char *data;             /* dataset root: VOC layout, or COCO (dataset.h); NULL with coco_annotations */
+    const char *coco_annotations, *coco_images, *coco_masks; /* COCO files (dataset.h); NULL: the defaults */
     const char *split;            /* "train" */
     const char *labels;           /* label maps <id>.png; NULL: RUN/pseudo */
     const char *run;              /* run directory */

@@ -26,7 +26,8 @@ extern const wsss_choice wsss_cls_loss_choices[];
 extern const wsss_choice wsss_cls_lr_policy_choices[];
 
 typedef struct wsss_train_cls_config {
-    const char *data;       /* dataset root (VOC layout) */
+    const char *data;       /* dataset root: VOC layout, or COCO (dataset.h); NULL with coco_annotations */
+    const char *coco_annotations, *coco_images, *coco_masks; /* COCO files (dataset.h); NULL: the defaults */
     const char *split;      /* "train" */
     const char *extra_data; /* NULL, or extra labelled folders appended to the split (dataset_extra.h),
                                comma-separated */

@@ -27,7 +27,8 @@ typedef enum { WSSS_SEG_BN_AUTO = 0, WSSS_SEG_BN_TRAIN, WSSS_SEG_BN_FROZEN } wss
 extern const wsss_choice wsss_seg_bn_choices[]; /* auto, train, frozen */
 
 typedef struct wsss_train_seg_config {
-    const char *data;             /* dataset root (VOC layout) */
+    const char *data;             /* dataset root: VOC layout, or COCO (dataset.h); NULL with coco_annotations */
+    const char *coco_annotations, *coco_images, *coco_masks; /* COCO files (dataset.h); NULL: the defaults */
     const char *split;            /* "train" */
     const char *masks;            /* mask folder <id>.png; NULL: RUN/pseudo, or the dataset's masks with gt */
     int gt;                       /* upper bound: the dataset's GT masks; default paths under RUN/seg_gt */

@@ -8,6 +8,7 @@
 
 #include "wsss/dataset.h"
 
+#include "data/dataset_internal.h"
 #include "data/text_internal.h"
 #include "wsss/error.h"
 #include "wsss/fs.h"
@@ -94,6 +95,8 @@ typedef struct open_ctx {
     text_lines list, cls_text;
     cls_entry *cls;
     int64_t n_cls;
+    int coco;               /* a COCO folder or annotation file (coco_dataset.c) */
+    char *default_mask_dir; /* COCO: the mask cache, or NULL */
 } open_ctx;
 
 /* A problem with sample i (or with the dataset when i < 0, which is always fatal). */
@@ -190,55 +193,19 @@ static int read_list(open_ctx *c) {
     return WSSS_OK;
 }
 
-static int find_paths(open_ctx *c) {
+/* VOC: JPEGImages/<id>.jpg (or .jpeg / .png). */
+static int find_images(open_ctx *c) {
     wsss_dataset *ds = c->ds;
-    const wsss_dataset_opts *o = c->o;
-    int64_t n = ds->n;
     char *img_dir = wsss_path_join(ds->root, "JPEGImages");
     if (!wsss_path_is_dir(img_dir)) {
         int rc = wsss_error_set("%s: image folder not found", img_dir);
         free(img_dir);
         return rc;
     }
-    char *mask_dir = NULL;
-    if (o->masks != WSSS_MASKS_NONE) {
-        if (o->mask_dir) {
-            mask_dir = wsss_path_join(ds->root, o->mask_dir);
-        } else {
-            mask_dir = wsss_path_join(ds->root, "SegmentationClassAug");
-            if (!wsss_path_is_dir(mask_dir)) {
-                free(mask_dir);
-                mask_dir = wsss_path_join(ds->root, "SegmentationClass");
-            }
-        }
-        if (!wsss_path_is_dir(mask_dir)) {
-            if (o->masks == WSSS_MASKS_REQUIRED || o->mask_dir) {
-                int rc = wsss_error_set("%s: mask folder not found", mask_dir);
-                free(mask_dir);
-                free(img_dir);
-                return rc;
-            }
-            free(mask_dir);
-            mask_dir = NULL;
-        }
-    }
-    char *sal_dir = NULL;
-    if (o->saliency_dir) {
-        sal_dir = wsss_path_join(ds->root, o->saliency_dir);
-        if (!wsss_path_is_dir(sal_dir)) {
-            int rc = wsss_error_set("%s: saliency folder not found", sal_dir);
-            free(sal_dir);
-            free(mask_dir);
-            free(img_dir);
-            return rc;
-        }
-    }
-    ds->image_paths = wsss_xcalloc((size_t)n, sizeof(char *));
-    if (mask_dir) ds->mask_paths = wsss_xcalloc((size_t)n, sizeof(char *));
-    if (sal_dir) ds->saliency_paths = wsss_xcalloc((size_t)n, sizeof(char *));
+    ds->image_paths = wsss_xcalloc((size_t)ds->n, sizeof(char *));
     static const char *const exts[] = {".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG"};
     int rc = WSSS_OK;
-    for (int64_t i = 0; i < n && rc == WSSS_OK; i++) {
+    for (int64_t i = 0; i < ds->n && rc == WSSS_OK; i++) {
         const char *id = ds->ids[i];
         for (size_t k = 0; k < sizeof exts / sizeof exts[0] && !ds->image_paths[i]; k++) {
             char *p = wsss_xasprintf("%s/%s%s", img_dir, id, exts[k]);
@@ -249,7 +216,64 @@ static int find_paths(open_ctx *c) {
             ds->image_paths[i] = wsss_xasprintf("%s/%s.jpg", img_dir, id); /* the name reported and tried later */
             rc = problem(c, i, "%s: image of id '%s' (listed in %s) not found", ds->image_paths[i], id, c->list_path);
         }
-        if (rc == WSSS_OK && mask_dir) {
+    }
+    free(img_dir);
+    return rc;
+}
+
+/* The mask folder: --mask-dir, else the format's own (VOC: SegmentationClassAug, else
+ * SegmentationClass; COCO: the mask cache), or NULL for none. */
+static int mask_folder(open_ctx *c, char **out) {
+    const wsss_dataset_opts *o = c->o;
+    char *dir = NULL;
+    *out = NULL;
+    if (o->masks == WSSS_MASKS_NONE) return WSSS_OK;
+    if (o->mask_dir) {
+        dir = wsss_path_join(c->ds->root, o->mask_dir);
+    } else if (c->coco) {
+        dir = c->default_mask_dir ? wsss_xstrdup(c->default_mask_dir) : NULL;
+    } else {
+        dir = wsss_path_join(c->ds->root, "SegmentationClassAug");
+        if (!wsss_path_is_dir(dir)) {
+            free(dir);
+            dir = wsss_path_join(c->ds->root, "SegmentationClass");
+        }
+    }
+    if (dir && !wsss_path_is_dir(dir)) {
+        if (o->masks == WSSS_MASKS_REQUIRED || o->mask_dir) {
+            int rc = wsss_error_set("%s: mask folder not found", dir);
+            free(dir);
+            return rc;
+        }
+        free(dir);
+        dir = NULL;
+    }
+    *out = dir;
+    return WSSS_OK;
+}
+
+/* Mask and saliency paths of the samples not dropped yet. */
+static int find_masks(open_ctx *c) {
+    wsss_dataset *ds = c->ds;
+    const wsss_dataset_opts *o = c->o;
+    char *mask_dir, *sal_dir = NULL;
+    if (mask_folder(c, &mask_dir) != WSSS_OK) return WSSS_ERR;
+    if (o->saliency_dir) {
+        sal_dir = wsss_path_join(ds->root, o->saliency_dir);
+        if (!wsss_path_is_dir(sal_dir)) {
+            int rc = wsss_error_set("%s: saliency folder not found", sal_dir);
+            free(sal_dir);
+            free(mask_dir);
+            return rc;
+        }
+    }
+    if (mask_dir) ds->mask_paths = wsss_xcalloc((size_t)ds->n, sizeof(char *));
+    if (sal_dir) ds->saliency_paths = wsss_xcalloc((size_t)ds->n, sizeof(char *));
+    int rc = WSSS_OK;
+    for (int64_t i = 0; i < ds->n && rc == WSSS_OK; i++) {
+        const char *id = ds->ids[i];
+        if (c->drop[i]) continue;
+        if (mask_dir) {
             char *p = wsss_xasprintf("%s/%s.png", mask_dir, id);
             if (wsss_path_is_file(p)) {
                 ds->mask_paths[i] = p;
@@ -269,9 +293,40 @@ static int find_paths(open_ctx *c) {
             }
         }
     }
-    free(img_dir);
     free(mask_dir);
     free(sal_dir);
+    return rc;
+}
+
+/* A COCO folder or annotation file (coco_dataset.c): its classes, samples, labels and problems;
+ * then the images must exist, as a VOC folder's must. */
+static int open_coco(open_ctx *c, const char *root) {
+    wsss_dataset *ds = c->ds;
+    wsss_dataset_source src;
+    if (wsss_coco_source_open(root, c->o, &src) != WSSS_OK) return WSSS_ERR;
+    ds->num_classes = src.num_classes;
+    ds->class_names = src.class_names;
+    ds->n = src.n;
+    ds->ids = src.ids;
+    ds->image_paths = src.image_paths;
+    ds->labels = src.labels;
+    ds->has_labels = 1;
+    ds->label_source = WSSS_LABELS_FROM_ANNOTATIONS;
+    ds->list_path = wsss_xstrdup(src.list_path);
+    c->list_path = src.list_path;
+    c->default_mask_dir = src.mask_dir;
+    if (!ds->root) ds->root = src.root;
+    else free(src.root);
+    c->drop = wsss_xcalloc((size_t)ds->n + 1, 1);
+    int rc = WSSS_OK;
+    for (int64_t i = 0; i < ds->n && rc == WSSS_OK; i++) {
+        if (src.problems[i]) rc = problem(c, i, "%s", src.problems[i]);
+        else if (!wsss_path_is_file(ds->image_paths[i]))
+            rc = problem(c, i, "%s: image of id '%s' (listed in %s) not found", ds->image_paths[i], ds->ids[i],
+                         c->list_path);
+    }
+    for (int64_t i = 0; i < ds->n; i++) free(src.problems[i]);
+    free(src.problems);
     return rc;
 }
 
@@ -473,21 +528,29 @@ int wsss_dataset_open(const char *root, const wsss_dataset_opts *opts, wsss_data
     wsss_dataset_opts defaults;
     wsss_dataset_opts_default(&defaults);
     if (!opts) opts = &defaults;
-    if (!root || !root[0]) return wsss_error_set("dataset: empty root path");
-    if (!wsss_path_is_dir(root)) return wsss_error_set("%s: dataset root not found (expected a directory)", root);
+    const int coco = wsss_coco_detect(root, opts);
+    if (!coco && (!root || !root[0])) return wsss_error_set("dataset: empty root path");
+    if (root && !wsss_path_is_dir(root)) return wsss_error_set("%s: dataset root not found (expected a directory)", root);
     wsss_dataset *ds = wsss_xcalloc(1, sizeof *ds);
-    ds->root = wsss_xstrdup(root);
+    ds->root = root ? wsss_xstrdup(root) : NULL;
     open_ctx c;
     memset(&c, 0, sizeof c);
     c.o = opts;
     c.ds = ds;
-    int rc = read_classes(&c);
-    if (rc == WSSS_OK) rc = read_list(&c);
-    if (rc == WSSS_OK) {
-        c.drop = wsss_xcalloc((size_t)ds->n, 1);
-        rc = find_paths(&c);
+    c.coco = coco;
+    int rc;
+    if (coco) {
+        rc = open_coco(&c, root);
+    } else {
+        rc = read_classes(&c);
+        if (rc == WSSS_OK) rc = read_list(&c);
+        if (rc == WSSS_OK) {
+            c.drop = wsss_xcalloc((size_t)ds->n, 1);
+            rc = find_images(&c);
+        }
     }
-    if (rc == WSSS_OK) rc = read_labels(&c);
+    if (rc == WSSS_OK) rc = find_masks(&c);
+    if (rc == WSSS_OK && !coco) rc = read_labels(&c);
     if (rc == WSSS_OK) {
         compact(&c);
         if (ds->n == 0) rc = wsss_error_set("%s: no usable samples (all %lld listed ids had problems)", c.list_path,
@@ -504,6 +567,7 @@ int wsss_dataset_open(const char *root, const wsss_dataset_opts *opts, wsss_data
     free(c.drop);
     free(c.list_path);
     free(c.cls_path);
+    free(c.default_mask_dir);
     if (rc != WSSS_OK) {
         wsss_dataset_free(ds);
         return WSSS_ERR;
@@ -598,94 +662,4 @@ int wsss_dataset_from_labels(const char *root, int num_classes, const char *cons
     }
     *out = ds;
     return WSSS_OK;
-}
-
-/* ---- queries ---- */
-
-int wsss_dataset_label_ids(const wsss_dataset *ds, int64_t i, int *ids) {
-    WSSS_ASSERT(i >= 0 && i < ds->n, "sample index out of range");
-    int m = 0;
-    for (int k = 1; k < ds->num_classes; k++)
-        if (ds->labels[i * ds->num_classes + k]) ids[m++] = k;
-    return m;
-}
-
-void wsss_dataset_label_vector(const wsss_dataset *ds, int64_t i, float *out) {
-    WSSS_ASSERT(i >= 0 && i < ds->n, "sample index out of range");
-    for (int k = 1; k < ds->num_classes; k++) out[k - 1] = ds->labels[i * ds->num_classes + k] ? 1.0f : 0.0f;
-}
-
-const int64_t *wsss_dataset_class_samples(const wsss_dataset *ds, int c, int64_t *count) {
-    WSSS_ASSERT(c >= 0 && c < ds->num_classes, "class index out of range");
-    *count = ds->class_count[c];
-    return ds->class_samples[c];
-}
-
-int64_t wsss_dataset_find(const wsss_dataset *ds, const char *id) {
-    int64_t lo = 0, hi = ds->n - 1;
-    while (lo <= hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        int r = strcmp(ds->ids[ds->id_order[mid]], id);
-        if (r == 0) return ds->id_order[mid];
-        if (r < 0) lo = mid + 1;
-        else hi = mid - 1;
-    }
-    return -1;
-}
-
-/* ---- samples ---- */
-
-int wsss_mask_classes(const wsss_image *mask, int num_classes, const char *path, uint8_t *present) {
-    WSSS_ASSERT(mask->channels == 1, "mask must have one channel");
-    memset(present, 0, (size_t)num_classes);
-    size_t n = (size_t)mask->width * mask->height;
-    for (size_t p = 0; p < n; p++) {
-        int v = mask->data[p];
-        if (v < num_classes) present[v] = 1;
-        else if (v != WSSS_IGNORE_INDEX)
-            return wsss_error_set("%s: mask value %d at pixel (x=%zu, y=%zu) is not a class id (expected 0..%d or 255)",
-                                  path ? path : "mask", v, p % (size_t)mask->width, p / (size_t)mask->width,
-                                  num_classes - 1);
-    }
-    return WSSS_OK;
-}
-
-static int check_size(const char *what_path, const wsss_image *m, int w, int h, const char *image_path) {
-    if (m->width == w && m->height == h) return WSSS_OK;
-    return wsss_error_set("%s: size %dx%d differs from its image %s (%dx%d)", what_path, m->width, m->height,
-                          image_path, w, h);
-}
-
-int wsss_dataset_load(const wsss_dataset *ds, int64_t i, int what, wsss_sample *out) {
-    WSSS_ASSERT(i >= 0 && i < ds->n, "sample index out of range");
-    memset(out, 0, sizeof *out);
-    const char *mpath = (what & WSSS_LOAD_MASK) && ds->mask_paths ? ds->mask_paths[i] : NULL;
-    const char *spath = (what & WSSS_LOAD_SALIENCY) && ds->saliency_paths ? ds->saliency_paths[i] : NULL;
-    int w = 0, h = 0, rc = WSSS_OK;
-    if (what & WSSS_LOAD_IMAGE) {
-        rc = wsss_image_read_rgb(ds->image_paths[i], &out->image);
-        w = out->image.width;
-        h = out->image.height;
-    } else if (mpath || spath) {
-        rc = wsss_image_read_size(ds->image_paths[i], &w, &h);
-    }
-    if (rc == WSSS_OK && mpath) {
-        uint8_t present[WSSS_MAX_CLASSES + 1];
-        rc = wsss_image_read_mask(mpath, &out->mask);
-        if (rc == WSSS_OK) rc = check_size(mpath, &out->mask, w, h, ds->image_paths[i]);
-        if (rc == WSSS_OK) rc = wsss_mask_classes(&out->mask, ds->num_classes, mpath, present);
-    }
-    if (rc == WSSS_OK && spath) {
-        rc = wsss_image_read_mask(spath, &out->saliency); /* grey values 0..255 */
-        if (rc == WSSS_OK) rc = check_size(spath, &out->saliency, w, h, ds->image_paths[i]);
-    }
-    if (rc != WSSS_OK) wsss_sample_free(out);
-    return rc;
-}
-
-void wsss_sample_free(wsss_sample *s) {
-    if (!s) return;
-    wsss_image_free(&s->image);
-    wsss_image_free(&s->mask);
-    wsss_image_free(&s->saliency);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,42 @@ int wsss_file_read_all(const char *path, uint8_t **data, size_t *size) {
     *data = buf;
     *size = got;
     return WSSS_OK;
+}
+
+int wsss_file_map_open(const char *path, wsss_file_map *m) {
+    memset(m, 0, sizeof *m);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return wsss_error_set("%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return wsss_error_set("%s: not a regular file", path);
+    }
+    if (sb.st_size > 0) {
+        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return wsss_error_set("%s: cannot map the file (%lld bytes): %s", path, (long long)sb.st_size, strerror(e));
+        }
+        (void)madvise(p, (size_t)sb.st_size, MADV_SEQUENTIAL); /* a hint: read ahead, drop behind */
+        m->data = p;
+        m->size = (size_t)sb.st_size;
+    }
+    close(fd); /* the mapping keeps the file */
+    return WSSS_OK;
+}
+
+void wsss_file_map_release(wsss_file_map *m, size_t upto) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    upto = upto < m->size ? upto : m->size;
+    upto -= upto % page;
+    if (m->data && upto > 0) (void)madvise((void *)m->data, upto, MADV_DONTNEED);
+}
+
+void wsss_file_map_close(wsss_file_map *m) {
+    if (m->data) munmap((void *)m->data, m->size);
+    memset(m, 0, sizeof *m);
 }
 
 int wsss_atomic_file_open(wsss_atomic_file *f, const char *path) {

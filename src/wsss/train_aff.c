@@ -48,7 +48,7 @@ void wsss_train_aff_config_default(wsss_train_aff_config *c) {
 #define FD(n) WSSS_CFG_D(wsss_train_aff_config, n)
 #define FE(n, choices) WSSS_CFG_E(wsss_train_aff_config, n, choices)
 static const wsss_cfg_field k_fields[] = {
-    FS(data),      FS(split),     FS(labels),     FS(run),       FS(ckpt),     FS(out),
+    FS(data), FS(coco_annotations), FS(coco_images), FS(coco_masks),      FS(split),     FS(labels),     FS(run),       FS(ckpt),     FS(out),
     FS(log),       FS(stage),     FE(arch, wsss_train_aff_arch_choices),        FS(backbone_weights),
     FI(epochs),    FI(batch),     FI(crop),       FD(scale_min), FD(scale_max), FD(hflip),
     FD(lr),        FD(momentum),  FD(weight_decay), FD(head_lr_mult), FD(lr_power),
@@ -61,7 +61,7 @@ const wsss_cfg_table wsss_train_aff_config_table = {
     sizeof(wsss_train_aff_config), set_default};
 
 int wsss_train_aff_config_check(const wsss_train_aff_config *c) {
-    if (!c->data) return wsss_error_set("no dataset given (--data DIR)");
+    if (!c->data && !c->coco_annotations) return wsss_error_set("no dataset given (--data DIR or --coco-annotations FILE)");
     if (wsss_train_check_common(c->epochs, c->batch, c->lr, c->weight_decay, c->momentum, c->hflip) != WSSS_OK)
         return WSSS_ERR;
     if (c->crop < WSSS_TRAIN_AFF_MIN_CROP)
@@ -175,6 +175,9 @@ int wsss_train_aff_run(const wsss_train_aff_config *c, const char *resume_dir) {
     dopt.mask_dir = label_dir;
     dopt.masks = WSSS_MASKS_REQUIRED;
     dopt.skip_bad = c->skip_bad;
+    dopt.coco_annotations = c->coco_annotations;
+    dopt.coco_images = c->coco_images;
+    dopt.coco_masks = c->coco_masks;
     if (wsss_dataset_open(c->data, &dopt, &ds) != WSSS_OK) goto done;
     if (wsss_affnet_build(&net, wsss_choice_name(wsss_train_aff_arch_choices, c->arch), WSSS_F32) != WSSS_OK ||
         start_net(&net, c, resume_dir) != WSSS_OK)

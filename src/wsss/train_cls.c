@@ -81,7 +81,7 @@ void wsss_train_cls_config_method_default(wsss_train_cls_config *c, int method) 
 #define FD(n) WSSS_CFG_D(wsss_train_cls_config, n)
 #define FE(n, choices) WSSS_CFG_E(wsss_train_cls_config, n, choices)
 static const wsss_cfg_field k_fields[] = {
-    FS(data), FS(split), FS(extra_data), FS(class_map), FS(run), FS(ckpt), FS(out), FS(log), FS(arch),
+    FS(data), FS(coco_annotations), FS(coco_images), FS(coco_masks), FS(split), FS(extra_data), FS(class_map), FS(run), FS(ckpt), FS(out), FS(log), FS(arch),
     FS(backbone_weights), FI(frozen_bn),
     FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FE(optim, wsss_train_optim_choices), FD(lr),
     FD(momentum), FD(weight_decay), FD(head_lr_mult), FE(lr_policy, wsss_cls_lr_policy_choices), FD(lr_power),
@@ -156,7 +156,7 @@ static int parse_steps(const char *txt, int epochs, int64_t spe, int *n, int64_t
 }
 
 int wsss_train_cls_config_check(const wsss_train_cls_config *c) {
-    if (!c->data) return wsss_error_set("no dataset given (--data DIR)");
+    if (!c->data && !c->coco_annotations) return wsss_error_set("no dataset given (--data DIR or --coco-annotations FILE)");
     if (wsss_train_check_common(c->epochs, c->batch, c->lr, c->weight_decay, c->momentum, c->hflip) != WSSS_OK ||
         wsss_train_check_crop(c->size, c->rrc_min) != WSSS_OK)
         return WSSS_ERR;
@@ -249,13 +249,21 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     int rc = WSSS_ERR;
 
     /* labels need no masks (cls_labels.txt) */
-    if (wsss_dataset_open_split(c->data, c->split, WSSS_MASKS_OPTIONAL, c->skip_bad, &ds) != WSSS_OK) goto done;
+    wsss_dataset_opts dopt;
+    wsss_dataset_opts_default(&dopt);
+    dopt.split = c->split;
+    dopt.masks = WSSS_MASKS_OPTIONAL;
+    dopt.skip_bad = c->skip_bad;
+    dopt.coco_annotations = c->coco_annotations;
+    dopt.coco_images = c->coco_images;
+    dopt.coco_masks = c->coco_masks;
+    if (wsss_dataset_open(c->data, &dopt, &ds) != WSSS_OK) goto done;
     if (!ds->has_labels) {
-        wsss_error_set("%s: no image-level labels (cls_labels.txt or masks) for split %s", c->data, c->split);
+        wsss_error_set("%s: no image-level labels (cls_labels.txt or masks) for split %s", ds->root, c->split);
         goto done;
     }
     if (ds->num_classes < 2) {
-        wsss_error_set("%s: the dataset has no foreground class", c->data);
+        wsss_error_set("%s: the dataset has no foreground class", ds->root);
         goto done;
     }
     if (c->extra_data) {

@@ -53,7 +53,7 @@ void wsss_train_seg_config_default(wsss_train_seg_config *c) {
 #define FD(n) WSSS_CFG_D(wsss_train_seg_config, n)
 #define FE(n, choices) WSSS_CFG_E(wsss_train_seg_config, n, choices)
 static const wsss_cfg_field k_fields[] = {
-    FS(data),   FS(split),       FS(masks),     FI(gt),         FS(run),      FS(ckpt),
+    FS(data), FS(coco_annotations), FS(coco_images), FS(coco_masks),   FS(split),       FS(masks),     FI(gt),         FS(run),      FS(ckpt),
     FS(out),    FS(log),         FS(stage),     FS(arch),       FI(hidden),   FI(head_dilation),
     FS(backbone_weights),        FE(bn, wsss_seg_bn_choices),   FI(epochs),     FI(batch),    FI(crop),
     FD(scale_min), FD(scale_max), FD(hflip),    FE(optim, wsss_train_optim_choices), FD(lr), FD(momentum),
@@ -112,7 +112,7 @@ static int seg_step_fn(void *user, wsss_trainer *t, const wsss_batch *b, double 
 }
 
 int wsss_train_seg_config_check(const wsss_train_seg_config *c) {
-    if (!c->data) return wsss_error_set("no dataset given (--data DIR)");
+    if (!c->data && !c->coco_annotations) return wsss_error_set("no dataset given (--data DIR or --coco-annotations FILE)");
     if (wsss_train_check_common(c->epochs, c->batch, c->lr, c->weight_decay, c->momentum, c->hflip) != WSSS_OK)
         return WSSS_ERR;
     if (c->crop < 8) return wsss_train_setting_error("crop", c->crop, ">= 8");
@@ -156,9 +156,12 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     dopt.mask_dir = mask_dir;
     dopt.masks = WSSS_MASKS_REQUIRED;
     dopt.skip_bad = c->skip_bad;
+    dopt.coco_annotations = c->coco_annotations;
+    dopt.coco_images = c->coco_images;
+    dopt.coco_masks = c->coco_masks;
     if (wsss_dataset_open(c->data, &dopt, &ds) != WSSS_OK) goto done;
     if (ds->num_classes < 2) {
-        wsss_error_set("%s: the dataset has no foreground class", c->data);
+        wsss_error_set("%s: the dataset has no foreground class", ds->root);
         goto done;
     }
     wsss_segmenter_config sc = {.arch = c->arch, .num_classes = ds->num_classes, .hidden = c->hidden,

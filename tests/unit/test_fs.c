@@ -125,11 +125,35 @@ static void test_write_failures(void) {
     free(back);
 }
 
+/* A mapped file shows the written bytes, still after its front pages are given back. */
+static void test_map(void) {
+    char *p = wsss_path_join(g_dir, "mapped.bin");
+    const size_t n = 3 * 4096 + 123;
+    unsigned char *want = malloc(n);
+    for (size_t i = 0; i < n; i++) want[i] = (unsigned char)(i * 7 + i / 4096);
+    test_write_file(p, want, n);
+    wsss_file_map m;
+    CHECK(wsss_file_map_open(p, &m) == WSSS_OK && m.size == n && memcmp(m.data, want, n) == 0, "map: %s",
+          wsss_error_msg());
+    wsss_file_map_release(&m, 2 * 4096 + 5);
+    CHECK(memcmp(m.data, want, n) == 0, "the bytes again after release");
+    wsss_file_map_close(&m);
+    CHECK(m.data == NULL && m.size == 0, "closed");
+    test_write_file(p, "", 0);
+    CHECK(wsss_file_map_open(p, &m) == WSSS_OK && m.data == NULL && m.size == 0, "empty file");
+    wsss_file_map_close(&m);
+    CHECK(wsss_file_map_open(g_dir, &m) == WSSS_ERR && strstr(wsss_error_msg(), "not a regular file"), "a folder: %s",
+          wsss_error_msg());
+    free(want);
+    free(p);
+}
+
 int main(void) {
     g_dir = test_tmp_dir("test_fs");
     test_join();
     test_dirs();
     test_read_write();
     test_write_failures();
+    test_map();
     return test_summary("test_fs");
 }
