@@ -34,3 +34,29 @@ TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 tiny_voc_py() { # tiny_voc_py ROOT <<'EOF' ... EOF
     PYTHONPATH="$TESTS_DIR" /usr/bin/python3 - "$@" || { echo "FAIL: cannot build $1 with /usr/bin/python3 + PIL"; exit 1; }
 }
+# a JSON value of a file, by a Python expression on `j`
+json_is() { # json_is FILE EXPR WANT
+    /usr/bin/python3 - "$@" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+got = eval(sys.argv[2], {"j": j, "json": json})
+ok = str(got) == sys.argv[3]
+if not ok:
+    print("--- %s: %s is %r, want %s" % (sys.argv[1], sys.argv[2], got, sys.argv[3]))
+sys.exit(0 if ok else 1)
+EOF
+}
+# a safetensors file's header as JSON: python expression on `h` (tensors) and `m` (metadata)
+st_is() { # st_is FILE EXPR WANT
+    /usr/bin/python3 - "$@" <<'EOF'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+h = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])
+m = h.pop("__metadata__", {})
+got = eval(sys.argv[2], {"h": h, "m": m})
+ok = str(got) == sys.argv[3]
+if not ok:
+    print("--- %s: %s is %r, want %s" % (sys.argv[1], sys.argv[2], got, sys.argv[3]))
+sys.exit(0 if ok else 1)
+EOF
+}

@@ -20,31 +20,6 @@ export WSSS_THREADS=1 WSSS_PROGRESS=0
 D="$TMP/ds"
 check "a tiny dataset" rc_is 0 "$WSSS" data fashion-scenes --out "$D" --train 12 --val 4 --size 40 --quiet
 
-json_is() { # json_is FILE EXPR WANT
-    /usr/bin/python3 - "$@" <<'EOF'
-import json, sys
-j = json.load(open(sys.argv[1]))
-got = eval(sys.argv[2], {"j": j, "json": json})
-ok = str(got) == sys.argv[3]
-if not ok:
-    print("--- %s: %s is %r, want %s" % (sys.argv[1], sys.argv[2], got, sys.argv[3]))
-sys.exit(0 if ok else 1)
-EOF
-}
-# a safetensors file's header as JSON: python expression on `h` (tensors) and `m` (metadata)
-st_is() { # st_is FILE EXPR WANT
-    /usr/bin/python3 - "$@" <<'EOF'
-import json, struct, sys
-b = open(sys.argv[1], "rb").read()
-h = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])
-m = h.pop("__metadata__", {})
-got = eval(sys.argv[2], {"h": h, "m": m})
-ok = str(got) == sys.argv[3]
-if not ok:
-    print("--- %s: %s is %r, want %s" % (sys.argv[1], sys.argv[2], got, sys.argv[3]))
-sys.exit(0 if ok else 1)
-EOF
-}
 st_names() { # the tensor names of a safetensors file, sorted, one a line
     /usr/bin/python3 -c "
 import json, struct, sys

@@ -16,18 +16,6 @@ export WSSS_THREADS=1 WSSS_PROGRESS=0
 D="$TMP/ds"
 check "a tiny dataset" rc_is 0 "$WSSS" data fashion-scenes --out "$D" --train 12 --val 2 --size 32 --quiet
 
-# a JSON value of a file, by a Python expression on `j`
-json_is() { # json_is FILE EXPR WANT
-    /usr/bin/python3 - "$@" <<'EOF'
-import json, sys
-j = json.load(open(sys.argv[1]))
-got = eval(sys.argv[2], {"j": j, "json": json})
-ok = str(got) == sys.argv[3]
-if not ok:
-    print("--- %s: %s is %r, want %s" % (sys.argv[1], sys.argv[2], got, sys.argv[3]))
-sys.exit(0 if ok else 1)
-EOF
-}
 # the safetensors header of a model file (metadata and tensor names)
 header_has() { # header_has FILE TEXT
     /usr/bin/python3 - "$@" <<'EOF'
