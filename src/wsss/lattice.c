@@ -263,6 +263,9 @@ int wsss_lattice_dim(const wsss_lattice *lat) { return lat->d; }
 
 /* ---- filtering ---- */
 
+/* 8 floats, one vector register (AVX) or a pair (SSE); loaded and stored with memcpy, unaligned */
+typedef float f8 __attribute__((vector_size(32)));
+
 /* dst[0..v) += w * src[0..v). When v is a multiple of 8 (callers pad their rows), fixed blocks of 8
  * let the compiler emit whole vector operations with no scalar tail. */
 static inline void axpy(float *restrict dst, float w, const float *restrict src, int v) {
@@ -342,6 +345,25 @@ const float *wsss_lattice_splat_blur(wsss_lattice *lat, const float *in, int64_t
     return A;
 }
 
+/* o[l .. l+8*nv) += sum_k (s * bary[k]) * row idx[k] of blurred from l: the nv vectors of 8
+ * accumulate in registers, vertex after vertex (the order of the scalar form below) */
+static inline __attribute__((always_inline)) void slice_vectors(const float *blurred, int vs, int d1, const int32_t *idx,
+                                                                const float *bary, float s, int l, int nv, float *o) {
+    f8 acc[4], x;
+#pragma GCC unroll 4
+    for (int c = 0; c < nv; c++) memcpy(&acc[c], o + l + 8 * c, sizeof x);
+    for (int k = 0; k < d1; k++) {
+        const float w = s * bary[k], *src = blurred + (int64_t)idx[k] * vs + l;
+#pragma GCC unroll 4
+        for (int c = 0; c < nv; c++) {
+            memcpy(&x, src + 8 * c, sizeof x);
+            acc[c] += w * x;
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < nv; c++) memcpy(o + l + 8 * c, &acc[c], sizeof x);
+}
+
 void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64_t p, int v, float gain,
                             float *out) {
     /* step 11, alpha = 1 / (1 + 2^-d) */
@@ -350,15 +372,14 @@ void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64
     const int32_t *idx = lat->idx + p * d1;
     const float *bary = lat->bary + p * d1;
     if ((v & 7) == 0) {
-        /* per block of 8 labels, the vertices accumulate in registers (same order as below) */
-        for (int l = 0; l < v; l += 8) {
-            float acc[8];
-            for (int c = 0; c < 8; c++) acc[c] = out[l + c];
-            for (int k = 0; k < d1; k++) {
-                const float w = s * bary[k], *src = blurred + (int64_t)idx[k] * vs + l;
-                for (int c = 0; c < 8; c++) acc[c] += w * src[c];
-            }
-            for (int c = 0; c < 8; c++) out[l + c] = acc[c];
+        /* up to 4 vectors per pass over the vertices; constant counts unroll */
+        int l = 0;
+        for (; l + 32 <= v; l += 32) slice_vectors(blurred, vs, d1, idx, bary, s, l, 4, out);
+        switch ((v - l) / 8) {
+        case 3: slice_vectors(blurred, vs, d1, idx, bary, s, l, 3, out); break;
+        case 2: slice_vectors(blurred, vs, d1, idx, bary, s, l, 2, out); break;
+        case 1: slice_vectors(blurred, vs, d1, idx, bary, s, l, 1, out); break;
+        default: break;
         }
     } else {
         for (int k = 0; k < d1; k++) axpy(out, s * bary[k], blurred + (int64_t)idx[k] * vs, v);
