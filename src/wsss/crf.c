@@ -1,6 +1,8 @@
-/* Dense CRF, mean-field inference (spec a.1-a.3, a.5). Internally Q and the messages are pixel-major
- * (N x L) so that the lattice filters all labels of a point with one contiguous row; the public
- * arrays are channel-major and are transposed on the way in and out. */
+/* Dense CRF, mean-field inference (spec a.1-a.3, a.5). Pixels go through each step in blocks of 8:
+ * their rows (labels contiguous, pixel-major) take the lattice messages, the block is transposed so
+ * that the softmax runs across labels with one vector per label (8 pixels a lane each), and the new
+ * rows go straight into the next step's splat while they are in cache. The public arrays are
+ * channel-major: -U is transposed on the way in, Q leaves from the transposed block. */
 #include "wsss/crf.h"
 
 #include <math.h>
@@ -10,6 +12,10 @@
 #include "wsss/error.h"
 #include "wsss/lattice.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #define PAR_MIN_WORK 65536
 #define MAX_ITERATIONS 10000
 
@@ -18,6 +24,7 @@ typedef struct {
     float compat;
     float *norm;          /* D^-1/2 per pixel */
     const float *blurred; /* this iteration's blurred lattice values (owned by lat) */
+    float *splat;         /* the next iteration's splat target (owned by lat) */
 } crf_kernel;
 
 struct wsss_crf {
@@ -107,7 +114,7 @@ int wsss_crf_add_kernel(wsss_crf *crf, const float *features, int d, double comp
         crf->cap_kernels = crf->cap_kernels ? 2 * crf->cap_kernels : 2;
         crf->k = wsss_xrealloc(crf->k, (size_t)crf->cap_kernels * sizeof *crf->k);
     }
-    crf->k[crf->n_kernels++] = (crf_kernel){lat, (float)compat, norm, NULL};
+    crf->k[crf->n_kernels++] = (crf_kernel){lat, (float)compat, norm, NULL, NULL};
     return WSSS_OK;
 }
 
@@ -171,48 +178,85 @@ static inline void exp_nonpos8(f8 *xp) { /* in place: vectors stay out of the ca
     *xp = p * (f8)bits;
 }
 
-/* lanes of a where mask is all-ones, of b elsewhere */
-#define SELECT8(mask, a, b) ((f8)(((i8)(a) & (mask)) | ((i8)(b) & ~(mask))))
-
-/* q = softmax(q) over its first L entries, in place, max subtracted first. The row is ld floats
- * (a multiple of 8) and its padding [L, ld) holds zeros, which it keeps: whole blocks of 8 are
- * processed with the lanes past L masked out. */
-static inline void softmax_row(float *q, int L, int ld) {
-    const i8 iota = {0, 1, 2, 3, 4, 5, 6, 7};
-    const f8 ninf = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
-    const f8 zero = {0};
-    f8 vmax = ninf, vsum = zero, x;
-    for (int l = 0; l < ld; l += 8) {
-        memcpy(&x, q + l, sizeof x);
-        x = SELECT8(iota + l < L, x, ninf);
-        vmax = SELECT8(x > vmax, x, vmax);
+/* Softmax of 8 pixels at once, one vector per label: u holds L vectors of 8 (label l of pixel j at
+ * u[8l + j]), replaced by their softmax over labels, max subtracted first. The sum runs in the order
+ * of a row softmax over vectors of 8 labels (per lane c: labels c, c+8, ...; then lanes 0..7): that
+ * of the earlier pixel-by-pixel code, so the results kept their bits. */
+static void softmax_block(float *u, int L) {
+    f8 mx, x, part[8], s;
+    memcpy(&mx, u, sizeof mx);
+    for (int l = 1; l < L; l++) {
+        memcpy(&x, u + 8 * l, sizeof x);
+        const i8 greater = x > mx;
+        mx = (f8)(((i8)x & greater) | ((i8)mx & ~greater));
     }
-    float mx = vmax[0], s = 0;
-    for (int c = 1; c < 8; c++) mx = vmax[c] > mx ? vmax[c] : mx;
-    for (int l = 0; l < ld; l += 8) {
-        memcpy(&x, q + l, sizeof x);
-        f8 e = x - mx;
-        exp_nonpos8(&e);
-        x = SELECT8(iota + l < L, e, zero);
-        vsum += x;
-        memcpy(q + l, &x, sizeof x);
+    for (int l = 0; l < L; l++) {
+        memcpy(&x, u + 8 * l, sizeof x);
+        x -= mx;
+        exp_nonpos8(&x);
+        memcpy(u + 8 * l, &x, sizeof x);
+        if (l < 8) part[l] = x;
+        else part[l & 7] += x;
     }
-    for (int c = 0; c < 8; c++) s += vsum[c];
-    const float inv = 1.0f / s;
-    for (int l = 0; l < ld; l += 8) {
-        memcpy(&x, q + l, sizeof x);
+    s = part[0];
+    for (int c = 1; c < 8 && c < L; c++) s += part[c];
+    const f8 inv = (s - s + 1.0f) / s;
+    for (int l = 0; l < L; l++) {
+        memcpy(&x, u + 8 * l, sizeof x);
         x *= inv;
-        memcpy(q + l, &x, sizeof x);
+        memcpy(u + 8 * l, &x, sizeof x);
     }
 }
 
-/* rows of q (stride ld, zero padding) = softmax of the rows of a (same layout) */
-static void softmax_rows(const float *a, float *q, int64_t n, int L, int ld) {
-#pragma omp parallel for schedule(static) if (n * ld > PAR_MIN_WORK)
-    for (int64_t i = 0; i < n; i++) {
-        memcpy(q + i * ld, a + i * ld, (size_t)ld * sizeof *q);
-        softmax_row(q + i * ld, L, ld);
+/* Pixels per block: the vector width of softmax_block. */
+#define BLOCK 8
+
+/* dst[c * dst_stride + j] = src[j * src_stride + c] for j, c < 8: an 8 x 8 transpose in registers
+ * (unpack pairs, then pairs of pairs, then 128-bit halves) */
+static inline __attribute__((always_inline)) void transpose8(const float *src, int src_stride, float *dst, int dst_stride) {
+    f8 r[8], t[8], u[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) memcpy(&r[j], src + j * src_stride, sizeof r[j]);
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j += 2) {
+        t[j] = __builtin_shufflevector(r[j], r[j + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[j + 1] = __builtin_shufflevector(r[j], r[j + 1], 2, 10, 3, 11, 6, 14, 7, 15);
     }
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j += 4)
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            u[j + h] = __builtin_shufflevector(t[j + h], t[j + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[j + h + 2] = __builtin_shufflevector(t[j + h], t[j + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    /* u[0..3] hold columns 0, 2, 1, 3 of rows 0-3 (low half) and 4, 6, 5, 7 (high half); u[4..7]
+     * the same of rows 4-7 */
+    static const int col_of[4] = {0, 2, 1, 3};
+#pragma GCC unroll 8
+    for (int h = 0; h < 4; h++) {
+        const f8 lo = __builtin_shufflevector(u[h], u[h + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        const f8 hi = __builtin_shufflevector(u[h], u[h + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+        memcpy(dst + col_of[h] * dst_stride, &lo, sizeof lo);
+        memcpy(dst + (col_of[h] + 4) * dst_stride, &hi, sizeof hi);
+    }
+}
+
+/* One mean-field update of the pixels i0 .. i0+cnt-1 (cnt <= BLOCK): rows (stride ld, zero
+ * padding) = -U + sum_m compat_m D_m^-1/2 slice_m (no kernels at step 0), then their softmax.
+ * On return, rows holds the new Q rows and cols the same values label by label (cols[8l + j]). */
+static void update_block(const wsss_crf *crf, const float *neg_u, int L, int ld, int64_t i0, int cnt, int slice,
+                         float *rows, float *cols) {
+    memcpy(rows, neg_u + i0 * ld, (size_t)cnt * ld * sizeof *rows);
+    memset(rows + (size_t)cnt * ld, 0, (size_t)(BLOCK - cnt) * ld * sizeof *rows);
+    for (int m = 0; slice && m < crf->n_kernels; m++) {
+        const crf_kernel *k = &crf->k[m];
+        if (k->compat != 0) wsss_lattice_slice_add(k->lat, k->blurred, i0, cnt, ld, k->compat, k->norm + i0, rows, ld);
+    }
+    for (int l = 0; l < ld; l += 8) transpose8(rows + l, ld, cols + BLOCK * l, BLOCK);
+    softmax_block(cols, L);
+    /* the padding labels go back as zeros */
+    memset(cols + BLOCK * L, 0, (size_t)(ld - L) * BLOCK * sizeof *cols);
+    for (int l = 0; l < ld; l += 8) transpose8(cols + BLOCK * l, BLOCK, rows + l, ld);
 }
 
 int wsss_crf_inference(wsss_crf *crf, const float *unary, int L, int iterations, float *q) {
@@ -228,36 +272,60 @@ int wsss_crf_inference(wsss_crf *crf, const float *unary, int L, int iterations,
     /* pixel-major rows padded to a multiple of 8 labels with zeros, which the lattice filters
      * like any label (zeros stay zeros) so its loops need no tail */
     const int ld = (L + 7) & ~7;
-    const size_t bytes = (size_t)(n * ld) * sizeof(float);
-    float *neg_u = wsss_xcalloc(1, bytes), *cur = wsss_xcalloc(1, bytes);
+    float *neg_u = wsss_xcalloc(1, (size_t)(n * ld) * sizeof(float));
 #pragma omp parallel for schedule(static) if (n * ld > PAR_MIN_WORK)
     for (int64_t i = 0; i < n; i++)
         for (int l = 0; l < L; l++) neg_u[i * ld + l] = -unary[(int64_t)l * n + i];
-    softmax_rows(neg_u, cur, n, L, ld);
     int active = 0;
     for (int m = 0; m < crf->n_kernels; m++) active += crf->k[m].compat != 0;
-    for (int t = 0; t < iterations && active; t++) {
-        /* splat D^-1/2 Q into every kernel's lattice and blur; then, per pixel, while its row is
-         * in cache: P = -U + sum_m compat_m D_m^-1/2 slice_m, Q = softmax(P), into Q's own row
-         * (the splat has consumed it) */
-        for (int m = 0; m < crf->n_kernels; m++) {
+    if (!active) iterations = 0;
+    /* One thread splats each block of new Q rows into the lattices while they are hot, so Q is never
+     * stored whole. Threads store Q rows, and the lattice then gathers them (same sums, same bits). */
+    int threaded = n * ld > PAR_MIN_WORK && iterations > 0;
+#ifdef _OPENMP
+    threaded &= omp_get_max_threads() > 1 && !omp_in_parallel();
+#else
+    threaded = 0;
+#endif
+    float *cur = threaded ? wsss_xmalloc((size_t)(n * ld) * sizeof *cur) : NULL;
+    const int64_t n_blocks = (n + BLOCK - 1) / BLOCK;
+    /* step t: Q_t = softmax(-U + messages of Q_{t-1}), Q_0 = softmax(-U) */
+    for (int t = 0; t <= iterations; t++) {
+        const int last = t == iterations;
+        for (int m = 0; m < crf->n_kernels && !last && !threaded; m++) {
             crf_kernel *k = &crf->k[m];
-            if (k->compat != 0) k->blurred = wsss_lattice_splat_blur(k->lat, cur, ld, k->norm, ld);
+            if (k->compat != 0) k->splat = wsss_lattice_splat_begin(k->lat, ld);
         }
-#pragma omp parallel for schedule(static) if (n * ld > PAR_MIN_WORK)
-        for (int64_t i = 0; i < n; i++) {
-            float *row = cur + i * ld;
-            memcpy(row, neg_u + i * ld, (size_t)ld * sizeof *row);
-            for (int m = 0; m < crf->n_kernels; m++) {
-                const crf_kernel *k = &crf->k[m];
-                if (k->compat != 0) wsss_lattice_slice_add(k->lat, k->blurred, i, ld, k->compat * k->norm[i], row);
+#pragma omp parallel if (threaded)
+        {
+            float *rows = wsss_xmalloc((size_t)(2 * BLOCK * ld) * sizeof *rows), *cols = rows + BLOCK * ld;
+#pragma omp for schedule(static)
+            for (int64_t b = 0; b < n_blocks; b++) {
+                const int64_t i0 = b * BLOCK;
+                const int cnt = (int)(n - i0 < BLOCK ? n - i0 : BLOCK);
+                update_block(crf, neg_u, L, ld, i0, cnt, t > 0, rows, cols);
+                if (last && cnt == BLOCK) { /* a constant size: a vector store, not a libc call */
+                    for (int l = 0; l < L; l++) memcpy(q + (int64_t)l * n + i0, cols + BLOCK * l, BLOCK * sizeof *q);
+                } else if (last) {
+                    for (int l = 0; l < L; l++)
+                        memcpy(q + (int64_t)l * n + i0, cols + BLOCK * l, (size_t)cnt * sizeof *q);
+                } else if (threaded) {
+                    memcpy(cur + i0 * ld, rows, (size_t)cnt * ld * sizeof *cur);
+                } else {
+                    for (int m = 0; m < crf->n_kernels; m++) {
+                        const crf_kernel *k = &crf->k[m];
+                        if (k->compat != 0) wsss_lattice_splat_add(k->lat, k->splat, i0, cnt, rows, ld, k->norm + i0, ld);
+                    }
+                }
             }
-            softmax_row(row, L, ld);
+            free(rows);
+        }
+        for (int m = 0; m < crf->n_kernels && !last; m++) {
+            crf_kernel *k = &crf->k[m];
+            if (k->compat != 0)
+                k->blurred = threaded ? wsss_lattice_splat_blur(k->lat, cur, ld, k->norm, ld) : wsss_lattice_blur(k->lat);
         }
     }
-#pragma omp parallel for schedule(static) if (n * ld > PAR_MIN_WORK)
-    for (int l = 0; l < L; l++)
-        for (int64_t i = 0; i < n; i++) q[(int64_t)l * n + i] = cur[i * ld + l];
     free(neg_u);
     free(cur);
     return WSSS_OK;

@@ -1,6 +1,7 @@
 /* Permutohedral lattice: elevation, nearest remainder-0 point, ranks, barycentric weights and simplex
  * vertices per point (spec a.4 steps 1-7), a hash map from exact int32 keys to lattice indices,
- * precomputed blur neighbours (step 8), and splat / double-buffered blur / slice (steps 9-11). */
+ * precomputed blur neighbours (step 8), and splat / blur / slice (steps 9-11) over three value
+ * buffers, so that a caller can splat the next signal while it still slices the last result. */
 #include "wsss/lattice.h"
 
 #include <math.h>
@@ -26,9 +27,14 @@ struct wsss_lattice {
     int32_t *csr_off;  /* m+1 or NULL until needed: gather splat, entries of point k in [off[k], off[k+1]) */
     int32_t *csr_src;  /* n x (d+1): input point of each entry, in increasing point order */
     float *csr_w;      /* its barycentric weight */
-    float *buf[2];     /* blur buffers, (m+1) x stride floats each */
+    /* lattice values, (m+1) x vs floats each: the splat target, the blur's other half, and the last
+     * blurred result, which stays readable while the next splat fills another buffer */
+    float *buf[3];
+    size_t buf_cap[3]; /* floats allocated per buffer */
+    int splat_buf;     /* buffer being splatted into, or -1 */
+    int blurred_buf;   /* buffer holding the last blur's result, or -1 */
+    int vs;            /* floats per lattice row of the current splat (v padded to 8) */
     float alpha;       /* slice constant 1 / (1 + 2^-d) */
-    size_t buf_cap;    /* floats allocated per buffer */
 };
 
 /* ---- hash map: open addressing, linear probing, keys stored in lat->keys ---- */
@@ -253,8 +259,7 @@ void wsss_lattice_free(wsss_lattice *lat) {
     free(lat->csr_off);
     free(lat->csr_src);
     free(lat->csr_w);
-    free(lat->buf[0]);
-    free(lat->buf[1]);
+    for (int b = 0; b < 3; b++) free(lat->buf[b]);
     free(lat);
 }
 
@@ -277,25 +282,114 @@ static inline void axpy(float *restrict dst, float w, const float *restrict src,
     }
 }
 
+/* buffer b with room for the current splat's (m+1) x vs floats; its row m (every absent neighbour)
+ * is zero */
+static float *values_buffer(wsss_lattice *lat, int b) {
+    const size_t need = (size_t)((lat->m + 1) * lat->vs);
+    if (need > lat->buf_cap[b]) {
+        free(lat->buf[b]);
+        lat->buf[b] = wsss_xmalloc(need * sizeof(float));
+        lat->buf_cap[b] = need;
+    }
+    memset(lat->buf[b] + lat->m * lat->vs, 0, (size_t)lat->vs * sizeof(float));
+    return lat->buf[b];
+}
+
+/* the splat target for v values per point, a buffer other than the last blurred result; zeroed
+ * unless the caller writes every row itself */
+static float *splat_target(wsss_lattice *lat, int v, int zero) {
+    WSSS_ASSERT(v >= 1, "lattice value count");
+    lat->vs = (v + 7) & ~7;
+    lat->splat_buf = lat->blurred_buf == 0 ? 1 : 0;
+    float *A = values_buffer(lat, lat->splat_buf);
+    if (zero) memset(A, 0, (size_t)(lat->m * lat->vs) * sizeof *A);
+    return A;
+}
+
+float *wsss_lattice_splat_begin(wsss_lattice *lat, int v) { return splat_target(lat, v, 1); }
+
+/* values row idx[k] += (bary[k] * sc) * src[l .. l+8*nv) for each vertex k: the nv source vectors
+ * stay in registers across the vertices (the sums are those of axpy) */
+static inline __attribute__((always_inline)) void splat_vectors(float *values, int vs, int d1, const int32_t *idx,
+                                                                const float *bary, float sc, const float *src, int l,
+                                                                int nv) {
+    f8 x[4], y;
+#pragma GCC unroll 4
+    for (int c = 0; c < nv; c++) memcpy(&x[c], src + l + 8 * c, sizeof y);
+    for (int k = 0; k < d1; k++) {
+        const float w = bary[k] * sc;
+        float *dst = values + (int64_t)idx[k] * vs + l;
+#pragma GCC unroll 4
+        for (int c = 0; c < nv; c++) {
+            memcpy(&y, dst + 8 * c, sizeof y);
+            y += w * x[c];
+            memcpy(dst + 8 * c, &y, sizeof y);
+        }
+    }
+}
+
+void wsss_lattice_splat_add(const wsss_lattice *lat, float *values, int64_t p0, int64_t count, const float *in,
+                            int64_t in_stride, const float *in_scale, int v) {
+    WSSS_ASSERT(p0 >= 0 && count >= 0 && p0 + count <= lat->n && in_stride >= v && (v + 7) / 8 * 8 == lat->vs,
+                "lattice splat arguments");
+    const int d1 = lat->d + 1, vs = lat->vs;
+    for (int64_t j = 0; j < count; j++) {
+        const float sc = in_scale ? in_scale[j] : 1.0f;
+        const float *src = in + j * in_stride;
+        const int32_t *idx = lat->idx + (p0 + j) * d1;
+        const float *bary = lat->bary + (p0 + j) * d1;
+        if ((v & 7) == 0) {
+            /* up to 4 vectors per pass over the vertices; constant counts unroll */
+            int l = 0;
+            for (; l + 32 <= v; l += 32) splat_vectors(values, vs, d1, idx, bary, sc, src, l, 4);
+            switch ((v - l) / 8) {
+            case 3: splat_vectors(values, vs, d1, idx, bary, sc, src, l, 3); break;
+            case 2: splat_vectors(values, vs, d1, idx, bary, sc, src, l, 2); break;
+            case 1: splat_vectors(values, vs, d1, idx, bary, sc, src, l, 1); break;
+            default: break;
+            }
+        } else {
+            for (int k = 0; k < d1; k++) axpy(values + (int64_t)idx[k] * vs, bary[k] * sc, src, v);
+        }
+    }
+}
+
+const float *wsss_lattice_blur(wsss_lattice *lat) {
+    WSSS_ASSERT(lat->splat_buf >= 0, "lattice blur without a splat");
+    const int d1 = lat->d + 1, vs = lat->vs;
+    const int64_t m = lat->m;
+    /* ping-pong between the splat buffer and the one that is neither it nor the last result */
+    int a = lat->splat_buf, b = 0;
+    while (b == a || b == lat->blurred_buf) b++;
+    values_buffer(lat, b);
+    const int par = m * vs > PAR_MIN_WORK;
+    /* step 10, blur along axes 0..d, [1 2 1]/2, from the old values only */
+    for (int j = 0; j < d1; j++) {
+        const int32_t *nb = lat->nb + (int64_t)j * m * 2;
+        const float *A = lat->buf[a];
+        float *B = lat->buf[b];
+#pragma omp parallel for schedule(static) if (par)
+        for (int64_t q = 0; q < m; q++) {
+            const float *restrict c = A + q * vs, *restrict lo = A + (int64_t)nb[2 * q] * vs,
+                                  *restrict hi = A + (int64_t)nb[2 * q + 1] * vs;
+            float *restrict o = B + q * vs;
+            for (int l = 0; l < vs; l += 8)
+                for (int k = 0; k < 8; k++) o[l + k] = c[l + k] + 0.5f * (lo[l + k] + hi[l + k]);
+        }
+        const int t = a;
+        a = b;
+        b = t;
+    }
+    lat->blurred_buf = a;
+    lat->splat_buf = -1;
+    return lat->buf[a];
+}
+
 const float *wsss_lattice_splat_blur(wsss_lattice *lat, const float *in, int64_t in_stride,
                                      const float *in_scale, int v) {
     WSSS_ASSERT(v >= 1 && in_stride >= v, "lattice splat strides");
-    const int d1 = lat->d + 1;
     const int64_t m = lat->m;
-    /* lattice rows padded to 8 floats so the label loops vectorise without a scalar tail */
     const int vs = (v + 7) & ~7;
-    const size_t need = (size_t)((m + 1) * vs);
-    if (need > lat->buf_cap) {
-        for (int b = 0; b < 2; b++) {
-            free(lat->buf[b]);
-            lat->buf[b] = wsss_xmalloc(need * sizeof(float));
-        }
-        lat->buf_cap = need;
-    }
-    float *A = lat->buf[0], *B = lat->buf[1];
-    /* row m stands for every absent neighbour: zero in both buffers */
-    memset(A + m * vs, 0, (size_t)vs * sizeof *A);
-    memset(B + m * vs, 0, (size_t)vs * sizeof *B);
     const int par = m * vs > PAR_MIN_WORK;
 
     /* step 9, splat. Each lattice row sums its entries in increasing (point, vertex) order either
@@ -305,14 +399,9 @@ const float *wsss_lattice_splat_blur(wsss_lattice *lat, const float *in, int64_t
 #ifdef _OPENMP
     serial |= omp_get_max_threads() == 1 || omp_in_parallel();
 #endif
+    float *A = splat_target(lat, v, serial);
     if (serial) {
-        memset(A, 0, (size_t)(m * vs) * sizeof *A);
-        for (int64_t p = 0; p < lat->n; p++) {
-            const float sc = in_scale ? in_scale[p] : 1.0f;
-            const float *src = in + p * in_stride;
-            for (int k = 0; k < d1; k++)
-                axpy(A + (int64_t)lat->idx[p * d1 + k] * vs, lat->bary[p * d1 + k] * sc, src, v);
-        }
+        wsss_lattice_splat_add(lat, A, 0, lat->n, in, in_stride, in_scale, v);
     } else {
         if (!lat->csr_off) build_csr(lat);
 #pragma omp parallel for schedule(static)
@@ -326,23 +415,7 @@ const float *wsss_lattice_splat_blur(wsss_lattice *lat, const float *in, int64_t
             }
         }
     }
-
-    /* step 10, blur along axes 0..d, [1 2 1]/2, from the old values only */
-    for (int j = 0; j < d1; j++) {
-        const int32_t *nb = lat->nb + (int64_t)j * m * 2;
-#pragma omp parallel for schedule(static) if (par)
-        for (int64_t q = 0; q < m; q++) {
-            const float *restrict c = A + q * vs, *restrict lo = A + (int64_t)nb[2 * q] * vs,
-                                  *restrict hi = A + (int64_t)nb[2 * q + 1] * vs;
-            float *restrict o = B + q * vs;
-            for (int l = 0; l < vs; l += 8)
-                for (int k = 0; k < 8; k++) o[l + k] = c[l + k] + 0.5f * (lo[l + k] + hi[l + k]);
-        }
-        float *tmp = A;
-        A = B;
-        B = tmp;
-    }
-    return A;
+    return wsss_lattice_blur(lat);
 }
 
 /* o[l .. l+8*nv) += sum_k (s * bary[k]) * row idx[k] of blurred from l: the nv vectors of 8
@@ -364,25 +437,28 @@ static inline __attribute__((always_inline)) void slice_vectors(const float *blu
     for (int c = 0; c < nv; c++) memcpy(o + l + 8 * c, &acc[c], sizeof x);
 }
 
-void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64_t p, int v, float gain,
-                            float *out) {
+void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64_t p0, int64_t count, int v,
+                            float gain, const float *gain_scale, float *out, int64_t out_stride) {
     /* step 11, alpha = 1 / (1 + 2^-d) */
     const int d1 = lat->d + 1, vs = (v + 7) & ~7;
-    const float s = gain * lat->alpha;
-    const int32_t *idx = lat->idx + p * d1;
-    const float *bary = lat->bary + p * d1;
-    if ((v & 7) == 0) {
-        /* up to 4 vectors per pass over the vertices; constant counts unroll */
-        int l = 0;
-        for (; l + 32 <= v; l += 32) slice_vectors(blurred, vs, d1, idx, bary, s, l, 4, out);
-        switch ((v - l) / 8) {
-        case 3: slice_vectors(blurred, vs, d1, idx, bary, s, l, 3, out); break;
-        case 2: slice_vectors(blurred, vs, d1, idx, bary, s, l, 2, out); break;
-        case 1: slice_vectors(blurred, vs, d1, idx, bary, s, l, 1, out); break;
-        default: break;
+    for (int64_t j = 0; j < count; j++) {
+        const float s = (gain_scale ? gain * gain_scale[j] : gain) * lat->alpha;
+        const int32_t *idx = lat->idx + (p0 + j) * d1;
+        const float *bary = lat->bary + (p0 + j) * d1;
+        float *o = out + j * out_stride;
+        if ((v & 7) == 0) {
+            /* up to 4 vectors per pass over the vertices; constant counts unroll */
+            int l = 0;
+            for (; l + 32 <= v; l += 32) slice_vectors(blurred, vs, d1, idx, bary, s, l, 4, o);
+            switch ((v - l) / 8) {
+            case 3: slice_vectors(blurred, vs, d1, idx, bary, s, l, 3, o); break;
+            case 2: slice_vectors(blurred, vs, d1, idx, bary, s, l, 2, o); break;
+            case 1: slice_vectors(blurred, vs, d1, idx, bary, s, l, 1, o); break;
+            default: break;
+            }
+        } else {
+            for (int k = 0; k < d1; k++) axpy(o, s * bary[k], blurred + (int64_t)idx[k] * vs, v);
         }
-    } else {
-        for (int k = 0; k < d1; k++) axpy(out, s * bary[k], blurred + (int64_t)idx[k] * vs, v);
     }
 }
 
@@ -397,6 +473,6 @@ void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, 
         float *o = out + p * out_stride;
         if (!accumulate)
             for (int l = 0; l < v; l++) o[l] = 0;
-        wsss_lattice_slice_add(lat, blurred, p, v, gain * (out_scale ? out_scale[p] : 1.0f), o);
+        wsss_lattice_slice_add(lat, blurred, p, 1, v, gain, out_scale ? out_scale + p : NULL, o, out_stride);
     }
 }

@@ -30,12 +30,25 @@ void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, 
                          float *out, int64_t out_stride, const float *out_scale, int v, float gain,
                          int accumulate);
 
-/* The same filter in two phases, so a caller can consume each output row while it is hot:
- * splat_blur returns the blurred lattice values (owned by lat, valid until its next splat), and
- * slice_add adds gain * alpha * slice(...) of point p to out[0..v), with v as given to splat_blur. */
+/* The same filter in phases, so a caller can consume each output row while it is hot:
+ * splat_blur returns the blurred lattice values (owned by lat; they stay valid through the next splat
+ * and blur, until the splat after that), and
+ * slice_add adds gain * gain_scale_j * alpha * slice(...) of points p0 + j, j < count, to the rows
+ * out + j * out_stride (gain_scale NULL means 1), with v as given to the splat. */
 const float *wsss_lattice_splat_blur(wsss_lattice *lat, const float *in, int64_t in_stride,
                                      const float *in_scale, int v);
-void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64_t p, int v, float gain,
-                            float *out);
+void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64_t p0, int64_t count, int v,
+                            float gain, const float *gain_scale, float *out, int64_t out_stride);
+
+/* The splat point by point, for an iterative filter that produces its next input while it slices
+ * the last output (mean field): splat_begin returns zeroed lattice values for v values per point,
+ * in a buffer other than the last blurred result, which stays valid; splat_add adds the rows of
+ * points p0 + j, j < count (row j at in + j * in_stride, scaled by in_scale[j], NULL means 1), with
+ * v as given to splat_begin; blur blurs them and returns the result, as splat_blur does. Adding the
+ * points in increasing order, one call or many, gives splat_blur's bits. One thread at a time. */
+float *wsss_lattice_splat_begin(wsss_lattice *lat, int v);
+void wsss_lattice_splat_add(const wsss_lattice *lat, float *values, int64_t p0, int64_t count, const float *in,
+                            int64_t in_stride, const float *in_scale, int v);
+const float *wsss_lattice_blur(wsss_lattice *lat);
 
 #endif
