@@ -441,6 +441,12 @@ void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64
                             float gain, const float *gain_scale, float *out, int64_t out_stride) {
     /* step 11, alpha = 1 / (1 + 2^-d) */
     const int d1 = lat->d + 1, vs = (v + 7) & ~7;
+    /* the vertices and weights of points two ranges ahead (callers go through points in order) */
+    if (p0 + 3 * count <= lat->n)
+        for (int64_t f = 0; f < count * d1; f += 16) {
+            __builtin_prefetch(lat->idx + (p0 + 2 * count) * d1 + f);
+            __builtin_prefetch(lat->bary + (p0 + 2 * count) * d1 + f);
+        }
     for (int64_t j = 0; j < count; j++) {
         const float s = (gain_scale ? gain * gain_scale[j] : gain) * lat->alpha;
         const int32_t *idx = lat->idx + (p0 + j) * d1;
