@@ -45,20 +45,26 @@ typedef struct {
     int64_t cap_keys;
 } hmap;
 
+/* whole-key comparisons without early exits, which mispredict on the first probe of every key */
 static inline int key_equal(const int32_t *a, const int32_t *b, int d) {
-    for (int i = 0; i < d; i++)
-        if (a[i] != b[i]) return 0;
-    return 1;
+    int32_t diff = 0;
+    for (int i = 0; i < d; i++) diff |= a[i] ^ b[i];
+    return diff == 0;
 }
 
+/* One independent multiply per coordinate (a short dependency chain), then a final mix so that the
+ * low bits, which pick the slot, depend on every coordinate. */
 static uint64_t hash_key(const int32_t *k, int d) {
-    uint64_t h = 0x9E3779B97F4A7C15ull;
-    for (int i = 0; i < d; i++) {
-        h ^= (uint32_t)k[i];
-        h *= 0xFF51AFD7ED558CCDull;
-        h ^= h >> 29;
-    }
-    return h;
+    static const uint64_t mult[WSSS_LATTICE_MAX_D] = {
+        0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full, 0x165667B19E3779F9ull, 0xD6E8FEB86659FD93ull,
+        0xFF51AFD7ED558CCDull, 0xC4CEB9FE1A85EC53ull, 0x94D049BB133111EBull, 0xBF58476D1CE4E5B9ull,
+        0x2545F4914F6CDD1Dull, 0x9FB21C651E98DF25ull, 0xA0761D6478BD642Full, 0xE7037ED1A0B428DBull,
+        0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull, 0x1D8E4E27C47D124Full, 0xDB4F0B9175AE2165ull};
+    uint64_t h = 0;
+    for (int i = 0; i < d; i++) h += (uint64_t)(uint32_t)k[i] * mult[i];
+    h ^= h >> 32;
+    h *= 0xFF51AFD7ED558CCDull;
+    return h ^ (h >> 29);
 }
 
 static int32_t hmap_find(const hmap *t, const int32_t *keys, int d, const int32_t *key) {
@@ -128,20 +134,18 @@ static void embed_point(const float *f, int d, const float *scale, int32_t *r, i
         rho[i] = 0;
     }
     for (int i = 0; i < d1; i++) delta[i] = e[i] - (float)r[i];
+    /* branch-free: the comparisons are data-dependent coin flips for a branch predictor */
     for (int i = 0; i < d1; i++)
         for (int j = i + 1; j < d1; j++) {
-            if (delta[i] < delta[j]) rho[i]++;
-            else rho[j]++;
+            const int less = delta[i] < delta[j];
+            rho[i] += less;
+            rho[j] += 1 - less;
         }
     for (int i = 0; i < d1; i++) {
         rho[i] += total;
-        if (rho[i] < 0) {
-            rho[i] += d1;
-            r[i] += d1;
-        } else if (rho[i] > d) {
-            rho[i] -= d1;
-            r[i] -= d1;
-        }
+        const int wrap = ((rho[i] < 0) - (rho[i] > d)) * d1;
+        rho[i] += wrap;
+        r[i] += wrap;
     }
     for (int i = 0; i <= d1; i++) b[i] = 0;
     for (int i = 0; i < d1; i++) {
@@ -183,6 +187,7 @@ wsss_lattice *wsss_lattice_build(const float *features, int64_t n, int d) {
     lat->d = d;
     lat->n = n;
     lat->alpha = (float)(1.0 / (1.0 + ldexp(1.0, -d)));
+    lat->splat_buf = lat->blurred_buf = -1;
     lat->idx = wsss_xmalloc((size_t)(n * d1) * sizeof *lat->idx);
     lat->bary = wsss_xmalloc((size_t)(n * d1) * sizeof *lat->bary);
 
@@ -191,16 +196,28 @@ wsss_lattice *wsss_lattice_build(const float *features, int64_t n, int d) {
     lat->keys = wsss_xmalloc((size_t)t.cap_keys * d * sizeof *lat->keys);
     hmap_rehash(&t, lat->keys, d, 0, 4096);
 
+    int32_t prev_r[WSSS_LATTICE_MAX_D + 1] = {0};
+    int prev_rho[WSSS_LATTICE_MAX_D + 1] = {0};
     for (int64_t p = 0; p < n; p++) {
         int32_t r[WSSS_LATTICE_MAX_D + 1], key[WSSS_LATTICE_MAX_D];
         int rho[WSSS_LATTICE_MAX_D + 1];
         float b[WSSS_LATTICE_MAX_D + 2];
         embed_point(features + p * d, d, scale, r, rho, b);
+        for (int k = 0; k < d1; k++) lat->bary[p * d1 + k] = b[k];
+        /* neighbouring pixels often fall in the same simplex (the same r and ranks, which fix the
+         * vertices): then they share its vertices, and the hash map is skipped */
+        int32_t differs = p == 0;
+        for (int i = 0; i < d; i++) differs |= (r[i] ^ prev_r[i]) | (rho[i] ^ prev_rho[i]);
+        if (!differs) {
+            memcpy(lat->idx + p * d1, lat->idx + (p - 1) * d1, (size_t)d1 * sizeof *lat->idx);
+            continue;
+        }
+        memcpy(prev_r, r, (size_t)d * sizeof *r);
+        memcpy(prev_rho, rho, (size_t)d * sizeof *rho);
         /* step 7: vertex k is r + k, wrapped by d+1 where the rank exceeds d-k */
         for (int k = 0; k < d1; k++) {
-            for (int i = 0; i < d; i++) key[i] = rho[i] <= d - k ? r[i] + k : r[i] + k - d1;
+            for (int i = 0; i < d; i++) key[i] = r[i] + k - d1 * (rho[i] > d - k); /* no branch */
             lat->idx[p * d1 + k] = hmap_insert(&t, lat, key);
-            lat->bary[p * d1 + k] = b[k];
         }
     }
     const int64_t m = lat->m;
