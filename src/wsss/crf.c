@@ -2,7 +2,7 @@
  * their rows (labels contiguous, pixel-major) take the lattice messages, the block is transposed so
  * that the softmax runs across labels with one vector per label (8 pixels a lane each), and the new
  * rows go straight into the next step's splat while they are in cache. The public arrays are
- * channel-major: -U is transposed on the way in, Q leaves from the transposed block. */
+ * channel-major, like the transposed block: -U enters and Q leaves through it. */
 #include "wsss/crf.h"
 
 #include <math.h>
@@ -212,7 +212,7 @@ static void softmax_block(float *u, int L) {
 #define BLOCK 8
 
 /* dst[c * dst_stride + j] = src[j * src_stride + c] for j, c < 8: an 8 x 8 transpose in registers
- * (unpack pairs, then pairs of pairs, then 128-bit halves) */
+ * (unpack pairs, then pairs of pairs, then 128-bit halves; __builtin_shufflevector: GCC 12+, clang) */
 static inline __attribute__((always_inline)) void transpose8(const float *src, int src_stride, float *dst, int dst_stride) {
     f8 r[8], t[8], u[8];
 #pragma GCC unroll 8
@@ -241,28 +241,60 @@ static inline __attribute__((always_inline)) void transpose8(const float *src, i
     }
 }
 
-/* One mean-field update of the pixels i0 .. i0+cnt-1 (cnt <= BLOCK): rows (stride ld, zero
- * padding) = -U + sum_m compat_m D_m^-1/2 slice_m (no kernels at step 0), then their softmax.
- * On return, rows holds the new Q rows and cols the same values label by label (cols[8l + j]). */
-static void update_block(const wsss_crf *crf, const float *neg_u, int L, int ld, int64_t i0, int cnt, int slice,
-                         float *rows, float *cols) {
+/* What one step of mean field reads and writes: -U pixel-major (n x ld; step 0 fills it from the
+ * channel-major unaries), the kernels, and the step number. */
+typedef struct {
+    const wsss_crf *crf;
+    const float *unary;
+    float *neg_u;
+    int L, ld, step;
+} mf_step;
+
+/* rows (8 x ld) = -U of the pixels i0 .. i0+cnt-1 and cols the same label by label; they are read
+ * straight from the channel-major unaries (8 pixels of a label are contiguous there) and kept in
+ * neg_u for the later steps */
+static void unary_block(const mf_step *s, int64_t i0, int cnt, float *rows, float *cols) {
+    const int64_t n = s->crf->n;
+    for (int l = 0; l < s->L; l++) {
+        const float *u = s->unary + (int64_t)l * n + i0;
+        if (i0 + 3 * BLOCK <= n) __builtin_prefetch(u + 2 * BLOCK); /* L streams at once: help them */
+        for (int j = 0; j < BLOCK; j++) cols[BLOCK * l + j] = j < cnt ? -u[j] : 0.0f;
+    }
+    memset(cols + BLOCK * s->L, 0, (size_t)(s->ld - s->L) * BLOCK * sizeof *cols);
+    for (int l = 0; l < s->ld; l += 8) transpose8(cols + BLOCK * l, BLOCK, rows + l, s->ld);
+    memcpy(s->neg_u + i0 * s->ld, rows, (size_t)cnt * s->ld * sizeof *rows);
+}
+
+/* rows = -U + sum_m compat_m D_m^-1/2 slice_m for the pixels i0 .. i0+cnt-1, cols the same label by
+ * label */
+static void message_block(const mf_step *s, int64_t i0, int cnt, float *rows, float *cols) {
+    const wsss_crf *crf = s->crf;
+    const int ld = s->ld;
     /* -U and the norms stream from memory a block's work apart, too slowly for the hardware's
      * prefetcher: ask for the block after next now */
     if (i0 + 3 * BLOCK <= crf->n) {
-        for (int64_t f = 0; f < (int64_t)BLOCK * ld; f += 16) __builtin_prefetch(neg_u + (i0 + 2 * BLOCK) * ld + f);
+        for (int64_t f = 0; f < (int64_t)BLOCK * ld; f += 16) __builtin_prefetch(s->neg_u + (i0 + 2 * BLOCK) * ld + f);
         for (int m = 0; m < crf->n_kernels; m++) __builtin_prefetch(crf->k[m].norm + i0 + 2 * BLOCK);
     }
-    memcpy(rows, neg_u + i0 * ld, (size_t)cnt * ld * sizeof *rows);
+    memcpy(rows, s->neg_u + i0 * ld, (size_t)cnt * ld * sizeof *rows);
     memset(rows + (size_t)cnt * ld, 0, (size_t)(BLOCK - cnt) * ld * sizeof *rows);
-    for (int m = 0; slice && m < crf->n_kernels; m++) {
+    for (int m = 0; m < crf->n_kernels; m++) {
         const crf_kernel *k = &crf->k[m];
         if (k->compat != 0) wsss_lattice_slice_add(k->lat, k->blurred, i0, cnt, ld, k->compat, k->norm + i0, rows, ld);
     }
     for (int l = 0; l < ld; l += 8) transpose8(rows + l, ld, cols + BLOCK * l, BLOCK);
-    softmax_block(cols, L);
+}
+
+/* One mean-field step of the pixels i0 .. i0+cnt-1 (cnt <= BLOCK): cols = their new Q label by label
+ * (cols[8l + j]) and, if want_rows, rows = the same pixel by pixel (stride ld, zero padding). */
+static void update_block(const mf_step *s, int64_t i0, int cnt, int want_rows, float *rows, float *cols) {
+    if (s->step == 0) unary_block(s, i0, cnt, rows, cols);
+    else message_block(s, i0, cnt, rows, cols);
+    softmax_block(cols, s->L);
+    if (!want_rows) return;
     /* the padding labels go back as zeros */
-    memset(cols + BLOCK * L, 0, (size_t)(ld - L) * BLOCK * sizeof *cols);
-    for (int l = 0; l < ld; l += 8) transpose8(cols + BLOCK * l, BLOCK, rows + l, ld);
+    memset(cols + BLOCK * s->L, 0, (size_t)(s->ld - s->L) * BLOCK * sizeof *cols);
+    for (int l = 0; l < s->ld; l += 8) transpose8(cols + BLOCK * l, BLOCK, rows + l, s->ld);
 }
 
 int wsss_crf_inference(wsss_crf *crf, const float *unary, int L, int iterations, float *q) {
@@ -278,10 +310,7 @@ int wsss_crf_inference(wsss_crf *crf, const float *unary, int L, int iterations,
     /* pixel-major rows padded to a multiple of 8 labels with zeros, which the lattice filters
      * like any label (zeros stay zeros) so its loops need no tail */
     const int ld = (L + 7) & ~7;
-    float *neg_u = wsss_xcalloc(1, (size_t)(n * ld) * sizeof(float));
-#pragma omp parallel for schedule(static) if (n * ld > PAR_MIN_WORK)
-    for (int64_t i = 0; i < n; i++)
-        for (int l = 0; l < L; l++) neg_u[i * ld + l] = -unary[(int64_t)l * n + i];
+    float *neg_u = wsss_xmalloc((size_t)(n * ld) * sizeof(float));
     int active = 0;
     for (int m = 0; m < crf->n_kernels; m++) active += crf->k[m].compat != 0;
     if (!active) iterations = 0;
@@ -298,6 +327,7 @@ int wsss_crf_inference(wsss_crf *crf, const float *unary, int L, int iterations,
     /* step t: Q_t = softmax(-U + messages of Q_{t-1}), Q_0 = softmax(-U) */
     for (int t = 0; t <= iterations; t++) {
         const int last = t == iterations;
+        const mf_step step = {crf, unary, neg_u, L, ld, t};
         for (int m = 0; m < crf->n_kernels && !last && !threaded; m++) {
             crf_kernel *k = &crf->k[m];
             if (k->compat != 0) k->splat = wsss_lattice_splat_begin(k->lat, ld);
@@ -309,7 +339,7 @@ int wsss_crf_inference(wsss_crf *crf, const float *unary, int L, int iterations,
             for (int64_t b = 0; b < n_blocks; b++) {
                 const int64_t i0 = b * BLOCK;
                 const int cnt = (int)(n - i0 < BLOCK ? n - i0 : BLOCK);
-                update_block(crf, neg_u, L, ld, i0, cnt, t > 0, rows, cols);
+                update_block(&step, i0, cnt, !last, rows, cols);
                 if (last && cnt == BLOCK) { /* a constant size: a vector store, not a libc call */
                     for (int l = 0; l < L; l++) memcpy(q + (int64_t)l * n + i0, cols + BLOCK * l, BLOCK * sizeof *q);
                 } else if (last) {
