@@ -490,12 +490,14 @@ void wsss_lattice_filter(wsss_lattice *lat, const float *in, int64_t in_stride, 
                          int accumulate) {
     WSSS_ASSERT(out_stride >= v, "lattice filter strides");
     const float *blurred = wsss_lattice_splat_blur(lat, in, in_stride, in_scale, v);
-    const int64_t n = lat->n;
+    const int64_t n = lat->n, chunk = 64; /* points per slice_add call */
 #pragma omp parallel for schedule(static) if (n * v > PAR_MIN_WORK)
-    for (int64_t p = 0; p < n; p++) {
-        float *o = out + p * out_stride;
+    for (int64_t p0 = 0; p0 < n; p0 += chunk) {
+        const int64_t count = n - p0 < chunk ? n - p0 : chunk;
+        float *o = out + p0 * out_stride;
         if (!accumulate)
-            for (int l = 0; l < v; l++) o[l] = 0;
-        wsss_lattice_slice_add(lat, blurred, p, 1, v, gain, out_scale ? out_scale + p : NULL, o, out_stride);
+            for (int64_t j = 0; j < count; j++)
+                for (int l = 0; l < v; l++) o[j * out_stride + l] = 0;
+        wsss_lattice_slice_add(lat, blurred, p0, count, v, gain, out_scale ? out_scale + p0 : NULL, o, out_stride);
     }
 }
