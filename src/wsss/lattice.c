@@ -52,20 +52,28 @@ static inline int key_equal(const int32_t *a, const int32_t *b, int d) {
     return diff == 0;
 }
 
-/* One independent multiply per coordinate (a short dependency chain), then a final mix so that the
- * low bits, which pick the slot, depend on every coordinate. */
-static uint64_t hash_key(const int32_t *k, int d) {
-    static const uint64_t mult[WSSS_LATTICE_MAX_D] = {
-        0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full, 0x165667B19E3779F9ull, 0xD6E8FEB86659FD93ull,
-        0xFF51AFD7ED558CCDull, 0xC4CEB9FE1A85EC53ull, 0x94D049BB133111EBull, 0xBF58476D1CE4E5B9ull,
-        0x2545F4914F6CDD1Dull, 0x9FB21C651E98DF25ull, 0xA0761D6478BD642Full, 0xE7037ED1A0B428DBull,
-        0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull, 0x1D8E4E27C47D124Full, 0xDB4F0B9175AE2165ull};
+/* The hash is linear in the key before its final mix, sum_i k_i M_i (mod 2^64), so that the build
+ * can step it from one simplex vertex to the next; one independent multiply per coordinate, and
+ * the mix makes the low bits, which pick the slot, depend on every coordinate. */
+static const uint64_t key_mult[WSSS_LATTICE_MAX_D] = {
+    0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full, 0x165667B19E3779F9ull, 0xD6E8FEB86659FD93ull,
+    0xFF51AFD7ED558CCDull, 0xC4CEB9FE1A85EC53ull, 0x94D049BB133111EBull, 0xBF58476D1CE4E5B9ull,
+    0x2545F4914F6CDD1Dull, 0x9FB21C651E98DF25ull, 0xA0761D6478BD642Full, 0xE7037ED1A0B428DBull,
+    0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull, 0x1D8E4E27C47D124Full, 0xDB4F0B9175AE2165ull};
+
+static uint64_t hash_linear(const int32_t *k, int d) {
     uint64_t h = 0;
-    for (int i = 0; i < d; i++) h += (uint64_t)(uint32_t)k[i] * mult[i];
+    for (int i = 0; i < d; i++) h += (uint64_t)(int64_t)k[i] * key_mult[i];
+    return h;
+}
+
+static inline uint64_t hash_mix(uint64_t h) {
     h ^= h >> 32;
     h *= 0xFF51AFD7ED558CCDull;
     return h ^ (h >> 29);
 }
+
+static uint64_t hash_key(const int32_t *k, int d) { return hash_mix(hash_linear(k, d)); }
 
 static int32_t hmap_find(const hmap *t, const int32_t *keys, int d, const int32_t *key) {
     for (uint64_t s = hash_key(key, d) & t->mask;; s = (s + 1) & t->mask) {
@@ -87,10 +95,10 @@ static void hmap_rehash(hmap *t, const int32_t *keys, int d, int64_t m, uint64_t
     }
 }
 
-/* Index of key, inserting it (as lattice point lat->m) if new. */
-static int32_t hmap_insert(hmap *t, wsss_lattice *lat, const int32_t *key) {
+/* Index of key (whose hash_key is hash), inserting it (as lattice point lat->m) if new. */
+static int32_t hmap_insert(hmap *t, wsss_lattice *lat, const int32_t *key, uint64_t hash) {
     int d = lat->d;
-    uint64_t s = hash_key(key, d) & t->mask;
+    uint64_t s = hash & t->mask;
     for (;; s = (s + 1) & t->mask) {
         int32_t e = t->slot[s];
         if (e < 0) break;
@@ -147,7 +155,8 @@ static void embed_point(const float *f, int d, const float *scale, int32_t *r, i
         rho[i] += wrap;
         r[i] += wrap;
     }
-    for (int i = 0; i <= d1; i++) b[i] = 0;
+    b[0] = b[d1] = 0; /* by name: GCC cannot see a loop from 0 cover them, and warns */
+    for (int i = 1; i < d1; i++) b[i] = 0;
     for (int i = 0; i < d1; i++) {
         float t = (e[i] - (float)r[i]) * inv_d1;
         b[d - rho[i]] += t;
@@ -196,6 +205,8 @@ wsss_lattice *wsss_lattice_build(const float *features, int64_t n, int d) {
     lat->keys = wsss_xmalloc((size_t)t.cap_keys * d * sizeof *lat->keys);
     hmap_rehash(&t, lat->keys, d, 0, 4096);
 
+    uint64_t key_mult_sum = 0; /* the linear hash's step when every coordinate grows by 1 */
+    for (int i = 0; i < d; i++) key_mult_sum += key_mult[i];
     int32_t prev_r[WSSS_LATTICE_MAX_D + 1] = {0};
     int prev_rho[WSSS_LATTICE_MAX_D + 1] = {0};
     for (int64_t p = 0; p < n; p++) {
@@ -208,16 +219,33 @@ wsss_lattice *wsss_lattice_build(const float *features, int64_t n, int d) {
          * vertices): then they share its vertices, and the hash map is skipped */
         int32_t differs = p == 0;
         for (int i = 0; i < d; i++) differs |= (r[i] ^ prev_r[i]) | (rho[i] ^ prev_rho[i]);
+        /* (loops, not memcpy: d is small and not a constant, so memcpy would be a libc call) */
         if (!differs) {
-            memcpy(lat->idx + p * d1, lat->idx + (p - 1) * d1, (size_t)d1 * sizeof *lat->idx);
+            for (int k = 0; k < d1; k++) lat->idx[p * d1 + k] = lat->idx[(p - 1) * d1 + k];
             continue;
         }
-        memcpy(prev_r, r, (size_t)d * sizeof *r);
-        memcpy(prev_rho, rho, (size_t)d * sizeof *rho);
-        /* step 7: vertex k is r + k, wrapped by d+1 where the rank exceeds d-k */
+        for (int i = 0; i < d; i++) prev_r[i] = r[i], prev_rho[i] = rho[i];
+        /* step 7: vertex k is r + k, wrapped by d+1 where the rank exceeds d-k. Vertex 0 is r (ranks
+         * are at most d); vertex k adds 1 to every coordinate of vertex k-1 and d+1 less to the one
+         * of rank d-k+1, and the linear hash follows. */
+        int coord_of_rank[WSSS_LATTICE_MAX_D + 1];
+        for (int i = 0; i < d1; i++) {
+            WSSS_ASSERT(rho[i] >= 0 && rho[i] <= d, "lattice ranks");
+            coord_of_rank[rho[i]] = i;
+        }
+        for (int i = 0; i < d; i++) key[i] = r[i];
+        uint64_t lin = hash_linear(key, d);
         for (int k = 0; k < d1; k++) {
-            for (int i = 0; i < d; i++) key[i] = r[i] + k - d1 * (rho[i] > d - k); /* no branch */
-            lat->idx[p * d1 + k] = hmap_insert(&t, lat, key);
+            if (k > 0) {
+                const int c = coord_of_rank[d - k + 1];
+                for (int i = 0; i < d; i++) key[i] += 1;
+                lin += key_mult_sum;
+                if (c < d) {
+                    key[c] -= d1;
+                    lin -= (uint64_t)d1 * key_mult[c];
+                }
+            }
+            lat->idx[p * d1 + k] = hmap_insert(&t, lat, key, hash_mix(lin));
         }
     }
     const int64_t m = lat->m;
