@@ -418,8 +418,14 @@ const float *wsss_lattice_blur(wsss_lattice *lat) {
             const float *restrict c = A + q * vs, *restrict lo = A + (int64_t)nb[2 * q] * vs,
                                   *restrict hi = A + (int64_t)nb[2 * q + 1] * vs;
             float *restrict o = B + q * vs;
-            for (int l = 0; l < vs; l += 8)
-                for (int k = 0; k < 8; k++) o[l + k] = c[l + k] + 0.5f * (lo[l + k] + hi[l + k]);
+            for (int l = 0; l < vs; l += 8) { /* whole vectors: GCC left the plain loop scalar */
+                f8 vc, vlo, vhi;
+                memcpy(&vc, c + l, sizeof vc);
+                memcpy(&vlo, lo + l, sizeof vlo);
+                memcpy(&vhi, hi + l, sizeof vhi);
+                vc += 0.5f * (vlo + vhi);
+                memcpy(o + l, &vc, sizeof vc);
+            }
         }
         const int t = a;
         a = b;
