@@ -373,10 +373,28 @@ static inline __attribute__((always_inline)) void splat_vectors(float *values, i
     }
 }
 
+/* splat_add for rows of exactly nv vectors (v = 8 nv, a constant once inlined): no dispatch on v per
+ * point, and the row stride is a constant */
+static inline __attribute__((always_inline)) void splat_rows(const wsss_lattice *lat, float *values, int64_t p0,
+                                                             int64_t count, const float *in, int64_t in_stride,
+                                                             const float *in_scale, int nv) {
+    const int d1 = lat->d + 1;
+    for (int64_t j = 0; j < count; j++)
+        splat_vectors(values, 8 * nv, d1, lat->idx + (p0 + j) * d1, lat->bary + (p0 + j) * d1,
+                      in_scale ? in_scale[j] : 1.0f, in + j * in_stride, 0, nv);
+}
+
 void wsss_lattice_splat_add(const wsss_lattice *lat, float *values, int64_t p0, int64_t count, const float *in,
                             int64_t in_stride, const float *in_scale, int v) {
     WSSS_ASSERT(p0 >= 0 && count >= 0 && p0 + count <= lat->n && in_stride >= v && (v + 7) / 8 * 8 == lat->vs,
                 "lattice splat arguments");
+    switch ((v & 7) == 0 && v <= 32 ? v / 8 : 0) {
+    case 1: splat_rows(lat, values, p0, count, in, in_stride, in_scale, 1); return;
+    case 2: splat_rows(lat, values, p0, count, in, in_stride, in_scale, 2); return;
+    case 3: splat_rows(lat, values, p0, count, in, in_stride, in_scale, 3); return;
+    case 4: splat_rows(lat, values, p0, count, in, in_stride, in_scale, 4); return;
+    default: break;
+    }
     const int d1 = lat->d + 1, vs = lat->vs;
     for (int64_t j = 0; j < count; j++) {
         const float sc = in_scale ? in_scale[j] : 1.0f;
@@ -488,6 +506,18 @@ static inline __attribute__((always_inline)) void slice_vectors(const float *blu
     for (int c = 0; c < nv; c++) memcpy(o + l + 8 * c, &acc[c], sizeof x);
 }
 
+/* slice_add for rows of exactly nv vectors (v = 8 nv), as splat_rows */
+static inline __attribute__((always_inline)) void slice_rows(const wsss_lattice *lat, const float *blurred, int64_t p0,
+                                                             int64_t count, float gain, const float *gain_scale,
+                                                             float *out, int64_t out_stride, int nv) {
+    const int d1 = lat->d + 1;
+    for (int64_t j = 0; j < count; j++) {
+        const float s = (gain_scale ? gain * gain_scale[j] : gain) * lat->alpha;
+        slice_vectors(blurred, 8 * nv, d1, lat->idx + (p0 + j) * d1, lat->bary + (p0 + j) * d1, s, 0, nv,
+                      out + j * out_stride);
+    }
+}
+
 void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64_t p0, int64_t count, int v,
                             float gain, const float *gain_scale, float *out, int64_t out_stride) {
     /* step 11, alpha = 1 / (1 + 2^-d) */
@@ -498,6 +528,13 @@ void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64
             __builtin_prefetch(lat->idx + (p0 + 2 * count) * d1 + f);
             __builtin_prefetch(lat->bary + (p0 + 2 * count) * d1 + f);
         }
+    switch ((v & 7) == 0 && v <= 32 ? v / 8 : 0) {
+    case 1: slice_rows(lat, blurred, p0, count, gain, gain_scale, out, out_stride, 1); return;
+    case 2: slice_rows(lat, blurred, p0, count, gain, gain_scale, out, out_stride, 2); return;
+    case 3: slice_rows(lat, blurred, p0, count, gain, gain_scale, out, out_stride, 3); return;
+    case 4: slice_rows(lat, blurred, p0, count, gain, gain_scale, out, out_stride, 4); return;
+    default: break;
+    }
     for (int64_t j = 0; j < count; j++) {
         const float s = (gain_scale ? gain * gain_scale[j] : gain) * lat->alpha;
         const int32_t *idx = lat->idx + (p0 + j) * d1;
