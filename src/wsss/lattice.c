@@ -46,7 +46,7 @@ typedef struct {
 } hmap;
 
 /* whole-key comparisons without early exits, which mispredict on the first probe of every key */
-static inline int key_equal(const int32_t *a, const int32_t *b, int d) {
+static inline __attribute__((always_inline)) int key_equal(const int32_t *a, const int32_t *b, int d) {
     int32_t diff = 0;
     for (int i = 0; i < d; i++) diff |= a[i] ^ b[i];
     return diff == 0;
@@ -61,7 +61,7 @@ static const uint64_t key_mult[WSSS_LATTICE_MAX_D] = {
     0x2545F4914F6CDD1Dull, 0x9FB21C651E98DF25ull, 0xA0761D6478BD642Full, 0xE7037ED1A0B428DBull,
     0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull, 0x1D8E4E27C47D124Full, 0xDB4F0B9175AE2165ull};
 
-static uint64_t hash_linear(const int32_t *k, int d) {
+static inline __attribute__((always_inline)) uint64_t hash_linear(const int32_t *k, int d) {
     uint64_t h = 0;
     for (int i = 0; i < d; i++) h += (uint64_t)(int64_t)k[i] * key_mult[i];
     return h;
@@ -95,15 +95,24 @@ static void hmap_rehash(hmap *t, const int32_t *keys, int d, int64_t m, uint64_t
     }
 }
 
-/* Index of key (whose hash_key is hash), inserting it (as lattice point lat->m) if new. */
-static int32_t hmap_insert(hmap *t, wsss_lattice *lat, const int32_t *key, uint64_t hash) {
-    int d = lat->d;
+static int32_t hmap_add(hmap *t, wsss_lattice *lat, const int32_t *key, uint64_t s);
+
+/* Index of key (whose hash_key is hash), inserting it (as lattice point lat->m) if new. Inlined
+ * with d a constant where the build is (see insert_points). */
+static inline __attribute__((always_inline)) int32_t hmap_insert(hmap *t, wsss_lattice *lat, const int32_t *key,
+                                                                 uint64_t hash, int d) {
     uint64_t s = hash & t->mask;
     for (;; s = (s + 1) & t->mask) {
         int32_t e = t->slot[s];
         if (e < 0) break;
         if (key_equal(lat->keys + (int64_t)e * d, key, d)) return e;
     }
+    return hmap_add(t, lat, key, s);
+}
+
+/* key as the new lattice point lat->m, in the empty slot s */
+static int32_t hmap_add(hmap *t, wsss_lattice *lat, const int32_t *key, uint64_t s) {
+    const int d = lat->d;
     if (lat->m == t->cap_keys) {
         t->cap_keys *= 2;
         lat->keys = wsss_xrealloc(lat->keys, (size_t)t->cap_keys * d * sizeof *lat->keys);
@@ -122,7 +131,8 @@ static int32_t hmap_insert(hmap *t, wsss_lattice *lat, const int32_t *key, uint6
  * lie exactly on simplex boundaries, and which (zero-weight) vertices they create depends on the
  * rounding there; vertices that exist change the blur of their neighbours (absent ones count 0), so
  * matching the reference's arithmetic keeps results equal to pydensecrf's to float precision. */
-static void embed_point(const float *f, int d, const float *scale, int32_t *r, int *rho, float *b) {
+static inline __attribute__((always_inline)) void embed_point(const float *f, int d, const float *scale, int32_t *r,
+                                                              int *rho, float *b) {
     float e[WSSS_LATTICE_MAX_D + 1], delta[WSSS_LATTICE_MAX_D + 1];
     const int d1 = d + 1;
     const float inv_d1 = 1.0f / (float)d1;
@@ -165,6 +175,56 @@ static void embed_point(const float *f, int d, const float *scale, int32_t *r, i
     b[0] += 1.0f + b[d1];
 }
 
+/* Steps 1-7 for every point: simplex vertices (lattice indices, inserted in point order) and
+ * barycentric weights. */
+static inline __attribute__((always_inline)) void insert_points(wsss_lattice *lat, hmap *t, const float *features,
+                                                                const float *scale, int d) {
+    const int d1 = d + 1;
+    uint64_t key_mult_sum = 0; /* the linear hash's step when every coordinate grows by 1 */
+    for (int i = 0; i < d; i++) key_mult_sum += key_mult[i];
+    int32_t prev_r[WSSS_LATTICE_MAX_D + 1] = {0};
+    int prev_rho[WSSS_LATTICE_MAX_D + 1] = {0};
+    for (int64_t p = 0; p < lat->n; p++) {
+        int32_t r[WSSS_LATTICE_MAX_D + 1], key[WSSS_LATTICE_MAX_D];
+        int rho[WSSS_LATTICE_MAX_D + 1];
+        float b[WSSS_LATTICE_MAX_D + 2];
+        embed_point(features + p * d, d, scale, r, rho, b);
+        for (int k = 0; k < d1; k++) lat->bary[p * d1 + k] = b[k];
+        /* neighbouring pixels often fall in the same simplex (the same r and ranks, which fix the
+         * vertices): then they share its vertices, and the hash map is skipped */
+        int32_t differs = p == 0;
+        for (int i = 0; i < d; i++) differs |= (r[i] ^ prev_r[i]) | (rho[i] ^ prev_rho[i]);
+        /* (loops, not memcpy: for d not a constant, memcpy would be a libc call) */
+        if (!differs) {
+            for (int k = 0; k < d1; k++) lat->idx[p * d1 + k] = lat->idx[(p - 1) * d1 + k];
+            continue;
+        }
+        for (int i = 0; i < d; i++) prev_r[i] = r[i], prev_rho[i] = rho[i];
+        /* step 7: vertex k is r + k, wrapped by d+1 where the rank exceeds d-k. Vertex 0 is r (ranks
+         * are at most d); vertex k adds 1 to every coordinate of vertex k-1 and d+1 less to the one
+         * of rank d-k+1, and the linear hash follows. */
+        int coord_of_rank[WSSS_LATTICE_MAX_D + 1];
+        for (int i = 0; i < d1; i++) {
+            WSSS_ASSERT(rho[i] >= 0 && rho[i] <= d, "lattice ranks");
+            coord_of_rank[rho[i]] = i;
+        }
+        for (int i = 0; i < d; i++) key[i] = r[i];
+        uint64_t lin = hash_linear(key, d);
+        for (int k = 0; k < d1; k++) {
+            if (k > 0) {
+                const int c = coord_of_rank[d - k + 1];
+                for (int i = 0; i < d; i++) key[i] += 1;
+                lin += key_mult_sum;
+                if (c < d) {
+                    key[c] -= d1;
+                    lin -= (uint64_t)d1 * key_mult[c];
+                }
+            }
+            lat->idx[p * d1 + k] = hmap_insert(t, lat, key, hash_mix(lin), d);
+        }
+    }
+}
+
 /* Largest |elevated coordinate| accepted: lattice keys stay far inside int32, and float elevation
  * keeps a resolution of 1/16 lattice unit or better. */
 #define MAX_ELEVATED 1e6
@@ -205,48 +265,11 @@ wsss_lattice *wsss_lattice_build(const float *features, int64_t n, int d) {
     lat->keys = wsss_xmalloc((size_t)t.cap_keys * d * sizeof *lat->keys);
     hmap_rehash(&t, lat->keys, d, 0, 4096);
 
-    uint64_t key_mult_sum = 0; /* the linear hash's step when every coordinate grows by 1 */
-    for (int i = 0; i < d; i++) key_mult_sum += key_mult[i];
-    int32_t prev_r[WSSS_LATTICE_MAX_D + 1] = {0};
-    int prev_rho[WSSS_LATTICE_MAX_D + 1] = {0};
-    for (int64_t p = 0; p < n; p++) {
-        int32_t r[WSSS_LATTICE_MAX_D + 1], key[WSSS_LATTICE_MAX_D];
-        int rho[WSSS_LATTICE_MAX_D + 1];
-        float b[WSSS_LATTICE_MAX_D + 2];
-        embed_point(features + p * d, d, scale, r, rho, b);
-        for (int k = 0; k < d1; k++) lat->bary[p * d1 + k] = b[k];
-        /* neighbouring pixels often fall in the same simplex (the same r and ranks, which fix the
-         * vertices): then they share its vertices, and the hash map is skipped */
-        int32_t differs = p == 0;
-        for (int i = 0; i < d; i++) differs |= (r[i] ^ prev_r[i]) | (rho[i] ^ prev_rho[i]);
-        /* (loops, not memcpy: d is small and not a constant, so memcpy would be a libc call) */
-        if (!differs) {
-            for (int k = 0; k < d1; k++) lat->idx[p * d1 + k] = lat->idx[(p - 1) * d1 + k];
-            continue;
-        }
-        for (int i = 0; i < d; i++) prev_r[i] = r[i], prev_rho[i] = rho[i];
-        /* step 7: vertex k is r + k, wrapped by d+1 where the rank exceeds d-k. Vertex 0 is r (ranks
-         * are at most d); vertex k adds 1 to every coordinate of vertex k-1 and d+1 less to the one
-         * of rank d-k+1, and the linear hash follows. */
-        int coord_of_rank[WSSS_LATTICE_MAX_D + 1];
-        for (int i = 0; i < d1; i++) {
-            WSSS_ASSERT(rho[i] >= 0 && rho[i] <= d, "lattice ranks");
-            coord_of_rank[rho[i]] = i;
-        }
-        for (int i = 0; i < d; i++) key[i] = r[i];
-        uint64_t lin = hash_linear(key, d);
-        for (int k = 0; k < d1; k++) {
-            if (k > 0) {
-                const int c = coord_of_rank[d - k + 1];
-                for (int i = 0; i < d; i++) key[i] += 1;
-                lin += key_mult_sum;
-                if (c < d) {
-                    key[c] -= d1;
-                    lin -= (uint64_t)d1 * key_mult[c];
-                }
-            }
-            lat->idx[p * d1 + k] = hmap_insert(&t, lat, key, hash_mix(lin));
-        }
+    /* the CRF's kernels: d a constant, so that the small loops over coordinates unroll */
+    switch (d) {
+    case 2: insert_points(lat, &t, features, scale, 2); break;
+    case 5: insert_points(lat, &t, features, scale, 5); break;
+    default: insert_points(lat, &t, features, scale, d); break;
     }
     const int64_t m = lat->m;
 
