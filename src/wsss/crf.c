@@ -250,6 +250,12 @@ typedef struct {
     int L, ld, step;
 } mf_step;
 
+/* cols[8l + j] = 0 for the padding labels L <= l < ld (vector stores: memset is a libc call) */
+static inline void zero_padding(float *cols, int L, int ld) {
+    const f8 zero = {0};
+    for (int l = L; l < ld; l++) memcpy(cols + BLOCK * l, &zero, sizeof zero);
+}
+
 /* rows (8 x ld) = -U of the pixels i0 .. i0+cnt-1 and cols the same label by label; they are read
  * straight from the channel-major unaries (8 pixels of a label are contiguous there) and kept in
  * neg_u for the later steps */
@@ -260,7 +266,7 @@ static void unary_block(const mf_step *s, int64_t i0, int cnt, float *rows, floa
         if (i0 + 3 * BLOCK <= n) __builtin_prefetch(u + 2 * BLOCK); /* L streams at once: help them */
         for (int j = 0; j < BLOCK; j++) cols[BLOCK * l + j] = j < cnt ? -u[j] : 0.0f;
     }
-    memset(cols + BLOCK * s->L, 0, (size_t)(s->ld - s->L) * BLOCK * sizeof *cols);
+    zero_padding(cols, s->L, s->ld);
     for (int l = 0; l < s->ld; l += 8) transpose8(cols + BLOCK * l, BLOCK, rows + l, s->ld);
     memcpy(s->neg_u + i0 * s->ld, rows, (size_t)cnt * s->ld * sizeof *rows);
 }
@@ -277,7 +283,7 @@ static void message_block(const mf_step *s, int64_t i0, int cnt, float *rows, fl
         for (int m = 0; m < crf->n_kernels; m++) __builtin_prefetch(crf->k[m].norm + i0 + 2 * BLOCK);
     }
     memcpy(rows, s->neg_u + i0 * ld, (size_t)cnt * ld * sizeof *rows);
-    memset(rows + (size_t)cnt * ld, 0, (size_t)(BLOCK - cnt) * ld * sizeof *rows);
+    if (cnt < BLOCK) memset(rows + (size_t)cnt * ld, 0, (size_t)(BLOCK - cnt) * ld * sizeof *rows);
     for (int m = 0; m < crf->n_kernels; m++) {
         const crf_kernel *k = &crf->k[m];
         if (k->compat != 0) wsss_lattice_slice_add(k->lat, k->blurred, i0, cnt, ld, k->compat, k->norm + i0, rows, ld);
@@ -292,8 +298,7 @@ static void update_block(const mf_step *s, int64_t i0, int cnt, int want_rows, f
     else message_block(s, i0, cnt, rows, cols);
     softmax_block(cols, s->L);
     if (!want_rows) return;
-    /* the padding labels go back as zeros */
-    memset(cols + BLOCK * s->L, 0, (size_t)(s->ld - s->L) * BLOCK * sizeof *cols);
+    zero_padding(cols, s->L, s->ld); /* the padding labels go back as zeros */
     for (int l = 0; l < s->ld; l += 8) transpose8(cols + BLOCK * l, BLOCK, rows + l, s->ld);
 }
 

@@ -46,7 +46,7 @@ typedef struct {
 } hmap;
 
 /* whole-key comparisons without early exits, which mispredict on the first probe of every key */
-static inline int key_equal(const int32_t *a, const int32_t *b, int d) {
+static inline __attribute__((always_inline)) int key_equal(const int32_t *a, const int32_t *b, int d) {
     int32_t diff = 0;
     for (int i = 0; i < d; i++) diff |= a[i] ^ b[i];
     return diff == 0;
@@ -61,7 +61,7 @@ static const uint64_t key_mult[WSSS_LATTICE_MAX_D] = {
     0x2545F4914F6CDD1Dull, 0x9FB21C651E98DF25ull, 0xA0761D6478BD642Full, 0xE7037ED1A0B428DBull,
     0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull, 0x1D8E4E27C47D124Full, 0xDB4F0B9175AE2165ull};
 
-static uint64_t hash_linear(const int32_t *k, int d) {
+static inline __attribute__((always_inline)) uint64_t hash_linear(const int32_t *k, int d) {
     uint64_t h = 0;
     for (int i = 0; i < d; i++) h += (uint64_t)(int64_t)k[i] * key_mult[i];
     return h;
@@ -95,15 +95,24 @@ static void hmap_rehash(hmap *t, const int32_t *keys, int d, int64_t m, uint64_t
     }
 }
 
-/* Index of key (whose hash_key is hash), inserting it (as lattice point lat->m) if new. */
-static int32_t hmap_insert(hmap *t, wsss_lattice *lat, const int32_t *key, uint64_t hash) {
-    int d = lat->d;
+static int32_t hmap_add(hmap *t, wsss_lattice *lat, const int32_t *key, uint64_t s);
+
+/* Index of key (whose hash_key is hash), inserting it (as lattice point lat->m) if new. Inlined
+ * with d a constant where the build is (see insert_points). */
+static inline __attribute__((always_inline)) int32_t hmap_insert(hmap *t, wsss_lattice *lat, const int32_t *key,
+                                                                 uint64_t hash, int d) {
     uint64_t s = hash & t->mask;
     for (;; s = (s + 1) & t->mask) {
         int32_t e = t->slot[s];
         if (e < 0) break;
         if (key_equal(lat->keys + (int64_t)e * d, key, d)) return e;
     }
+    return hmap_add(t, lat, key, s);
+}
+
+/* key as the new lattice point lat->m, in the empty slot s */
+static int32_t hmap_add(hmap *t, wsss_lattice *lat, const int32_t *key, uint64_t s) {
+    const int d = lat->d;
     if (lat->m == t->cap_keys) {
         t->cap_keys *= 2;
         lat->keys = wsss_xrealloc(lat->keys, (size_t)t->cap_keys * d * sizeof *lat->keys);
@@ -122,7 +131,8 @@ static int32_t hmap_insert(hmap *t, wsss_lattice *lat, const int32_t *key, uint6
  * lie exactly on simplex boundaries, and which (zero-weight) vertices they create depends on the
  * rounding there; vertices that exist change the blur of their neighbours (absent ones count 0), so
  * matching the reference's arithmetic keeps results equal to pydensecrf's to float precision. */
-static void embed_point(const float *f, int d, const float *scale, int32_t *r, int *rho, float *b) {
+static inline __attribute__((always_inline)) void embed_point(const float *f, int d, const float *scale, int32_t *r,
+                                                              int *rho, float *b) {
     float e[WSSS_LATTICE_MAX_D + 1], delta[WSSS_LATTICE_MAX_D + 1];
     const int d1 = d + 1;
     const float inv_d1 = 1.0f / (float)d1;
@@ -165,6 +175,56 @@ static void embed_point(const float *f, int d, const float *scale, int32_t *r, i
     b[0] += 1.0f + b[d1];
 }
 
+/* Steps 1-7 for every point: simplex vertices (lattice indices, inserted in point order) and
+ * barycentric weights. */
+static inline __attribute__((always_inline)) void insert_points(wsss_lattice *lat, hmap *t, const float *features,
+                                                                const float *scale, int d) {
+    const int d1 = d + 1;
+    uint64_t key_mult_sum = 0; /* the linear hash's step when every coordinate grows by 1 */
+    for (int i = 0; i < d; i++) key_mult_sum += key_mult[i];
+    int32_t prev_r[WSSS_LATTICE_MAX_D + 1] = {0};
+    int prev_rho[WSSS_LATTICE_MAX_D + 1] = {0};
+    for (int64_t p = 0; p < lat->n; p++) {
+        int32_t r[WSSS_LATTICE_MAX_D + 1], key[WSSS_LATTICE_MAX_D];
+        int rho[WSSS_LATTICE_MAX_D + 1];
+        float b[WSSS_LATTICE_MAX_D + 2];
+        embed_point(features + p * d, d, scale, r, rho, b);
+        for (int k = 0; k < d1; k++) lat->bary[p * d1 + k] = b[k];
+        /* neighbouring pixels often fall in the same simplex (the same r and ranks, which fix the
+         * vertices): then they share its vertices, and the hash map is skipped */
+        int32_t differs = p == 0;
+        for (int i = 0; i < d; i++) differs |= (r[i] ^ prev_r[i]) | (rho[i] ^ prev_rho[i]);
+        /* (loops, not memcpy: for d not a constant, memcpy would be a libc call) */
+        if (!differs) {
+            for (int k = 0; k < d1; k++) lat->idx[p * d1 + k] = lat->idx[(p - 1) * d1 + k];
+            continue;
+        }
+        for (int i = 0; i < d; i++) prev_r[i] = r[i], prev_rho[i] = rho[i];
+        /* step 7: vertex k is r + k, wrapped by d+1 where the rank exceeds d-k. Vertex 0 is r (ranks
+         * are at most d); vertex k adds 1 to every coordinate of vertex k-1 and d+1 less to the one
+         * of rank d-k+1, and the linear hash follows. */
+        int coord_of_rank[WSSS_LATTICE_MAX_D + 1];
+        for (int i = 0; i < d1; i++) {
+            WSSS_ASSERT(rho[i] >= 0 && rho[i] <= d, "lattice ranks");
+            coord_of_rank[rho[i]] = i;
+        }
+        for (int i = 0; i < d; i++) key[i] = r[i];
+        uint64_t lin = hash_linear(key, d);
+        for (int k = 0; k < d1; k++) {
+            if (k > 0) {
+                const int c = coord_of_rank[d - k + 1];
+                for (int i = 0; i < d; i++) key[i] += 1;
+                lin += key_mult_sum;
+                if (c < d) {
+                    key[c] -= d1;
+                    lin -= (uint64_t)d1 * key_mult[c];
+                }
+            }
+            lat->idx[p * d1 + k] = hmap_insert(t, lat, key, hash_mix(lin), d);
+        }
+    }
+}
+
 /* Largest |elevated coordinate| accepted: lattice keys stay far inside int32, and float elevation
  * keeps a resolution of 1/16 lattice unit or better. */
 #define MAX_ELEVATED 1e6
@@ -205,48 +265,11 @@ wsss_lattice *wsss_lattice_build(const float *features, int64_t n, int d) {
     lat->keys = wsss_xmalloc((size_t)t.cap_keys * d * sizeof *lat->keys);
     hmap_rehash(&t, lat->keys, d, 0, 4096);
 
-    uint64_t key_mult_sum = 0; /* the linear hash's step when every coordinate grows by 1 */
-    for (int i = 0; i < d; i++) key_mult_sum += key_mult[i];
-    int32_t prev_r[WSSS_LATTICE_MAX_D + 1] = {0};
-    int prev_rho[WSSS_LATTICE_MAX_D + 1] = {0};
-    for (int64_t p = 0; p < n; p++) {
-        int32_t r[WSSS_LATTICE_MAX_D + 1], key[WSSS_LATTICE_MAX_D];
-        int rho[WSSS_LATTICE_MAX_D + 1];
-        float b[WSSS_LATTICE_MAX_D + 2];
-        embed_point(features + p * d, d, scale, r, rho, b);
-        for (int k = 0; k < d1; k++) lat->bary[p * d1 + k] = b[k];
-        /* neighbouring pixels often fall in the same simplex (the same r and ranks, which fix the
-         * vertices): then they share its vertices, and the hash map is skipped */
-        int32_t differs = p == 0;
-        for (int i = 0; i < d; i++) differs |= (r[i] ^ prev_r[i]) | (rho[i] ^ prev_rho[i]);
-        /* (loops, not memcpy: d is small and not a constant, so memcpy would be a libc call) */
-        if (!differs) {
-            for (int k = 0; k < d1; k++) lat->idx[p * d1 + k] = lat->idx[(p - 1) * d1 + k];
-            continue;
-        }
-        for (int i = 0; i < d; i++) prev_r[i] = r[i], prev_rho[i] = rho[i];
-        /* step 7: vertex k is r + k, wrapped by d+1 where the rank exceeds d-k. Vertex 0 is r (ranks
-         * are at most d); vertex k adds 1 to every coordinate of vertex k-1 and d+1 less to the one
-         * of rank d-k+1, and the linear hash follows. */
-        int coord_of_rank[WSSS_LATTICE_MAX_D + 1];
-        for (int i = 0; i < d1; i++) {
-            WSSS_ASSERT(rho[i] >= 0 && rho[i] <= d, "lattice ranks");
-            coord_of_rank[rho[i]] = i;
-        }
-        for (int i = 0; i < d; i++) key[i] = r[i];
-        uint64_t lin = hash_linear(key, d);
-        for (int k = 0; k < d1; k++) {
-            if (k > 0) {
-                const int c = coord_of_rank[d - k + 1];
-                for (int i = 0; i < d; i++) key[i] += 1;
-                lin += key_mult_sum;
-                if (c < d) {
-                    key[c] -= d1;
-                    lin -= (uint64_t)d1 * key_mult[c];
-                }
-            }
-            lat->idx[p * d1 + k] = hmap_insert(&t, lat, key, hash_mix(lin));
-        }
+    /* the CRF's kernels: d a constant, so that the small loops over coordinates unroll */
+    switch (d) {
+    case 2: insert_points(lat, &t, features, scale, 2); break;
+    case 5: insert_points(lat, &t, features, scale, 5); break;
+    default: insert_points(lat, &t, features, scale, d); break;
     }
     const int64_t m = lat->m;
 
@@ -373,10 +396,28 @@ static inline __attribute__((always_inline)) void splat_vectors(float *values, i
     }
 }
 
+/* splat_add for rows of exactly nv vectors (v = 8 nv, a constant once inlined): no dispatch on v per
+ * point, and the row stride is a constant */
+static inline __attribute__((always_inline)) void splat_rows(const wsss_lattice *lat, float *values, int64_t p0,
+                                                             int64_t count, const float *in, int64_t in_stride,
+                                                             const float *in_scale, int nv) {
+    const int d1 = lat->d + 1;
+    for (int64_t j = 0; j < count; j++)
+        splat_vectors(values, 8 * nv, d1, lat->idx + (p0 + j) * d1, lat->bary + (p0 + j) * d1,
+                      in_scale ? in_scale[j] : 1.0f, in + j * in_stride, 0, nv);
+}
+
 void wsss_lattice_splat_add(const wsss_lattice *lat, float *values, int64_t p0, int64_t count, const float *in,
                             int64_t in_stride, const float *in_scale, int v) {
     WSSS_ASSERT(p0 >= 0 && count >= 0 && p0 + count <= lat->n && in_stride >= v && (v + 7) / 8 * 8 == lat->vs,
                 "lattice splat arguments");
+    switch ((v & 7) == 0 && v <= 32 ? v / 8 : 0) {
+    case 1: splat_rows(lat, values, p0, count, in, in_stride, in_scale, 1); return;
+    case 2: splat_rows(lat, values, p0, count, in, in_stride, in_scale, 2); return;
+    case 3: splat_rows(lat, values, p0, count, in, in_stride, in_scale, 3); return;
+    case 4: splat_rows(lat, values, p0, count, in, in_stride, in_scale, 4); return;
+    default: break;
+    }
     const int d1 = lat->d + 1, vs = lat->vs;
     for (int64_t j = 0; j < count; j++) {
         const float sc = in_scale ? in_scale[j] : 1.0f;
@@ -418,8 +459,14 @@ const float *wsss_lattice_blur(wsss_lattice *lat) {
             const float *restrict c = A + q * vs, *restrict lo = A + (int64_t)nb[2 * q] * vs,
                                   *restrict hi = A + (int64_t)nb[2 * q + 1] * vs;
             float *restrict o = B + q * vs;
-            for (int l = 0; l < vs; l += 8)
-                for (int k = 0; k < 8; k++) o[l + k] = c[l + k] + 0.5f * (lo[l + k] + hi[l + k]);
+            for (int l = 0; l < vs; l += 8) { /* whole vectors: GCC left the plain loop scalar */
+                f8 vc, vlo, vhi;
+                memcpy(&vc, c + l, sizeof vc);
+                memcpy(&vlo, lo + l, sizeof vlo);
+                memcpy(&vhi, hi + l, sizeof vhi);
+                vc += 0.5f * (vlo + vhi);
+                memcpy(o + l, &vc, sizeof vc);
+            }
         }
         const int t = a;
         a = b;
@@ -482,6 +529,18 @@ static inline __attribute__((always_inline)) void slice_vectors(const float *blu
     for (int c = 0; c < nv; c++) memcpy(o + l + 8 * c, &acc[c], sizeof x);
 }
 
+/* slice_add for rows of exactly nv vectors (v = 8 nv), as splat_rows */
+static inline __attribute__((always_inline)) void slice_rows(const wsss_lattice *lat, const float *blurred, int64_t p0,
+                                                             int64_t count, float gain, const float *gain_scale,
+                                                             float *out, int64_t out_stride, int nv) {
+    const int d1 = lat->d + 1;
+    for (int64_t j = 0; j < count; j++) {
+        const float s = (gain_scale ? gain * gain_scale[j] : gain) * lat->alpha;
+        slice_vectors(blurred, 8 * nv, d1, lat->idx + (p0 + j) * d1, lat->bary + (p0 + j) * d1, s, 0, nv,
+                      out + j * out_stride);
+    }
+}
+
 void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64_t p0, int64_t count, int v,
                             float gain, const float *gain_scale, float *out, int64_t out_stride) {
     /* step 11, alpha = 1 / (1 + 2^-d) */
@@ -492,6 +551,13 @@ void wsss_lattice_slice_add(const wsss_lattice *lat, const float *blurred, int64
             __builtin_prefetch(lat->idx + (p0 + 2 * count) * d1 + f);
             __builtin_prefetch(lat->bary + (p0 + 2 * count) * d1 + f);
         }
+    switch ((v & 7) == 0 && v <= 32 ? v / 8 : 0) {
+    case 1: slice_rows(lat, blurred, p0, count, gain, gain_scale, out, out_stride, 1); return;
+    case 2: slice_rows(lat, blurred, p0, count, gain, gain_scale, out, out_stride, 2); return;
+    case 3: slice_rows(lat, blurred, p0, count, gain, gain_scale, out, out_stride, 3); return;
+    case 4: slice_rows(lat, blurred, p0, count, gain, gain_scale, out, out_stride, 4); return;
+    default: break;
+    }
     for (int64_t j = 0; j < count; j++) {
         const float s = (gain_scale ? gain * gain_scale[j] : gain) * lat->alpha;
         const int32_t *idx = lat->idx + (p0 + j) * d1;
