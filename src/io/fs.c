@@ -13,16 +13,24 @@
 
 #include "wsss/error.h"
 
+/* path opened read-only and its stat, or -1 with the error set when it cannot be opened or is
+ * not a regular file (read_all and map_open share it) */
+static int open_regular(const char *path, struct stat *sb) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return wsss_error_set("%s: cannot open: %s", path, strerror(errno)), -1;
+    if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+        close(fd);
+        return wsss_error_set("%s: not a regular file", path), -1;
+    }
+    return fd;
+}
+
 int wsss_file_read_all(const char *path, uint8_t **data, size_t *size) {
     *data = NULL;
     *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return wsss_error_set("%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return wsss_error_set("%s: not a regular file", path);
-    }
+    int fd = open_regular(path, &sb);
+    if (fd < 0) return WSSS_ERR;
     if (sb.st_size > ((off_t)1 << 31)) {
         close(fd);
         return wsss_error_set("%s: file too large (%lld bytes, expected under 2 GiB)", path, (long long)sb.st_size);
@@ -43,13 +51,9 @@ int wsss_file_read_all(const char *path, uint8_t **data, size_t *size) {
 
 int wsss_file_map_open(const char *path, wsss_file_map *m) {
     memset(m, 0, sizeof *m);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return wsss_error_set("%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return wsss_error_set("%s: not a regular file", path);
-    }
+    int fd = open_regular(path, &sb);
+    if (fd < 0) return WSSS_ERR;
     if (sb.st_size > 0) {
         void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
