@@ -4,7 +4,9 @@
 #   check "what" command...   counts the command's success in pass, its failure in fails (and says FAIL)
 #   has FILE TEXT             FILE contains TEXT (else prints the file)
 #   rc_is WANT command...     the command exits with WANT (its output goes to $TMP/out, printed if not)
-#   cli_summary NAME [NOTE]   prints "NAME: N passed, M failed [NOTE]"; fails if any check failed
+#   cli_summary NAME [NOTE]   prints "NAME: N passed, M failed [NOTE]"; fails if any check failed,
+#                             else removes TMP (WSSS_KEEP_TEST_TMP=1 keeps it): the suite's disk use
+#                             stays at what the tests running at once need
 #   tiny_voc_py ROOT <<'EOF'  runs the here-document with /usr/bin/python3, ROOT as sys.argv[1] and
 #                             tests/tiny_voc.py importable (a tiny VOC folder); a failure ends the script
 # Not a test itself: it lives outside the globbed tests/unit and tests/e2e folders.
@@ -28,7 +30,8 @@ rc_is() { # rc_is WANT command... (stdout/stderr to $TMP/out)
 }
 cli_summary() { # cli_summary NAME [NOTE]
     echo "$1: $pass passed, $fails failed${2:+ $2}"
-    [ "$fails" -eq 0 ]
+    [ "$fails" -eq 0 ] || return 1
+    [ "${WSSS_KEEP_TEST_TMP:-0}" = 1 ] || rm -rf "$TMP"
 }
 TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 tiny_voc_py() { # tiny_voc_py ROOT <<'EOF' ... EOF

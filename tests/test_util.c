@@ -169,12 +169,14 @@ void test_write_file(const char *path, const void *data, size_t n) {
     fclose(f);
 }
 
+static char g_tmp_dir[1024]; /* the last test_tmp_dir, removed by a passing test_summary */
+
 const char *test_tmp_dir(const char *test_name) {
-    static char path[1024];
+    char *path = g_tmp_dir;
     const char *base = getenv("WSSS_TEST_TMP");
     if (!base) base = WSSS_TEST_TMP;
     mkdir(base, 0755);
-    snprintf(path, sizeof path, "%s/%s", base, test_name);
+    snprintf(path, sizeof g_tmp_dir, "%s/%s", base, test_name);
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
     if (system(cmd) != 0) fprintf(stderr, "warning: could not clean %s\n", path);
@@ -278,7 +280,16 @@ long test_dead_pid(void) {
 
 int test_summary(const char *name) {
     printf("%s: %d passed, %d failed\n", name, g_test_passed, g_test_failed);
-    return g_test_failed ? 1 : 0;
+    if (g_test_failed) return 1;
+    /* a passing test leaves nothing behind (WSSS_KEEP_TEST_TMP=1 keeps it), so the suite's disk use
+     * stays at what the tests running at once need */
+    const char *keep = getenv("WSSS_KEEP_TEST_TMP");
+    if (g_tmp_dir[0] && !(keep && strcmp(keep, "1") == 0)) {
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp_dir);
+        if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", g_tmp_dir);
+    }
+    return 0;
 }
 
 int same_tensor(const wsss_tensor *a, const wsss_tensor *b) {

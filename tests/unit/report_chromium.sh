@@ -106,7 +106,7 @@ check "report.html written" test -s "$RUN/report.html"
 SHOT="$TMP/shot.png"
 timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$(mktemp -d)" --screenshot="$SHOT" --window-size=1200,3000 \
+    --user-data-dir="$TMP/chromium-profile" --screenshot="$SHOT" --window-size=1200,3000 \
     "file://$(cd "$RUN" && pwd)/report.html" >"$TMP/chromium.log" 2>&1
 check "chromium wrote a screenshot" test -s "$SHOT"
 

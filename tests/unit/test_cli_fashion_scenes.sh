@@ -45,4 +45,5 @@ check '[ $? -eq 2 ] && grep -q "class 11" "$T/h.err"' "--classes with an unknown
 check '[ $? -eq 2 ] && grep -qF "wsss data fashion-scenes: --classes: class 2 listed twice" "$T/h.err"' "--classes with a repeated id: exit 2 naming it"
 "$WSSS" data fashion-scenes --out "$T/h" --train 0 --val 0 > /dev/null 2> "$T/h.err"
 check '[ $? -eq 2 ] && grep -q "nothing to generate" "$T/h.err" && [ ! -e "$T/h" ]' "nothing to generate: exit 2, nothing written"
+[ $fail -ne 0 ] || [ "${WSSS_KEEP_TEST_TMP:-0}" = 1 ] || rm -rf "$T"
 exit $fail
