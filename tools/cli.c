@@ -7,12 +7,14 @@
 
 #include "cli.h"
 #include "wsss/dataset.h"
+#include "wsss/dist.h"
 #include "wsss/error.h"
 
 void cli_error(const char *command, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "wsss %s: ", command);
+    if (wsss_dist_rank() > 0) fprintf(stderr, "wsss %s (rank %d): ", command, wsss_dist_rank());
+    else fprintf(stderr, "wsss %s: ", command);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);

@@ -459,7 +459,6 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         fprintf(stderr, "wsss: rank %d: %s\n", wsss_dist_rank(), wsss_error_msg());
         wsss_dist_abort(1);
     }
-    rc = wsss_trainer_dist_finish(rc);
     if (t->active != all_parts(t->n_parts)) apply_phase(t, all_parts(t->n_parts)); /* the design state back */
     t->seconds += wsss_now_seconds() - t_start;
     if (o->progress) wsss_progress_finish(&prog);
@@ -475,5 +474,5 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         wsss_runlog_close(log);
     }
     if (o->handle_signals) wsss_trainer_signals_restore();
-    return rc;
+    return wsss_trainer_dist_finish(rc); /* after rank 0's last write */
 }

@@ -3,6 +3,8 @@
 #include "wsss/trainer_dist.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wsss/dist.h"
@@ -35,10 +37,17 @@ static double weight_of(const wsss_batch *b) { return b && b->n_global > 0 ? (do
 
 enum { A_LOSS, A_PART, A_AUX = A_PART + WSSS_TRAINER_MAX_PARTS, A_FAILED = A_AUX + WSSS_TRAINER_MAX_AUX, A_STOP, A_N };
 
+/* Tests: WSSS_TEST_NAN_AT=R:S makes rank R's loss NaN at step S (a NaN on one rank only). */
+static int injected_nan(const wsss_trainer *t) {
+    const char *e = getenv("WSSS_TEST_NAN_AT");
+    int r, s;
+    return e && sscanf(e, "%d:%d", &r, &s) == 2 && r == wsss_dist_rank() && s == t->step;
+}
+
 int wsss_trainer_dist_agree(const wsss_trainer *t, const wsss_batch *b, wsss_trainer_stats *stats, int *failed,
                             int *stop) {
-    (void)t;
     if (wsss_dist_size() <= 1) return WSSS_OK;
+    if (injected_nan(t)) stats->loss = NAN;
     double v[A_N] = {0};
     if (!*failed) {
         const double w = weight_of(b);

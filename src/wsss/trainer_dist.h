@@ -16,7 +16,8 @@ int wsss_trainer_dist_start(wsss_trainer *t);
 /* One step's agreement (every rank calls it once per step, whatever happened locally): the stats
  * become the global batch's weighted means; *failed (this rank's step failed: its stats are not
  * used) and *stop (a signal here) become "on any rank". Returns WSSS_ERR when another rank failed
- * (message naming how many), WSSS_OK otherwise. b may be NULL when the loader failed. */
+ * (message naming how many), WSSS_OK otherwise. b may be NULL when the loader failed.
+ * Tests: the environment variable WSSS_TEST_NAN_AT=R:S makes rank R's loss NaN at step S. */
 int wsss_trainer_dist_agree(const wsss_trainer *t, const wsss_batch *b, wsss_trainer_stats *stats, int *failed,
                             int *stop);
 
