@@ -22,6 +22,9 @@ int wsss_train_setting_error(const char *option, double value, const char *expec
 int wsss_train_check_common(int epochs, int batch, double lr, double weight_decay, double momentum, double hflip) {
     if (epochs < 1) return wsss_train_setting_error("epochs", epochs, ">= 1");
     if (batch < 1) return wsss_train_setting_error("batch", batch, ">= 1");
+    if (batch % wsss_dist_size())
+        return wsss_error_set("--batch %d: the global batch must divide by the %d ranks (each takes an equal slice)",
+                              batch, wsss_dist_size());
     if (!(lr > 0)) return wsss_train_setting_error("lr", lr, "> 0");
     if (!(weight_decay >= 0)) return wsss_train_setting_error("weight-decay", weight_decay, ">= 0");
     if (!(momentum >= 0 && momentum < 1)) return wsss_train_setting_error("momentum", momentum, "0 <= F < 1");

@@ -170,8 +170,8 @@ check "NaN: the checkpoint before it stays" json_is "$TMP/nan/cls/ckpt/state.jso
 check "NaN: the log ends in the error" has "$TMP/nan/logs/train-cls.jsonl" '"event":"error","step":3'
 check "NaN: rank 0's loss alone is finite (the hook is real)" rc_is 0 env WSSS_TEST_NAN_AT=1:3 "$WSSS" train-cls \
     "${TRAIN[@]}" --run "$TMP/nan1"
-check "--batch 3 at 2 ranks is refused" rc_is 1 "${MPIRUN[@]}" "$WSSS" train-cls "${TRAIN[@]}" --batch 3 --run "$TMP/b3"
-check "--batch 3: the message" has "$TMP/out" "--batch 3 is the global batch and must divide by the 2 ranks"
+check "--batch 3 at 2 ranks is refused (exit 2)" rc_is 2 "${MPIRUN[@]}" "$WSSS" train-cls "${TRAIN[@]}" --batch 3 --run "$TMP/b3"
+check "--batch 3: the message" has "$TMP/out" "wsss train-cls: --batch 3: the global batch must divide by the 2 ranks"
 check "cam does not run as 2 ranks" rc_is 2 "${MPIRUN[@]}" "$WSSS" cam --data "$D" --run "$TMP/one" --quiet
 check "cam: the message" has "$TMP/out" "wsss cam: runs as one process"
 
