@@ -61,7 +61,7 @@ void wsss_pretrain_config_default(wsss_pretrain_config *c) {
 static const wsss_cfg_field k_fields[] = {
     FS(data), FS(split), FS(val_split), FI(no_val), FS(run), FS(ckpt), FS(out), FS(head), FS(log), FS(arch),
     FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FE(optim, wsss_train_optim_choices), FD(lr), FD(momentum), FD(weight_decay),
-    FE(lr_policy, wsss_pretrain_lr_policy_choices), FD(lr_power), FD(label_smoothing), FI(seed), FI(workers), FI(log_every), FI(skip_bad),
+    FE(lr_policy, wsss_pretrain_lr_policy_choices), FD(lr_power), FD(label_smoothing), FI(seed), FI(workers), FI(log_every), FI(skip_bad), FI(sync_bn),
 };
 static void set_default(void *c) { wsss_pretrain_config_default(c); }
 const wsss_cfg_table wsss_pretrain_config_table = {
@@ -423,7 +423,7 @@ int wsss_pretrain_run(const wsss_pretrain_config *c, const char *resume_dir) {
     const pretrain_output po = {&net, tf, c->head};
     const wsss_train_loop loop = {
         .stage = STAGE, .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
-        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed,
+        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed, .sync_bn = c->sync_bn,
         .stop_after = c->stop_after, .announce = announce, .params = &net.m.params, .opt = opt, .sched = &sched,
         .loader = tl, .step = step_fn, .step_user = &st, .step_ctx = &st.ctx, .out = out, .save = save_output,
         .model = &po, .written = written, .epoch_end = vl ? val_fn : NULL, .epoch_user = vl ? &val : NULL};

@@ -159,6 +159,7 @@ int wsss_train_loop_run(const wsss_train_loop *l) {
         if (to.progress && l->announce) fprintf(stderr, "%s%s\n", l->announce, tr.resumed ? ", resumed" : "");
         *l->step_ctx = wsss_ctx_new();
         wsss_ctx_set_blocked(*l->step_ctx, 1); /* activations stay in oneDNN's layouts between its ops */
+        wsss_ctx_set_sync_bn(*l->step_ctx, l->sync_bn);
         rc = wsss_trainer_run(&tr, l->step, l->step_user);
         wsss_ctx_free(*l->step_ctx);
         *l->step_ctx = NULL;
