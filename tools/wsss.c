@@ -1,6 +1,7 @@
 /* wsss command-line entry point: dispatches to the subcommand table in commands.h. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "wsss/dist.h"
@@ -79,7 +80,10 @@ int main(int argc, char **argv) {
     int rc = run(argc, argv);
     /* several ranks: a failure may have left the others waiting in a collective, so it ends the job
      * (its message is printed); success and an agreed interruption end every rank together */
-    if (wsss_dist_size() > 1 && rc != CLI_EXIT_OK && rc != CLI_EXIT_INTERRUPTED) wsss_dist_abort(rc);
+    if (wsss_dist_size() > 1 && rc != CLI_EXIT_OK && rc != CLI_EXIT_INTERRUPTED) {
+        if (wsss_dist_rank() > 0) sleep(1); /* rank 0 speaks first: its message before the job ends */
+        wsss_dist_abort(rc);
+    }
     wsss_dist_finalize();
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "wsss/fs.h"
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
+#include "wsss/dist.h"
 #include "wsss/error.h"
 #include "wsss/image_folder.h"
 #include "wsss/loader.h"
@@ -416,7 +417,8 @@ int wsss_pretrain_run(const wsss_pretrain_config *c, const char *resume_dir) {
              c->batch);
     snprintf(written, sizeof written, "backbone written to %s%s%s", out, c->head ? ", head to " : "",
              c->head ? c->head : "");
-    pretrain_val val = {&net, vl, wsss_ctx_new(), c->epochs, net.num_classes < 5 ? net.num_classes : 5, c->progress, NAN};
+    pretrain_val val = {&net, vl, wsss_ctx_new(), c->epochs, net.num_classes < 5 ? net.num_classes : 5,
+                        c->progress && wsss_dist_rank() == 0, NAN};
     wsss_ctx_set_blocked(val.ctx, 1); /* activations stay in oneDNN's layouts between its ops */
     wsss_ctx_set_grad_enabled(val.ctx, 0);
     pretrain_step st = {&net, c->label_smoothing, NULL};

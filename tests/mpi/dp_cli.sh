@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Data-parallel training under Open MPI's mpirun, 2 ranks on localhost (docs/distributed.md):
 #  - 10 steps of train-cls at 2 ranks (frozen BN) give the losses of one process with the same global
-#    batch (relative difference <= 1e-5 at every step) and nearly the same model;
+#    batch (relative difference <= 1e-5 at every step) and nearly the same model; with trained batch
+#    norm, --sync-bn gives one process's losses (the first 4 steps) and no sync does not;
+#  - train-seg (10 steps, every pixel valid) equals one process too; pretrain and the methods
+#    (mcis, eader) run at 2 ranks;
 #  - a checkpoint written at 2 ranks resumes at 1 and continues as the uninterrupted run; one written
 #    at 1 resumes at 2;
 #  - SIGTERM to one rank: every rank stops at the same step, rank 0 saves, exit 130, and it resumes;
@@ -127,6 +130,32 @@ check "trained BN: 2 ranks without --sync-bn" rc_is 0 "${MPIRUN[@]}" "$WSSS" tra
 check "without --sync-bn the first loss differs (the check can fail)" not losses_match "$TMP/bn1/logs/train-cls.jsonl" \
     "$TMP/bn3/logs/train-cls.jsonl" 1 1
 check "--sync-bn is stored in the checkpoint" json_is "$TMP/bn2/cls/ckpt/state.json" 'json.loads(j["config"])["sync_bn"]' 1
+
+# ---- the other training commands at 2 ranks
+# train-seg's loss is a mean over valid pixels: with every pixel valid (no rescale, crops inside the
+# images) the ranks' halves weigh as one process's whole, so the losses agree
+SEG=(--data "$D" --gt --arch resnet18-os8-largefov --hidden 8 --head-dilation 2 --epochs 3 --batch 4 --crop 32
+    --scale-min 1 --scale-max 1 --lr 0.005 --bn frozen --quiet)
+check "train-seg: 1 process" rc_is 0 "$WSSS" train-seg "${SEG[@]}" --run "$TMP/seg1"
+check "train-seg: 2 ranks" rc_is 0 "${MPIRUN[@]}" "$WSSS" train-seg "${SEG[@]}" --run "$TMP/seg2"
+check "train-seg: the losses of one process" losses_match "$TMP/seg1/logs/train-seg-gt.jsonl" "$TMP/seg2/logs/train-seg-gt.jsonl"
+check "train-seg: the model" models_close "$TMP/seg1/seg_gt/model.safetensors" "$TMP/seg2/seg_gt/model.safetensors"
+check "train-cls --method mcis: 2 ranks" rc_is 0 "${MPIRUN[@]}" "$WSSS" train-cls --method mcis --data "$D" --arch resnet18-os8 \
+    --epochs 2 --batch 4 --size 32 --lr-steps 1 --contrastive-from 1 --quiet --run "$TMP/mcis"
+check "mcis: the log says 2 ranks" has "$TMP/mcis/logs/train-cls.jsonl" '"ranks":2'
+# EADER keeps an epoch's last, smaller batch: 9 images in batches of 4 leave 1, too few for 2 ranks
+check "eader, a last batch of 1 at 2 ranks: refused" rc_is 1 "${MPIRUN[@]}" "$WSSS" train-cls --method eader --data "$D" \
+    --arch resnet18 --epochs 1 --batch 4 --size 40 --block-steps 2 --quiet --run "$TMP/eader"
+check "eader: the message" has "$TMP/out" "the last batch of an epoch holds 1 samples, fewer than the 2 ranks"
+check "train-cls --method eader: 2 ranks" rc_is 0 "${MPIRUN[@]}" "$WSSS" train-cls --method eader --data "$D" --arch resnet18 \
+    --epochs 1 --batch 6 --size 40 --block-steps 2 --quiet --run "$TMP/eader"
+check "eader: the model" test -f "$TMP/eader/cls/model.safetensors"
+check "fashion-objects for pretrain" rc_is 0 "$WSSS" data fashion-objects --out "$TMP/fo" --train 24 --val 8 --size 32 --quiet
+check "pretrain: 2 ranks" rc_is 0 "${MPIRUN[@]}" "$WSSS" pretrain --data "$TMP/fo" --arch resnet18 --epochs 1 --batch 8 --size 32 \
+    --run "$TMP/pre"
+n=$(grep -c "epoch 1/1" "$TMP/out")
+check "pretrain: rank 0 alone reports the epoch ($n lines)" test "$n" = 1
+check "pretrain: the backbone" test -f "$TMP/pre/pretrain/backbone.safetensors"
 
 # ---- a checkpoint of 2 ranks resumes at 1 (and one of 1 at 2)
 check "2 ranks, stopped after 3 steps" rc_is 130 "${MPIRUN[@]}" "$WSSS" train-cls "${TRAIN[@]}" --run "$TMP/r21" --stop-after 3
