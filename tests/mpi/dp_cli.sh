@@ -24,25 +24,8 @@ command -v mpirun >/dev/null || { echo "FAIL: mpirun not found (make deps-test i
 
 tiny_voc_py "$TMP/ds" <<'EOF'
 import sys
-import numpy as np
 import tiny_voc
-root = sys.argv[1]
-tiny_voc.start(root, ["red", "green", "blue"])
-rng = np.random.RandomState(0)
-colors = {1: (220, 30, 30), 2: (30, 200, 40), 3: (40, 40, 230)}
-ids = []
-for i in range(9):
-    w, h = (40, 32) if i % 2 else (36, 44)
-    rgb = (rng.rand(h, w, 3) * 60 + 90).astype(np.uint8)
-    m = np.zeros((h, w), np.uint8)
-    for c in sorted(rng.choice([1, 2, 3], size=1 + i % 2, replace=False)):
-        y0, x0 = rng.randint(0, h - 12), rng.randint(0, w - 12)
-        rgb[y0:y0 + 12, x0:x0 + 12] = colors[c]
-        m[y0:y0 + 12, x0:x0 + 12] = c
-    k = "img%02d" % i
-    ids.append(k)
-    tiny_voc.save(root, k, rgb, m)
-tiny_voc.write_split(root, "train", ids)
+tiny_voc.squares(sys.argv[1], 9, 9)
 EOF
 D="$TMP/ds"
 # 9 images, global batch 4: two steps an epoch (the ninth image is dropped), 10 steps in 5 epochs
