@@ -12,6 +12,8 @@
  *   images_per_s dp_resnet50_b8_224_<N>rank <global images / median step seconds>
  *   allreduce_s_per_step dp_resnet50_b8_224_<N>rank <seconds in the gradient allreduce per step>
  *   allreduce_bytes_per_step dp_resnet50_b8_224_<N>rank <bytes each rank reduces per step>
+ *   allreduce_alone_s dp_resnet50_b8_224_<N>rank <median seconds of the exchange alone, from a barrier>
+ * (allreduce_s_per_step includes waiting for the slower rank; allreduce_alone_s does not).
  * bench/run.sh runs both and prints the ratio. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,12 +102,22 @@ int main(int argc, char **argv) {
     }
     qsort(ts, (size_t)runs, sizeof(double), cmp_double);
     const double med = runs % 2 ? ts[runs / 2] : 0.5 * (ts[runs / 2 - 1] + ts[runs / 2]);
+    /* the gradient exchange alone, every rank starting together (no wait for a slower rank) */
+    double ar[MAX_RUNS];
+    for (int i = 0; i < runs; i++) {
+        wsss_dist_barrier();
+        double t0 = wsss_now_seconds();
+        wsss_trainer_dist_grads(&t, &b);
+        ar[i] = wsss_now_seconds() - t0;
+    }
+    qsort(ar, (size_t)runs, sizeof(double), cmp_double);
     if (rank == 0) {
         printf("# dp_resnet50_b8_224: %d rank(s) x %d thread(s), %d images per rank, median of %d steps %.3f s\n",
                size, wsss_get_threads(), local, runs, med);
         printf("images_per_s dp_resnet50_b8_224_%drank %.3f\n", size, GLOBAL_BATCH / med);
         printf("allreduce_s_per_step dp_resnet50_b8_224_%drank %.4f\n", size, ar_s / runs);
         printf("allreduce_bytes_per_step dp_resnet50_b8_224_%drank %lld\n", size, (long long)ar_bytes);
+        printf("allreduce_alone_s dp_resnet50_b8_224_%drank %.4f\n", size, ar[runs / 2]);
         fflush(stdout);
     }
     wsss_ctx_free(ctx);
