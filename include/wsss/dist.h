@@ -4,7 +4,8 @@
  *
  * A process started by an MPI launcher (mpirun, srun) is one rank of `size`; rank 0 alone writes
  * logs, checkpoints and models. A build without MPI that finds itself started as one of several
- * ranks (the launcher's environment: OMPI_COMM_WORLD_SIZE, PMI_SIZE, PMIX_RANK ...) refuses in
+ * ranks (the launcher's environment: OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_STEP_NUM_TASKS, PMIX_RANK
+ * ...) refuses in
  * wsss_dist_init instead of running N copies of the same training side by side.
  *
  * Every collective must be called by all ranks in the same order (MPI's rule). A rank that dies
@@ -47,6 +48,9 @@ void wsss_dist_get_stats(wsss_dist_stats *s);
 /* ---- shared by both implementations (src/dist/dist_env.c) ---- */
 /* The number of ranks the launcher's environment announces (1 if none). */
 int wsss_dist_launcher_size(void);
+/* Started by an MPI launcher: several ranks announced, or a PMIx server's rank (rank 0 of
+ * `srun --mpi=pmix` sees PMIX_RANK=0): the MPI build initialises MPI then, and only then. */
+int wsss_dist_launched(void);
 /* The thread policy of a rank among local_size on its node (see wsss_dist_init). */
 void wsss_dist_set_rank_threads(int local_size);
 /* Counters of the float allreduce, kept by the implementation. */

@@ -18,16 +18,21 @@ static long env_long(const char *name) {
 }
 
 int wsss_dist_launcher_size(void) {
-    /* Open MPI's mpirun, MPICH/Hydra and srun --mpi=pmi2 (PMI_SIZE), MVAPICH */
-    static const char *const sizes[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE", NULL};
+    /* Open MPI's mpirun, MPICH/Hydra and srun --mpi=pmi2 (PMI_SIZE), MVAPICH, any srun step */
+    static const char *const sizes[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE",
+                                        "SLURM_STEP_NUM_TASKS", NULL};
+    long most = 1;
     for (int i = 0; sizes[i]; i++) {
         long n = env_long(sizes[i]);
-        if (n > 0) return (int)n;
+        if (n > most) most = n;
     }
-    /* PMIx (srun --mpi=pmix) announces the rank, not the size: a rank above 0 is one of several */
-    if (env_long("PMIX_RANK") > 0) return 2;
-    return 1;
+    /* PMIx alone (srun --mpi=pmix, prterun) announces the rank, not the size: a rank above 0 is
+     * one of several */
+    if (most < 2 && env_long("PMIX_RANK") > 0) most = 2;
+    return (int)most;
 }
+
+int wsss_dist_launched(void) { return wsss_dist_launcher_size() > 1 || getenv("PMIX_RANK") != NULL; }
 
 void wsss_dist_set_rank_threads(int local_size) {
     if (getenv("WSSS_THREADS") && atoi(getenv("WSSS_THREADS")) > 0) return; /* wsss_runtime_init took it */

@@ -1,5 +1,5 @@
-/* dist.h over MPI (Open MPI, MPICH): MPI is started only when a launcher announces several ranks,
- * so a plain `wsss ...` never touches MPI and runs exactly as a build without it. */
+/* dist.h over MPI (Open MPI, MPICH): MPI is started only under a launcher (wsss_dist_launched), so
+ * a plain `wsss ...` never touches MPI and runs exactly as a build without it. */
 #include <mpi.h>
 #include <stdlib.h>
 
@@ -13,7 +13,7 @@ static int g_started, g_rank, g_size = 1, g_local = 1;
 #define PIECE (1 << 30)
 
 int wsss_dist_init(int *argc, char ***argv) {
-    if (g_started || wsss_dist_launcher_size() <= 1) return WSSS_OK;
+    if (g_started || !wsss_dist_launched()) return WSSS_OK;
     int provided = 0;
     /* only the training thread calls MPI (the loader's workers never do) */
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)

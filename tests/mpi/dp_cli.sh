@@ -209,6 +209,8 @@ check "no MPI, OMPI_COMM_WORLD_SIZE=2: exit 2" rc_is 2 env OMPI_COMM_WORLD_SIZE=
 check "no MPI: the message" has "$TMP/out" "wsss: built without MPI: this wsss cannot run as one of 2 ranks"
 check "no MPI, PMI_SIZE=4: exit 2" rc_is 2 env PMI_SIZE=4 "$NOMPI" train-cls "${TRAIN[@]}" --run "$TMP/x"
 check "no MPI, PMIX_RANK=1: exit 2" rc_is 2 env PMIX_RANK=1 "$NOMPI" version
+check "no MPI, rank 0 of srun -n 2: exit 2" rc_is 2 env PMIX_RANK=0 SLURM_STEP_NUM_TASKS=2 "$NOMPI" version
+check "no MPI, srun -n 1: runs" rc_is 0 env PMIX_RANK=0 SLURM_STEP_NUM_TASKS=1 "$NOMPI" version
 check "no MPI under mpirun -np 2: refused" rc_is 2 "${MPIRUN[@]}" "$NOMPI" train-cls "${TRAIN[@]}" --run "$TMP/x"
 check "no MPI under mpirun: the message" has "$TMP/out" "built without MPI"
 check "no MPI: nothing trained" test ! -e "$TMP/x"
