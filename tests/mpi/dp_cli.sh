@@ -100,6 +100,17 @@ check "the log has the allreduce time" has "$TMP/two/logs/train-cls.jsonl" '"all
 n=$(grep -c '"event":"start"' "$TMP/two/logs/train-cls.jsonl")
 check "rank 0 alone writes the log (start records: $n)" test "$n" = 1
 
+# ---- threads per rank: the cores divided by the ranks on this machine, unless WSSS_THREADS or
+# OMP_NUM_THREADS says otherwise
+cores=$(env -u WSSS_THREADS -u OMP_NUM_THREADS "$WSSS" version | sed -n 's/^threads //p')
+want=$((cores / 2 > 0 ? cores / 2 : 1))
+check "threads: default at 2 ranks" rc_is 130 env -u WSSS_THREADS -u OMP_NUM_THREADS "${MPIRUN[@]}" "$WSSS" train-cls \
+    "${TRAIN[@]}" --run "$TMP/thr" --stop-after 1
+check "threads: $cores cores / 2 ranks = $want" has "$TMP/thr/logs/train-cls.jsonl" "\"threads\":$want,"
+check "threads: OMP_NUM_THREADS=3 wins" rc_is 130 env -u WSSS_THREADS OMP_NUM_THREADS=3 "${MPIRUN[@]}" "$WSSS" train-cls \
+    "${TRAIN[@]}" --run "$TMP/thr3" --stop-after 1
+check "threads: 3 in the log" has "$TMP/thr3/logs/train-cls.jsonl" '"threads":3,'
+
 # ---- trained batch norm: --sync-bn gives one process's losses, each rank's own statistics do not.
 # Training BN on 2-image slices of 32x32 images is chaotic: two one-process runs that differ only in
 # their thread count (reduction order) drift apart by 1e-4 from step 3 or 4, so the first 4 steps
