@@ -114,8 +114,8 @@ check "threads: 3 in the log" has "$TMP/thr3/logs/train-cls.jsonl" '"threads":3,
 # ---- trained batch norm: --sync-bn gives one process's losses, each rank's own statistics do not.
 # Training BN on 2-image slices of 32x32 images is chaotic: two one-process runs that differ only in
 # their thread count (reduction order) drift apart by 1e-4 from step 3 or 4, so the first 4 steps
-# are compared. ResNet-18 at output stride 16: at stride 8 the oneDNN path has a gradient
-# discrepancy of its own in layer4 that plain tensors in the graph expose (docs/distributed.md).
+# are compared (ResNet-18 at output stride 16; see docs/distributed.md for a stride-8 discrepancy
+# on another tiny set).
 BN=(--data "$D" --arch resnet18-os16 --epochs 2 --batch 4 --size 32 --lr 0.01 --quiet)
 check "trained BN: 1 process" rc_is 0 "$WSSS" train-cls "${BN[@]}" --run "$TMP/bn1"
 check "trained BN: 2 ranks --sync-bn" rc_is 0 "${MPIRUN[@]}" "$WSSS" train-cls "${BN[@]}" --sync-bn --run "$TMP/bn2"
