@@ -7,10 +7,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD_PKGS := build-essential cmake pkg-config libdnnl-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
 DATA_PKGS := dataset-fashion-mnist
 # Everything the tests and scripts/ run: /usr/bin/python3 with numpy and PIL (test data, JPEG
-# reference), torch and torchvision (the .pth converter), chromium (the report). Listed even when
-# another package pulls them in: scripts/fresh_check.sh proves the lists on a bare Debian root.
-TEST_PKGS := python3-numpy python3-pil python3-torch python3-torchvision chromium
-BENCH_PKGS := python3-torch python3-torchvision
+# reference), torch and torchvision (the .pth converter), chromium (the report), Open MPI (the
+# data-parallel tests under mpirun; the build uses MPI when it finds it). Listed even when another
+# package pulls them in: scripts/fresh_check.sh proves the lists on a bare Debian root.
+TEST_PKGS := python3-numpy python3-pil python3-torch python3-torchvision chromium libopenmpi-dev openmpi-bin
+BENCH_PKGS := python3-torch python3-torchvision libopenmpi-dev openmpi-bin
 RESULTS_PKGS := python3 git
 FRESH_PKGS := debootstrap git
 FUZZ_PKGS := clang libclang-rt-14-dev libomp-dev

@@ -24,6 +24,23 @@ run crf "$BIN/bench_crf"
 # a COCO-size annotation file (~450 MB, generated into $TMP once): the reader's parse time and peak RSS
 run coco_json "$BIN/bench_coco_json" "$TMP/coco"
 
+# Data-parallel training (issue 16): ResNet-50 steps on a global batch of 8 at 224, 1 rank x 1 thread
+# against 2 ranks x 1 thread under mpirun; the ratio of images/s (target >= 1.8 on 2 cores) and each
+# side's allreduce seconds and bytes per step
+if [ -x "$BIN/bench_dp" ] && command -v mpirun >/dev/null; then
+  echo "== dp_resnet50_b8_224 (1 rank, then 2 ranks)" >&2
+  MPIRUN=(mpirun --oversubscribe -np 2); [ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
+  DP="$BIN/dp_raw.txt"
+  WSSS_THREADS=1 "$BIN/bench_dp" 5 | tee "$DP" | tee -a "$OUT"
+  WSSS_THREADS=1 "${MPIRUN[@]}" "$BIN/bench_dp" 5 | tee -a "$DP" | tee -a "$OUT"
+  awk '$1 == "images_per_s" { v[$2] = $3 }
+       END { if (v["dp_resnet50_b8_224_1rank"] > 0 && v["dp_resnet50_b8_224_2rank"] > 0)
+               printf "ratio dp_resnet50_b8_224 %.3f\n", v["dp_resnet50_b8_224_2rank"] / v["dp_resnet50_b8_224_1rank"] }' \
+    "$DP" | tee -a "$OUT"
+else
+  echo "# dp_resnet50_b8_224: bench_dp or mpirun missing (make deps-bench, built with MPI), skipped" | tee -a "$OUT"
+fi
+
 # Model workloads against Debian's PyTorch: wsss (bench_models) and torch (torch_bench.py), one
 # process per workload and side so each peak RSS is the workload's own; same shapes, batch sizes,
 # 2 threads, warm-up excluded, median of N runs. compare.py prints the table and, last, the

@@ -7,15 +7,18 @@
 
 #include "cli.h"
 #include "wsss/dataset.h"
+#include "wsss/dist.h"
 #include "wsss/error.h"
 
 void cli_error(const char *command, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "wsss %s: ", command);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char *msg = wsss_xvasprintf(fmt, ap);
     va_end(ap);
+    /* one write: the lines of several MPI ranks then never interleave */
+    if (wsss_dist_rank() > 0) fprintf(stderr, "wsss %s (rank %d): %s\n", command, wsss_dist_rank(), msg);
+    else fprintf(stderr, "wsss %s: %s\n", command, msg);
+    free(msg);
 }
 
 int cli_fail(const char *command, int code) {

@@ -77,6 +77,8 @@ void cli_dataset_opts(struct wsss_dataset_opts *o, const char *split, int masks,
     {"log-every", CLI_INT, &(cfg).log_every, "N", "JSONL record every N steps", .flags = CLI_RESUMABLE, .min = 1,       \
      .max = INT_MAX},                                                                                                  \
     CLI_OPT_SKIP_BAD(&(cfg).skip_bad),                                                                                 \
+    {"sync-bn", CLI_FLAG, &(cfg).sync_bn, NULL, "under mpirun: batch norm statistics of all ranks' batches (docs/distributed.md)", \
+     .flags = 0},                                                                                                      \
     CLI_OPT_QUIET(quiet),                                                                                              \
     {"stop-after", CLI_INT, (stop_after), "N", "tests: checkpoint and stop (exit 130) after N steps (0 = never)",       \
      .flags = CLI_HIDDEN | CLI_RESUMABLE, .min = 0, .max = INT_MAX}

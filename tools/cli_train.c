@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "wsss/dist.h"
 #include "wsss/error.h"
 #include "wsss/trainer.h"
 
@@ -153,7 +154,8 @@ int cli_train_main_defaults(const cli_spec *spec, int argc, char **argv, const c
 
 int cli_train_exit(const char *command, int run_rc, const char *ckpt_dir) {
     if (run_rc == WSSS_TRAINER_INTERRUPTED) {
-        cli_error(command, "interrupted; checkpoint saved in %s (continue with --resume %s)", ckpt_dir, ckpt_dir);
+        if (wsss_dist_rank() == 0) /* the rank that saved it */
+            cli_error(command, "interrupted; checkpoint saved in %s (continue with --resume %s)", ckpt_dir, ckpt_dir);
         return CLI_EXIT_INTERRUPTED;
     }
     return run_rc == WSSS_OK ? CLI_EXIT_OK : cli_fail(command, CLI_EXIT_FAILURE);

@@ -73,6 +73,13 @@ int wsss_ctx_blocked(const wsss_ctx *ctx);
  * 1e-6 relative per convolution. Returns the old value. */
 int wsss_ctx_set_winograd(wsss_ctx *ctx, int on);
 int wsss_ctx_winograd(const wsss_ctx *ctx);
+/* Synchronised batch norm (off by default): with several data-parallel ranks (dist.h), batch norm
+ * in training mode normalises with the mean and variance of all ranks' batches together and its
+ * backward sums the gradient terms of the statistics across ranks, so N ranks compute what one
+ * process computes on the global batch (every rank must run the same graph). A no-op at one rank.
+ * Returns the old value. */
+int wsss_ctx_set_sync_bn(wsss_ctx *ctx, int on);
+int wsss_ctx_sync_bn(const wsss_ctx *ctx);
 /* Bytes of tensor data the context currently owns, and the peak since creation/reset. */
 size_t wsss_ctx_bytes(const wsss_ctx *ctx);
 size_t wsss_ctx_peak_bytes(const wsss_ctx *ctx);

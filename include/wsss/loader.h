@@ -34,6 +34,12 @@ typedef struct wsss_loader_opts {
     int skip_bad;          /* 0: a bad file is an error; 1: warn and use the next sample in the
                               epoch order instead (deterministic) */
     wsss_aug_config aug;   /* default: no augmentation, ImageNet normalisation */
+    /* Data-parallel shards (shard_count 0 or 1: none). With shard_count = N, batch_size is the
+     * global batch and must divide by N: this loader yields rank shard_rank's slice of every global
+     * batch (positions first + r*n/N .. first + (r+1)*n/N - 1 of a batch of n), so the N loaders
+     * together yield exactly the batches of one unsharded loader. Positions, batch indices and
+     * last_in_epoch stay global (a checkpoint's position is valid at any N). */
+    int shard_rank, shard_count;
 } wsss_loader_opts;
 
 void wsss_loader_opts_default(wsss_loader_opts *o);
@@ -41,10 +47,11 @@ void wsss_loader_opts_default(wsss_loader_opts *o);
 /* One batch. Tensors are owned by the loader and valid until the next wsss_loader_next, seek or
  * free; shape[0] = n. */
 typedef struct wsss_batch {
-    int64_t n;             /* samples in this batch */
+    int64_t n;             /* samples in this batch (this shard's) */
+    int64_t n_global;      /* samples of the global batch this is a slice of (= n without shards) */
     int64_t epoch;         /* epoch this batch belongs to */
     int64_t index;         /* batch index within the epoch */
-    int64_t first;         /* epoch position of its first sample */
+    int64_t first;         /* epoch position of its first sample (this shard's) */
     int last_in_epoch;     /* 1 for the epoch's last batch */
     wsss_tensor *images;   /* F32 n,3,H,W normalised */
     wsss_tensor *masks;    /* n,H,W (U8 or I64) or NULL when masks are not loaded */
@@ -76,6 +83,7 @@ void wsss_loader_position(const wsss_loader *l, int64_t *epoch, int64_t *index);
 int wsss_loader_seek(wsss_loader *l, int64_t epoch, int64_t index);
 
 int64_t wsss_loader_batches_per_epoch(const wsss_loader *l);
+int wsss_loader_shards(const wsss_loader *l); /* shard_count (1 without shards) */
 int wsss_loader_workers(const wsss_loader *l);
 /* Seconds the caller spent blocked in wsss_loader_next waiting for data (since creation). */
 double wsss_loader_wait_seconds(const wsss_loader *l);

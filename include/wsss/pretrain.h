@@ -50,6 +50,7 @@ typedef struct wsss_pretrain_config {
     double lr_power;
     double label_smoothing;
     int seed, workers, log_every, progress, skip_bad;
+    int sync_bn; /* data-parallel: training-mode batch norm over all ranks' batches (wsss_ctx_set_sync_bn) */
     int64_t stop_after;    /* testing: behave as interrupted after this many steps (0 = off) */
 } wsss_pretrain_config;
 

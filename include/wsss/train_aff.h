@@ -55,6 +55,7 @@ typedef struct wsss_train_aff_config {
     double scale_min, scale_max, hflip;
     double lr, momentum, weight_decay, head_lr_mult, lr_power;
     int seed, workers, log_every, progress, skip_bad;
+    int sync_bn; /* data-parallel: training-mode batch norm over all ranks' batches (wsss_ctx_set_sync_bn) */
     int64_t stop_after;           /* testing: behave as interrupted after this many steps (0 = off) */
 } wsss_train_aff_config;
 

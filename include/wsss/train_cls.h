@@ -65,6 +65,7 @@ typedef struct wsss_train_cls_config {
     int block_steps;               /* each network's turn in steps: 200 */
     double mask_slope, mask_center; /* the soft mask's ω and σ0: 100, 0.5 */
     int seed, workers, log_every, progress, skip_bad;
+    int sync_bn; /* data-parallel: training-mode batch norm over all ranks' batches (wsss_ctx_set_sync_bn) */
     int64_t stop_after;     /* testing: behave as interrupted after this many steps (0 = off) */
 } wsss_train_cls_config;
 

@@ -65,6 +65,7 @@ typedef struct wsss_train_loop {
     const char *ckpt_dir, *resume_dir, *log_path;
     const char *config_json; /* stored in checkpoints */
     int epochs, log_every, progress, seed;
+    int sync_bn;             /* the step context synchronises training-mode batch norm across ranks */
     int64_t stop_after;
     const char *announce;    /* status line once the trainer is set up (", resumed" added) or NULL */
     const char *note;        /* NULL, or the JSONL start record's "note" (wsss_trainer_opts.note) */

@@ -46,6 +46,7 @@ typedef struct wsss_train_seg_config {
     wsss_optim_kind optim;        /* sgd (momentum) or adamw (decoupled weight decay) */
     double lr, momentum, weight_decay, head_lr_mult, lr_power;
     int seed, workers, log_every, progress, skip_bad;
+    int sync_bn; /* data-parallel: training-mode batch norm over all ranks' batches (wsss_ctx_set_sync_bn) */
     int64_t stop_after;           /* testing: behave as interrupted after this many steps (0 = off) */
 } wsss_train_seg_config;
 

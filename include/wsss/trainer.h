@@ -32,7 +32,17 @@
  * Checkpoint state.json holds: step, epoch, schedule, last lr, t->rng, data_pos = {loader epoch,
  * loader index}, and opts.config (the run configuration as text, typically JSON); with several
  * parts also each part's steps and schedule and the phase (checkpoint.h), and resuming checks that
- * the phase rule still gives the stored phase. */
+ * the phase rule still gives the stored phase.
+ *
+ * Several data-parallel ranks (dist.h, docs/distributed.md): the loader must be sharded over the
+ * ranks (loader.h shard_rank/shard_count; init refuses it otherwise), and init gives every rank
+ * rank 0's parameters. Each step the ranks agree, in one allreduce, on the global batch's loss and
+ * scalars (each rank's weighted by its share of the batch), on whether any rank failed (all stop
+ * with WSSS_ERR) and on whether any rank was signalled (all stop after that step); the gradients of
+ * the active parts are then summed with the same weights (trainer_dist.c) before opts.before_step.
+ * Only rank 0 logs, shows progress and writes checkpoints (the options are cleared on the others);
+ * run returns rank 0's result on every rank. A rank that leaves the loop alone (a failed log or
+ * checkpoint write, an epoch_end error) ends the whole job (MPI_Abort). */
 #ifndef WSSS_TRAINER_H
 #define WSSS_TRAINER_H
 

@@ -27,6 +27,7 @@ struct wsss_ctx {
     int training;
     int blocked;
     int winograd;
+    int sync_bn;
     size_t bytes, peak_bytes;
     size_t peak_ever; /* largest bytes since creation: bounds what the pool may hold */
     struct wsss_buffer_pool *pool;
@@ -241,6 +242,14 @@ int wsss_ctx_set_winograd(wsss_ctx *ctx, int on) {
 }
 
 int wsss_ctx_winograd(const wsss_ctx *ctx) { return ctx && ctx->blocked && ctx->winograd; }
+
+int wsss_ctx_set_sync_bn(wsss_ctx *ctx, int on) {
+    int old = ctx->sync_bn;
+    ctx->sync_bn = on != 0;
+    return old;
+}
+
+int wsss_ctx_sync_bn(const wsss_ctx *ctx) { return ctx && ctx->sync_bn; }
 
 size_t wsss_ctx_bytes(const wsss_ctx *ctx) { return ctx->bytes; }
 size_t wsss_ctx_peak_bytes(const wsss_ctx *ctx) { return ctx->peak_bytes; }

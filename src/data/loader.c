@@ -28,6 +28,7 @@ typedef struct slot {
     int state;
     int64_t seq;
     int64_t epoch, start, count, bindex;
+    int64_t next;   /* epoch position after the global batch (the loader's position once consumed) */
     int last;
     int64_t *order; /* [batch_size] epoch-order sample indices of this job */
     int err;
@@ -42,6 +43,7 @@ struct wsss_loader {
     int K;              /* label columns (foreground classes) */
     int load_masks;
     int nworkers, P;
+    int rank, ranks;    /* the shard (0 of 1 without) */
     int64_t limit, bpe; /* samples and batches per epoch */
 
     pthread_mutex_t mu;
@@ -267,11 +269,15 @@ static void *worker_main(void *arg) {
         s->state = SLOT_BUSY;
         s->seq = l->next_seq++;
         s->epoch = l->cur_epoch;
-        s->start = l->cur_pos;
-        s->count = l->limit - l->cur_pos < l->o.batch_size ? l->limit - l->cur_pos : l->o.batch_size;
+        const int64_t global = l->limit - l->cur_pos < l->o.batch_size ? l->limit - l->cur_pos : l->o.batch_size;
+        const int64_t lo = global * l->rank / l->ranks, hi = global * (l->rank + 1) / l->ranks;
+        s->start = l->cur_pos + lo;
+        s->count = hi - lo;
         s->bindex = l->cur_pos / l->o.batch_size;
-        memcpy(s->order, l->cur_order + l->cur_pos, (size_t)s->count * sizeof(int64_t));
-        l->cur_pos += s->count;
+        memcpy(s->order, l->cur_order + s->start, (size_t)s->count * sizeof(int64_t));
+        l->cur_pos += global;
+        s->next = l->cur_pos;
+        s->b.n_global = global;
         s->last = l->cur_pos >= l->limit;
         pthread_mutex_unlock(&l->mu);
 
@@ -327,8 +333,22 @@ int wsss_loader_new(const wsss_dataset *ds, const wsss_loader_opts *o, wsss_load
     if (o->drop_last && ds->n < o->batch_size)
         return wsss_error_set("%s: %lld samples, fewer than one batch of %d with drop_last", ds->root,
                               (long long)ds->n, o->batch_size);
+    const int ranks = o->shard_count > 1 ? o->shard_count : 1;
+    if (ranks > 1 && (o->shard_rank < 0 || o->shard_rank >= ranks))
+        return wsss_error_set("loader: shard %d of %d", o->shard_rank, ranks);
+    if (o->batch_size % ranks)
+        return wsss_error_set("--batch %d is the global batch and must divide by the %d ranks (each takes an "
+                              "equal slice)",
+                              o->batch_size, ranks);
+    const int64_t tail = (o->drop_last ? ds->n / o->batch_size * o->batch_size : ds->n) % o->batch_size;
+    if (tail > 0 && tail < ranks)
+        return wsss_error_set("%s: the last batch of an epoch holds %lld samples, fewer than the %d ranks (every "
+                              "rank needs one; use another --batch)",
+                              ds->root, (long long)tail, ranks);
     wsss_loader *l = wsss_xcalloc(1, sizeof *l);
     l->ds = ds;
+    l->rank = ranks > 1 ? o->shard_rank : 0;
+    l->ranks = ranks;
     l->o = *o;
     l->K = ds->num_classes - 1;
     l->load_masks = o->load_masks && ds->mask_paths != NULL;
@@ -405,7 +425,7 @@ int wsss_loader_next(wsss_loader *l, const wsss_batch **out) {
         l->pos_index = 0;
     } else {
         l->pos_epoch = s->epoch;
-        l->pos_index = s->start + s->count;
+        l->pos_index = s->next;
     }
     pthread_mutex_unlock(&l->mu);
     if (s->err) return wsss_error_set("%s", s->msg);
@@ -441,6 +461,7 @@ int wsss_loader_seek(wsss_loader *l, int64_t epoch, int64_t index) {
 
 int64_t wsss_loader_batches_per_epoch(const wsss_loader *l) { return l->bpe; }
 int wsss_loader_workers(const wsss_loader *l) { return l->nworkers; }
+int wsss_loader_shards(const wsss_loader *l) { return l->ranks; }
 
 double wsss_loader_wait_seconds(const wsss_loader *l) {
     pthread_mutex_lock((pthread_mutex_t *)&l->mu);

@@ -11,6 +11,7 @@
 
 #include "backend/dnnl/norm.h"
 #include "backend/ref/norm.h"
+#include "ops/norm_sync.h"
 #include "wsss/error.h"
 #include "wsss/ops.h"
 #include "wsss/runtime.h"
@@ -198,6 +199,8 @@ wsss_tensor *wsss_batchnorm2d_relu(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *w
                                    double eps) {
     WSSS_ASSERT(ctx != NULL, "batchnorm2d_relu needs a context");
     bn_check(x, weight, bias, running_mean, running_var, mode, eps);
+    if (mode == WSSS_BN_TRAIN && wsss_bn_sync_wanted(ctx))
+        return wsss_relu(ctx, wsss_batchnorm2d_sync(ctx, x, weight, bias, running_mean, running_var, momentum, eps));
     if (use_dnnl(x) && (wsss_ctx_blocked(ctx) || !x->layout)) {
         wsss_tensor *y = bn_layout(ctx, x, weight, bias, running_mean, running_var, mode, momentum, eps, 1);
         if (y) return y;
@@ -211,6 +214,8 @@ wsss_tensor *wsss_batchnorm2d(wsss_ctx *ctx, wsss_tensor *x, wsss_tensor *weight
                               double momentum, double eps) {
     WSSS_ASSERT(ctx != NULL, "batchnorm2d needs a context");
     bn_check(x, weight, bias, running_mean, running_var, mode, eps);
+    if (mode == WSSS_BN_TRAIN && wsss_bn_sync_wanted(ctx))
+        return wsss_batchnorm2d_sync(ctx, x, weight, bias, running_mean, running_var, momentum, eps);
     if (use_dnnl(x) && wsss_ctx_blocked(ctx)) {
         wsss_tensor *y = bn_layout(ctx, x, weight, bias, running_mean, running_var, mode, momentum, eps, 0);
         if (y) return y;

@@ -10,6 +10,7 @@
 #include "wsss/fs.h"
 #include "wsss/config_table.h"
 #include "wsss/dataset.h"
+#include "wsss/dist.h"
 #include "wsss/error.h"
 #include "wsss/image_folder.h"
 #include "wsss/loader.h"
@@ -61,7 +62,7 @@ void wsss_pretrain_config_default(wsss_pretrain_config *c) {
 static const wsss_cfg_field k_fields[] = {
     FS(data), FS(split), FS(val_split), FI(no_val), FS(run), FS(ckpt), FS(out), FS(head), FS(log), FS(arch),
     FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FE(optim, wsss_train_optim_choices), FD(lr), FD(momentum), FD(weight_decay),
-    FE(lr_policy, wsss_pretrain_lr_policy_choices), FD(lr_power), FD(label_smoothing), FI(seed), FI(workers), FI(log_every), FI(skip_bad),
+    FE(lr_policy, wsss_pretrain_lr_policy_choices), FD(lr_power), FD(label_smoothing), FI(seed), FI(workers), FI(log_every), FI(skip_bad), FI(sync_bn),
 };
 static void set_default(void *c) { wsss_pretrain_config_default(c); }
 const wsss_cfg_table wsss_pretrain_config_table = {
@@ -416,14 +417,15 @@ int wsss_pretrain_run(const wsss_pretrain_config *c, const char *resume_dir) {
              c->batch);
     snprintf(written, sizeof written, "backbone written to %s%s%s", out, c->head ? ", head to " : "",
              c->head ? c->head : "");
-    pretrain_val val = {&net, vl, wsss_ctx_new(), c->epochs, net.num_classes < 5 ? net.num_classes : 5, c->progress, NAN};
+    pretrain_val val = {&net, vl, wsss_ctx_new(), c->epochs, net.num_classes < 5 ? net.num_classes : 5,
+                        c->progress && wsss_dist_rank() == 0, NAN};
     wsss_ctx_set_blocked(val.ctx, 1); /* activations stay in oneDNN's layouts between its ops */
     wsss_ctx_set_grad_enabled(val.ctx, 0);
     pretrain_step st = {&net, c->label_smoothing, NULL};
     const pretrain_output po = {&net, tf, c->head};
     const wsss_train_loop loop = {
         .stage = STAGE, .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
-        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed,
+        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed, .sync_bn = c->sync_bn,
         .stop_after = c->stop_after, .announce = announce, .params = &net.m.params, .opt = opt, .sched = &sched,
         .loader = tl, .step = step_fn, .step_user = &st, .step_ctx = &st.ctx, .out = out, .save = save_output,
         .model = &po, .written = written, .epoch_end = vl ? val_fn : NULL, .epoch_user = vl ? &val : NULL};

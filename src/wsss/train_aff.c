@@ -52,7 +52,7 @@ static const wsss_cfg_field k_fields[] = {
     FS(log),       FS(stage),     FE(arch, wsss_train_aff_arch_choices),        FS(backbone_weights),
     FI(epochs),    FI(batch),     FI(crop),       FD(scale_min), FD(scale_max), FD(hflip),
     FD(lr),        FD(momentum),  FD(weight_decay), FD(head_lr_mult), FD(lr_power),
-    FI(seed),      FI(workers),   FI(log_every),  FI(skip_bad),
+    FI(seed),      FI(workers),   FI(log_every),  FI(skip_bad), FI(sync_bn),
 };
 static void set_default(void *c) { wsss_train_aff_config_default(c); }
 
@@ -211,7 +211,7 @@ int wsss_train_aff_run(const wsss_train_aff_config *c, const char *resume_dir) {
     aff_step st = {&net, NULL};
     const wsss_train_loop loop = {
         .stage = stage, .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
-        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed,
+        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed, .sync_bn = c->sync_bn,
         .stop_after = c->stop_after, .announce = announce, .note = "labels: " WSSS_TRAIN_AFF_LABELS,
         .params = &net.net.params, .opt = opt, .sched = &sched, .loader = loader, .step = aff_step_fn,
         .step_user = &st, .step_ctx = &st.ctx, .out = out, .save = save_affnet, .model = &net};

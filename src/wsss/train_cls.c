@@ -86,7 +86,7 @@ static const wsss_cfg_field k_fields[] = {
     FI(epochs), FI(batch), FI(size), FD(rrc_min), FD(hflip), FD(jitter), FE(optim, wsss_train_optim_choices), FD(lr),
     FD(momentum), FD(weight_decay), FD(head_lr_mult), FE(lr_policy, wsss_cls_lr_policy_choices), FD(lr_power),
     FD(lr_gamma), FS(lr_steps), FE(loss, wsss_cls_loss_choices), FE(pool, wsss_pool_choices), FD(lse_r),
-    FI(seed), FI(workers), FI(log_every), FI(skip_bad), FE(method, wsss_method_choices), FI(nesterov),
+    FI(seed), FI(workers), FI(log_every), FI(skip_bad), FI(sync_bn), FE(method, wsss_method_choices), FI(nesterov),
     FI(bias_decay), FI(contrastive_from), FI(map_epoch), FD(bias_lr_mult), FS(adversary_arch),
     FS(adversary_weights), FD(alpha), FD(beta), FE(reg, wsss_eader_reg_choices), FI(block_steps), FD(mask_slope),
     FD(mask_center),
@@ -324,7 +324,7 @@ int wsss_train_cls_run(const wsss_train_cls_config *c, const char *resume_dir) {
     cls_step st = {method, {c, ds, &cls, &parts, NULL}, NULL};
     const wsss_train_loop loop = {
         .stage = "train-cls", .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
-        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed,
+        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed, .sync_bn = c->sync_bn,
         .stop_after = c->stop_after, .announce = announce, .params = &cls.m.params, .opt = opt, .sched = &sched,
         .loader = loader, .step = cls_step_fn, .step_user = &st, .step_ctx = &st.ctx, .out = out,
         .save = save_classifier, .model = &cls, .n_extra = parts.n, .extra = parts.part, .part_name = parts.first,

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wsss/dist.h"
 #include "wsss/fs.h"
 #include "wsss/error.h"
 #include "wsss/run_layout.h"
+#include "trainer_dist.h"
 
 const wsss_choice wsss_train_optim_choices[] = {{"sgd", WSSS_OPTIM_SGD}, {"adamw", WSSS_OPTIM_ADAMW}, {NULL, 0}};
 
@@ -20,6 +22,9 @@ int wsss_train_setting_error(const char *option, double value, const char *expec
 int wsss_train_check_common(int epochs, int batch, double lr, double weight_decay, double momentum, double hflip) {
     if (epochs < 1) return wsss_train_setting_error("epochs", epochs, ">= 1");
     if (batch < 1) return wsss_train_setting_error("batch", batch, ">= 1");
+    if (batch % wsss_dist_size())
+        return wsss_error_set("--batch %d: the global batch must divide by the %d ranks (each takes an equal slice)",
+                              batch, wsss_dist_size());
     if (!(lr > 0)) return wsss_train_setting_error("lr", lr, "> 0");
     if (!(weight_decay >= 0)) return wsss_train_setting_error("weight-decay", weight_decay, ">= 0");
     if (!(momentum >= 0 && momentum < 1)) return wsss_train_setting_error("momentum", momentum, "0 <= F < 1");
@@ -71,6 +76,8 @@ void wsss_train_loader_opts(wsss_loader_opts *lo, int64_t n_images, int batch, i
     lo->seed = (uint64_t)seed;
     lo->workers = workers;
     lo->skip_bad = skip_bad;
+    lo->shard_rank = wsss_dist_rank(); /* data-parallel: this rank's slice of every batch */
+    lo->shard_count = wsss_dist_size();
 }
 
 int wsss_train_check_bn_values(const wsss_model *m, const wsss_loader_opts *lo, int64_t n_images, int side,
@@ -133,7 +140,7 @@ int wsss_train_loop_run(const wsss_train_loop *l) {
     to.log_path = l->log_path;
     to.config = l->config_json;
     to.note = l->note;
-    to.progress = l->progress;
+    to.progress = l->progress && wsss_dist_rank() == 0;
     to.log_every = l->log_every;
     to.stop_after = l->stop_after;
     to.epoch_end = l->epoch_end;
@@ -149,13 +156,15 @@ int wsss_train_loop_run(const wsss_train_loop *l) {
     memset(&tr, 0, sizeof tr);
     int rc = wsss_trainer_init_parts(&tr, &to, 1 + l->n_extra, parts, l->loader, (uint64_t)l->seed);
     if (rc == WSSS_OK) {
-        if (l->progress && l->announce) fprintf(stderr, "%s%s\n", l->announce, tr.resumed ? ", resumed" : "");
+        if (to.progress && l->announce) fprintf(stderr, "%s%s\n", l->announce, tr.resumed ? ", resumed" : "");
         *l->step_ctx = wsss_ctx_new();
         wsss_ctx_set_blocked(*l->step_ctx, 1); /* activations stay in oneDNN's layouts between its ops */
+        wsss_ctx_set_sync_bn(*l->step_ctx, l->sync_bn);
         rc = wsss_trainer_run(&tr, l->step, l->step_user);
         wsss_ctx_free(*l->step_ctx);
         *l->step_ctx = NULL;
-        if (rc == WSSS_OK) rc = save_final(l, &tr);
+        if (rc == WSSS_OK) rc = wsss_dist_rank() == 0 ? save_final(l, &tr) : WSSS_OK;
+        rc = wsss_trainer_dist_finish(rc); /* every rank ends with rank 0's result */
     }
     wsss_trainer_free(&tr);
     return rc;

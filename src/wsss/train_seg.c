@@ -58,7 +58,7 @@ static const wsss_cfg_field k_fields[] = {
     FS(backbone_weights),        FE(bn, wsss_seg_bn_choices),   FI(epochs),     FI(batch),    FI(crop),
     FD(scale_min), FD(scale_max), FD(hflip),    FE(optim, wsss_train_optim_choices), FD(lr), FD(momentum),
     FD(weight_decay),
-    FD(head_lr_mult), FD(lr_power), FI(seed),   FI(workers),    FI(log_every), FI(skip_bad),
+    FD(head_lr_mult), FD(lr_power), FI(seed),   FI(workers),    FI(log_every), FI(skip_bad), FI(sync_bn),
 };
 static void set_default(void *c) { wsss_train_seg_config_default(c); }
 
@@ -195,7 +195,7 @@ int wsss_train_seg_run(const wsss_train_seg_config *c, const char *resume_dir) {
     seg_step st = {&seg, NULL, ds->num_classes};
     const wsss_train_loop loop = {
         .stage = stage, .ckpt_dir = ckpt, .resume_dir = resume_dir, .log_path = logp, .config_json = cfg_json,
-        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed,
+        .epochs = c->epochs, .log_every = c->log_every, .progress = c->progress, .seed = c->seed, .sync_bn = c->sync_bn,
         .stop_after = c->stop_after, .announce = announce, .params = &seg.m.params, .opt = opt, .sched = &sched,
         .loader = loader, .step = seg_step_fn, .step_user = &st, .step_ctx = &st.ctx, .out = out,
         .save = save_segmenter, .model = &seg};

@@ -9,12 +9,14 @@
 
 #include "wsss/checkpoint.h"
 #include "wsss/clock.h"
+#include "wsss/dist.h"
 #include "wsss/error.h"
 #include "wsss/fs.h"
 #include "wsss/progress.h"
 #include "wsss/run_layout.h"
 #include "wsss/runlog.h"
 #include "wsss/runtime.h"
+#include "trainer_dist.h"
 
 /* ---- signals ---- */
 
@@ -161,6 +163,11 @@ int wsss_trainer_init_parts(wsss_trainer *t, const wsss_trainer_opts *opts, int 
     if (opts) t->opts = *opts;
     else wsss_trainer_opts_default(&t->opts);
     if (t->opts.log_every <= 0) t->opts.log_every = 1;
+    if (wsss_dist_rank() != 0) { /* rank 0 alone writes logs, progress and checkpoints */
+        t->opts.log_path = NULL;
+        t->opts.ckpt_dir = NULL;
+        t->opts.progress = 0;
+    }
     t->n_parts = n;
     for (int i = 0; i < n; i++) {
         wsss_trainer_part *p = &t->parts[i];
@@ -184,7 +191,8 @@ int wsss_trainer_init_parts(wsss_trainer *t, const wsss_trainer_opts *opts, int 
                               "with drop-last?)");
     wsss_rng_seed(&t->rng, seed);
     if (t->opts.ckpt_dir) wsss_ckpt_clean_stale(t->opts.ckpt_dir); /* leftovers of a killed run */
-    return t->opts.resume_dir ? resume(t) : WSSS_OK;
+    if (t->opts.resume_dir && resume(t) != WSSS_OK) return WSSS_ERR;
+    return wsss_trainer_dist_start(t);
 }
 
 int wsss_trainer_init(wsss_trainer *t, const wsss_trainer_opts *opts, wsss_params *model, wsss_optim *opt,
@@ -291,6 +299,7 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         wsss_runlog_kv_int(log, "steps_per_epoch", t->steps_per_epoch);
         wsss_runlog_kv_int(log, "threads", wsss_get_threads());
         wsss_runlog_kv_int(log, "loader_workers", wsss_loader_workers(t->loader));
+        if (wsss_dist_size() > 1) wsss_runlog_kv_int(log, "ranks", wsss_dist_size());
         if (o->note) wsss_runlog_kv_string(log, "note", o->note);
         wsss_runlog_end(log);
     }
@@ -302,31 +311,39 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
     int rc = WSSS_OK;
     int64_t steps_here = 0;
     int64_t saved_at_step = -1;
+    int collective_exit = 0; /* every rank leaves the loop at the same step (else: abort the job) */
     double t_start = wsss_now_seconds();
     while (t->epoch < o->epochs) {
         double t0 = wsss_now_seconds(), w0 = wsss_loader_wait_seconds(t->loader);
+        wsss_dist_stats ds0;
+        wsss_dist_get_stats(&ds0);
         const wsss_batch *b = NULL;
-        if (wsss_loader_next(t->loader, &b) != WSSS_OK) {
-            rc = WSSS_ERR;
-            break;
-        }
+        int failed = wsss_loader_next(t->loader, &b) != WSSS_OK;
         const unsigned phase = phase_at(t, t->step);
         WSSS_ASSERT(phase != 0 && phase <= all_parts(t->n_parts), "the phase rule gave no part, or an unknown one");
         if (phase != t->active) apply_phase(t, phase);
         double lr = wsss_lr_at(&t->parts[0].sched, t->step);
-        for (int i = 0; i < t->n_parts; i++) wsss_params_zero_grad(t->parts[i].params, 0);
         wsss_trainer_stats stats;
         memset(&stats, 0, sizeof stats);
-        if (fn(user, t, b, lr, &stats) != WSSS_OK) {
+        if (!failed) {
+            for (int i = 0; i < t->n_parts; i++) wsss_params_zero_grad(t->parts[i].params, 0);
+            failed = fn(user, t, b, lr, &stats) != WSSS_OK;
+        }
+        /* with several ranks: global losses, and a failure or a signal anywhere stops every rank here */
+        int agreed_stop = o->handle_signals && g_stop;
+        if (wsss_trainer_dist_agree(t, b, &stats, &failed, &agreed_stop) != WSSS_OK || failed) {
             rc = WSSS_ERR;
+            collective_exit = 1;
             break;
         }
         if (!isfinite(stats.loss)) {
             rc = wsss_error_set("the loss is not finite at step %lld (epoch %lld); lower the learning rate "
                                 "(nothing saved for this step)",
                                 (long long)t->step, (long long)t->epoch);
+            collective_exit = 1;
             break;
         }
+        wsss_trainer_dist_grads(t, b);
         if (o->before_step && o->before_step(o->before_step_user, t) != WSSS_OK) {
             rc = WSSS_ERR;
             break;
@@ -349,7 +366,7 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         t->last_lr = lr;
         t->epoch_loss_sum += stats.loss;
         t->epoch_steps++;
-        t->images += b->n;
+        t->images += b->n_global; /* all ranks' */
         double dt = wsss_now_seconds() - t0, wait = wsss_loader_wait_seconds(t->loader) - w0;
         if (o->progress) {
             if (stats.has_part_loss) progress_losses(&prog, t, &stats);
@@ -369,8 +386,13 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
             for (int k = 0; k < stats.n_aux && k < WSSS_TRAINER_MAX_AUX; k++)
                 wsss_runlog_kv_double(log, stats.aux_name[k], stats.aux[k]);
             wsss_runlog_kv_double(log, "lr", lr);
-            wsss_runlog_kv_double(log, "images_per_s", dt > 0 ? (double)b->n / dt : NAN);
+            wsss_runlog_kv_double(log, "images_per_s", dt > 0 ? (double)b->n_global / dt : NAN);
             wsss_runlog_kv_double(log, "data_wait_s", wait);
+            if (wsss_dist_size() > 1) {
+                wsss_dist_stats ds1;
+                wsss_dist_get_stats(&ds1);
+                wsss_runlog_kv_double(log, "allreduce_s", ds1.allreduce_seconds - ds0.allreduce_seconds);
+            }
             if (wsss_runlog_end(log) != WSSS_OK) {
                 rc = WSSS_ERR;
                 break;
@@ -416,8 +438,12 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
                 saved_at_step = t->step;
             }
         }
-        int stop = (o->handle_signals && g_stop) || (o->stop_after > 0 && steps_here >= o->stop_after);
+        /* one process looks at the flag again (a signal during this step stops it now); several ranks
+         * stop where they agreed to */
+        const int signalled = wsss_dist_size() > 1 ? agreed_stop : o->handle_signals && g_stop;
+        int stop = signalled || (o->stop_after > 0 && steps_here >= o->stop_after);
         if (stop && t->epoch < o->epochs) {
+            collective_exit = 1;
             if (o->ckpt_dir && saved_at_step != t->step && wsss_trainer_save(t, o->ckpt_dir) != WSSS_OK) {
                 rc = WSSS_ERR;
                 break;
@@ -425,6 +451,13 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
             rc = WSSS_TRAINER_INTERRUPTED;
             break;
         }
+    }
+    if (t->epoch >= o->epochs) collective_exit = 1;
+    if (wsss_dist_size() > 1 && !collective_exit) {
+        /* this rank alone left the loop (a log or checkpoint write, an epoch-end pass): the others
+         * wait in the next step's collectives, so the job ends here */
+        fprintf(stderr, "wsss: rank %d: %s\n", wsss_dist_rank(), wsss_error_msg());
+        wsss_dist_abort(1);
     }
     if (t->active != all_parts(t->n_parts)) apply_phase(t, all_parts(t->n_parts)); /* the design state back */
     t->seconds += wsss_now_seconds() - t_start;
@@ -441,5 +474,5 @@ int wsss_trainer_run(wsss_trainer *t, wsss_trainer_step_fn fn, void *user) {
         wsss_runlog_close(log);
     }
     if (o->handle_signals) wsss_trainer_signals_restore();
-    return rc;
+    return wsss_trainer_dist_finish(rc); /* after rank 0's last write */
 }
