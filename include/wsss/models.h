@@ -367,6 +367,9 @@ const char *wsss_model_arch_help(void);
 const char *wsss_model_output_doc(const wsss_model *m);
 /* The head's kind (WSSS_HEAD_NONE without one). */
 wsss_head_kind wsss_model_head_kind(const wsss_model *m);
+/* The bias of a segmentation head's last layer, one value per class (so its length is the class
+ * count of a file that does not say it); NULL for a kind that is not a segmentation head. */
+const char *wsss_seg_head_output_bias(wsss_head_kind k);
 /* Strict load from a safetensors state_dict: every model tensor present with its shape, no extra
  * tensors; a missing "*.num_batches_tracked" is tolerated (old torchvision files lack them) and
  * set to 0. On error nothing is loaded and the message names the file and lists every problem. */

@@ -72,6 +72,15 @@ void wsss_head_cam(wsss_head *h, wsss_params *ps, int64_t in_channels, int num_c
 
 /* ---- segmentation heads under "classifier." */
 static const char *const seg_names[] = {"classifier.", NULL};
+
+const char *wsss_seg_head_output_bias(wsss_head_kind k) {
+    switch (k) {
+    case WSSS_HEAD_LARGEFOV: return "classifier.fc8.bias";
+    case WSSS_HEAD_ASPP: return "classifier.c0.bias"; /* each branch gives the class scores */
+    case WSSS_HEAD_DEEPLABV3PLUS: return "classifier.fuse.6.bias";
+    default: return NULL;
+    }
+}
 static const char k_seg_doc[] = "segmentation logits N,C,h,w at the feature resolution";
 
 static wsss_tensor *no_bias(void *impl) {

@@ -139,14 +139,16 @@ static int open_checkpoint(wsss_segmenter *s, const char *dir) {
     wsss_segmenter_config sc = {.arch = a, .hidden = wsss_json_get_int64(j, "hidden", 0),
                                 .head_dilation = (int)wsss_json_get_int64(j, "head_dilation", 0)};
     wsss_json_free(j);
+    wsss_arch parsed;
+    const char *out_bias = wsss_arch_parse(a, &parsed) == WSSS_OK ? wsss_seg_head_output_bias(parsed.seg_head) : NULL;
+    if (!out_bias) return wsss_error_set("%s/state.json: arch \"%s\" has no segmentation head", dir, a);
     char *mp = wsss_run_file(dir, "model", ".safetensors");
     wsss_safetensors *st = NULL;
     int rc = wsss_st_open(mp, &st);
     if (rc == WSSS_OK) {
-        const wsss_st_entry *e = wsss_st_find(st, "classifier.fc8.bias");
-        if (!e) e = wsss_st_find(st, "classifier.c0.bias");
+        const wsss_st_entry *e = wsss_st_find(st, out_bias);
         if (!e || e->ndim != 1 || e->shape[0] < 2 || e->shape[0] > 255)
-            rc = wsss_error_set("%s: no segmentation head (classifier.fc8.bias / classifier.c0.bias)", mp);
+            rc = wsss_error_set("%s: no segmentation head of %s (%s)", mp, a, out_bias);
         else
             sc.num_classes = (int)e->shape[0];
         wsss_st_close(st);

@@ -91,6 +91,8 @@ check "train-seg aspp, os16, frozen BN, backbone from the classifier file" rc_is
     --run "$TMP/run3" --masks "$R/pseudo" --arch resnet18-os16-aspp --epochs 1 --batch 4 --crop 32 \
     --backbone-weights "$R/cls/model.safetensors" --quiet
 check "aspp model" test -f "$TMP/run3/seg/model.safetensors"
+check "train-seg deeplabv3plus" rc_is 0 "$WSSS" train-seg --data "$D" --run "$TMP/run4" --masks "$R/pseudo" \
+    --arch resnet18-deeplabv3plus --hidden 16 --epochs 1 --batch 4 --crop 32 --quiet
 
 # ---- stage 6: eval-seg, segment ----
 check "eval-seg" rc_is 0 "$WSSS" eval-seg --data "$D" --run "$R" --scales 0.75,1,1.25 --batch 3
@@ -110,6 +112,15 @@ check "eval-seg of a checkpoint directory" rc_is 0 "$WSSS" eval-seg --data "$D" 
     --scales 0.75,1,1.25 --batch 3 --no-pred --json "$TMP/ckpt.json" --samples 0 --brief --quiet
 check "checkpoint = final model (same mIoU as eval-seg above)" test "$(grep '"miou"' "$TMP/ckpt.json")" = \
     "$(grep '"miou"' "$R/metrics/eval-seg.json")"
+# every head's checkpoint directory, the class count read from its own output layer
+for run in run3 run4; do
+    for m in seg/ckpt seg/model.safetensors; do
+        check "eval-seg --model $run/$m" rc_is 0 "$WSSS" eval-seg --data "$D" --run "$TMP/$run" --model "$TMP/$run/$m" \
+            --scales 1 --no-pred --json "$TMP/$run-${m%%/*}-${m##*/}.json" --samples 0 --brief --quiet
+    done
+    check "$run: checkpoint = final model" test "$(grep '"miou"' "$TMP/$run-seg-ckpt.json")" = \
+        "$(grep '"miou"' "$TMP/$run-seg-model.safetensors.json")"
+done
 check "eval-masks on eval-seg's predictions" rc_is 0 "$WSSS" eval-masks --gt "$D/SegmentationClass" \
     --pred "$R/pred" --list "$D/ImageSets/Segmentation/val.txt" --json "$TMP/masks.json" --brief
 # eval-seg scored the network's labels, eval-masks reads them back from the written PNGs: the same
